@@ -1,0 +1,49 @@
+import { commands } from "./commands/index.js";
+import { UserError, describeError } from "../util/errors.js";
+import pkg from "../../package.json" with { type: "json" };
+
+const topUsage = () => {
+  const width = Math.max(...[...commands.keys()].map((name) => name.length));
+  const list = [...commands].map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`).join("\n");
+  return `nix-model-repo ${pkg.version}: machine-learning models in the Nix store
+
+usage: nix-model-repo <command> [options]
+
+commands:
+${list}
+
+Run \`nix-model-repo <command> --help\` for a command's options.`;
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    process.stdout.write(topUsage() + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const entry = commands.get(name);
+  if (!entry) {
+    process.stderr.write(`error: unknown command '${name}'\n\n${topUsage()}\n`);
+    return 2;
+  }
+  const command = await entry.load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(command.usage + "\n");
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.stderr.write(describeError(error) + "\n");
+    process.exitCode = error instanceof UserError ? error.exitCode : 1;
+  },
+);

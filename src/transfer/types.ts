@@ -1,0 +1,87 @@
+/**
+ * The contract between source adapters and the shared transfer engine.
+ *
+ * An adapter resolves what to download and hands the engine TransferItems; the
+ * engine moves the bytes (parallel files, ranged parts, resume, retries, bandwidth
+ * cap, progress), hashes them while writing, and checks size and digests. Adapters
+ * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
+ */
+
+/** Digests the source vouches for; every one given is checked. Lowercase hex. */
+export interface ExpectedDigests {
+  readonly sha256?: string;
+  /** Git blob id: sha1("blob <size>\0" + content). The Hub's oid for non-LFS files. */
+  readonly gitBlobSha1?: string;
+  /** Plain sha1 of the content. */
+  readonly sha1?: string;
+  /** Plain md5 of the content (an S3 single-part ETag). */
+  readonly md5?: string;
+}
+
+/** A body being received. `start` is the offset of the first byte yielded. */
+export interface OpenedBody {
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Offset of the first byte of `body` in the file (0 when the range was ignored). */
+  readonly start: number;
+  /** Total size of the file when the response tells it (Content-Range or Content-Length on a full response). */
+  readonly totalSize: number | undefined;
+  /** Releases the connection early (on abort or after an error). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Where a file's bytes come from. `open` asks for [start, end) (end exclusive,
+ * undefined = to the end of the file). A source that cannot honour a range returns
+ * the whole body with start = 0 and the engine adapts.
+ *
+ * Errors thrown by `open` or while iterating `body` should be TransferFailures (or
+ * Node system errors, which count as retryable network failures).
+ */
+export interface ByteSource {
+  open(range: { readonly start: number; readonly end?: number }, signal: AbortSignal): Promise<OpenedBody>;
+  /** Where the bytes come from, safe to print (no query string, no credentials). */
+  readonly description: string;
+  /** Whether ranged parts may be requested in parallel (false for sources known not to support Range). */
+  readonly supportsRanges: boolean;
+}
+
+export interface TransferItem {
+  /** Path in the model (for messages, progress and the report), e.g. "model-00001.safetensors". */
+  readonly path: string;
+  readonly source: ByteSource;
+  /** Exact size when the source lists it; undefined when only the response will tell. */
+  readonly size: number | undefined;
+  readonly expected: ExpectedDigests;
+  /** Absolute path of the file to create. Written via "<destination>.incomplete" and renamed when verified. */
+  readonly destination: string;
+}
+
+export interface TransferredFile {
+  readonly path: string;
+  readonly destination: string;
+  readonly size: number;
+  /** sha256 of the content, always computed (the meta file records it). */
+  readonly sha256: string;
+}
+
+/**
+ * A failed request or transfer, classified for the retry policy.
+ * `retryable` false means trying again cannot help (401, 403, 404, a bad digest twice).
+ */
+export class TransferFailure extends Error {
+  readonly retryable: boolean;
+  /** Server-requested wait before the next attempt (Retry-After / RateLimit reset). */
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(
+    message: string,
+    options: { retryable: boolean; retryAfterMs?: number; status?: number; cause?: unknown },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "TransferFailure";
+    this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+  }
+}
