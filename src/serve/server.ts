@@ -1,0 +1,349 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { handleInfo, handlePathsInfo, handleTree } from "./api-handlers.js";
+import { errorAnswer, jsonAnswer, bufferAnswer, type Answer } from "./answer.js";
+import { TokenSet, identifyCaller } from "./auth.js";
+import { CdnSigner } from "./cdn.js";
+import type { HandlerContext, TreeOverride } from "./context.js";
+import type { Fault, FaultHook, FaultRequest } from "./faults.js";
+import { hubErrors } from "./hub-errors.js";
+import { RepoRegistry } from "./registry.js";
+import { handleCdn, handleResolve } from "./resolve-handler.js";
+import { decodePathSegments, parseRoute, type Route, type RouteKind } from "./routes.js";
+import { BodyUnavailableError, sendAnswer } from "./send-answer.js";
+import type { RepoType } from "./types.js";
+import { logger } from "../util/log.js";
+
+/** See index.ts for the documented API. */
+
+export interface HubServerOptions {
+  /** The served directory: an HF cache, a folder of fetched outputs, or one repo folder. */
+  readonly root: string;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0: an ephemeral port (read it from `port`/`url`). */
+  readonly port?: number;
+  /** Tree entries per page (default 1000, the Hub's). A client's smaller `limit` is honoured. */
+  readonly pageSize?: number;
+  /** Accepted tokens: they unlock gated and private repos. */
+  readonly tokens?: Iterable<string>;
+  /**
+   * Redirect LFS content to a CDN path, as huggingface.co does. `{ host: "127.0.0.2" }` also
+   * listens on that address (same port), so the CDN is a different host for clients; `{ baseUrl }`
+   * only rewrites Location (for a CDN name routed to this server some other way).
+   */
+  readonly cdn?: { readonly host: string } | { readonly baseUrl: string };
+  /** Lifetime of signed CDN URLs, default 3600 s; 0 makes every one already expired. */
+  readonly cdnUrlTtlSeconds?: number;
+  /** The CDN answers 400 to requests carrying Authorization, like S3 pre-signed URLs. Default true. */
+  readonly cdnRejectsAuthorization?: boolean;
+  readonly faults?: FaultHook;
+  readonly treeOverride?: TreeOverride;
+  /** Base URL for Link headers; default: http:// plus the request's Host header. */
+  readonly publicUrl?: string;
+  /** Discovery problems (skipped folders, broken links). Default: logger.warn. */
+  readonly onWarning?: (message: string) => void;
+  /** Keep `requests` (default true; the CLI turns it off so a long-running mirror does not grow). */
+  readonly recordRequests?: boolean;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Host header as sent: tells requests to the Hub host from those to the CDN host. */
+  readonly host: string;
+  /** Raw path and query. */
+  readonly url: string;
+  readonly route: RouteKind | "bad-request";
+  /** Whether an Authorization header was sent (the token itself is never recorded). */
+  readonly hasAuthorization: boolean;
+  readonly range: string | undefined;
+  /** The status answered (set when the answer is decided; undefined while a fault delays it). */
+  status: number | undefined;
+  /** Whether a fault hook returned a fault for this request. */
+  faulted: boolean;
+}
+
+export interface ServedRepo {
+  readonly type: RepoType;
+  readonly id: string;
+  readonly folder: string;
+  readonly refs: Readonly<Record<string, string>>;
+  readonly commits: readonly string[];
+  readonly files: number;
+  readonly gated: false | "auto" | "manual";
+  readonly private: boolean;
+}
+
+export interface HubServer {
+  /** "http://127.0.0.1:PORT": use as HF_ENDPOINT / hubUrl. */
+  readonly url: string;
+  readonly port: number;
+  /** The CDN base URL when `cdn` is set. */
+  readonly cdnUrl: string | undefined;
+  /** Every request in arrival order (cleared by clearRequests). */
+  readonly requests: RecordedRequest[];
+  clearRequests(): void;
+  repos(): ServedRepo[];
+  setFaults(hook: FaultHook | undefined): void;
+  setTreeOverride(override: TreeOverride | undefined): void;
+  /** Re-scan the root (new or changed repo folders). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_REQUEST_BODY = 1024 * 1024;
+
+function readRequestBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BODY) {
+        reject(new Error("request body too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function faultRequestFor(
+  req: IncomingMessage,
+  pathname: string,
+  query: URLSearchParams,
+  route: Route,
+  nth: number,
+): FaultRequest {
+  const common = {
+    method: req.method ?? "GET",
+    host: req.headers.host ?? "",
+    url: req.url ?? "/",
+    pathname,
+    query,
+    hasAuthorization: req.headers.authorization !== undefined,
+    range: req.headers.range,
+    nth,
+  };
+  switch (route.kind) {
+    case "info":
+      return { ...common, route: "info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments?.join("/") ?? "main" };
+    case "paths-info":
+      return { ...common, route: "paths-info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments.join("/") };
+    case "tree":
+      return { ...common, route: "tree", repo: { type: route.type, id: route.repoId }, revision: route.revisionAndPath[0] };
+    case "resolve":
+      return {
+        ...common,
+        route: "resolve",
+        repo: { type: route.type, id: route.repoId },
+        revision: route.revisionAndPath[0],
+        file: route.revisionAndPath.slice(1).join("/"),
+      };
+    case "cdn":
+      return { ...common, route: "cdn", repo: { type: route.type, id: route.repoId }, file: route.sha256 };
+    default:
+      return { ...common, route: route.kind };
+  }
+}
+
+function faultAnswer(respond: NonNullable<Fault["respond"]>): Answer {
+  const { status, headers = {}, body } = respond;
+  if (body === undefined) return bufferAnswer(status, { ...headers }, Buffer.alloc(0));
+  if (typeof body === "string" || Buffer.isBuffer(body)) {
+    return bufferAnswer(status, { "Content-Type": "text/plain; charset=utf-8", ...headers }, Buffer.from(body));
+  }
+  return jsonAnswer(body, { ...headers }, status);
+}
+
+export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
+  const warn = options.onWarning ?? ((message: string) => logger.warn(message));
+  let registry = await RepoRegistry.load(options.root, warn);
+  let faultHook = options.faults;
+  let treeOverride = options.treeOverride;
+  const tokens = new TokenSet(options.tokens ?? []);
+  const host = options.host ?? "127.0.0.1";
+  const pageSize = options.pageSize ?? 1000;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  const requests: RecordedRequest[] = [];
+  const seen = new Map<string, number>();
+  let cdn: CdnSigner | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const rawUrl = req.url ?? "/";
+    const queryStart = rawUrl.indexOf("?");
+    const pathname = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? "" : rawUrl.slice(queryStart + 1));
+    const segments = decodePathSegments(pathname);
+    const route: Route = Array.isArray(segments)
+      ? parseRoute(segments, (type, id) => registry.get(type, id) !== undefined)
+      : { kind: "bad-request", reason: segments.reason };
+    const record: RecordedRequest = {
+      method: req.method ?? "GET",
+      host: req.headers.host ?? "",
+      url: rawUrl,
+      route: route.kind,
+      hasAuthorization: req.headers.authorization !== undefined,
+      range: req.headers.range,
+      status: undefined,
+      faulted: false,
+    };
+    if (options.recordRequests ?? true) requests.push(record);
+
+    let fault: Fault | undefined;
+    if (faultHook) {
+      const key = `${record.method} ${pathname}`;
+      const nth = (seen.get(key) ?? 0) + 1;
+      seen.set(key, nth);
+      fault = await faultHook(faultRequestFor(req, pathname, query, route, nth));
+    }
+    record.faulted = fault !== undefined;
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (res.destroyed) return;
+
+    let answer: Answer;
+    if (fault?.respond) {
+      answer = faultAnswer(fault.respond);
+    } else {
+      const context: HandlerContext = {
+        registry,
+        caller: identifyCaller(req.headers, tokens),
+        method: record.method,
+        pathname,
+        query,
+        range: req.headers.range,
+        baseUrl: options.publicUrl?.replace(/\/$/, "") ?? `http://${req.headers.host ?? `${urlHost(host)}`}`,
+        pageSize,
+        cdn,
+        cdnRejectsAuthorization: options.cdnRejectsAuthorization ?? true,
+        treeOverride,
+        ignoreRange: fault?.ignoreRange === true,
+        readBody: () => readRequestBody(req),
+      };
+      answer = await dispatch(context, route, req.headers["content-type"] ?? "");
+    }
+    record.status = answer.status;
+    await sendAnswer(req, res, answer, fault);
+  };
+
+  const dispatch = async (context: HandlerContext, route: Route, contentType: string): Promise<Answer> => {
+    switch (route.kind) {
+      case "info":
+        return handleInfo(context, route.type, route.repoId, route.revisionSegments);
+      case "tree":
+        return handleTree(context, route.type, route.repoId, route.revisionAndPath);
+      case "paths-info":
+        return handlePathsInfo(context, contentType, route.type, route.repoId, route.revisionSegments);
+      case "resolve":
+        return handleResolve(context, route.type, route.repoId, route.raw, route.revisionAndPath);
+      case "cdn":
+        return handleCdn(context, route.type, route.repoId, route.sha256);
+      case "bad-request":
+        return errorAnswer(hubErrors.badRequest(route.reason));
+      case "unknown":
+        return errorAnswer(hubErrors.notFound());
+    }
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        // BodyUnavailableError: a blob vanished or changed since loading (reload() picks up changes).
+        const what = error instanceof BodyUnavailableError ? "blob unavailable" : "internal error";
+        warn(`${what} answering ${req.method} ${(req.url ?? "").split("?")[0]}: ${error instanceof Error ? error.message : String(error)}`);
+        sendAnswer(req, res, errorAnswer(hubErrors.internal()), undefined).catch(() => res.destroy());
+      } else {
+        res.destroy();
+      }
+    });
+  };
+
+  const servers: Server[] = [];
+  let port = options.port ?? 0;
+  const cdnOption = options.cdn;
+  // With a CDN host the same port must be free on both addresses; retry a few ephemeral ports.
+  for (let attempt = 0; ; attempt++) {
+    const main = createServer(listener);
+    port = await listen(main, options.port ?? 0, host);
+    servers.push(main);
+    if (!cdnOption || !("host" in cdnOption) || cdnOption.host === host) break;
+    const secondary = createServer(listener);
+    try {
+      await listen(secondary, port, cdnOption.host);
+      servers.push(secondary);
+      break;
+    } catch (error) {
+      await closeServer(servers.pop()!);
+      if (attempt >= 4 || options.port) throw error;
+    }
+  }
+  const url = `http://${urlHost(host)}:${port}`;
+  let cdnUrl: string | undefined;
+  if (cdnOption) {
+    cdnUrl = "host" in cdnOption ? `http://${urlHost(cdnOption.host)}:${port}` : cdnOption.baseUrl.replace(/\/$/, "");
+    cdn = new CdnSigner(cdnUrl, options.cdnUrlTtlSeconds ?? 3600);
+  }
+
+  return {
+    url,
+    port,
+    cdnUrl,
+    requests,
+    clearRequests() {
+      requests.length = 0;
+      seen.clear();
+    },
+    repos() {
+      return registry.list().map((repo) => ({
+        type: repo.type,
+        id: repo.id,
+        folder: repo.folder,
+        refs: Object.fromEntries(repo.refs),
+        commits: [...repo.snapshots.keys()],
+        files: Math.max(0, ...[...repo.snapshots.values()].map((snapshot) => snapshot.files.size)),
+        gated: repo.gated,
+        private: repo.private,
+      }));
+    },
+    setFaults(hook) {
+      faultHook = hook;
+    },
+    setTreeOverride(override) {
+      treeOverride = override;
+    },
+    async reload() {
+      registry = await RepoRegistry.load(options.root, warn);
+    },
+    async close() {
+      await Promise.all(servers.map(closeServer));
+    },
+  };
+}
