@@ -7,6 +7,9 @@
  * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
  */
 
+import type { HttpSettings } from "../http/settings.js";
+import type { ProgressReporter } from "../progress/types.js";
+
 /** Digests the source vouches for; every one given is checked. Lowercase hex. */
 export interface ExpectedDigests {
   readonly sha256?: string;
@@ -27,6 +30,12 @@ export interface OpenedBody {
   readonly totalSize: number | undefined;
   /** Releases the connection early (on abort or after an error). */
   cancel(): Promise<void>;
+  /**
+   * False when offsets in `body` cannot be asked for with Range (the server compressed
+   * the body and it is being decoded): after a cut the engine starts the file again
+   * instead of resuming. Absent means true.
+   */
+  readonly resumable?: boolean;
 }
 
 /**
@@ -64,6 +73,25 @@ export interface TransferredFile {
   readonly sha256: string;
 }
 
+/** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */
+export interface TransferOptions {
+  /** Concurrency, retry policy and bandwidth cap come from here. */
+  readonly settings: HttpSettings;
+  /** Told about each file (begin/end are the caller's: it knows the whole fetch). */
+  readonly progress?: ProgressReporter;
+  /** Aborting cancels every transfer and removes every `.incomplete` file. */
+  readonly signal?: AbortSignal;
+  /** Files at least this large go in parallel ranged parts when the source allows. Default 64 MiB. */
+  readonly parallelThresholdBytes?: number;
+  /** Size of one ranged part. Default 16 MiB. */
+  readonly partSizeBytes?: number;
+  /**
+   * Most bytes held in memory, across the whole fetch, for parts that arrived ahead of
+   * the hash frontier. Default 128 MiB. The engine's memory bound (see engine.ts).
+   */
+  readonly hashBufferBytes?: number;
+}
+
 /**
  * A failed request or transfer, classified for the retry policy.
  * `retryable` false means trying again cannot help (401, 403, 404, a bad digest twice).
@@ -73,15 +101,36 @@ export class TransferFailure extends Error {
   /** Server-requested wait before the next attempt (Retry-After / RateLimit reset). */
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
+  /** The URL that failed (the last hop of a redirect chain), safe to print: no query string, no userinfo. */
+  readonly url: string | undefined;
+  /**
+   * Response headers of the failed response (lower-case names), so an adapter can
+   * explain the failure, e.g. the Hub's `x-error-code: GatedRepo`. Never holds
+   * request headers, so no credential can end up here.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The server's own short explanation (X-Error-Message, a JSON `error` field or a text excerpt), redacted. */
+  readonly serverMessage: string | undefined;
 
   constructor(
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number; status?: number; cause?: unknown },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number;
+      status?: number;
+      cause?: unknown;
+      url?: string;
+      headers?: Readonly<Record<string, string>>;
+      serverMessage?: string;
+    },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TransferFailure";
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.url = options.url;
+    this.headers = options.headers ?? {};
+    this.serverMessage = options.serverMessage;
   }
 }

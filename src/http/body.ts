@@ -1,0 +1,122 @@
+import { pipeline, type Readable } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { TransferFailure } from "../transfer/types.js";
+import { displayUrl } from "../util/secrets.js";
+import { failureFromError } from "./failure.js";
+
+/**
+ * Response bodies: content decoding and bounded reads.
+ *
+ * We ask for `Accept-Encoding: identity` everywhere, because sizes, ranges and digests
+ * are about the real bytes. Some servers (the Hub's CDN for text files) compress anyway;
+ * then the body is decoded here, before anyone counts or hashes it.
+ */
+
+/** A response body as callers see it: decoded, errors classified as TransferFailures. */
+export interface ResponseBodyReader extends AsyncIterable<Uint8Array> {
+  /** The whole body as UTF-8 text; fails beyond `limitBytes` (default 32 MiB). */
+  text(limitBytes?: number): Promise<string>;
+  /** The whole body as bytes; fails beyond `limitBytes` (default 32 MiB). */
+  bytes(limitBytes?: number): Promise<Uint8Array>;
+  /** Discards the rest of the body and releases the connection. */
+  dump(): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/** The Content-Encoding values we can decode; undefined for identity (or no header). */
+export function contentEncodingOf(header: string | string[] | undefined): string | undefined {
+  const value = (Array.isArray(header) ? header.join(",") : header ?? "").trim().toLowerCase();
+  return value === "" || value === "identity" ? undefined : value;
+}
+
+/** Decodes a body in the given encoding, or fails (not retryable) for one we do not know. */
+export function decodeBody(body: Readable, encoding: string | undefined, url: URL): Readable {
+  if (encoding === undefined) return body;
+  const decoder =
+    encoding === "gzip" || encoding === "x-gzip"
+      ? createGunzip()
+      : encoding === "deflate"
+        ? createInflate()
+        : encoding === "br"
+          ? createBrotliDecompress()
+          : undefined;
+  if (decoder === undefined) {
+    discard(body);
+    throw new TransferFailure(`unsupported Content-Encoding "${encoding}" from ${displayUrl(url)}`, {
+      retryable: false,
+      url: displayUrl(url),
+    });
+  }
+  // pipeline propagates an error on either side to the decoder, which is what we iterate.
+  return pipeline(body, decoder, () => undefined);
+}
+
+/**
+ * Destroys a body we will not read to the end. undici's body emits an "Request aborted"
+ * error when destroyed early; with nobody listening that would crash the process.
+ */
+export function discard(stream: Readable): void {
+  if (stream.destroyed) return;
+  stream.on("error", () => undefined);
+  stream.destroy();
+}
+
+/** Iterates a stream, turning its errors into classified failures (an abort stays an abort). */
+export async function* guardedChunks(
+  stream: Readable,
+  url: URL,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) yield chunk;
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw failureFromError(error, url);
+  } finally {
+    // Stopping early (break, return or an error downstream) must release the socket.
+    discard(stream);
+  }
+}
+
+export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): ResponseBodyReader {
+  const bytes = async (limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of guardedChunks(stream, url, signal)) {
+      total += chunk.byteLength;
+      if (total > limitBytes) {
+        throw new TransferFailure(`response from ${displayUrl(url)} is larger than ${limitBytes} bytes`, {
+          retryable: false,
+          url: displayUrl(url),
+        });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, total);
+  };
+  return {
+    [Symbol.asyncIterator]: () => guardedChunks(stream, url, signal),
+    bytes,
+    text: async (limitBytes) => Buffer.from(await bytes(limitBytes)).toString("utf8"),
+    dump: async () => discard(stream),
+  };
+}
+
+/** At most `limitBytes` of a body as text, for error messages; never throws. */
+export async function readExcerpt(stream: Readable, limitBytes = 64 * 1024): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      chunks.push(Buffer.from(chunk));
+      total += chunk.byteLength;
+      if (total >= limitBytes) break;
+    }
+  } catch {
+    // An error body cut short is still worth what we got.
+  } finally {
+    discard(stream);
+  }
+  return total === 0 ? undefined : Buffer.concat(chunks).subarray(0, limitBytes).toString("utf8");
+}

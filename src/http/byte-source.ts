@@ -1,0 +1,164 @@
+import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
+import { TransferFailure, type ByteSource, type OpenedBody } from "../transfer/types.js";
+import { displayUrl } from "../util/secrets.js";
+import { contentEncodingOf, decodeBody, discard, guardedChunks, readExcerpt } from "./body.js";
+import { failureFromResponse, statusText } from "./failure.js";
+import { exchangeFollowingRedirects, type Exchange } from "./redirects.js";
+import type { Credential } from "./settings.js";
+
+/**
+ * A file on an HTTP server as a ByteSource for the transfer engine: ranged GETs with
+ * `Accept-Encoding: identity`, redirects by hand (see redirects.ts), and the response
+ * interpreted into { start, totalSize } so the engine can tell a resumed range from a
+ * server that ignored Range.
+ *
+ * After the first successful open that ended on another host (the Hub's resolve URL
+ * redirecting to a pre-signed CDN URL), later opens go straight to that URL: a 10 GiB
+ * file in 16 MiB parts would otherwise cost 640 round trips through the Hub's resolver
+ * and its rate limit. If the remembered URL stops working (signature expired, a
+ * different range than asked for), it is forgotten and the original URL is asked again.
+ */
+export interface ByteSourceOptions {
+  readonly credential?: Credential | undefined;
+  /** Extra request headers (not Authorization: use `credential`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Safe to print; defaults to the URL without its query string. */
+  readonly description?: string | undefined;
+}
+
+export function httpByteSource(
+  dispatcher: Dispatcher,
+  url: URL,
+  userAgent: string,
+  options: ByteSourceOptions = {},
+): ByteSource {
+  let remembered: URL | undefined;
+  const baseHeaders: Record<string, string> = {
+    "user-agent": userAgent,
+    ...options.headers,
+    "accept-encoding": "identity",
+  };
+
+  const attempt = async (target: URL, range: RangeRequest, signal: AbortSignal): Promise<OpenedBody> => {
+    const headers = { ...baseHeaders };
+    const rangeHeader = rangeHeaderFor(range);
+    if (rangeHeader !== undefined) headers["range"] = rangeHeader;
+    const exchange = await exchangeFollowingRedirects(dispatcher, target, {
+      method: "GET",
+      headers,
+      credential: options.credential,
+      signal,
+    });
+    const opened = await interpret(exchange, range, signal);
+    if (exchange.url.host !== url.host) remembered = exchange.url;
+    return opened;
+  };
+
+  return {
+    description: options.description ?? displayUrl(url),
+    // Optimistic: the engine falls back to one stream when a server answers a range with 200.
+    supportsRanges: true,
+    async open(range, signal) {
+      const shortcut = remembered;
+      if (shortcut === undefined) return attempt(url, range, signal);
+      try {
+        const opened = await attempt(shortcut, range, signal);
+        if (opened.start === range.start) return opened;
+        await opened.cancel();
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        // A retryable failure (503, reset) of the CDN is the engine's business; anything else
+        // (403 expired signature, 404, 416) may be the shortcut's fault: try the original URL.
+        if (error instanceof TransferFailure && error.retryable) throw error;
+      }
+      remembered = undefined;
+      return attempt(url, range, signal);
+    },
+  };
+}
+
+interface RangeRequest {
+  readonly start: number;
+  readonly end?: number;
+}
+
+/** `bytes=start-` or `bytes=start-(end-1)`; none for the whole file. */
+export function rangeHeaderFor(range: RangeRequest): string | undefined {
+  if (range.end !== undefined) {
+    if (range.end <= range.start) throw new RangeError(`empty range [${range.start}, ${range.end})`);
+    return `bytes=${range.start}-${range.end - 1}`;
+  }
+  return range.start > 0 ? `bytes=${range.start}-` : undefined;
+}
+
+/** `bytes <first>-<last>/<total|*>` (RFC 9110 §14.4). */
+export function parseContentRange(
+  value: string | undefined,
+): { readonly first: number; readonly last: number; readonly total: number | undefined } | undefined {
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? "");
+  if (!match) return undefined;
+  const [, first, last, total] = match;
+  return { first: Number(first), last: Number(last), total: total === "*" ? undefined : Number(total) };
+}
+
+async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortSignal): Promise<OpenedBody> {
+  const { status, headers, url } = exchange;
+  const raw = exchange.body as unknown as Readable;
+  const encoding = contentEncodingOf(headers["content-encoding"]);
+
+  if (status === 200) {
+    const body = decodeBody(raw, encoding, url);
+    // A compressed body's Content-Length counts compressed bytes: the size is unknown.
+    const length = encoding === undefined ? numberHeader(headers["content-length"]) : undefined;
+    return opened(body, url, signal, 0, length, encoding === undefined);
+  }
+
+  if (status === 206) {
+    const contentRange = parseContentRange(single(headers["content-range"]));
+    if (contentRange === undefined || encoding !== undefined) {
+      discard(raw);
+      const why = contentRange === undefined ? "without a valid Content-Range" : `encoded as ${encoding}`;
+      throw new TransferFailure(`${statusText(206)} ${why} from ${displayUrl(url)}`, {
+        retryable: false,
+        status,
+        url: displayUrl(url),
+      });
+    }
+    return opened(raw, url, signal, contentRange.first, contentRange.total, true);
+  }
+
+  let excerpt: string | undefined;
+  try {
+    excerpt = await readExcerpt(decodeBody(raw, encoding, url));
+  } catch {
+    excerpt = undefined;
+  }
+  throw failureFromResponse(status, headers, url, excerpt);
+}
+
+function opened(
+  stream: Readable,
+  url: URL,
+  signal: AbortSignal,
+  start: number,
+  totalSize: number | undefined,
+  resumable: boolean,
+): OpenedBody {
+  return {
+    body: guardedChunks(stream, url, signal),
+    start,
+    totalSize,
+    resumable,
+    cancel: async () => discard(stream),
+  };
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function numberHeader(value: string | string[] | undefined): number | undefined {
+  const text = single(value);
+  return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text) : undefined;
+}

@@ -1,0 +1,149 @@
+import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
+import { TransferFailure, type ByteSource } from "../transfer/types.js";
+import { logger } from "../util/log.js";
+import { displayUrl } from "../util/secrets.js";
+import { bodyReader, contentEncodingOf, decodeBody, readExcerpt, type ResponseBodyReader } from "./body.js";
+import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
+import { createDispatcher } from "./dispatcher.js";
+import { failureFromResponse, normaliseHeaders, type ResponseHeaders } from "./failure.js";
+import { exchangeFollowingRedirects } from "./redirects.js";
+import { retryPolicyFrom, withRetries } from "./retry.js";
+import type { Credential, HttpSettings } from "./settings.js";
+
+/**
+ * The HTTP client source adapters make their API calls with (tree listings, revision
+ * lookups, HEAD metadata). It retries by the shared policy, follows redirects by hand
+ * (see redirects.ts for where credentials go) and throws classified TransferFailures.
+ * File contents go through `byteSource` to the transfer engine instead.
+ */
+export interface HttpRequestInit {
+  readonly method?: "GET" | "HEAD";
+  /** Extra headers. Not Authorization: credentials go in `credential` so redirects can drop them. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly credential?: Credential | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** The Accept header. */
+  readonly accept?: string;
+  /**
+   * Statuses returned to the caller instead of thrown (default: any 2xx). A HEAD that
+   * wants to see a 404 passes [200, 404]; a status outside the list throws (after retries
+   * when it is retryable).
+   */
+  readonly expectStatus?: number | readonly number[];
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: ResponseHeaders;
+  /** The final URL after redirects. May carry a signed query: print it with displayUrl(). */
+  readonly url: string;
+  /** Decoded body; consume it or `dump()` it to release the connection. */
+  readonly body: ResponseBodyReader;
+}
+
+/** A parsed JSON response; headers and the final URL stay available (e.g. for `Link` pagination). */
+export interface JsonResponse<T> {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  /** The final URL after redirects. May carry a signed query: print it with displayUrl(). */
+  readonly url: string;
+  /** The parsed body. Its type is the caller's claim: validate what you rely on. */
+  readonly body: T;
+}
+
+export interface HttpClient {
+  readonly settings: HttpSettings;
+  request(url: string | URL, init?: HttpRequestInit): Promise<HttpResponse>;
+  /** GET and parse JSON (body read inside the retry loop, at most 32 MiB). */
+  getJson<T = unknown>(url: string | URL, init?: Omit<HttpRequestInit, "method">): Promise<JsonResponse<T>>;
+  /** A file's bytes for the transfer engine (no retries here: the engine retries and resumes). */
+  byteSource(url: string | URL, options?: ByteSourceOptions): ByteSource;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher = createDispatcher(settings)): HttpClient {
+  const policy = retryPolicyFrom(settings);
+
+  const exchangeOnce = async (url: URL, init: HttpRequestInit): Promise<HttpResponse> => {
+    const headers: Record<string, string> = {
+      "user-agent": settings.userAgent,
+      // Sizes and digests are about the real bytes; decodeBody copes if a server compresses anyway.
+      "accept-encoding": "identity",
+      ...init.headers,
+    };
+    if (init.accept !== undefined) headers["accept"] = init.accept;
+    const exchange = await exchangeFollowingRedirects(dispatcher, url, {
+      method: init.method ?? "GET",
+      headers,
+      credential: init.credential,
+      signal: init.signal,
+    });
+    const raw = exchange.body as unknown as Readable;
+    const encoding = contentEncodingOf(exchange.headers["content-encoding"]);
+    if (!statusExpected(exchange.status, init.expectStatus)) {
+      let excerpt: string | undefined;
+      try {
+        excerpt = await readExcerpt(decodeBody(raw, encoding, exchange.url));
+      } catch {
+        excerpt = undefined;
+      }
+      throw failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
+    }
+    return {
+      status: exchange.status,
+      headers: normaliseHeaders(exchange.headers),
+      url: exchange.url.href,
+      body: bodyReader(decodeBody(raw, encoding, exchange.url), exchange.url, init.signal),
+    };
+  };
+
+  const retrying = <T>(url: URL, init: HttpRequestInit, operation: () => Promise<T>): Promise<T> =>
+    withRetries(operation, {
+      policy,
+      signal: init.signal,
+      onRetry: (failure, delayMs, attempt) =>
+        logger.info(
+          `${failure.message}; retrying in ${(delayMs / 1000).toFixed(1)} s ` +
+            `(attempt ${attempt + 1} of ${policy.maxAttempts}, ${displayUrl(url)})`,
+        ),
+    });
+
+  return {
+    settings,
+    request: (input, init = {}) => {
+      const url = new URL(input);
+      return retrying(url, init, () => exchangeOnce(url, init));
+    },
+    getJson: <T>(input: string | URL, init: Omit<HttpRequestInit, "method"> = {}) => {
+      const url = new URL(input);
+      const getInit: HttpRequestInit = { ...init, method: "GET", accept: init.accept ?? "application/json" };
+      // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
+      return retrying(url, getInit, async () => {
+        const response = await exchangeOnce(url, getInit);
+        const text = await response.body.text();
+        let body: T;
+        try {
+          body = JSON.parse(text) as T;
+        } catch (error) {
+          throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
+            retryable: false,
+            status: response.status,
+            url: displayUrl(response.url),
+            headers: response.headers,
+          });
+        }
+        return { status: response.status, headers: response.headers, url: response.url, body };
+      });
+    },
+    byteSource: (input, options) => httpByteSource(dispatcher, new URL(input), settings.userAgent, options),
+    close: () => dispatcher.close(),
+  };
+}
+
+function statusExpected(status: number, expect: HttpRequestInit["expectStatus"]): boolean {
+  if (expect === undefined) return status >= 200 && status < 300;
+  return typeof expect === "number" ? status === expect : expect.includes(status);
+}

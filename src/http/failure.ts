@@ -1,0 +1,179 @@
+import { STATUS_CODES } from "node:http";
+import { TransferFailure } from "../transfer/types.js";
+import { displayUrl, redact } from "../util/secrets.js";
+import { retryAfterMsFromHeaders } from "./retry-after.js";
+
+/**
+ * Turning HTTP responses and network errors into classified TransferFailures, the one
+ * error type the retry policy understands.
+ */
+
+/** Statuses that can change on their own: timeouts, rate limits, overloaded or restarting servers. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * The longest server-requested wait we honour. A server asking for more (an hourly quota)
+ * gets a clear failure instead of a build that hangs silently for an hour.
+ */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** Network failures that a new connection can fix. */
+const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  // A compressed body cut short by a dropped connection.
+  "Z_BUF_ERROR",
+]);
+
+/** TLS verification failures: never retried, never worked around; the fix is a CA bundle. */
+const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** Response headers kept on a failure for adapters to explain it; cookies are dropped. */
+export type ResponseHeaders = Readonly<Record<string, string>>;
+
+export function normaliseHeaders(raw: Readonly<Record<string, string | string[] | undefined>>): ResponseHeaders {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const key = name.toLowerCase();
+    if (value === undefined || key === "set-cookie") continue;
+    headers[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
+}
+
+export function statusText(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
+}
+
+/**
+ * The server's own explanation: the Hub's X-Error-Message, else a JSON `error` /
+ * `error_description` / `message` field, else a one-line excerpt of a text body.
+ */
+export function serverMessageFrom(headers: ResponseHeaders, bodyText: string | undefined): string | undefined {
+  const fromHeader = headers["x-error-message"];
+  if (fromHeader) return redact(fromHeader);
+  if (!bodyText) return undefined;
+  const trimmed = bodyText.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(trimmed);
+      const message = messageFromJson(parsed);
+      if (message) return redact(oneLine(message));
+    } catch {
+      // Not JSON after all: fall through to the text excerpt.
+    }
+  }
+  if (/^\s*</.test(trimmed)) return undefined; // An HTML error page says nothing useful in one line.
+  return trimmed === "" ? undefined : redact(oneLine(trimmed));
+}
+
+function messageFromJson(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  for (const key of ["error_description", "error", "message", "detail"]) {
+    const field = record[key];
+    if (typeof field === "string" && field !== "") return field;
+    if (Array.isArray(field) && field.every((item) => typeof item === "string")) return field.join("; ");
+  }
+  return undefined;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+export function failureFromResponse(
+  status: number,
+  rawHeaders: Readonly<Record<string, string | string[] | undefined>>,
+  url: URL,
+  bodyText?: string,
+): TransferFailure {
+  const headers = normaliseHeaders(rawHeaders);
+  const serverMessage = serverMessageFrom(headers, bodyText);
+  const errorCode = headers["x-error-code"];
+  const shown = displayUrl(url);
+  let message = `${statusText(status)} from ${shown}`;
+  if (errorCode || serverMessage) message += ` (${[errorCode, serverMessage].filter(Boolean).join(": ")})`;
+
+  let retryable = RETRYABLE_STATUSES.has(status);
+  let retryAfterMs = retryable ? retryAfterMsFromHeaders((name) => headers[name]) : undefined;
+  if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
+    message +=
+      `; the server asks to wait ${Math.ceil(retryAfterMs / 1000)} s before trying again, longer than the ` +
+      `${MAX_RETRY_AFTER_MS / 1000} s this fetcher waits: try again later`;
+    retryable = false;
+    retryAfterMs = undefined;
+  }
+  return new TransferFailure(redact(message), {
+    retryable,
+    status,
+    url: shown,
+    headers,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(serverMessage === undefined ? {} : { serverMessage }),
+  });
+}
+
+/** The error code of a Node system error or undici error, looking through `cause`. */
+export function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Classifies anything thrown while sending a request or reading a body. TransferFailures
+ * pass through; system and undici errors become retryable or not by their code; errors
+ * without a code (programming errors) are not retried.
+ */
+export function failureFromError(error: unknown, url: URL | string | undefined): TransferFailure {
+  if (error instanceof TransferFailure) return error;
+  const code = errorCode(error);
+  const shown = url === undefined ? undefined : displayUrl(url);
+  const detail = error instanceof Error ? error.message : String(error);
+  const where = shown === undefined ? "" : ` (${shown})`;
+  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+    return new TransferFailure(
+      redact(
+        `TLS certificate verification failed${where}: ${code}: ${detail}. ` +
+          "If a proxy or private CA signs this host, point SSL_CERT_FILE or NIX_SSL_CERT_FILE at a CA bundle that includes it",
+      ),
+      { retryable: false, cause: error, ...(shown === undefined ? {} : { url: shown }) },
+    );
+  }
+  const retryable = code !== undefined && RETRYABLE_ERROR_CODES.has(code);
+  const text = code !== undefined && !detail.includes(code) ? `${code}: ${detail}` : detail;
+  return new TransferFailure(redact(`${text}${where}`), {
+    retryable,
+    cause: error,
+    ...(shown === undefined ? {} : { url: shown }),
+  });
+}

@@ -1,0 +1,34 @@
+import { redact } from "../util/secrets.js";
+
+/** Human units for progress lines. */
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** 1536 → "1.5 KiB". */
+export function humanBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** 83.4 → "1m23s"; 3725 → "1h02m". */
+export function humanDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * Every progress line passes through here: registered secrets are redacted, and a
+ * URL's query string (which may be a signature) is cut, whoever built the message.
+ */
+export function safeLine(text: string): string {
+  return redact(text)
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s"'<>]*/gi, "$1?…")
+    .replace(/[\r\n]+/g, " ");
+}

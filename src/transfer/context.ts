@@ -1,0 +1,84 @@
+import type { LimitFunction } from "p-limit";
+import type { RetryOptions, RetryPolicy } from "../http/retry.js";
+import type { TransferFailure, TransferItem } from "./types.js";
+import type { ProgressReporter } from "../progress/types.js";
+import type { Bandwidth } from "./bandwidth.js";
+import type { ByteBudget } from "./byte-budget.js";
+import type { IncompleteFile } from "./incomplete-file.js";
+
+/** What every transfer of one transferAll call shares. */
+export interface EngineContext {
+  /** One slot per connection: files and parts together. */
+  readonly limit: LimitFunction;
+  readonly bandwidth: Bandwidth;
+  /** Memory for parts ahead of the hash frontier. */
+  readonly budget: ByteBudget;
+  readonly policy: RetryPolicy;
+  readonly progress: ProgressReporter;
+  readonly partSizeBytes: number;
+  readonly parallelThresholdBytes: number;
+}
+
+/** One file being received. */
+export interface FileJob {
+  readonly item: TransferItem;
+  readonly file: IncompleteFile;
+  readonly signal: AbortSignal;
+  readonly context: EngineContext;
+  readonly meter: FileMeter;
+}
+
+/** Cumulative bytes of one file, reported as progress. */
+export class FileMeter {
+  readonly #path: string;
+  readonly #progress: ProgressReporter;
+  #received = 0;
+
+  constructor(path: string, progress: ProgressReporter) {
+    this.#path = path;
+    this.#progress = progress;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  add(bytes: number): void {
+    this.#received += bytes;
+    this.#progress.fileProgress(this.#path, this.#received);
+  }
+
+  /** The file starts over (server ignored Range, or a second try after a bad digest). */
+  reset(reason: string): void {
+    this.#received = 0;
+    this.#progress.fileProgress(this.#path, 0);
+    this.#progress.fileRetrying(this.#path, reason);
+  }
+
+  retrying(reason: string): void {
+    this.#progress.fileRetrying(this.#path, reason);
+  }
+}
+
+/**
+ * Retry options for one stream of a file: failures that received bytes do not count
+ * against `maxAttempts`, but the total is capped at 4 × maxAttempts plus one per GiB
+ * (a flaky link may cut a 50 GiB single stream many times; a server that sends one
+ * byte per connection must still end).
+ */
+export function streamRetryOptions(
+  job: FileJob,
+  bytes: number | undefined,
+  madeProgress: () => boolean,
+): RetryOptions {
+  const { policy } = job.context;
+  const perGiB = Math.floor((bytes ?? 0) / 2 ** 30);
+  return {
+    policy,
+    signal: job.signal,
+    maxTotalAttempts: 4 * policy.maxAttempts + perGiB,
+    madeProgress,
+    onRetry: (failure: TransferFailure, delayMs: number) =>
+      job.meter.retrying(`${failure.message}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
+  };
+}

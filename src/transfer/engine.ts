@@ -1,0 +1,81 @@
+import { isAbsolute, normalize } from "node:path";
+import pLimit from "p-limit";
+import { retryPolicyFrom } from "../http/retry.js";
+import { silentProgress } from "../progress/silent.js";
+import { bandwidthFor } from "./bandwidth.js";
+import { ByteBudget } from "./byte-budget.js";
+import type { EngineContext } from "./context.js";
+import { transferFile } from "./transfer-file.js";
+import type { TransferItem, TransferOptions, TransferredFile } from "./types.js";
+
+/**
+ * The transfer engine (DESIGN.md §6): every byte any source adapter downloads moves
+ * through `transferAll`.
+ *
+ * - Files in parallel, large files (>= parallelThresholdBytes, source supports ranges)
+ *   in parallel ranged parts; `settings.concurrency` connections in total.
+ * - Each stream resumes with Range after a cut; retries follow the shared policy
+ *   (src/http/retry.ts), honouring Retry-After; failures that made progress do not count.
+ * - Hashes are computed while writing: sha256 always, plus every expected digest.
+ *   Size or digest mismatch: the file is fetched again once, then a UserError.
+ * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.
+ * - The first fatal error aborts everything else; no `.incomplete` file is left behind.
+ *
+ * Memory bound: hashBufferBytes (default 128 MiB) for parts received ahead of the hash
+ * frontier, plus per connection what undici and the socket buffer (a few hundred KiB,
+ * so ~concurrency × 0.5 MiB), independent of file sizes. Measured in
+ * test/transfer/memory-bound.test.ts.
+ */
+export const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PART_SIZE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_HASH_BUFFER_BYTES = 128 * 1024 * 1024;
+
+export async function transferAll(items: readonly TransferItem[], options: TransferOptions): Promise<TransferredFile[]> {
+  assertDistinctDestinations(items);
+  const { settings } = options;
+  const aborter = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
+  const context: EngineContext = {
+    limit: pLimit(Math.max(1, settings.concurrency)),
+    bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
+    budget: new ByteBudget(options.hashBufferBytes ?? DEFAULT_HASH_BUFFER_BYTES),
+    policy: retryPolicyFrom(settings),
+    progress: options.progress ?? silentProgress,
+    partSizeBytes: options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES,
+    parallelThresholdBytes: options.parallelThresholdBytes ?? DEFAULT_PARALLEL_THRESHOLD_BYTES,
+  };
+
+  let firstError: unknown;
+  let failed = false;
+  const settled = await Promise.allSettled(
+    items.map((item) =>
+      transferFile(item, context, signal).catch((error: unknown) => {
+        if (!failed) {
+          failed = true;
+          firstError = error;
+          // Cancel every other transfer; each removes its own .incomplete file before settling.
+          aborter.abort(error);
+        }
+        throw error;
+      }),
+    ),
+  );
+  if (failed) throw firstError;
+  return settled.map((result) => {
+    if (result.status === "rejected") throw result.reason;
+    return result.value;
+  });
+}
+
+function assertDistinctDestinations(items: readonly TransferItem[]): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (!isAbsolute(item.destination)) {
+      throw new TypeError(`transfer destination must be an absolute path: ${item.destination}`);
+    }
+    const key = normalize(item.destination);
+    // Deduplication is the caller's job (one item per blob); two writers to one file is a bug.
+    if (seen.has(key)) throw new TypeError(`two transfers write ${item.destination}`);
+    seen.add(key);
+  }
+}

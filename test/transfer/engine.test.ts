@@ -1,0 +1,276 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { HttpClient } from "../../src/http/client.js";
+import { transferAll } from "../../src/transfer/engine.js";
+import { UserError } from "../../src/util/errors.js";
+import { FaultServer, generatedBytes, generatedSha256 } from "../helpers/fault-server.js";
+import {
+  MiB,
+  client,
+  filesUnder,
+  gitBlobSha1,
+  item,
+  quickSettings,
+  recordingProgress,
+  sha256,
+  tempDir,
+} from "../helpers/transfer-fixtures.js";
+
+let server: FaultServer;
+let http: HttpClient;
+let dir: { path: string; remove: () => Promise<void> };
+
+beforeAll(async () => {
+  server = await FaultServer.start();
+  http = client();
+});
+afterAll(async () => {
+  await http.close();
+  await server.close();
+});
+beforeEach(async () => {
+  server.log.length = 0;
+  dir = await tempDir();
+});
+afterEach(async () => {
+  await dir.remove();
+});
+
+/** Small parts so a few MiB exercise the parallel path. */
+const parts = { parallelThresholdBytes: 1 * MiB, partSizeBytes: 256 * 1024 };
+
+describe("transferAll", () => {
+  it("moves files in parallel and large ones in ranged parts, byte-identical, with every digest", async () => {
+    const small = Buffer.from("hello, model\n");
+    server.serveBytes("/small.txt", small);
+    const bigSize = 5 * MiB + 12345;
+    server.serveGenerated("/big.bin", bigSize, 7);
+    const big = generatedBytes(7, 0, bigSize);
+    const progress = recordingProgress();
+
+    const results = await transferAll(
+      [
+        item(http, server.url("/small.txt"), join(dir.path, "a/small.txt"), {
+          size: small.length,
+          expected: {
+            gitBlobSha1: gitBlobSha1(small),
+            sha1: createHash("sha1").update(small).digest("hex"),
+            md5: createHash("md5").update(small).digest("hex"),
+          },
+        }),
+        item(http, server.url("/big.bin"), join(dir.path, "b/big.bin"), { size: bigSize, expected: { sha256: sha256(big) } }),
+      ],
+      { settings: quickSettings({ concurrency: 4 }), progress, ...parts },
+    );
+
+    expect(results.map((result) => result.path)).toEqual(["small.txt", "big.bin"]);
+    expect(results[0]).toMatchObject({ size: small.length, sha256: sha256(small) });
+    expect(results[1]).toMatchObject({ size: bigSize, sha256: sha256(big) });
+    expect((await readFile(join(dir.path, "b/big.bin"))).equals(big)).toBe(true);
+    expect((await readFile(join(dir.path, "a/small.txt"))).equals(small)).toBe(true);
+    expect(await filesUnder(dir.path)).toEqual(["a/small.txt", "b/big.bin"]);
+
+    const bigRequests = server.requestsFor("/big.bin");
+    expect(bigRequests.length).toBe(Math.ceil(bigSize / (256 * 1024)));
+    expect(bigRequests.every((request) => /^bytes=\d+-\d+$/.test(request.range ?? ""))).toBe(true);
+    expect(bigRequests.every((request) => request.acceptEncoding === "identity")).toBe(true);
+    expect(progress.events).toContain(`finished big.bin ${bigSize}`);
+  });
+
+  it("resumes a single stream with Range from where the connection was cut", async () => {
+    const size = 3 * MiB;
+    const cut = 1 * MiB + 777;
+    server.serveGenerated("/cut.bin", size, 3, { dropAfterBytes: cut });
+    const progress = recordingProgress();
+
+    const [result] = await transferAll(
+      [item(http, server.url("/cut.bin"), join(dir.path, "cut.bin"), { size, expected: { sha256: generatedSha256(3, size) } })],
+      { settings: quickSettings(), progress },
+    );
+
+    expect(result?.sha256).toBe(generatedSha256(3, size));
+    const requests = server.requestsFor("/cut.bin");
+    expect(requests.length).toBe(2);
+    expect(requests[0]?.dropped).toBe(true);
+    expect(requests[0]?.range).toBeUndefined();
+    // The client kept every byte it got: the second request starts exactly at the cut.
+    expect(requests[1]?.range).toBe(`bytes=${cut}-`);
+    const sent = requests.reduce((sum, request) => sum + request.bytesSent, 0);
+    expect(sent).toBe(size);
+    expect(progress.events.some((event) => event.startsWith("retrying cut.bin"))).toBe(true);
+  });
+
+  it("resumes a ranged part after a cut instead of starting it over", async () => {
+    const size = 2 * MiB;
+    server.serveGenerated("/cut-parts.bin", size, 4, { dropAfterBytes: 100_000, dropTimes: 2 });
+
+    await transferAll(
+      [item(http, server.url("/cut-parts.bin"), join(dir.path, "p.bin"), { size, expected: { sha256: generatedSha256(4, size) } })],
+      { settings: quickSettings({ concurrency: 4 }), ...parts },
+    );
+
+    const requests = server.requestsFor("/cut-parts.bin");
+    const sent = requests.reduce((sum, request) => sum + request.bytesSent, 0);
+    expect(sent).toBe(size);
+    const dropped = requests.filter((request) => request.dropped);
+    expect(dropped.length).toBe(2);
+    for (const cutRequest of dropped) {
+      const [, first] = /^bytes=(\d+)-/.exec(cutRequest.range ?? "") ?? [];
+      const resumedFrom = Number(first) + 100_000;
+      expect(requests.some((request) => request.range?.startsWith(`bytes=${resumedFrom}-`))).toBe(true);
+    }
+  });
+
+  it("retries 503 twice then succeeds", async () => {
+    const body = Buffer.from("x".repeat(1000));
+    server.serveBytes("/flaky.bin", body, { statuses: [{ status: 503 }, { status: 503 }] });
+
+    const [result] = await transferAll(
+      [item(http, server.url("/flaky.bin"), join(dir.path, "flaky.bin"), { size: body.length, expected: { sha256: sha256(body) } })],
+      { settings: quickSettings() },
+    );
+
+    expect(result?.sha256).toBe(sha256(body));
+    expect(server.requestsFor("/flaky.bin").map((request) => request.status)).toEqual([503, 503, 200]);
+  });
+
+  it("waits for Retry-After on 429", async () => {
+    const body = Buffer.from("rate limited file");
+    server.serveBytes("/limited.bin", body, { statuses: [{ status: 429, headers: { "retry-after": "1" } }] });
+
+    const started = performance.now();
+    await transferAll([item(http, server.url("/limited.bin"), join(dir.path, "limited.bin"), { size: body.length })], {
+      settings: quickSettings(),
+    });
+    const elapsed = performance.now() - started;
+
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(server.requestsFor("/limited.bin").map((request) => request.status)).toEqual([429, 200]);
+  });
+
+  it.each([401, 403, 404])("does not retry HTTP %i, fails naming the file and leaves nothing", async (status) => {
+    server.serveBytes(`/denied-${status}.bin`, Buffer.from("secret"), { statuses: [{ status }, { status }, { status }] });
+    server.serveGenerated("/sibling.bin", 4 * MiB, 9, { trickleBytesPer100Ms: 64 * 1024 });
+
+    const error = await transferAll(
+      [
+        item(http, server.url("/sibling.bin"), join(dir.path, "sibling.bin"), { size: 4 * MiB }),
+        item(http, server.url(`/denied-${status}.bin`), join(dir.path, "denied.bin"), { size: 6 }),
+      ],
+      { settings: quickSettings() },
+    ).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toContain(`denied-${status}.bin`);
+    expect((error as UserError).message).toContain(`HTTP ${status}`);
+    expect(server.requestsFor(`/denied-${status}.bin`).length).toBe(1);
+    // The slow sibling was cancelled and cleaned up, not left half-written.
+    expect(await filesUnder(dir.path)).toEqual([]);
+  });
+
+  it("fetches a file with a bad digest once more, then fails naming it, leaving no file", async () => {
+    const size = 300_000;
+    server.serveGenerated("/corrupt.bin", size, 5, { corruptAt: 1234 });
+    const good = generatedSha256(5, size);
+
+    const error = await transferAll(
+      [item(http, server.url("/corrupt.bin"), join(dir.path, "blobs/corrupt.bin"), { path: "model.safetensors", size, expected: { sha256: good } })],
+      { settings: quickSettings() },
+    ).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UserError);
+    const message = (error as UserError).message;
+    expect(message).toContain("model.safetensors");
+    expect(message).toContain(`expected ${good}`);
+    expect(message).toContain("downloaded 2 times");
+    expect(server.requestsFor("/corrupt.bin").length).toBe(2);
+    expect(await filesUnder(dir.path)).toEqual([]);
+  });
+
+  it("fails on a size mismatch, naming expected and actual", async () => {
+    server.serveBytes("/short.bin", Buffer.from("12345"));
+    const error = await transferAll([item(http, server.url("/short.bin"), join(dir.path, "short.bin"), { size: 6 })], {
+      settings: quickSettings(),
+    }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain("expected 6 bytes, the server reports 5");
+    expect(await filesUnder(dir.path)).toEqual([]);
+  });
+
+  it("still gets the file right when the server ignores Range (single stream and parts)", async () => {
+    const size = 2 * MiB;
+    const singleSize = 900_000; // below the parts threshold: one stream
+    server.serveGenerated("/norange.bin", singleSize, 6, { ignoreRange: true, dropAfterBytes: 500_000 });
+    server.serveGenerated("/norange-parts.bin", size, 8, { ignoreRange: true });
+
+    const results = await transferAll(
+      [
+        item(http, server.url("/norange.bin"), join(dir.path, "a.bin"), { size: singleSize, expected: { sha256: generatedSha256(6, singleSize) } }),
+        item(http, server.url("/norange-parts.bin"), join(dir.path, "b.bin"), { size, expected: { sha256: generatedSha256(8, size) } }),
+      ],
+      { settings: quickSettings({ concurrency: 4 }), ...parts },
+    );
+
+    expect(results.map((result) => result.sha256)).toEqual([generatedSha256(6, singleSize), generatedSha256(8, size)]);
+    expect((await readFile(join(dir.path, "b.bin"))).equals(generatedBytes(8, 0, size))).toBe(true);
+    // After the cut, the resume asked for a range, got the whole file, and started over.
+    expect(server.requestsFor("/norange.bin")[1]?.range).toBe("bytes=500000-");
+  });
+
+  it("hashes the decoded bytes of a gzip-encoded response", async () => {
+    const text = Buffer.from("{\"architectures\": [\"Llama\"]}\n".repeat(5000));
+    server.serveBytes("/config.json", text, { gzip: true });
+
+    const [result] = await transferAll(
+      [item(http, server.url("/config.json"), join(dir.path, "config.json"), { size: text.length, expected: { gitBlobSha1: gitBlobSha1(text) } })],
+      { settings: quickSettings() },
+    );
+
+    expect(result).toMatchObject({ size: text.length, sha256: sha256(text) });
+    expect((await readFile(join(dir.path, "config.json"))).equals(text)).toBe(true);
+  });
+
+  it("sends Authorization to the credential's host and never to the redirect target", async () => {
+    const body = Buffer.from("gated weights");
+    server.serveBytes("/gated.bin", body, { redirectToOtherHost: true });
+    const credential = { authorization: "Bearer hf_secret_token_123", hosts: [new URL(server.origin()).host] };
+
+    await transferAll(
+      [item(http, server.url("/gated.bin"), join(dir.path, "gated.bin"), { size: body.length, credential, expected: { sha256: sha256(body) } })],
+      { settings: quickSettings() },
+    );
+
+    const requests = server.requestsFor("/gated.bin");
+    expect(requests.map((request) => [request.host, request.authorization])).toEqual([
+      ["127.0.0.1", "Bearer hf_secret_token_123"],
+      ["127.0.0.2", undefined],
+    ]);
+  });
+
+  it("removes every .incomplete file when aborted", async () => {
+    server.serveGenerated("/slow1.bin", 2 * MiB, 1, { trickleBytesPer100Ms: 32 * 1024 });
+    server.serveGenerated("/slow2.bin", 4 * MiB, 2, { trickleBytesPer100Ms: 32 * 1024 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("user pressed ^C")), 300);
+
+    const error = await transferAll(
+      [
+        item(http, server.url("/slow1.bin"), join(dir.path, "slow1.bin"), { size: 2 * MiB }),
+        item(http, server.url("/slow2.bin"), join(dir.path, "slow2.bin"), { size: 4 * MiB }),
+      ],
+      { settings: quickSettings(), signal: controller.signal, parallelThresholdBytes: 3 * MiB, partSizeBytes: MiB },
+    ).catch((caught: unknown) => caught);
+
+    expect((error as Error).message).toBe("user pressed ^C");
+    expect(await filesUnder(dir.path)).toEqual([]);
+  });
+
+  it("refuses two items with one destination", async () => {
+    server.serveBytes("/x", Buffer.from("x"));
+    const destination = join(dir.path, "same");
+    await expect(
+      transferAll([item(http, server.url("/x"), destination), item(http, server.url("/x"), destination)], { settings: quickSettings() }),
+    ).rejects.toThrow(/two transfers write/);
+  });
+});
