@@ -104,11 +104,10 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
     withRetries(operation, {
       policy,
       signal: init.signal,
-      onRetry: (failure, delayMs, attempt) =>
-        logger.info(
-          `${failure.message}; retrying in ${(delayMs / 1000).toFixed(1)} s ` +
-            `(attempt ${attempt + 1} of ${policy.maxAttempts}, ${displayUrl(url)})`,
-        ),
+      onRetry: (failure, delayMs, attempt) => {
+        const what = failure.url === undefined ? ` (${displayUrl(url)})` : "";
+        logger.info(`${failure.message}${what}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.maxAttempts})`);
+      },
     });
 
   return {

@@ -29,6 +29,6 @@ export function humanDuration(seconds: number): string {
  */
 export function safeLine(text: string): string {
   return redact(text)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s"'<>]*/gi, "$1?…")
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?(?!…)[^\s"'<>]*/gi, "$1?…")
     .replace(/[\r\n]+/g, " ");
 }

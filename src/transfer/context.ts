@@ -28,15 +28,33 @@ export interface FileJob {
   readonly meter: FileMeter;
 }
 
-/** Cumulative bytes of one file, reported as progress. */
+/**
+ * Cumulative bytes of one file, reported as progress. The file counts as started when
+ * its first connection opens, not when it is queued behind others.
+ */
 export class FileMeter {
   readonly #path: string;
+  readonly #size: number | undefined;
   readonly #progress: ProgressReporter;
   #received = 0;
+  #started = false;
 
-  constructor(path: string, progress: ProgressReporter) {
+  constructor(path: string, size: number | undefined, progress: ProgressReporter) {
     this.#path = path;
+    this.#size = size;
     this.#progress = progress;
+  }
+
+  /** Called whenever a connection for this file opens; reports the start once. */
+  opening(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#progress.fileStarted(this.#path, this.#size);
+  }
+
+  finished(size: number): void {
+    this.opening();
+    this.#progress.fileFinished(this.#path, size);
   }
 
   get received(): number {

@@ -1,8 +1,10 @@
+import { setMaxListeners } from "node:events";
 import { withRetries } from "../http/retry.js";
 import { TransferFailure } from "./types.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { StreamingDigests } from "./digests.js";
 import { InOrderHasher } from "./in-order-hasher.js";
+import { WriteBehind } from "./incomplete-file.js";
 import { IntegrityFailure, RangesNotHonoured } from "./integrity.js";
 import type { Received } from "./receive-stream.js";
 
@@ -36,6 +38,8 @@ export async function receiveParts(job: FileJob, size: number): Promise<Received
   // One failed part cancels its siblings; the first error is the one reported.
   const siblings = new AbortController();
   const signal = AbortSignal.any([job.signal, siblings.signal]);
+  // Every part's request listens on it: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, signal);
   let firstError: unknown;
 
   try {
@@ -64,10 +68,12 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
   const { bandwidth } = job.context;
   let position = part.start;
   let attemptStart = position;
+  const writer = new WriteBehind(file);
 
   await withRetries(
     async () => {
       attemptStart = position;
+      meter.opening();
       const opened = await item.source.open({ start: position, end: part.end }, signal);
       try {
         if (opened.start !== position) {
@@ -82,7 +88,7 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
           // A server may send past the end we asked for; the rest belongs to another part.
           const chunk = received.byteLength > part.end - position ? received.subarray(0, part.end - position) : received;
           await bandwidth.take(chunk.byteLength, signal);
-          await file.write(chunk, position);
+          await writer.write(chunk, position);
           await hasher.push(index, chunk, signal);
           position += chunk.byteLength;
           meter.add(chunk.byteLength);
@@ -96,6 +102,7 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
         }
       } finally {
         await opened.cancel();
+        await writer.flush();
       }
     },
     streamRetryOptions(job, part.end - part.start, () => position > attemptStart),

@@ -2,6 +2,7 @@ import { withRetries } from "../http/retry.js";
 import { TransferFailure } from "./types.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { StreamingDigests } from "./digests.js";
+import { WriteBehind } from "./incomplete-file.js";
 import { IntegrityFailure } from "./integrity.js";
 
 /**
@@ -24,6 +25,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
   let attemptStart = 0;
   // After a decoded (compressed) body is cut, its offsets mean nothing to Range: start over.
   let canResume = true;
+  const writer = new WriteBehind(file);
 
   const startOver = async (reason: string) => {
     await file.truncate();
@@ -37,6 +39,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
     async () => {
       if (!canResume && position > 0) await startOver("the previous response could not be resumed");
       attemptStart = position;
+      meter.opening();
       const opened = await item.source.open({ start: position }, signal);
       try {
         canResume = opened.resumable !== false;
@@ -60,7 +63,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
             throw new IntegrityFailure(`size: expected ${size} bytes, received more`);
           }
           await bandwidth.take(chunk.byteLength, signal);
-          await file.write(chunk, position);
+          await writer.write(chunk, position);
           digests.update(chunk);
           position += chunk.byteLength;
           meter.add(chunk.byteLength);
@@ -72,6 +75,8 @@ export async function receiveStream(job: FileJob): Promise<Received> {
         }
       } finally {
         await opened.cancel();
+        // What arrived is kept even when the connection failed: the next attempt resumes after it.
+        await writer.flush();
       }
     },
     streamRetryOptions(job, item.size, () => position > attemptStart),

@@ -16,8 +16,7 @@ import { TransferFailure, type TransferItem, type TransferredFile } from "./type
 const INTEGRITY_ATTEMPTS = 2;
 
 export async function transferFile(item: TransferItem, context: EngineContext, signal: AbortSignal): Promise<TransferredFile> {
-  const meter = new FileMeter(item.path, context.progress);
-  context.progress.fileStarted(item.path, item.size);
+  const meter = new FileMeter(item.path, item.size, context.progress);
 
   for (let attempt = 1; ; attempt++) {
     const file = await IncompleteFile.create(item.destination);
@@ -26,7 +25,7 @@ export async function transferFile(item: TransferItem, context: EngineContext, s
       const received = await receive(job);
       verify(item, received);
       await file.commit();
-      context.progress.fileFinished(item.path, received.size);
+      meter.finished(received.size);
       return { path: item.path, destination: item.destination, size: received.size, sha256: received.digests.sha256 };
     } catch (error) {
       await file.discard();

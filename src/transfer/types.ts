@@ -83,11 +83,11 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   /** Files at least this large go in parallel ranged parts when the source allows. Default 64 MiB. */
   readonly parallelThresholdBytes?: number;
-  /** Size of one ranged part. Default 16 MiB. */
+  /** Size of one ranged part. Default 8 MiB. */
   readonly partSizeBytes?: number;
   /**
    * Most bytes held in memory, across the whole fetch, for parts that arrived ahead of
-   * the hash frontier. Default 128 MiB. The engine's memory bound (see engine.ts).
+   * the hash frontier. Default 64 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
 }

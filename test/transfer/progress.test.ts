@@ -1,0 +1,170 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HttpClient } from "../../src/http/client.js";
+import { createProgressReporter, selectProgressMode, type ProgressMode } from "../../src/progress/reporter.js";
+import type { ProgressReporter } from "../../src/progress/types.js";
+import { transferAll } from "../../src/transfer/engine.js";
+import { UserError } from "../../src/util/errors.js";
+import { clearSecretsForTesting, registerSecret } from "../../src/util/secrets.js";
+import { FaultServer } from "../helpers/fault-server.js";
+import { MiB, client, filesUnder, item, quickSettings, tempDir } from "../helpers/transfer-fixtures.js";
+
+let server: FaultServer;
+let http: HttpClient;
+let dir: { path: string; remove: () => Promise<void> };
+
+beforeAll(async () => {
+  server = await FaultServer.start();
+  http = client();
+  dir = await tempDir();
+});
+afterAll(async () => {
+  await http.close();
+  await server.close();
+  await dir.remove();
+  clearSecretsForTesting();
+});
+
+/** A reporter of the given mode whose output is captured, with a clock the test moves. */
+function captured(mode: ProgressMode): { reporter: ProgressReporter; output: () => string; tick: (ms: number) => void } {
+  let text = "";
+  let clock = 0;
+  const reporter = createProgressReporter(mode, { write: (chunk) => (text += chunk), now: () => clock, columns: () => 100 });
+  return { reporter, output: () => text, tick: (ms) => (clock += ms) };
+}
+
+function tee(reporters: readonly ProgressReporter[]): ProgressReporter {
+  return {
+    begin: (summary) => reporters.forEach((reporter) => reporter.begin(summary)),
+    fileStarted: (path, size) => reporters.forEach((reporter) => reporter.fileStarted(path, size)),
+    fileProgress: (path, received) => reporters.forEach((reporter) => reporter.fileProgress(path, received)),
+    fileRetrying: (path, reason) => reporters.forEach((reporter) => reporter.fileRetrying(path, reason)),
+    fileFinished: (path, size) => reporters.forEach((reporter) => reporter.fileFinished(path, size)),
+    end: (outcome) => reporters.forEach((reporter) => reporter.end(outcome)),
+  };
+}
+
+describe("progress mode selection", () => {
+  it("follows NIX_MODEL_REPO_PROGRESS, then the Nix build, then the terminal", () => {
+    expect(selectProgressMode({ NIX_MODEL_REPO_PROGRESS: "none", NIX_BUILD_TOP: "/build", out: "/nix/store/x" }, true)).toBe("none");
+    expect(selectProgressMode({ NIX_BUILD_TOP: "/build", out: "/nix/store/x" }, true)).toBe("nix");
+    expect(selectProgressMode({ NIX_BUILD_TOP: "/build" }, true)).toBe("tty");
+    expect(selectProgressMode({}, true)).toBe("tty");
+    expect(selectProgressMode({}, false)).toBe("plain");
+    expect(selectProgressMode({ NIX_MODEL_REPO_PROGRESS: "bogus" }, false)).toBe("plain");
+  });
+});
+
+describe("nix mode", () => {
+  it("writes only parseable @nix lines Nix accepts from a builder, throttled", () => {
+    const { reporter, output, tick } = captured("nix");
+    reporter.begin({ label: "acme/tiny", files: 2, bytes: 3 * MiB });
+    reporter.fileStarted("a.bin", MiB);
+    for (let received = 0; received <= MiB; received += 16 * 1024) {
+      reporter.fileProgress("a.bin", received);
+      tick(5);
+    }
+    reporter.fileFinished("a.bin", MiB);
+    reporter.fileStarted("b.bin", 2 * MiB);
+    reporter.fileRetrying("b.bin", "ECONNRESET; retrying in 1.0 s");
+    reporter.fileProgress("b.bin", 2 * MiB);
+    reporter.fileFinished("b.bin", 2 * MiB);
+    reporter.end({ ok: true });
+
+    const lines = output().split("\n").filter(Boolean);
+    expect(lines.every((line) => line.startsWith("@nix {"))).toBe(true);
+    const messages = lines.map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>);
+    const starts = messages.filter((message) => message["action"] === "start");
+    // An untrusted builder may only start actFileTransfer (101) activities.
+    expect(starts.every((message) => message["type"] === 101 && typeof message["id"] === "number" && typeof message["text"] === "string")).toBe(true);
+    const stops = messages.filter((message) => message["action"] === "stop").map((message) => message["id"]);
+    expect(new Set(stops)).toEqual(new Set(starts.map((message) => message["id"])));
+    const progress = messages.filter((message) => message["action"] === "result");
+    for (const message of progress) {
+      expect(message["type"]).toBe(105);
+      const fields = message["fields"] as unknown[];
+      // Nix 2.8 asserts four unsigned integers.
+      expect(fields).toHaveLength(4);
+      expect(fields.every((field) => Number.isInteger(field) && (field as number) >= 0)).toBe(true);
+    }
+    expect(progress.at(-1)?.["fields"]).toEqual([3 * MiB, 3 * MiB, 0, 0]);
+    // 65 updates over 325 ms of fake time: at most one line per 100 ms, plus the forced ones.
+    expect(progress.length).toBeLessThanOrEqual(10);
+  });
+});
+
+describe("tty and plain modes", () => {
+  it("tty redraws one line with files, bytes, rate and ETA, and ends with a summary", () => {
+    const { reporter, output, tick } = captured("tty");
+    reporter.begin({ label: "acme/tiny", files: 2, bytes: 2 * MiB });
+    reporter.fileStarted("a.bin", MiB);
+    tick(1000);
+    reporter.fileProgress("a.bin", MiB / 2);
+    tick(1000);
+    reporter.fileProgress("a.bin", MiB);
+    reporter.fileFinished("a.bin", MiB);
+    tick(200);
+    reporter.fileStarted("b.bin", MiB);
+    reporter.end({ ok: true });
+    const text = output();
+    expect(text).toContain("\r");
+    expect(text).toContain("1/2 files  1.0 MiB/2.0 MiB 50%");
+    expect(text).toMatch(/KiB\/s/);
+    expect(text).toMatch(/ETA \d/);
+    expect(text.trimEnd().split("\n").at(-1)).toMatch(/downloaded acme\/tiny: 1 files, 1\.0 MiB in 2s/);
+  });
+
+  it("plain prints a line per file and a total every 10 s, no control characters", () => {
+    const { reporter, output, tick } = captured("plain");
+    reporter.begin({ label: "acme/tiny", files: 1, bytes: MiB });
+    reporter.fileStarted("a.bin", MiB);
+    reporter.fileProgress("a.bin", 1000);
+    tick(10_001);
+    reporter.fileProgress("a.bin", MiB / 2);
+    reporter.fileFinished("a.bin", MiB);
+    reporter.end({ ok: true });
+    const lines = output().trimEnd().split("\n");
+    expect(lines[0]).toBe("downloading acme/tiny: 1 file, 1.0 MiB");
+    expect(lines).toContain("started a.bin (1.0 MiB)");
+    expect(lines.some((line) => line.startsWith("progress: 0/1 files, 512.0 KiB of 1.0 MiB (50%)"))).toBe(true);
+    expect(lines).toContain("finished a.bin (1.0 MiB; 1/1 files)");
+    expect(output()).not.toMatch(/[\r\x1b]/);
+  });
+});
+
+describe("secrets in progress and errors", () => {
+  it("no token or signed query reaches any progress output or the error", async () => {
+    const token = "hf_progress_token_0123456789";
+    registerSecret(token);
+    const credential = { authorization: `Bearer ${token}`, hosts: [new URL(server.origin()).host] };
+    server.serveGenerated("/ok.bin", 2 * MiB, 21, { redirectToOtherHost: true, statuses: [{ status: 503 }] });
+    server.serveGenerated("/denied.bin", 1000, 22, {
+      redirectToOtherHost: true,
+      statuses: [{ status: 403, body: `{"error":"token ${token} is not allowed"}` }],
+    });
+    const modes = (["nix", "tty", "plain"] as const).map(captured);
+    const reporter = tee(modes.map((mode) => mode.reporter));
+    reporter.begin({ label: "acme/tiny", files: 2, bytes: 2 * MiB + 1000 });
+
+    const error = await transferAll(
+      [
+        item(http, `${server.url("/ok.bin")}?download=true&token=query-secret`, join(dir.path, "ok.bin"), { path: "ok.bin", size: 2 * MiB, credential }),
+        item(http, server.url("/denied.bin"), join(dir.path, "denied.bin"), { path: "denied.bin", size: 1000, credential }),
+      ],
+      { settings: quickSettings({ concurrency: 1 }), progress: reporter },
+    ).catch((caught: unknown) => caught);
+    reporter.end({ ok: false });
+
+    expect(error).toBeInstanceOf(UserError);
+    const message = (error as UserError).message;
+    expect(message).toContain("denied.bin");
+    expect(message).toContain("HTTP 403");
+    const everything = [message, ...modes.map((mode) => mode.output())].join("\n");
+    expect(modes[0]?.output()).toContain("HTTP 503");
+    for (const secret of [token, "very-secret-signature", "X-Signature", "query-secret"]) {
+      expect(everything).not.toContain(secret);
+    }
+    // ok.bin finished before denied.bin failed; removing the output is the caller's job.
+    expect((await filesUnder(dir.path)).filter((file) => file.endsWith(".incomplete"))).toEqual([]);
+  });
+});
