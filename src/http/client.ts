@@ -7,7 +7,7 @@ import { bodyReader, contentEncodingOf, decodeBody, readExcerpt, type ResponseBo
 import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
 import { failureFromResponse, normaliseHeaders, type ResponseHeaders } from "./failure.js";
-import { exchangeFollowingRedirects } from "./redirects.js";
+import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
 import { retryPolicyFrom, withRetries } from "./retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
 
@@ -31,6 +31,11 @@ export interface HttpRequestInit {
    * when it is retryable).
    */
   readonly expectStatus?: number | readonly number[];
+  /**
+   * Default true. False returns a redirect response itself (its status counts as
+   * expected), e.g. to read the Hub's X-Linked-Size and Location without following it.
+   */
+  readonly followRedirects?: boolean;
 }
 
 export interface HttpResponse {
@@ -80,10 +85,12 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
       headers,
       credential: init.credential,
       signal: init.signal,
+      ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
     });
     const raw = exchange.body as unknown as Readable;
     const encoding = contentEncodingOf(exchange.headers["content-encoding"]);
-    if (!statusExpected(exchange.status, init.expectStatus)) {
+    const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);
+    if (!unfollowed && !statusExpected(exchange.status, init.expectStatus)) {
       let excerpt: string | undefined;
       try {
         excerpt = await readExcerpt(decodeBody(raw, encoding, exchange.url));

@@ -8,32 +8,52 @@ import type { HttpSettings } from "./settings.js";
  * The one undici dispatcher every request goes through: connection pooling, timeouts,
  * proxies and the trusted CAs live here and nowhere else.
  *
- * EnvHttpProxyAgent reads http_proxy, https_proxy and no_proxy (lower case first, then
- * upper case) and sends everything else directly; explicit `settings.proxy` values win
- * over the environment. TLS verification is never turned off.
+ * Proxies: an explicit `settings.proxy` (the spec's network.proxy) replaces the
+ * environment entirely; otherwise http_proxy, https_proxy and no_proxy apply (lower case
+ * first, then upper case, as curl reads them). undici's EnvHttpProxyAgent routes each
+ * request; we hand it the resolved values so `env` alone decides. TLS verification is
+ * never turned off.
  */
 export function createDispatcher(settings: HttpSettings, env: NodeJS.ProcessEnv = process.env): Dispatcher {
   const ca = readCaBundle(env);
   // Both the direct connection and the TLS session through a proxy tunnel use these.
   const tls = { timeout: settings.connectTimeoutMs, ...(ca === undefined ? {} : { ca }) };
-  registerProxySecrets([
-    settings.proxy?.http,
-    settings.proxy?.https,
-    env["http_proxy"],
-    env["HTTP_PROXY"],
-    env["https_proxy"],
-    env["HTTPS_PROXY"],
-  ]);
+  const proxy = resolveProxies(settings, env);
+  registerProxySecrets([proxy.httpProxy, proxy.httpsProxy]);
   return new EnvHttpProxyAgent({
     connect: tls,
     requestTls: tls,
     proxyTls: tls,
     headersTimeout: settings.readTimeoutMs,
     bodyTimeout: settings.readTimeoutMs,
-    ...(settings.proxy?.http ? { httpProxy: settings.proxy.http } : {}),
-    ...(settings.proxy?.https ? { httpsProxy: settings.proxy.https } : {}),
-    ...(settings.proxy?.noProxy !== undefined ? { noProxy: settings.proxy.noProxy } : {}),
+    // "" means none: undici falls back to process.env only for undefined.
+    httpProxy: proxy.httpProxy,
+    httpsProxy: proxy.httpsProxy,
+    noProxy: proxy.noProxy,
   });
+}
+
+export interface ResolvedProxies {
+  readonly httpProxy: string;
+  readonly httpsProxy: string;
+  readonly noProxy: string;
+}
+
+export function resolveProxies(settings: HttpSettings, env: NodeJS.ProcessEnv): ResolvedProxies {
+  if (settings.proxy !== null) {
+    return {
+      httpProxy: settings.proxy.http ?? "",
+      httpsProxy: settings.proxy.https ?? "",
+      noProxy: settings.proxy.noProxy ?? "",
+    };
+  }
+  const httpProxy = env["http_proxy"] || env["HTTP_PROXY"] || "";
+  return {
+    httpProxy,
+    // Like curl and undici: without https_proxy, HTTPS goes through http_proxy too.
+    httpsProxy: env["https_proxy"] || env["HTTPS_PROXY"] || httpProxy,
+    noProxy: env["no_proxy"] || env["NO_PROXY"] || "",
+  };
 }
 
 /**
@@ -58,7 +78,7 @@ export function readCaBundle(env: NodeJS.ProcessEnv = process.env): string | und
 }
 
 /** Proxy URLs may carry `user:password@`; neither part may ever be printed. */
-function registerProxySecrets(urls: readonly (string | undefined)[]): void {
+function registerProxySecrets(urls: readonly string[]): void {
   for (const raw of urls) {
     if (!raw) continue;
     let parsed: URL;

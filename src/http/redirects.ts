@@ -17,7 +17,7 @@ import type { Credential } from "./settings.js";
 
 export const MAX_REDIRECTS = 10;
 
-const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 export type ResponseBody = Dispatcher.ResponseData["body"];
 
@@ -27,6 +27,8 @@ export interface ExchangeOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly credential?: Credential | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** False: return the first response even when it is a redirect (to read its headers). */
+  readonly followRedirects?: boolean;
 }
 
 export interface Exchange {
@@ -67,7 +69,7 @@ export async function exchangeFollowingRedirects(
     }
 
     const location = firstHeader(response.headers["location"]);
-    if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined) {
+    if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined || options.followRedirects === false) {
       return { status: response.statusCode, headers: response.headers, url, body: response.body };
     }
 

@@ -32,7 +32,11 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   if (value === undefined) return undefined;
   const seconds = parseDeltaSeconds(value);
   if (seconds !== undefined) return seconds * 1000;
-  const date = Date.parse(value.trim());
+  // Every HTTP-date form (IMF-fixdate, RFC 850, asctime) starts with a day name; Date.parse
+  // alone would also accept "-3" as the year -3.
+  const text = value.trim();
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
+  const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

@@ -75,7 +75,10 @@ export interface TransferredFile {
 
 /** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */
 export interface TransferOptions {
-  /** Concurrency, retry policy and bandwidth cap come from here. */
+  /**
+   * Concurrency, retry policy and bandwidth cap come from here. Timeouts, proxies and CAs
+   * belong to the HttpClient whose byteSource() made the items.
+   */
   readonly settings: HttpSettings;
   /** Told about each file (begin/end are the caller's: it knows the whole fetch). */
   readonly progress?: ProgressReporter;

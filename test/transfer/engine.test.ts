@@ -248,6 +248,30 @@ describe("transferAll", () => {
     ]);
   });
 
+  it("sends ranged parts of a redirected file straight to the redirect target, and back when it expires", async () => {
+    const size = 4 * MiB;
+    server.serveGenerated("/lfs.bin", size, 13, { redirectToOtherHost: true, otherHostExpiresAfter: 8 });
+    const credential = { authorization: "Bearer hf_parts_token", hosts: [new URL(server.origin()).host] };
+
+    const [result] = await transferAll(
+      [item(http, server.url("/lfs.bin"), join(dir.path, "lfs.bin"), { size, credential, expected: { sha256: generatedSha256(13, size) } })],
+      { settings: quickSettings({ concurrency: 2 }), ...parts },
+    );
+
+    expect(result?.sha256).toBe(generatedSha256(13, size));
+    const requests = server.requestsFor("/lfs.bin");
+    const viaResolver = requests.filter((request) => request.host === "127.0.0.1");
+    const direct = requests.filter((request) => request.host === "127.0.0.2");
+    // 16 parts: the first two open through the resolver (each gets its own signature),
+    // later ones go straight to a remembered URL until it "expires" after 8 uses, then one
+    // more trip through the resolver signs a fresh one.
+    expect(direct.filter((request) => request.status === 206).length).toBe(16);
+    expect(viaResolver.length).toBeLessThanOrEqual(2 + 2);
+    expect(viaResolver.every((request) => request.authorization === "Bearer hf_parts_token")).toBe(true);
+    expect(direct.every((request) => request.authorization === undefined)).toBe(true);
+    expect(direct.some((request) => request.status === 403)).toBe(true);
+  });
+
   it("removes every .incomplete file when aborted", async () => {
     server.serveGenerated("/slow1.bin", 2 * MiB, 1, { trickleBytesPer100Ms: 32 * 1024 });
     server.serveGenerated("/slow2.bin", 4 * MiB, 2, { trickleBytesPer100Ms: 32 * 1024 });
@@ -272,5 +296,53 @@ describe("transferAll", () => {
     await expect(
       transferAll([item(http, server.url("/x"), destination), item(http, server.url("/x"), destination)], { settings: quickSettings() }),
     ).rejects.toThrow(/two transfers write/);
+  });
+});
+
+describe("transferAll retry budget", () => {
+  it("resumes after a silent server once the read timeout fires", async () => {
+    const size = 1 * MiB;
+    server.serveGenerated("/stall.bin", size, 31, { stallAfterBytes: 300_000 });
+    // Timeouts belong to the client's connections.
+    const impatient = client(quickSettings({ readTimeoutMs: 300 }));
+    const started = performance.now();
+
+    const [result] = await transferAll(
+      [item(impatient, server.url("/stall.bin"), join(dir.path, "stall.bin"), { size, expected: { sha256: generatedSha256(31, size) } })],
+      { settings: impatient.settings },
+    ).finally(() => impatient.close());
+
+    expect(result?.sha256).toBe(generatedSha256(31, size));
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(3000);
+    expect(server.requestsFor("/stall.bin").map((request) => request.range)).toEqual([undefined, "bytes=300000-"]);
+  });
+
+  it("does not count cuts that made progress against maxAttempts", async () => {
+    const size = 1 * MiB;
+    // 6 cuts with maxAttempts 4: would fail if every cut counted.
+    server.serveGenerated("/often-cut.bin", size, 32, { dropAfterBytes: 100_000, dropTimes: 6 });
+
+    const [result] = await transferAll(
+      [item(http, server.url("/often-cut.bin"), join(dir.path, "often-cut.bin"), { size, expected: { sha256: generatedSha256(32, size) } })],
+      { settings: quickSettings({ maxAttempts: 4 }) },
+    );
+
+    expect(result?.sha256).toBe(generatedSha256(32, size));
+    expect(server.requestsFor("/often-cut.bin").length).toBe(7);
+  });
+
+  it("gives up on a server that sends one byte per connection (hard cap: 4 × maxAttempts)", async () => {
+    server.serveGenerated("/trickle.bin", 100_000, 33, { dropAfterBytes: 1, dropTimes: 1_000_000 });
+
+    const error = await transferAll([item(http, server.url("/trickle.bin"), join(dir.path, "trickle.bin"), { size: 100_000 })], {
+      settings: quickSettings({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }),
+    }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toContain("gave up after 12 attempts");
+    expect(server.requestsFor("/trickle.bin").length).toBe(12);
+    expect(await filesUnder(dir.path)).toEqual([]);
   });
 });
