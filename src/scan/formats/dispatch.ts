@@ -1,0 +1,175 @@
+import { gunzipSync } from "node:zlib";
+import { nestedContext, type ScanContext } from "../context.js";
+import type { Reporter } from "../findings.js";
+import { LimitError, ScanError } from "../io/errors.js";
+import { BufferAccess, type RandomAccess } from "../io/random-access.js";
+import { startsWithBytes, utf8Lossy, utf8OrUndefined } from "../text.js";
+import { scanTarArchive, scanZipArchive } from "./archive.js";
+import { looksLikeGguf, scanGguf } from "./gguf.js";
+import { scanHdf5, looksLikeHdf5 } from "./hdf5.js";
+import { looksLikeJson, scanJsonFile, type JsonFacts } from "./json-file.js";
+import type { KerasContainer } from "./keras.js";
+import { looksLikeNpy, scanNpy } from "./numpy.js";
+import { looksLikeSafetensors, scanSafetensors, type SafetensorsFacts } from "./safetensors.js";
+import { looksLikeTar } from "./tar.js";
+import { checkChatTemplate } from "./template.js";
+import { scanPickleFile } from "./torch.js";
+import { findEndRecord, startsWithZipMagic } from "./zip.js";
+
+/**
+ * Decides what a file is from its bytes, the way loaders do, and reads it every way a loader
+ * could: a file that is both a pickle and a zip (a polyglot) is scanned as both. The name is
+ * used only to add readings (a `.safetensors` name makes the safetensors rules apply), never
+ * to skip one.
+ */
+
+export interface Analysis {
+  readonly format: string;
+  readonly safetensors?: SafetensorsFacts;
+  readonly json?: JsonFacts;
+}
+
+const HEAD = 1024;
+const PICKLE_EXTENSIONS = /\.(pkl|pickle|pt|pth|ckpt|joblib|dill)$/i;
+const COMPRESSED: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ["bzip2", [0x42, 0x5a, 0x68]],
+  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
+  ["7z", [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]],
+  ["lzma", [0x5d, 0x00, 0x00]],
+];
+
+export function analyze(
+  source: RandomAccess,
+  name: string,
+  reporter: Reporter,
+  ctx: ScanContext,
+  container: KerasContainer = "json",
+): Analysis {
+  const head = source.read(0, HEAD).slice();
+  const readings: string[] = [];
+  let safetensors: SafetensorsFacts | undefined;
+  let json: JsonFacts | undefined;
+  const attempt = (label: string, read: () => string | undefined | void) => {
+    const format = guarded(label, reporter, read);
+    if (format) readings.push(format);
+  };
+
+  if (looksLikeGguf(head)) attempt("gguf", () => (scanGguf(source, reporter, ctx), "gguf"));
+  else if (looksLikeNpy(head)) attempt("npy", () => (scanNpy(source, reporter, ctx), "npy"));
+  else if (looksLikeSafetensors(head, name)) {
+    attempt("safetensors", () => {
+      safetensors = scanSafetensors(source, reporter, ctx);
+      return "safetensors";
+    });
+  } else if (looksLikeHdf5(head)) attempt("hdf5", () => (scanHdf5(source, reporter, ctx), "hdf5"));
+  else if (head[0] === 0x1f && head[1] === 0x8b) attempt("gzip", () => scanGzip(source, name, reporter, ctx));
+  else {
+    const compressed = COMPRESSED.find(([, magic]) => startsWithBytes(head, magic));
+    if (compressed && !(compressed[0] === "lzma" && !name.endsWith(".lzma"))) {
+      reporter.report("WARN", "UNSCANNED_ARCHIVE", `${compressed[0]}-compressed data: not unpacked, contents not checked`);
+      readings.push(compressed[0]);
+    }
+  }
+
+  // torch.load reads a file as a zip only when it starts with a local header; otherwise it
+  // unpickles it, while Python's zipfile still finds an end record anywhere. The reading a
+  // loader would pick comes first, and names the format.
+  const zipAtStart = startsWithZipMagic(head);
+  if (zipAtStart) attempt("zip", () => scanZipArchive(source, reporter, ctx, analyzeMember));
+  if (looksLikeTar(head)) attempt("tar", () => scanTarArchive(source, reporter, ctx, analyzeMember));
+  // Every file is also tried as a pickle: torch.load and pickle.load do not care about names.
+  attempt("pickle", () => scanPickleFile(source, reporter, ctx, "speculative"));
+  if (!zipAtStart && guarded("zip", reporter, () => findEndRecord(source) !== undefined)) {
+    attempt("zip", () => scanZipArchive(source, reporter, ctx, analyzeMember));
+  }
+
+  if (readings.length === 0 && PICKLE_EXTENSIONS.test(name)) {
+    // Named like a pickle, so a loader will unpickle it; that it does not parse is a finding.
+    attempt("pickle", () => scanPickleFile(source, reporter, ctx, "definitive"));
+  }
+  if (readings.length > 1) {
+    reporter.report(
+      "WARN",
+      "POLYGLOT",
+      `the file is valid as ${readings.join(" and ")}; loaders that pick different readings see different content`,
+    );
+  }
+  if (readings.length > 0) return { format: readings[0]!, ...(safetensors ? { safetensors } : {}) };
+
+  if (looksLikeJson(head) || name.toLowerCase().endsWith(".json")) {
+    const format = guarded("json", reporter, () => {
+      json = scanJsonFile(source, name, reporter, ctx, container);
+      return "json";
+    });
+    return { format: format ?? "json", ...(json ? { json } : {}) };
+  }
+  if (looksLikeText(head)) {
+    if (name.endsWith(".jinja") || name.endsWith(".j2")) {
+      guarded("template", reporter, () => checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter));
+    }
+    return { format: "text" };
+  }
+  if (source.size > 0) {
+    reporter.report("INFO", "UNKNOWN_FORMAT", "not a format the scanner recognises; nothing in it is loaded as code by the loaders it knows");
+  }
+  return { format: source.size === 0 ? "empty" : "unknown" };
+}
+
+function analyzeMember(data: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext, container: KerasContainer): void {
+  analyze(data, name, reporter, ctx, container);
+}
+
+function scanGzip(source: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext): string {
+  if (ctx.archiveDepth >= ctx.limits.maxArchiveDepth) {
+    reporter.report("INVALID", "ARCHIVE_TOO_DEEP", "gzip nested too deep; not unpacked");
+    return "gzip";
+  }
+  let inflated: Uint8Array;
+  try {
+    inflated = gunzipSync(source.read(0, source.size), { maxOutputLength: ctx.limits.maxInflatedBytes });
+  } catch (error) {
+    const tooLarge = error instanceof RangeError || (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+    reporter.report(
+      "INVALID",
+      tooLarge ? "ARCHIVE_MEMBER_TOO_LARGE" : "GZIP_MALFORMED",
+      tooLarge ? `gzip data inflates to more than ${ctx.limits.maxInflatedBytes} bytes; not scanned` : `gzip data: ${(error as Error).message}`,
+    );
+    return "gzip";
+  }
+  analyze(new BufferAccess(inflated), name.replace(/\.gz$/i, ""), reporter.within("gunzip"), nestedContext(ctx));
+  return "gzip";
+}
+
+function looksLikeText(head: Uint8Array): boolean {
+  if (head.length === 0) return false;
+  if (head.includes(0)) return false;
+  // Cut a possibly split UTF-8 sequence at the end of the sample before validating.
+  let end = head.length;
+  while (end > 0 && end > head.length - 4 && (head[end - 1]! & 0xc0) === 0x80) end--;
+  if (end > 0 && head[end - 1]! >= 0xc0) end--;
+  const text = utf8OrUndefined(head.subarray(0, end));
+  if (text === undefined) return false;
+  const control = [...text].filter((ch) => ch < " " && ch !== "\n" && ch !== "\r" && ch !== "\t" && ch !== "\f").length;
+  return control <= text.length / 100;
+}
+
+/**
+ * Any exception out of a reader becomes a finding for this file: a hostile file may make the
+ * scanner fail, never make it crash or pass.
+ */
+function guarded<T>(label: string, reporter: Reporter, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof LimitError) {
+      reporter.report("INVALID", "LIMIT_EXCEEDED", `${label}: ${error.message}; the rest of the file is unverified`, error.offset);
+    } else if (error instanceof ScanError) {
+      reporter.report("INVALID", "MALFORMED", `${label}: ${error.message}`, error.offset);
+    } else {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      reporter.report("INVALID", "SCANNER_ERROR", `${label} reader failed: ${message.slice(0, 300)}`);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,107 @@
+import type { ScanContext } from "../context.js";
+import type { Reporter } from "../findings.js";
+import { ScanError } from "../io/errors.js";
+import type { RandomAccess } from "../io/random-access.js";
+import { quote, utf8OrUndefined } from "../text.js";
+import { isJsonObject, parseJson, type JsonValue } from "./json.js";
+import { checkKerasConfig, looksLikeKerasConfig, type KerasContainer } from "./keras.js";
+import { checkChatTemplate } from "./template.js";
+
+/**
+ * JSON files next to the weights. Most are inert data (tokenizer.json, generation_config.json);
+ * a few steer code: Keras configs name modules to import, `auto_map` in a Hugging Face config
+ * makes trust_remote_code load the repo's Python files, chat templates are Jinja programs, and
+ * a sharded checkpoint's index says which tensors live in which file.
+ */
+
+export interface JsonFacts {
+  /** model.safetensors.index.json: tensor name → shard file. */
+  readonly weightMap?: ReadonlyMap<string, string>;
+}
+
+/** Only these are parsed whole; other JSON is recognised and left alone (a tokenizer.json can be 30 MiB). */
+const TRIGGERS = ["\"class_name\"", "\"chat_template\"", "\"auto_map\"", "\"weight_map\"", "\"module\""];
+
+export function looksLikeJson(head: Uint8Array): boolean {
+  for (const byte of head) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09 || byte === 0xef || byte === 0xbb || byte === 0xbf) continue;
+    return byte === 0x7b || byte === 0x5b;
+  }
+  return false;
+}
+
+export function scanJsonFile(
+  source: RandomAccess,
+  name: string,
+  reporter: Reporter,
+  ctx: ScanContext,
+  container: KerasContainer,
+): JsonFacts {
+  const baseName = name.split("/").pop() ?? name;
+  const mustCheck = container === "keras-zip" || baseName === "config.json" || baseName.endsWith(".index.json");
+  if (source.size > ctx.limits.maxJsonBytes) {
+    if (mustCheck) reporter.report("INVALID", "JSON_TOO_LARGE", `${source.size} bytes is more than maxJsonBytes; not checked`);
+    return {};
+  }
+  const bytes = source.read(0, source.size);
+  const text = utf8OrUndefined(bytes);
+  if (text === undefined) {
+    reporter.report(mustCheck ? "INVALID" : "WARN", "JSON_NOT_UTF8", "JSON file is not valid UTF-8");
+    return {};
+  }
+  if (!mustCheck && !TRIGGERS.some((trigger) => text.includes(trigger))) return {};
+  let value: JsonValue;
+  const duplicates: string[] = [];
+  try {
+    value = parseJson(text.replace(/^\uFEFF/, ""), {
+      allowNonFinite: true,
+      maxDepth: 256,
+      onDuplicateKey: (key) => duplicates.push(key),
+    });
+  } catch (error) {
+    if (!(error instanceof ScanError)) throw error;
+    reporter.report("INVALID", "JSON_PARSE_ERROR", error.message, error.offset);
+    return {};
+  }
+  if (duplicates.length > 0) {
+    reporter.report(
+      "WARN",
+      "JSON_DUPLICATE_KEY",
+      `key ${quote(duplicates[0]!)} appears twice in one object; JSON parsers disagree on which value wins`,
+    );
+  }
+  if (container === "keras-zip" || looksLikeKerasConfig(value)) checkKerasConfig(value, container, reporter);
+  if (isJsonObject(value)) {
+    if (isJsonObject(value["auto_map"])) {
+      reporter.report(
+        "WARN",
+        "REMOTE_CODE",
+        "auto_map: transformers loads Python code from the model repository when trust_remote_code=True",
+      );
+    }
+    checkTemplates(value["chat_template"], reporter);
+    const weightMap = value["weight_map"];
+    if (isJsonObject(weightMap)) {
+      const map = new Map<string, string>();
+      for (const [tensor, shard] of Object.entries(weightMap)) {
+        if (typeof shard === "string") map.set(tensor, shard);
+        else reporter.report("INVALID", "INDEX_BAD_ENTRY", `weight_map entry ${quote(tensor)} is not a file name`);
+      }
+      return { weightMap: map };
+    }
+  }
+  return {};
+}
+
+/** chat_template is a string, or a list of {name, template} (named templates). */
+function checkTemplates(value: JsonValue | undefined, reporter: Reporter): void {
+  if (typeof value === "string") checkChatTemplate(value, "chat_template", reporter);
+  else if (Array.isArray(value)) {
+    for (const item of value) {
+      if (isJsonObject(item) && typeof item["template"] === "string") {
+        const label = typeof item["name"] === "string" ? `chat_template ${quote(item["name"])}` : "chat_template";
+        checkChatTemplate(item["template"], label, reporter);
+      }
+    }
+  }
+}
