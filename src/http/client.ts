@@ -88,7 +88,8 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
       ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
     });
     const raw = exchange.body as unknown as Readable;
-    const encoding = contentEncodingOf(exchange.headers["content-encoding"]);
+    // A HEAD response has no body to decode, whatever its Content-Encoding says.
+    const encoding = init.method === "HEAD" ? undefined : contentEncodingOf(exchange.headers["content-encoding"]);
     const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);
     if (!unfollowed && !statusExpected(exchange.status, init.expectStatus)) {
       let excerpt: string | undefined;

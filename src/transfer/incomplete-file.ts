@@ -5,55 +5,57 @@ import { dirname } from "node:path";
  * The file being written: `<destination>.incomplete`, renamed onto the destination only
  * once verified, removed on any failure. Writes are positional, so ranged parts can land
  * in any order. Nothing is ever written anywhere else.
+ *
+ * The file is created when the first connection for it opens, not when the transfer is
+ * queued: a thousand queued files must not hold a thousand descriptors.
  */
 export class IncompleteFile {
   readonly path: string;
   readonly destination: string;
-  readonly #handle: FileHandle;
+  #handle: Promise<FileHandle> | undefined;
   #closed = false;
 
-  private constructor(destination: string, path: string, handle: FileHandle) {
+  constructor(destination: string) {
     this.destination = destination;
-    this.path = path;
-    this.#handle = handle;
+    this.path = `${destination}.incomplete`;
   }
 
-  static async create(destination: string): Promise<IncompleteFile> {
-    const path = `${destination}.incomplete`;
-    await mkdir(dirname(destination), { recursive: true });
-    // "w": create or truncate; a leftover from an earlier crashed run is not trusted.
-    return new IncompleteFile(destination, path, await open(path, "w"));
+  /** Creates (or truncates: a leftover from a crashed run is not trusted) the file; idempotent. */
+  open(): Promise<FileHandle> {
+    if (this.#closed) return Promise.reject(new Error(`${this.path} is already closed`));
+    this.#handle ??= mkdir(dirname(this.destination), { recursive: true }).then(() => open(this.path, "w"));
+    return this.#handle;
   }
 
   async write(chunk: Uint8Array, position: number): Promise<void> {
+    const handle = await this.open();
     let offset = 0;
     while (offset < chunk.byteLength) {
-      const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.byteLength - offset, position + offset);
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset, position + offset);
       offset += bytesWritten;
     }
   }
 
   /** Back to empty, for a server that ignored Range and sent the whole file again. */
   async truncate(): Promise<void> {
-    await this.#handle.truncate(0);
+    await (await this.open()).truncate(0);
   }
 
-  /** Closes and renames onto the destination. */
+  /** Closes and renames onto the destination (an empty file if nothing was written). */
   async commit(): Promise<void> {
-    await this.#close();
+    const handle = await this.open();
+    this.#closed = true;
+    await handle.close();
     await rename(this.path, this.destination);
   }
 
   /** Closes and removes; never throws (cleanup must not hide the real error). */
   async discard(): Promise<void> {
-    await this.#close().catch(() => undefined);
-    await rm(this.path, { force: true }).catch(() => undefined);
-  }
-
-  async #close(): Promise<void> {
-    if (this.#closed) return;
+    const handle = this.#handle;
     this.#closed = true;
-    await this.#handle.close();
+    if (handle === undefined) return;
+    await handle.then((opened) => opened.close()).catch(() => undefined);
+    await rm(this.path, { force: true }).catch(() => undefined);
   }
 }
 

@@ -74,6 +74,7 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
     async () => {
       attemptStart = position;
       meter.opening();
+      await file.open();
       const opened = await item.source.open({ start: position, end: part.end }, signal);
       try {
         if (opened.start !== position) {

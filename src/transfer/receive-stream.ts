@@ -40,6 +40,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
       if (!canResume && position > 0) await startOver("the previous response could not be resumed");
       attemptStart = position;
       meter.opening();
+      await file.open();
       const opened = await item.source.open({ start: position }, signal);
       try {
         canResume = opened.resumable !== false;

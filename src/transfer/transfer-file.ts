@@ -19,7 +19,7 @@ export async function transferFile(item: TransferItem, context: EngineContext, s
   const meter = new FileMeter(item.path, item.size, context.progress);
 
   for (let attempt = 1; ; attempt++) {
-    const file = await IncompleteFile.create(item.destination);
+    const file = new IncompleteFile(item.destination);
     const job: FileJob = { item, file, signal, context, meter };
     try {
       const received = await receive(job);
@@ -103,6 +103,19 @@ function explain(item: TransferItem, error: unknown, attempts: number): unknown 
   }
   if (error instanceof Error && error.message.startsWith("a git blob id cannot be checked")) {
     return new UserError({ what: `Cannot verify ${item.path}`, context, cause: error.message }, { cause: error });
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof Error && typeof code === "string" && code.startsWith("E")) {
+    // A local file system error (ENOSPC, EACCES, EROFS...), not the network's.
+    return new UserError(
+      {
+        what: `Failed to write ${item.path}`,
+        context: { ...context, to: `${item.destination}.incomplete` },
+        cause: error.message,
+        ...(code === "ENOSPC" ? { fix: ["Free space where the output is written (the Nix store, or --out)."] } : {}),
+      },
+      { cause: error },
+    );
   }
   return error;
 }

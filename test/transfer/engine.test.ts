@@ -290,6 +290,35 @@ describe("transferAll", () => {
     expect(await filesUnder(dir.path)).toEqual([]);
   });
 
+  it("creates a file only when its connection opens: queued files hold no descriptor", async () => {
+    for (let index = 0; index < 12; index++) server.serveGenerated(`/queued-${index}.bin`, 64 * 1024, 50 + index, { trickleBytesPer100Ms: 32 * 1024 });
+    const items = Array.from({ length: 12 }, (_, index) =>
+      item(http, server.url(`/queued-${index}.bin`), join(dir.path, `q/${index}.bin`), { size: 64 * 1024 }),
+    );
+    let mostIncomplete = 0;
+    const watcher = setInterval(() => {
+      void filesUnder(dir.path).then((files) => {
+        mostIncomplete = Math.max(mostIncomplete, files.filter((file) => file.endsWith(".incomplete")).length);
+      }, () => undefined);
+    }, 20);
+
+    await transferAll(items, { settings: quickSettings({ concurrency: 3 }) }).finally(() => clearInterval(watcher));
+
+    expect(mostIncomplete).toBeGreaterThan(0);
+    expect(mostIncomplete).toBeLessThanOrEqual(3);
+    expect((await filesUnder(dir.path)).length).toBe(12);
+  });
+
+  it("writes an empty file", async () => {
+    server.serveBytes("/empty", Buffer.alloc(0));
+    const [result] = await transferAll(
+      [item(http, server.url("/empty"), join(dir.path, "empty"), { size: 0, expected: { gitBlobSha1: gitBlobSha1(Buffer.alloc(0)) } })],
+      { settings: quickSettings() },
+    );
+    expect(result).toMatchObject({ size: 0, sha256: sha256(Buffer.alloc(0)) });
+    expect(await filesUnder(dir.path)).toEqual(["empty"]);
+  });
+
   it("refuses two items with one destination", async () => {
     server.serveBytes("/x", Buffer.from("x"));
     const destination = join(dir.path, "same");
