@@ -1,0 +1,35 @@
+import type { Command } from "../command.js";
+import { parseCommandArgs } from "../args.js";
+import { readSpecFile } from "../../spec/spec.js";
+import { fetchModelInto } from "../../fetch/fetch-model.js";
+import { createProgressReporter } from "../../progress/reporter.js";
+import { UserError } from "../../util/errors.js";
+
+const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
+
+Fetches the model a spec file describes into DIR, in the layout of DESIGN.md §3.
+This is the builder of every fetchModel fixed-output derivation; you rarely run it
+by hand (use \`prefetch\`).
+
+  --spec FILE   the fetch spec (JSON, docs/spec.md); default: $specPath, which Nix
+                sets from the derivation's passAsFile = [ "spec" ]
+  --out DIR     where to write; must not exist or be empty; default: $out`;
+
+const command: Command = {
+  name: "fetch",
+  summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
+  usage,
+  async run(argv) {
+    const { values } = parseCommandArgs(usage, argv, { spec: { type: "string" }, out: { type: "string" } }, { allowPositionals: false });
+    const specPath = values.spec ?? process.env["specPath"];
+    const out = values.out ?? process.env["out"];
+    if (!specPath || !out) {
+      throw new UserError({ what: `fetch needs ${specPath ? "" : "--spec FILE"}${!specPath && !out ? " and " : ""}${out ? "" : "--out DIR"}`, fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    }
+    const spec = await readSpecFile(specPath);
+    await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+    return 0;
+  },
+};
+
+export default command;

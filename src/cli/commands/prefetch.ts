@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Command } from "../command.js";
+import { parseCommandArgs } from "../args.js";
+import { parseSpec, SPEC_VERSION } from "../../spec/spec.js";
+import { fetchModelInto } from "../../fetch/fetch-model.js";
+import { createProgressReporter } from "../../progress/reporter.js";
+import { narHash } from "../../nar/hash.js";
+import { addFixedRecursive, fixedOutputPath, nixStoreAvailable } from "../../nix/store.js";
+import { rawDerivationName } from "../../nix/names.js";
+import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
+import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
+import { UserError } from "../../util/errors.js";
+import { toNix, nixString } from "../../util/nix-expr.js";
+import { humanBytes } from "../../progress/format.js";
+
+const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch];
+
+const usage = `nix-model-repo prefetch TARGET [options]
+
+Downloads a model exactly as the fetchModel builder does, prints its hash and a
+fetchModel expression to paste, and (when Nix is installed) adds it to the store
+at the derivation's path so the first build needs no network.
+
+targets:
+${schemes.map((scheme) => `  ${scheme.example}`).join("\n")}
+
+options:
+  --name NAME        derivation name (default: from the target)
+  --files PATTERN    only these files (repeatable; huggingface_hub allow_patterns)
+  --endpoint URL     the source's endpoint (a Hub mirror, an S3 endpoint...)
+  --repo-type TYPE   model (default), dataset or space
+  --token-env VAR    also read the token from $VAR (as auth.tokenEnvVar)
+  --json             print a JSON object instead of text
+
+Tokens come from the environment and standard files (HF_TOKEN, ~/.cache/huggingface/token),
+never from the command line.`;
+
+const command: Command = {
+  name: "prefetch",
+  summary: "Download a model, print its hash and a fetchModel expression",
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(usage, argv, {
+      name: { type: "string" },
+      files: { type: "string", multiple: true },
+      endpoint: { type: "string" },
+      "repo-type": { type: "string" },
+      "token-env": { type: "string" },
+      json: { type: "boolean", default: false },
+    });
+    if (positionals.length !== 1) throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"] });
+    const name = values.name ?? target.defaultName;
+    const spec = parseSpec({
+      specVersion: SPEC_VERSION,
+      name,
+      source: target.source,
+      auth: { tokenEnvVar: values["token-env"] ?? null, tokenFile: null },
+    });
+
+    const workdir = await mkdtemp(join(tmpdir(), "nix-model-repo-prefetch-"));
+    try {
+      // The directory's name is the FOD's name: `nix-store --add-fixed` names the path after it.
+      const out = join(workdir, rawDerivationName(name));
+      const meta = await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+      const hash = await narHash(out);
+      const storePath = (await nixStoreAvailable()) ? await addToStore(out, hash.nix32, rawDerivationName(name)) : null;
+      const result = {
+        name,
+        hash: hash.sri,
+        storePath,
+        source: target.source,
+        resolved: meta.resolved,
+        files: meta.files.length,
+        bytes: meta.files.reduce((sum, file) => sum + file.size, 0),
+        expression: expression(name, target, hash.sri),
+      };
+      process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : humanReport(result));
+      return 0;
+    } finally {
+      await rm(workdir, { recursive: true, force: true });
+    }
+  },
+};
+
+function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]): PrefetchTarget {
+  const colon = text.indexOf(":");
+  const prefix = colon === -1 ? "" : text.slice(0, colon);
+  const scheme = schemes.find((candidate) => candidate.prefixes.includes(prefix));
+  if (!scheme) {
+    throw new UserError({ what: `Unknown prefetch target '${text}'`, fix: [`Targets look like:\n${schemes.map((s) => s.example).join("\n")}`] }, { exitCode: 2 });
+  }
+  return scheme.parse(text.slice(colon + 1), flags);
+}
+
+async function addToStore(directory: string, nix32: string, name: string): Promise<string> {
+  const storePath = await addFixedRecursive(directory);
+  const expected = await fixedOutputPath(nix32, name);
+  if (storePath !== expected) {
+    throw new UserError({ what: "The store path of the prefetched model is not the one the build will look for", context: { added: storePath, expected } });
+  }
+  return storePath;
+}
+
+function expression(name: string, target: PrefetchTarget, hash: string): string {
+  return `fetchModel {
+  name = ${nixString(name)};
+  source.${target.nixAttribute} = ${toNix(target.nixValue as Parameters<typeof toNix>[0], "  ")};
+  hash = ${nixString(hash)};
+}`;
+}
+
+function humanReport(result: { name: string; hash: string; storePath: string | null; resolved: Record<string, string>; files: number; bytes: number; expression: string }): string {
+  const resolved = Object.entries(result.resolved).map(([key, value]) => `${key} ${value}`).join(", ");
+  return `fetched ${result.files} file${result.files === 1 ? "" : "s"} (${humanBytes(result.bytes)})${resolved ? `, ${resolved}` : ""}
+hash: ${result.hash}
+${result.storePath ? `store path: ${result.storePath} (added: the first build needs no network)` : "store path: not added (nix-store is not on PATH)"}
+
+${result.expression}
+`;
+}
+
+export default command;

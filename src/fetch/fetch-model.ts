@@ -1,0 +1,90 @@
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { createHttpClient } from "../http/client.js";
+import { finishHuggingFaceLayout, planBlobTransfers } from "../layout/huggingface.js";
+import type { ModelMeta } from "../layout/meta.js";
+import type { ProgressReporter } from "../progress/types.js";
+import { loadSourceAdapter } from "../sources/registry.js";
+import { httpSettingsFrom, type FetchSpec } from "../spec/spec.js";
+import { transferAll } from "../transfer/engine.js";
+import { setTimeout } from "node:timers/promises";
+import { UserError, describeError } from "../util/errors.js";
+import { logger } from "../util/log.js";
+import { runNotify } from "./notify.js";
+import pkg from "../../package.json" with { type: "json" };
+
+/**
+ * One fetch, start to finish: resolve the source, move the bytes, write the layout.
+ * This is the single code path behind both the FOD builder (`fetch`) and `prefetch`,
+ * which is why a prefetched hash always matches the later build.
+ *
+ * On failure the output directory is removed: no partial output is ever left.
+ */
+export interface FetchOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly progress: ProgressReporter;
+  readonly signal?: AbortSignal;
+}
+
+export async function fetchModelInto(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+  for (let attempt = 1; ; attempt++) {
+    await createEmptyOutput(out);
+    try {
+      return await fetchOnce(spec, out, options);
+    } catch (error) {
+      await rm(out, { recursive: true, force: true });
+      if (attempt >= spec.onFailure.attempts || options.signal?.aborted) {
+        if (spec.onFailure.notify !== null) await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        throw error;
+      }
+      logger.warn(`fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`);
+      await setTimeout(WHOLE_FETCH_RETRY_DELAY_MS);
+    }
+  }
+}
+
+const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
+
+async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const settings = httpSettingsFrom(spec.network, `nix-model-repo/${pkg.version}`);
+  const http = createHttpClient(settings);
+  try {
+    const adapter = await loadSourceAdapter(spec.source.type);
+    const model = await adapter.resolve(spec.source, { http, auth: spec.auth, env: options.env, signal });
+    const plan = planBlobTransfers(out, model.files);
+    const label = Object.values(adapter.describe(spec.source)).filter(Boolean).slice(1).join(" @ ");
+    options.progress.begin({
+      label,
+      files: plan.items.length,
+      bytes: plan.items.every((item) => item.size !== undefined) ? plan.items.reduce((sum, item) => sum + (item.size ?? 0), 0) : undefined,
+    });
+    let ok = false;
+    try {
+      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal }).catch((error: unknown) => {
+        throw model.explainDownloadFailure?.(error) ?? error;
+      });
+      const meta = await finishHuggingFaceLayout(out, model, plan, transferred);
+      ok = true;
+      return meta;
+    } finally {
+      options.progress.end({ ok });
+    }
+  } finally {
+    controller.abort();
+    await http.close();
+  }
+}
+
+async function createEmptyOutput(out: string): Promise<void> {
+  let entries: string[] | undefined;
+  try {
+    entries = await readdir(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (entries !== undefined && entries.length > 0) {
+    throw new UserError({ what: `The output directory ${out} already exists and is not empty`, fix: ["Remove it, or choose another --out."] });
+  }
+  await mkdir(out, { recursive: true });
+}

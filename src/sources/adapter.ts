@@ -1,0 +1,66 @@
+import type { HttpClient } from "../http/client.js";
+import type { AuthSpec } from "../spec/spec.js";
+import type { ByteSource, ExpectedDigests } from "../transfer/types.js";
+import type { FailureContext } from "../util/errors.js";
+
+/**
+ * What a source adapter does: turn a source spec into a resolved, checked list of
+ * files (with sizes and the digests the source vouches for) and the facts to
+ * record (commit, version). The shared engine moves the bytes and src/layout writes
+ * the output; adapters neither retry, hash nor write (DESIGN.md §2).
+ */
+export interface AdapterContext {
+  readonly http: HttpClient;
+  readonly auth: AuthSpec;
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal;
+}
+
+export interface PlannedFile {
+  /** Checked relative path inside the snapshot (src/util/remote-path.ts). */
+  readonly path: string;
+  readonly size: number | undefined;
+  readonly expected: ExpectedDigests;
+  /**
+   * Blob file name in the Hugging Face layout: the Hub's etag for Hub files; null for
+   * sources without one, where the content sha256 (known after download) is used.
+   */
+  readonly blobName: string | null;
+  readonly source: ByteSource;
+  /**
+   * The Hub's tree entry, for sources that are a Hub: written to trees/<commit>.json so
+   * huggingface_hub's offline snapshot_download works with a pinned commit.
+   */
+  readonly hubTreeEntry?: HubTreeEntry;
+}
+
+/** One file of huggingface_hub's tree cache (its _tree_cache.py TreeCacheEntry). */
+export interface HubTreeEntry {
+  readonly size: number;
+  /** Git blob id; for LFS files, of the pointer file. */
+  readonly blobId: string;
+  readonly lfs?: { readonly sha256: string; readonly size: number };
+}
+
+export interface ResolvedModel {
+  /** 40-hex snapshot commit; null = derive it from the file manifest (S3, HTTP, MLflow). */
+  readonly commit: string | null;
+  /** Revision names to write under refs/ (the requested one when it is a name). */
+  readonly refs: readonly string[];
+  readonly files: readonly PlannedFile[];
+  /** The source as recorded in the meta file: no secrets, nothing mirror-specific. */
+  readonly metaSource: Readonly<Record<string, unknown>>;
+  /** Facts resolved from moving pointers (commit for a branch, version for a stage). */
+  readonly resolved: Readonly<Record<string, string>>;
+  /**
+   * Rewrites a download failure in the source's terms (a gated repo, an expired
+   * credential); returns the error unchanged when it has nothing better to say.
+   */
+  readonly explainDownloadFailure?: (error: unknown) => unknown;
+}
+
+export interface SourceAdapter<S> {
+  /** Identifying fields for messages: source, repo, revision... */
+  describe(spec: S): FailureContext;
+  resolve(spec: S, context: AdapterContext): Promise<ResolvedModel>;
+}

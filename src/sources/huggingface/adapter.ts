@@ -1,0 +1,122 @@
+import { join } from "node:path";
+import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import { findToken, homePath, type FoundToken } from "../../auth/token.js";
+import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../transfer/types.js";
+import { logger } from "../../util/log.js";
+import { compileAllowPatterns } from "./patterns.js";
+import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
+import { explainHubFailure } from "./hub-errors.js";
+import type { HuggingFaceSource } from "./spec.js";
+
+export const DEFAULT_ENDPOINT = "https://huggingface.co";
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const GIT_SHA1 = /^[0-9a-f]{40}$/;
+
+/** huggingface_hub's endpoint rule: the spec, else HF_ENDPOINT, else huggingface.co; no trailing "/". */
+export function hubEndpoint(source: HuggingFaceSource, env: NodeJS.ProcessEnv): string {
+  return (source.endpoint ?? (env["HF_ENDPOINT"] || DEFAULT_ENDPOINT)).replace(/\/+$/, "");
+}
+
+/** huggingface_hub's token file: HF_TOKEN_PATH, else $HF_HOME/token, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface. */
+export function hubTokenFiles(env: NodeJS.ProcessEnv): string[] {
+  if (env["HF_TOKEN_PATH"]) return [env["HF_TOKEN_PATH"]];
+  const home = env["HF_HOME"] || (env["XDG_CACHE_HOME"] ? join(env["XDG_CACHE_HOME"], "huggingface") : homePath(env, ".cache", "huggingface"));
+  return [join(home, "token")];
+}
+
+export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
+  describe(source) {
+    return { source: "huggingface", repo: source.repo, revision: source.revision };
+  },
+
+  async resolve(source, context) {
+    const endpoint = hubEndpoint(source, context.env);
+    const token = await findToken({
+      auth: context.auth,
+      env: context.env,
+      standardEnvVars: ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"],
+      standardFiles: hubTokenFiles(context.env),
+    });
+    if (token) logger.info(`using the Hugging Face token from ${token.origin}`);
+    const ref: HubRepoRef = {
+      endpoint,
+      repo: source.repo,
+      repoType: source.repoType,
+      // The token goes to the Hub's own host only: LFS files redirect to CDNs with signed URLs.
+      credential: token ? { authorization: `Bearer ${token.token}`, hosts: [new URL(endpoint).host] } : undefined,
+    };
+    const explain = (error: unknown) =>
+      explainHubFailure(error, { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token });
+
+    let commit: string;
+    let tree: HubTreeFile[];
+    try {
+      commit = await resolveCommit(context.http, ref, source.revision, context.signal);
+      tree = await listTree(context.http, ref, commit, context.signal);
+    } catch (error) {
+      throw explain(error);
+    }
+    if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
+
+    const keep = compileAllowPatterns(source.files);
+    const selected = tree.filter((entry) => keep(entry.path));
+    if (selected.length === 0) throw nothingSelected(source, tree, token);
+    // Only what will be written is checked: a hostile entry the patterns exclude is never used.
+    const origin = `the Hub's listing of ${source.repo}`;
+    for (const entry of selected) checkRemotePath(entry.path, origin);
+    checkUniquePaths(selected.map((entry) => entry.path), origin);
+
+    return {
+      commit,
+      refs: source.revision === commit ? [] : [source.revision],
+      files: selected.map((entry) => planFile(entry, ref, commit, context)),
+      metaSource: { type: source.type, repo: source.repo, repoType: source.repoType, revision: source.revision, files: source.files },
+      resolved: { commit },
+      // Gated repos list their files to anyone; the refusal comes with the first download.
+      explainDownloadFailure: (error) => {
+        const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
+        return failure && (failure.status === 401 || failure.status === 403) ? explain(failure) : error;
+      },
+    } satisfies ResolvedModel;
+  },
+};
+
+function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: AdapterContext): PlannedFile {
+  const malformed = (why: string) =>
+    new UserError({ what: `The Hub's listing of ${ref.repo} gives ${entry.path} a malformed digest: ${why}` });
+  // The blob name comes from the server and becomes a file name: only plain hex is accepted.
+  if (entry.lfs) {
+    if (!SHA256.test(entry.lfs.oid)) throw malformed(`lfs.oid ${JSON.stringify(entry.lfs.oid)} is not 64 lowercase hex digits`);
+  } else if (!GIT_SHA1.test(entry.oid)) {
+    throw malformed(`oid ${JSON.stringify(entry.oid)} is not 40 lowercase hex digits`);
+  }
+  const url = resolveUrl(ref, commit, entry.path);
+  return {
+    path: entry.path,
+    size: entry.size,
+    expected: entry.lfs ? { sha256: entry.lfs.oid } : { gitBlobSha1: entry.oid },
+    blobName: entry.lfs ? entry.lfs.oid : entry.oid,
+    source: context.http.byteSource(url, { credential: ref.credential, description: `${ref.repo}/${entry.path}` }),
+    hubTreeEntry: { size: entry.size, blobId: entry.oid, ...(entry.lfs ? { lfs: { sha256: entry.lfs.oid, size: entry.lfs.size } } : {}) },
+  };
+}
+
+function nothingSelected(source: HuggingFaceSource, tree: readonly HubTreeFile[], token: FoundToken | null): UserError {
+  const sample = tree.slice(0, 12).map((entry) => entry.path);
+  return new UserError({
+    what: tree.length === 0 ? `${source.repo} has no files at revision ${source.revision}` : `No file of ${source.repo} matches the \`files\` patterns`,
+    context: {
+      source: "huggingface",
+      repo: source.repo,
+      revision: source.revision,
+      files: JSON.stringify(source.files),
+      token: token ? `from ${token.origin}` : "none (anonymous)",
+    },
+    fix: tree.length === 0 ? [] : [
+      `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/"). The repo has: ${sample.join(", ")}${tree.length > sample.length ? ", ..." : ""}`,
+    ],
+  });
+}

@@ -1,0 +1,62 @@
+import type { FieldReader } from "../../spec/fields.js";
+import { invalid } from "../../spec/fields.js";
+
+export type HubRepoType = "model" | "dataset" | "space";
+
+export interface HuggingFaceSource {
+  readonly type: "huggingface";
+  /** "org/name" or a single-segment legacy id ("gpt2"). */
+  readonly repo: string;
+  readonly repoType: HubRepoType;
+  /** Branch, tag, "refs/pr/N" or a 40-hex commit. */
+  readonly revision: string;
+  /** huggingface_hub allow_patterns; null = every file. */
+  readonly files: readonly string[] | null;
+  /** Hub endpoint; null = $HF_ENDPOINT, else https://huggingface.co. */
+  readonly endpoint: string | null;
+}
+
+// huggingface_hub utils/_validators.py validate_repo_id.
+const REPO_ID = /^(\b[\w\-.]+\b\/)?\b[\w\-.]+\b$/;
+const MAX_REPO_ID_LENGTH = 96;
+
+export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
+  const source: HuggingFaceSource = {
+    type: "huggingface",
+    repo: r.string("repo"),
+    repoType: r.choice("repoType", ["model", "dataset", "space"], "model"),
+    revision: r.optionalString("revision") ?? "main",
+    files: r.optionalStringList("files"),
+    endpoint: r.optionalString("endpoint"),
+  };
+  r.done();
+  checkRepoId(source.repo, `${r.where}.repo`);
+  checkRevision(source.revision, `${r.where}.revision`);
+  if (source.endpoint !== null) checkEndpoint(source.endpoint, `${r.where}.endpoint`);
+  return source;
+}
+
+export function checkRepoId(repo: string, where: string): void {
+  if (!REPO_ID.test(repo) || repo.includes("--") || repo.includes("..") || repo.length > MAX_REPO_ID_LENGTH) {
+    throw invalid(where, `must be a Hub repo id like "org/name" (letters, digits, - _ .; no "--" or ".."; at most ${MAX_REPO_ID_LENGTH} characters)`, repo);
+  }
+}
+
+/** A revision becomes refs/<revision> in the output, so it must be a safe relative path. */
+export function checkRevision(revision: string, where: string): void {
+  const segments = revision.split("/");
+  if (revision.includes("\0") || revision.includes("\\") || segments.some((s) => s === "" || s === "." || s === "..")) {
+    throw invalid(where, 'must be a branch, tag, "refs/pr/N" or commit (no empty, "." or ".." segments)', revision);
+  }
+}
+
+export function checkEndpoint(endpoint: string, where: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw invalid(where, "must be a URL like https://huggingface.co", endpoint);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(where, "must be an http(s) URL", endpoint);
+  if (url.username || url.password) throw invalid(where, "must not contain credentials (use a token file or HF_TOKEN)", endpoint);
+}

@@ -1,0 +1,32 @@
+import type { FieldReader } from "../spec/fields.js";
+import type { SourceAdapter } from "./adapter.js";
+import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
+
+/**
+ * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
+ * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
+ */
+export type SourceSpec = HuggingFaceSource;
+
+export type SourceType = SourceSpec["type"];
+
+interface SourceEntry {
+  readonly parse: (reader: FieldReader) => SourceSpec;
+  readonly loadAdapter: () => Promise<SourceAdapter<SourceSpec>>;
+}
+
+const sources: Record<SourceType, SourceEntry> = {
+  huggingface: {
+    parse: parseHuggingFaceSource,
+    loadAdapter: async () => (await import("./huggingface/adapter.js")).huggingFaceAdapter as SourceAdapter<SourceSpec>,
+  },
+};
+
+export function parseSourceSpec(reader: FieldReader): SourceSpec {
+  const type = reader.choice("type", Object.keys(sources) as SourceType[]);
+  return sources[type].parse(reader);
+}
+
+export function loadSourceAdapter(type: SourceType): Promise<SourceAdapter<SourceSpec>> {
+  return sources[type].loadAdapter();
+}
