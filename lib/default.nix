@@ -1,0 +1,28 @@
+# The nix-model-repo library.
+#
+#   let nmr = import ./lib { inherit pkgs; }; in nmr.fetchModel { ... }
+#
+# `pkgs` is nixpkgs (or anything with the attributes lib/pkgs-surface.nix uses);
+# `fetcher` overrides the fetcher package, e.g. with a locally built one.
+{ pkgs, fetcher ? null }:
+let
+  utils = import ./utils.nix;
+  surface = import ./pkgs-surface.nix { inherit pkgs fetcher; };
+  sources = import ./sources { inherit utils; };
+  fetchModel = import ./fetchModel.nix { inherit utils sources surface; };
+in
+{
+  inherit fetchModel;
+
+  # fetchModel with a flat Hugging Face argument set, in the style of nixpkgs' fetchFrom*:
+  #   fetchFromHuggingFace { repo = "acme/tiny"; files = [ "*.json" ]; hash = "sha256-..."; }
+  fetchFromHuggingFace = args:
+    let
+      sourceKeys = sources.huggingface.known;
+      source = builtins.intersectAttrs (builtins.listToAttrs (map (k: { name = k; value = null; }) sourceKeys)) args;
+    in
+    fetchModel ((removeAttrs args sourceKeys) // { source.huggingface = source; });
+
+  # The fetcher package this library builds with.
+  inherit (surface) fetcher;
+}

@@ -1,0 +1,91 @@
+# fetchModel: the library's entry point (docs/fetchModel.md).
+#
+#   fetchModel {
+#     name = "tiny";
+#     source.huggingface = { repo = "acme/tiny"; revision = "main"; files = [ "*.json" "*.safetensors" ]; };
+#     hash = "sha256-...";      # from `nix-model-repo prefetch hf:acme/tiny ...`
+#   }
+#
+# Phase 1 is a fixed-output derivation whose builder is the bundled fetcher; the
+# config becomes a spec file (docs/spec.md) that never holds a secret.
+{ utils, sources, surface }:
+let
+  inherit (builtins) attrNames length head concatStringsSep toJSON isAttrs;
+  ctx = "fetchModel";
+  network = import ./network.nix { inherit utils; };
+  auth = import ./auth.nix { inherit utils; };
+  onFailure = import ./on-failure.nix { inherit utils; };
+
+  knownOptions = [ "name" "source" "hash" "validation" "integration" "network" "auth" "onFailure" "meta" "passthru" ];
+
+  exampleSource = ''source.huggingface = { repo = "acme/tiny"; };'';
+
+  # Exactly one attribute under `source`, naming a known source type.
+  pickSource = source:
+    let
+      names = attrNames (utils.expect ctx "source" "an attribute set with one source" exampleSource isAttrs source);
+      type = head names;
+    in
+    if length names != 1 then
+      utils.fail ctx "source must name exactly one source, but it names ${if names == [ ] then "none" else concatStringsSep ", " names}. Example: ${exampleSource} Known sources: ${concatStringsSep ", " (attrNames sources)}."
+    else if !(sources ? ${type}) then
+      utils.fail ctx "unknown source '${type}'.${utils.suggestion type (attrNames sources)} Known sources: ${concatStringsSep ", " (attrNames sources)}."
+    else { inherit type; adapter = sources.${type}; config = source.${type}; };
+
+  checkHash = name: sourceSpec: adapter: hash:
+    if hash == null || hash == "" then
+      utils.fail ctx ''hash is missing for model "${name}". Get it with:
+    ${adapter.prefetchCommand sourceSpec}
+  and set hash = "sha256-..."; (or hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; and read the right one from the build error).''
+    else utils.expect ctx "hash" "an SRI sha256 hash" "\"sha256-2kXl3yJh7rOqFyA5Pbgo1Yp7b4Y4wq0lU6r1t9m2X8E=\"" utils.isSriSha256 hash;
+in
+args:
+let
+  config = utils.checkKnownAttrs ctx "" knownOptions (utils.expect ctx "the argument" "an attribute set of options" "{ name = \"tiny\"; ${exampleSource} hash = \"sha256-...\"; }" isAttrs args);
+  picked = pickSource (config.source or (utils.fail ctx "source is missing. Example: ${exampleSource}"));
+  sourceSpec = picked.adapter.toSpec picked.config;
+  name = utils.expect ctx "name" "a store name (letters, digits, + - . _ ? =)" "\"tiny\"" utils.isStoreName (config.name or (picked.adapter.defaultName sourceSpec));
+  hash = checkHash name sourceSpec picked.adapter (config.hash or null);
+  authSpec = auth (config.auth or { });
+
+  spec = {
+    specVersion = 1;
+    inherit name;
+    source = sourceSpec;
+    network = network (config.network or { });
+    auth = authSpec;
+    onFailure = onFailure (config.onFailure or { });
+  };
+
+  raw = derivation {
+    # A pure function of `name` (docs/prefetch.md): `prefetch` adds its result under this name.
+    name = "${name}-raw";
+    inherit (surface) system;
+    builder = "${surface.fetcher}/bin/nix-model-repo";
+    args = [ "fetch" ];
+    spec = toJSON spec;
+    passAsFile = [ "spec" ];
+    outputHashMode = "recursive";
+    outputHashAlgo = "sha256";
+    outputHash = hash;
+    impureEnvVars = picked.adapter.impureEnvVars
+      ++ (if authSpec.tokenEnvVar == null then [ ] else [ authSpec.tokenEnvVar ])
+      ++ surface.proxyImpureEnvVars;
+    SSL_CERT_FILE = surface.caBundle;
+    # Models are large: building elsewhere only to copy them back doubles the transfer.
+    preferLocalBuild = true;
+  };
+
+  passthru = {
+    inherit raw spec;
+    sourceType = picked.type;
+    source = picked.config;
+    # What is known before building; the output's .nix-model-repo-meta.json has the rest.
+    modelInfo = picked.adapter.info sourceSpec;
+    metaFile = "${raw}/.nix-model-repo-meta.json";
+  } // (config.passthru or { });
+in
+raw // passthru // {
+  meta = { description = "Model ${name} fetched by nix-model-repo"; } // (config.meta or { });
+  inherit passthru;
+}

@@ -1,0 +1,20 @@
+# The whole part of nixpkgs the library uses, in one place (DESIGN.md §5). Anything
+# that provides these attributes works as `pkgs`: real nixpkgs, or the stand-in under
+# test/nix/ that the tests build with where no nixpkgs is at hand.
+{ pkgs, fetcher ? null }:
+{
+  system = pkgs.stdenvNoCC.hostPlatform.system;
+
+  # The one bundled Node fetcher every fixed-output derivation runs (package.nix).
+  fetcher = if fetcher != null then fetcher else pkgs.callPackage ../package.nix { };
+
+  # TLS roots for the fetcher: the same bundle nixpkgs' fetchers use.
+  caBundle = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
+
+  # nixpkgs' standard list (lib.fetchers.proxyImpureEnvVars), spelled out so lib/
+  # needs no nixpkgs lib.
+  proxyImpureEnvVars = [
+    "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+    "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+  ];
+}

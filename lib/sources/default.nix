@@ -1,0 +1,5 @@
+# Every source fetchModel knows, by its attribute name under `source`.
+{ utils }:
+{
+  huggingface = import ./huggingface.nix { inherit utils; };
+}
