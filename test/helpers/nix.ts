@@ -1,0 +1,91 @@
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtemp, writeFile, chmod } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Real Nix for the e2e tests: nix-build with no substituters (nothing may come from a
+ * cache), the stand-in pkgs of test/nix/pkgs.nix and the fetcher bundled from this
+ * checkout. Builds run as the nixbld users, so everything a build reads must be
+ * world-readable: `nixReadableTempDir` makes such a directory.
+ */
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+
+export const nixAvailable = (() => {
+  try {
+    execFileSync("nix-build", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The `let ... in` prelude that gives an expression `pkgs` and `nmr` (the library). */
+export const libPrelude = `let
+  pkgs = import ${repoRoot}/test/nix/pkgs.nix { };
+  nmr = import ${repoRoot}/lib { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; };
+in`;
+
+export interface NixBuildResult {
+  readonly ok: boolean;
+  readonly code: number | null;
+  readonly outPath: string | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The .drv path, when instantiation got that far. */
+  readonly drvPath: string | undefined;
+}
+
+export interface NixBuildOptions {
+  /** Extra environment for nix-build (impureEnvVars are read from it). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Rebuild even if the output exists and compare (`--check`). */
+  readonly check?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** nix-build of an expression (written to a file so the command line holds no config). */
+export async function nixBuild(expression: string, options: NixBuildOptions = {}): Promise<NixBuildResult> {
+  const dir = await nixReadableTempDir("nmr-expr-");
+  const file = join(dir, "default.nix");
+  await writeFile(file, expression);
+  const drvPath = await instantiate(file, options.env);
+  const args = ["--no-out-link", "--option", "substituters", "", ...(options.check ? ["--check"] : []), file];
+  const result = await run("nix-build", args, options);
+  return { ...result, drvPath, outPath: result.ok ? result.stdout.trim().split("\n").pop() : undefined };
+}
+
+/** nix-instantiate --eval --strict --json of an expression: the value, or the error text. */
+export async function nixEval(expression: string, env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; value: unknown; stderr: string }> {
+  const dir = await nixReadableTempDir("nmr-eval-");
+  const file = join(dir, "default.nix");
+  await writeFile(file, expression);
+  const result = await run("nix-instantiate", ["--eval", "--strict", "--json", file], { env });
+  return { ok: result.ok, value: result.ok ? JSON.parse(result.stdout) : undefined, stderr: result.stderr };
+}
+
+async function instantiate(file: string, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const result = await run("nix-instantiate", [file], { env });
+  return result.ok ? result.stdout.trim() : undefined;
+}
+
+export async function nixReadableTempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+function run(command: string, args: string[], options: NixBuildOptions): Promise<Omit<NixBuildResult, "outPath" | "drvPath">> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 300_000, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ ok: !error, code, stdout, stderr });
+      },
+    );
+  });
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { libPrelude, nixAvailable, nixEval } from "../helpers/nix.js";
+
+const goodHash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+const tiny = `source.huggingface = { repo = "acme/tiny"; files = [ "*.json" ]; }`;
+
+async function evalModel(args: string, attribute: string) {
+  return nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).${attribute}`);
+}
+
+async function evalError(args: string): Promise<string> {
+  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
+  expect(result.ok).toBe(false);
+  return result.stderr;
+}
+
+describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate, stand-in pkgs)", () => {
+  it("writes the spec with every default spelled out", async () => {
+    const { value } = await evalModel(`name = "tiny"; ${tiny}; hash = "${goodHash}";`, "spec");
+    expect(value).toEqual({
+      specVersion: 1,
+      name: "tiny",
+      source: { type: "huggingface", repo: "acme/tiny", repoType: "model", revision: "main", files: ["*.json"], endpoint: null },
+      network: {
+        timeout: { connect: 30, read: 300 },
+        retry: { maxAttempts: 3, baseDelay: 2 },
+        bandwidth: { limit: null },
+        proxy: null,
+        concurrency: 8,
+      },
+      auth: { tokenEnvVar: null, tokenFile: null },
+      onFailure: { attempts: 1, notify: null },
+    });
+  });
+
+  it("names the raw derivation <name>-raw and takes the name from the repo by default", async () => {
+    expect((await evalModel(`${tiny}; hash = "${goodHash}";`, "name")).value).toBe("tiny-raw");
+    expect((await evalModel(`name = "my-model"; ${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe("my-model-raw");
+  });
+
+  it("passes tokens, the endpoint and proxies only through impureEnvVars", async () => {
+    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`, "drvAttrs.impureEnvVars");
+    expect(value).toEqual(expect.arrayContaining(["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HOME", "HF_ENDPOINT", "MY_TOKEN", "https_proxy", "NO_PROXY"]));
+  });
+
+  it("refuses an unknown option by name and suggests the right one", async () => {
+    const stderr = await evalError(`${tiny}; hsah = "${goodHash}";`);
+    expect(stderr).toContain("unknown option hsah");
+    expect(stderr).toContain("Did you mean 'hash'?");
+  });
+
+  it("refuses unknown nested options", async () => {
+    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.timeout.conect = 3;`)).toContain("unknown option network.timeout.conect");
+    expect(await evalError(`source.huggingface = { repo = "a/b"; revison = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.huggingface.revison");
+  });
+
+  it("wants exactly one source", async () => {
+    expect(await evalError(`source = { }; hash = "${goodHash}";`)).toContain("source must name exactly one source, but it names none");
+    expect(await evalError(`source = { huggingface.repo = "a/b"; s3.bucket = "x"; }; hash = "${goodHash}";`)).toContain("but it names huggingface, s3");
+    expect(await evalError(`source.hugginface.repo = "a/b"; hash = "${goodHash}";`)).toContain("Did you mean 'huggingface'?");
+  });
+
+  it("says how to get a missing hash with prefetch", async () => {
+    const stderr = await evalError(`name = "tiny"; ${tiny};`);
+    expect(stderr).toContain(`hash is missing for model "tiny"`);
+    expect(stderr).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json'");
+  });
+
+  it("wants an SRI sha256 hash", async () => {
+    const stderr = await evalError(`${tiny}; hash = "0v4f8nb9ll2bkzqzddrmzk0rvvsa2jd3sg6jx7dnj5x8zx5l6ws5";`);
+    expect(stderr).toContain("hash must be an SRI sha256 hash");
+  });
+
+  it("refuses a token file given as a path literal, which would copy the token into the store", async () => {
+    const stderr = await evalError(`${tiny}; hash = "${goodHash}"; auth.tokenFile = /run/secrets/hf-token;`);
+    expect(stderr).toContain("auth.tokenFile must be a string, not the path /run/secrets/hf-token");
+    expect(stderr).toContain('auth.tokenFile = "/run/secrets/hf-token";');
+  });
+
+  it("refuses onFailure.action = persist and says why", async () => {
+    expect(await evalError(`${tiny}; hash = "${goodHash}"; onFailure.action = "persist";`)).toContain("cannot work: Nix deletes the output of a failed fixed-output derivation");
+    expect((await evalModel(`${tiny}; hash = "${goodHash}"; onFailure.action = "retry";`, "spec.onFailure.attempts")).value).toBe(2);
+  });
+
+  it("refuses hostile revisions and bad repo ids before anything is built", async () => {
+    expect(await evalError(`source.huggingface = { repo = "a/b"; revision = "../../etc"; }; hash = "${goodHash}";`)).toContain("source.huggingface.revision must be");
+    expect(await evalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.huggingface.repo must be");
+  });
+
+  it("checks network settings", async () => {
+    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain("network.bandwidth.limit must be");
+    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain("network.concurrency must be a positive integer");
+    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`, "spec.network");
+    expect(value).toMatchObject({ bandwidth: { limit: "50M" }, proxy: { http: null, https: "http://proxy.example:3128", noProxy: null } });
+  });
+
+  it("offers fetchFromHuggingFace with flat arguments", async () => {
+    const { value } = await nixEval(`${libPrelude} (nmr.fetchFromHuggingFace { repo = "acme/tiny"; revision = "v1"; hash = "${goodHash}"; }).spec.source`);
+    expect(value).toMatchObject({ type: "huggingface", repo: "acme/tiny", revision: "v1" });
+  });
+});
