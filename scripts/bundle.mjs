@@ -1,13 +1,16 @@
 // Bundles the CLI into one ESM file so the fetcher package (package.nix) is
 // node + a single script: a small closure for every fixed-output derivation.
 import { build } from "esbuild";
-import { readFile } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 
-const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+const outfile = new URL("../dist/nix-model-repo.mjs", import.meta.url).pathname;
+// Written beside the target and renamed over it: a Nix build or test reading the
+// bundle at that moment sees the old one or the new one, never half a file.
+const partial = `${outfile}.${process.pid}.tmp`;
 
 await build({
   entryPoints: [new URL("../src/cli/main.ts", import.meta.url).pathname],
-  outfile: new URL("../dist/nix-model-repo.mjs", import.meta.url).pathname,
+  outfile: partial,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -16,7 +19,8 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __nmrCreateRequire } from 'node:module';\nconst require = __nmrCreateRequire(import.meta.url);",
   },
-  define: { __NMR_VERSION__: JSON.stringify(pkg.version) },
   legalComments: "none",
   logLevel: "warning",
 });
+
+await rename(partial, outfile);
