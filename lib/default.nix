@@ -14,6 +14,9 @@ in
 {
   inherit fetchModel;
 
+  # Source factories (docs/sources/): sources.huggingface.org "acme" "tiny", sources.mkS3 {...}, ...
+  sources = import ./sources/factories.nix { };
+
   # fetchModel with a flat Hugging Face argument set, in the style of nixpkgs' fetchFrom*:
   #   fetchFromHuggingFace { repo = "acme/tiny"; files = [ "*.json" ]; hash = "sha256-..."; }
   fetchFromHuggingFace = args:
