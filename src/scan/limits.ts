@@ -14,7 +14,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
   maxNestingDepth: 1_000,
   maxExpandedSize: 100_000_000,
   maxBytesRead: 1024 * MiB,
-  maxInflatedBytes: 256 * MiB,
+  maxInflatedBytes: 64 * MiB,
   maxArchiveDepth: 4,
   maxArchiveEntries: 100_000,
   maxSafetensorsHeader: 100_000_000,

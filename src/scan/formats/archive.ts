@@ -1,6 +1,6 @@
 import { nestedContext, type ScanContext } from "../context.js";
 import type { Reporter } from "../findings.js";
-import { ScanError } from "../io/errors.js";
+import { LimitError, ScanError } from "../io/errors.js";
 import type { RandomAccess } from "../io/random-access.js";
 import { scanPickleAt } from "../pickle/scan.js";
 import { quote } from "../text.js";
@@ -61,10 +61,11 @@ export function scanZipArchive(
     try {
       const opened = openEntry(source, entry, ctx.limits);
       if (opened.truncated) {
+        // Only a finding if a reader needs more than the start (then it reports LIMIT_EXCEEDED).
         memberReporter.report(
-          "INVALID",
-          "ARCHIVE_MEMBER_TOO_LARGE",
-          `inflates to more than ${ctx.limits.maxInflatedBytes} bytes (maxInflatedBytes); only its start is scanned`,
+          "INFO",
+          "ARCHIVE_MEMBER_LARGE",
+          `inflates to more than ${ctx.limits.maxInflatedBytes} bytes (maxInflatedBytes); only its start is kept`,
         );
       } else if (opened.data.size <= CRC_CHECK_MAX) {
         checkCrc(opened.data, entry, reporter);
@@ -79,7 +80,8 @@ export function scanZipArchive(
       }
     } catch (error) {
       if (!(error instanceof ScanError)) throw error;
-      memberReporter.report("INVALID", "ARCHIVE_MEMBER_UNREADABLE", error.message, error.offset);
+      const code = error instanceof LimitError ? "LIMIT_EXCEEDED" : "ARCHIVE_MEMBER_UNREADABLE";
+      memberReporter.report("INVALID", code, error.message, error.offset);
     }
   }
   if (isTorch) {

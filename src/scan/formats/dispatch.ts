@@ -80,7 +80,7 @@ export function analyze(
   if (looksLikeTar(head)) attempt("tar", () => scanTarArchive(source, reporter, ctx, analyzeMember));
   // Every file is also tried as a pickle: torch.load and pickle.load do not care about names.
   attempt("pickle", () => scanPickleFile(source, reporter, ctx, "speculative"));
-  if (!zipAtStart && guarded("zip", reporter, () => findEndRecord(source) !== undefined)) {
+  if (!zipAtStart && hasEndRecord(source, reporter)) {
     attempt("zip", () => scanZipArchive(source, reporter, ctx, analyzeMember));
   }
 
@@ -118,6 +118,20 @@ export function analyze(
 
 function analyzeMember(data: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext, container: KerasContainer): void {
   analyze(data, name, reporter, ctx, container);
+}
+
+/** A zip end record anywhere (Python's zipfile finds it there: polyglots). */
+function hasEndRecord(source: RandomAccess, reporter: Reporter): boolean {
+  try {
+    return findEndRecord(source) !== undefined;
+  } catch (error) {
+    if (error instanceof LimitError) {
+      // Only the start of an oversized archive member is kept; its tail cannot be probed.
+      reporter.report("INFO", "ZIP_PROBE_SKIPPED", "the end of this data was not kept, so it was not checked for an appended zip");
+      return false;
+    }
+    throw error;
+  }
 }
 
 function scanGzip(source: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext): string {

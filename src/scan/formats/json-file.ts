@@ -1,9 +1,9 @@
 import type { ScanContext } from "../context.js";
 import type { Reporter } from "../findings.js";
-import { ScanError } from "../io/errors.js";
+import { LimitError, ScanError } from "../io/errors.js";
 import type { RandomAccess } from "../io/random-access.js";
 import { quote, utf8OrUndefined } from "../text.js";
-import { isJsonObject, parseJson, type JsonValue } from "./json.js";
+import { isJsonObject, parseJson, parseJsonObjectEntries, type JsonValue } from "./json.js";
 import { checkKerasConfig, looksLikeKerasConfig, type KerasContainer } from "./keras.js";
 import { checkChatTemplate } from "./template.js";
 
@@ -50,17 +50,23 @@ export function scanJsonFile(
     return {};
   }
   if (!mustCheck && !TRIGGERS.some((trigger) => text.includes(trigger))) return {};
-  let value: JsonValue;
   const duplicates: string[] = [];
+  const options = { allowNonFinite: true, maxDepth: 256, onDuplicateKey: (key: string) => duplicates.push(key) };
+  const topLevel = new Map<string, JsonValue>();
   try {
-    value = parseJson(text.replace(/^\uFEFF/, ""), {
-      allowNonFinite: true,
-      maxDepth: 256,
-      onDuplicateKey: (key) => duplicates.push(key),
-    });
+    const body = text.replace(/^\uFEFF/, "");
+    if (container === "keras-zip" || text.includes("\"class_name\"") || /^\s*\[/.test(body)) {
+      // Keras configs name modules at any depth: build the tree (bounded by maxValues).
+      const value = parseJson(body, options);
+      if (container === "keras-zip" || looksLikeKerasConfig(value)) checkKerasConfig(value, container, reporter);
+      if (isJsonObject(value)) for (const key of TOP_LEVEL_KEYS) if (key in value) topLevel.set(key, value[key]!);
+    } else {
+      // Everything else: only the few top-level keys that steer code are built.
+      parseJsonObjectEntries(body, (key, _offset, value, skip) => (TOP_LEVEL_KEYS.has(key) ? topLevel.set(key, value()) : skip()), options);
+    }
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
-    reporter.report("INVALID", "JSON_PARSE_ERROR", error.message, error.offset);
+    reporter.report("INVALID", error instanceof LimitError ? "LIMIT_EXCEEDED" : "JSON_PARSE_ERROR", error.message, error.offset);
     return {};
   }
   if (duplicates.length > 0) {
@@ -70,28 +76,23 @@ export function scanJsonFile(
       `key ${quote(duplicates[0]!)} appears twice in one object; JSON parsers disagree on which value wins`,
     );
   }
-  if (container === "keras-zip" || looksLikeKerasConfig(value)) checkKerasConfig(value, container, reporter);
-  if (isJsonObject(value)) {
-    if (isJsonObject(value["auto_map"])) {
-      reporter.report(
-        "WARN",
-        "REMOTE_CODE",
-        "auto_map: transformers loads Python code from the model repository when trust_remote_code=True",
-      );
+  if (isJsonObject(topLevel.get("auto_map"))) {
+    reporter.report("WARN", "REMOTE_CODE", "auto_map: transformers loads Python code from the model repository when trust_remote_code=True");
+  }
+  checkTemplates(topLevel.get("chat_template"), reporter);
+  const weightMap = topLevel.get("weight_map");
+  if (isJsonObject(weightMap)) {
+    const map = new Map<string, string>();
+    for (const [tensor, shard] of Object.entries(weightMap)) {
+      if (typeof shard === "string") map.set(tensor, shard);
+      else reporter.report("INVALID", "INDEX_BAD_ENTRY", `weight_map entry ${quote(tensor)} is not a file name`);
     }
-    checkTemplates(value["chat_template"], reporter);
-    const weightMap = value["weight_map"];
-    if (isJsonObject(weightMap)) {
-      const map = new Map<string, string>();
-      for (const [tensor, shard] of Object.entries(weightMap)) {
-        if (typeof shard === "string") map.set(tensor, shard);
-        else reporter.report("INVALID", "INDEX_BAD_ENTRY", `weight_map entry ${quote(tensor)} is not a file name`);
-      }
-      return { weightMap: map };
-    }
+    return { weightMap: map };
   }
   return {};
 }
+
+const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(["auto_map", "chat_template", "weight_map"]);
 
 /** chat_template is a string, or a list of {name, template} (named templates). */
 function checkTemplates(value: JsonValue | undefined, reporter: Reporter): void {

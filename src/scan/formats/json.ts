@@ -30,7 +30,11 @@ export interface JsonParseOptions {
   readonly allowNonFinite?: boolean;
   /** Called for every key that appears twice in one object; the later value is kept. */
   readonly onDuplicateKey?: (key: string, offset: number) => void;
+  /** Values built before giving up (LimitError): bounds memory whatever the text's shape. */
+  readonly maxValues?: number;
 }
+
+const DEFAULT_MAX_VALUES = 1_000_000;
 
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof JsonNumber);
@@ -43,6 +47,21 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonVal
   return value;
 }
 
+/**
+ * Walks a top-level object without building it: `visit` gets each key and decides whether to
+ * build its value (`value()`) or only check its syntax (`skip()`); it must call one of them.
+ * Top-level duplicate keys are reported through onDuplicateKey. Memory stays proportional to
+ * the values asked for, not to the document.
+ */
+export function parseJsonObjectEntries(
+  text: string,
+  visit: (key: string, offset: number, value: () => JsonValue, skip: () => void) => void,
+  options: JsonParseOptions = {},
+): void {
+  const parser = new Parser(text, options);
+  parser.parseObjectEntries(visit);
+}
+
 /** Parses one value starting at `start` and returns where it ended (for JSON embedded in binaries). */
 export function parseJsonPrefix(text: string, start: number, options: JsonParseOptions = {}): { value: JsonValue; end: number } {
   const parser = new Parser(text, options, start);
@@ -53,6 +72,9 @@ export function parseJsonPrefix(text: string, start: number, options: JsonParseO
 class Parser {
   pos: number;
   private readonly maxDepth: number;
+  private valuesLeft: number;
+  /** While skipping, values are checked but not built or counted. */
+  private building = true;
 
   constructor(
     private readonly text: string,
@@ -61,6 +83,60 @@ class Parser {
   ) {
     this.pos = start;
     this.maxDepth = options.maxDepth ?? 512;
+    this.valuesLeft = options.maxValues ?? DEFAULT_MAX_VALUES;
+  }
+
+  parseObjectEntries(visit: (key: string, offset: number, value: () => JsonValue, skip: () => void) => void): void {
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) !== 0x7b) this.fail("expected an object");
+    this.pos++;
+    const seen = new Set<string>();
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 0x7d) {
+      this.pos++;
+    } else {
+      for (;;) {
+        this.skipWhitespace();
+        if (this.text.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
+        const keyAt = this.pos;
+        const key = this.parseString();
+        if (seen.has(key)) this.options.onDuplicateKey?.(key, keyAt);
+        seen.add(key);
+        this.skipWhitespace();
+        if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
+        this.pos++;
+        let consumed = false;
+        const value = () => {
+          consumed = true;
+          // The budget is per entry: entries are checked and dropped one by one.
+          this.valuesLeft = this.options.maxValues ?? DEFAULT_MAX_VALUES;
+          return this.parseValue(1);
+        };
+        const skip = () => {
+          consumed = true;
+          this.building = false;
+          try {
+            this.parseValue(1);
+          } finally {
+            this.building = true;
+          }
+        };
+        visit(key, keyAt, value, skip);
+        if (!consumed) skip();
+        this.skipWhitespace();
+        const next = this.text.charCodeAt(this.pos++);
+        if (next === 0x7d) break;
+        if (next !== 0x2c) this.fail("expected ',' or '}'", this.pos - 1);
+      }
+    }
+    this.skipWhitespace();
+    if (this.pos < this.text.length) this.fail("unexpected data after the JSON value");
+  }
+
+  private count(): void {
+    if (this.building && --this.valuesLeft < 0) {
+      throw new LimitError("jsonValues", "JSON document holds more values than the scanner builds", this.pos);
+    }
   }
 
   parseDocument(): JsonValue {
@@ -72,6 +148,7 @@ class Parser {
 
   parseValue(depth: number): JsonValue {
     this.skipWhitespace();
+    this.count();
     const ch = this.text.charCodeAt(this.pos);
     switch (ch) {
       case 0x7b: // {
@@ -115,8 +192,10 @@ class Parser {
       if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
       this.pos++;
       const value = this.parseValue(depth);
-      if (Object.prototype.hasOwnProperty.call(out, key)) this.options.onDuplicateKey?.(key, keyAt);
-      out[key] = value;
+      if (this.building) {
+        if (Object.prototype.hasOwnProperty.call(out, key)) this.options.onDuplicateKey?.(key, keyAt);
+        out[key] = value;
+      }
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.pos++);
       if (next === 0x7d) return out;
@@ -134,7 +213,8 @@ class Parser {
       return out;
     }
     for (;;) {
-      out.push(this.parseValue(depth));
+      const value = this.parseValue(depth);
+      if (this.building) out.push(value);
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.pos++);
       if (next === 0x5d) return out;

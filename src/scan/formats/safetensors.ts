@@ -4,7 +4,7 @@ import { Cursor } from "../io/cursor.js";
 import { ScanError } from "../io/errors.js";
 import type { RandomAccess } from "../io/random-access.js";
 import { quote, utf8OrUndefined } from "../text.js";
-import { JsonNumber, isJsonObject, parseJson, type JsonValue } from "./json.js";
+import { JsonNumber, isJsonObject, parseJsonObjectEntries, type JsonValue } from "./json.js";
 
 /**
  * safetensors, validated more strictly than the reference implementation
@@ -55,10 +55,24 @@ export function scanSafetensors(source: RandomAccess, reporter: Reporter, ctx: S
   if (!text.startsWith("{")) return invalid("SAFETENSORS_BAD_HEADER", "header does not start with '{'", 8);
   // The writer pads the header to a multiple of 8 with spaces; nothing else may follow the JSON.
   const body = text.replace(/ +$/, "");
-  let header: JsonValue;
+  // Streamed: only each tensor's (begin, end) is kept, so a 100k-tensor header costs a few MiB.
+  const tensors: Array<{ name: string; begin: bigint; end: bigint }> = [];
   const duplicates: string[] = [];
+  let ok = true;
   try {
-    header = parseJson(body, { maxDepth: 16, onDuplicateKey: (key) => duplicates.push(key) });
+    parseJsonObjectEntries(
+      body,
+      (key, _offset, value) => {
+        if (key === "__metadata__") {
+          if (!checkMetadata(value(), reporter)) ok = false;
+          return;
+        }
+        const tensor = checkTensor(key, value(), reporter);
+        if (tensor) tensors.push(tensor);
+        else ok = false;
+      },
+      { maxDepth: 16, onDuplicateKey: (key) => duplicates.push(key) },
+    );
   } catch (error) {
     if (error instanceof ScanError) return invalid("SAFETENSORS_BAD_HEADER", `header: ${error.message}`, 8 + (error.offset ?? 0));
     throw error;
@@ -69,27 +83,6 @@ export function scanSafetensors(source: RandomAccess, reporter: Reporter, ctx: S
       `header repeats key ${quote(duplicates[0]!)}: parsers disagree on which value wins`,
       8,
     );
-  }
-  if (!isJsonObject(header)) return invalid("SAFETENSORS_BAD_HEADER", "header is not a JSON object", 8);
-
-  const tensors: Array<{ name: string; begin: bigint; end: bigint }> = [];
-  let ok = true;
-  for (const [key, value] of Object.entries(header)) {
-    if (key === "__metadata__") {
-      if (!isJsonObject(value)) {
-        ok = invalid("SAFETENSORS_BAD_METADATA", "__metadata__ is not an object of strings") ?? false;
-        continue;
-      }
-      for (const [metaKey, metaValue] of Object.entries(value)) {
-        if (typeof metaValue !== "string") {
-          ok = invalid("SAFETENSORS_BAD_METADATA", `__metadata__ value for ${quote(metaKey)} is not a string`) ?? false;
-        }
-      }
-      continue;
-    }
-    const tensor = checkTensor(key, value, reporter);
-    if (tensor) tensors.push(tensor);
-    else ok = false;
   }
   if (!ok) return undefined;
 
@@ -115,6 +108,21 @@ export function scanSafetensors(source: RandomAccess, reporter: Reporter, ctx: S
     );
   }
   return { tensorNames: tensors.map((t) => t.name) };
+}
+
+function checkMetadata(value: JsonValue, reporter: Reporter): boolean {
+  if (!isJsonObject(value)) {
+    reporter.report("INVALID", "SAFETENSORS_BAD_METADATA", "__metadata__ is not an object of strings");
+    return false;
+  }
+  let ok = true;
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") {
+      reporter.report("INVALID", "SAFETENSORS_BAD_METADATA", `__metadata__ value for ${quote(key)} is not a string`);
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 function checkTensor(

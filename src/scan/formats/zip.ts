@@ -3,7 +3,7 @@ import type { ScanLimits } from "../types.js";
 import type { Reporter } from "../findings.js";
 import { Cursor } from "../io/cursor.js";
 import { ScanError } from "../io/errors.js";
-import { BufferAccess, SliceAccess, type RandomAccess } from "../io/random-access.js";
+import { BufferAccess, PrefixAccess, SliceAccess, type RandomAccess } from "../io/random-access.js";
 import { latin1, quote, utf8OrUndefined } from "../text.js";
 
 /**
@@ -360,7 +360,7 @@ function checkNames(entries: readonly ZipEntry[], reporter: Reporter): void {
 
 export interface OpenedEntry {
   readonly data: RandomAccess;
-  /** The member inflates to more than maxInflatedBytes; data holds only its start. */
+  /** The member inflates to more than maxInflatedBytes; reads past its start throw LimitError. */
   readonly truncated: boolean;
 }
 
@@ -388,12 +388,12 @@ export function openEntry(source: RandomAccess, entry: ZipEntry, limits: ScanLim
         maxOutputLength: cap,
         finishFlush: zlibConstants.Z_SYNC_FLUSH,
       });
-      return { data: new BufferAccess(prefix), truncated: true };
+      return { data: new PrefixAccess(prefix, Math.max(entry.uncompressedSize, prefix.length), "maxInflatedBytes"), truncated: true };
     } catch (error) {
       if (!isTooLarge(error)) throw new ScanError(`deflate data is corrupt: ${(error as Error).message}`);
     }
   }
-  return { data: new BufferAccess(new Uint8Array(0)), truncated: true };
+  return { data: new PrefixAccess(new Uint8Array(0), entry.uncompressedSize, "maxInflatedBytes"), truncated: true };
 }
 
 function isTooLarge(error: unknown): boolean {

@@ -48,6 +48,27 @@ export class BufferAccess implements RandomAccess {
   }
 }
 
+/**
+ * The first bytes of something larger that was not kept whole (an archive member inflating past
+ * maxInflatedBytes). Reads within the prefix work; a reader that needs more gets a LimitError,
+ * so a numeric .npy header is still checked while a truncated pickle is reported.
+ */
+export class PrefixAccess implements RandomAccess {
+  constructor(
+    private readonly prefix: Uint8Array,
+    readonly size: number,
+    private readonly limit: string,
+  ) {}
+
+  read(offset: number, length: number): Uint8Array {
+    const n = clampLength(this.size, offset, length);
+    if (offset + n > this.prefix.length) {
+      throw new LimitError(this.limit, `needs bytes past the first ${this.prefix.length} of ${this.size} (${this.limit})`, offset);
+    }
+    return this.prefix.subarray(offset, offset + n);
+  }
+}
+
 /** A window [start, start+size) of another source, e.g. a stored zip member. */
 export class SliceAccess implements RandomAccess {
   readonly size: number;

@@ -119,7 +119,10 @@ class Machine {
   private stack: PickleValue[] = [];
   private readonly marks: PickleValue[][] = [];
   private stackTotal = 0;
-  private readonly memo = new Map<number | string, PickleValue>();
+  /** Memo indices are usually small and dense: an array costs 8 bytes an entry, a Map ~40. */
+  private readonly memoDense: (PickleValue | undefined)[] = [];
+  private readonly memoSparse = new Map<number | string, PickleValue>();
+  private memoCount = 0;
   private protocol = 0;
   private sawProto = false;
   private startsWithProto = false;
@@ -502,7 +505,8 @@ class Machine {
         this.memoPut(c.u32("LONG_BINPUT"), at);
         return;
       case Op.MEMOIZE:
-        this.memoPut(this.memo.size, at);
+        // CPython: memo[len(memo)] — which may overwrite an entry a PUT wrote out of order.
+        this.memoPut(this.memoCount, at);
         return;
       case Op.PROTO: {
         const proto = c.u8("PROTO");
@@ -580,17 +584,23 @@ class Machine {
   }
 
   private memoGet(index: number | string, at: number): PickleValue {
-    const value = this.memo.get(index);
+    const value = isArrayIndex(index) ? this.memoDense[index] : this.memoSparse.get(index);
     if (value === undefined) throw new MalformedError(`memo value not found at index ${String(index)}`, at);
     return value;
   }
 
   private memoPut(index: number | string, at: number): void {
     const value = this.top(at);
-    if (!this.memo.has(index) && this.memo.size >= this.limits.maxPickleMemo) {
-      throw new LimitError("maxPickleMemo", `more than ${this.limits.maxPickleMemo} memo entries`, at);
+    const dense = isArrayIndex(index);
+    const exists = dense ? this.memoDense[index] !== undefined : this.memoSparse.has(index);
+    if (!exists) {
+      if (this.memoCount >= this.limits.maxPickleMemo) {
+        throw new LimitError("maxPickleMemo", `more than ${this.limits.maxPickleMemo} memo entries`, at);
+      }
+      this.memoCount++;
     }
-    this.memo.set(index, value);
+    if (dense) this.memoDense[index] = value;
+    else this.memoSparse.set(index, value);
   }
 
   // --- values ------------------------------------------------------------------------------
@@ -718,6 +728,10 @@ class Machine {
     this.checkShape(depth, expanded, at);
     return call;
   }
+}
+
+function isArrayIndex(index: number | string): index is number {
+  return typeof index === "number" && index >= 0 && index < 0x7fffffff;
 }
 
 function isComputed(value: PickleValue): boolean {

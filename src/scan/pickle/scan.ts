@@ -37,6 +37,20 @@ export interface PickleScanResult {
 
 const MAX_NESTED_PICKLES = 2;
 const SPECULATIVE_MIN_OPCODES = 16;
+/**
+ * Limits on the pickle's own shape (opcodes, stack, memo, nesting, expansion). Real checkpoints
+ * stay far below them; a pickle that reaches one is built to exhaust scanners or loaders, and
+ * whatever follows the stopping point is unseen: MALICIOUS. Running out of bytes to read
+ * (maxBytesRead, maxInflatedBytes) only means unverified: INVALID.
+ */
+const PICKLE_SHAPE_LIMITS: ReadonlySet<string> = new Set([
+  "maxPickleOpcodes",
+  "maxPickleStack",
+  "maxPickleMemo",
+  "maxNestingDepth",
+  "maxExpandedSize",
+  "engine",
+]);
 
 export function scanPickleAt(
   source: RandomAccess,
@@ -55,17 +69,19 @@ export function scanPickleAt(
     (run.completed && (run.startsWithProto || run.end === source.size)) ||
     // A PROTO opcode followed by a run of valid opcodes is a pickle even if it never stops
     // (the expansion attacks); random data gets a few opcodes at most.
-    (run.startsWithProto && run.opcodes >= SPECULATIVE_MIN_OPCODES);
+    (run.startsWithProto && (run.opcodes >= SPECULATIVE_MIN_OPCODES || run.error instanceof LimitError));
   if (!accepted) return { accepted, run };
   pending.commit();
   if (run.error) {
-    if (run.error instanceof LimitError) {
+    if (run.error instanceof LimitError && PICKLE_SHAPE_LIMITS.has(run.error.limit)) {
       reporter.report(
         "MALICIOUS",
         "PICKLE_LIMIT",
         `pickle stopped at ${run.error.offset ?? run.end}: ${run.error.message}; the rest is unverified`,
         run.error.offset,
       );
+    } else if (run.error instanceof LimitError) {
+      reporter.report("INVALID", "LIMIT_EXCEEDED", `pickle at ${run.error.offset ?? run.end}: ${run.error.message}; the rest is unverified`, run.error.offset);
     } else {
       reporter.report(
         "INVALID",
