@@ -46,6 +46,8 @@ export interface HubServerOptions {
   readonly onWarning?: (message: string) => void;
   /** Keep `requests` (default true; the CLI turns it off so a long-running mirror does not grow). */
   readonly recordRequests?: boolean;
+  /** Called for every request once its answer is decided (an access log). */
+  readonly onRequest?: (request: RecordedRequest) => void;
 }
 
 export interface RecordedRequest {
@@ -94,6 +96,8 @@ export interface HubServer {
 
 const MAX_REQUEST_BODY = 1024 * 1024;
 
+class RequestBodyTooLarge extends Error {}
+
 function readRequestBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -101,8 +105,9 @@ function readRequestBody(req: IncomingMessage): Promise<Buffer> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_REQUEST_BODY) {
-        reject(new Error("request body too large"));
-        req.destroy();
+        // Keep draining (not destroying) so the client still reads the 413 answer.
+        chunks.length = 0;
+        reject(new RequestBodyTooLarge(`request body over ${MAX_REQUEST_BODY} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -251,6 +256,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       answer = await dispatch(context, route, req.headers["content-type"] ?? "");
     }
     record.status = answer.status;
+    options.onRequest?.(record);
     await sendAnswer(req, res, answer, fault);
   };
 
@@ -261,7 +267,14 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       case "tree":
         return handleTree(context, route.type, route.repoId, route.revisionAndPath);
       case "paths-info":
-        return handlePathsInfo(context, contentType, route.type, route.repoId, route.revisionSegments);
+        try {
+          return await handlePathsInfo(context, contentType, route.type, route.repoId, route.revisionSegments);
+        } catch (error) {
+          if (error instanceof RequestBodyTooLarge) {
+            return errorAnswer({ status: 413, message: error.message, headers: { Connection: "close" } });
+          }
+          throw error;
+        }
       case "resolve":
         return handleResolve(context, route.type, route.repoId, route.raw, route.revisionAndPath);
       case "cdn":

@@ -265,5 +265,7 @@ describe("paths-info", () => {
       { type: "file", oid: repo.files.find((file) => file.path === "a/x.txt")!.gitOid, size: 2, path: "a/x.txt" },
     ]);
     expect((await fetch(url)).status).toBe(405);
+    const huge = await fetch(url, { method: "POST", body: JSON.stringify({ paths: ["x".repeat(2 * 1024 * 1024)] }) });
+    expect(huge.status).toBe(413);
   });
 });

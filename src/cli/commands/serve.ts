@@ -31,7 +31,8 @@ options:
   --cdn-host H      like --cdn-url, but also listen on address H (same port), e.g. 127.0.0.2
   --page-size N     tree entries per page (default 1000, as the Hub)
 
-Stops on Ctrl-C (SIGINT) or SIGTERM; SIGHUP re-scans DIR. See docs/serve.md.`;
+Stops on Ctrl-C (SIGINT) or SIGTERM; SIGHUP re-scans DIR. NIX_MODEL_REPO_LOG=debug logs
+every request. See docs/serve.md.`;
 
 export interface ServeIo {
   readonly stdout: Writable;
@@ -139,6 +140,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       cdn: cdnOption(values),
       recordRequests: false,
       onWarning: (message) => logger.warn(message),
+      // An access log at debug level (NIX_MODEL_REPO_LOG=debug); queries may hold CDN signatures.
+      onRequest: (request) => logger.debug(`${request.method} ${request.url.split("?")[0]} ${request.status ?? "-"}`),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
