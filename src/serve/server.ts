@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { handleInfo, handlePathsInfo, handleTree } from "./api-handlers.js";
-import { errorAnswer, jsonAnswer, bufferAnswer, type Answer } from "./answer.js";
+import { errorAnswer, type Answer } from "./answer.js";
 import { TokenSet, identifyCaller } from "./auth.js";
 import { CdnSigner } from "./cdn.js";
 import type { HandlerContext, TreeOverride } from "./context.js";
-import type { Fault, FaultHook, FaultRequest } from "./faults.js";
+import type { Fault, FaultHook } from "./faults.js";
+import { faultAnswer, faultRequestFor } from "./fault-glue.js";
 import { hubErrors } from "./hub-errors.js";
 import { RepoRegistry } from "./registry.js";
 import { handleCdn, handleResolve } from "./resolve-handler.js";
@@ -139,54 +140,6 @@ function urlHost(host: string): string {
   if (host === "0.0.0.0") return "127.0.0.1";
   if (host === "::") return "[::1]";
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function faultRequestFor(
-  req: IncomingMessage,
-  pathname: string,
-  query: URLSearchParams,
-  route: Route,
-  nth: number,
-): FaultRequest {
-  const common = {
-    method: req.method ?? "GET",
-    host: req.headers.host ?? "",
-    url: req.url ?? "/",
-    pathname,
-    query,
-    hasAuthorization: req.headers.authorization !== undefined,
-    range: req.headers.range,
-    nth,
-  };
-  switch (route.kind) {
-    case "info":
-      return { ...common, route: "info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments?.join("/") ?? "main" };
-    case "paths-info":
-      return { ...common, route: "paths-info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments.join("/") };
-    case "tree":
-      return { ...common, route: "tree", repo: { type: route.type, id: route.repoId }, revision: route.revisionAndPath[0] };
-    case "resolve":
-      return {
-        ...common,
-        route: "resolve",
-        repo: { type: route.type, id: route.repoId },
-        revision: route.revisionAndPath[0],
-        file: route.revisionAndPath.slice(1).join("/"),
-      };
-    case "cdn":
-      return { ...common, route: "cdn", repo: { type: route.type, id: route.repoId }, file: route.sha256 };
-    default:
-      return { ...common, route: route.kind };
-  }
-}
-
-function faultAnswer(respond: NonNullable<Fault["respond"]>): Answer {
-  const { status, headers = {}, body } = respond;
-  if (body === undefined) return bufferAnswer(status, { ...headers }, Buffer.alloc(0));
-  if (typeof body === "string" || Buffer.isBuffer(body)) {
-    return bufferAnswer(status, { "Content-Type": "text/plain; charset=utf-8", ...headers }, Buffer.from(body));
-  }
-  return jsonAnswer(body, { ...headers }, status);
 }
 
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
