@@ -35,7 +35,7 @@
  * metadata stays public, as on huggingface.co.
  *
  * Markers in a repo folder: `.gated` (content "manual" → gated "manual", else "auto"),
- * `.private`.
+ * `.private`; or the options `gated: ["acme/tiny"]`, `private: ["datasets/acme/data"]`.
  */
 export { startHubServer } from "./server.js";
 export type { HubServer, HubServerOptions, RecordedRequest, ServedRepo } from "./server.js";

@@ -1,22 +1,48 @@
 import { discoverRepos } from "./discovery.js";
 import { GIT_OID } from "./git-objects.js";
 import { loadRepo } from "./repo-loader.js";
-import { repoKey, type HubRepo, type RepoType, type Snapshot } from "./types.js";
+import { parseRepoSpec, repoKey, type HubRepo, type RepoType, type Snapshot } from "./types.js";
+
+export interface AccessOverrides {
+  readonly gated?: readonly string[];
+  readonly private?: readonly string[];
+}
+
+function specKey(spec: string): string {
+  const { type, id } = parseRepoSpec(spec);
+  return repoKey(type, id);
+}
 
 /** The repos being served, by type and id, and how a revision name picks a snapshot. */
 export class RepoRegistry {
   private constructor(private readonly repos: ReadonlyMap<string, HubRepo>) {}
 
-  static async load(root: string, warn: (message: string) => void): Promise<RepoRegistry> {
+  /**
+   * `access` marks repos gated or private in addition to their marker files, for folders
+   * that cannot hold one (read-only Nix store outputs). Entries are "org/name",
+   * "datasets/org/name" or "spaces/org/name".
+   */
+  static async load(root: string, warn: (message: string) => void, access: AccessOverrides = {}): Promise<RepoRegistry> {
+    const gated = new Set((access.gated ?? []).map(specKey));
+    const hidden = new Set((access.private ?? []).map(specKey));
     const repos = new Map<string, HubRepo>();
     for (const location of await discoverRepos(root, warn)) {
       try {
-        const repo = await loadRepo(location, warn);
+        const loaded = await loadRepo(location, warn);
+        const key = repoKey(loaded.type, loaded.id);
+        const repo: HubRepo = {
+          ...loaded,
+          gated: loaded.gated || (gated.has(key) ? "auto" : false),
+          private: loaded.private || hidden.has(key),
+        };
         if (repo.snapshots.size === 0) warn(`serving ${location.folder} with no usable snapshot`);
-        repos.set(repoKey(repo.type, repo.id), repo);
+        repos.set(key, repo);
       } catch (error) {
         warn(`skipping ${location.folder}: ${error instanceof Error ? error.message : String(error)}`);
       }
+    }
+    for (const key of [...gated, ...hidden]) {
+      if (!repos.has(key)) warn(`${key} is marked gated or private but is not served`);
     }
     return new RepoRegistry(repos);
   }

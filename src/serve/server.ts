@@ -29,6 +29,9 @@ export interface HubServerOptions {
   readonly pageSize?: number;
   /** Accepted tokens: they unlock gated and private repos. */
   readonly tokens?: Iterable<string>;
+  /** Repos to treat as gated / private besides those with marker files ("org/name", "datasets/org/name"). */
+  readonly gated?: readonly string[];
+  readonly private?: readonly string[];
   /**
    * Redirect LFS content to a CDN path, as huggingface.co does. `{ host: "127.0.0.2" }` also
    * listens on that address (same port), so the CDN is a different host for clients; `{ baseUrl }`
@@ -144,7 +147,8 @@ function urlHost(host: string): string {
 
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
   const warn = options.onWarning ?? ((message: string) => logger.warn(message));
-  let registry = await RepoRegistry.load(options.root, warn);
+  const access = { gated: options.gated ?? [], private: options.private ?? [] };
+  let registry = await RepoRegistry.load(options.root, warn, access);
   let faultHook = options.faults;
   let treeOverride = options.treeOverride;
   const tokens = new TokenSet(options.tokens ?? []);
@@ -306,7 +310,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       treeOverride = override;
     },
     async reload() {
-      registry = await RepoRegistry.load(options.root, warn);
+      registry = await RepoRegistry.load(options.root, warn, access);
     },
     async close() {
       await Promise.all(servers.map(closeServer));

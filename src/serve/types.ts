@@ -69,3 +69,15 @@ export function repoKey(type: RepoType, id: string): string {
 export function repoFolderName(type: RepoType, id: string): string {
   return `${type}s--${id.split("/").join("--")}`;
 }
+
+/**
+ * A repo as users name it on the command line and in URLs: "org/name" (a model),
+ * "datasets/org/name", "spaces/org/name".
+ */
+export function parseRepoSpec(spec: string): { type: RepoType; id: string } {
+  const trimmed = spec.replace(/^\/+|\/+$/g, "");
+  for (const type of ["dataset", "space"] as const) {
+    if (trimmed.startsWith(`${type}s/`)) return { type, id: trimmed.slice(type.length + 2) };
+  }
+  return { type: "model", id: trimmed };
+}

@@ -59,6 +59,15 @@ describe("serve command", () => {
     expect(redact(`token ${TOKEN}`)).toBe("token ***"); // registered as a secret when read
   });
 
+  it("--gated and --private mark repos without touching their folders", async () => {
+    await withServe([join(root, "hub"), "--port", "0", "--gated", "acme/tiny", "--private", "acme/gated"], async (server, output) => {
+      expect(output()).toMatch(/acme\/tiny .*gated \(auto\)/);
+      expect(output()).toMatch(/acme\/gated .*gated \(auto\), private/);
+      expect((await fetch(`${server.url}/acme/tiny/resolve/main/config.json`)).status).toBe(401);
+      expect((await fetch(`${server.url}/api/models/acme/gated`)).headers.get("x-error-code")).toBe("RepoNotFound");
+    });
+  });
+
   it("answers LFS with redirects to --cdn-host", async () => {
     await withServe([join(root, "hub"), "--port", "0", "--cdn-host", "127.0.0.2", "--page-size", "1"], async (server, output) => {
       expect(output()).toContain(`LFS files redirect to http://127.0.0.2:${server.port}/cdn-lfs/`);

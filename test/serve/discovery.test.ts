@@ -122,6 +122,27 @@ describe("discovery", () => {
     expect(text).toContain("'a/b/c' is not a valid repo id");
   });
 
+  it("marks repos gated or private by option, for read-only folders without marker files", async () => {
+    const root = await tempDir();
+    await writeHubRepo(root, { repoId: "acme/tiny", files: { "a.txt": "a" } });
+    await writeHubRepo(root, { repoId: "acme/data", repoType: "dataset", files: { "a.txt": "a" } });
+    const warnings: string[] = [];
+    const hub = await startHubServer({
+      root,
+      gated: ["acme/tiny", "acme/absent"],
+      private: ["datasets/acme/data"],
+      tokens: ["hf_option_token"],
+      onWarning: (message) => warnings.push(message),
+    });
+    servers.push(hub);
+    const gated = await fetch(`${hub.url}/acme/tiny/resolve/main/a.txt`);
+    expect([gated.status, gated.headers.get("x-error-code")]).toEqual([401, "GatedRepo"]);
+    expect((await fetch(`${hub.url}/api/datasets/acme/data`)).status).toBe(401);
+    const authorized = { headers: { Authorization: "Bearer hf_option_token" } };
+    expect((await fetch(`${hub.url}/datasets/acme/data/resolve/main/a.txt`, authorized)).status).toBe(200);
+    expect(warnings).toEqual(["models/acme/absent is marked gated or private but is not served"]);
+  });
+
   it("reload() picks up repos added after start", async () => {
     const root = await tempDir();
     const { hub } = await serve(root);

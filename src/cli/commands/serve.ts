@@ -10,7 +10,8 @@ import { startHubServer, type HubServer, type HubServerOptions } from "../../ser
 
 const DEFAULT_PORT = 8080;
 
-const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--cdn-url URL | --cdn-host H]
+const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--gated REPO]... [--private REPO]...
+                            [--cdn-url URL | --cdn-host H] [--page-size N]
 
 Serves the Hugging Face repos found in DIR over the part of the Hub API that downloads use,
 so huggingface_hub, transformers, @huggingface/hub and nix-model-repo itself can download
@@ -18,14 +19,18 @@ from it: an air-gapped mirror. Point clients at it with HF_ENDPOINT=<printed URL
 
 DIR is an HF cache (folders models--org--name, datasets--…, spaces--…), a folder of fetched
 outputs (directories or nix-build result links holding .nix-model-repo-meta.json), or one
-repo folder. A repo folder containing a file named .gated serves its files only to callers
-with an accepted token; one containing .private is hidden from everyone else.
+repo folder. A gated repo (a file named .gated in its folder, or --gated) serves its files
+only to callers with an accepted token; a private one (.private, or --private) is hidden
+from everyone else.
 
 options:
   --port N          port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
   --host H          address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --token-file F    accepted tokens, one per line ('#' comments allowed); tokens are never
                     taken on the command line, where other users could read them
+  --gated REPO      treat REPO as gated (org/name, datasets/org/name, spaces/org/name);
+                    for folders that cannot hold a marker, such as Nix store outputs
+  --private REPO    treat REPO as private
   --cdn-url URL     answer LFS files with a 302 to URL/cdn-lfs/… (a name that reaches this
                     server), as huggingface.co redirects to its CDN
   --cdn-host H      like --cdn-url, but also listen on address H (same port), e.g. 127.0.0.2
@@ -112,6 +117,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     "cdn-url": { type: "string" },
     "cdn-host": { type: "string" },
     "page-size": { type: "string" },
+    gated: { type: "string", multiple: true },
+    private: { type: "string", multiple: true },
   });
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
@@ -137,6 +144,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       port,
       pageSize,
       tokens,
+      gated: values.gated ?? [],
+      private: values.private ?? [],
       cdn: cdnOption(values),
       recordRequests: false,
       onWarning: (message) => logger.warn(message),
