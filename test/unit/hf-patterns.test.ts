@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { compileAllowPatterns, fnmatchToRegExp } from "../../src/sources/huggingface/patterns.js";
+import { compileAllowPatterns, fnmatchToRegExp } from "../../src/util/fnmatch.js";
 
 const paths = [
   "config.json",

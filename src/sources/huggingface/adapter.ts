@@ -5,7 +5,7 @@ import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
 import { UserError } from "../../util/errors.js";
 import { TransferFailure } from "../../transfer/types.js";
 import { logger } from "../../util/log.js";
-import { compileAllowPatterns } from "./patterns.js";
+import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
 import { explainHubFailure } from "./hub-errors.js";
 import type { HuggingFaceSource } from "./spec.js";

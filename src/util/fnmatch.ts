@@ -1,6 +1,7 @@
 /**
- * File selection with huggingface_hub's `allow_patterns` semantics, so a `files`
- * list means in Nix exactly what it means to `snapshot_download`:
+ * File selection for every source's `files` option (the Hub, S3, ...), with
+ * huggingface_hub's `allow_patterns` semantics, so a `files` list means in Nix exactly
+ * what it means to `snapshot_download`, whatever the source:
  * - patterns are Python `fnmatch` patterns: `*` and `?` match any character
  *   INCLUDING "/", `[seq]` and `[!seq]` are character classes, everything else is
  *   literal; matching is case-sensitive and covers the whole path;
