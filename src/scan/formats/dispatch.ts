@@ -97,6 +97,10 @@ export function analyze(
   }
   if (readings.length > 0) return { format: readings[0]!, ...(safetensors ? { safetensors } : {}) };
 
+  if (/\.(jinja|j2)$/i.test(name)) {
+    guarded("template", reporter, () => checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter));
+    return { format: "template" };
+  }
   if (looksLikeJson(head) || name.toLowerCase().endsWith(".json")) {
     const format = guarded("json", reporter, () => {
       json = scanJsonFile(source, name, reporter, ctx, container);
@@ -104,12 +108,7 @@ export function analyze(
     });
     return { format: format ?? "json", ...(json ? { json } : {}) };
   }
-  if (looksLikeText(head)) {
-    if (name.endsWith(".jinja") || name.endsWith(".j2")) {
-      guarded("template", reporter, () => checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter));
-    }
-    return { format: "text" };
-  }
+  if (looksLikeText(head)) return { format: "text" };
   if (source.size > 0) {
     reporter.report("INFO", "UNKNOWN_FORMAT", "not a format the scanner recognises; nothing in it is loaded as code by the loaders it knows");
   }

@@ -22,12 +22,13 @@ export interface JsonFacts {
 /** Only these are parsed whole; other JSON is recognised and left alone (a tokenizer.json can be 30 MiB). */
 const TRIGGERS = ["\"class_name\"", "\"chat_template\"", "\"auto_map\"", "\"weight_map\"", "\"module\""];
 
+/**
+ * `{` followed by a key or `}`, or `[` followed by what can start a value or close the array:
+ * enough to keep "[PAD]" vocabularies and "{{ ... }}" templates out.
+ */
 export function looksLikeJson(head: Uint8Array): boolean {
-  for (const byte of head) {
-    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09 || byte === 0xef || byte === 0xbb || byte === 0xbf) continue;
-    return byte === 0x7b || byte === 0x5b;
-  }
-  return false;
+  const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString("latin1").replace(/^\xef\xbb\xbf/, "");
+  return /^\s*(?:\{\s*(?:["}]|$)|\[\s*(?:["{[\]\-0-9tfn]|$))/.test(text);
 }
 
 export function scanJsonFile(
