@@ -137,18 +137,28 @@ def torch_bytes(make, **kwargs):
 
 
 def renumber_legacy_keys(data):
-    """The legacy writer names storages by memory address; rename them, same length, in place."""
-    end = 0
-    for _ in range(4):
-        end += first_pickle_end(data[end:])
-    keys_end = end + first_pickle_end(data[end:])
-    keys = [arg for op, arg, _ in pickletools.genops(data[end:keys_end]) if op.name == "BINUNICODE"]
-    header = data[:keys_end]
-    for rank, key in enumerate(keys):
-        new = str(rank + 1).rjust(len(key), "0")
-        old_op = b"X" + struct.pack("<I", len(key)) + key.encode()
-        header = header.replace(old_op, b"X" + struct.pack("<I", len(new)) + new.encode())
-    return header + data[keys_end:]
+    """The legacy writer names storages by memory address and orders their data by that name.
+
+    Rename them "0", "1", ... in order of first use and reorder the raw data to match, so the
+    file is the same on every run. (The corpus only saves float32 tensors this way.)
+    """
+    ends = [0]
+    for _ in range(5):
+        ends.append(ends[-1] + first_pickle_end(data[ends[-1]:]))
+    object_pickle = data[ends[3]:ends[4]]
+    old_keys = [arg for op, arg, _ in pickletools.genops(data[ends[4]:ends[5]]) if op.name == "BINUNICODE"]
+    key_op = {key: b"X" + struct.pack("<I", len(key)) + key.encode() for key in old_keys}
+    first_use = sorted(old_keys, key=lambda key: object_pickle.index(key_op[key]))
+    blocks, pos = {}, ends[5]
+    for key in old_keys:
+        numel = struct.unpack_from("<q", data, pos)[0]
+        blocks[key] = data[pos : pos + 8 + 4 * numel]
+        pos += 8 + 4 * numel
+    assert pos == len(data), "legacy storages are not all float32"
+    for rank, key in enumerate(first_use):
+        object_pickle = object_pickle.replace(key_op[key], b"X" + struct.pack("<I", len(str(rank))) + str(rank).encode())
+    keys_pickle = pickle.dumps([str(rank) for rank in range(len(first_use))], protocol=2)
+    return data[: ends[3]] + object_pickle + keys_pickle + b"".join(blocks[k] for k in first_use)
 
 
 def first_pickle_end(data):
