@@ -27,7 +27,11 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const limits = resolveLimits(options.limits);
   const walked = await walkPaths(paths);
   const scanned: ScannedFile[] = [];
-  for (const file of walked.files) scanned.push(scanRealFile(file.realPath, file.path, limits));
+  for (const file of walked.files) {
+    scanned.push(scanRealFile(file.realPath, file.path, limits));
+    // Readers are synchronous; yield between files so timers and signals still run.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const reports = checkShardIndexes(scanned);
   for (const problem of walked.problems) {
     reports.push({

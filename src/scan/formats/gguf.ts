@@ -44,16 +44,16 @@ interface KeptValue {
   readonly offset: number;
 }
 
-export function scanGguf(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
+export function scanGguf(source: RandomAccess, reporter: Reporter, _ctx: ScanContext): void {
   try {
-    walk(source, reporter, ctx);
+    walk(source, reporter);
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
     reporter.report("INVALID", "GGUF_MALFORMED", `GGUF header: ${error.message}`, error.offset);
   }
 }
 
-function walk(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
+function walk(source: RandomAccess, reporter: Reporter): void {
   const c = new Cursor(source);
   c.skip(4, "magic");
   let version = c.u32("version");
@@ -168,7 +168,6 @@ function walk(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void 
       checkChatTemplate(value.text, key, reporter, value.offset);
     }
   }
-  void ctx;
 }
 
 function isTemplateKey(key: string): boolean {

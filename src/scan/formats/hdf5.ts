@@ -25,7 +25,7 @@ export function looksLikeHdf5(head: Uint8Array): boolean {
   return startsWithBytes(head, MAGIC);
 }
 
-export function scanHdf5(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
+export function scanHdf5(source: RandomAccess, reporter: Reporter, _ctx: ScanContext): void {
   const limit = Math.min(source.size, MAX_SEARCH);
   let configs = 0;
   let sawLambdaMarker = false;
@@ -50,5 +50,4 @@ export function scanHdf5(source: RandomAccess, reporter: Reporter, ctx: ScanCont
   if (source.size > MAX_SEARCH) {
     reporter.report("INFO", "HDF5_PARTIAL", `only the first ${MAX_SEARCH} bytes were searched for Keras configs`);
   }
-  void ctx;
 }

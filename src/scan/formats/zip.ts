@@ -22,6 +22,7 @@ const SIG_END64 = 0x06064b50;
 const SIG_END64_LOCATOR = 0x07064b50;
 const SIG_DESCRIPTOR = 0x08074b50;
 const MAX_COMMENT = 0xffff;
+const END_SIGNATURE = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
 
 export interface ZipEntry {
   /** Position in the listing: central directory order, then local-only entries. */
@@ -60,11 +61,9 @@ export function findEndRecord(source: RandomAccess): number | undefined {
   const size = source.size;
   if (size < 22) return undefined;
   const tailLength = Math.min(size, 22 + MAX_COMMENT);
-  const tail = source.read(size - tailLength, tailLength);
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail[i] === 0x50 && tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) return size - tailLength + i;
-  }
-  return undefined;
+  const tail = Buffer.from(source.read(size - tailLength, tailLength));
+  const at = tail.lastIndexOf(END_SIGNATURE, tail.length - 22);
+  return at < 0 ? undefined : size - tailLength + at;
 }
 
 /**

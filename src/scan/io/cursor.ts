@@ -1,12 +1,14 @@
 import { MalformedError } from "./errors.js";
 import type { RandomAccess } from "./random-access.js";
 
-const WINDOW = 64 * 1024;
+const FIRST_WINDOW = 4 * 1024;
+const MAX_WINDOW = 1024 * 1024;
 
 /**
  * A bounded sequential reader: every read checks its length against the bytes that remain
  * before touching them, so a length field of 2^60 is an error, not an allocation. Reads are
- * served from a 64 KiB window so per-opcode reads do not each hit the disk.
+ * served from a window that starts small (a zip header needs 30 bytes) and doubles while the
+ * reader keeps going (a pickle is read opcode by opcode), so neither pays for the other.
  */
 export class Cursor {
   pos: number;
@@ -14,6 +16,7 @@ export class Cursor {
   littleEndian: boolean;
   private window: Uint8Array = new Uint8Array(0);
   private windowStart = 0;
+  private nextWindow = FIRST_WINDOW;
 
   constructor(
     readonly source: RandomAccess,
@@ -59,23 +62,36 @@ export class Cursor {
   }
 
   u8(what = "u8"): number {
-    const b = this.bytes(1, what);
-    return b[0]!;
+    // Hot path (one call per pickle opcode): a byte already in the window.
+    const index = this.pos - this.windowStart;
+    if (this.pos < this.end && index >= 0 && index < this.window.length) {
+      this.pos++;
+      return this.window[index]!;
+    }
+    const at = this.fixed(1, what);
+    this.pos += 1;
+    return this.window[at]!;
   }
 
   u16(what = "u16"): number {
-    const b = this.bytes(2, what);
-    return this.littleEndian ? b[0]! | (b[1]! << 8) : (b[0]! << 8) | b[1]!;
+    const at = this.fixed(2, what);
+    this.pos += 2;
+    const w = this.window;
+    return this.littleEndian ? w[at]! | (w[at + 1]! << 8) : (w[at]! << 8) | w[at + 1]!;
   }
 
   u32(what = "u32"): number {
-    const b = this.bytes(4, what);
-    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, this.littleEndian);
+    const at = this.fixed(4, what);
+    this.pos += 4;
+    const w = this.window;
+    return this.littleEndian
+      ? (w[at]! | (w[at + 1]! << 8) | (w[at + 2]! << 16)) + w[at + 3]! * 0x1000000
+      : w[at]! * 0x1000000 + ((w[at + 1]! << 16) | (w[at + 2]! << 8) | w[at + 3]!);
   }
 
   i32(what = "i32"): number {
-    const b = this.bytes(4, what);
-    return new DataView(b.buffer, b.byteOffset, 4).getInt32(0, this.littleEndian);
+    const value = this.u32(what);
+    return value >= 0x80000000 ? value - 0x100000000 : value;
   }
 
   u64(what = "u64"): bigint {
@@ -101,7 +117,7 @@ export class Cursor {
     const limit = Math.min(this.remaining, maxLength + 1);
     let scanned = 0;
     while (scanned < limit) {
-      const chunk = this.view(this.pos + scanned, Math.min(WINDOW, limit - scanned));
+      const chunk = this.view(this.pos + scanned, Math.min(this.nextWindow, limit - scanned));
       const index = chunk.indexOf(0x0a);
       if (index >= 0) {
         const out = this.view(this.pos, scanned + index).slice();
@@ -114,20 +130,32 @@ export class Cursor {
     throw new MalformedError(`${what}: longer than ${maxLength} bytes`, this.pos);
   }
 
+  /** Makes n bytes at pos available in the window; returns their index in it. */
+  private fixed(n: number, what: string): number {
+    this.need(n, what);
+    const start = this.pos - this.windowStart;
+    if (this.pos >= this.windowStart && start + n <= this.window.length) return start;
+    this.refill(this.pos, n);
+    return 0;
+  }
+
   private view(offset: number, n: number): Uint8Array {
-    const windowEnd = this.windowStart + this.window.length;
-    if (offset >= this.windowStart && offset + n <= windowEnd) {
-      return this.window.subarray(offset - this.windowStart, offset - this.windowStart + n);
-    }
-    if (n > WINDOW) {
+    const start = offset - this.windowStart;
+    if (offset >= this.windowStart && start + n <= this.window.length) return this.window.subarray(start, start + n);
+    if (n > MAX_WINDOW) {
       const direct = this.source.read(offset, n);
       if (direct.length < n) throw new MalformedError("short read", offset);
       return direct;
     }
-    this.window = this.source.read(offset, Math.max(n, Math.min(WINDOW, this.end - offset)));
-    this.windowStart = offset;
-    if (this.window.length < n) throw new MalformedError("short read", offset);
+    this.refill(offset, n);
     return this.window.subarray(0, n);
+  }
+
+  private refill(offset: number, n: number): void {
+    this.window = this.source.read(offset, Math.min(Math.max(n, this.nextWindow), this.end - offset));
+    this.windowStart = offset;
+    this.nextWindow = Math.min(MAX_WINDOW, this.nextWindow * 2);
+    if (this.window.length < n) throw new MalformedError("short read", offset);
   }
 }
 

@@ -104,6 +104,8 @@ const MAX_KEPT_STRING = 4096;
 const KEPT_STRING_PREFIX = 256;
 const MAX_KEPT_BYTES = 1024 * 1024;
 const MAX_KEPT_BYTES_TOTAL = 32 * 1024 * 1024;
+/** BININT1 values, shared: pickles are full of small ints and each BigInt is an allocation. */
+const SMALL_INTS: readonly PickleValue[] = Array.from({ length: 256 }, (_, i) => ({ kind: "int", value: BigInt(i) }));
 
 export function runPickle(
   cursor: Cursor,
@@ -181,11 +183,11 @@ class Machine {
       this.opcodes++;
       const code = c.u8();
       if (code === Op.STOP) {
-        this.checkFrame(at, code);
+        if (this.frameEnd >= 0) this.checkFrame(at, code);
         return this.pop(at);
       }
       this.step(code, at);
-      this.checkFrame(at, code);
+      if (this.frameEnd >= 0) this.checkFrame(at, code);
     }
   }
 
@@ -254,7 +256,7 @@ class Machine {
         this.push({ kind: "int", value: BigInt(c.i32("BININT")) }, at);
         return;
       case Op.BININT1:
-        this.push({ kind: "int", value: BigInt(c.u8("BININT1")) }, at);
+        this.push(SMALL_INTS[c.u8("BININT1")]!, at);
         return;
       case Op.BININT2:
         this.push({ kind: "int", value: BigInt(c.u16("BININT2")) }, at);
