@@ -14,7 +14,7 @@ export type Severity = "INFO" | "WARN" | "INVALID" | "MALICIOUS";
 
 export interface Finding {
   readonly severity: Severity;
-  /** Stable machine-readable code, e.g. "UNSAFE_IMPORT" (listed in docs/scan.md). */
+  /** Stable machine-readable code, e.g. "DENYLISTED_IMPORT" (listed in docs/scan.md). */
   readonly code: string;
   /** One line for people. Strings taken from the file are quoted and escaped. */
   readonly message: string;

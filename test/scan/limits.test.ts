@@ -77,6 +77,7 @@ const hostile: ReadonlyArray<readonly [string, string, readonly string[]]> = [
   ["wide/config.json", "INVALID", ["LIMIT_EXCEEDED"]],
   ["bomb.npz", "SAFE", ["ARCHIVE_MEMBER_LARGE"]],
   ["bomb-object.npz", "INVALID", ["LIMIT_EXCEEDED"]],
+  ["bomb.bin.gz", "SAFE", ["ARCHIVE_MEMBER_LARGE"]],
   ["nested-zips.zip", "INVALID", ["ARCHIVE_TOO_DEEP"]],
   ["many-tensors.safetensors", "SAFE", []],
 ];
@@ -148,6 +149,9 @@ async function writeHostileFiles(at: string): Promise<void> {
   // An object array whose pickle skips 150 MiB of bytes: its next opcode lies past the kept start.
   const objectBody = Buffer.concat([objectHeader, PROTO2, Buffer.from("B"), u32(150 * 2 ** 20)]);
   await writeFile(join(at, "bomb-object.npz"), zipWith("obj.npy", Buffer.concat([await deflateRaw(objectBody), bomb.body]), bomb.size + objectBody.length, bomb.crcUnknown));
+
+  // The same zeros as a gzip file: unpacked only up to the cap.
+  await writeFile(join(at, "bomb.bin.gz"), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), bomb.body]));
 
   let inner = zipWith("x.txt", Buffer.from("hi"), 2, 0, 0);
   for (let i = 0; i < 10; i++) inner = zipWith(`level${i}.zip`, inner, inner.length, 0, 0);

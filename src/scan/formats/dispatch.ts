@@ -1,8 +1,8 @@
-import { gunzipSync } from "node:zlib";
 import { nestedContext, type ScanContext } from "../context.js";
 import type { Reporter } from "../findings.js";
 import { LimitError, ScanError } from "../io/errors.js";
-import { BufferAccess, type RandomAccess } from "../io/random-access.js";
+import { inflateBounded } from "../io/inflate.js";
+import type { RandomAccess } from "../io/random-access.js";
 import { startsWithBytes, utf8Lossy, utf8OrUndefined } from "../text.js";
 import { scanTarArchive, scanZipArchive } from "./archive.js";
 import { looksLikeGguf, scanGguf } from "./gguf.js";
@@ -138,19 +138,12 @@ function scanGzip(source: RandomAccess, name: string, reporter: Reporter, ctx: S
     reporter.report("INVALID", "ARCHIVE_TOO_DEEP", "gzip nested too deep; not unpacked");
     return "gzip";
   }
-  let inflated: Uint8Array;
-  try {
-    inflated = gunzipSync(source.read(0, source.size), { maxOutputLength: ctx.limits.maxInflatedBytes });
-  } catch (error) {
-    const tooLarge = error instanceof RangeError || (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
-    reporter.report(
-      "INVALID",
-      tooLarge ? "ARCHIVE_MEMBER_TOO_LARGE" : "GZIP_MALFORMED",
-      tooLarge ? `gzip data inflates to more than ${ctx.limits.maxInflatedBytes} bytes; not scanned` : `gzip data: ${(error as Error).message}`,
-    );
-    return "gzip";
+  const inner = reporter.within("gunzip");
+  const inflated = inflateBounded(source, "gzip", ctx.limits.maxInflatedBytes, 0);
+  if (inflated.truncated) {
+    inner.report("INFO", "ARCHIVE_MEMBER_LARGE", `inflates to more than ${ctx.limits.maxInflatedBytes} bytes (maxInflatedBytes); only its start is kept`);
   }
-  analyze(new BufferAccess(inflated), name.replace(/\.gz$/i, ""), reporter.within("gunzip"), nestedContext(ctx));
+  analyze(inflated.data, name.replace(/\.gz$/i, ""), inner, nestedContext(ctx));
   return "gzip";
 }
 

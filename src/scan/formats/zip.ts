@@ -1,9 +1,10 @@
-import { constants as zlibConstants, crc32, inflateRawSync } from "node:zlib";
+import { crc32 } from "node:zlib";
 import type { ScanLimits } from "../types.js";
 import type { Reporter } from "../findings.js";
 import { Cursor } from "../io/cursor.js";
 import { ScanError } from "../io/errors.js";
-import { BufferAccess, PrefixAccess, SliceAccess, type RandomAccess } from "../io/random-access.js";
+import { inflateBounded, type Inflated } from "../io/inflate.js";
+import { SliceAccess, type RandomAccess } from "../io/random-access.js";
 import { latin1, quote, utf8OrUndefined } from "../text.js";
 
 /**
@@ -357,47 +358,17 @@ function checkNames(entries: readonly ZipEntry[], reporter: Reporter): void {
   }
 }
 
-export interface OpenedEntry {
-  readonly data: RandomAccess;
-  /** The member inflates to more than maxInflatedBytes; reads past its start throw LimitError. */
-  readonly truncated: boolean;
-}
-
 /**
  * The member's content: a window on the file for stored members (nothing is read yet), the
- * inflated bytes for deflated ones. Throws ScanError for unsupported methods.
+ * inflated bytes (bounded by maxInflatedBytes) for deflated ones. Throws ScanError for
+ * compression methods torch cannot read either.
  */
-export function openEntry(source: RandomAccess, entry: ZipEntry, limits: ScanLimits): OpenedEntry {
+export function openEntry(source: RandomAccess, entry: ZipEntry, limits: ScanLimits): Inflated {
   const available = Math.max(0, Math.min(entry.compressedSize, source.size - entry.dataOffset));
-  if (entry.method === 0) return { data: new SliceAccess(source, entry.dataOffset, available), truncated: false };
+  const stored = new SliceAccess(source, entry.dataOffset, available);
+  if (entry.method === 0) return { data: stored, truncated: false };
   if (entry.method !== 8) throw new ScanError(`compression method ${entry.method} is not supported by torch or this scanner`);
-  const cap = limits.maxInflatedBytes;
-  if (available <= cap) {
-    try {
-      const compressed = source.read(entry.dataOffset, available);
-      return { data: new BufferAccess(inflateRawSync(compressed, { maxOutputLength: cap, finishFlush: zlibConstants.Z_SYNC_FLUSH })), truncated: false };
-    } catch (error) {
-      if (!isTooLarge(error)) throw new ScanError(`deflate data is corrupt: ${(error as Error).message}`);
-    }
-  }
-  // Larger than the cap: inflate the longest prefix that fits, so headers can still be checked.
-  for (let take = Math.min(available, cap); take >= 1024; take = Math.floor(take / 4)) {
-    try {
-      const prefix = inflateRawSync(source.read(entry.dataOffset, take), {
-        maxOutputLength: cap,
-        finishFlush: zlibConstants.Z_SYNC_FLUSH,
-      });
-      return { data: new PrefixAccess(prefix, Math.max(entry.uncompressedSize, prefix.length), "maxInflatedBytes"), truncated: true };
-    } catch (error) {
-      if (!isTooLarge(error)) throw new ScanError(`deflate data is corrupt: ${(error as Error).message}`);
-    }
-  }
-  return { data: new PrefixAccess(new Uint8Array(0), entry.uncompressedSize, "maxInflatedBytes"), truncated: true };
-}
-
-function isTooLarge(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return error instanceof RangeError || code === "ERR_BUFFER_TOO_LARGE";
+  return inflateBounded(stored, "raw", limits.maxInflatedBytes, entry.uncompressedSize);
 }
 
 /** CRC-32 of a member read in full; compared with the central directory's value. */

@@ -96,30 +96,16 @@ export function scanPickleAt(
 }
 
 export interface PickleStreamResult {
-  readonly accepted: boolean;
   readonly pickles: readonly PickleRunResult[];
   /** Offset after the last pickle that was read. */
   readonly end: number;
 }
 
 /**
- * Every pickle stacked in the data, until the end or until what follows is not a pickle:
- * loaders such as torch's legacy format call pickle.load repeatedly on one file, so a payload
- * in the fifth pickle runs as surely as one in the first.
+ * Reads the pickles stacked after already-read ones, until the end or until what follows is
+ * not a pickle: loaders such as torch's legacy format call pickle.load repeatedly on one file,
+ * so a payload in the fifth pickle runs as surely as one in the first.
  */
-export function scanPickleStream(
-  source: RandomAccess,
-  offset: number,
-  reporter: Reporter,
-  ctx: ScanContext,
-  options: PickleScanOptions & { readonly trailing: "warn" | "ignore" },
-): PickleStreamResult {
-  const first = scanPickleAt(source, offset, reporter, ctx, options);
-  if (!first.accepted) return { accepted: false, pickles: [], end: offset };
-  return continuePickleStream(source, [first.run], reporter, ctx, options);
-}
-
-/** Reads the pickles that follow already-read ones. */
 export function continuePickleStream(
   source: RandomAccess,
   pickles: PickleRunResult[],
@@ -139,7 +125,7 @@ export function continuePickleStream(
     pickles.push(next.run);
     last = next.run;
   }
-  return { accepted: true, pickles, end: last.end };
+  return { pickles, end: last.end };
 }
 
 /** Turns machine events into findings. */
