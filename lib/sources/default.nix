@@ -2,4 +2,5 @@
 { utils }:
 {
   huggingface = import ./huggingface.nix { inherit utils; };
+  ollama = import ./ollama.nix { inherit utils; };
 }

@@ -13,4 +13,9 @@
     microsoft = org "microsoft";
     google = org "google";
   };
+
+  ollama = {
+    # sources.ollama.model "llama3.2:1b" (any name `ollama pull` takes)
+    model = name: { ollama.model = name; };
+  };
 }

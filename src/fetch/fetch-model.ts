@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { createHttpClient } from "../http/client.js";
-import { finishHuggingFaceLayout, planBlobTransfers } from "../layout/huggingface.js";
+import { layoutWriterFor } from "../layout/writer.js";
 import type { ModelMeta } from "../layout/meta.js";
 import type { ProgressReporter } from "../progress/types.js";
 import { loadSourceAdapter } from "../sources/registry.js";
@@ -52,7 +52,8 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
   try {
     const adapter = await loadSourceAdapter(spec.source.type);
     const model = await adapter.resolve(spec.source, { http, auth: spec.auth, env: options.env, signal });
-    const plan = planBlobTransfers(out, model.files);
+    const layout = layoutWriterFor(model);
+    const plan = layout.plan(out, model.files);
     const label = Object.values(adapter.describe(spec.source)).filter(Boolean).slice(1).join(" @ ");
     options.progress.begin({
       label,
@@ -64,7 +65,7 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
       const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal }).catch((error: unknown) => {
         throw model.explainDownloadFailure?.(error) ?? error;
       });
-      const meta = await finishHuggingFaceLayout(out, model, plan, transferred);
+      const meta = await layout.finish(out, model, plan, transferred);
       ok = true;
       return meta;
     } finally {

@@ -17,7 +17,10 @@ export interface AdapterContext {
 }
 
 export interface PlannedFile {
-  /** Checked relative path inside the snapshot (src/util/remote-path.ts). */
+  /**
+   * Checked relative path (src/util/remote-path.ts): inside the snapshot for the Hugging
+   * Face layout; the blob's own path ("blobs/sha256-<hex>") for the Ollama layout.
+   */
   readonly path: string;
   readonly size: number | undefined;
   readonly expected: ExpectedDigests;
@@ -57,6 +60,22 @@ export interface ResolvedModel {
    * credential); returns the error unchanged when it has nothing better to say.
    */
   readonly explainDownloadFailure?: (error: unknown) => unknown;
+  /** The output layout to write (DESIGN.md §3); absent means the Hugging Face layout. */
+  readonly layout?: OutputLayout;
+}
+
+/**
+ * Which layout the output gets. Every source but Ollama writes the Hugging Face layout,
+ * where `commit` and `refs` apply; the Ollama layout ignores them.
+ */
+export type OutputLayout = { readonly kind: "huggingface" } | OllamaOutputLayout;
+
+export interface OllamaOutputLayout {
+  readonly kind: "ollama";
+  /** Checked name parts: the manifest goes to manifests/<host>/<namespace>/<model>/<tag>. */
+  readonly manifestPath: readonly [host: string, namespace: string, model: string, tag: string];
+  /** The manifest exactly as the registry sent it: `ollama list` shows its sha256 as the model ID. */
+  readonly manifest: Uint8Array;
 }
 
 export interface SourceAdapter<S> {

@@ -1,12 +1,13 @@
 import type { FieldReader } from "../spec/fields.js";
 import type { SourceAdapter } from "./adapter.js";
 import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
+import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
 
 /**
  * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
  * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
  */
-export type SourceSpec = HuggingFaceSource;
+export type SourceSpec = HuggingFaceSource | OllamaSource;
 
 export type SourceType = SourceSpec["type"];
 
@@ -19,6 +20,10 @@ const sources: Record<SourceType, SourceEntry> = {
   huggingface: {
     parse: parseHuggingFaceSource,
     loadAdapter: async () => (await import("./huggingface/adapter.js")).huggingFaceAdapter as SourceAdapter<SourceSpec>,
+  },
+  ollama: {
+    parse: parseOllamaSource,
+    loadAdapter: async () => (await import("./ollama/adapter.js")).ollamaAdapter as SourceAdapter<SourceSpec>,
   },
 };
 

@@ -10,12 +10,13 @@ import { narHash } from "../../nar/hash.js";
 import { addFixedRecursive, fixedOutputPath, nixStoreAvailable } from "../../nix/store.js";
 import { rawDerivationName } from "../../nix/names.js";
 import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
+import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
 import { UserError } from "../../util/errors.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
 
-const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch];
+const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 

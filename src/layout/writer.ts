@@ -1,0 +1,26 @@
+import type { PlannedFile, ResolvedModel } from "../sources/adapter.js";
+import type { TransferredFile } from "../transfer/types.js";
+import { finishHuggingFaceLayout, planBlobTransfers, type BlobPlan } from "./huggingface.js";
+import type { ModelMeta } from "./meta.js";
+import { finishOllamaLayout } from "./ollama.js";
+
+/**
+ * The output layout a resolved model asks for (ResolvedModel.layout, DESIGN.md §3),
+ * as the two steps fetch-model.ts runs around the download: `plan` names where the
+ * engine writes each blob, `finish` writes the rest of the layout and the meta file.
+ */
+export interface LayoutWriter {
+  plan(out: string, files: readonly PlannedFile[]): BlobPlan;
+  finish(out: string, model: ResolvedModel, plan: BlobPlan, transferred: readonly TransferredFile[]): Promise<ModelMeta>;
+}
+
+export function layoutWriterFor(model: ResolvedModel): LayoutWriter {
+  const layout = model.layout ?? { kind: "huggingface" };
+  switch (layout.kind) {
+    case "huggingface":
+      return { plan: planBlobTransfers, finish: finishHuggingFaceLayout };
+    case "ollama":
+      // Both layouts keep blobs under blobs/<name>; the Ollama names are "sha256-<hex>".
+      return { plan: planBlobTransfers, finish: (out, resolved, plan, transferred) => finishOllamaLayout(out, layout, resolved, plan, transferred) };
+  }
+}

@@ -1,0 +1,107 @@
+import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import { findToken } from "../../auth/token.js";
+import { TransferFailure } from "../../transfer/types.js";
+import { UserError } from "../../util/errors.js";
+import { logger } from "../../util/log.js";
+import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
+import { fullOllamaName, manifestPathSegments, parseOllamaName, registryBaseUrl, shortOllamaName, type OllamaName } from "./name.js";
+import { blobUrl, explainRegistryFailure, fetchManifest, type RegistryRepository } from "./registry-api.js";
+import type { OllamaSource } from "./spec.js";
+
+/**
+ * source.ollama: a model from an Ollama registry (registry.ollama.ai or any registry
+ * speaking the Docker registry API), written in the Ollama layout (DESIGN.md §3): the
+ * manifest exactly as received under manifests/<host>/<namespace>/<model>/<tag>, every
+ * blob it lists (config included) under blobs/sha256-<hex>, each checked against its
+ * digest and size by the transfer engine.
+ */
+export const ollamaAdapter: SourceAdapter<OllamaSource> = {
+  describe(source) {
+    const name = parseOllamaName(source.model);
+    return { source: "ollama", model: fullOllamaName(name), registry: source.endpoint ?? `${name.scheme}://${name.host}` };
+  },
+
+  async resolve(source, context) {
+    const name = parseOllamaName(source.model);
+    const baseUrl = registryBase(name, source.endpoint);
+    const token = await findToken({ auth: context.auth, env: context.env, standardEnvVars: [], standardFiles: [] });
+    const registryHost = new URL(baseUrl).host;
+    if (token) {
+      logger.info(`using the registry token from ${token.origin} (sent to ${registryHost} only)`);
+      if (baseUrl.startsWith("http:")) logger.warn(`the registry token is sent over plain HTTP to ${registryHost}`);
+    }
+    const repo: RegistryRepository = {
+      baseUrl,
+      repository: `${name.namespace}/${name.model}`,
+      // Blob redirects go to storage on other hosts (signed URLs): the token stays with the registry.
+      credential: token ? { authorization: `Bearer ${token.token}`, hosts: [registryHost] } : undefined,
+    };
+    const failureContext = { model: fullOllamaName(name), registry: baseUrl, tokenOrigin: token?.origin ?? null };
+
+    let manifest;
+    try {
+      manifest = await fetchManifest(context.http, repo, name.tag, context.signal);
+    } catch (error) {
+      throw explainRegistryFailure(error, `Fetching the manifest of ${fullOllamaName(name)}`, failureContext);
+    }
+    const { blobs } = parseOllamaManifest(manifest.bytes, `the manifest of ${fullOllamaName(name)} from ${baseUrl}`);
+    logger.info(`${shortOllamaName(name)}: tag ${name.tag} is manifest ${manifest.digest}`);
+
+    const files = uniqueByDigest(blobs).map((blob) => planBlob(blob, name, repo, context));
+    // Digests are checked already; this is the shared last check on every remote-derived path.
+    const origin = `the manifest of ${fullOllamaName(name)}`;
+    for (const file of files) checkRemotePath(file.path, origin);
+    checkUniquePaths(files.map((file) => file.path), origin);
+
+    return {
+      commit: null,
+      refs: [],
+      files,
+      // The full name identifies the content; the endpoint (a mirror) and scheme do not.
+      metaSource: { type: source.type, model: fullOllamaName(name) },
+      // A tag is a moving pointer: record what it pointed to.
+      resolved: { manifestDigest: manifest.digest },
+      layout: { kind: "ollama", manifestPath: manifestPathSegments(name), manifest: manifest.bytes },
+      explainDownloadFailure: (error) => {
+        const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
+        return failure && (failure.status === 401 || failure.status === 403)
+          ? explainRegistryFailure(failure, `Downloading a blob of ${fullOllamaName(name)}`, failureContext)
+          : error;
+      },
+    } satisfies ResolvedModel;
+  },
+};
+
+/** The endpoint override (a mirror), else the name's own registry; never with a trailing "/". */
+function registryBase(name: OllamaName, endpoint: string | null): string {
+  if (endpoint !== null) return endpoint.replace(/\/+$/, "");
+  try {
+    return registryBaseUrl(name).origin;
+  } catch (error) {
+    throw new UserError({
+      what: `Cannot contact the registry of ${fullOllamaName(name)}: ${(error as Error).message}`,
+      fix: ['Set source.ollama.endpoint to the registry\'s URL, e.g. endpoint = "http://localhost:5000";'],
+    });
+  }
+}
+
+function uniqueByDigest(blobs: readonly BlobDescriptor[]): BlobDescriptor[] {
+  const seen = new Set<string>();
+  return blobs.filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest));
+}
+
+function planBlob(blob: BlobDescriptor, name: OllamaName, repo: RegistryRepository, context: AdapterContext): PlannedFile {
+  // Ollama's blob file name: the digest with "-" for ":" (manifest/paths.go BlobsPath).
+  const blobName = `sha256-${blob.sha256}`;
+  return {
+    path: `blobs/${blobName}`,
+    size: blob.size,
+    expected: { sha256: blob.sha256 },
+    blobName,
+    source: context.http.byteSource(blobUrl(repo, blob.digest), {
+      credential: repo.credential,
+      description: `${shortOllamaName(name)} ${blob.role} (${blob.mediaType})`,
+    }),
+  };
+}
