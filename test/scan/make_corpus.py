@@ -16,7 +16,9 @@ Case ids follow shared/reference/model-scanning.md §4: B1-B7 benign, M1-M26 mal
 further bypasses from the same reference (§1.5), B8+ more benign files.
 """
 
+import argparse
 import base64
+import collections
 import copyreg
 import io
 import json
@@ -301,6 +303,17 @@ def benign():
         ("metadata.json", json.dumps({"keras_version": "3.3.3"}).encode()),
         ("config.json", json.dumps(keras_config).encode()),
         ("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\0" * 56)]), "SAFE", ".keras with a Dense layer only")
+
+    seed()
+    script = io.BytesIO()
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), script)
+    write("B10", "b10-torchscript.pt", script.getvalue(), "WARN",
+          "torch.jit.save of a scripted nn.Linear: __torch__ classes and torch.jit._pickle builders are TorchScript's "
+          "own; the archive's code/ is flagged", ["TORCHSCRIPT_CODE"])
+    misc = {"factory": collections.defaultdict(list), "args": argparse.Namespace(lr=0.1), "opt": [1.0, True]}
+    write("B11", "b11-trainer-state.pt", torch_bytes(misc), "WARN",
+          "trainer-like state: defaultdict(list) and argparse.Namespace are unknown classes (WARN), builtins.list is data",
+          ["UNKNOWN_IMPORT"])
 
 
 def malicious():

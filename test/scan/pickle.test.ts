@@ -132,12 +132,19 @@ describe("import policy", () => {
     ["numpy", "__builtins__", "DUNDER_IMPORT"], ["__main__", "__builtins__", "DUNDER_IMPORT"],
     ["torch._inductor.codecache", "compile_file", "DENYLISTED_IMPORT"], ["sklearn._loss", "X", "PRIVATE_MODULE_IMPORT"],
     ["_io", "FileIO", "DENYLISTED_IMPORT"], ["somepkg", "popen", "DANGEROUS_NAME_IMPORT"],
-    ["pathlib", "os.system", "DOTTED_IMPORT"], ["torch", "load", "NESTED_LOADER"], ["dill", "loads", "NESTED_LOADER"],
+    ["pathlib", "os.system", "DOTTED_IMPORT"], ["__torch__.torch.nn.modules.linear", "Linear", "DUNDER_IMPORT"], ["torch", "load", "NESTED_LOADER"], ["dill", "loads", "NESTED_LOADER"],
     ["os ", "system", "MALFORMED_IMPORT"], ["\u043es", "system", "MALFORMED_IMPORT"], ["fickling", "x", "DENYLISTED_IMPORT"],
     ["builtins", "bytes.fromhex", "DENYLISTED_IMPORT"], ["collections", "OrderedDict.fromkeys", "DOTTED_IMPORT"],
   ];
   it.each(safe)("%s.%s is SAFE", (module, name) => {
     expect(classifyImport(module!, name!).verdict).toBe("SAFE");
+  });
+  it("lets TorchScript's C++ unpickler have its own classes, and nothing else", () => {
+    expect(classifyImport("__torch__.torch.nn.modules.linear", "Linear", false, "torchscript").verdict).toBe("SAFE");
+    expect(classifyImport("torch.jit._pickle", "build_intlist", false, "torchscript").verdict).toBe("SAFE");
+    expect(classifyImport("torch.jit._pickle", "build_intlist").verdict).toBe("MALICIOUS");
+    expect(classifyImport("__torch__", "__builtins__", false, "torchscript").verdict).toBe("MALICIOUS");
+    expect(classifyImport("os", "system", false, "torchscript").verdict).toBe("MALICIOUS");
   });
   it.each(warn)("%s.%s is WARN (%s)", (module, name, code) => {
     expect(classifyImport(module!, name!)).toMatchObject({ verdict: "WARN", code });

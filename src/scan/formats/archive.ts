@@ -49,7 +49,7 @@ export function scanZipArchive(
     reporter.report(
       "WARN",
       "TORCHSCRIPT_CODE",
-      "TorchScript archive: torch.jit.load compiles and runs the code/ members (restricted TorchScript, not checked here)",
+      "TorchScript archive: torch.jit.load compiles and runs its code/ members, even from torch.load(weights_only=True) before torch 2.6 (CVE-2025-32434); the code is not analysed",
     );
   }
   const storageKeys = new StorageKeys();
@@ -70,10 +70,12 @@ export function scanZipArchive(
       } else if (opened.data.size <= CRC_CHECK_MAX) {
         checkCrc(opened.data, entry, reporter);
       }
-      if (isPickleMember(entry)) {
+      if (isPickleMember(entry) || (isTorchScript && entry.name.endsWith(".debug_pkl"))) {
         scanPickleAt(opened.data, 0, memberReporter, inner, {
           mode: "definitive",
           ...(isTorch || isTorchScript ? { onPersistentId: storageKeys.handler(false) } : {}),
+          // torch.load hands archives with constants.pkl to torch.jit.load, whose unpickler is C++.
+          ...(isTorchScript ? { context: "torchscript" as const } : {}),
         });
       } else {
         analyzeMember(opened.data, entry.name, memberReporter, inner, isKeras ? "keras-zip" : "json");

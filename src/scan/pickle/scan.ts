@@ -3,7 +3,7 @@ import type { Reporter } from "../findings.js";
 import { Cursor } from "../io/cursor.js";
 import { LimitError } from "../io/errors.js";
 import { BufferAccess, type RandomAccess } from "../io/random-access.js";
-import { classifyImport, type ImportVerdict } from "../policy/classify.js";
+import { classifyImport, type ImportVerdict, type PickleContext } from "../policy/classify.js";
 import { NESTED_LOADER_NAMES } from "../policy/denylist.js";
 import { quote } from "../text.js";
 import type { Severity } from "../types.js";
@@ -28,6 +28,8 @@ export interface PickleScanOptions {
   readonly onPersistentId?: (pid: PickleValue, offset: number, reporter: Reporter) => void;
   /** Depth of pickles found as bytes arguments of loaders (pickle.loads(b"...")). */
   readonly nestedDepth?: number;
+  /** Which unpickler reads it; TorchScript's resolves its own classes without Python imports. */
+  readonly context?: PickleContext;
 }
 
 export interface PickleScanResult {
@@ -195,7 +197,7 @@ class EventInterpreter {
 
   private onImport(event: Extract<PickleEvent, { type: "import" }>): void {
     const { global } = event;
-    const verdict = classifyImport(global.module, global.name, global.computed);
+    const verdict = classifyImport(global.module, global.name, global.computed, this.options.context);
     this.verdicts.set(global, verdict);
     if (verdict.code !== "MALFORMED_IMPORT") this.significant = true;
     if (global.computed) {
@@ -215,7 +217,7 @@ class EventInterpreter {
   private onCall(call: CallValue): void {
     const callee = call.callee;
     if (callee.kind === "global") {
-      const verdict = this.verdicts.get(callee) ?? classifyImport(callee.module, callee.name, callee.computed);
+      const verdict = this.verdicts.get(callee) ?? classifyImport(callee.module, callee.name, callee.computed, this.options.context);
       if (verdict.verdict === "MALICIOUS") {
         this.reporter.report("MALICIOUS", "UNSAFE_CALL", `${call.via} calls ${describe(call)}`, call.offset);
         this.scanNestedPickle(callee, call);

@@ -63,6 +63,14 @@ export const SAFE_GLOBALS: ReadonlySet<string> = new Set([
   "builtins.slice",
   "builtins.range",
   "builtins.object",
+  // type objects used as data, e.g. the factory of a defaultdict
+  "builtins.list",
+  "builtins.dict",
+  "builtins.tuple",
+  "builtins.int",
+  "builtins.float",
+  "builtins.str",
+  "builtins.bool",
   // numpy arrays, dtypes and scalars (torch.save of np.random.get_state(), np.save object arrays)
   "numpy.core.multiarray._reconstruct",
   "numpy._core.multiarray._reconstruct",
@@ -90,3 +98,17 @@ export const KNOWN_GLOBALS: ReadonlySet<string> = new Set([
   "uuid.UUID",
   "uuid.SafeUUID",
 ]);
+
+/**
+ * Globals in a TorchScript archive's pickles. torch.jit.load unpickles them in C++, which only
+ * resolves these: classes compiled from the archive's code/ (`__torch__.…`, flagged as
+ * TORCHSCRIPT_CODE) and torch.jit._pickle's list builders. No Python import happens.
+ */
+const TORCHSCRIPT_BUILDERS: ReadonlySet<string> = new Set([
+  "build_intlist", "build_tensorlist", "build_doublelist", "build_boollist", "build_tensor_from_id", "restore_type_tag",
+]);
+
+export function isTorchScriptGlobal(module: string, name: string): boolean {
+  if (module === "__torch__" || module.startsWith("__torch__.")) return !name.includes(".") && !/^__.*__$/.test(name);
+  return module === "torch.jit._pickle" && TORCHSCRIPT_BUILDERS.has(name);
+}

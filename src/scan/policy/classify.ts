@@ -1,5 +1,5 @@
 import { quote } from "../text.js";
-import { KNOWN_GLOBALS, SAFE_GLOBALS } from "./allowlist.js";
+import { KNOWN_GLOBALS, SAFE_GLOBALS, isTorchScriptGlobal } from "./allowlist.js";
 import { DANGEROUS_NAMES, DENIED_QUALIFIED, NESTED_LOADER_NAMES, moduleIsDenied } from "./denylist.js";
 
 /**
@@ -20,7 +20,10 @@ const SAFE: ImportVerdict = { verdict: "SAFE", code: "", reason: "allowlisted" }
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DUNDER = /^__.+__$/;
 
-export function classifyImport(module: string, name: string, computed = false): ImportVerdict {
+/** Where the pickle is read: by Python's unpickler, or by TorchScript's C++ one (torch.jit.load). */
+export type PickleContext = "python" | "torchscript";
+
+export function classifyImport(module: string, name: string, computed = false, context: PickleContext = "python"): ImportVerdict {
   if (computed) {
     return {
       verdict: "MALICIOUS",
@@ -39,6 +42,7 @@ export function classifyImport(module: string, name: string, computed = false): 
   }
   const qualified = `${module}.${name}`;
   if (SAFE_GLOBALS.has(qualified)) return SAFE;
+  if (context === "torchscript" && isTorchScriptGlobal(module, name)) return SAFE;
   if (KNOWN_GLOBALS.has(qualified)) {
     return { verdict: "WARN", code: "KNOWN_IMPORT", reason: "seen in ordinary checkpoints, but not in the strict allowlist" };
   }
