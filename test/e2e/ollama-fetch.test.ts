@@ -281,6 +281,23 @@ describe.skipIf(!nixAvailable || !hasDockerRegistry)("fetchModel from an Ollama 
     expect(result.stderr).toContain("MANIFEST_UNKNOWN");
   });
 
+  it("refuses manifest bytes that do not have the digest the registry announces", async () => {
+    const other = `sha256:${"0".repeat(64)}`;
+    const proxy = await startRecordingProxy(direct.url, (path, headers) => (path.includes("/manifests/") ? { ...headers, "docker-content-digest": other } : headers));
+    const work = await mkdtemp(join(tmpdir(), "nmr-e2e-ollama-digest-"));
+    try {
+      const spec = join(work, "spec.json");
+      await writeFile(spec, JSON.stringify({ specVersion: 1, name: "digest", source: { type: "ollama", model: "tiny:1", endpoint: proxy.url } }));
+      const cli = await runCli(["fetch", "--spec", spec, "--out", join(work, "out")]);
+      expect(cli.code).not.toBe(0);
+      expect(cli.stderr).toContain(`the manifest from ${proxy.url}/v2/library/tiny/manifests/1 has digest ${tiny.manifestDigest}, but the registry says ${other}`);
+      expect(existsSync(join(work, "out"))).toBe(false);
+    } finally {
+      await proxy.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it("suggests http:// when an https request meets a plain-HTTP registry", async () => {
     const work = await mkdtemp(join(tmpdir(), "nmr-e2e-ollama-tls-"));
     try {

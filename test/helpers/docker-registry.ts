@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join, normalize, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -269,8 +269,14 @@ export interface ProxiedRequest {
   readonly authorization: string | undefined;
 }
 
-/** A pass-through proxy in front of a registry that records what each request carried (Authorization). */
-export async function startRecordingProxy(target: string): Promise<{ readonly url: string; readonly requests: ProxiedRequest[]; close(): Promise<void> }> {
+/**
+ * A pass-through proxy in front of a registry that records what each request carried
+ * (Authorization) and may rewrite response headers (a fault a broken mirror could make).
+ */
+export async function startRecordingProxy(
+  target: string,
+  rewriteHeaders: (path: string, headers: IncomingHttpHeaders) => IncomingHttpHeaders = (_, headers) => headers,
+): Promise<{ readonly url: string; readonly requests: ProxiedRequest[]; close(): Promise<void> }> {
   const requests: ProxiedRequest[] = [];
   const upstream = new URL(target);
   const server = createServer((request, response) => {
@@ -278,7 +284,7 @@ export async function startRecordingProxy(target: string): Promise<{ readonly ur
     const forwarded = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: { ...request.headers, host: upstream.host } },
       (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        response.writeHead(answer.statusCode ?? 502, rewriteHeaders(request.url ?? "", answer.headers));
         answer.pipe(response);
       },
     );
