@@ -41,6 +41,13 @@ describe("safetensors", () => {
     }
   });
 
+  it("goes by content first: a misnamed torch zip is a torch zip, junk named .safetensors is invalid", () => {
+    const torchZip = readFileSync(join(CORPUS_DIR, "b2-state-dict.pt"));
+    expect(scanBytes(torchZip, "model.safetensors")).toMatchObject({ format: "pytorch-zip", verdict: "SAFE", findings: [] });
+    expect(scanBytes(Buffer.from("not a model\n"), "model.safetensors")).toMatchObject({ format: "safetensors", verdict: "INVALID" });
+    expect(scanBytes(Buffer.from("not a model\n"), "model.gguf")).toMatchObject({ format: "gguf", verdict: "INVALID" });
+  });
+
   it("warns about fields it does not know", () => {
     const report = scanBytes(safetensors(tensor(',"strides":[1]'), Buffer.alloc(8)), "m.safetensors");
     expect(report).toMatchObject({ verdict: "WARN", findings: [{ code: "SAFETENSORS_UNKNOWN_FIELD" }] });

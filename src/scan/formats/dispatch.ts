@@ -57,7 +57,7 @@ export function analyze(
 
   if (looksLikeGguf(head)) attempt("gguf", () => (scanGguf(source, reporter, ctx), "gguf"));
   else if (looksLikeNpy(head)) attempt("npy", () => (scanNpy(source, reporter, ctx), "npy"));
-  else if (looksLikeSafetensors(head, name)) {
+  else if (looksLikeSafetensors(head)) {
     attempt("safetensors", () => {
       safetensors = scanSafetensors(source, reporter, ctx);
       return "safetensors";
@@ -84,9 +84,14 @@ export function analyze(
     attempt("zip", () => scanZipArchive(source, reporter, ctx, analyzeMember));
   }
 
+  // Nothing recognised the bytes, but the name says what a loader will do with them: read the
+  // file that way, so that it not parsing is a finding rather than "unknown".
   if (readings.length === 0 && PICKLE_EXTENSIONS.test(name)) {
-    // Named like a pickle, so a loader will unpickle it; that it does not parse is a finding.
     attempt("pickle", () => scanPickleFile(source, reporter, ctx, "definitive"));
+  } else if (readings.length === 0 && /\.safetensors$/i.test(name)) {
+    attempt("safetensors", () => (scanSafetensors(source, reporter, ctx), "safetensors"));
+  } else if (readings.length === 0 && /\.gguf$/i.test(name)) {
+    attempt("gguf", () => (scanGguf(source, reporter, ctx), "gguf"));
   }
   if (readings.length > 1) {
     reporter.report(

@@ -55,7 +55,7 @@ export function scanGguf(source: RandomAccess, reporter: Reporter, _ctx: ScanCon
 
 function walk(source: RandomAccess, reporter: Reporter): void {
   const c = new Cursor(source);
-  c.skip(4, "magic");
+  if (!looksLikeGguf(c.bytes(Math.min(4, source.size), "magic"))) throw new MalformedError("no GGUF magic", 0);
   let version = c.u32("version");
   if (version > 0xffff) {
     // Big-endian files cannot be told apart from their bytes except by a swapped version.

@@ -29,9 +29,8 @@ export interface SafetensorsFacts {
   readonly tensorNames: readonly string[];
 }
 
-export function looksLikeSafetensors(head: Uint8Array, name: string): boolean {
-  if (name.toLowerCase().endsWith(".safetensors")) return true;
-  // A u64 header length below 2^48 followed by '{' (text files fail the zero high bytes).
+/** A u64 header length below 2^48 followed by '{' (text files fail the zero high bytes). */
+export function looksLikeSafetensors(head: Uint8Array): boolean {
   return head.length >= 9 && head[6] === 0 && head[7] === 0 && head[8] === 0x7b;
 }
 
