@@ -120,6 +120,7 @@ describe("import policy", () => {
   const safe = [
     ["collections", "OrderedDict"], ["torch._utils", "_rebuild_tensor_v2"], ["torch", "FloatStorage"], ["torch", "bfloat16"],
     ["_codecs", "encode"], ["builtins", "set"], ["numpy.core.multiarray", "_reconstruct"], ["numpy", "dtype"],
+    ["numpy.core.numeric", "_frombuffer"], ["builtins", "list"],
   ];
   const warn = [
     ["torch.nn.modules.linear", "Linear", "UNKNOWN_IMPORT"], ["__main__", "Net", "MAIN_MODULE_IMPORT"],

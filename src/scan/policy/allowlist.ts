@@ -78,6 +78,9 @@ export const SAFE_GLOBALS: ReadonlySet<string> = new Set([
   "numpy._core.multiarray.scalar",
   "numpy.ndarray",
   "numpy.dtype",
+  // arrays pickled at protocol 5 (ndarray.__reduce_ex__(5))
+  "numpy.core.numeric._frombuffer",
+  "numpy._core.numeric._frombuffer",
 ]);
 
 /**
