@@ -1,0 +1,91 @@
+/**
+ * What the bench runs with: sizes from BENCH_* variables, the peers found on this machine
+ * (with versions, for the environment line) and the reason a missing one is skipped.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { createRequire } from "node:module";
+import { rssMethod } from "./measure.mjs";
+
+function positiveNumber(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got '${text}'`);
+  return value;
+}
+
+export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "modules"];
+
+export function readConfig() {
+  const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(",")).split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = cases.filter((name) => !ALL_CASES.includes(name));
+  if (unknown.length) throw new Error(`BENCH_CASES: unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.join(", ")}`);
+  return {
+    cases,
+    runs: Math.round(positiveNumber("BENCH_RUNS", 3)),
+    overheadRuns: Math.round(positiveNumber("BENCH_OVERHEAD_RUNS", 5)),
+    largeMiB: positiveNumber("BENCH_LARGE_MIB", 1024),
+    limitedMiB: positiveNumber("BENCH_LIMITED_MIB", 256),
+    rateMiB: positiveNumber("BENCH_RATE_MIB", 25),
+    smallFiles: Math.round(positiveNumber("BENCH_SMALL_FILES", 500)),
+    smallKiB: positiveNumber("BENCH_SMALL_KIB", 8),
+    mediumFiles: Math.round(positiveNumber("BENCH_MEDIUM_FILES", 4)),
+    mediumMiB: positiveNumber("BENCH_MEDIUM_MIB", 4),
+    tmp: process.env.BENCH_TMPDIR || tmpdir(),
+  };
+}
+
+/** The first line a `--version`-like command prints (stdout or stderr), or undefined if absent. */
+function versionLine(command, args) {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  if (result.error) return undefined;
+  return `${result.stdout}\n${result.stderr}`.split("\n").map((line) => line.trim()).find(Boolean);
+}
+
+function huggingFaceHubVersion() {
+  // The package's "exports" hide its package.json: resolve the entry, walk up to the manifest.
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve("@huggingface/hub"));
+    for (; dir !== dirname(dir); dir = dirname(dir)) {
+      const manifest = join(dir, "package.json");
+      if (!existsSync(manifest)) continue;
+      const { name, version } = JSON.parse(readFileSync(manifest, "utf8"));
+      if (name === "@huggingface/hub") return version;
+    }
+  } catch {
+    // not installed
+  }
+  return undefined;
+}
+
+/** { name → { version, skip } } for every peer; skip says why and how to install it. */
+export function detectPeers() {
+  const found = (version, install) => (version ? { version } : { skip: `not installed (${install})` });
+  const curl = versionLine("curl", ["--version"]);
+  const aria2 = versionLine("aria2c", ["--version"]);
+  const nixHash = versionLine("nix-hash", ["--version"]);
+  const openssl = versionLine("openssl", ["version"]);
+  const hub = huggingFaceHubVersion();
+  return {
+    curl: found(curl?.split(" ").slice(0, 2).join(" "), "apt-get install curl"),
+    aria2c: found(aria2?.replace(/^aria2 version /, "aria2c "), "apt-get install aria2"),
+    nginx: found(versionLine("nginx", ["-v"])?.replace(/^nginx version: /, ""), "apt-get install nginx"),
+    nixHash: found(nixHash, "apt-get install nix-bin"),
+    openssl: found(openssl?.split(" ").slice(0, 2).join(" "), "apt-get install openssl"),
+    huggingFaceHub: found(hub && `@huggingface/hub ${hub}`, "npm ci: it is a devDependency"),
+  };
+}
+
+export function environmentLines(peers, config) {
+  const cpuList = cpus();
+  const versions = Object.values(peers).map((peer) => peer.version).filter(Boolean);
+  return [
+    `machine: ${cpuList.length} CPU × ${cpuList[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform} ${process.arch}; temp dir ${config.tmp}`,
+    `node ${process.version}; peers: ${versions.join(", ") || "none"}`,
+    `load average at start: ${loadavg().map((value) => value.toFixed(2)).join(" ")} (other work on the machine makes the figures noisy)`,
+    `median of ${config.runs} runs (overhead: ${config.overheadRuns}), interleaved; peak RSS via ${rssMethod}`,
+  ];
+}

@@ -1,0 +1,153 @@
+/**
+ * The command lines of every tool the cases compare, each writing into a fresh directory
+ * per run and removing it afterwards (outside the timed part). Each tool is configured
+ * the way its users would run it for this job; none gets a head start (no warm cache:
+ * every run starts from an empty output).
+ */
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HF_HUB_CLIENT = fileURLToPath(new URL("../clients/hf-hub.mjs", import.meta.url));
+
+/** An environment without the user's Hub settings or token: every tool runs anonymous. */
+export function cleanEnv(home) {
+  const env = { ...process.env, HF_HOME: home, HOME: home };
+  for (const name of ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_CACHE", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) delete env[name];
+  return env;
+}
+
+export function resolveUrl(hubUrl, repoId, path) {
+  return `${hubUrl}/${repoId}/resolve/main/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+async function sizeOf(path) {
+  return (await stat(path).catch(() => undefined))?.size;
+}
+
+/** nix-model-repo fetch --spec … --out … (the FOD builder itself). */
+export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, keepRun }) {
+  const variant = concurrency ? `c${concurrency}-` : "";
+  const spec = join(scratch, `spec-${variant}${repoId.replace("/", "-")}.json`);
+  const out = (run) => join(scratch, `ours-${variant}${run}`);
+  return {
+    name: concurrency ? `nix-model-repo fetch, concurrency ${concurrency}` : "nix-model-repo fetch",
+    ours: !concurrency,
+    async prepare(run) {
+      const network = concurrency ? { concurrency } : undefined;
+      await writeFile(spec, JSON.stringify({ specVersion: 1, name: "bench", source: { type: "huggingface", repo: repoId, endpoint: hubUrl }, ...(network && { network }) }));
+      return { command: process.execPath, args: [cli, "fetch", "--spec", spec, "--out", out(run)], env };
+    },
+    async verify(_result, run) {
+      // The fetcher checks sizes and digests itself; make sure every file is there.
+      for (const file of expectedFiles) {
+        const size = await sizeOf(join(out(run), "blobs", file.etag));
+        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
+      }
+      return undefined;
+    },
+    // keepRun: that run's output stays (until the bench's temp dir goes) for a later case.
+    cleanup: (run) => (run === keepRun ? undefined : rm(out(run), { recursive: true, force: true })),
+    outputOf: out,
+  };
+}
+
+/** curl -L -o: one stream, following the Hub's redirect as `curl -L` users do. */
+export function curlSingle({ url, scratch, env, expected }) {
+  const out = (run) => join(scratch, `curl-${run}`);
+  return {
+    name: "curl -L (1 stream)",
+    prepare: (run) => ({ command: "curl", args: ["-sS", "-f", "-L", "-o", out(run), url], env }),
+    verify: async (_result, run) => ((await sizeOf(out(run))) === expected.size ? undefined : `wrong size`),
+    cleanup: (run) => rm(out(run), { force: true }),
+    note: "no checksum, no layout",
+  };
+}
+
+/** aria2c -x8 -s8: the usual "fast parallel download" command. */
+export function aria2cSplit({ url, scratch, env, expected, connections = 8 }) {
+  const dir = (run) => join(scratch, `aria2c-${run}`);
+  return {
+    name: `aria2c -x${connections} -s${connections}`,
+    prepare: (run) => ({
+      command: "aria2c",
+      args: [
+        `-x${connections}`, `-s${connections}`, "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false",
+        "--console-log-level=error", "--summary-interval=0", "--download-result=hide", "-q", "-d", dir(run), "-o", "file", url,
+      ],
+      env,
+    }),
+    verify: async (_result, run) => ((await sizeOf(join(dir(run), "file"))) === expected.size ? undefined : `wrong size`),
+    cleanup: (run) => rm(dir(run), { recursive: true, force: true }),
+    note: "no checksum unless given --checksum, no layout",
+  };
+}
+
+/** @huggingface/hub downloadFileToCacheDir (one file) or snapshotDownload (the repo). */
+export function huggingFaceHub({ mode, hubUrl, repoId, path, scratch, env, expectedFiles }) {
+  const cache = (run) => join(scratch, `hfhub-${run}`);
+  return {
+    name: mode === "file" ? "@huggingface/hub downloadFileToCacheDir" : "@huggingface/hub snapshotDownload",
+    prepare: (run) => ({
+      command: process.execPath,
+      args: mode === "file" ? [HF_HUB_CLIENT, "file", hubUrl, repoId, path, cache(run)] : [HF_HUB_CLIENT, "snapshot", hubUrl, repoId, cache(run)],
+      env,
+    }),
+    async verify(_result, run) {
+      const blobs = join(cache(run), `models--${repoId.split("/").join("--")}`, "blobs");
+      for (const file of expectedFiles) {
+        const size = await sizeOf(join(blobs, file.etag));
+        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
+      }
+      return undefined;
+    },
+    cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
+    note: "no checksum (trusts the bytes)",
+  };
+}
+
+/** curl -Z: many files in parallel from a config file of url/output pairs. */
+export function curlParallel({ hubUrl, repoId, files, scratch, env, parallel = 8 }) {
+  const dir = (run) => join(scratch, `curlz-${run}`);
+  const config = (run) => join(scratch, `curlz-${run}.config`);
+  return {
+    name: `curl -Z --parallel-max ${parallel}`,
+    async prepare(run) {
+      const lines = files.flatMap((file) => [`url = "${resolveUrl(hubUrl, repoId, file.path)}"`, `output = "${join(dir(run), file.path)}"`]);
+      await writeFile(config(run), lines.join("\n") + "\n");
+      return { command: "curl", args: ["-sS", "-f", "-L", "-Z", "--parallel-max", String(parallel), "--create-dirs", "-K", config(run)], env };
+    },
+    async verify(_result, run) {
+      for (const file of files) if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
+      return undefined;
+    },
+    cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(config(run), { force: true })]),
+    note: "given the file list for free (no API calls), no checksum",
+  };
+}
+
+/** aria2c -i: many files, -j parallel downloads, from an input file. */
+export function aria2cParallel({ hubUrl, repoId, files, scratch, env, parallel = 8 }) {
+  const dir = (run) => join(scratch, `aria2i-${run}`);
+  const input = (run) => join(scratch, `aria2i-${run}.input`);
+  return {
+    name: `aria2c -j${parallel} -i`,
+    async prepare(run) {
+      const lines = files.flatMap((file) => [resolveUrl(hubUrl, repoId, file.path), `  out=${file.path}`]);
+      await mkdir(dir(run), { recursive: true });
+      await writeFile(input(run), lines.join("\n") + "\n");
+      return {
+        command: "aria2c",
+        args: [`-j${parallel}`, "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--console-log-level=error", "--summary-interval=0", "--download-result=hide", "-q", "-d", dir(run), "-i", input(run)],
+        env,
+      };
+    },
+    async verify(_result, run) {
+      for (const file of files) if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
+      return undefined;
+    },
+    cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(input(run), { force: true })]),
+    note: "given the file list for free (no API calls), no checksum",
+  };
+}
+
