@@ -6,7 +6,7 @@ import { logger } from "../../util/log.js";
 import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
 import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
 import { fullOllamaName, manifestPathSegments, parseOllamaName, registryBaseUrl, shortOllamaName, type OllamaName } from "./name.js";
-import { blobUrl, explainRegistryFailure, fetchManifest, type RegistryRepository } from "./registry-api.js";
+import { blobUrl, explainRegistryFailure, fetchManifest, type FetchedManifest, type RegistryRepository } from "./registry-api.js";
 import type { OllamaSource } from "./spec.js";
 
 /**
@@ -39,7 +39,7 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
     };
     const failureContext = { model: fullOllamaName(name), registry: baseUrl, tokenOrigin: token?.origin ?? null };
 
-    let manifest;
+    let manifest: FetchedManifest;
     try {
       manifest = await fetchManifest(context.http, repo, name.tag, context.signal);
     } catch (error) {
@@ -65,7 +65,9 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
       layout: { kind: "ollama", manifestPath: manifestPathSegments(name), manifest: manifest.bytes },
       explainDownloadFailure: (error) => {
         const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
-        return failure && (failure.status === 401 || failure.status === 403)
+        // Only the registry's own refusal is about the token; storage behind a redirect has signed URLs.
+        const fromRegistry = failure?.url !== undefined && new URL(failure.url).host === registryHost;
+        return failure && fromRegistry && (failure.status === 401 || failure.status === 403)
           ? explainRegistryFailure(failure, `Downloading a blob of ${fullOllamaName(name)}`, failureContext)
           : error;
       },
@@ -86,9 +88,11 @@ function registryBase(name: OllamaName, endpoint: string | null): string {
   }
 }
 
+/** A blob listed twice (a config equal to a layer) is one file; the manifest check made its sizes agree. */
 function uniqueByDigest(blobs: readonly BlobDescriptor[]): BlobDescriptor[] {
-  const seen = new Set<string>();
-  return blobs.filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest));
+  const byDigest = new Map<string, BlobDescriptor>();
+  for (const blob of blobs) if (!byDigest.has(blob.digest)) byDigest.set(blob.digest, blob);
+  return [...byDigest.values()];
 }
 
 function planBlob(blob: BlobDescriptor, name: OllamaName, repo: RegistryRepository, context: AdapterContext): PlannedFile {
