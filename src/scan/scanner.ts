@@ -7,7 +7,7 @@ import { BufferAccess, FileAccess, ReadBudget, type RandomAccess } from "./io/ra
 import { resolveLimits } from "./limits.js";
 import { OpcodeBudget } from "./pickle/machine.js";
 import { quote } from "./text.js";
-import type { FileReport, Finding, ScanLimits, ScanOptions, ScanReport, ScanSummary } from "./types.js";
+import type { FileReport, Finding, ScanLimits, ScanOptions, ScanReport, ScanStats, ScanSummary } from "./types.js";
 import { verdictOfFindings, worstVerdict } from "./verdict.js";
 import { ScanInputError, walkPaths } from "./walk.js";
 
@@ -28,7 +28,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const walked = await walkPaths(paths);
   const scanned: ScannedFile[] = [];
   for (const file of walked.files) {
-    scanned.push(scanRealFile(file.realPath, file.path, limits));
+    scanned.push(scanRealFile(file.realPath, file.path, limits, options.stats));
     // Readers are synchronous; yield between files so timers and signals still run.
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -56,7 +56,7 @@ export async function scanFile(path: string, options: ScanOptions = {}): Promise
     if (error instanceof ScanInputError) throw error;
     throw new ScanInputError(path, (error as NodeJS.ErrnoException).code ?? String(error));
   }
-  return scanRealFile(real, path, limits).report;
+  return scanRealFile(real, path, limits, options.stats).report;
 }
 
 /** Scans bytes held in memory, as if they were a file called `name`. Synchronous. */
@@ -76,10 +76,12 @@ export function buildReport(reports: readonly FileReport[]): ScanReport {
   return { reportVersion: 1, verdict: worstVerdict(files.map((f) => f.verdict)), summary, files };
 }
 
-function scanRealFile(realPath: string, displayPath: string, limits: ScanLimits): ScannedFile {
+function scanRealFile(realPath: string, displayPath: string, limits: ScanLimits, stats: ScanStats | undefined): ScannedFile {
   let access: FileAccess;
+  const budget = new ReadBudget(limits.maxBytesRead);
+  if (stats) stats.files++;
   try {
-    access = FileAccess.open(realPath, new ReadBudget(limits.maxBytesRead));
+    access = FileAccess.open(realPath, budget);
   } catch (error) {
     const finding: Finding = {
       severity: "INVALID",
@@ -92,6 +94,7 @@ function scanRealFile(realPath: string, displayPath: string, limits: ScanLimits)
     return scanSource(access, displayPath, limits);
   } finally {
     access.close();
+    if (stats) stats.bytesRead += budget.bytesRead;
   }
 }
 

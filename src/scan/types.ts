@@ -87,4 +87,12 @@ export interface ScanLimits {
 
 export interface ScanOptions {
   readonly limits?: Partial<ScanLimits>;
+  /** Filled in as files are scanned (benchmarks, progress); not part of the report. */
+  readonly stats?: ScanStats;
+}
+
+export interface ScanStats {
+  files: number;
+  /** Bytes read from disk: headers and pickles, not the weights. */
+  bytesRead: number;
 }

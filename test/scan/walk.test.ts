@@ -36,7 +36,10 @@ describe("scanPaths over directories", () => {
   it("reports each file of a Hub cache once, by its snapshot path, and finds the payload", async () => {
     const root = join(dir, "models--org--tiny");
     await hubCache(root);
-    const report = await scanPaths([root]);
+    const stats = { files: 0, bytesRead: 0 };
+    const report = await scanPaths([root], { stats });
+    expect(stats.files).toBe(5); // refs/main and four blobs: the snapshot links add none
+    expect(stats.bytesRead).toBeGreaterThan(0);
     const byPath = new Map(report.files.map((f) => [f.path, f]));
     const snapshot = join(root, "snapshots", COMMIT);
     expect([...byPath.keys()]).toEqual([
