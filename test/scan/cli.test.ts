@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORPUS_DIR, bundle } from "./helpers.js";
 
 let cli: string;
@@ -8,6 +9,10 @@ let cli: string;
 beforeAll(async () => {
   cli = await bundle("test/scan/cli-entry.ts", "scan-cli.mjs");
 }, 60_000);
+
+afterAll(async () => {
+  await rm(dirname(cli), { recursive: true, force: true });
+});
 
 function run(...args: string[]) {
   const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { createDeflateRaw } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,11 +23,13 @@ interface WorkerResult {
 }
 
 let dir: string;
+let bundleDir: string;
 let workerScript: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "nmr-scan-limits-"));
   const scanner = await bundle("src/scan/index.ts", "scanner.mjs");
+  bundleDir = dirname(scanner);
   workerScript = join(dir, "worker.mjs");
   await writeFile(
     workerScript,
@@ -49,6 +51,7 @@ parentPort.postMessage({ verdict: report.verdict, codes: report.findings.map((f)
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  await rm(bundleDir, { recursive: true, force: true });
 });
 
 function scanInWorker(file: string): Promise<WorkerResult> {
