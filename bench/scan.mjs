@@ -175,11 +175,19 @@ async function median(runs, fn) {
   return times[Math.floor(times.length / 2)] / 1000;
 }
 
-export async function benchScan({ runs = 3, keep = false } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), "nmr-bench-scan-"));
+export const title = "scanner (nix-model-repo scan)";
+
+/**
+ * `runs` repetitions (median); `scratch` is a directory to work in (bench/run.mjs passes one and
+ * removes it), else a temp dir is made; `progress(message)` reports the current step.
+ */
+export async function benchScan({ runs = 3, keep = false, scratch, progress = () => {} } = {}) {
+  const dir = await mkdtemp(join(scratch ?? tmpdir(), "nmr-bench-scan-"));
   const { scanner, cleanup } = await loadScanner();
   try {
+    progress("scanner: writing 577 MiB of models");
     const data = await makeDataset(dir);
+    progress("scanner: scanning, reading and hashing");
     const report = await scanner.scanPaths([data.root]);
     if (report.verdict !== "SAFE") throw new Error(`bench dataset should scan SAFE, got ${report.verdict}`);
     await readAll(data.files, false); // the page cache now holds everything for every contender
