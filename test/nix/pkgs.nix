@@ -8,14 +8,22 @@ let
   hostPath = "/usr/local/bin:/usr/bin:/bin";
   repoRoot = ../..;
 
-  # runCommand name env script, as nixpkgs has it: bash with -e, $out to create.
+  # runCommand name env script, as nixpkgs has it: bash with -e, $out to create. As with
+  # mkDerivation, `passthru` and `meta` stay out of the build's environment and end up
+  # on the result.
   runCommand = name: env: script:
-    derivation ({
-      inherit name system;
-      builder = "/bin/bash";
-      args = [ "-euo" "pipefail" "-c" script ];
-      PATH = hostPath;
-    } // env);
+    let
+      drv = derivation ({
+        inherit name system;
+        builder = "/bin/bash";
+        # The trailing `true` keeps bash from exec-ing the script's last command: a
+        # coreutils program closes stdout/stderr before it exits, Nix 2.8 takes that EOF
+        # for the builder's end and SIGKILLs it, and the build fails "due to signal 9".
+        args = [ "-euo" "pipefail" "-c" "${script}\ntrue" ];
+        PATH = hostPath;
+      } // removeAttrs env [ "passthru" "meta" ]);
+    in
+    drv // (env.passthru or { }) // { meta = env.meta or { }; passthru = env.passthru or { }; };
 
   writeTextFile = { name, text, executable ? false, destination ? "" }:
     runCommand name { inherit text; passAsFile = [ "text" ]; } ''
@@ -30,6 +38,9 @@ let
     stdenvNoCC.hostPlatform.system = system;
     stdenv.hostPlatform.system = system;
 
+    runCommandLocal = name: env: runCommand name ({ preferLocalBuild = true; allowSubstitutes = false; } // env);
+    runtimeShell = "/bin/bash";
+
     writeText = name: text: writeTextFile { inherit name text; };
     writeShellScript = name: text: writeTextFile { inherit name; executable = true; text = "#!/bin/bash\n${text}"; };
     writeShellScriptBin = name: text: writeTextFile { inherit name; executable = true; destination = "/bin/${name}"; text = "#!/bin/bash\n${text}"; };
@@ -39,6 +50,27 @@ let
       mkdir -p $out/etc/ssl/certs
       cp /etc/ssl/certs/ca-certificates.crt $out/etc/ssl/certs/ca-bundle.crt
     '';
+
+    # mkShell: a derivation whose attributes (shellHook, packages) `nix develop` and
+    # `nix-shell` read. Building it builds what the hook refers to, as in nixpkgs.
+    mkShell = { name ? "nix-shell", packages ? [ ], shellHook ? "", ... }@args:
+      runCommand name (removeAttrs args [ "name" ] // { inherit packages shellHook; }) ''
+        echo "a dev shell: enter it with nix develop or nix-shell" > "$out"
+      '';
+
+    # What package.nix asks for, so `callPackage ./package.nix { }` (the flake's
+    # packages.default) works here: the "npm build" is the checkout's esbuild bundle.
+    buildNpmPackage = args: self.nix-model-repo-dev // { inherit (args) pname version; };
+    importNpmLock = { __functor = _: { npmRoot }: null; npmConfigHook = null; };
+    nodejs_20 = runCommand "nodejs-host" { } ''mkdir -p $out/bin && ln -s /usr/bin/node $out/bin/node'';
+    makeWrapper = null;
+    lib = {
+      importJSON = file: builtins.fromJSON (builtins.readFile file);
+      fileset = { toSource = _: null; unions = _: null; };
+      getExe = package: "${package}/bin/${package.meta.mainProgram or package.pname or package.name}";
+      licenses.mit = { };
+      platforms.all = [ ];
+    };
 
     # callPackage: fills a function's arguments from this set, as nixpkgs does.
     callPackage = fn: overrides:
