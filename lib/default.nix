@@ -10,9 +10,16 @@ let
   surface = import ./pkgs-surface.nix { inherit pkgs fetcher; };
   sources = import ./sources { inherit utils; };
   fetchModel = import ./fetchModel.nix { inherit utils sources surface; };
+  integration = import ./integration { inherit surface utils; };
 in
 {
-  inherit fetchModel;
+  inherit fetchModel integration;
+
+  # The most used integration helper, at the top as the original design has it.
+  inherit (integration) mkShellHook;
+
+  # Model definitions (plain configs, e.g. modelDefs) → models; unpinned ones are placeholders.
+  inherit (import ./instantiate.nix { inherit fetchModel; }) instantiate instantiateRaw;
 
   # Source factories (docs/sources/): sources.huggingface.org "acme" "tiny", sources.mkS3 {...}, ...
   sources = import ./sources/factories.nix { };

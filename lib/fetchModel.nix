@@ -15,6 +15,7 @@ let
   network = import ./network.nix { inherit utils; };
   auth = import ./auth.nix { inherit utils; };
   onFailure = import ./on-failure.nix { inherit utils; };
+  integrationConfig = import ./integration/config.nix { inherit utils; };
 
   knownOptions = [ "name" "source" "hash" "validation" "integration" "network" "auth" "onFailure" "meta" "passthru" ];
 
@@ -57,7 +58,10 @@ let
     onFailure = onFailure (config.onFailure or { });
   };
 
-  raw = derivation {
+  # Extra builder environment a source needs (git-lfs: the git executable).
+  builderEnv = (picked.adapter.builderEnv or (_: { })) surface;
+
+  raw = derivation (builderEnv // {
     # A pure function of `name` (docs/prefetch.md): `prefetch` adds its result under this name.
     name = "${name}-raw";
     inherit (surface) system;
@@ -74,18 +78,29 @@ let
     SSL_CERT_FILE = surface.caBundle;
     # Models are large: building elsewhere only to copy them back doubles the transfer.
     preferLocalBuild = true;
-  };
+  });
+
+  modelInfo = picked.adapter.info sourceSpec;
+  # The `integration` option, resolved for lib/integration (Hub folder, layout, environment).
+  integration = integrationConfig.resolve { inherit name; info = modelInfo; sourceType = picked.type; integration = config.integration or { }; };
 
   passthru = {
-    inherit raw spec;
+    inherit raw spec modelInfo integration;
     sourceType = picked.type;
     source = picked.config;
     # What is known before building; the output's .nix-model-repo-meta.json has the rest.
-    modelInfo = picked.adapter.info sourceSpec;
     metaFile = "${raw}/.nix-model-repo-meta.json";
+    # The folder under HF_HUB_CACHE (models--org--name), honouring integration.huggingface; null for Ollama.
+    hubCacheFolder = integration.huggingface.folder;
   } // (config.passthru or { });
+
+  # `integration` only shapes passthru, so nothing else would check it: it is checked
+  # when the model is built or its path used, like the options that shape the spec.
+  checked = value: builtins.deepSeq integration value;
 in
 raw // passthru // {
   meta = { description = "Model ${name} fetched by nix-model-repo"; } // (config.meta or { });
   inherit passthru;
+  drvPath = checked raw.drvPath;
+  outPath = checked raw.outPath;
 }

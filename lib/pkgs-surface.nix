@@ -11,6 +11,17 @@
   # TLS roots for the fetcher: the same bundle nixpkgs' fetchers use.
   caBundle = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
 
+  # git for the git-lfs source (the fetcher runs it by this path: a fixed-output build has
+  # no PATH). Only evaluated by models that use that source.
+  git = "${pkgs.git}/bin/git";
+
+  # For the integration helpers (lib/integration/): Hub caches and OLLAMA_MODELS
+  # directories of symlinks, wrappers and link scripts. runCommandLocal: these builds only
+  # make symlinks, so substituting them would cost more than building.
+  runCommandLocal = pkgs.runCommandLocal;
+  writeShellScriptBin = pkgs.writeShellScriptBin;
+  runtimeShell = pkgs.runtimeShell;
+
   # nixpkgs' standard list (lib.fetchers.proxyImpureEnvVars), spelled out so lib/
   # needs no nixpkgs lib.
   proxyImpureEnvVars = [

@@ -77,6 +77,12 @@ let
       let f = if builtins.isFunction fn then fn else import fn;
       in f (builtins.intersectAttrs (builtins.functionArgs f) self // overrides);
 
+    # The host's git (for the git-lfs source), under the path nixpkgs' git has it.
+    git = runCommand "git-host" { } ''
+      mkdir -p $out/bin
+      ln -s /usr/bin/git $out/bin/git
+    '';
+
     # The fetcher from this checkout's bundle (`npm run build`), run by the host's node.
     nix-model-repo-dev = runCommand "nix-model-repo-dev" {
       bundle = builtins.path { path = repoRoot + "/dist/nix-model-repo.mjs"; name = "nix-model-repo.mjs"; };
