@@ -3,4 +3,5 @@
 {
   huggingface = import ./huggingface.nix { inherit utils; };
   ollama = import ./ollama.nix { inherit utils; };
+  s3 = import ./s3.nix { inherit utils; };
 }

@@ -14,6 +14,13 @@
     google = org "google";
   };
 
+  # An organisation's bucket, written once:
+  #   s3 = sources.mkS3 { bucket = "models"; endpoint = "https://minio.example:9000"; };
+  #   source = s3 { prefix = "llama/7b"; files = [ "*.safetensors" ]; };
+  mkS3 = { bucket, region ? null, endpoint ? null }:
+    { prefix, files ? null }:
+    { s3 = { inherit bucket region endpoint prefix files; }; };
+
   ollama = {
     # sources.ollama.model "llama3.2:1b" (any name `ollama pull` takes)
     model = name: { ollama.model = name; };

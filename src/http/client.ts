@@ -60,6 +60,12 @@ export interface JsonResponse<T> {
 
 export interface HttpClient {
   readonly settings: HttpSettings;
+  /**
+   * The dispatcher behind every request (proxies, CA bundle, timeouts, pooling), for
+   * clients that speak HTTP themselves, such as the AWS SDK (src/sources/s3/undici-handler.ts).
+   * Closed by close().
+   */
+  readonly dispatcher: Dispatcher;
   request(url: string | URL, init?: HttpRequestInit): Promise<HttpResponse>;
   /** GET and parse JSON (body read inside the retry loop, at most 32 MiB). */
   getJson<T = unknown>(url: string | URL, init?: Omit<HttpRequestInit, "method">): Promise<JsonResponse<T>>;
@@ -120,6 +126,7 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
 
   return {
     settings,
+    dispatcher,
     request: (input, init = {}) => {
       const url = new URL(input);
       return retrying(url, init, () => exchangeOnce(url, init));

@@ -7,6 +7,8 @@ export interface PrefetchFlags {
   readonly files: readonly string[] | undefined;
   readonly endpoint: string | undefined;
   readonly repoType: string | undefined;
+  /** --region (S3). */
+  readonly region?: string | undefined;
 }
 
 export interface PrefetchTarget {

@@ -2,12 +2,13 @@ import type { FieldReader } from "../spec/fields.js";
 import type { SourceAdapter } from "./adapter.js";
 import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
 import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
+import { parseS3Source, type S3Source } from "./s3/spec.js";
 
 /**
  * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
  * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
  */
-export type SourceSpec = HuggingFaceSource | OllamaSource;
+export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source;
 
 export type SourceType = SourceSpec["type"];
 
@@ -24,6 +25,10 @@ const sources: Record<SourceType, SourceEntry> = {
   ollama: {
     parse: parseOllamaSource,
     loadAdapter: async () => (await import("./ollama/adapter.js")).ollamaAdapter as SourceAdapter<SourceSpec>,
+  },
+  s3: {
+    parse: parseS3Source,
+    loadAdapter: async () => (await import("./s3/adapter.js")).s3Adapter as SourceAdapter<SourceSpec>,
   },
 };
 

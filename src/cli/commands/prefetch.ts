@@ -11,12 +11,13 @@ import { addFixedRecursive, fixedOutputPath, nixStoreAvailable } from "../../nix
 import { rawDerivationName } from "../../nix/names.js";
 import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
 import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
+import { s3Prefetch } from "../../sources/s3/prefetch-target.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
 import { UserError } from "../../util/errors.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
 
-const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch];
+const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -32,6 +33,7 @@ options:
   --files PATTERN    only these files (repeatable; huggingface_hub allow_patterns)
   --endpoint URL     the source's endpoint (a Hub mirror, an S3 endpoint...)
   --repo-type TYPE   model (default), dataset or space
+  --region REGION    the S3 bucket's region (default: $AWS_REGION, else us-east-1)
   --token-env VAR    also read the token from $VAR (as auth.tokenEnvVar)
   --json             print a JSON object instead of text
 
@@ -48,11 +50,12 @@ const command: Command = {
       files: { type: "string", multiple: true },
       endpoint: { type: "string" },
       "repo-type": { type: "string" },
+      region: { type: "string" },
       "token-env": { type: "string" },
       json: { type: "boolean", default: false },
     });
     if (positionals.length !== 1) throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
-    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"] });
+    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"], region: values.region });
     const name = values.name ?? target.defaultName;
     const spec = parseSpec({
       specVersion: SPEC_VERSION,

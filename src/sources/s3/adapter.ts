@@ -1,0 +1,76 @@
+import type { ResolvedModel, SourceAdapter } from "../adapter.js";
+import { compileAllowPatterns } from "../../util/fnmatch.js";
+import { UserError } from "../../util/errors.js";
+import type { AuthSpec } from "../../spec/spec.js";
+import { openS3, type S3Access } from "./client.js";
+import { explainS3Failure } from "./explain.js";
+import { planS3Folder } from "./folder.js";
+import type { S3Source } from "./spec.js";
+
+/**
+ * source.s3: the objects under a prefix, as one snapshot in the Hugging Face layout
+ * (paths relative to the prefix, blobs named by content sha256, a commit derived from
+ * the file manifest).
+ */
+export const s3Adapter: SourceAdapter<S3Source> = {
+  describe(source) {
+    return { source: "s3", bucket: source.bucket, prefix: source.prefix };
+  },
+
+  async resolve(source, context) {
+    refuseTokenAuth(context.auth);
+    const access = await openS3({ region: source.region, endpoint: source.endpoint, env: context.env, dispatcher: context.http.dispatcher });
+    const failureContext = { source: "s3", bucket: source.bucket, prefix: source.prefix };
+    const explain = (error: unknown) => explainS3Failure(error, access, failureContext);
+
+    const keep = compileAllowPatterns(source.files);
+    let listing;
+    try {
+      listing = await planS3Folder(access, { bucket: source.bucket, prefix: source.prefix }, keep, context);
+    } catch (error) {
+      throw explain(error);
+    }
+    if (listing.files.length === 0) throw nothingSelected(source, listing.all, access);
+
+    return {
+      commit: null,
+      refs: [],
+      files: listing.files,
+      // No endpoint (a mirror serves the same bytes) and no region (where the bucket lives,
+      // and otherwise taken from the builder's AWS_REGION: the hash would depend on the machine).
+      metaSource: { type: source.type, bucket: source.bucket, prefix: source.prefix, files: source.files },
+      resolved: {},
+      explainDownloadFailure: explain,
+    } satisfies ResolvedModel;
+  },
+};
+
+/** S3 signs requests with a key pair, not a bearer token: a token file has nothing to give it. */
+function refuseTokenAuth(auth: AuthSpec): void {
+  if (auth.tokenFile === null && auth.tokenEnvVar === null) return;
+  throw new UserError({
+    what: `auth.${auth.tokenFile !== null ? "tokenFile" : "tokenEnvVar"} does not apply to source.s3`,
+    fix: [
+      "S3 uses the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE with AWS_PROFILE, in the builder's environment.",
+      "Remove the auth option; see docs/sources/s3.md.",
+    ],
+  });
+}
+
+function nothingSelected(source: S3Source, all: readonly string[], access: S3Access): UserError {
+  const sample = all.slice(0, 12);
+  return new UserError({
+    what: all.length === 0 ? `No objects under s3://${source.bucket}/${source.prefix}` : `No object under s3://${source.bucket}/${source.prefix} matches the \`files\` patterns`,
+    context: {
+      source: "s3",
+      bucket: source.bucket,
+      prefix: source.prefix,
+      files: source.files === null ? undefined : JSON.stringify(source.files),
+      endpoint: access.endpoint ?? "AWS S3",
+      credentials: access.credentialsOrigin,
+    },
+    fix: all.length === 0
+      ? ["Check the prefix (a folder of keys, e.g. \"models/tiny\"), the bucket and the endpoint."]
+      : [`Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/"). There are: ${sample.join(", ")}${all.length > sample.length ? ", ..." : ""}`],
+  });
+}

@@ -1,0 +1,106 @@
+import type { Readable } from "node:stream";
+import type { S3ClientConfig } from "@aws-sdk/client-s3";
+import { request, type Dispatcher } from "undici";
+
+/**
+ * The AWS SDK's request handler, sending through the fetcher's own undici dispatcher
+ * (src/http/dispatcher.ts) instead of the SDK's node:http handler. So S3 traffic gets
+ * what every other request gets: http_proxy/https_proxy/no_proxy or the spec's
+ * network.proxy, the CA bundle from NIX_SSL_CERT_FILE/SSL_CERT_FILE (a MinIO behind a
+ * private CA), and the spec's connect/read timeouts; none of which the SDK's default
+ * handler knows about. It does no retries and follows no redirects: the SDK handles S3's
+ * own redirects, the transfer engine retries.
+ *
+ * The SDK's handler contract is structural: `handle(request)` resolves to
+ * `{ response: { statusCode, headers, body } }` with a Node Readable body.
+ */
+export interface SdkRequest {
+  readonly method: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port?: number | undefined;
+  /** Already escaped by the SDK. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | readonly string[] | null>> | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+interface SdkResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: Readable;
+}
+
+export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3ClientConfig["requestHandler"]> {
+  const handler = {
+    metadata: { handlerProtocol: "http/1.1" },
+    async handle(sdkRequest: SdkRequest, options?: { readonly abortSignal?: unknown }): Promise<{ response: SdkResponse }> {
+      const url = requestUrl(sdkRequest);
+      const signal = options?.abortSignal instanceof AbortSignal ? options.abortSignal : undefined;
+      const response = await request(url, {
+        dispatcher,
+        method: sdkRequest.method as Dispatcher.HttpMethod,
+        headers: { ...sdkRequest.headers },
+        body: requestBody(sdkRequest.body),
+        // undici follows no redirect without its interceptor: the SDK reads S3's 301/307 itself.
+        ...(signal === undefined ? {} : { signal }),
+      });
+      return {
+        response: {
+          statusCode: response.statusCode,
+          headers: flattenHeaders(response.headers),
+          body: response.body as Readable,
+        },
+      };
+    },
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+  };
+  return handler as NonNullable<S3ClientConfig["requestHandler"]>;
+}
+
+/** The request's URL, its query encoded exactly as the SDK's own handler does (the signature covers it). */
+export function requestUrl(sdkRequest: Pick<SdkRequest, "protocol" | "hostname" | "port" | "path" | "query">): URL {
+  let host = sdkRequest.hostname;
+  if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
+  const port = sdkRequest.port === undefined ? "" : `:${sdkRequest.port}`;
+  const query = buildQueryString(sdkRequest.query ?? {});
+  return new URL(`${sdkRequest.protocol}//${host}${port}${sdkRequest.path}${query === "" ? "" : `?${query}`}`);
+}
+
+/** @smithy/core's buildQueryString: sorted keys, RFC 3986 escaping, `key` alone for a null value. */
+function buildQueryString(query: Readonly<Record<string, string | readonly string[] | null>>): string {
+  const parts: string[] = [];
+  for (const key of Object.keys(query).sort()) {
+    const value = query[key];
+    const name = escapeUri(key);
+    if (Array.isArray(value)) {
+      for (const item of value as readonly string[]) parts.push(`${name}=${escapeUri(item)}`);
+    } else if (typeof value === "string") {
+      parts.push(`${name}=${escapeUri(value)}`);
+    } else {
+      parts.push(name);
+    }
+  }
+  return parts.join("&");
+}
+
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function requestBody(body: unknown): string | Uint8Array | Readable | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === "string" || body instanceof Uint8Array) return body;
+  if (typeof (body as Readable).pipe === "function") return body as Readable;
+  throw new TypeError(`unsupported request body type for S3: ${typeof body}`);
+}
+
+function flattenHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return flat;
+}
