@@ -4,4 +4,5 @@
   huggingface = import ./huggingface.nix { inherit utils; };
   ollama = import ./ollama.nix { inherit utils; };
   s3 = import ./s3.nix { inherit utils; };
+  mlflow = import ./mlflow.nix { inherit utils; };
 }

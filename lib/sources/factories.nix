@@ -21,6 +21,13 @@
     { prefix, files ? null }:
     { s3 = { inherit bucket region endpoint prefix files; }; };
 
+  # A tracking server, written once; exactly one of version, stage and alias:
+  #   registry = sources.mkMlflow { trackingUri = "https://mlflow.example"; };
+  #   source = registry { modelName = "churn"; alias = "champion"; };
+  mkMlflow = { trackingUri }:
+    { modelName, version ? null, stage ? null, alias ? null }:
+    { mlflow = { inherit trackingUri modelName; modelVersion = version; modelStage = stage; modelAlias = alias; }; };
+
   ollama = {
     # sources.ollama.model "llama3.2:1b" (any name `ollama pull` takes)
     model = name: { ollama.model = name; };

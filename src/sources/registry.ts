@@ -3,12 +3,13 @@ import type { SourceAdapter } from "./adapter.js";
 import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
 import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
 import { parseS3Source, type S3Source } from "./s3/spec.js";
+import { parseMlflowSource, type MlflowSource } from "./mlflow/spec.js";
 
 /**
  * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
  * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
  */
-export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source;
+export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source | MlflowSource;
 
 export type SourceType = SourceSpec["type"];
 
@@ -29,6 +30,10 @@ const sources: Record<SourceType, SourceEntry> = {
   s3: {
     parse: parseS3Source,
     loadAdapter: async () => (await import("./s3/adapter.js")).s3Adapter as SourceAdapter<SourceSpec>,
+  },
+  mlflow: {
+    parse: parseMlflowSource,
+    loadAdapter: async () => (await import("./mlflow/adapter.js")).mlflowAdapter as SourceAdapter<SourceSpec>,
   },
 };
 

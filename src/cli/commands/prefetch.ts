@@ -12,12 +12,13 @@ import { rawDerivationName } from "../../nix/names.js";
 import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
 import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
 import { s3Prefetch } from "../../sources/s3/prefetch-target.js";
+import { mlflowPrefetch } from "../../sources/mlflow/prefetch-target.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
 import { UserError } from "../../util/errors.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
 
-const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch];
+const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch, mlflowPrefetch];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -31,7 +32,7 @@ ${schemes.map((scheme) => `  ${scheme.example}`).join("\n")}
 options:
   --name NAME        derivation name (default: from the target)
   --files PATTERN    only these files (repeatable; huggingface_hub allow_patterns)
-  --endpoint URL     the source's endpoint (a Hub mirror, an S3 endpoint...)
+  --endpoint URL     the source's endpoint (a Hub mirror, an S3 endpoint, the MLflow tracking server...)
   --repo-type TYPE   model (default), dataset or space
   --region REGION    the S3 bucket's region (default: $AWS_REGION, else us-east-1)
   --token-env VAR    also read the token from $VAR (as auth.tokenEnvVar)
