@@ -249,7 +249,7 @@ describe("source.mlflow against a protocol-faithful MLflow server (fetcher CLI)"
   });
 });
 
-describe.skipIf(!s3rverAvailable)("source.mlflow with artifacts in S3 (s3rver behind the tracking server)", () => {
+describe.skipIf(!s3rverAvailable)("source.mlflow with artifacts in S3 (s3rver behind the tracking server; needs the s3rver devDependency)", () => {
   let root: string;
   let server: MlflowTestServer;
   let s3: S3TestServer;
@@ -290,7 +290,7 @@ describe.skipIf(!s3rverAvailable)("source.mlflow with artifacts in S3 (s3rver be
   });
 });
 
-describe.skipIf(!nixAvailable)("fetchModel with source.mlflow, built by Nix", () => {
+describe.skipIf(!nixAvailable)("fetchModel with source.mlflow, built by Nix (needs nix-build)", () => {
   let fixture: Fixture;
   let server: MlflowTestServer;
   let hash: string | undefined;

@@ -84,7 +84,7 @@ function reportedHash(result: NixBuildResult): string | undefined {
   return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
 }
 
-describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI)", () => {
+describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs the s3rver devDependency)", () => {
   let server: S3TestServer;
   let files: Record<string, Buffer | string>;
 
@@ -203,7 +203,7 @@ describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI)", () =
   });
 });
 
-describe.skipIf(!s3rverAvailable)("the S3 byte source under the transfer engine", () => {
+describe.skipIf(!s3rverAvailable)("the S3 byte source under the transfer engine (needs the s3rver devDependency)", () => {
   let server: S3TestServer;
 
   beforeAll(async () => {
@@ -263,7 +263,7 @@ describe.skipIf(!s3rverAvailable)("the S3 byte source under the transfer engine"
   });
 });
 
-describe.skipIf(!s3rverAvailable || !nixAvailable)("fetchModel with source.s3, built by Nix against s3rver", () => {
+describe.skipIf(!s3rverAvailable || !nixAvailable)("fetchModel with source.s3, built by Nix against s3rver (needs nix-build and s3rver)", () => {
   let server: S3TestServer;
   let files: Record<string, Buffer | string>;
   let hash: string | undefined;
