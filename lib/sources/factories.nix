@@ -4,6 +4,12 @@
 #   let sources = nix-model-repo.lib.sources; in
 #   fetchModel { name = "phi-2"; source = sources.huggingface.microsoft "phi-2"; hash = "sha256-..."; }
 { }:
+let
+  # "https://host/a/" + "/b" → "https://host/a/b"
+  trimEnd = s: let m = builtins.match "(.*[^/])/*" s; in if m == null then s else builtins.head m;
+  trimStart = s: let m = builtins.match "/*(.*)" s; in builtins.head m;
+  joinUrl = base: path: "${trimEnd base}/${trimStart path}";
+in
 {
   huggingface = rec {
     # Any organisation: sources.huggingface.org "acme" "tiny"
@@ -27,6 +33,23 @@
   mkMlflow = { trackingUri }:
     { modelName, version ? null, stage ? null, alias ? null }:
     { mlflow = { inherit trackingUri modelName; modelVersion = version; modelStage = stage; modelAlias = alias; }; };
+
+  # A file server, written once; each file pinned by its sha256:
+  #   files = sources.mkHttp { baseUrl = "https://models.example/tiny"; };
+  #   source = files { path = "model.safetensors"; sha256 = "9f86d0...0a08"; };
+  mkHttp = { baseUrl }:
+    { path, sha256, filename ? null }:
+    { url.urls = [ { url = joinUrl baseUrl path; inherit sha256 filename; } ]; };
+
+  # A git host with Git LFS, written once; `files` are git-lfs include patterns (lfsFiles):
+  #   hub = sources.mkGitLfs { baseUrl = "https://huggingface.co"; };
+  #   source = hub { repo = "acme/tiny"; rev = "<40-hex commit>"; files = [ "*.safetensors" ]; };
+  mkGitLfs = { baseUrl }:
+    { repo, rev, files ? null }:
+    { "git-lfs" = { url = joinUrl baseUrl repo; inherit rev; lfsFiles = files; }; };
+
+  # A place for Xet storage (git-xet), which is not supported yet.
+  mkGitXet = _: throw "lib.sources.mkGitXet: git-xet is not supported yet; use source.huggingface (the Hub serves Xet files over HTTP) or git-lfs (sources.mkGitLfs).";
 
   ollama = {
     # sources.ollama.model "llama3.2:1b" (any name `ollama pull` takes)

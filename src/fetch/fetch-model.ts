@@ -49,9 +49,12 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const settings = httpSettingsFrom(spec.network, `nix-model-repo/${pkg.version}`);
   const http = createHttpClient(settings);
+  // Whatever the adapter made outside the output (a git clone, an unpack's scratch space) goes when the fetch does.
+  let release: (() => Promise<void>) | undefined;
   try {
     const adapter = await loadSourceAdapter(spec.source.type);
     const model = await adapter.resolve(spec.source, { http, auth: spec.auth, env: options.env, signal });
+    release = model.release;
     const layout = layoutWriterFor(model);
     const plan = layout.plan(out, model.files);
     const label = Object.values(adapter.describe(spec.source)).filter(Boolean).slice(1).join(" @ ");
@@ -74,6 +77,7 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
   } finally {
     controller.abort();
     await http.close();
+    await release?.();
   }
 }
 

@@ -18,7 +18,9 @@ import type { Credential, HttpSettings } from "./settings.js";
  * File contents go through `byteSource` to the transfer engine instead.
  */
 export interface HttpRequestInit {
-  readonly method?: "GET" | "HEAD";
+  readonly method?: "GET" | "HEAD" | "POST";
+  /** Request body of a POST (small, e.g. JSON for an API); see `postJson`. */
+  readonly body?: string;
   /** Extra headers. Not Authorization: credentials go in `credential` so redirects can drop them. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly credential?: Credential | undefined;
@@ -69,6 +71,12 @@ export interface HttpClient {
   request(url: string | URL, init?: HttpRequestInit): Promise<HttpResponse>;
   /** GET and parse JSON (body read inside the retry loop, at most 32 MiB). */
   getJson<T = unknown>(url: string | URL, init?: Omit<HttpRequestInit, "method">): Promise<JsonResponse<T>>;
+  /**
+   * POST a JSON body and parse the JSON answer, retried like getJson: only for calls that
+   * are safe to repeat (a query such as the Git LFS Batch API's download operation).
+   * Content-Type defaults to application/json; pass another in `headers`.
+   */
+  postJson<T = unknown>(url: string | URL, body: unknown, init?: Omit<HttpRequestInit, "method" | "body">): Promise<JsonResponse<T>>;
   /** A file's bytes for the transfer engine (no retries here: the engine retries and resumes). */
   byteSource(url: string | URL, options?: ByteSourceOptions): ByteSource;
   /** Closes pooled connections. */
@@ -89,6 +97,7 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
     const exchange = await exchangeFollowingRedirects(dispatcher, url, {
       method: init.method ?? "GET",
       headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
       credential: init.credential,
       signal: init.signal,
       ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
@@ -131,12 +140,27 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
       const url = new URL(input);
       return retrying(url, init, () => exchangeOnce(url, init));
     },
-    getJson: <T>(input: string | URL, init: Omit<HttpRequestInit, "method"> = {}) => {
-      const url = new URL(input);
-      const getInit: HttpRequestInit = { ...init, method: "GET", accept: init.accept ?? "application/json" };
+    getJson: <T>(input: string | URL, init: Omit<HttpRequestInit, "method"> = {}) =>
+      requestJson<T>(new URL(input), { ...init, method: "GET", accept: init.accept ?? "application/json" }),
+    postJson: <T>(input: string | URL, body: unknown, init: Omit<HttpRequestInit, "method" | "body"> = {}) => {
+      const hasContentType = Object.keys(init.headers ?? {}).some((name) => name.toLowerCase() === "content-type");
+      return requestJson<T>(new URL(input), {
+        ...init,
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { ...(hasContentType ? {} : { "content-type": "application/json" }), ...init.headers },
+        accept: init.accept ?? "application/json",
+      });
+    },
+    byteSource: (input, options) => httpByteSource(dispatcher, new URL(input), settings.userAgent, options),
+    close: () => dispatcher.close(),
+  };
+
+  function requestJson<T>(url: URL, init: HttpRequestInit): Promise<JsonResponse<T>> {
+    {
       // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
-      return retrying(url, getInit, async () => {
-        const response = await exchangeOnce(url, getInit);
+      return retrying(url, init, async () => {
+        const response = await exchangeOnce(url, init);
         const text = await response.body.text();
         let body: T;
         try {
@@ -151,10 +175,8 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
         }
         return { status: response.status, headers: response.headers, url: response.url, body };
       });
-    },
-    byteSource: (input, options) => httpByteSource(dispatcher, new URL(input), settings.userAgent, options),
-    close: () => dispatcher.close(),
-  };
+    }
+  }
 }
 
 function statusExpected(status: number, expect: HttpRequestInit["expectStatus"]): boolean {

@@ -22,9 +22,15 @@ export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 30
 export type ResponseBody = Dispatcher.ResponseData["body"];
 
 export interface ExchangeOptions {
-  readonly method: "GET" | "HEAD";
+  readonly method: "GET" | "HEAD" | "POST";
   /** Request headers; must not contain Authorization (use `credential`). */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * A small request body (POST: an API call such as the Git LFS Batch API). It is sent
+   * again on a 307/308; other redirects of a POST are returned, not followed, because
+   * turning an API call into a GET would ask a different question.
+   */
+  readonly body?: string;
   readonly credential?: Credential | undefined;
   readonly signal?: AbortSignal | undefined;
   /** False: return the first response even when it is a redirect (to read its headers). */
@@ -58,9 +64,11 @@ export async function exchangeFollowingRedirects(
     try {
       response = await request(url, {
         dispatcher,
-        // 303 means "GET the other resource": we only send GET and HEAD, so the method never changes.
+        // 303 means "GET the other resource": GET and HEAD stay what they are; a POST is only
+        // followed through 307/308, which keep the method (see `body`).
         method: options.method,
         headers,
+        ...(options.body === undefined ? {} : { body: options.body }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
     } catch (error) {
@@ -69,7 +77,13 @@ export async function exchangeFollowingRedirects(
     }
 
     const location = firstHeader(response.headers["location"]);
-    if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined || options.followRedirects === false) {
+    const keepsMethod = response.statusCode === 307 || response.statusCode === 308;
+    if (
+      !REDIRECT_STATUSES.has(response.statusCode) ||
+      location === undefined ||
+      options.followRedirects === false ||
+      (options.method === "POST" && !keepsMethod)
+    ) {
       return { status: response.statusCode, headers: response.headers, url, body: response.body };
     }
 

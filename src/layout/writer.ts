@@ -3,6 +3,7 @@ import type { TransferredFile } from "../transfer/types.js";
 import { finishHuggingFaceLayout, planBlobTransfers, type BlobPlan } from "./huggingface.js";
 import type { ModelMeta } from "./meta.js";
 import { finishOllamaLayout } from "./ollama.js";
+import { finishUnpackedLayout, planUnpackDownloads } from "./unpacked.js";
 
 /**
  * The output layout a resolved model asks for (ResolvedModel.layout, DESIGN.md §3),
@@ -15,6 +16,9 @@ export interface LayoutWriter {
 }
 
 export function layoutWriterFor(model: ResolvedModel): LayoutWriter {
+  // Archives to unpack: downloaded outside the output, their entries become the snapshot (unpacked.ts).
+  const unpack = model.unpack;
+  if (unpack) return { plan: (_out, files) => planUnpackDownloads(unpack, files), finish: (out, resolved, plan, transferred) => finishUnpackedLayout(out, unpack, resolved, plan, transferred) };
   const layout = model.layout ?? { kind: "huggingface" };
   switch (layout.kind) {
     case "huggingface":

@@ -60,6 +60,17 @@ export interface ResolvedModel {
    * credential); returns the error unchanged when it has nothing better to say.
    */
   readonly explainDownloadFailure?: (error: unknown) => unknown;
+  /**
+   * Set by sources whose downloads are archives to unpack (source.url with unpack = true):
+   * the planned files are then downloaded and checked into `unpack.scratchDir`, outside
+   * the output, and the snapshot holds what `unpack.unpack` makes of them instead.
+   */
+  readonly unpack?: UnpackStep | undefined;
+  /**
+   * Called once when the fetch is over, whether it worked or not, to remove what the
+   * adapter made outside the output (a git clone, an unpack's scratch directory).
+   */
+  readonly release?: () => Promise<void>;
   /** The output layout to write (DESIGN.md §3); absent means the Hugging Face layout. */
   readonly layout?: OutputLayout;
 }
@@ -82,4 +93,38 @@ export interface SourceAdapter<S> {
   /** Identifying fields for messages: source, repo, revision... */
   describe(spec: S): FailureContext;
   resolve(spec: S, context: AdapterContext): Promise<ResolvedModel>;
+}
+
+/** A planned file after the engine downloaded and checked it (into an unpack's scratch directory). */
+export interface DownloadedFile {
+  /** PlannedFile.path. */
+  readonly path: string;
+  /** Absolute path of the checked bytes. */
+  readonly location: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/**
+ * Writes content made inside the fetcher (an archive entry) as a blob of the output:
+ * hashed while written, named by its sha256. The content is consumed once, in order.
+ */
+export type BlobWriter = (
+  content: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+) => Promise<{ readonly sha256: string; readonly size: number }>;
+
+/** A snapshot file an unpacker made; its blob (blobs/<sha256>) is already written. */
+export interface UnpackedFile {
+  /** Checked relative path (src/util/remote-path.ts), unique among the files returned. */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface UnpackStep {
+  /** Where the downloads go: a directory outside the output, made by the adapter and removed by its release(). */
+  readonly scratchDir: string;
+  /** Turns the checked downloads into the snapshot's files, writing each file's bytes with `writeBlob`. */
+  unpack(downloads: readonly DownloadedFile[], writeBlob: BlobWriter, signal?: AbortSignal): Promise<readonly UnpackedFile[]>;
 }

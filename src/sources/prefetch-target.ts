@@ -1,3 +1,5 @@
+import type { ModelMeta } from "../layout/meta.js";
+
 /**
  * How `nix-model-repo prefetch TARGET` maps a target string (hf:org/name@rev, ...)
  * onto a source spec, and back to the Nix `source` attribute users paste. One entry
@@ -7,6 +9,8 @@ export interface PrefetchFlags {
   readonly files: readonly string[] | undefined;
   readonly endpoint: string | undefined;
   readonly repoType: string | undefined;
+  /** --unpack (url: targets): unpack the archive into the snapshot. */
+  readonly unpack?: boolean | undefined;
   /** --region (S3). */
   readonly region?: string | undefined;
 }
@@ -27,6 +31,11 @@ export interface PrefetchScheme {
   /** Shown in `prefetch --help`. */
   readonly example: string;
   parse(rest: string, flags: PrefetchFlags): PrefetchTarget;
+  /**
+   * Fills in what only the fetch could tell (a URL's sha256), from the fetched model's meta.
+   * The output must not depend on it: the meta file is the same with or without it.
+   */
+  complete?(target: PrefetchTarget, meta: ModelMeta): PrefetchTarget;
 }
 
 /** Turns anything into a valid Nix store name fragment. */

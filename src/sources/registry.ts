@@ -4,12 +4,14 @@ import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/sp
 import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
 import { parseS3Source, type S3Source } from "./s3/spec.js";
 import { parseMlflowSource, type MlflowSource } from "./mlflow/spec.js";
+import { parseHttpSource, type HttpSource } from "./http/spec.js";
+import { parseGitLfsSource, type GitLfsSource } from "./git-lfs/spec.js";
 
 /**
  * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
  * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
  */
-export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source | MlflowSource;
+export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source | MlflowSource | HttpSource | GitLfsSource;
 
 export type SourceType = SourceSpec["type"];
 
@@ -34,6 +36,14 @@ const sources: Record<SourceType, SourceEntry> = {
   mlflow: {
     parse: parseMlflowSource,
     loadAdapter: async () => (await import("./mlflow/adapter.js")).mlflowAdapter as SourceAdapter<SourceSpec>,
+  },
+  url: {
+    parse: parseHttpSource,
+    loadAdapter: async () => (await import("./http/adapter.js")).httpAdapter as SourceAdapter<SourceSpec>,
+  },
+  "git-lfs": {
+    parse: parseGitLfsSource,
+    loadAdapter: async () => (await import("./git-lfs/adapter.js")).gitLfsAdapter as SourceAdapter<SourceSpec>,
   },
 };
 

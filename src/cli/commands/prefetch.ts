@@ -10,15 +10,18 @@ import { narHash } from "../../nar/hash.js";
 import { addFixedRecursive, fixedOutputPath, nixStoreAvailable } from "../../nix/store.js";
 import { rawDerivationName } from "../../nix/names.js";
 import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
+import { httpPrefetch } from "../../sources/http/prefetch-target.js";
+import { gitLfsPrefetch } from "../../sources/git-lfs/prefetch-target.js";
 import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
 import { s3Prefetch } from "../../sources/s3/prefetch-target.js";
 import { mlflowPrefetch } from "../../sources/mlflow/prefetch-target.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
+import type { ModelMeta } from "../../layout/meta.js";
 import { UserError } from "../../util/errors.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
 
-const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch, mlflowPrefetch];
+const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch, mlflowPrefetch, httpPrefetch, gitLfsPrefetch];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -35,6 +38,7 @@ options:
   --endpoint URL     the source's endpoint (a Hub mirror, an S3 endpoint, the MLflow tracking server...)
   --repo-type TYPE   model (default), dataset or space
   --region REGION    the S3 bucket's region (default: $AWS_REGION, else us-east-1)
+  --unpack           url: targets: unpack the .tar, .tar.gz/.tgz or .zip into the model
   --token-env VAR    also read the token from $VAR (as auth.tokenEnvVar)
   --json             print a JSON object instead of text
 
@@ -53,10 +57,11 @@ const command: Command = {
       "repo-type": { type: "string" },
       region: { type: "string" },
       "token-env": { type: "string" },
+      unpack: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     });
     if (positionals.length !== 1) throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
-    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"], region: values.region });
+    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"], region: values.region, unpack: values.unpack });
     const name = values.name ?? target.defaultName;
     const spec = parseSpec({
       specVersion: SPEC_VERSION,
@@ -70,17 +75,19 @@ const command: Command = {
       // The directory's name is the FOD's name: `nix-store --add-fixed` names the path after it.
       const out = join(workdir, rawDerivationName(name));
       const meta = await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+      // What only the fetch could tell (a URL's sha256) goes into the expression to paste.
+      const pinned = completeTarget(positionals[0]!, target, meta);
       const hash = await narHash(out);
       const storePath = (await nixStoreAvailable()) ? await addToStore(out, hash.nix32, rawDerivationName(name)) : null;
       const result = {
         name,
         hash: hash.sri,
         storePath,
-        source: target.source,
+        source: pinned.source,
         resolved: meta.resolved,
         files: meta.files.length,
         bytes: meta.files.reduce((sum, file) => sum + file.size, 0),
-        expression: expression(name, target, hash.sri),
+        expression: expression(name, pinned, hash.sri),
       };
       process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : humanReport(result));
       return 0;
@@ -98,6 +105,11 @@ function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]
     throw new UserError({ what: `Unknown prefetch target '${text}'`, fix: [`Targets look like:\n${schemes.map((s) => s.example).join("\n")}`] }, { exitCode: 2 });
   }
   return scheme.parse(text.slice(colon + 1), flags);
+}
+
+function completeTarget(text: string, target: PrefetchTarget, meta: ModelMeta): PrefetchTarget {
+  const scheme = schemes.find((candidate) => candidate.prefixes.includes(text.slice(0, text.indexOf(":"))));
+  return scheme?.complete ? scheme.complete(target, meta) : target;
 }
 
 async function addToStore(directory: string, nix32: string, name: string): Promise<string> {

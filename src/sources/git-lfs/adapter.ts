@@ -1,0 +1,190 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { HttpClient } from "../../http/client.js";
+import type { Credential } from "../../http/settings.js";
+import type { ByteSource } from "../../transfer/types.js";
+import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { UserError } from "../../util/errors.js";
+import { displayUrl } from "../../util/secrets.js";
+import { logger } from "../../util/log.js";
+import { requestDownloads, type LfsObjectRequest } from "./batch.js";
+import { gitBlobSource, lfsObjectSource } from "./byte-sources.js";
+import { findGitCredentials } from "./credentials.js";
+import { checkLfsEndpoint, defaultLfsEndpoint } from "./endpoint.js";
+import { createGitRunner, type GitRunner } from "./git.js";
+import { compileLfsFilePatterns } from "./patterns.js";
+import { MAX_POINTER_BYTES, readPointer, type LfsPointer } from "./pointer.js";
+import { fetchCommit, lfsConfigValue, listTree, readBlobs, type TreeEntry } from "./repository.js";
+import type { GitLfsSource } from "./spec.js";
+
+/**
+ * `source.git-lfs`: `git` fetches exactly the commit into a bare repository in scratch
+ * space outside the output (never checked out, never smudged); pointer files are found
+ * among the small blobs; the LFS objects come through the Batch API and the shared
+ * engine, in parallel, each checked against its pointer's oid (sha256) and size; files
+ * stored in git are copied out of the repository by the engine too, checked against
+ * their git blob ids. The output is the Hugging Face layout with the real commit
+ * (refs/main → rev) and a trees/<commit>.json listing with the real blob ids.
+ *
+ * Credentials (credentials.ts) go to the clone URL's host only: to git as an
+ * http.<origin>/.extraHeader, to the LFS API when it is on that host, to an href only
+ * when it is on that host too (or as the server's own Authorization from the action).
+ */
+export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
+  describe(source) {
+    return { source: "git-lfs", repo: displayUrl(source.url), rev: source.rev };
+  },
+
+  async resolve(source, context) {
+    const cloneUrl = new URL(source.url);
+    const repo = displayUrl(cloneUrl);
+    const credentials = await findGitCredentials(context.auth, context.env, cloneUrl);
+    if (credentials) logger.info(`using the git credentials from ${credentials.origin} for ${cloneUrl.host}`);
+
+    const scratch = await mkdtemp(join(context.env["NIX_BUILD_TOP"] || tmpdir(), "nix-model-repo-git-"));
+    const release = () => rm(scratch, { recursive: true, force: true });
+    try {
+      await mkdir(join(scratch, "home"));
+      const git = createGitRunner({
+        gitDir: join(scratch, "repo.git"),
+        home: join(scratch, "home"),
+        env: context.env,
+        describe: repo,
+        extraHeaders: credentials ? [{ urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`, header: `Authorization: ${credentials.authorization}` }] : [],
+      });
+      await fetchCommit(git, source.url, source.rev, context.signal);
+      const files = await planFiles(git, source, {
+        ...context,
+        repo,
+        credential: credentials ? { authorization: credentials.authorization, hosts: [cloneUrl.host] } : undefined,
+        cloneUrl,
+      });
+      return {
+        commit: source.rev,
+        refs: [],
+        files,
+        // The URL is left out: the commit names the content, on any mirror.
+        metaSource: { type: source.type, rev: source.rev, lfsFiles: source.lfsFiles },
+        resolved: { commit: source.rev },
+        release,
+      } satisfies ResolvedModel;
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  },
+};
+
+interface PlanContext {
+  readonly http: HttpClient;
+  readonly signal: AbortSignal;
+  readonly repo: string;
+  readonly cloneUrl: URL;
+  /** Ours, scoped to the clone URL's host. */
+  readonly credential: Credential | undefined;
+}
+
+async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanContext): Promise<PlannedFile[]> {
+  const tree = await listTree(git, source.rev, context.signal);
+  const blobs: TreeEntry[] = [];
+  for (const entry of tree) {
+    if (entry.type === "blob" && (entry.mode === "100644" || entry.mode === "100755")) blobs.push(entry);
+    else if (entry.mode === "120000") logger.warn(`${entry.path} is a symbolic link in the repository; it is left out (the output holds regular files only)`);
+    else if (entry.type === "commit") logger.warn(`${entry.path} is a git submodule; it is left out (submodules are not fetched)`);
+  }
+  const origin = `commit ${source.rev} of ${context.repo}`;
+  for (const entry of blobs) checkRemotePath(entry.path, origin);
+  checkUniquePaths(blobs.map((entry) => entry.path), origin);
+
+  // Pointer files are small: read every blob under the limit and keep those that parse.
+  const small = blobs.filter((entry) => entry.size > 0 && entry.size < MAX_POINTER_BYTES);
+  const contents = await readBlobs(git, [...new Set(small.map((entry) => entry.oid))], context.signal);
+  const pointers = new Map<string, LfsPointer>();
+  for (const entry of small) {
+    const reading = readPointer(contents.get(entry.oid) ?? Buffer.alloc(0));
+    if (reading.kind === "pointer") pointers.set(entry.path, reading.pointer);
+    if (reading.kind === "invalid") {
+      throw new UserError({
+        what: `${entry.path} in ${origin} is a broken Git LFS pointer: ${reading.why}`,
+        context: { source: "git-lfs", repo: context.repo, rev: source.rev, file: entry.path },
+        fix: ["The repository is damaged or hostile. Fix the pointer file upstream (git lfs track, then add the file again)."],
+      });
+    }
+  }
+
+  const wanted = compileLfsFilePatterns(source.lfsFiles);
+  const lfsFiles = blobs.filter((entry) => pointers.has(entry.path) && wanted(entry.path));
+  const skipped = blobs.filter((entry) => pointers.has(entry.path) && !wanted(entry.path)).length;
+  if (source.lfsFiles !== null && lfsFiles.length === 0 && pointers.size > 0) {
+    throw new UserError({
+      what: `No LFS file of ${context.repo} matches the lfsFiles patterns`,
+      context: { source: "git-lfs", rev: source.rev, lfsFiles: JSON.stringify(source.lfsFiles) },
+      fix: [`Patterns are git-lfs --include patterns (gitignore-style: "*.safetensors" matches at any depth, "onnx/" a folder). The LFS files are: ${[...pointers.keys()].slice(0, 12).join(", ")}`],
+    });
+  }
+  logger.info(`${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by lfsFiles)` : ""}`);
+
+  const hasLfsConfig = blobs.some((entry) => entry.path === ".lfsconfig");
+  const lfsSources = await planLfsSources(git, source, lfsFiles, pointers, { ...context, hasLfsConfig });
+  return blobs
+    .filter((entry) => !pointers.has(entry.path) || wanted(entry.path))
+    .map((entry): PlannedFile => {
+      const pointer = pointers.get(entry.path);
+      if (pointer) {
+        return {
+          path: entry.path,
+          size: pointer.size,
+          expected: { sha256: pointer.oid },
+          blobName: pointer.oid,
+          source: lfsSources.get(pointer.oid)!(entry.path),
+          hubTreeEntry: { size: pointer.size, blobId: entry.oid, lfs: { sha256: pointer.oid, size: pointer.size } },
+        };
+      }
+      return {
+        path: entry.path,
+        size: entry.size,
+        expected: { gitBlobSha1: entry.oid },
+        blobName: null,
+        source: gitBlobSource(git, entry.oid, entry.path),
+        hubTreeEntry: { size: entry.size, blobId: entry.oid },
+      };
+    });
+}
+
+/** Asks the Batch API for every selected object; returns a source maker per oid. */
+async function planLfsSources(
+  git: GitRunner,
+  source: GitLfsSource,
+  lfsFiles: readonly TreeEntry[],
+  pointers: ReadonlyMap<string, LfsPointer>,
+  context: PlanContext & { readonly hasLfsConfig: boolean },
+): Promise<Map<string, (path: string) => ByteSource>> {
+  const makers = new Map<string, (path: string) => ByteSource>();
+  if (lfsFiles.length === 0) return makers;
+  const endpoint = await lfsEndpoint(git, source, context);
+  // Our credential goes to the LFS API only on the clone URL's host, and never over a downgrade to http.
+  const trusted = endpoint.host === context.cloneUrl.host && !(context.cloneUrl.protocol === "https:" && endpoint.protocol === "http:");
+  if (context.credential && !trusted) logger.warn(`the LFS endpoint ${displayUrl(endpoint)} is not on ${context.cloneUrl.host}: no credentials are sent to it`);
+  const credential = trusted ? context.credential : undefined;
+  const requests: LfsObjectRequest[] = lfsFiles.map((entry) => ({ ...pointers.get(entry.path)!, path: entry.path }));
+  const batch = { http: context.http, endpoint, credential, signal: context.signal, repo: context.repo };
+  const actions = await requestDownloads(requests, batch);
+  for (const request of requests) {
+    const action = actions.get(request.oid)!;
+    makers.set(request.oid, (path) => lfsObjectSource({ ...request, path }, action, { ...batch, ownCredential: credential }));
+  }
+  return makers;
+}
+
+async function lfsEndpoint(git: GitRunner, source: GitLfsSource, context: PlanContext & { readonly hasLfsConfig: boolean }): Promise<URL> {
+  for (const key of context.hasLfsConfig ? ["lfs.url", "remote.origin.lfsurl"] : []) {
+    const configured = await lfsConfigValue(git, source.rev, key, context.signal);
+    if (configured !== undefined) {
+      logger.info(`LFS endpoint from .lfsconfig ${key}: ${displayUrl(configured)}`);
+      return checkLfsEndpoint(configured, `.lfsconfig ${key}`);
+    }
+  }
+  return checkLfsEndpoint(defaultLfsEndpoint(source.url), "the clone URL");
+}

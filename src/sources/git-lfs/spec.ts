@@ -1,0 +1,55 @@
+import type { FieldReader } from "../../spec/fields.js";
+import { invalid } from "../../spec/fields.js";
+
+/**
+ * `source.git-lfs`: one commit of a git repository whose large files live in Git LFS
+ * (GitHub, GitLab, Gitea, Hugging Face's git endpoint, a self-hosted LFS server).
+ * Spec form (docs/spec.md): { "type": "git-lfs", "url", "rev", "lfsFiles" }.
+ */
+export interface GitLfsSource {
+  readonly type: "git-lfs";
+  /** The clone URL, http(s) only: the fetcher runs inside a sandbox without ssh keys. */
+  readonly url: string;
+  /**
+   * A full 40-hex commit. Branch and tag names are refused: a fixed-output derivation
+   * must name content that cannot move, and a commit is what the output's refs/main
+   * records. `nix-model-repo prefetch git-lfs:URL@<commit>` prints the hash for it.
+   */
+  readonly rev: string;
+  /** git-lfs include patterns (gitignore-style, like `git lfs pull --include`); null = every LFS file. */
+  readonly lfsFiles: readonly string[] | null;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+export function parseGitLfsSource(r: FieldReader): GitLfsSource {
+  const source: GitLfsSource = {
+    type: "git-lfs",
+    url: r.string("url"),
+    rev: r.string("rev"),
+    lfsFiles: r.optionalStringList("lfsFiles"),
+  };
+  r.done();
+  checkGitUrl(source.url, `${r.where}.url`);
+  if (!COMMIT.test(source.rev)) {
+    throw invalid(`${r.where}.rev`, "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move", source.rev);
+  }
+  return source;
+}
+
+export function checkGitUrl(text: string, where: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(where, "must be an http(s) clone URL like https://github.com/org/model.git", text);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw invalid(where, "must be an http(s) clone URL (ssh and other transports are not available inside a Nix build)", text);
+  }
+  if (url.username || url.password) {
+    throw invalid(where, "must not contain credentials: they would be written into the .drv; use auth.tokenFile or auth.tokenEnvVar", "<URL with credentials>");
+  }
+  if (url.search || url.hash) throw invalid(where, "must not have a query or fragment", text);
+  return url;
+}
