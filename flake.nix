@@ -7,23 +7,77 @@
     let
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAllSystems = f: builtins.listToAttrs (map (system: { name = system; value = f nixpkgs.legacyPackages.${system}; }) systems);
+      systemOf = pkgs: pkgs.stdenv.hostPlatform.system;
 
       # The library for a package set, built with this flake's fetcher package.
       libFor = pkgs: import ./lib {
         inherit pkgs;
-        fetcher = self.packages.${pkgs.stdenv.hostPlatform.system}.default or null;
+        fetcher = self.packages.${systemOf pkgs}.default or null;
       };
+
+      # Every integration helper takes pkgs first, as fetchModel does:
+      #   nix-model-repo.lib.integration.mkHfHub pkgs { models = [ ... ]; }
+      # (The names are read without evaluating the helpers, so no pkgs is needed here.)
+      integrationNames = builtins.attrNames (import ./lib/integration { surface = null; utils = null; });
+
+      modelDefs = import ./models;
     in
     {
       lib = {
         # fetchModel pkgs { name; source; hash; ... }
         fetchModel = pkgs: (libFor pkgs).fetchModel;
         fetchFromHuggingFace = pkgs: (libFor pkgs).fetchFromHuggingFace;
+        # Source factories: sources.huggingface.org "acme" "tiny", ... (no pkgs needed)
+        sources = import ./lib/sources/factories.nix { };
+        integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
+        # instantiate pkgs modelDefs → models (unpinned definitions become placeholders)
+        instantiate = pkgs: (libFor pkgs).instantiate;
+        # mkShellHook pkgs { models = [ ... ]; } → a shellHook string
+        mkShellHook = pkgs: (libFor pkgs).mkShellHook;
+      };
+
+      # The registry of model definitions (models/default.nix): plain fetchModel configs.
+      inherit modelDefs;
+      # The registry, instantiated: models.<system>.<org>.<name>; rawModels skip validation.
+      models = forAllSystems (pkgs: (libFor pkgs).instantiate modelDefs);
+      rawModels = forAllSystems (pkgs: (libFor pkgs).instantiateRaw modelDefs);
+
+      nixosModules.default = { lib, pkgs, ... }: {
+        imports = [ ./modules/nixos.nix ];
+        services.model-repo.package = lib.mkDefault self.packages.${systemOf pkgs}.default;
+      };
+      nixosModules.model-repo = self.nixosModules.default;
+
+      homeManagerModules.default = { lib, pkgs, ... }: {
+        imports = [ ./modules/home-manager.nix ];
+        programs.model-repo.package = lib.mkDefault self.packages.${systemOf pkgs}.default;
+      };
+      homeManagerModules.model-repo = self.homeManagerModules.default;
+
+      # pkgs.nix-model-repo (the CLI), pkgs.nixModelRepo (the library for this pkgs),
+      # pkgs.fetchModel.
+      overlays.default = final: prev: {
+        nix-model-repo = final.callPackage ./package.nix { };
+        nixModelRepo = import ./lib { pkgs = final; fetcher = final.nix-model-repo; };
+        fetchModel = final.nixModelRepo.fetchModel;
       };
 
       packages = forAllSystems (pkgs: rec {
         nix-model-repo = pkgs.callPackage ./package.nix { };
         default = nix-model-repo;
+      });
+
+      # For working on this repository: Node for the fetcher, and the CLI itself.
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          packages = [ pkgs.nodejs_20 self.packages.${systemOf pkgs}.default ];
+        };
+      });
+
+      checks = forAllSystems (pkgs: import ./test/integration/flake-checks.nix {
+        inherit pkgs;
+        nmr = libFor pkgs;
+        package = self.packages.${systemOf pkgs}.default;
       });
     };
 }

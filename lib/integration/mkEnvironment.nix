@@ -10,7 +10,8 @@
 # Hugging Face layout models go into one Hub cache (mkHfHub), Ollama models into one
 # OLLAMA_MODELS directory (mkOllamaModels); each model's integration.environment is added
 # ($out = the model). `hub`/`ollamaModels` replace the built directories (a derivation, or
-# a path string such as a NixOS module's /var/cache link). `environment` is added last.
+# a path string such as a NixOS module's /var/cache link); false leaves them out (and
+# their variables). `environment` is added last.
 # `offline` sets HF_HUB_OFFLINE and friends: the store is read-only, and older
 # huggingface_hub versions write into the cache even on a hit unless offline.
 { utils, describeModel, mkHfHub, mkOllamaModels }:
@@ -48,9 +49,9 @@ let
   ollamaModelList = filter (m: layoutOf m == "ollama") given;
 
   builtHub = if hub == null && hfModels != [ ] then mkHfHub { models = hfModels; name = "${name}-hf-hub"; } else null;
-  theHub = if hub != null then hub else builtHub;
+  theHub = if hub == false then null else if hub != null then hub else builtHub;
   builtOllama = if ollamaModels == null && ollamaModelList != [ ] then mkOllamaModels { models = ollamaModelList; name = "${name}-ollama"; } else null;
-  theOllama = if ollamaModels != null then ollamaModels else builtOllama;
+  theOllama = if ollamaModels == false then null else if ollamaModels != null then ollamaModels else builtOllama;
 
   hubVariables = if theHub == null then { } else
     { HF_HUB_CACHE = "${theHub}"; }
