@@ -21,8 +21,9 @@ const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const TOKEN = `http_e2e_${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
+/** The fixed-output derivation itself (phase 1): what the source produces, before any validation. */
 function expression(fields: string): string {
-  return `${libPrelude} nmr.fetchModel { ${fields} }`;
+  return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
 function reportedHash(result: NixBuildResult): string | undefined {

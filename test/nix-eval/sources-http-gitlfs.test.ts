@@ -30,7 +30,7 @@ describe.skipIf(!nixAvailable)("source.url in Nix", () => {
           { url = "https://example.org/get?id=7"; filename = "onnx/model.onnx"; sha256 = "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="; }
         ];
         hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";
-      }; in { inherit (m) name; source = m.spec.source; env = m.drvAttrs.impureEnvVars; git = m.drvAttrs ? NIX_MODEL_REPO_GIT; }`)) as Record<string, unknown>;
+      }; in { inherit (m.raw) name; source = m.spec.source; env = m.raw.drvAttrs.impureEnvVars; git = m.raw.drvAttrs ? NIX_MODEL_REPO_GIT; }`)) as Record<string, unknown>;
     expect(value["name"]).toBe("model-raw");
     expect(value["source"]).toEqual({
       type: "url",
@@ -46,7 +46,7 @@ describe.skipIf(!nixAvailable)("source.url in Nix", () => {
   });
 
   it("names an unpacked archive after its stem", async () => {
-    const name = await evalValue(`(nmr.fetchModel { source.url = { unpack = true; urls = [ { url = "https://e.org/bert-base.tar.gz"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}"; }).name`);
+    const name = await evalValue(`(nmr.fetchModel { source.url = { unpack = true; urls = [ { url = "https://e.org/bert-base.tar.gz"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}"; }).raw.name`);
     expect(name).toBe("bert-base-raw");
   });
 
@@ -92,7 +92,7 @@ describe.skipIf(!nixAvailable)("source.git-lfs in Nix", () => {
     const value = (await evalValue(`let m = nmr.fetchModel {
         source.git-lfs = { url = "https://huggingface.co/acme/tiny"; rev = "${commit}"; lfsFiles = [ "*.safetensors" ]; };
         hash = "${goodHash}";
-      }; in { inherit (m) name; source = m.spec.source; git = m.drvAttrs.NIX_MODEL_REPO_GIT; folder = m.passthru.hubCacheFolder; }`)) as Record<string, unknown>;
+      }; in { inherit (m.raw) name; source = m.spec.source; git = m.raw.drvAttrs.NIX_MODEL_REPO_GIT; folder = m.passthru.hubCacheFolder; }`)) as Record<string, unknown>;
     expect(value["name"]).toBe("tiny-raw");
     expect(value["source"]).toEqual({ type: "git-lfs", url: "https://huggingface.co/acme/tiny", rev: commit, lfsFiles: ["*.safetensors"] });
     expect(value["git"]).toMatch(/^\/nix\/store\/[a-z0-9]{32}-git-host\/bin\/git$/);

@@ -234,3 +234,38 @@ describe("the Batch API client against a loopback server", () => {
     });
   }
 });
+
+describe("the environment git runs in", () => {
+  it("is built from scratch: no user HOME or config, credentials and proxies only as configuration", async () => {
+    const { gitEnvironment } = await import("../../src/sources/git-lfs/git.js");
+    const env = gitEnvironment({
+      gitDir: "/scratch/repo.git",
+      home: "/scratch/home",
+      env: { PATH: "/bin", HOME: "/root", GIT_DIR: "/elsewhere", GIT_CONFIG_GLOBAL: "/root/.gitconfig", GIT_ASKPASS: "/usr/bin/ask", https_proxy: "http://env-proxy:1", SSL_CERT_FILE: "/etc/ca.pem" },
+      extraHeaders: [{ urlPrefix: "https://h.example/", header: "Authorization: Basic abc" }],
+      network: { proxy: { https: "http://spec-proxy:3128" }, readTimeoutMs: 30_000 },
+      describe: "repo",
+    });
+    expect(env).toMatchObject({
+      HOME: "/scratch/home",
+      GIT_DIR: "/scratch/repo.git",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_TERMINAL_PROMPT: "0",
+      GIT_ALLOW_PROTOCOL: "http:https",
+      GIT_LFS_SKIP_SMUDGE: "1",
+      GIT_SSL_CAINFO: "/etc/ca.pem",
+      https_proxy: "http://spec-proxy:3128",
+    });
+    expect(env["GIT_ASKPASS"]).toBeUndefined();
+    const config = Object.fromEntries(
+      Array.from({ length: Number(env["GIT_CONFIG_COUNT"]) }, (_, index) => [env[`GIT_CONFIG_KEY_${index}`], env[`GIT_CONFIG_VALUE_${index}`]]),
+    );
+    expect(config).toMatchObject({
+      "http.https://h.example/.extraHeader": "Authorization: Basic abc",
+      "credential.helper": "",
+      "filter.lfs.smudge": "",
+      "http.lowSpeedTime": "30",
+    });
+  });
+});

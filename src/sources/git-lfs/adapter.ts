@@ -52,6 +52,7 @@ export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
         home: join(scratch, "home"),
         env: context.env,
         describe: repo,
+        network: { proxy: context.http.settings.proxy, readTimeoutMs: context.http.settings.readTimeoutMs },
         extraHeaders: credentials ? [{ urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`, header: `Authorization: ${credentials.authorization}` }] : [],
       });
       await fetchCommit(git, source.url, source.rev, context.signal);

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { UserError } from "../../util/errors.js";
 import { redact } from "../../util/secrets.js";
 import { TransferFailure } from "../../transfer/types.js";
+import type { HttpSettings } from "../../http/settings.js";
 
 /**
  * Running `git` for the git-lfs source in an environment built from scratch: nothing of
@@ -32,6 +33,8 @@ export interface GitRunnerOptions {
   readonly extraHeaders?: readonly { readonly urlPrefix: string; readonly header: string }[];
   /** What the failure messages name ("https://host/org/repo.git"). */
   readonly describe: string;
+  /** The spec's network settings that git can honour: explicit proxies, and how long a transfer may stall. */
+  readonly network?: { readonly proxy: HttpSettings["proxy"]; readonly readTimeoutMs: number };
 }
 
 /** Variables passed through to git from the fetcher's environment: proxies and TLS roots. */
@@ -55,6 +58,14 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
     LC_ALL: "C",
   };
   for (const name of PASSED_THROUGH) if (options.env[name] !== undefined) env[name] = options.env[name];
+  const proxy = options.network?.proxy;
+  if (proxy) {
+    // network.proxy replaces the environment's proxies, for git as for the fetcher's own requests.
+    for (const name of ["http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"]) delete env[name];
+    if (proxy.http) env["http_proxy"] = proxy.http;
+    if (proxy.https) env["https_proxy"] = proxy.https;
+    if (proxy.noProxy) env["no_proxy"] = proxy.noProxy;
+  }
   // git uses libcurl's default roots unless told; Nix's builder sets SSL_CERT_FILE.
   const caFile = options.env["GIT_SSL_CAINFO"] ?? options.env["SSL_CERT_FILE"] ?? options.env["NIX_SSL_CERT_FILE"];
   if (caFile) env["GIT_SSL_CAINFO"] = caFile;
@@ -66,6 +77,9 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
     ["credential.helper", ""],
     ["core.hooksPath", "/dev/null"],
     ["protocol.version", "2"],
+    // A stalled transfer fails (and is reported) instead of hanging the build: below 1 byte/s for the read timeout.
+    ["http.lowSpeedLimit", "1"],
+    ["http.lowSpeedTime", String(Math.max(1, Math.round((options.network?.readTimeoutMs ?? 300_000) / 1000)))],
     ...(options.extraHeaders ?? []).map(({ urlPrefix, header }) => [`http.${urlPrefix}.extraHeader`, header] as [string, string]),
   ];
   env["GIT_CONFIG_COUNT"] = String(config.length);
