@@ -69,7 +69,7 @@ async function meta(out: string): Promise<{ files: { path: string; sha256: strin
   return JSON.parse(await readFile(join(out, ".nix-model-repo-meta.json"), "utf8"));
 }
 
-describe.skipIf(!hasGitLfs)("the git + LFS test server (checked with the real git-lfs client)", () => {
+describe.skipIf(!hasGitLfs)("the git + LFS test server, checked with the real git-lfs client (needs Debian's git and git-lfs)", () => {
   it("takes `git lfs push` and `git push`, and serves `git clone` and `git lfs pull`", async () => {
     const server = await GitLfsServer.start({ token: TOKEN });
     try {
@@ -96,7 +96,7 @@ describe.skipIf(!hasGitLfs)("the git + LFS test server (checked with the real gi
   });
 });
 
-describe.skipIf(!nixAvailable || !hasGitLfs)("fetchModel from a git + LFS host, built by Nix", () => {
+describe.skipIf(!nixAvailable || !hasGitLfs)("fetchModel from a git + LFS host, built by Nix (needs nix-build, git and git-lfs)", () => {
   let server: GitLfsServer;
   let privateServer: GitLfsServer;
   let repo: PushedRepo;

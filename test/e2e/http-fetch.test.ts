@@ -66,7 +66,7 @@ async function tarball(entries: readonly { name: string; content?: Buffer | stri
   return Buffer.concat(chunks);
 }
 
-describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix", () => {
+describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs nix-build)", () => {
   let server: FaultServer;
   let work: string;
   const weights = randomBytes(3 * 1024 * 1024 + 5);
@@ -256,7 +256,7 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix", () =>
     expect(build.outPath).toBe(prefetched.storePath);
   });
 
-  it.skipIf(!hasNginx)("fetches from nginx (Debian's), the real file server", async () => {
+  it.skipIf(!hasNginx)("fetches from nginx, the real file server (needs Debian's nginx or nginx-light)", async () => {
     const root = await nixReadableTempDir("nmr-nginx-root-");
     await mkdir(join(root, "models"));
     await writeFile(join(root, "models", "model.safetensors"), weights);
