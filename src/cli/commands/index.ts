@@ -7,4 +7,5 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
   ["hash", { summary: "Print the SRI sha256 NAR hash of a path, as `nix hash path` does", load: async () => (await import("./hash.js")).default }],
   ["serve", { summary: "Serve Hugging Face cache folders over the Hub download API", load: async () => (await import("./serve.js")).default }],
   ["scan", { summary: "Scan model files for malicious serialized code", load: async () => (await import("./scan.js")).default }],
+  ["validate", { summary: "Run the validation phase on a raw model output (the phase-2 builder)", load: async () => (await import("./validate.js")).default }],
 ]);
