@@ -1,9 +1,6 @@
 import { UserError } from "../util/errors.js";
-import { findingLines } from "./messages.js";
+import { MAX_FINDINGS_IN_ERROR, findingLines } from "./messages.js";
 import type { ValidationConfig, ValidatorConfig, ValidatorFinding } from "./types.js";
-
-/** Findings shown in the error itself; the log above it has every one. */
-const MAX_FINDINGS_IN_ERROR = 10;
 
 /**
  * The error that fails the build when a validator with onFailure = "abort" fails: the
@@ -40,20 +37,20 @@ function relaxHints(config: ValidationConfig, validator: ValidatorConfig): strin
   const hints: string[] = [];
   if (validator.origin === "defaults.scanner") {
     const failOn = validator.kind === "builtin" ? validator.params["failOn"] : undefined;
-    if (failOn !== "MALICIOUS") hints.push(`validation.defaults.scanner = { failOn = "MALICIOUS"; };   refuse only content known to run code`);
-    hints.push(`validation.defaults.scanner = false;   do not run the scanner for this model`);
+    if (failOn !== "MALICIOUS") hints.push(`validation.defaults.scanner = { failOn = "MALICIOUS"; };  # refuse only content known to run code`);
+    hints.push(`validation.defaults.scanner = false;  # do not run the scanner for this model`);
   } else if (validator.origin === "defaults.modelscan") {
-    hints.push(`validation.defaults.modelscan = false;   do not run modelscan for this model`);
+    hints.push(`validation.defaults.modelscan = false;  # do not run modelscan for this model`);
   } else {
     const named = validator.expr ?? `the validator named "${validator.name}"`;
-    hints.push(`leave ${named} out of validation.validators`);
+    hints.push(`# leave ${named} out of validation.validators`);
     hints.push(
       validator.expr !== null
-        ? `or keep it as a warning: (${validator.expr} // { onFailure = "warn"; })`
-        : `or keep it as a warning: give it onFailure = "warn";`,
+        ? `# or keep it, as a warning: (${validator.expr} // { onFailure = "warn"; })`
+        : `# or keep it, as a warning: give it onFailure = "warn";`,
     );
   }
-  if (validator.onFailureFrom === "global") hints.push(`validation.onFailure = "warn";   report every failing check as a warning instead`);
-  if (config.preset === "strict" || config.preset === "paranoid") hints.push(`validation = lib.validation.presets.standard;   a less strict preset`);
+  if (validator.onFailureFrom === "global") hints.push(`validation.onFailure = "warn";  # report every failing check as a warning instead`);
+  if (config.preset === "strict" || config.preset === "paranoid") hints.push(`validation = lib.validation.presets.standard;  # a less strict preset`);
   return hints;
 }

@@ -2,6 +2,8 @@ import type { ValidatorFinding, ValidatorConfig, ValidatorReport } from "./types
 
 /** Lines for the build log. Every finding is listed there, up to a generous cap. */
 const MAX_LOGGED_FINDINGS = 500;
+/** Findings the error that stops a build shows itself. */
+export const MAX_FINDINGS_IN_ERROR = 10;
 
 export function describeValidator(validator: ValidatorConfig): string {
   const what = validator.description !== "" ? validator.description : validator.kind === "builtin" ? `built-in check ${validator.check}` : "shell validator";
@@ -35,6 +37,9 @@ export function resultLines(report: ValidatorReport, allFindings: readonly Valid
         ...findingLines(allFindings, "    "),
       ];
     case "failed":
-      return [`error: validator ${report.name} failed: ${count}`, ...findingLines(allFindings, "    ")];
+      // The error that ends the build lists the first findings; the log holds the rest.
+      return allFindings.length > MAX_FINDINGS_IN_ERROR
+        ? [`error: validator ${report.name} failed: ${count}`, ...findingLines(allFindings, "    ")]
+        : [`error: validator ${report.name} failed: ${count} (below)`];
   }
 }

@@ -51,7 +51,8 @@ export async function runValidation(config: ValidationConfig, rawDir: string, op
     // The built-in checks run in child processes that read their validator from this file.
     const configFile = join(workRoot, "config.json");
     await writeFile(configFile, canonicalJson(config));
-    log(`validating ${config.name} (${config.preset !== null ? `preset ${config.preset}, ` : ""}${config.validators.length} validators) in ${view.root}`);
+    const count = config.validators.length === 1 ? "1 validator" : `${config.validators.length} validators`;
+    log(`validating ${config.name} (${config.preset !== null ? `preset ${config.preset}, ` : ""}${count}) in ${view.root}`);
 
     for (const [index, validator] of config.validators.entries()) {
       log(describeValidator(validator));
