@@ -29,6 +29,9 @@
         fetchFromHuggingFace = pkgs: (libFor pkgs).fetchFromHuggingFace;
         # Source factories: sources.huggingface.org "acme" "tiny", ... (no pkgs needed)
         sources = import ./lib/sources/factories.nix { };
+        # Presets, built-in validators and mkValidator for fetchModel's `validation` (no pkgs needed):
+        #   validation = nix-model-repo.lib.validation.presets.strict;
+        validation = { inherit (import ./lib/validation { utils = import ./lib/utils.nix; }) presets validators mkValidator; };
         integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
         # instantiate pkgs modelDefs → models (unpinned definitions become placeholders)
         instantiate = pkgs: (libFor pkgs).instantiate;

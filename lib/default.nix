@@ -11,9 +11,13 @@ let
   sources = import ./sources { inherit utils; };
   fetchModel = import ./fetchModel.nix { inherit utils sources surface; };
   integration = import ./integration { inherit surface utils; };
+  validation = import ./validation { inherit utils; };
 in
 {
   inherit fetchModel integration;
+
+  # Presets, built-in validators and mkValidator for fetchModel's `validation` (docs/validation.md).
+  validation = { inherit (validation) presets validators mkValidator; };
 
   # The most used integration helper, at the top as the original design has it.
   inherit (integration) mkShellHook;

@@ -7,7 +7,9 @@
 #   }
 #
 # Phase 1 is a fixed-output derivation whose builder is the bundled fetcher; the
-# config becomes a spec file (docs/spec.md) that never holds a secret.
+# config becomes a spec file (docs/spec.md) that never holds a secret. Phase 2
+# (docs/validation.md) runs the validators without network and gives the result: a
+# derivation named `name` whose output links into the raw one and adds the report.
 { utils, sources, surface }:
 let
   inherit (builtins) attrNames length head concatStringsSep toJSON isAttrs;
@@ -16,6 +18,8 @@ let
   auth = import ./auth.nix { inherit utils; };
   onFailure = import ./on-failure.nix { inherit utils; };
   integrationConfig = import ./integration/config.nix { inherit utils; };
+  validationLib = import ./validation { inherit utils; };
+  phase2 = validationLib.phase2 surface;
 
   knownOptions = [ "name" "source" "hash" "validation" "integration" "network" "auth" "onFailure" "meta" "passthru" ];
 
@@ -84,23 +88,28 @@ let
   # The `integration` option, resolved for lib/integration (Hub folder, layout, environment).
   integration = integrationConfig.resolve { inherit name; info = modelInfo; sourceType = picked.type; integration = config.integration or { }; };
 
+  # The `validation` option, resolved (lib/validation/config.nix); disabled: the result is `raw`.
+  validation = validationLib.resolve { inherit name; validation = config.validation or { }; };
+  result = if validation.enable then phase2 { inherit name raw validation; } else raw;
+
   passthru = {
-    inherit raw spec modelInfo integration;
+    inherit raw spec modelInfo integration validation;
     sourceType = picked.type;
     source = picked.config;
     # What is known before building; the output's .nix-model-repo-meta.json has the rest.
-    metaFile = "${raw}/.nix-model-repo-meta.json";
+    metaFile = "${result}/.nix-model-repo-meta.json";
     # The folder under HF_HUB_CACHE (models--org--name), honouring integration.huggingface; null for Ollama.
     hubCacheFolder = integration.huggingface.folder;
   } // (config.passthru or { });
 
   # `integration` only shapes passthru, so nothing else would check it: it is checked
   # when the model is built or its path used, like the options that shape the spec.
-  checked = value: builtins.deepSeq integration value;
+  # `validation` likewise, even when disabled.
+  checked = value: builtins.deepSeq integration (builtins.seq validation.checked value);
 in
-raw // passthru // {
+result // passthru // {
   meta = { description = "Model ${name} fetched by nix-model-repo"; } // (config.meta or { });
   inherit passthru;
-  drvPath = checked raw.drvPath;
-  outPath = checked raw.outPath;
+  drvPath = checked result.drvPath;
+  outPath = checked result.outPath;
 }

@@ -22,6 +22,13 @@
   writeShellScriptBin = pkgs.writeShellScriptBin;
   runtimeShell = pkgs.runtimeShell;
 
+  # For shell validators (lib/validation/phase2.nix): bash runs them, and these tools are
+  # on their PATH besides their own runtimeInputs. Only evaluated when a model has one.
+  bash = pkgs.bash;
+  validatorTools = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused ];
+  # nixpkgs' modelscan, for validators.modelscan only: evaluated by models that use it.
+  modelscan = pkgs.python3Packages.modelscan;
+
   # nixpkgs' standard list (lib.fetchers.proxyImpureEnvVars), spelled out so lib/
   # needs no nixpkgs lib.
   proxyImpureEnvVars = [

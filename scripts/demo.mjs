@@ -3,7 +3,7 @@
 // with `nix-model-repo serve`, prefetches the model, builds it with nix-build through
 // fetchModel, and prints the store path and the environment that loads it offline.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 
@@ -75,16 +75,21 @@ nmr.fetchModel {
 `;
     const file = join(workdir, "tiny.nix");
     writeFileSync(file, expression);
-    step("nix-build .demo/tiny.nix   (fetchModel with the prefetched hash)");
+    step("nix-build .demo/tiny.nix   (fetchModel with the prefetched hash, validated by the standard preset)");
     say(expression.replace(/^/gm, "    "));
     const nixArgs = ["--option", "substituters", ""];
     const storePath = run("nix-build", [...nixArgs, file, "-o", join(workdir, "result")]).trim();
-    say(`    built: ${storePath}`);
-    if (prefetched.storePath && prefetched.storePath !== storePath) throw new Error(`prefetch added ${prefetched.storePath}, the build gave ${storePath}`);
+    // The result is the validation phase's output: links into the download, plus the report.
+    const rawPath = readlinkSync(join(storePath, "blobs")).replace(/\/blobs$/, "");
+    const validation = JSON.parse(readFileSync(join(storePath, ".nix-model-repo-meta.json"), "utf8")).validation;
+    say(`    built:     ${storePath}`);
+    say(`    download:  ${rawPath} (passthru.raw; the validated output links into it)`);
+    say(`    validated: ${validation.result} (${validation.validators.map((v) => `${v.name}: ${v.status}`).join(", ")})`);
+    if (prefetched.storePath && prefetched.storePath !== rawPath) throw new Error(`prefetch added ${prefetched.storePath}, the build used ${rawPath}`);
 
-    step("Rebuilding it from the mirror (nix-build --check): the same hash again");
-    run("nix-build", [...nixArgs, file, "--check", "--no-out-link"]);
-    say("    same hash: the output is a pure function of the remote content");
+    step("Fetching it again from the mirror (nix-build -A raw --check): the same hash again");
+    run("nix-build", [...nixArgs, file, "-A", "raw", "--check", "--no-out-link"]);
+    say("    same hash: the download is a pure function of the remote content");
 
     const hub = join(workdir, "hub");
     mkdirSync(hub);
@@ -94,7 +99,7 @@ nmr.fetchModel {
     say("    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1");
     say(`    python3 -c "from huggingface_hub import snapshot_download; print(snapshot_download('acme/tiny'))"`);
     say(`\n    ${join(hub, "models--acme--tiny")} ->`);
-    say(run("find", [storePath + "/", "-maxdepth", "4"]).split("\n").filter(Boolean).map((line) => `      ${line.slice(storePath.length)}`).join("\n"));
+    say(run("find", ["-L", storePath + "/", "-maxdepth", "4"]).split("\n").filter(Boolean).map((line) => `      ${line.slice(storePath.length)}`).join("\n"));
   }
 } finally {
   server.stop();

@@ -30,7 +30,7 @@ function modelFiles(): Record<string, Buffer | string> {
 }
 
 function expression(fields: string): string {
-  return `${libPrelude} nmr.fetchModel { ${fields} }`;
+  return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
 function sourceFor(hub: HubServer, repo: string, extra = ""): string {

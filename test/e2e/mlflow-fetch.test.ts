@@ -295,7 +295,7 @@ describe.skipIf(!nixAvailable)("fetchModel with source.mlflow, built by Nix (nee
   let server: MlflowTestServer;
   let hash: string | undefined;
 
-  const expression = (fields: string) => `${libPrelude} nmr.fetchModel { ${fields} }`;
+  const expression = (fields: string) => `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
   const source = (selector: string) => `source.mlflow = { trackingUri = "${server.url}"; modelName = "churn"; ${selector} };`;
 
   beforeAll(async () => {

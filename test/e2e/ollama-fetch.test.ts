@@ -45,7 +45,7 @@ function modelLayers() {
 }
 
 function expression(fields: string): string {
-  return `${libPrelude} nmr.fetchModel { ${fields} }`;
+  return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
 function ollama(model: string, endpoint?: string): string {

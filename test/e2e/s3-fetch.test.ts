@@ -268,7 +268,7 @@ describe.skipIf(!s3rverAvailable || !nixAvailable)("fetchModel with source.s3, b
   let files: Record<string, Buffer | string>;
   let hash: string | undefined;
 
-  const expression = (fields: string) => `${libPrelude} nmr.fetchModel { ${fields} }`;
+  const expression = (fields: string) => `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
   const source = (extra = "", prefix = "acme/tiny") => `source.s3 = { bucket = "nix"; prefix = "${prefix}"; endpoint = "${server.url}"; ${extra} };`;
 
   beforeAll(async () => {

@@ -34,12 +34,12 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
   });
 
   it("names the raw derivation <name>-raw and takes the name from the repo by default", async () => {
-    expect((await evalModel(`${tiny}; hash = "${goodHash}";`, "name")).value).toBe("tiny-raw");
+    expect((await evalModel(`${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe("tiny-raw");
     expect((await evalModel(`name = "my-model"; ${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe("my-model-raw");
   });
 
   it("passes tokens, the endpoint and proxies only through impureEnvVars", async () => {
-    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`, "drvAttrs.impureEnvVars");
+    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`, "raw.drvAttrs.impureEnvVars");
     expect(value).toEqual(expect.arrayContaining(["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HOME", "HF_ENDPOINT", "MY_TOKEN", "https_proxy", "NO_PROXY"]));
   });
 

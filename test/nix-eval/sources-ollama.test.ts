@@ -75,8 +75,8 @@ function expectedInfo(text: string) {
 describe.skipIf(!nixAvailable)("source.ollama (nix-instantiate, stand-in pkgs)", () => {
   it("writes the spec with the endpoint spelled out and names the model after model and tag", async () => {
     expect(await evalModel(`source.ollama.model = "llama3.2:1b"; hash = "${goodHash}";`, "spec.source")).toEqual({ type: "ollama", model: "llama3.2:1b", endpoint: null });
-    expect(await evalModel(`source.ollama.model = "llama3.2:1b"; hash = "${goodHash}";`, "name")).toBe("llama3.2-1b-raw");
-    expect(await evalModel(`source.ollama.model = "user/m"; hash = "${goodHash}";`, "name")).toBe("m-latest-raw");
+    expect(await evalModel(`source.ollama.model = "llama3.2:1b"; hash = "${goodHash}";`, "raw.name")).toBe("llama3.2-1b-raw");
+    expect(await evalModel(`source.ollama.model = "user/m"; hash = "${goodHash}";`, "raw.name")).toBe("m-latest-raw");
     expect(
       await evalModel(`source.ollama = { model = "tiny:1"; endpoint = "http://127.0.0.1:5000"; }; hash = "${goodHash}";`, "spec.source"),
     ).toEqual({ type: "ollama", model: "tiny:1", endpoint: "http://127.0.0.1:5000" });
@@ -129,7 +129,7 @@ describe.skipIf(!nixAvailable)("source.ollama (nix-instantiate, stand-in pkgs)",
   });
 
   it("passes only the user's token variable and proxies through impureEnvVars", async () => {
-    const vars = (await evalModel(`source.ollama.model = "m"; hash = "${goodHash}"; auth.tokenEnvVar = "OLLAMA_TOKEN";`, "drvAttrs.impureEnvVars")) as string[];
+    const vars = (await evalModel(`source.ollama.model = "m"; hash = "${goodHash}"; auth.tokenEnvVar = "OLLAMA_TOKEN";`, "raw.drvAttrs.impureEnvVars")) as string[];
     expect(vars).toContain("OLLAMA_TOKEN");
     expect(vars).toContain("https_proxy");
     expect(vars).not.toContain("HF_TOKEN");

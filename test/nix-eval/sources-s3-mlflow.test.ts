@@ -38,12 +38,12 @@ describe.skipIf(!nixAvailable)("source.s3 in the Nix library", () => {
   });
 
   it("names the model after the prefix's last folder", async () => {
-    expect(await evalModel(`source.s3 = { bucket = "models"; prefix = "llama/7b-chat"; }; hash = "${goodHash}";`, "name")).toBe("7b-chat-raw");
-    expect(await evalModel(`source.s3 = { bucket = "models"; prefix = ""; }; hash = "${goodHash}";`, "name")).toBe("models-raw");
+    expect(await evalModel(`source.s3 = { bucket = "models"; prefix = "llama/7b-chat"; }; hash = "${goodHash}";`, "raw.name")).toBe("7b-chat-raw");
+    expect(await evalModel(`source.s3 = { bucket = "models"; prefix = ""; }; hash = "${goodHash}";`, "raw.name")).toBe("models-raw");
   });
 
   it("passes AWS credentials and endpoints only through impureEnvVars", async () => {
-    const vars = await evalModel(`source.s3 = { bucket = "models"; prefix = "x"; }; hash = "${goodHash}";`, "drvAttrs.impureEnvVars");
+    const vars = await evalModel(`source.s3 = { bucket = "models"; prefix = "x"; }; hash = "${goodHash}";`, "raw.drvAttrs.impureEnvVars");
     expect(vars).toEqual(
       expect.arrayContaining([
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
@@ -118,7 +118,7 @@ describe.skipIf(!nixAvailable)("source.mlflow in the Nix library", () => {
   });
 
   it("passes MLflow and AWS credentials through impureEnvVars, and not MLFLOW_TRACKING_INSECURE_TLS", async () => {
-    const vars = await evalModel(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`, "drvAttrs.impureEnvVars");
+    const vars = await evalModel(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`, "raw.drvAttrs.impureEnvVars");
     expect(vars).toEqual(
       expect.arrayContaining(["MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL_S3"]),
     );

@@ -25,6 +25,15 @@ let
     in
     drv // (env.passthru or { }) // { meta = env.meta or { }; passthru = env.passthru or { }; };
 
+  # A package whose bin/ holds the host's tools of these names (those that exist).
+  hostTools = name: tools: runCommand "${name}-host" { } ''
+    mkdir -p $out/bin
+    for tool in ${builtins.concatStringsSep " " (map (t: "'${t}'") tools)}; do
+      found=$(type -P "$tool") && ln -s "$found" "$out/bin/$tool"
+    done
+    true
+  '';
+
   writeTextFile = { name, text, executable ? false, destination ? "" }:
     runCommand name { inherit text; passAsFile = [ "text" ]; } ''
       target="$out${destination}"
@@ -81,6 +90,61 @@ let
     git = runCommand "git-host" { } ''
       mkdir -p $out/bin
       ln -s /usr/bin/git $out/bin/git
+    '';
+
+    # The host's bash and basic tools under the paths nixpkgs' packages have them
+    # (bin/<tool>), for shell validators (lib/validation). Tools the host lacks are left out.
+    bash = hostTools "bash" [ "bash" "sh" ];
+    coreutils = hostTools "coreutils" [
+      "[" "b2sum" "base32" "base64" "basename" "basenc" "cat" "chgrp" "chmod" "chown" "cksum" "comm" "cp"
+      "csplit" "cut" "date" "dd" "df" "dirname" "du" "echo" "env" "expand" "expr" "factor" "false" "fmt"
+      "fold" "head" "id" "install" "join" "link" "ln" "ls" "md5sum" "mkdir" "mkfifo" "mktemp" "mv" "nice"
+      "nl" "nohup" "nproc" "numfmt" "od" "paste" "printenv" "printf" "pwd" "readlink" "realpath" "rm"
+      "rmdir" "seq" "sha1sum" "sha256sum" "sha512sum" "shuf" "sleep" "sort" "split" "stat" "sum" "sync"
+      "tac" "tail" "tee" "test" "timeout" "touch" "tr" "true" "truncate" "tsort" "uname" "unexpand" "uniq"
+      "unlink" "wc" "whoami" "yes"
+    ];
+    findutils = hostTools "findutils" [ "find" "xargs" ];
+    gnugrep = hostTools "gnugrep" [ "grep" "egrep" "fgrep" ];
+    gnused = hostTools "gnused" [ "sed" ];
+
+    # STAND-IN for nixpkgs' python3Packages.modelscan (protectai/modelscan), which is not
+    # available here: a shell script with modelscan's command-line contract, not its
+    # analysis. `modelscan -p PATH`; exit 0 no issues, 1 issues found, 2 scan error, 3 no
+    # supported file, 4 usage error (modelscan's README, "CLI Exit Codes"). A file counts
+    # as unsafe when its bytes name a module and a function pickles use to run commands.
+    python3Packages.modelscan = self.writeShellScriptBin "modelscan" ''
+      PATH=${hostPath}
+      echo "modelscan (test stand-in, not protectai/modelscan)"
+      path=
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          -p|--path) path=$2; shift 2 ;;
+          -h|--help) echo "usage: modelscan -p PATH"; exit 0 ;;
+          *) echo "Error: No such option: $1" >&2; exit 4 ;;
+        esac
+      done
+      if [ -z "$path" ] || [ ! -e "$path" ]; then echo "Error: Path '$path' does not exist." >&2; exit 4; fi
+      supported=0
+      issues=0
+      while IFS= read -r -d "" file; do
+        case "$file" in
+          *.pkl|*.pickle|*.joblib|*.dill|*.dat|*.data|*.bin|*.pt|*.pth|*.ckpt|*.h5|*.keras|*.pb|*.npy) ;;
+          *) continue ;;
+        esac
+        supported=$((supported + 1))
+        echo "Scanning $file using modelscan.scanners.PickleUnsafeOpScan model scan"
+        if grep -a -q -E '(posix|subprocess|builtins|__builtin__|runpy)' "$file" && grep -a -q -E '(system|popen|eval|exec|getoutput|run_code)' "$file"; then
+          issues=$((issues + 1))
+          echo "Unsafe operator found:"
+          echo "  - Severity: CRITICAL"
+          echo "  - Source: $file"
+        fi
+      done < <(find -L "$path" -type f -print0)
+      if [ "$supported" -eq 0 ]; then echo "No model files found to scan"; exit 3; fi
+      echo "--- Summary ---"
+      echo "Total Issues: $issues"
+      [ "$issues" -eq 0 ] || exit 1
     '';
 
     # The fetcher from this checkout's bundle (`npm run build`), run by the host's node.
