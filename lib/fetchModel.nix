@@ -89,7 +89,8 @@ let
   integration = integrationConfig.resolve { inherit name; info = modelInfo; sourceType = picked.type; integration = config.integration or { }; };
 
   # The `validation` option, resolved (lib/validation/config.nix); disabled: the result is `raw`.
-  validation = validationLib.resolve { inherit name; validation = config.validation or { }; };
+  resolvedValidation = validationLib.resolve { inherit name; validation = config.validation or { }; };
+  validation = resolvedValidation.config;
   result = if validation.enable then phase2 { inherit name raw validation; } else raw;
 
   passthru = {
@@ -105,7 +106,7 @@ let
   # `integration` only shapes passthru, so nothing else would check it: it is checked
   # when the model is built or its path used, like the options that shape the spec.
   # `validation` likewise, even when disabled.
-  checked = value: builtins.deepSeq integration (builtins.seq validation.checked value);
+  checked = value: builtins.deepSeq integration (builtins.seq resolvedValidation.checked value);
 in
 result // passthru // {
   meta = { description = "Model ${name} fetched by nix-model-repo"; } // (config.meta or { });

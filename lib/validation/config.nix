@@ -13,8 +13,8 @@
 #     timeout = 300;            # seconds, for validators that do not set their own
 #   };
 #
-# Everything not given comes from the preset (standard by default). The result lists every
-# validator that will run with its effective onFailure and timeout.
+# Everything not given comes from the preset (standard by default). `config` lists every
+# validator that will run with its effective onFailure and timeout (none when disabled).
 { utils, presets, validators, normalize, onFailureValues }:
 let
   inherit (builtins) isAttrs isBool isList attrNames elem concatStringsSep genList length elemAt filter head foldl';
@@ -100,11 +100,14 @@ let
   all = map (resolveValidator global) (fromDefaults ++ fromList);
 in
 {
-  inherit enable skipDefaults;
-  inherit (global) onFailure timeout;
-  preset = presetName;
-  defaults = { inherit scanner modelscan; };
-  validators = all;
-  # Forced by fetchModel's drvPath/outPath: every check above runs even when disabled.
+  # The effective validation: passthru.validation, and what phase 2 runs.
+  config = {
+    inherit enable skipDefaults;
+    inherit (global) onFailure timeout;
+    preset = presetName;
+    defaults = { inherit scanner modelscan; };
+    validators = if enable then all else [ ];
+  };
+  # Forced by fetchModel's drvPath/outPath, so every check above runs even when disabled.
   checked = builtins.seq (checkUniqueNames all) (builtins.all (v: builtins.seq v.name (builtins.seq v.onFailure (builtins.seq v.timeout true))) all);
 }

@@ -47,7 +47,7 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
 
   it("gives the raw download itself when validation is off", async () => {
     for (const off of ["presets.none", "{ enable = false; }", `{ preset = "none"; }`]) {
-      expect(await value(`let m = model { validation = ${off}; }; in [ m.name (m.outPath == m.raw.outPath) m.validation.enable ]`)).toEqual(["tiny-raw", true, false]);
+      expect(await value(`let m = model { validation = ${off}; }; in [ m.name (m.outPath == m.raw.outPath) m.validation.enable m.validation.validators ]`)).toEqual(["tiny-raw", true, false, []]);
     }
   });
 
