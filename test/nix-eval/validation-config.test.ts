@@ -97,6 +97,12 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
     expect(await value(`(builtins.fromJSON (builtins.unsafeDiscardStringContext (model { }).drvAttrs.config)).shell`)).toBeNull();
   });
 
+  it("reads maxSize limits with 1024-based and SI units", async () => {
+    expect(await value(`map (l: (validators.maxSize l).params.bytes) [ "20G" "1.5G" "20GiB" "500MB" "2K" "123" "7B" ]`)).toEqual([
+      21474836480, 1610612736, 21474836480, 500000000, 2048, 123, 7,
+    ]);
+  });
+
   it("refuses unknown and malformed options, naming them", async () => {
     expect(await evalError(`{ valdators = [ ]; }`)).toMatch(/unknown option validation\.valdators\. Did you mean 'validators'\?/);
     expect(await evalError(`{ onFailure = "ignore"; }`)).toContain(`validation.onFailure must be one of "abort", "warn", "skip"`);

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { canonicalJson } from "../../src/layout/canonical-json.js";
 import { parseValidationConfig, runValidation, writeValidatedOutput, type ValidationConfig } from "../../src/validate/index.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { cliPath } from "../helpers/cli.js";
+import { cliPath, runCli } from "../helpers/cli.js";
 import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./validate-fixtures.js";
 
 const selfCommand = [process.execPath, cliPath];
@@ -188,5 +188,34 @@ describe("the validated output", () => {
     await writeValidatedOutput(raw, out, result.view.meta, result.report);
     expect((await readdir(out)).sort()).toEqual([".nix-model-repo-meta.json", "blobs", "manifests"]);
     expect(existsSync(join(out, "manifests/registry.ollama.ai/library/tiny/1"))).toBe(true);
+  });
+});
+
+describe("nix-model-repo validate", () => {
+  it("prints the report without --out, and exits 1 with the findings when a validator aborts", async () => {
+    const file = join(root, "cli-config.json");
+    const write = (specs: readonly Spec[]) => import("node:fs/promises").then((fs) => fs.writeFile(file, JSON.stringify(config(specs))));
+    await write([{ name: "scanner", check: "scanner" }]);
+    const clean = await runCli(["validate", "--config", file, "--src", cleanRaw], { env: { out: "" } });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ reportVersion: 1, result: "passed" });
+
+    const evil = await runCli(["validate", "--config", file, "--src", evilRaw]);
+    expect(evil.code).toBe(1);
+    expect(JSON.parse(evil.stdout)).toMatchObject({ result: "failed", validators: [{ status: "failed" }] });
+    expect(evil.stderr).toContain(`error: Validation of model "tiny" failed: validator scanner refused it`);
+    expect(evil.stderr).toContain("pytorch_model.bin: MALICIOUS");
+  });
+
+  it("is a usage error without a config or on a folder that is not a raw output", async () => {
+    expect((await runCli(["validate"], { env: { configPath: "", src: "" } })).code).toBe(2);
+    const file = join(root, "cli-config-2.json");
+    await import("node:fs/promises").then((fs) => fs.writeFile(file, JSON.stringify(config([{ name: "s", check: "scanner" }]))));
+    const notRaw = await runCli(["validate", "--config", file, "--src", root]);
+    expect(notRaw.code).toBe(2);
+    expect(notRaw.stderr).toContain("is not a raw model output");
+    const badConfig = await runCli(["validate", "--config", join(cleanRaw, ".nix-model-repo-meta.json"), "--src", cleanRaw]);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toContain("configVersion must be 1");
   });
 });

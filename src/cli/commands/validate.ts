@@ -54,7 +54,8 @@ const command: Command = {
       return 0;
     }
 
-    const out = values.out ?? process.env["out"];
+    // An empty $out is no output path (e.g. `out= nix-model-repo validate ...` by hand).
+    const out = values.out ?? (process.env["out"] || undefined);
     const run = await runValidation(config, src, out !== undefined ? { outGuard: out } : {});
     if (run.aborted !== undefined) {
       if (out === undefined) process.stdout.write(canonicalJson(run.report));
