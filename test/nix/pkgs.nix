@@ -19,7 +19,9 @@ let
         # The trailing `true` keeps bash from exec-ing the script's last command: a
         # coreutils program closes stdout/stderr before it exits, Nix 2.8 takes that EOF
         # for the builder's end and SIGKILLs it, and the build fails "due to signal 9".
-        args = [ "-euo" "pipefail" "-c" "${script}\ntrue" ];
+        # -e and pipefail, but not -u: stdenv runs buildCommand without nounset, and
+        # builders written for it (Home Manager's home-files) read unset array keys.
+        args = [ "-eo" "pipefail" "-c" "${script}\ntrue" ];
         PATH = hostPath;
       } // removeAttrs env [ "passthru" "meta" ]);
     in
