@@ -59,6 +59,7 @@ let
       onFailure = if v.onFailure != null then v.onFailure else global.onFailure;
       onFailureFrom = if v.onFailure != null then "validator" else "global";
       timeout = if v.timeout != null then v.timeout else global.timeout;
+      timeoutFrom = if v.timeout != null then "validator" else "global";
     };
 
   checkUniqueNames = vs:

@@ -11,7 +11,7 @@ let
 
   # The JSON `nix-model-repo validate --config` reads (src/validate/types.ts).
   toConfig = v:
-    { inherit (v) name description onFailure onFailureFrom timeout origin expr; }
+    { inherit (v) name description onFailure onFailureFrom timeout timeoutFrom origin expr; }
     // (if v.command != null then {
       kind = "command";
       inherit (v) command;

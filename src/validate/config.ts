@@ -66,6 +66,7 @@ function parseValidator(json: unknown, where: string): ValidatorConfig {
     onFailure: oneOf(v["onFailure"], ON_FAILURE, `${where}.onFailure`),
     onFailureFrom: oneOf(v["onFailureFrom"], ["validator", "global"] as const, `${where}.onFailureFrom`),
     timeout: positiveNumber(v["timeout"], `${where}.timeout`),
+    timeoutFrom: oneOf(v["timeoutFrom"] ?? "global", ["validator", "global"] as const, `${where}.timeoutFrom`),
     origin: oneOf(v["origin"], ORIGINS, `${where}.origin`),
     expr: nullableString(v["expr"], `${where}.expr`),
   };

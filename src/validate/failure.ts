@@ -26,11 +26,20 @@ export function validationFailedError(
     cause: `${findings.length === 1 ? "1 finding" : `${findings.length} findings`}:\n${shown}${more}`,
     fix: [
       timedOut
-        ? `the check did not finish in ${validator.timeout} s: give it longer in the model's fetchModel call, e.g. validation.timeout = ${Math.ceil(validator.timeout * 4)}; (or the validator's own timeout)`
+        ? timeoutHint(validator)
         : "if you do not trust this model, do not use it (the download stays in the store as passthru.raw until garbage-collected; nothing loads it)",
       `if you trust this model, relax the check in its fetchModel call (only this model is affected):\n${relaxHints(config, validator).join("\n")}`,
     ],
   });
+}
+
+function timeoutHint(validator: ValidatorConfig): string {
+  const longer = Math.ceil(validator.timeout * 4);
+  const how =
+    validator.timeoutFrom === "global"
+      ? `validation.timeout = ${longer};`
+      : `timeout = ${longer}; on ${validator.expr ?? `the validator named "${validator.name}"`}`;
+  return `the check did not finish in ${validator.timeout} s: give it longer in the model's fetchModel call: ${how}`;
 }
 
 function relaxHints(config: ValidationConfig, validator: ValidatorConfig): string[] {

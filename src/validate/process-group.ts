@@ -24,6 +24,8 @@ export interface GroupRunResult {
 }
 
 const MAX_LINE = 8192;
+/** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long to wait for output pipes held open by leftovers in another group. */
 const DRAIN_MS = 2000;
 
@@ -75,7 +77,7 @@ export function runProcessGroup(command: string, args: readonly string[], option
         timedOut = true;
         killGroup("SIGTERM");
         timers.push(setTimeout(() => killGroup("SIGKILL"), options.graceMs ?? 3000));
-      }, options.timeoutMs),
+      }, Math.min(options.timeoutMs, MAX_TIMER_MS)),
     );
 
     child.on("error", (error) => finish({ code: null, signal: null, timedOut: false, spawnError: error.message }));

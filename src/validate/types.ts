@@ -43,6 +43,8 @@ interface ValidatorBase {
   readonly onFailureFrom: "validator" | "global";
   /** Seconds. The validator's process group is killed when it runs longer. */
   readonly timeout: number;
+  /** Whether the timeout was set on the validator itself or came from validation.timeout. */
+  readonly timeoutFrom: "validator" | "global";
   readonly origin: ValidatorOrigin;
   /** How the validator is written in Nix (`validators.noPickleFiles`); null for users' own. */
   readonly expr: string | null;

@@ -70,6 +70,7 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
       { name: "no-pickle", onFailure: "abort", onFailureFrom: "validator", timeout: 5, origin: "validators" },
       { name: "c", onFailure: "skip", onFailureFrom: "validator", timeout: 60, origin: "validators" },
     ]);
+    expect(await value(`map (v: v.timeoutFrom) (model { validation.validators = [ (validators.noPickleFiles // { timeout = 5; }) ]; }).validation.validators`)).toEqual(["global", "validator"]);
   });
 
   it("tunes or drops the default scanner, and adds modelscan when asked", async () => {

@@ -46,6 +46,7 @@ function config(specs: readonly Spec[], preset: string | null = null): Validatio
       onFailure: s.onFailure ?? "abort",
       onFailureFrom: s.onFailure === undefined ? "global" : "validator",
       timeout: s.timeout ?? 60,
+      timeoutFrom: s.timeout === undefined ? "global" : "validator",
       origin: "validators",
       expr: null,
       ...("command" in s ? { kind: "command", command: s.command, path: PATH } : { kind: "builtin", check: s.check, params: s.params ?? {} }),
