@@ -89,7 +89,7 @@ let
   integration = integrationConfig.resolve { inherit name; info = modelInfo; sourceType = picked.type; integration = config.integration or { }; };
 
   # The `validation` option, resolved (lib/validation/config.nix); disabled: the result is `raw`.
-  resolvedValidation = validationLib.resolve { inherit name; validation = config.validation or { }; };
+  resolvedValidation = validationLib.resolve { validation = config.validation or { }; };
   validation = resolvedValidation.config;
   result = if validation.enable then phase2 { inherit name raw validation; } else raw;
 

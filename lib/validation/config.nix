@@ -71,7 +71,7 @@ let
       [ ]
       vs;
 in
-{ name, validation }:
+{ validation }:
 let
   user = utils.checkKnownAttrs ctx "validation." known
     (utils.expect ctx "validation" "an attribute set (e.g. a preset)" "lib.validation.presets.strict" isAttrs validation);

@@ -20,7 +20,7 @@ in
   inherit presets validators;
   inherit (shape) mkValidator;
 
-  # { name; validation; } → { config (passthru.validation); checked (force to check it all); }
+  # { validation; } → { config (passthru.validation); checked (force to check it all); }
   resolve = import ./config.nix { inherit utils presets validators; inherit (shape) normalize onFailureValues; };
 
   # surface → { name; raw; validation; } → the phase-2 derivation.

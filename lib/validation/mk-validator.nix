@@ -16,7 +16,7 @@
 # onFailure; timeout; }) are validators too.
 { utils }:
 let
-  inherit (builtins) isAttrs isList isString isBool elem concatStringsSep match filter attrNames;
+  inherit (builtins) isAttrs isList isString elem concatStringsSep match filter;
 
   checks = [ "scanner" "noPickleFiles" "safetensorsOnly" "noPythonCode" "maxSize" "requiredFiles" "validJson" "licenseCheck" ];
   onFailureValues = [ "abort" "warn" "skip" ];
