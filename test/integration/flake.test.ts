@@ -85,6 +85,17 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
     expect(v).toEqual({ cli: "nix-model-repo-dev", fetched: "tiny", integration: true });
   });
 
+  it("default.nix gives the same without flakes: library, registry, modules", async () => {
+    const v = await value<Record<string, unknown>>(`let nmr = import ${repoRoot} { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; }; in {
+        integration = builtins.attrNames nmr.integration == builtins.attrNames flake.lib.integration;
+        registry = builtins.attrNames nmr.models == builtins.attrNames flake.modelDefs;
+        unpinned = nmr.models.openai-community.gpt2.unpinned;
+        modules = map builtins.isPath [ nmr.modules.nixos nmr.modules.home-manager ];
+        hook = builtins.isString (nmr.mkShellHook { models = [ ]; });
+      }`);
+    expect(v).toEqual({ integration: true, registry: true, unpinned: true, modules: [true, true], hook: true });
+  });
+
   it("checks.<system>.integration builds, and the dev shell evaluates", async () => {
     const check = await nixBuild(`${prelude} flake.checks.\${system}.integration`);
     expect(check.stderr, check.stderr).not.toMatch(/error:/);
