@@ -13,7 +13,7 @@
 #   part in Hub caches (Ollama layout, or integration.huggingface.enable = false).
 { utils, integrationConfig }:
 let
-  inherit (builtins) isAttrs isString isPath replaceStrings mapAttrs attrNames elem;
+  inherit (builtins) isAttrs isString isPath replaceStrings mapAttrs elem;
   ctx = "nix-model-repo integration";
 
   isDerivation = v: isAttrs v && (v.type or null) == "derivation";

@@ -13,7 +13,7 @@
 # a merge of symlinks. The result's passthru lists `folders` and `models`.
 { surface, describeModel, shell }:
 let
-  inherit (builtins) isList isAttrs attrValues filter map concatStringsSep concatMap length head elem foldl' attrNames;
+  inherit (builtins) isList isAttrs attrValues filter map concatStringsSep concatMap length head foldl';
   ctx = "mkHfHub";
 
   toList = what: v:
