@@ -37,10 +37,15 @@ let
       utils.fail ctx "unknown source '${type}'.${utils.suggestion type (attrNames sources)} Known sources: ${concatStringsSep ", " (attrNames sources)}."
     else { inherit type; adapter = sources.${type}; config = source.${type}; };
 
+  # The prefetch command for this model. `--name` only when it differs from the source's
+  # default: prefetch adds the download under <name>-raw, the path the build looks for.
+  prefetchCommand = name: sourceSpec: adapter:
+    adapter.prefetchCommand sourceSpec + (if name == adapter.defaultName sourceSpec then "" else " --name ${name}");
+
   checkHash = name: sourceSpec: adapter: hash:
     if hash == null || hash == "" then
       utils.fail ctx ''hash is missing for model "${name}". Get it with:
-    ${adapter.prefetchCommand sourceSpec}
+    ${prefetchCommand name sourceSpec adapter}
   and set hash = "sha256-..."; (or hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; and read the right one from the build error).''
     else utils.expect ctx "hash" "an SRI sha256 hash" "\"sha256-2kXl3yJh7rOqFyA5Pbgo1Yp7b4Y4wq0lU6r1t9m2X8E=\"" utils.isSriSha256 hash;
 in

@@ -64,6 +64,9 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     const stderr = await evalError(`name = "tiny"; ${tiny};`);
     expect(stderr).toContain(`hash is missing for model "tiny"`);
     expect(stderr).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json'");
+    expect(stderr).not.toContain("--name");
+    // A name other than the source's default must reach prefetch: it names the store path.
+    expect(await evalError(`name = "tiny-v2"; ${tiny};`)).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json' --name tiny-v2");
   });
 
   it("wants an SRI sha256 hash", async () => {
