@@ -100,7 +100,7 @@ describe("LFS endpoint and the spec", () => {
     expect(parse({ url: "https://h.example/r.git", rev: commit })).toEqual({ type: "git-lfs", url: "https://h.example/r.git", rev: commit, lfsFiles: null });
     expect(() => parse({ url: "https://h.example/r.git", rev: "main" })).toThrow(/spec.source.rev must be a full commit id/);
     expect(() => parse({ url: "https://h.example/r.git", rev: "A".repeat(40) })).toThrow(/40 lowercase hex/);
-    expect(() => parse({ url: "git@h.example:r.git", rev: commit })).toThrow(/http\(s\) clone URL/);
+    expect(() => parse({ url: "git@h.example:r.git", rev: commit })).toThrow(/spec.source.url must be an absolute URL like https:\/\/github.com\/org\/model.git/);
     expect(() => parse({ url: "file:///srv/r.git", rev: commit })).toThrow(/ssh and other transports/);
     expect(() => parse({ url: "https://t:secret@h.example/r.git", rev: commit })).toThrow(/must not contain credentials/);
     expect(() => gitLfsPrefetch.parse("https://h.example/r.git@main", { files: undefined, endpoint: undefined, repoType: undefined })).toThrow(/full 40-hex commit/);

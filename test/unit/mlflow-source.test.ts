@@ -33,7 +33,7 @@ describe("source.mlflow spec", () => {
     expect(() => parse({ modelAlias: "a/b" })).toThrow("spec.source.modelAlias");
     expect(() => parse({ modelAlias: "x".repeat(257) })).toThrow("at most 256 bytes");
     expect(() => parse({ modelName: "a/b", modelVersion: "1" })).toThrow("spec.source.modelName");
-    expect(() => parse({ trackingUri: "databricks", modelVersion: "1" })).toThrow("spec.source.trackingUri must be a URL");
+    expect(() => parse({ trackingUri: "databricks", modelVersion: "1" })).toThrow("spec.source.trackingUri must be an absolute URL like https://mlflow.example");
     expect(() => parse({ trackingUri: "file:///mlruns", modelVersion: "1" })).toThrow("must be an http(s) URL");
     expect(() => parse({ trackingUri: "https://u:p@mlflow.example", modelVersion: "1" })).toThrow("must not contain credentials");
   });

@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 
 /**
  * `source.git-lfs`: one commit of a git repository whose large files live in Git LFS
@@ -38,18 +39,9 @@ export function parseGitLfsSource(r: FieldReader): GitLfsSource {
 }
 
 export function checkGitUrl(text: string, where: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(where, "must be an http(s) clone URL like https://github.com/org/model.git", text);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalid(where, "must be an http(s) clone URL (ssh and other transports are not available inside a Nix build)", text);
-  }
-  if (url.username || url.password) {
-    throw invalid(where, "must not contain credentials: they would be written into the .drv; use auth.tokenFile or auth.tokenEnvVar", "<URL with credentials>");
-  }
-  if (url.search || url.hash) throw invalid(where, "must not have a query or fragment", text);
-  return url;
+  return checkHttpUrl(text, where, {
+    example: "https://github.com/org/model.git",
+    credentialsFrom: "auth.tokenFile or auth.tokenEnvVar",
+    schemeNote: "ssh and other transports are not available inside a Nix build",
+  });
 }

@@ -2,7 +2,7 @@ import type { ModelMeta } from "../../layout/meta.js";
 import { archiveResolvedKey } from "../../layout/unpacked.js";
 import { UserError } from "../../util/errors.js";
 import { storeName, type PrefetchScheme, type PrefetchTarget } from "../prefetch-target.js";
-import { checkHttpUrl, filenameFromUrl } from "./spec.js";
+import { checkFileUrl, filenameFromUrl } from "./spec.js";
 
 /**
  * `url:https://host/path/file` (any http(s) URL after `url:`). The sha256 is not known
@@ -14,7 +14,7 @@ export const httpPrefetch: PrefetchScheme = {
   example: "url:https://host/path/model.safetensors [--unpack]",
   parse(rest, flags) {
     try {
-      checkHttpUrl(rest, "the url: target");
+      checkFileUrl(rest, "the url: target");
     } catch (error) {
       throw new UserError({ what: `Cannot read the URL target 'url:${rest}'`, cause: (error as Error).message, fix: ["Write it as url:https://host/path/file."] }, { exitCode: 2 });
     }

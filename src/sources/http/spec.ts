@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
 import { UserError } from "../../util/errors.js";
 import { ARCHIVE_SUFFIXES, archiveKind } from "./archive/kind.js";
@@ -30,7 +31,7 @@ export function parseHttpSource(r: FieldReader): HttpSource {
     const url = item.string("url");
     const sha256 = item.optionalString("sha256");
     const filename = item.optionalString("filename");
-    checkHttpUrl(url, `${item.where}.url`);
+    checkFileUrl(url, `${item.where}.url`);
     const hex = sha256 === null ? null : parseSha256(sha256);
     if (hex === undefined) throw invalid(`${item.where}.sha256`, `must be ${SHA256_FORMS}`, sha256);
     return { url, sha256: hex, filename: filename ?? filenameFromUrl(url, item.where) };
@@ -49,18 +50,12 @@ export function parseHttpSource(r: FieldReader): HttpSource {
   return source;
 }
 
-export function checkHttpUrl(text: string, where: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(where, "must be an absolute URL like https://example.org/model.safetensors", text);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(where, "must be an http(s) URL", text);
-  if (url.username || url.password) {
-    throw invalid(where, "must not contain credentials: they would be written into the .drv; use auth.tokenFile or auth.tokenEnvVar", "<URL with credentials>");
-  }
-  return url;
+export function checkFileUrl(text: string, where: string): URL {
+  return checkHttpUrl(text, where, {
+    example: "https://example.org/model.safetensors",
+    credentialsFrom: "auth.tokenFile or auth.tokenEnvVar",
+    allowQuery: true,
+  });
 }
 
 /**

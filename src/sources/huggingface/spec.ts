@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 
 export type HubRepoType = "model" | "dataset" | "space";
 
@@ -32,7 +33,9 @@ export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   r.done();
   checkRepoId(source.repo, `${r.where}.repo`);
   checkRevision(source.revision, `${r.where}.revision`);
-  if (source.endpoint !== null) checkEndpoint(source.endpoint, `${r.where}.endpoint`);
+  if (source.endpoint !== null) {
+    checkHttpUrl(source.endpoint, `${r.where}.endpoint`, { example: "https://huggingface.co", credentialsFrom: "auth.tokenFile or HF_TOKEN" });
+  }
   return source;
 }
 
@@ -50,13 +53,3 @@ export function checkRevision(revision: string, where: string): void {
   }
 }
 
-export function checkEndpoint(endpoint: string, where: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw invalid(where, "must be a URL like https://huggingface.co", endpoint);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(where, "must be an http(s) URL", endpoint);
-  if (url.username || url.password) throw invalid(where, "must not contain credentials (use a token file or HF_TOKEN)", endpoint);
-}

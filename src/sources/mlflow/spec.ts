@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 import { UserError } from "../../util/errors.js";
 
 /**
@@ -88,15 +89,9 @@ export function checkModelName(name: string, where: string): void {
 }
 
 export function checkTrackingUri(uri: string, where: string): void {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw invalid(where, "must be a URL like https://mlflow.example", uri);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalid(where, "must be an http(s) URL (the fetcher talks to MLflow's REST API; databricks and file stores are not supported)", uri);
-  }
-  if (url.username || url.password) throw invalid(where, "must not contain credentials (use MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN)", uri);
-  if (url.search || url.hash) throw invalid(where, "must not have a query or fragment", uri);
+  checkHttpUrl(uri, where, {
+    example: "https://mlflow.example",
+    credentialsFrom: "MLFLOW_TRACKING_USERNAME/PASSWORD, MLFLOW_TRACKING_TOKEN or auth.tokenFile",
+    schemeNote: "the fetcher talks to MLflow's REST API; databricks and file stores are not supported",
+  });
 }

@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 import { InvalidOllamaName, parseOllamaName } from "./name.js";
 
 export interface OllamaSource {
@@ -31,13 +32,5 @@ export function parseOllamaSource(r: FieldReader): OllamaSource {
 }
 
 export function checkRegistryEndpoint(endpoint: string, where: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw invalid(where, "must be a registry URL like http://localhost:5000", endpoint);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(where, "must be an http(s) URL", endpoint);
-  if (url.username || url.password) throw invalid(where, "must not contain credentials (use auth.tokenEnvVar or auth.tokenFile)", endpoint);
-  if (url.search || url.hash) throw invalid(where, "must not have a query or fragment", endpoint);
+  checkHttpUrl(endpoint, where, { example: "http://localhost:5000", credentialsFrom: "auth.tokenEnvVar or auth.tokenFile" });
 }

@@ -1,5 +1,6 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
+import { checkHttpUrl } from "../../spec/url.js";
 
 /**
  * source.s3: every object under a prefix of a bucket, on AWS S3 or an S3-compatible
@@ -65,13 +66,5 @@ export function normaliseS3Prefix(prefix: string): string {
 }
 
 export function checkS3Endpoint(endpoint: string, where: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw invalid(where, "must be a URL like https://minio.example:9000", endpoint);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(where, "must be an http(s) URL", endpoint);
-  if (url.username || url.password) throw invalid(where, "must not contain credentials (they come from the AWS credential chain)", endpoint);
-  if (url.search || url.hash) throw invalid(where, "must not have a query or fragment", endpoint);
+  checkHttpUrl(endpoint, where, { example: "https://minio.example:9000", credentialsFrom: "the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE...)" });
 }
