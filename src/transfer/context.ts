@@ -3,16 +3,20 @@ import type { RetryOptions, RetryPolicy } from "../http/retry.js";
 import type { TransferFailure, TransferItem } from "./types.js";
 import type { ProgressReporter } from "../progress/types.js";
 import type { Bandwidth } from "./bandwidth.js";
-import type { ByteBudget } from "./byte-budget.js";
-import type { IncompleteFile } from "./incomplete-file.js";
+import type { DigestSink } from "./digests.js";
+import type { Directories, IncompleteFile } from "./incomplete-file.js";
+import type { SlabPool } from "./slab-pool.js";
 
 /** What every transfer of one transferAll call shares. */
 export interface EngineContext {
   /** One slot per connection: files and parts together. */
   readonly limit: LimitFunction;
   readonly bandwidth: Bandwidth;
-  /** Memory for parts ahead of the hash frontier. */
-  readonly budget: ByteBudget;
+  /** All memory between the network and the disk and hash (hashBufferBytes). */
+  readonly pool: SlabPool;
+  /** Where a file's bytes are hashed (this thread or a hashing thread). */
+  readonly digestsFor: (item: TransferItem, size: number | undefined) => DigestSink;
+  readonly directories: Directories;
   readonly policy: RetryPolicy;
   readonly progress: ProgressReporter;
   readonly partSizeBytes: number;

@@ -1,117 +1,85 @@
-import type { ByteBudget } from "./byte-budget.js";
-import type { StreamingDigests } from "./digests.js";
+import type { DigestSink, FileDigests } from "./digests.js";
+import type { SlabPool } from "./slab-pool.js";
 
 /**
- * Feeds the bytes of a file downloaded in parallel ranged parts to its digests in file
- * order, without reading the file back.
+ * Feeds a file's bytes to its digests in file order, whatever order they arrive in,
+ * without reading the file back.
  *
- * The part that contains the hash frontier (the "head") is hashed as it arrives. Bytes
- * of later parts are written to disk at once but also kept in memory until the frontier
- * reaches them; those bytes are charged to a ByteBudget shared by the whole fetch. When
- * the budget is spent, a later part's next chunk waits (its reader stops reading, and
- * TCP slows its sender) until the head moves on and frees memory, or until that part
- * becomes the head itself, which never waits. So memory held for hashing never exceeds
- * the budget, whatever the file size, and the head always makes progress.
- *
- * Why the head can always run: parts of a file are scheduled first to last, so the head
- * was given its connection before any later part of the same file.
+ * Streams hand over sealed slabs (contiguous bytes at a file position, see
+ * slab-writer.ts). A slab that starts at the hash frontier is hashed at once, and so is
+ * every slab queued right behind it; a slab further on (a ranged part ahead of the parts
+ * before it) waits in memory. That memory is the SlabPool's, so it is bounded, and the
+ * pool keeps a reserve for the stream at the frontier, so the frontier always moves.
+ * Whenever the frontier moves the pool is told: a part waiting for a slab may have
+ * become the frontier.
  */
-interface PartState {
-  /** Chunks received ahead of the frontier, in order. */
-  readonly pending: Uint8Array[];
-  pendingBytes: number;
-  complete: boolean;
+interface Sealed {
+  readonly bytes: Uint8Array;
+  readonly consumed: () => void;
 }
 
 export class InOrderHasher {
-  readonly #digests: StreamingDigests;
-  readonly #budget: ByteBudget;
-  readonly #parts: PartState[];
-  #head = 0;
+  readonly #digests: DigestSink;
+  readonly #pool: Pick<SlabPool, "recheck">;
+  readonly #ahead = new Map<number, Sealed>();
+  #frontier: number;
   #disposed = false;
 
-  constructor(digests: StreamingDigests, partCount: number, budget: ByteBudget) {
+  constructor(digests: DigestSink, pool: Pick<SlabPool, "recheck">, start = 0) {
     this.#digests = digests;
-    this.#budget = budget;
-    this.#parts = Array.from({ length: partCount }, () => ({ pending: [], pendingBytes: 0, complete: false }));
+    this.#pool = pool;
+    this.#frontier = start;
   }
 
-  /** Index of the part being hashed; equals the part count once every byte is hashed. */
-  get head(): number {
-    return this.#head;
+  /** Offset of the first byte not hashed (nor on its way to the hash) yet. */
+  get frontier(): number {
+    return this.#frontier;
   }
 
-  /**
-   * The next chunk of part `index` (chunks of one part arrive in order). Resolves once the
-   * chunk is hashed or held in memory; waits while the budget is spent.
-   */
-  async push(index: number, chunk: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const part = this.#part(index);
-    if (part.complete) throw new Error(`part ${index} received bytes after it was complete`);
-    if (index === this.#head) {
-      this.#digests.update(chunk);
+  /** Slabs waiting for the frontier. */
+  get slabsAhead(): number {
+    return this.#ahead.size;
+  }
+
+  /** Bytes [position, position + bytes.length) of the file; `consumed` runs once they are hashed. */
+  add(position: number, bytes: Uint8Array, consumed: () => void): void {
+    if (this.#disposed || bytes.byteLength === 0) {
+      consumed();
       return;
     }
-    const reserved = await this.#budget.acquire(chunk.byteLength, () => index !== this.#head && !this.#disposed, signal);
-    if (this.#disposed) {
-      if (reserved) this.#budget.release(chunk.byteLength);
+    if (position < this.#frontier || this.#ahead.has(position)) {
+      consumed();
+      throw new Error(`bytes at ${position} were handed to the hash twice (frontier ${this.#frontier})`);
+    }
+    if (position > this.#frontier) {
+      this.#ahead.set(position, { bytes, consumed });
       return;
     }
-    if (index === this.#head) {
-      // Became the head while waiting: its earlier chunks were flushed, so this one goes next.
-      if (reserved) this.#budget.release(chunk.byteLength);
-      this.#digests.update(chunk);
-      return;
+    this.#digests.update(bytes, consumed);
+    this.#frontier += bytes.byteLength;
+    for (let next = this.#ahead.get(this.#frontier); next !== undefined; next = this.#ahead.get(this.#frontier)) {
+      this.#ahead.delete(this.#frontier);
+      this.#digests.update(next.bytes, next.consumed);
+      this.#frontier += next.bytes.byteLength;
     }
-    part.pending.push(chunk);
-    part.pendingBytes += chunk.byteLength;
+    this.#pool.recheck();
   }
 
-  /** Part `index` has received all its bytes. */
-  complete(index: number): void {
-    this.#part(index).complete = true;
-    if (index === this.#head) this.#advance();
+  /** The digests, once every byte up to the frontier is hashed. Fails if bytes are still waiting. */
+  async result(): Promise<FileDigests> {
+    if (this.#ahead.size > 0) {
+      throw new Error(`bytes after ${this.#frontier} arrived but the bytes before them did not`);
+    }
+    return this.#digests.result();
   }
 
-  /** Every byte of every part has been hashed. */
-  get done(): boolean {
-    return this.#head >= this.#parts.length;
-  }
-
-  /** Drops everything held (on failure or abort) and returns its budget. */
+  /** Drops everything held (on failure or abort): the slabs go back to the pool. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    let held = 0;
-    for (const part of this.#parts) {
-      held += part.pendingBytes;
-      part.pending.length = 0;
-      part.pendingBytes = 0;
-    }
-    if (held > 0) this.#budget.release(held);
-    else this.#budget.recheck();
-  }
-
-  #advance(): void {
-    while (this.#head < this.#parts.length && this.#part(this.#head).complete) {
-      this.#head += 1;
-      if (this.#head < this.#parts.length) this.#flush(this.#part(this.#head));
-    }
-    // The new head's waiting chunk no longer needs budget; others may fit in what was freed.
-    this.#budget.recheck();
-  }
-
-  #flush(part: PartState): void {
-    for (const chunk of part.pending) this.#digests.update(chunk);
-    const freed = part.pendingBytes;
-    part.pending.length = 0;
-    part.pendingBytes = 0;
-    if (freed > 0) this.#budget.release(freed);
-  }
-
-  #part(index: number): PartState {
-    const part = this.#parts[index];
-    if (part === undefined) throw new RangeError(`no part ${index}`);
-    return part;
+    for (const sealed of this.#ahead.values()) sealed.consumed();
+    this.#ahead.clear();
+    this.#digests.dispose();
+    this.#pool.recheck();
   }
 }

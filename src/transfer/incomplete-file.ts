@@ -12,18 +12,20 @@ import { dirname } from "node:path";
 export class IncompleteFile {
   readonly path: string;
   readonly destination: string;
+  readonly #directories: Directories;
   #handle: Promise<FileHandle> | undefined;
   #closed = false;
 
-  constructor(destination: string) {
+  constructor(destination: string, directories: Directories = new Directories()) {
     this.destination = destination;
     this.path = `${destination}.incomplete`;
+    this.#directories = directories;
   }
 
   /** Creates (or truncates: a leftover from a crashed run is not trusted) the file; idempotent. */
   open(): Promise<FileHandle> {
     if (this.#closed) return Promise.reject(new Error(`${this.path} is already closed`));
-    this.#handle ??= mkdir(dirname(this.destination), { recursive: true }).then(() => open(this.path, "w"));
+    this.#handle ??= this.#directories.ensure(dirname(this.destination)).then(() => open(this.path, "w"));
     return this.#handle;
   }
 
@@ -60,66 +62,20 @@ export class IncompleteFile {
 }
 
 /**
- * Write-behind for one stream of a file: contiguous chunks are gathered into blocks of
- * `blockBytes` and written without waiting, at most `maxInFlight` blocks at a time, so
- * the socket is read while the disk writes. Waiting for every 64 KiB network chunk's
- * write round trip halved loopback throughput.
- *
- * Memory per stream: at most (maxInFlight + 1) × blockBytes.
+ * The directories one transfer has created, so that a thousand files in one folder cost
+ * one mkdir, not a thousand (each a round trip through libuv's thread pool).
  */
-export class WriteBehind {
-  readonly #file: IncompleteFile;
-  readonly #blockBytes: number;
-  readonly #maxInFlight: number;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  #pendingPosition = 0;
-  readonly #inFlight: Promise<void>[] = [];
-  #failure: unknown;
+export class Directories {
+  readonly #made = new Map<string, Promise<void>>();
 
-  constructor(file: IncompleteFile, blockBytes = 512 * 1024, maxInFlight = 2) {
-    this.#file = file;
-    this.#blockBytes = blockBytes;
-    this.#maxInFlight = maxInFlight;
-  }
-
-  /** Queues `chunk` for `position`; waits only when too many blocks are being written. */
-  async write(chunk: Uint8Array, position: number): Promise<void> {
-    this.#throwIfFailed();
-    if (this.#pendingBytes > 0 && position !== this.#pendingPosition + this.#pendingBytes) await this.#startBlock();
-    if (this.#pendingBytes === 0) this.#pendingPosition = position;
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.byteLength;
-    if (this.#pendingBytes >= this.#blockBytes) await this.#startBlock();
-  }
-
-  /** Everything queued is on disk (or the first write error is thrown). */
-  async flush(): Promise<void> {
-    if (this.#pendingBytes > 0) this.#issue();
-    while (this.#inFlight.length > 0) await this.#inFlight.shift();
-    this.#throwIfFailed();
-  }
-
-  async #startBlock(): Promise<void> {
-    this.#issue();
-    while (this.#inFlight.length > this.#maxInFlight) await this.#inFlight.shift();
-    this.#throwIfFailed();
-  }
-
-  #issue(): void {
-    const block = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingBytes);
-    const position = this.#pendingPosition;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    if (block === undefined) return;
-    this.#inFlight.push(
-      this.#file.write(block, position).catch((error: unknown) => {
-        this.#failure ??= error;
-      }),
-    );
-  }
-
-  #throwIfFailed(): void {
-    if (this.#failure !== undefined) throw this.#failure;
+  ensure(directory: string): Promise<void> {
+    let made = this.#made.get(directory);
+    if (made === undefined) {
+      made = mkdir(directory, { recursive: true }).then(() => undefined);
+      // A failure (EACCES, ENOSPC) is not remembered: the next file asks again.
+      made.catch(() => this.#made.delete(directory));
+      this.#made.set(directory, made);
+    }
+    return made;
   }
 }

@@ -2,16 +2,16 @@ import { setMaxListeners } from "node:events";
 import { withRetries } from "../http/retry.js";
 import { TransferFailure } from "./types.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
-import { StreamingDigests } from "./digests.js";
 import { InOrderHasher } from "./in-order-hasher.js";
-import { WriteBehind } from "./incomplete-file.js";
 import { IntegrityFailure, RangesNotHonoured } from "./integrity.js";
 import type { Received } from "./receive-stream.js";
+import { SlabWriter } from "./slab-writer.js";
 
 /**
  * A large file in parallel ranged parts, each in its own connection slot, each resuming
  * from where it stopped after a cut. Bytes are written where they belong at once and
- * hashed in file order through an InOrderHasher (bounded memory, see there).
+ * hashed in file order through an InOrderHasher (bounded memory: see there and
+ * slab-pool.ts).
  *
  * If the server does not honour a ranged request, this throws RangesNotHonoured and the
  * caller receives the file in one stream instead.
@@ -33,8 +33,7 @@ export function planParts(size: number, partSize: number): Part[] {
 export async function receiveParts(job: FileJob, size: number): Promise<Received> {
   const { item, context } = job;
   const parts = planParts(size, context.partSizeBytes);
-  const digests = new StreamingDigests(item.expected, size);
-  const hasher = new InOrderHasher(digests, parts.length, context.budget);
+  const hasher = new InOrderHasher(context.digestsFor(item, size), context.pool);
   // One failed part cancels its siblings; the first error is the one reported.
   const siblings = new AbortController();
   const signal = AbortSignal.any([job.signal, siblings.signal]);
@@ -44,10 +43,10 @@ export async function receiveParts(job: FileJob, size: number): Promise<Received
 
   try {
     const results = await Promise.allSettled(
-      parts.map((part, index) =>
+      parts.map((part) =>
         context.limit(async () => {
           signal.throwIfAborted();
-          await receivePart({ ...job, signal }, hasher, index, part, size);
+          await receivePart({ ...job, signal }, hasher, part, size);
         }).catch((error: unknown) => {
           if (firstError === undefined) firstError = error;
           siblings.abort(error);
@@ -56,30 +55,29 @@ export async function receiveParts(job: FileJob, size: number): Promise<Received
       ),
     );
     if (results.some((result) => result.status === "rejected")) throw firstError;
+    if (hasher.frontier !== size) throw new Error(`parts of ${item.path} finished but bytes remain unhashed`);
+    return { size, digests: await hasher.result() };
   } finally {
     hasher.dispose();
   }
-  if (!hasher.done) throw new Error(`parts of ${item.path} finished but bytes remain unhashed`);
-  return { size, digests: digests.finish() };
 }
 
-async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, part: Part, size: number): Promise<void> {
+async function receivePart(job: FileJob, hasher: InOrderHasher, part: Part, size: number): Promise<void> {
   const { item, file, signal, meter } = job;
-  const { bandwidth } = job.context;
-  let position = part.start;
-  let attemptStart = position;
-  const writer = new WriteBehind(file);
+  const { bandwidth, pool } = job.context;
+  const writer = new SlabWriter(file, pool, hasher, part.start, signal);
+  let attemptStart = part.start;
 
   await withRetries(
     async () => {
-      attemptStart = position;
+      attemptStart = writer.position;
       meter.opening();
       await file.open();
-      const opened = await item.source.open({ start: position, end: part.end }, signal);
+      const opened = await item.source.open({ start: writer.position, end: part.end }, signal);
       try {
-        if (opened.start !== position) {
+        if (opened.start !== writer.position) {
           throw new RangesNotHonoured(
-            `asked ${item.source.description} for bytes ${position}-${part.end - 1}, got bytes from ${opened.start}`,
+            `asked ${item.source.description} for bytes ${writer.position}-${part.end - 1}, got bytes from ${opened.start}`,
           );
         }
         if (opened.totalSize !== undefined && opened.totalSize !== size) {
@@ -87,17 +85,17 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
         }
         for await (const received of opened.body) {
           // A server may send past the end we asked for; the rest belongs to another part.
-          const chunk = received.byteLength > part.end - position ? received.subarray(0, part.end - position) : received;
+          const remaining = part.end - writer.position;
+          const chunk = received.byteLength > remaining ? received.subarray(0, remaining) : received;
           await bandwidth.take(chunk.byteLength, signal);
-          await writer.write(chunk, position);
-          await hasher.push(index, chunk, signal);
-          position += chunk.byteLength;
+          const copying = writer.write(chunk);
+          if (copying !== undefined) await copying;
           meter.add(chunk.byteLength);
-          if (position >= part.end) break;
+          if (writer.position >= part.end) break;
         }
-        if (position < part.end) {
+        if (writer.position < part.end) {
           throw new TransferFailure(
-            `connection closed after ${position - part.start} of ${part.end - part.start} bytes of a part (${item.source.description})`,
+            `connection closed after ${writer.position - part.start} of ${part.end - part.start} bytes of a part (${item.source.description})`,
             { retryable: true },
           );
         }
@@ -106,7 +104,6 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, index: number, p
         await writer.flush();
       }
     },
-    streamRetryOptions(job, part.end - part.start, () => position > attemptStart),
+    streamRetryOptions(job, part.end - part.start, () => writer.position > attemptStart),
   );
-  hasher.complete(index);
 }

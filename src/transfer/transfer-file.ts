@@ -19,7 +19,7 @@ export async function transferFile(item: TransferItem, context: EngineContext, s
   const meter = new FileMeter(item.path, item.size, context.progress);
 
   for (let attempt = 1; ; attempt++) {
-    const file = new IncompleteFile(item.destination);
+    const file = new IncompleteFile(item.destination, context.directories);
     const job: FileJob = { item, file, signal, context, meter };
     try {
       const received = await receive(job);

@@ -89,8 +89,9 @@ export interface TransferOptions {
   /** Size of one ranged part. Default 8 MiB. */
   readonly partSizeBytes?: number;
   /**
-   * Most bytes held in memory, across the whole fetch, for parts that arrived ahead of
-   * the hash frontier. Default 64 MiB. The engine's memory bound (see engine.ts).
+   * Most bytes held in memory, across the whole fetch, between the network and the disk
+   * and hash: write-behind, and parts that arrived ahead of the hash frontier. Default
+   * 64 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
 }
