@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { availableParallelism } from "node:os";
 import { isAbsolute, normalize } from "node:path";
 import pLimit from "p-limit";
 import { retryPolicyFrom } from "../http/retry.js";
@@ -6,6 +7,7 @@ import { silentProgress } from "../progress/silent.js";
 import { bandwidthFor } from "./bandwidth.js";
 import type { EngineContext } from "./context.js";
 import { StreamingDigests } from "./digests.js";
+import { HashWorkers } from "./hash-workers.js";
 import { Directories } from "./incomplete-file.js";
 import { SlabPool } from "./slab-pool.js";
 import { transferFile } from "./transfer-file.js";
@@ -26,7 +28,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  *
  * The byte path: undici's chunk → one copy into a 512 KiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
- * (slab-writer.ts, in-order-hasher.ts) → the slab is reused. Network Buffers die young.
+ * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
+ * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
  *   hashBufferBytes (default 64 MiB): every slab, i.e. all bytes between the network
@@ -45,6 +48,16 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
 export const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
+/**
+ * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
+ * ones on the main thread, where hashing a few KiB costs less than the messages would.
+ */
+export const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
+
+/** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
+export function defaultHashThreads(cores = availableParallelism()): number {
+  return Math.max(0, Math.min(4, cores - 1));
+}
 
 export async function transferAll(items: readonly TransferItem[], options: TransferOptions): Promise<TransferredFile[]> {
   assertDistinctDestinations(items);
@@ -53,11 +66,16 @@ export async function transferAll(items: readonly TransferItem[], options: Trans
   const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
   // Every file and part listens on it: many listeners are expected, not a leak.
   setMaxListeners(0, signal);
+  const hashThreads = options.hashThreads ?? defaultHashThreads();
+  const workers = hashThreads > 0 ? new HashWorkers(hashThreads) : undefined;
   const context: EngineContext = {
     limit: pLimit(Math.max(1, settings.concurrency)),
     bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
     pool: new SlabPool(options.hashBufferBytes ?? DEFAULT_HASH_BUFFER_BYTES),
-    digestsFor: (item, size) => new StreamingDigests(item.expected, size),
+    digestsFor: (item, size) =>
+      workers !== undefined && (size === undefined || size >= OFF_THREAD_HASH_MIN_BYTES)
+        ? workers.digests(item.expected, size)
+        : new StreamingDigests(item.expected, size),
     directories: new Directories(),
     policy: retryPolicyFrom(settings),
     progress: options.progress ?? silentProgress,
@@ -67,19 +85,24 @@ export async function transferAll(items: readonly TransferItem[], options: Trans
 
   let firstError: unknown;
   let failed = false;
-  const settled = await Promise.allSettled(
-    items.map((item) =>
-      transferFile(item, context, signal).catch((error: unknown) => {
-        if (!failed) {
-          failed = true;
-          firstError = error;
-          // Cancel every other transfer; each removes its own .incomplete file before settling.
-          aborter.abort(error);
-        }
-        throw error;
-      }),
-    ),
-  );
+  let settled: PromiseSettledResult<TransferredFile>[];
+  try {
+    settled = await Promise.allSettled(
+      items.map((item) =>
+        transferFile(item, context, signal).catch((error: unknown) => {
+          if (!failed) {
+            failed = true;
+            firstError = error;
+            // Cancel every other transfer; each removes its own .incomplete file before settling.
+            aborter.abort(error);
+          }
+          throw error;
+        }),
+      ),
+    );
+  } finally {
+    await workers?.close();
+  }
   if (failed) throw firstError;
   return settled.map((result) => {
     if (result.status === "rejected") throw result.reason;

@@ -24,6 +24,9 @@ export class InOrderHasher {
   readonly #ahead = new Map<number, Sealed>();
   #frontier: number;
   #disposed = false;
+  /** Slabs handed to the digests and not yet hashed (a hashing thread may lag behind). */
+  #hashing = 0;
+  readonly #drainWaiters: { readonly below: number; readonly resolve: () => void }[] = [];
 
   constructor(digests: DigestSink, pool: Pick<SlabPool, "recheck">, start = 0) {
     this.#digests = digests;
@@ -41,6 +44,20 @@ export class InOrderHasher {
     return this.#ahead.size;
   }
 
+  /** Slabs being hashed. */
+  get slabsHashing(): number {
+    return this.#hashing;
+  }
+
+  /**
+   * Resolves once fewer than `limit` slabs are being hashed: the writers' back-pressure
+   * when the hash (on another thread) is slower than the network.
+   */
+  hashingBelow(limit: number): Promise<void> | undefined {
+    if (this.#hashing < limit) return undefined;
+    return new Promise((resolve) => this.#drainWaiters.push({ below: limit, resolve }));
+  }
+
   /** Bytes [position, position + bytes.length) of the file; `consumed` runs once they are hashed. */
   add(position: number, bytes: Uint8Array, consumed: () => void): void {
     if (this.#disposed || bytes.byteLength === 0) {
@@ -55,12 +72,10 @@ export class InOrderHasher {
       this.#ahead.set(position, { bytes, consumed });
       return;
     }
-    this.#digests.update(bytes, consumed);
-    this.#frontier += bytes.byteLength;
+    this.#hash(bytes, consumed);
     for (let next = this.#ahead.get(this.#frontier); next !== undefined; next = this.#ahead.get(this.#frontier)) {
       this.#ahead.delete(this.#frontier);
-      this.#digests.update(next.bytes, next.consumed);
-      this.#frontier += next.bytes.byteLength;
+      this.#hash(next.bytes, next.consumed);
     }
     this.#pool.recheck();
   }
@@ -71,6 +86,20 @@ export class InOrderHasher {
       throw new Error(`bytes after ${this.#frontier} arrived but the bytes before them did not`);
     }
     return this.#digests.result();
+  }
+
+  #hash(bytes: Uint8Array, consumed: () => void): void {
+    this.#hashing += 1;
+    this.#frontier += bytes.byteLength;
+    this.#digests.update(bytes, () => {
+      this.#hashing -= 1;
+      consumed();
+      for (const waiter of [...this.#drainWaiters]) {
+        if (this.#hashing >= waiter.below) continue;
+        this.#drainWaiters.splice(this.#drainWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    });
   }
 
   /** Drops everything held (on failure or abort): the slabs go back to the pool. */

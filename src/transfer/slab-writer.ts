@@ -14,9 +14,11 @@ import type { Slab, SlabPool } from "./slab-pool.js";
  * `write` returns undefined when it needed no slab from the pool, so the caller's loop
  * awaits nothing per chunk in the common case.
  *
- * At most `maxWrites` slabs of one stream are being written at once: when the disk is
+ * A stream takes no new slab while `maxInFlight` of its slabs are being written, or
+ * `maxInFlight` of its file's slabs are being hashed: when the disk or the hash is
  * slower than the network, the stream stops reading (TCP slows the sender) instead of
- * filling the pool, so a single stream holds at most (maxWrites + 1) slabs.
+ * filling the pool, so a stream at the frontier holds at most 2 × maxInFlight + 1 slabs.
+ * Parts ahead of the frontier hold more: their slabs wait for the parts before them.
  */
 export class SlabWriter {
   readonly #file: IncompleteFile;
@@ -31,10 +33,10 @@ export class SlabWriter {
   #failure: unknown;
   #failed = false;
 
-  readonly #maxWrites: number;
+  readonly #maxInFlight: number;
 
-  constructor(file: IncompleteFile, pool: SlabPool, hasher: InOrderHasher, position: number, signal?: AbortSignal, maxWrites = 4) {
-    this.#maxWrites = maxWrites;
+  constructor(file: IncompleteFile, pool: SlabPool, hasher: InOrderHasher, position: number, signal?: AbortSignal, maxInFlight = 4) {
+    this.#maxInFlight = maxInFlight;
     this.#file = file;
     this.#pool = pool;
     this.#hasher = hasher;
@@ -93,7 +95,8 @@ export class SlabWriter {
   }
 
   async #acquire(): Promise<void> {
-    while (this.#writes.size >= this.#maxWrites) await Promise.race(this.#writes);
+    while (this.#writes.size >= this.#maxInFlight) await Promise.race(this.#writes);
+    await this.#hasher.hashingBelow(this.#maxInFlight);
     this.#throwIfFailed();
     // This stream's next slab starts at #slabPosition: it is at the frontier once every byte before it is hashed.
     this.#slab = await this.#pool.acquire(() => this.#hasher.frontier >= this.#slabPosition, this.#signal);

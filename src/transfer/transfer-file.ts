@@ -22,9 +22,7 @@ export async function transferFile(item: TransferItem, context: EngineContext, s
     const file = new IncompleteFile(item.destination, context.directories);
     const job: FileJob = { item, file, signal, context, meter };
     try {
-      const received = await receive(job);
-      verify(item, received);
-      await file.commit();
+      const received = await receiveAndCommit(job);
       meter.finished(received.size);
       return { path: item.path, destination: item.destination, size: received.size, sha256: received.digests.sha256 };
     } catch (error) {
@@ -48,18 +46,26 @@ function usesParts(item: TransferItem, context: EngineContext): item is Transfer
   );
 }
 
-async function receive(job: FileJob): Promise<Received> {
+/** Receives the file, checks it and renames it into place. */
+async function receiveAndCommit(job: FileJob): Promise<Received> {
   const { item, context } = job;
+  const commit = async (received: Received) => {
+    verify(item, received);
+    await job.file.commit();
+    return received;
+  };
   if (usesParts(item, context)) {
     try {
-      return await receiveParts(job, item.size);
+      return await commit(await receiveParts(job, item.size));
     } catch (error) {
       if (!(error instanceof RangesNotHonoured) || job.signal.aborted) throw error;
       await job.file.truncate();
       job.meter.reset(`${error.message}: the server does not honour Range`);
     }
   }
-  return context.limit(() => receiveStream(job));
+  // The connection slot is held until the file is closed and renamed: with a thousand
+  // small files, at most `concurrency` of them are ever open.
+  return context.limit(async () => commit(await receiveStream(job)));
 }
 
 function verify(item: TransferItem, received: Received): void {

@@ -94,6 +94,11 @@ export interface TransferOptions {
    * 64 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
+  /**
+   * Threads that hash files of 1 MiB or more, off the main thread. Default: one per core
+   * beyond the first, at most 4; 0 hashes everything on the main thread.
+   */
+  readonly hashThreads?: number;
 }
 
 /**

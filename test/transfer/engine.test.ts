@@ -309,6 +309,25 @@ describe("transferAll", () => {
     expect((await filesUnder(dir.path)).length).toBe(12);
   });
 
+  it("gets the same bytes and digests hashing on the main thread and on hashing threads, with a tight memory budget", async () => {
+    const size = 3 * MiB + 777;
+    server.serveGenerated("/threads.bin", size, 9);
+    const bytes = generatedBytes(9, 0, size);
+    const expected = { sha256: sha256(bytes), sha1: createHash("sha1").update(bytes).digest("hex"), gitBlobSha1: gitBlobSha1(bytes) };
+    for (const hashThreads of [0, 2]) {
+      const destination = join(dir.path, `threads-${hashThreads}.bin`);
+      const [result] = await transferAll([item(http, server.url("/threads.bin"), destination, { size, expected })], {
+        settings: quickSettings({ concurrency: 6 }),
+        // Six parts of 256 KiB in flight and sixteen 32 KiB slabs in all: parts ahead of the frontier must wait.
+        hashBufferBytes: 512 * 1024,
+        hashThreads,
+        ...parts,
+      });
+      expect(result).toMatchObject({ size, sha256: expected.sha256 });
+      expect((await readFile(destination)).equals(bytes)).toBe(true);
+    }
+  });
+
   it("writes an empty file", async () => {
     server.serveBytes("/empty", Buffer.alloc(0));
     const [result] = await transferAll(
