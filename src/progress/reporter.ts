@@ -1,3 +1,4 @@
+import { coalesce, type CoalescedOutput } from "./coalesce.js";
 import { nixProgress } from "./nix.js";
 import { plainProgress } from "./plain.js";
 import { silentProgress } from "./silent.js";
@@ -35,12 +36,25 @@ export function createProgressReporter(mode: ProgressMode = selectProgressMode()
   const columns = output.columns ?? (() => process.stderr.columns ?? 80);
   switch (mode) {
     case "nix":
-      return nixProgress({ write, now });
+      return flushedAtEnd(coalesce(write), (lines) => nixProgress({ write: lines, now }));
     case "tty":
+      // Redrawn in place at most ten times a second already.
       return ttyProgress({ write, now, columns });
     case "plain":
-      return plainProgress({ write, now });
+      return flushedAtEnd(coalesce(write), (lines) => plainProgress({ write: lines, now }));
     case "none":
       return silentProgress;
   }
+}
+
+/** A line renderer whose lines are coalesced, all of them written when the fetch ends. */
+function flushedAtEnd(output: CoalescedOutput, render: (write: (text: string) => void) => ProgressReporter): ProgressReporter {
+  const reporter = render(output.write);
+  return {
+    ...reporter,
+    end: (outcome) => {
+      reporter.end(outcome);
+      output.flush();
+    },
+  };
 }

@@ -132,6 +132,38 @@ describe("tty and plain modes", () => {
   });
 });
 
+describe("line output", () => {
+  it("joins the lines of many files into few writes, loses none, and writes what is held at the end", () => {
+    const writes: string[] = [];
+    const reporter = createProgressReporter("plain", { write: (text) => writes.push(text), now: () => 0 });
+    reporter.begin({ label: "acme/many", files: 300, bytes: 300 * 1024 });
+    for (let index = 0; index < 300; index++) {
+      reporter.fileStarted(`f${index}.json`, 1024);
+      reporter.fileFinished(`f${index}.json`, 1024);
+    }
+    reporter.end({ ok: true });
+    const lines = writes.join("").trimEnd().split("\n");
+    expect(lines).toHaveLength(602);
+    expect(lines[1]).toBe("started f0.json (1.0 KiB)");
+    expect(lines.at(-2)).toBe("finished f299.json (1.0 KiB; 300/300 files)");
+    // ~24 KiB of lines: flushed every 16 KiB, then at the end.
+    expect(writes.length).toBeLessThanOrEqual(3);
+    expect(writes.every((text) => text.endsWith("\n"))).toBe(true);
+  });
+
+  it("writes held lines within 100 ms without waiting for the end", async () => {
+    let text = "";
+    const reporter = createProgressReporter("nix", { write: (chunk) => (text += chunk), now: () => 0 });
+    reporter.begin({ label: "acme/slow", files: 1, bytes: 10 });
+    reporter.fileStarted("slow.bin", 10);
+    expect(text).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(text.split("\n").filter(Boolean).every((line) => line.startsWith("@nix {"))).toBe(true);
+    expect(text).toContain("slow.bin");
+    reporter.end({ ok: false });
+  });
+});
+
 describe("secrets in progress and errors", () => {
   it("no token or signed query reaches any progress output or the error", async () => {
     const token = "hf_progress_token_0123456789";
