@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { startHubServer, type HubServer } from "../../src/serve/index.js";
 import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
+import { realHubSkipReason, runRealHub } from "../helpers/hf-python.js";
 import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult } from "../helpers/nix.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -112,6 +113,28 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     // Blobs are named by the Hub's etags: LFS sha256, else git blob sha1.
     for (const file of publicRepo.files) expect(existsSync(join(outPath, "blobs", file.etag))).toBe(true);
   });
+
+  it.skipIf(realHubSkipReason !== undefined)(
+    `the real huggingface_hub loads the built model offline (${realHubSkipReason ? "skipped: set HUGGINGFACE_HUB_SRC to run" : "HUGGINGFACE_HUB_SRC"})`,
+    async () => {
+      const cache = await hubCacheWith(outPath!, "acme/e2e-public");
+      const files = publicRepo.files.map((file) => file.path);
+      const outcomes = await runRealHub(cache, [
+        ...files.map((filename) => ({ op: "hf_hub_download" as const, repoId: "acme/e2e-public", filename })),
+        { op: "snapshot_download", repoId: "acme/e2e-public" },
+        { op: "snapshot_download", repoId: "acme/e2e-public", revision: publicRepo.commit },
+        { op: "scan_cache_dir" },
+      ]);
+      for (const [index, outcome] of outcomes.entries()) {
+        expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true });
+        if (index < files.length) {
+          const content = await readFile((outcome as { value: string }).value);
+          expect(content.equals(publicRepo.files[index]!.content)).toBe(true);
+        }
+      }
+      expect((outcomes.at(-1) as { value: { warnings: unknown[] } }).value.warnings).toEqual([]);
+    },
+  );
 
   it("writes deterministic metadata and the hash nix-model-repo hash computes", async () => {
     const meta = JSON.parse(await readFile(join(outPath!, ".nix-model-repo-meta.json"), "utf8"));
