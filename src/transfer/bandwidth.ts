@@ -20,18 +20,22 @@ export class BandwidthLimiter {
     this.#burstMs = burstMs;
   }
 
-  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Counts `bytes`; returns a promise to await only when the caller must wait (undefined
+   * otherwise: the receive loops await nothing per chunk unless the cap bites).
+   */
+  take(bytes: number, signal?: AbortSignal): Promise<void> | undefined {
     const now = performance.now();
     // Idle time earns at most `burstMs` of credit.
     this.#clock = Math.max(this.#clock, now - this.#burstMs) + bytes / this.#bytesPerMs;
     const wait = this.#clock - now;
-    if (wait > 1) await sleep(wait, undefined, signal === undefined ? {} : { signal });
+    return wait > 1 ? sleep(wait, undefined, signal === undefined ? {} : { signal }) : undefined;
   }
 }
 
 /** No limit: takes never wait. */
 export const unlimitedBandwidth = {
-  take: async (_bytes: number, _signal?: AbortSignal): Promise<void> => {},
+  take: (_bytes: number, _signal?: AbortSignal): Promise<void> | undefined => undefined,
 };
 
 export type Bandwidth = Pick<BandwidthLimiter, "take">;

@@ -26,7 +26,7 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.
  * - The first fatal error aborts everything else; no `.incomplete` file is left behind.
  *
- * The byte path: undici's chunk → one copy into a 512 KiB slab of a SlabPool
+ * The byte path: undici's chunk → one copy into a ~512 KiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
  * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.

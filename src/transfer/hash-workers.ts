@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { hashSpecs, type DigestName, type DigestSink, type FileDigests, type HashSpec } from "./digests.js";
+import { StreamingDigests, hashSpecs, type DigestName, type DigestSink, type FileDigests, type HashSpec } from "./digests.js";
 import type { ExpectedDigests } from "./types.js";
 
 /**
@@ -161,16 +161,28 @@ export class HashWorkers {
   readonly #maxThreads: number;
   readonly #threads: HashThread[] = [];
   #nextId = 1;
+  /** A thread could not be started (resource limits): hash on the main thread instead. */
+  #unavailable = false;
 
   constructor(threads: number) {
     if (!(threads >= 1)) throw new RangeError(`hashing threads must be at least 1, got ${threads}`);
     this.#maxThreads = Math.floor(threads);
   }
 
-  /** Digests for one file, computed on a hashing thread. Throws like hashSpecs for an uncheckable file. */
+  /**
+   * Digests for one file, computed on a hashing thread (on this thread if none can be
+   * started). Throws like hashSpecs for an uncheckable file.
+   */
   digests(expected: ExpectedDigests, size: number | undefined): DigestSink {
     const specs = hashSpecs(expected, size);
-    const thread = this.#pickThread();
+    let thread: HashThread;
+    try {
+      if (this.#unavailable) return new StreamingDigests(expected, size);
+      thread = this.#pickThread();
+    } catch {
+      this.#unavailable = true;
+      return new StreamingDigests(expected, size);
+    }
     const id = this.#nextId++;
     thread.open(id, specs);
     let finished = false;

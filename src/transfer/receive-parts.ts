@@ -87,7 +87,8 @@ async function receivePart(job: FileJob, hasher: InOrderHasher, part: Part, size
           // A server may send past the end we asked for; the rest belongs to another part.
           const remaining = part.end - writer.position;
           const chunk = received.byteLength > remaining ? received.subarray(0, remaining) : received;
-          await bandwidth.take(chunk.byteLength, signal);
+          const throttled = bandwidth.take(chunk.byteLength, signal);
+          if (throttled !== undefined) await throttled;
           const copying = writer.write(chunk);
           if (copying !== undefined) await copying;
           meter.add(chunk.byteLength);

@@ -69,7 +69,8 @@ export async function receiveStream(job: FileJob): Promise<Received> {
             if (size !== undefined && position + chunk.byteLength > size) {
               throw new IntegrityFailure(`size: expected ${size} bytes, received more`);
             }
-            await bandwidth.take(chunk.byteLength, signal);
+            const throttled = bandwidth.take(chunk.byteLength, signal);
+            if (throttled !== undefined) await throttled;
             const copying = writer.write(chunk);
             if (copying !== undefined) await copying;
             position += chunk.byteLength;

@@ -74,11 +74,9 @@ export class SlabWriter {
     while (offset < chunk.byteLength) {
       let slab = this.#slab;
       // A slab ends where a chunk ends (only a chunk larger than a slab is split), so
-      // writes start wherever the network's chunks put them, as they did before slabs.
-      // Slabs filled to the byte made every write 512 KiB at a 512 KiB-aligned offset;
-      // ext4 (kernel 6.18) then allocates 512 KiB page-cache folios, and on this VM,
-      // whose free high-order memory the host has reclaimed, such writes took ~1.8 ms
-      // instead of ~0.2 ms from ~500 MiB into a file on: +1.5 s of system time per GiB.
+      // writes start at chunk boundaries, as before slabs. Slabs filled to the byte cost
+      // more here: 1.5 s more system time per GiB with 512 KiB slabs (whole aligned
+      // 512 KiB writes, see DEFAULT_SLAB_BYTES), 0.1–0.3 s more CPU with 508 KiB ones.
       if (slab !== undefined && this.#filled > 0 && slab.bytes.byteLength - this.#filled < chunk.byteLength - offset) {
         this.#seal();
         slab = undefined;
