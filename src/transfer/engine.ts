@@ -34,16 +34,18 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Memory bound, whatever the file sizes:
  *   hashBufferBytes (default 64 MiB): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
- *     allocated on first need, so a single stream uses ≤ 5 slabs (2.5 MiB)
+ *     allocated on first need, and a stream at the frontier holds ≤ 9 (4.5 MiB)
+ *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
- *     8 parts ran 1 mark-compact, down from ~55 when parts held the chunks themselves).
+ *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
- * about hashBufferBytes + 60 MiB with parts, 60–70 MiB in one stream.
+ * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
  * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more; with 8
- * connections, 7 parts ahead of the frontier fit in the 64 MiB buffer, so no connection
- * waits for the hasher when all run at the same speed.
+ * connections, 7 parts ahead of the frontier fit in the 56 MiB of the 64 MiB pool that
+ * is not kept for frontier streams, so no connection waits for the hasher when all run
+ * at the same speed.
  */
 export const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;

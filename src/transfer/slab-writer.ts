@@ -4,10 +4,10 @@ import type { Slab, SlabPool } from "./slab-pool.js";
 
 /**
  * The write path of one stream (a whole file, or one ranged part): network chunks are
- * copied into a slab; a slab that cannot take the next chunk is sealed, which starts its positional write and hands
- * it to the file's InOrderHasher at once, so the disk, the hash and the socket all
- * proceed while the next slab fills. The slab goes back to the pool when it is both
- * written and hashed.
+ * copied into a slab; a slab that cannot take the next chunk is sealed, which starts its
+ * positional write and hands it to the file's InOrderHasher at once, so the disk, the
+ * hash and the socket all proceed while the next slab fills. The slab goes back to the
+ * pool when it is both written and hashed.
  *
  * The copy is the only one a byte makes in user space after undici: no Buffer.concat,
  * and no network Buffer is kept beyond the call (see slab-pool.ts for why that matters).
@@ -32,7 +32,6 @@ export class SlabWriter {
   readonly #writes = new Set<Promise<void>>();
   #failure: unknown;
   #failed = false;
-
   readonly #maxInFlight: number;
 
   constructor(file: IncompleteFile, pool: SlabPool, hasher: InOrderHasher, position: number, signal?: AbortSignal, maxInFlight = 4) {
