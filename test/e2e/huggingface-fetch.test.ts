@@ -132,7 +132,7 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
           expect(content.equals(publicRepo.files[index]!.content)).toBe(true);
         }
       }
-      expect((outcomes.at(-1) as { value: { warnings: unknown[] } }).value.warnings).toEqual([]);
+      expect((outcomes.at(-1) as unknown as { value: { warnings: unknown[] } }).value.warnings).toEqual([]);
     },
   );
 
