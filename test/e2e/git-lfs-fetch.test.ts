@@ -8,16 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
 import { cloneAndPull, pushLfsRepo, type PushedRepo } from "../helpers/git-lfs-repo.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const TOKEN = `glpat-e2e-${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
@@ -37,24 +36,12 @@ function expression(fields: string): string {
   return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
 function expectedFiles(repo: PushedRepo, keep: (path: string) => boolean = () => true): Map<string, string> {
   return new Map(repo.files.filter((file) => keep(file.path)).map((file) => [file.path, file.sha256]));
 }
 
-async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
-  const cache = await mkdtemp(join(tmpdir(), "nmr-lfs-cache-"));
-  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
-  return cache;
-}
 
-async function filesUnder(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
 
 /** The fetcher as the builder runs it, outside Nix: quick, and where an escape would really land. */
 async function fetchWithCli(source: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, auth: Record<string, unknown> = {}): Promise<CliResult & { out: string }> {
@@ -278,7 +265,7 @@ describe.skipIf(!nixAvailable || !hasGitLfs)("fetchModel from a git + LFS host, 
       expect(text).not.toContain(TOKEN);
       expect(text).not.toContain(basic);
     }
-    for (const file of await filesUnder(build.outPath!)) {
+    for (const file of await regularFilesUnder(build.outPath!)) {
       const bytes = await readFile(file);
       expect(bytes.includes(TOKEN)).toBe(false);
       expect(bytes.includes(basic)).toBe(false);

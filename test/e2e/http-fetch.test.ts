@@ -7,17 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { FaultServer } from "../helpers/fault-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
 import { runCli } from "../helpers/cli.js";
 import { hasNginx, startNginx } from "../helpers/nginx.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const TOKEN = `http_e2e_${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
@@ -26,9 +25,6 @@ function expression(fields: string): string {
   return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
 /** Builds once with the fake hash to learn the real one, then for real. */
 async function buildTwice(fields: string, env?: NodeJS.ProcessEnv): Promise<{ first: NixBuildResult; build: NixBuildResult; hash: string }> {
@@ -41,16 +37,7 @@ async function buildTwice(fields: string, env?: NodeJS.ProcessEnv): Promise<{ fi
   return { first, build, hash: hash! };
 }
 
-async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
-  const cache = await mkdtemp(join(tmpdir(), "nmr-http-cache-"));
-  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
-  return cache;
-}
 
-async function filesUnder(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
 
 async function tarball(entries: readonly { name: string; content?: Buffer | string; type?: "file" | "symlink"; linkname?: string }[]): Promise<Buffer> {
   const packer = pack();
@@ -176,7 +163,7 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
 
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(TOKEN);
     expect(first.stdout + first.stderr + build.stdout + build.stderr).not.toContain(TOKEN);
-    for (const file of await filesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
 
     // Without the token the server's refusal is reported, naming the file.
     const anonymous = await nixBuild(expression(`${fields} hash = "${FAKE_HASH}";`), { env: { MY_HTTP_TOKEN: "" } });

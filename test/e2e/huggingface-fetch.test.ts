@@ -6,17 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile, lstat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHubServer, type HubServer } from "../../src/serve/index.js";
 import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { realHubSkipReason, runRealHub } from "../helpers/hf-python.js";
-import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
 import { runCli } from "../helpers/cli.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const TOKEN = `hf_e2e_${randomBytes(12).toString("hex")}`;
 
 /** Fresh content every run, so every build really runs instead of hitting the store. */
@@ -38,23 +37,8 @@ function sourceFor(hub: HubServer, repo: string, extra = ""): string {
   return `source.huggingface = { repo = "${repo}"; endpoint = "${hub.url}"; ${extra} };`;
 }
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
-async function filesUnder(root: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) found.push(join(entry.parentPath, entry.name));
-  }
-  return found;
-}
 
-async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
-  const cache = await mkdtemp(join(tmpdir(), "nmr-hub-cache-"));
-  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
-  return cache;
-}
 
 describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix", () => {
   let root: string;
@@ -195,7 +179,7 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     // Not in the .drv (and so not in argv or the spec), not in any log, not in the output.
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(TOKEN);
     expect(first.stderr + first.stdout + build.stderr + build.stdout).not.toContain(TOKEN);
-    for (const file of await filesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
     expect(build.stderr + first.stderr).toContain("using the Hugging Face token from $HF_TOKEN");
 
     // The Hub's own host got the token; the CDN host never did.

@@ -6,16 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMlflowServer, type MlflowTestServer } from "../helpers/mlflow-server.js";
 import { startS3Server, s3rverAvailable, type S3TestServer } from "../helpers/s3-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const USER = "reader";
 const PASSWORD = `pw-${randomBytes(12).toString("hex")}`;
 const TOKEN = `mlflow-token-${randomBytes(12).toString("hex")}`;
@@ -64,23 +63,8 @@ async function meta(out: string): Promise<{ source: unknown; resolved: Record<st
   return JSON.parse(await readFile(join(out, ".nix-model-repo-meta.json"), "utf8"));
 }
 
-async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
-  const cache = await mkdtemp(join(tmpdir(), "nmr-mlflow-cache-"));
-  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
-  return cache;
-}
 
-async function filesUnder(root: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) found.push(join(entry.parentPath, entry.name));
-  }
-  return found;
-}
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
 interface Fixture {
   root: string;
@@ -322,7 +306,7 @@ describe.skipIf(!nixAvailable)("fetchModel with source.mlflow, built by Nix (nee
 
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(PASSWORD);
     expect(first.stderr + first.stdout + build.stderr + build.stdout).not.toContain(PASSWORD);
-    for (const file of await filesUnder(build.outPath!)) expect((await readFile(file)).includes(PASSWORD)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(PASSWORD)).toBe(false);
 
     const again = await nixBuild(expression(`name = "churn"; ${source(`modelAlias = "champion";`)} hash = "${hash}"; network.concurrency = 1;`), {
       env: { ...cleanEnv, MLFLOW_TRACKING_TOKEN: TOKEN },

@@ -28,9 +28,8 @@ import {
   type StorageServer,
 } from "../helpers/docker-registry.js";
 import { runCli } from "../helpers/cli.js";
-import { libPrelude, nixAvailable, nixBuild, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, reportedHash, FAKE_HASH } from "../helpers/nix.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const TOKEN = `ollama_e2e_${randomBytes(12).toString("hex")}`;
 const ESCAPE = `/tmp/nmr-ollama-escape-${TOKEN.slice(-8)}`;
 
@@ -52,9 +51,6 @@ function ollama(model: string, endpoint?: string): string {
   return `source.ollama = { model = "${model}"; ${endpoint ? `endpoint = "${endpoint}";` : ""} };`;
 }
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startS3Server, s3rverAvailable, type S3TestServer } from "../helpers/s3-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, type NixBuildResult } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 import { openS3 } from "../../src/sources/s3/client.js";
 import { s3ByteSource } from "../../src/sources/s3/byte-source.js";
@@ -19,7 +19,6 @@ import { createDispatcher } from "../../src/http/dispatcher.js";
 import { defaultHttpSettings } from "../../src/http/settings.js";
 import { transferAll } from "../../src/transfer/engine.js";
 
-const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const SECRET = `s3-secret-${randomBytes(12).toString("hex")}`;
 
 /** No AWS configuration from the machine running the tests may leak in. */
@@ -66,23 +65,8 @@ async function fetchWithCli(source: Record<string, unknown>, env: NodeJS.Process
   return { ...result, out };
 }
 
-async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
-  const cache = await mkdtemp(join(tmpdir(), "nmr-s3-cache-"));
-  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
-  return cache;
-}
 
-async function filesUnder(root: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) found.push(join(entry.parentPath, entry.name));
-  }
-  return found;
-}
 
-function reportedHash(result: NixBuildResult): string | undefined {
-  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
-}
 
 describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs the s3rver devDependency)", () => {
   let server: S3TestServer;
@@ -317,7 +301,7 @@ describe.skipIf(!s3rverAvailable || !nixAvailable)("fetchModel with source.s3, b
     expect(build.ok).toBe(true);
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(SECRET);
     expect(first.stderr + first.stdout + build.stderr + build.stdout).not.toContain(SECRET);
-    for (const file of await filesUnder(build.outPath!)) expect((await readFile(file)).includes(SECRET)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(SECRET)).toBe(false);
     expect(first.stderr).toContain("S3: using AWS credentials from the environment");
     expect(server.requests.slice(before).some((request) => request.authorization?.includes("Credential=S3RVER/"))).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtemp, writeFile, chmod } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,4 +88,35 @@ function run(command: string, args: string[], options: NixBuildOptions): Promise
       },
     );
   });
+}
+
+/** A hash that is valid SRI but matches nothing: a build with it fails and reports the real one. */
+export const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/** Any well-formed SRI sha256, for evaluation tests where nothing is built. */
+export const SOME_HASH = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
+/** The hash Nix reports after "got:" when a fixed-output build's hash does not match. */
+export function reportedHash(result: NixBuildResult): string | undefined {
+  return /got:\s+(sha256-[A-Za-z0-9+/]{43}=)/.exec(result.stderr)?.[1];
+}
+
+/** The error text of evaluating `fetchModel { <args> }`, asserting that it fails. */
+export async function fetchModelEvalError(args: string): Promise<string> {
+  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
+  if (result.ok) throw new Error(`fetchModel { ${args} } evaluated, but was expected to fail`);
+  return result.stderr;
+}
+
+/** A Hub cache (HF_HUB_CACHE) holding one built model as models--org--name. */
+export async function hubCacheWith(outPath: string, repoId: string): Promise<string> {
+  const cache = await mkdtemp(join(tmpdir(), "nmr-hub-cache-"));
+  await symlink(outPath, join(cache, `models--${repoId.replace("/", "--")}`));
+  return cache;
+}
+
+/** Absolute paths of every regular file under `root` (to search an output for a secret). */
+export async function regularFilesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true, recursive: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
 }

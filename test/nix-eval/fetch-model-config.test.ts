@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { libPrelude, nixAvailable, nixEval } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixEval, fetchModelEvalError, SOME_HASH as goodHash } from "../helpers/nix.js";
 
-const goodHash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 const tiny = `source.huggingface = { repo = "acme/tiny"; files = [ "*.json" ]; }`;
 
 async function evalModel(args: string, attribute: string) {
   return nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).${attribute}`);
 }
 
-async function evalError(args: string): Promise<string> {
-  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
-  expect(result.ok).toBe(false);
-  return result.stderr;
-}
 
 describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate, stand-in pkgs)", () => {
   it("writes the spec with every default spelled out", async () => {
@@ -44,55 +38,55 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
   });
 
   it("refuses an unknown option by name and suggests the right one", async () => {
-    const stderr = await evalError(`${tiny}; hsah = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(`${tiny}; hsah = "${goodHash}";`);
     expect(stderr).toContain("unknown option hsah");
     expect(stderr).toContain("Did you mean 'hash'?");
   });
 
   it("refuses unknown nested options", async () => {
-    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.timeout.conect = 3;`)).toContain("unknown option network.timeout.conect");
-    expect(await evalError(`source.huggingface = { repo = "a/b"; revison = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.huggingface.revison");
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.conect = 3;`)).toContain("unknown option network.timeout.conect");
+    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/b"; revison = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.huggingface.revison");
   });
 
   it("wants exactly one source", async () => {
-    expect(await evalError(`source = { }; hash = "${goodHash}";`)).toContain("source must name exactly one source, but it names none");
-    expect(await evalError(`source = { huggingface.repo = "a/b"; s3.bucket = "x"; }; hash = "${goodHash}";`)).toContain("but it names huggingface, s3");
-    expect(await evalError(`source.hugginface.repo = "a/b"; hash = "${goodHash}";`)).toContain("Did you mean 'huggingface'?");
+    expect(await fetchModelEvalError(`source = { }; hash = "${goodHash}";`)).toContain("source must name exactly one source, but it names none");
+    expect(await fetchModelEvalError(`source = { huggingface.repo = "a/b"; s3.bucket = "x"; }; hash = "${goodHash}";`)).toContain("but it names huggingface, s3");
+    expect(await fetchModelEvalError(`source.hugginface.repo = "a/b"; hash = "${goodHash}";`)).toContain("Did you mean 'huggingface'?");
   });
 
   it("says how to get a missing hash with prefetch", async () => {
-    const stderr = await evalError(`name = "tiny"; ${tiny};`);
+    const stderr = await fetchModelEvalError(`name = "tiny"; ${tiny};`);
     expect(stderr).toContain(`hash is missing for model "tiny"`);
     expect(stderr).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json'");
     expect(stderr).not.toContain("--name");
     // A name other than the source's default must reach prefetch: it names the store path.
-    expect(await evalError(`name = "tiny-v2"; ${tiny};`)).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json' --name tiny-v2");
+    expect(await fetchModelEvalError(`name = "tiny-v2"; ${tiny};`)).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json' --name tiny-v2");
   });
 
   it("wants an SRI sha256 hash", async () => {
-    const stderr = await evalError(`${tiny}; hash = "0v4f8nb9ll2bkzqzddrmzk0rvvsa2jd3sg6jx7dnj5x8zx5l6ws5";`);
+    const stderr = await fetchModelEvalError(`${tiny}; hash = "0v4f8nb9ll2bkzqzddrmzk0rvvsa2jd3sg6jx7dnj5x8zx5l6ws5";`);
     expect(stderr).toContain("hash must be an SRI sha256 hash");
   });
 
   it("refuses a token file given as a path literal, which would copy the token into the store", async () => {
-    const stderr = await evalError(`${tiny}; hash = "${goodHash}"; auth.tokenFile = /run/secrets/hf-token;`);
+    const stderr = await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; auth.tokenFile = /run/secrets/hf-token;`);
     expect(stderr).toContain("auth.tokenFile must be a string, not the path /run/secrets/hf-token");
     expect(stderr).toContain('auth.tokenFile = "/run/secrets/hf-token";');
   });
 
   it("refuses onFailure.action = persist and says why", async () => {
-    expect(await evalError(`${tiny}; hash = "${goodHash}"; onFailure.action = "persist";`)).toContain("cannot work: Nix deletes the output of a failed fixed-output derivation");
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; onFailure.action = "persist";`)).toContain("cannot work: Nix deletes the output of a failed fixed-output derivation");
     expect((await evalModel(`${tiny}; hash = "${goodHash}"; onFailure.action = "retry";`, "spec.onFailure.attempts")).value).toBe(2);
   });
 
   it("refuses hostile revisions and bad repo ids before anything is built", async () => {
-    expect(await evalError(`source.huggingface = { repo = "a/b"; revision = "../../etc"; }; hash = "${goodHash}";`)).toContain("source.huggingface.revision must be");
-    expect(await evalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.huggingface.repo must be");
+    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/b"; revision = "../../etc"; }; hash = "${goodHash}";`)).toContain("source.huggingface.revision must be");
+    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.huggingface.repo must be");
   });
 
   it("checks network settings", async () => {
-    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain("network.bandwidth.limit must be");
-    expect(await evalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain("network.concurrency must be a positive integer");
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain("network.bandwidth.limit must be");
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain("network.concurrency must be a positive integer");
     const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`, "spec.network");
     expect(value).toMatchObject({ bandwidth: { limit: "50M" }, proxy: { http: null, https: "http://proxy.example:3128", noProxy: null } });
   });

@@ -4,9 +4,8 @@
  * builder gets (git for git-lfs), and the lib.sources factories mkHttp, mkGitLfs, mkGitXet.
  */
 import { describe, expect, it } from "vitest";
-import { libPrelude, nixAvailable, nixEval } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixEval, fetchModelEvalError, SOME_HASH as goodHash } from "../helpers/nix.js";
 
-const goodHash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 const hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const commit = "0123456789abcdef0123456789abcdef01234567";
 
@@ -16,11 +15,6 @@ async function evalValue(expression: string): Promise<unknown> {
   return result.value;
 }
 
-async function evalError(args: string): Promise<string> {
-  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
-  expect(result.ok).toBe(false);
-  return result.stderr;
-}
 
 describe.skipIf(!nixAvailable)("source.url in Nix", () => {
   it("writes the spec, takes the name from the file and passes no extra variables", async () => {
@@ -51,37 +45,37 @@ describe.skipIf(!nixAvailable)("source.url in Nix", () => {
   });
 
   it("refuses a bad sha256, naming the entry and the accepted forms", async () => {
-    const stderr = await evalError(`source.url.urls = [ { url = "https://e.org/a.bin"; sha256 = "abc"; } ]; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a.bin"; sha256 = "abc"; } ]; hash = "${goodHash}";`);
     expect(stderr).toContain("source.url.urls.0.sha256 must be a sha256: 64 hex digits");
     expect(stderr).toContain("nix-model-repo prefetch url:");
   });
 
   it("refuses credentials in the URL, which would be written into the .drv", async () => {
-    const stderr = await evalError(`source.url.urls = [ { url = "https://user:secret@e.org/a.bin"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(`source.url.urls = [ { url = "https://user:secret@e.org/a.bin"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`);
     expect(stderr).toContain("source.url.urls.0.url must be an http(s) URL without credentials");
   });
 
   it("wants a filename when the URL names no file, and an archive when unpacking", async () => {
-    expect(await evalError(`source.url.urls = [ { url = "https://e.org/models/"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/models/"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
       'source.url.urls.0.url ends in "/", so it names no file: set source.url.urls.0.filename',
     );
-    expect(await evalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/model.bin"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/model.bin"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}";`)).toContain(
       'source.url.unpack = true, but source.url.urls.0 ("model.bin") is not a .tar, .tar.gz, .tgz, .zip archive',
     );
   });
 
   it("refuses an escaping filename, unknown keys and an empty list", async () => {
-    expect(await evalError(`source.url.urls = [ { url = "https://e.org/a"; filename = "../x"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a"; filename = "../x"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
       "source.url.urls.0.filename must be null or a relative path",
     );
-    expect(await evalError(`source.url.urls = [ { url = "https://e.org/a"; sha265 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a"; sha265 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
       "unknown option source.url.urls.0.sha265. Did you mean 'sha256'?",
     );
-    expect(await evalError(`source.url.urls = [ ]; hash = "${goodHash}";`)).toContain("source.url.urls must be a non-empty list");
+    expect(await fetchModelEvalError(`source.url.urls = [ ]; hash = "${goodHash}";`)).toContain("source.url.urls must be a non-empty list");
   });
 
   it("says how to get a missing hash", async () => {
-    expect(await evalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/m.zip"; sha256 = "${hex}"; } ]; };`)).toContain(
+    expect(await fetchModelEvalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/m.zip"; sha256 = "${hex}"; } ]; };`)).toContain(
       "nix-model-repo prefetch 'url:https://e.org/m.zip' --unpack",
     );
   });
@@ -101,22 +95,22 @@ describe.skipIf(!nixAvailable)("source.git-lfs in Nix", () => {
   });
 
   it("refuses a branch name for rev, says why and how to find the commit", async () => {
-    const stderr = await evalError(`source.git-lfs = { url = "https://git.example/org/model.git"; rev = "main"; }; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(`source.git-lfs = { url = "https://git.example/org/model.git"; rev = "main"; }; hash = "${goodHash}";`);
     expect(stderr).toContain('source.git-lfs.rev must be a full 40-hex commit id, but it is the string "main"');
     expect(stderr).toContain("a fixed-output derivation must name content that cannot");
     expect(stderr).toContain("git ls-remote https://git.example/org/model.git main");
-    expect(await evalError(`source.git-lfs = { url = "https://g.example/m"; rev = "${commit.toUpperCase()}"; }; hash = "${goodHash}";`)).toContain("must be written in lowercase hex");
+    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://g.example/m"; rev = "${commit.toUpperCase()}"; }; hash = "${goodHash}";`)).toContain("must be written in lowercase hex");
   });
 
   it("refuses ssh URLs and credentials in the URL", async () => {
-    expect(await evalError(`source.git-lfs = { url = "git@github.com:org/model.git"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.git-lfs = { url = "git@github.com:org/model.git"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain(
       "source.git-lfs.url must be an http(s) clone URL without credentials (ssh is not available in a build)",
     );
-    expect(await evalError(`source.git-lfs = { url = "https://u:p@g.example/m"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain("source.git-lfs.url must be");
+    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://u:p@g.example/m"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain("source.git-lfs.url must be");
   });
 
   it("says how to get a missing hash", async () => {
-    expect(await evalError(`source.git-lfs = { url = "https://g.example/org/m.git"; rev = "${commit}"; lfsFiles = [ "*.bin" ]; };`)).toContain(
+    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://g.example/org/m.git"; rev = "${commit}"; lfsFiles = [ "*.bin" ]; };`)).toContain(
       `nix-model-repo prefetch 'git-lfs:https://g.example/org/m.git@${commit}' --files '*.bin'`,
     );
   });

@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { fullOllamaName, InvalidOllamaName, manifestPathSegments, parseOllamaName, shortOllamaName } from "../../src/sources/ollama/name.js";
-import { libPrelude, nixAvailable, nixEval, repoRoot } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixEval, repoRoot, fetchModelEvalError, SOME_HASH as goodHash } from "../helpers/nix.js";
 
-const goodHash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 
 async function evalModel(args: string, attribute: string) {
   const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).${attribute}`);
@@ -15,11 +14,6 @@ async function evalModel(args: string, attribute: string) {
   return result.value;
 }
 
-async function evalError(args: string): Promise<string> {
-  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
-  expect(result.ok).toBe(false);
-  return result.stderr;
-}
 
 const NAMES = [
   "llama3.2:1b",
@@ -109,21 +103,21 @@ describe.skipIf(!nixAvailable)("source.ollama (nix-instantiate, stand-in pkgs)",
   });
 
   it("refuses a bad name, naming the option and showing an example", async () => {
-    const stderr = await evalError(`source.ollama.model = "localhost:5000/tiny"; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(`source.ollama.model = "localhost:5000/tiny"; hash = "${goodHash}";`);
     expect(stderr).toContain("source.ollama.model must be an Ollama model name as `ollama pull` takes it");
     expect(stderr).toContain('source.ollama.model = "llama3.2:1b";');
-    expect(await evalError(`source.ollama.model = "ftp://h/n/m:t"; hash = "${goodHash}";`)).toContain("source.ollama.model must be");
-    expect(await evalError(`source.ollama = { }; hash = "${goodHash}";`)).toContain("source.ollama.model must be");
+    expect(await fetchModelEvalError(`source.ollama.model = "ftp://h/n/m:t"; hash = "${goodHash}";`)).toContain("source.ollama.model must be");
+    expect(await fetchModelEvalError(`source.ollama = { }; hash = "${goodHash}";`)).toContain("source.ollama.model must be");
   });
 
   it("refuses unknown options and endpoints with credentials", async () => {
-    expect(await evalError(`source.ollama = { model = "m"; tag = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.ollama.tag");
-    expect(await evalError(`source.ollama = { model = "m"; endpoint = "http://u:p@host"; }; hash = "${goodHash}";`)).toContain("source.ollama.endpoint must be");
-    expect(await evalError(`source.ollama = { model = "m"; endpoint = "registry.example"; }; hash = "${goodHash}";`)).toContain("source.ollama.endpoint must be");
+    expect(await fetchModelEvalError(`source.ollama = { model = "m"; tag = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.ollama.tag");
+    expect(await fetchModelEvalError(`source.ollama = { model = "m"; endpoint = "http://u:p@host"; }; hash = "${goodHash}";`)).toContain("source.ollama.endpoint must be");
+    expect(await fetchModelEvalError(`source.ollama = { model = "m"; endpoint = "registry.example"; }; hash = "${goodHash}";`)).toContain("source.ollama.endpoint must be");
   });
 
   it("says how to prefetch when the hash is missing", async () => {
-    const stderr = await evalError(`source.ollama = { model = "tiny:1"; endpoint = "http://127.0.0.1:5000"; };`);
+    const stderr = await fetchModelEvalError(`source.ollama = { model = "tiny:1"; endpoint = "http://127.0.0.1:5000"; };`);
     expect(stderr).toContain(`hash is missing for model "tiny-1"`);
     expect(stderr).toContain("nix-model-repo prefetch 'ollama:tiny:1' --endpoint 'http://127.0.0.1:5000'");
   });

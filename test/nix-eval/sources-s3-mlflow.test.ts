@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { libPrelude, nixAvailable, nixEval } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixEval, fetchModelEvalError, SOME_HASH as goodHash } from "../helpers/nix.js";
 
 /** source.s3 and source.mlflow as the Nix library checks and serialises them, and their lib.sources factories. */
-const goodHash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 
 async function evalModel(args: string, attribute: string): Promise<unknown> {
   const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).${attribute}`);
@@ -10,11 +9,6 @@ async function evalModel(args: string, attribute: string): Promise<unknown> {
   return result.value;
 }
 
-async function evalError(args: string): Promise<string> {
-  const result = await nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).drvPath`);
-  expect(result.ok).toBe(false);
-  return result.stderr;
-}
 
 describe.skipIf(!nixAvailable)("source.s3 in the Nix library", () => {
   it("writes the source with defaults spelled out and the prefix as a folder", async () => {
@@ -54,20 +48,20 @@ describe.skipIf(!nixAvailable)("source.s3 in the Nix library", () => {
   });
 
   it("refuses bad buckets, prefixes, regions and endpoints by option name", async () => {
-    expect(await evalError(`source.s3 = { bucket = "a/b"; prefix = "x"; }; hash = "${goodHash}";`)).toContain("source.s3.bucket must be a bucket name");
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "/llama"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "a//b"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
-    expect(await evalError(`source.s3 = { bucket = "models"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be");
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "x"; region = "EU West"; }; hash = "${goodHash}";`)).toContain("source.s3.region must be null or a region name");
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "x"; endpoint = "https://key:secret@minio.example"; }; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "a/b"; prefix = "x"; }; hash = "${goodHash}";`)).toContain("source.s3.bucket must be a bucket name");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "/llama"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "a//b"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be a folder of keys");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; }; hash = "${goodHash}";`)).toContain("source.s3.prefix must be");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "x"; region = "EU West"; }; hash = "${goodHash}";`)).toContain("source.s3.region must be null or a region name");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "x"; endpoint = "https://key:secret@minio.example"; }; hash = "${goodHash}";`)).toContain(
       "source.s3.endpoint must be null or an http(s) URL without credentials",
     );
-    expect(await evalError(`source.s3 = { bucket = "models"; prefix = "x"; regoin = "us-east-1"; }; hash = "${goodHash}";`)).toContain("Did you mean 'region'?");
+    expect(await fetchModelEvalError(`source.s3 = { bucket = "models"; prefix = "x"; regoin = "us-east-1"; }; hash = "${goodHash}";`)).toContain("Did you mean 'region'?");
   });
 
   it("says how to prefetch a missing hash", async () => {
-    const stderr = await evalError(`name = "m"; source.s3 = { bucket = "models"; prefix = "llama/7b"; files = [ "*.json" ]; endpoint = "http://127.0.0.1:9000"; region = "auto"; };`);
+    const stderr = await fetchModelEvalError(`name = "m"; source.s3 = { bucket = "models"; prefix = "llama/7b"; files = [ "*.json" ]; endpoint = "http://127.0.0.1:9000"; region = "auto"; };`);
     expect(stderr).toContain("nix-model-repo prefetch 's3://models/llama/7b/' --files '*.json' --region 'auto' --endpoint 'http://127.0.0.1:9000'");
   });
 
@@ -91,27 +85,27 @@ describe.skipIf(!nixAvailable)("source.mlflow in the Nix library", () => {
   });
 
   it("wants exactly one of modelVersion, modelStage and modelAlias", async () => {
-    expect(await evalError(`source.mlflow = { ${server} modelName = "churn"; }; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.mlflow = { ${server} modelName = "churn"; }; hash = "${goodHash}";`)).toContain(
       "source.mlflow needs exactly one of modelVersion, modelStage and modelAlias, but it has none",
     );
-    const both = await evalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 3; modelAlias = "champion"; }; hash = "${goodHash}";`);
+    const both = await fetchModelEvalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 3; modelAlias = "champion"; }; hash = "${goodHash}";`);
     expect(both).toContain("but it has modelVersion and modelAlias");
     expect(both).toContain('modelAlias = "champion";');
   });
 
   it("refuses bad versions, names, aliases and tracking URIs by option name", async () => {
-    expect(await evalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 0; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelVersion must be a version number");
-    expect(await evalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = "v3"; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelVersion must be a version number");
-    expect(await evalError(`source.mlflow = { ${server} modelName = "a/b"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelName must be a registered model name");
-    expect(await evalError(`source.mlflow = { ${server} modelName = "churn"; modelAlias = "a/b"; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelAlias must be an alias");
-    expect(await evalError(`source.mlflow = { trackingUri = "databricks"; modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain(
+    expect(await fetchModelEvalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = 0; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelVersion must be a version number");
+    expect(await fetchModelEvalError(`source.mlflow = { ${server} modelName = "churn"; modelVersion = "v3"; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelVersion must be a version number");
+    expect(await fetchModelEvalError(`source.mlflow = { ${server} modelName = "a/b"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelName must be a registered model name");
+    expect(await fetchModelEvalError(`source.mlflow = { ${server} modelName = "churn"; modelAlias = "a/b"; }; hash = "${goodHash}";`)).toContain("source.mlflow.modelAlias must be an alias");
+    expect(await fetchModelEvalError(`source.mlflow = { trackingUri = "databricks"; modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain(
       "source.mlflow.trackingUri must be an http(s) URL",
     );
-    expect(await evalError(`source.mlflow = { modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain("source.mlflow.trackingUri must be");
+    expect(await fetchModelEvalError(`source.mlflow = { modelName = "churn"; modelVersion = 1; }; hash = "${goodHash}";`)).toContain("source.mlflow.trackingUri must be");
   });
 
   it("says how to prefetch each kind of selector", async () => {
-    const missing = (selector: string) => evalError(`name = "churn"; source.mlflow = { ${server} modelName = "churn"; ${selector} };`);
+    const missing = (selector: string) => fetchModelEvalError(`name = "churn"; source.mlflow = { ${server} modelName = "churn"; ${selector} };`);
     expect(await missing("modelVersion = 3;")).toContain("nix-model-repo prefetch 'mlflow:churn/3' --endpoint 'https://mlflow.example'");
     expect(await missing(`modelStage = "Production";`)).toContain("nix-model-repo prefetch 'mlflow:churn/Production' --endpoint");
     expect(await missing(`modelAlias = "champion";`)).toContain("nix-model-repo prefetch 'mlflow:churn@champion' --endpoint");
