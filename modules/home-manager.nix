@@ -14,15 +14,15 @@
 # home.extraDependencies (or, on Home Manager releases without it, a manifest package).
 { config, lib, pkgs, options, ... }:
 let
-  inherit (lib) mkOption mkEnableOption mkIf mkMerge types literalExpression optionalAttrs mapAttrs attrValues filterAttrs listToAttrs;
+  inherit (lib) mkOption mkEnableOption mkIf mkMerge types optionalAttrs mapAttrs attrValues filterAttrs listToAttrs;
 
   cfg = config.programs.model-repo;
+  shared = import ./shared.nix { inherit lib pkgs; };
   nmr = import ../lib { inherit pkgs; fetcher = cfg.package; };
   inherit (nmr.integration) describeModel mkHfHub mkOllamaModels mkEnvironment;
 
   built = mapAttrs (name: model: nmr.fetchModel ({ inherit name; } // model)) cfg.models;
-  hfModels = filterAttrs (_: m: let d = describeModel m; in d.layout == "huggingface" && d.folder != null) built;
-  ollamaModels = filterAttrs (_: m: (describeModel m).layout == "ollama") built;
+  inherit (shared.byLayout describeModel built) hfModels ollamaModels;
 
   hub = if cfg.huggingfaceIntegration && hfModels != { } then mkHfHub { models = attrValues hfModels; name = "home-hf-hub"; } else null;
   ollamaDir = if ollamaModels != { } then mkOllamaModels { models = attrValues ollamaModels; name = "home-ollama-models"; } else null;
@@ -57,19 +57,9 @@ in
   options.programs.model-repo = {
     enable = mkEnableOption "models fetched reproducibly into the Nix store by nix-model-repo";
 
-    package = mkOption {
-      type = types.package;
-      default = pkgs.callPackage ../package.nix { };
-      defaultText = literalExpression "pkgs.callPackage ./package.nix { } (the flake's module: its packages.default)";
-      description = "The nix-model-repo fetcher package every model's fixed-output derivation runs.";
-    };
+    package = shared.packageOption;
 
-    models = mkOption {
-      type = types.attrsOf (types.attrsOf types.anything);
-      default = { };
-      description = "Models to fetch, by name: each a `fetchModel` configuration (any source; `name` defaults to the attribute name).";
-      example = literalExpression ''{ tiny = { source.huggingface = { repo = "acme/tiny"; revision = "<commit>"; }; hash = "sha256-..."; }; }'';
-    };
+    models = shared.modelsOption "They are kept from garbage collection by the Home Manager generation.";
 
     huggingfaceIntegration = mkOption {
       type = types.bool;

@@ -14,9 +14,10 @@
 # `nixos-rebuild switch` and every boot apply. No activation script.
 { config, lib, pkgs, options, ... }:
 let
-  inherit (lib) mkOption mkEnableOption mkIf mkMerge mkDefault types literalExpression optional optionalAttrs optionals mapAttrs attrValues filterAttrs;
+  inherit (lib) mkOption mkEnableOption mkIf mkMerge mkDefault types optional optionalAttrs optionals mapAttrs attrValues;
 
   cfg = config.services.model-repo;
+  shared = import ./shared.nix { inherit lib pkgs; };
   nmr = import ../lib { inherit pkgs; fetcher = cfg.package; };
   inherit (nmr.integration) describeModel mkHfHub mkOllamaModels mkEnvironment;
 
@@ -31,9 +32,7 @@ let
     // optionalAttrs takesToken { auth = { tokenFile = cfg.auth.tokenFile; } // (model.auth or { }); };
 
   built = mapAttrs (name: model: nmr.fetchModel (withDefaults name model)) cfg.models;
-  layoutOf = model: (describeModel model).layout;
-  hfModels = filterAttrs (_: m: let d = describeModel m; in d.layout == "huggingface" && d.folder != null) built;
-  ollamaModels = filterAttrs (_: m: layoutOf m == "ollama") built;
+  inherit (shared.byLayout describeModel built) hfModels ollamaModels;
 
   hub = if cfg.huggingfaceIntegration && hfModels != { } then mkHfHub { models = attrValues hfModels; name = "model-repo-hf-hub"; } else null;
   ollamaDir = if ollamaModels != { } then mkOllamaModels { models = attrValues ollamaModels; name = "model-repo-ollama"; } else null;
@@ -61,28 +60,9 @@ in
   options.services.model-repo = {
     enable = mkEnableOption "models fetched reproducibly into the Nix store by nix-model-repo";
 
-    package = mkOption {
-      type = types.package;
-      default = pkgs.callPackage ../package.nix { };
-      defaultText = literalExpression "pkgs.callPackage ./package.nix { } (the flake's module: its packages.default)";
-      description = "The nix-model-repo fetcher package every model's fixed-output derivation runs.";
-    };
+    package = shared.packageOption;
 
-    models = mkOption {
-      type = types.attrsOf (types.attrsOf types.anything);
-      default = { };
-      description = ''
-        Models to fetch, by name: each value is a `fetchModel` configuration (any source;
-        `name` defaults to the attribute name). They are built with the system and kept
-        from garbage collection with it.
-      '';
-      example = literalExpression ''
-        {
-          tiny = { source.huggingface = { repo = "acme/tiny"; revision = "<commit>"; }; hash = "sha256-..."; };
-          llama = { source.ollama.model = "llama3.2:1b"; hash = "sha256-..."; };
-        }
-      '';
-    };
+    models = shared.modelsOption "They are built with the system and kept from garbage collection with it.";
 
     cacheDir = mkOption {
       type = types.str;
