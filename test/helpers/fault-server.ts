@@ -11,10 +11,10 @@
  * body bytes sent.
  */
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
+import { listenOnLoopbackPair, type LoopbackPair } from "./loopback-pair.js";
 
 export interface Faults {
   /** Answer these first, one per request, before serving normally (e.g. 503, 503). */
@@ -122,8 +122,7 @@ export class FaultServer {
   readonly log: RequestRecord[] = [];
   readonly #entries = new Map<string, Entry>();
   readonly #routes = new Map<string, RouteHandler>();
-  readonly #servers: Server[] = [];
-  #port = 0;
+  #listeners: LoopbackPair | undefined;
 
   static async start(): Promise<FaultServer> {
     const server = new FaultServer();
@@ -132,12 +131,12 @@ export class FaultServer {
   }
 
   get port(): number {
-    return this.#port;
+    return this.#listeners!.port;
   }
 
   /** Base URL on one of the two loopback hosts. */
   origin(host: "127.0.0.1" | "127.0.0.2" = "127.0.0.1"): string {
-    return `http://${host}:${this.#port}`;
+    return this.#listeners!.origin(host);
   }
 
   url(path: string, host: "127.0.0.1" | "127.0.0.2" = "127.0.0.1"): string {
@@ -164,29 +163,13 @@ export class FaultServer {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
+    await this.#listeners?.close();
   }
 
   async #listen(): Promise<void> {
-    for (const host of ["127.0.0.1", "127.0.0.2"]) {
-      const server = createServer((request, response) => {
-        void this.#handle(request, response).catch(() => response.destroy());
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(this.#port, host, () => resolve());
-      });
-      this.#port = (server.address() as AddressInfo).port;
-      this.#servers.push(server);
-    }
+    this.#listeners = await listenOnLoopbackPair((request, response) => {
+      void this.#handle(request, response).catch(() => response.destroy());
+    });
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -19,13 +19,13 @@ import { spawn, execFileSync } from "node:child_process";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { listenOnLoopbackPair, type LoopbackHost, type LoopbackPair } from "./loopback-pair.js";
 
-export type LoopbackHost = "127.0.0.1" | "127.0.0.2";
+export type { LoopbackHost };
 
 export interface GitLfsRequest {
   readonly method: string;
@@ -71,8 +71,7 @@ const OID = /^[0-9a-f]{64}$/;
 export class GitLfsServer {
   readonly log: GitLfsRequest[] = [];
   faults: GitLfsFaults = {};
-  readonly #servers: Server[] = [];
-  #port = 0;
+  #listeners: LoopbackPair | undefined;
 
   private constructor(
     /** Holds git/ (bare repos) and lfs/ (objects). */
@@ -90,11 +89,11 @@ export class GitLfsServer {
   }
 
   get port(): number {
-    return this.#port;
+    return this.#listeners!.port;
   }
 
   origin(host: LoopbackHost = "127.0.0.1"): string {
-    return `http://${host}:${this.#port}`;
+    return this.#listeners!.origin(host);
   }
 
   /** The clone URL of a repo: http://127.0.0.1:<port>/<name>.git */
@@ -119,33 +118,17 @@ export class GitLfsServer {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.#servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
+    await this.#listeners?.close();
     await rm(this.root, { recursive: true, force: true });
   }
 
   async #listen(): Promise<void> {
-    for (const host of ["127.0.0.1", "127.0.0.2"]) {
-      const server = createServer((request, response) => {
-        this.#handle(request, response).catch((error: unknown) => {
-          if (!response.headersSent) this.#json(response, 500, { message: String(error) });
-          else response.destroy();
-        });
+    this.#listeners = await listenOnLoopbackPair((request, response) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) this.#json(response, 500, { message: String(error) });
+        else response.destroy();
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(this.#port, host, () => resolve());
-      });
-      this.#port = (server.address() as AddressInfo).port;
-      this.#servers.push(server);
-    }
+    });
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
