@@ -50,7 +50,9 @@ async function main() {
   const failures = [];
   const state = {};
 
-  process.stdout.write(`nix-model-repo bench — ratio = peer / ours (> 1: nix-model-repo is faster / smaller)\n${environmentLines(peers, config).join("\n")}\n`);
+  process.stdout.write(
+    `nix-model-repo bench — ratio = peer / ours (> 1: nix-model-repo is faster / smaller)\n${environmentLines(peers, config).join("\n")}\n`,
+  );
   const missing = Object.entries(peers).filter(([, peer]) => peer.skip);
   for (const [name, peer] of missing) process.stdout.write(`skipped: ${name} ${peer.skip}\n`);
 
@@ -58,7 +60,12 @@ async function main() {
   for (const name of config.cases) {
     if (name === "modules") {
       const modules = await findBenchModules();
-      if (modules.length === 0) section(++number, "contributed benchmarks", "none found (a top-level bench/*.mjs exporting bench(); see bench/cases/modules.mjs)");
+      if (modules.length === 0)
+        section(
+          ++number,
+          "contributed benchmarks",
+          "none found (a top-level bench/*.mjs exporting bench(); see bench/cases/modules.mjs)",
+        );
       for (const path of modules) {
         try {
           const { title, text } = await runBenchModule(path, { config, cli: CLI, scratch: root, progress });
@@ -73,7 +80,15 @@ async function main() {
     const benchCase = CASES[name];
     const scratch = join(root, name);
     await mkdir(scratch, { recursive: true });
-    const context = { config, peers, cli: CLI, scratch, progress, state, fail: (why) => failures.push(`${name}: ${why}`) };
+    const context = {
+      config,
+      peers,
+      cli: CLI,
+      scratch,
+      progress,
+      state,
+      fail: (why) => failures.push(`${name}: ${why}`),
+    };
     try {
       section(++number, benchCase.title, await benchCase.run(context));
     } catch (error) {
@@ -85,7 +100,11 @@ async function main() {
     if (name === "hash") await rm(join(root, "large"), { recursive: true, force: true });
   }
 
-  process.stdout.write(`\nload average at end: ${loadavg().map((value) => value.toFixed(2)).join(" ")}; total ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    `\nload average at end: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(" ")}; total ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
   if (failures.length) process.stdout.write(`\nproblems:\n${failures.map((failure) => `  ${failure}`).join("\n")}\n`);
   return failures.length ? 1 : 0;
 }

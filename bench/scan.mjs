@@ -55,7 +55,11 @@ async function writeSafetensors(path, size, count) {
   const perTensor = Math.floor(size / count / 2) * 2;
   const header = {};
   for (let i = 0; i < count; i++) {
-    header[`model.layers.${i}.weight`] = { dtype: "F16", shape: [perTensor / 2], data_offsets: [i * perTensor, (i + 1) * perTensor] };
+    header[`model.layers.${i}.weight`] = {
+      dtype: "F16",
+      shape: [perTensor / 2],
+      data_offsets: [i * perTensor, (i + 1) * perTensor],
+    };
   }
   header.__metadata__ = { format: "pt" };
   let text = JSON.stringify(header);
@@ -78,7 +82,12 @@ function u32(n) {
 function stateDictPickle(names, numels) {
   const parts = [Buffer.from([0x80, 0x02]), op("ccollections\nOrderedDict\n)R(")];
   names.forEach((name, i) => {
-    parts.push(unicode(name), op("ctorch._utils\n_rebuild_tensor_v2\n(("), unicode("storage"), op("ctorch\nHalfStorage\n"));
+    parts.push(
+      unicode(name),
+      op("ctorch._utils\n_rebuild_tensor_v2\n(("),
+      unicode("storage"),
+      op("ctorch\nHalfStorage\n"),
+    );
     parts.push(unicode(String(i)), unicode("cpu"), op("J"), u32(numels[i]), op("tQK\x00J"), u32(numels[i]));
     parts.push(op("\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR"));
   });
@@ -90,7 +99,13 @@ async function writeTorchZip(path, size, count) {
   const numel = Math.floor(size / count / 2);
   const names = Array.from({ length: count }, (_, i) => `layer.${i}.weight`);
   const members = [
-    ["archive/data.pkl", stateDictPickle(names, names.map(() => numel))],
+    [
+      "archive/data.pkl",
+      stateDictPickle(
+        names,
+        names.map(() => numel),
+      ),
+    ],
     ...names.map((_, i) => [`archive/data/${i}`, numel * 2]),
     ["archive/version", Buffer.from("3\n")],
   ];
@@ -149,7 +164,10 @@ async function makeDataset(dir) {
   for (let i = 0; i < 4; i++) await writeTorchZip(join(models, `pytorch_model-${i}.bin`), 32 * MiB, 100);
   for (let i = 0; i < 20; i++) await writeFile(join(models, `state-${i}.pkl`), dataPickle(2000));
   await writeFile(join(models, "config.json"), JSON.stringify({ model_type: "llama", hidden_size: 4096 }));
-  await writeFile(join(models, "tokenizer_config.json"), JSON.stringify({ chat_template: "{% for m in messages %}{{ m['content'] }}{% endfor %}" }));
+  await writeFile(
+    join(models, "tokenizer_config.json"),
+    JSON.stringify({ chat_template: "{% for m in messages %}{{ m['content'] }}{% endfor %}" }),
+  );
   const files = await readdir(models);
   let bytes = 0;
   for (const file of files) bytes += (await stat(join(models, file))).size;
@@ -220,7 +238,12 @@ export async function benchScan({ runs = 3, keep = false, scratch, progress = ()
         unit: "%",
         detail: `${(stats.bytesRead / MiB).toFixed(1)} of ${mib.toFixed(1)} MiB: headers and pickles, not weights`,
       },
-      { name: "scan: dataset", value: mib, unit: "MiB", detail: `${data.files.length} files (3 safetensors 64-256 MiB, 4 torch zips, 20 pickles, 2 json)` },
+      {
+        name: "scan: dataset",
+        value: mib,
+        unit: "MiB",
+        detail: `${data.files.length} files (3 safetensors 64-256 MiB, 4 torch zips, 20 pickles, 2 json)`,
+      },
     ];
   } finally {
     await cleanup();
@@ -231,7 +254,11 @@ export async function benchScan({ runs = 3, keep = false, scratch, progress = ()
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const result of await benchScan()) {
-    const peer = result.peer ? `  (${result.peer.name}: ${result.peer.value.toFixed(1)} ${result.peer.unit}, ratio ${result.peer.ratio.toFixed(1)}x)` : "";
-    console.log(`${result.name}: ${result.value.toFixed(1)} ${result.unit}${peer}${result.detail ? `  [${result.detail}]` : ""}`);
+    const peer = result.peer
+      ? `  (${result.peer.name}: ${result.peer.value.toFixed(1)} ${result.peer.unit}, ratio ${result.peer.ratio.toFixed(1)}x)`
+      : "";
+    console.log(
+      `${result.name}: ${result.value.toFixed(1)} ${result.unit}${peer}${result.detail ? `  [${result.detail}]` : ""}`,
+    );
   }
 }

@@ -28,7 +28,9 @@ function has(command) {
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    const server = spawn(process.execPath, [cli, "serve", join(root, "examples", "hub"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const server = spawn(process.execPath, [cli, "serve", join(root, "examples", "hub"), "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let output = "";
     server.stdout.on("data", (chunk) => {
       output += chunk;
@@ -48,7 +50,9 @@ say(`    ${server.url}  (an air-gapped mirror: HF_ENDPOINT=${server.url})`);
 
 try {
   step("nix-model-repo prefetch hf:acme/tiny --endpoint " + server.url);
-  const prefetched = JSON.parse(run(process.execPath, [cli, "prefetch", "hf:acme/tiny", "--endpoint", server.url, "--json"]));
+  const prefetched = JSON.parse(
+    run(process.execPath, [cli, "prefetch", "hf:acme/tiny", "--endpoint", server.url, "--json"]),
+  );
   say(`    hash:       ${prefetched.hash}`);
   say(`    commit:     ${prefetched.resolved.commit}`);
   say(`    files:      ${prefetched.files} (${prefetched.bytes} bytes)`);
@@ -84,8 +88,11 @@ nmr.fetchModel {
     const validation = JSON.parse(readFileSync(join(storePath, ".nix-model-repo-meta.json"), "utf8")).validation;
     say(`    built:     ${storePath}`);
     say(`    download:  ${rawPath} (passthru.raw; the validated output links into it)`);
-    say(`    validated: ${validation.result} (${validation.validators.map((v) => `${v.name}: ${v.status}`).join(", ")})`);
-    if (prefetched.storePath && prefetched.storePath !== rawPath) throw new Error(`prefetch added ${prefetched.storePath}, the build used ${rawPath}`);
+    say(
+      `    validated: ${validation.result} (${validation.validators.map((v) => `${v.name}: ${v.status}`).join(", ")})`,
+    );
+    if (prefetched.storePath && prefetched.storePath !== rawPath)
+      throw new Error(`prefetch added ${prefetched.storePath}, the build used ${rawPath}`);
 
     step("Fetching it again from the mirror (nix-build -A raw --check): the same hash again");
     run("nix-build", [...nixArgs, file, "-A", "raw", "--check", "--no-out-link"]);
@@ -99,7 +106,13 @@ nmr.fetchModel {
     say("    export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1");
     say(`    python3 -c "from huggingface_hub import snapshot_download; print(snapshot_download('acme/tiny'))"`);
     say(`\n    ${join(hub, "models--acme--tiny")} ->`);
-    say(run("find", ["-L", storePath + "/", "-maxdepth", "4"]).split("\n").filter(Boolean).map((line) => `      ${line.slice(storePath.length)}`).join("\n"));
+    say(
+      run("find", ["-L", storePath + "/", "-maxdepth", "4"])
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => `      ${line.slice(storePath.length)}`)
+        .join("\n"),
+    );
   }
 } finally {
   server.stop();

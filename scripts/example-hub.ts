@@ -25,14 +25,51 @@ interface TensorSpec {
 
 const HIDDEN = 16;
 const VOCAB = [
-  "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "model", "store", "nix", "hub", "tiny",
-  "hello", "world", "fetch", "serve", "cache", "hash", "file", "repo", "token", "offline", "mirror",
-  "weights", "safe", "tensor", "layer", "dense", "embed", "vector", "sentence", "end",
+  "[PAD]",
+  "[UNK]",
+  "[CLS]",
+  "[SEP]",
+  "[MASK]",
+  "the",
+  "a",
+  "model",
+  "store",
+  "nix",
+  "hub",
+  "tiny",
+  "hello",
+  "world",
+  "fetch",
+  "serve",
+  "cache",
+  "hash",
+  "file",
+  "repo",
+  "token",
+  "offline",
+  "mirror",
+  "weights",
+  "safe",
+  "tensor",
+  "layer",
+  "dense",
+  "embed",
+  "vector",
+  "sentence",
+  "end",
 ];
 
 const TENSORS: readonly TensorSpec[] = [
-  { name: "embeddings.word_embeddings.weight", shape: [VOCAB.length, HIDDEN], value: (i) => (((i * 37) % 101) - 50) / 500 },
-  { name: "encoder.dense.weight", shape: [HIDDEN, HIDDEN], value: (i) => (i % (HIDDEN + 1) === 0 ? 1 : ((i * 13) % 17 - 8) / 256) },
+  {
+    name: "embeddings.word_embeddings.weight",
+    shape: [VOCAB.length, HIDDEN],
+    value: (i) => (((i * 37) % 101) - 50) / 500,
+  },
+  {
+    name: "encoder.dense.weight",
+    shape: [HIDDEN, HIDDEN],
+    value: (i) => (i % (HIDDEN + 1) === 0 ? 1 : (((i * 13) % 17) - 8) / 256),
+  },
   { name: "encoder.dense.bias", shape: [HIDDEN], value: (i) => (i - HIDDEN / 2) / 64 },
 ];
 
@@ -64,7 +101,13 @@ const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
 
 export function exampleRepoFiles(): Record<string, Buffer | string> {
   const special = (id: number, content: string) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   });
   return {
     "README.md": [
@@ -98,7 +141,11 @@ export function exampleRepoFiles(): Record<string, Buffer | string> {
       pre_tokenizer: { type: "Whitespace" },
       post_processor: null,
       decoder: null,
-      model: { type: "WordLevel", vocab: Object.fromEntries(VOCAB.map((token, id) => [token, id])), unk_token: "[UNK]" },
+      model: {
+        type: "WordLevel",
+        vocab: Object.fromEntries(VOCAB.map((token, id) => [token, id])),
+        unk_token: "[UNK]",
+      },
     }),
     "tokenizer_config.json": json({
       cls_token: "[CLS]",
@@ -111,7 +158,12 @@ export function exampleRepoFiles(): Record<string, Buffer | string> {
       unk_token: "[UNK]",
     }),
     "model.safetensors": safetensorsFile(TENSORS, { format: "pt" }),
-    "2_Dense/config.json": json({ activation_function: "torch.nn.modules.activation.Tanh", bias: true, in_features: HIDDEN, out_features: HIDDEN }),
+    "2_Dense/config.json": json({
+      activation_function: "torch.nn.modules.activation.Tanh",
+      bias: true,
+      in_features: HIDDEN,
+      out_features: HIDDEN,
+    }),
   };
 }
 

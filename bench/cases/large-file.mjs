@@ -17,7 +17,9 @@ export async function run(context) {
   const bytes = Math.round(config.largeMiB * MiB);
   const repoId = "bench/large";
   progress(`writing a ${config.largeMiB} MiB file`);
-  const repo = await writeHubRepo(join(scratch, "hub"), repoId, [{ path: "model.safetensors", size: bytes, seed: "large" }]);
+  const repo = await writeHubRepo(join(scratch, "hub"), repoId, [
+    { path: "model.safetensors", size: bytes, seed: "large" },
+  ]);
   const [file] = repo.files;
   const hub = await startHubServer(cli, join(scratch, "hub"));
   try {
@@ -35,8 +37,18 @@ export async function run(context) {
       oursFetch({ ...common, cli, concurrency: 1 }),
     ];
     progress("downloading");
-    const summaries = await compareTools({ tools, runs: config.runs, scratch, counters: [{ count: () => hub.requests.length }] });
-    if (!summaries[0].failure) state.largeOutput = { dir: ours.outputOf(config.runs - 1), bytes, blob: join(ours.outputOf(config.runs - 1), "blobs", file.etag) };
+    const summaries = await compareTools({
+      tools,
+      runs: config.runs,
+      scratch,
+      counters: [{ count: () => hub.requests.length }],
+    });
+    if (!summaries[0].failure)
+      state.largeOutput = {
+        dir: ours.outputOf(config.runs - 1),
+        bytes,
+        blob: join(ours.outputOf(config.runs - 1), "blobs", file.etag),
+      };
     return [
       `${config.largeMiB} MiB, one file; the server runs on the same cores.`,
       comparisonTable(summaries, { bytes }, [{ header: "requests", value: (summary) => summary.requests }]),

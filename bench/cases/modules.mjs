@@ -29,7 +29,11 @@ export async function findBenchModules() {
 }
 
 function figure(value) {
-  return typeof value === "number" ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(1)) : String(value ?? "");
+  return typeof value === "number"
+    ? Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : value.toFixed(1)
+    : String(value ?? "");
 }
 
 function render(result) {
@@ -47,7 +51,9 @@ function render(result) {
     return [formatTable(["measure", "ours", "peer", "peer figure", "ratio"], rows), ...notes].join("\n");
   }
   if (Array.isArray(result?.header) && Array.isArray(result?.rows)) {
-    return [formatTable(result.header, result.rows), ...(result.notes ?? []).map((note) => `  note: ${note}`)].join("\n");
+    return [formatTable(result.header, result.rows), ...(result.notes ?? []).map((note) => `  note: ${note}`)].join(
+      "\n",
+    );
   }
   return JSON.stringify(result, null, 2);
 }
@@ -57,13 +63,22 @@ export async function runBenchModule(path, context) {
   const module = await import(pathToFileURL(path).href);
   const bench =
     [module.bench, module.default].find((candidate) => typeof candidate === "function") ??
-    Object.entries(module).find(([exported, value]) => exported.startsWith("bench") && typeof value === "function")?.[1];
+    Object.entries(module).find(
+      ([exported, value]) => exported.startsWith("bench") && typeof value === "function",
+    )?.[1];
   const name = path.slice(BENCH_DIR.length);
-  if (typeof bench !== "function") return { title: `bench/${name}`, text: `skipped: ${name} exports no bench function` };
+  if (typeof bench !== "function")
+    return { title: `bench/${name}`, text: `skipped: ${name} exports no bench function` };
   // Inside the bench's own temp dir, so it goes whatever happens.
   const scratch = await mkdtemp(join(context.scratch, "module-"));
   try {
-    const result = await bench({ cli: context.cli, scratch, runs: context.config.runs, tmp: context.config.tmp, progress: context.progress });
+    const result = await bench({
+      cli: context.cli,
+      scratch,
+      runs: context.config.runs,
+      tmp: context.config.tmp,
+      progress: context.progress,
+    });
     return { title: module.title ?? `bench/${name}`, text: render(result) };
   } finally {
     await rm(scratch, { recursive: true, force: true });

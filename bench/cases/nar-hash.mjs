@@ -39,17 +39,35 @@ export async function run(context) {
     input = await standInOutput(scratch, Math.round(config.largeMiB * MiB));
   }
   const tools = [
-    { name: "nix-model-repo hash --base32", ours: true, prepare: () => ({ command: process.execPath, args: [cli, "hash", "--base32", input.dir] }) },
-    { name: "nix-hash --type sha256 --base32", skip: peers.nixHash.skip, prepare: () => ({ command: "nix-hash", args: ["--type", "sha256", "--base32", input.dir] }) },
-    { name: "floor: openssl dgst -sha256 (the blob)", floor: true, skip: peers.openssl.skip, prepare: () => ({ command: "openssl", args: ["dgst", "-sha256", input.blob] }) },
+    {
+      name: "nix-model-repo hash --base32",
+      ours: true,
+      prepare: () => ({ command: process.execPath, args: [cli, "hash", "--base32", input.dir] }),
+    },
+    {
+      name: "nix-hash --type sha256 --base32",
+      skip: peers.nixHash.skip,
+      prepare: () => ({ command: "nix-hash", args: ["--type", "sha256", "--base32", input.dir] }),
+    },
+    {
+      name: "floor: openssl dgst -sha256 (the blob)",
+      floor: true,
+      skip: peers.openssl.skip,
+      prepare: () => ({ command: "openssl", args: ["dgst", "-sha256", input.blob] }),
+    },
   ];
   progress("hashing");
   const summaries = await compareTools({ tools, runs: config.runs, scratch });
   const [ours, nix] = summaries;
-  const lines = [`${(input.bytes / MiB).toFixed(0)} MiB in ${input.dir.replace(scratch, "<tmp>")}; the file is in the page cache.`, comparisonTable(summaries, { bytes: input.bytes })];
+  const lines = [
+    `${(input.bytes / MiB).toFixed(0)} MiB in ${input.dir.replace(scratch, "<tmp>")}; the file is in the page cache.`,
+    comparisonTable(summaries, { bytes: input.bytes }),
+  ];
   if (!ours.failure && !nix.failure) {
     const agree = ours.stdout.trim() === nix.stdout.trim();
-    lines.push(`  check: nix-model-repo ${ours.stdout.trim()} ${agree ? "==" : "!="} nix-hash ${nix.stdout.trim()}${agree ? "" : "   <-- MISMATCH"}`);
+    lines.push(
+      `  check: nix-model-repo ${ours.stdout.trim()} ${agree ? "==" : "!="} nix-hash ${nix.stdout.trim()}${agree ? "" : "   <-- MISMATCH"}`,
+    );
     if (!agree) context.fail("NAR hash mismatch with nix-hash");
   }
   return lines.join("\n");

@@ -29,12 +29,26 @@ export async function run(context) {
       { ...huggingFaceHub({ ...common, mode: "file", path: file.path }), skip: peers.huggingFaceHub.skip },
       // Floors, not peers: what starting node, and loading our bundle, cost by themselves.
       { name: "floor: node -e ''", floor: true, prepare: () => ({ command: process.execPath, args: ["-e", ""] }) },
-      { name: "floor: nix-model-repo --help", floor: true, prepare: () => ({ command: process.execPath, args: [cli, "--help"] }) },
+      {
+        name: "floor: nix-model-repo --help",
+        floor: true,
+        prepare: () => ({ command: process.execPath, args: [cli, "--help"] }),
+      },
     ];
     progress("fetching");
-    const summaries = await compareTools({ tools, runs: config.overheadRuns, scratch, counters: [{ count: () => hub.requests.length }], hub });
+    const summaries = await compareTools({
+      tools,
+      runs: config.overheadRuns,
+      scratch,
+      counters: [{ count: () => hub.requests.length }],
+      hub,
+    });
     return comparisonTable(summaries, {}, [
-      { header: "first file request ms", value: (summary) => (summary.firstFileRequestMs === undefined ? undefined : fixed(summary.firstFileRequestMs, 0)) },
+      {
+        header: "first file request ms",
+        value: (summary) =>
+          summary.firstFileRequestMs === undefined ? undefined : fixed(summary.firstFileRequestMs, 0),
+      },
       { header: "requests", value: (summary) => summary.requests },
     ]);
   } finally {

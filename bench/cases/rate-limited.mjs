@@ -21,11 +21,17 @@ export async function run(context) {
   const rate = Math.round(config.rateMiB * MiB);
   const repoId = "bench/limited";
   progress(`writing a ${config.limitedMiB} MiB file`);
-  const repo = await writeHubRepo(join(scratch, "hub"), repoId, [{ path: "model.safetensors", size: bytes, seed: "limited" }]);
+  const repo = await writeHubRepo(join(scratch, "hub"), repoId, [
+    { path: "model.safetensors", size: bytes, seed: "limited" },
+  ]);
   const [file] = repo.files;
   // serve redirects to <cdn>/cdn-lfs/models/<org>/<name>/<sha256>?X-Expires…; nginx maps that
   // prefix onto the blob folder, where the file is named by its sha256, and ignores the query.
-  const nginx = await startNginx(scratch, [{ prefix: `/cdn-lfs/models/${repoId}/`, directory: join(repo.folder, "blobs") }], rate);
+  const nginx = await startNginx(
+    scratch,
+    [{ prefix: `/cdn-lfs/models/${repoId}/`, directory: join(repo.folder, "blobs") }],
+    rate,
+  );
   const hub = await startHubServer(cli, join(scratch, "hub"), ["--cdn-url", nginx.url]);
   try {
     const env = cleanEnv(scratch);

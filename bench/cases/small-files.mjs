@@ -24,7 +24,11 @@ export async function run(context) {
       size: smallBytes,
       seed: `small-${index}`,
     })),
-    ...Array.from({ length: config.mediumFiles }, (_, index) => ({ path: `weights-${index}.bin`, size: mediumBytes, seed: `medium-${index}` })),
+    ...Array.from({ length: config.mediumFiles }, (_, index) => ({
+      path: `weights-${index}.bin`,
+      size: mediumBytes,
+      seed: `medium-${index}`,
+    })),
   ];
   progress(`writing ${files.length} files`);
   const repo = await writeHubRepo(join(scratch, "hub"), repoId, files);
@@ -40,7 +44,12 @@ export async function run(context) {
       { ...aria2cParallel(common), skip: peers.aria2c.skip },
     ];
     progress("downloading");
-    const summaries = await compareTools({ tools, runs: config.runs, scratch, counters: [{ count: () => hub.requests.length }] });
+    const summaries = await compareTools({
+      tools,
+      runs: config.runs,
+      scratch,
+      counters: [{ count: () => hub.requests.length }],
+    });
     return [
       `${config.smallFiles} × ${config.smallKiB} KiB + ${config.mediumFiles} × ${config.mediumMiB} MiB (LFS) = ${repo.files.length} files, ${fixed(totalBytes / MiB, 1)} MiB.`,
       comparisonTable(summaries, { files: repo.files.length, bytes: totalBytes }, [

@@ -14,7 +14,9 @@ import { measure, median } from "./measure.mjs";
 import { formatTable, fixed, MiB } from "./table.mjs";
 
 export async function compareTools({ tools, runs, scratch, counters = [], hub }) {
-  const results = new Map(tools.map((tool) => [tool, { runs: [], failure: tool.skip ? `skipped: ${tool.skip}` : undefined }]));
+  const results = new Map(
+    tools.map((tool) => [tool, { runs: [], failure: tool.skip ? `skipped: ${tool.skip}` : undefined }]),
+  );
   for (let run = 0; run < runs; run++) {
     for (const tool of tools) {
       const state = results.get(tool);
@@ -25,12 +27,17 @@ export async function compareTools({ tools, runs, scratch, counters = [], hub })
       const result = await measure(command, scratch);
       await sleep(30); // the servers log a request as it is answered; let the last lines arrive
       const after = await Promise.all(counters.map((counter) => counter.count()));
-      result.requests = counters.length ? after.reduce((sum, value, index) => sum + value - before[index], 0) : undefined;
+      result.requests = counters.length
+        ? after.reduce((sum, value, index) => sum + value - before[index], 0)
+        : undefined;
       if (hub) {
         const firstFile = hub.requests.slice(firstRequestIndex).find((request) => request.path.includes("/resolve/"));
         result.firstFileRequestMs = firstFile ? firstFile.at - result.startedAt : undefined;
       }
-      const problem = result.code !== 0 ? `exit ${result.code}: ${result.stderrTail.split("\n").slice(-3).join(" | ")}` : await tool.verify?.(result, run);
+      const problem =
+        result.code !== 0
+          ? `exit ${result.code}: ${result.stderrTail.split("\n").slice(-3).join(" | ")}`
+          : await tool.verify?.(result, run);
       await tool.cleanup?.(run);
       if (problem) state.failure = `failed: ${problem}`;
       else state.runs.push(result);
@@ -75,7 +82,11 @@ export function comparisonTable(summaries, work = {}, columns = []) {
       notes.push(`${summary.tool.name}: ${summary.failure}`);
       continue;
     }
-    const row = [summary.tool.name, fixed(summary.ms / 1000, 3), `${fixed(summary.minMs / 1000)}–${fixed(summary.maxMs / 1000)}`];
+    const row = [
+      summary.tool.name,
+      fixed(summary.ms / 1000, 3),
+      `${fixed(summary.minMs / 1000)}–${fixed(summary.maxMs / 1000)}`,
+    ];
     if (work.bytes) row.push(fixed(work.bytes / MiB / (summary.ms / 1000), 1));
     if (work.files) row.push(fixed(work.files / (summary.ms / 1000), 0));
     row.push(fixed(summary.rssKiB / 1024, 1), ...columns.map((column) => column.value(summary) ?? "-"));

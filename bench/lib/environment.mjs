@@ -20,9 +20,13 @@ function positiveNumber(name, fallback) {
 export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "modules"];
 
 export function readConfig() {
-  const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(",")).split(",").map((name) => name.trim()).filter(Boolean);
+  const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(","))
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = cases.filter((name) => !ALL_CASES.includes(name));
-  if (unknown.length) throw new Error(`BENCH_CASES: unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.join(", ")}`);
+  if (unknown.length)
+    throw new Error(`BENCH_CASES: unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.join(", ")}`);
   return {
     cases,
     runs: Math.round(positiveNumber("BENCH_RUNS", 3)),
@@ -42,7 +46,10 @@ export function readConfig() {
 function versionLine(command, args) {
   const result = spawnSync(command, args, { encoding: "utf8" });
   if (result.error) return undefined;
-  return `${result.stdout}\n${result.stderr}`.split("\n").map((line) => line.trim()).find(Boolean);
+  return `${result.stdout}\n${result.stderr}`
+    .split("\n")
+    .map((line) => line.trim())
+    .find(Boolean);
 }
 
 function huggingFaceHubVersion() {
@@ -81,11 +88,15 @@ export function detectPeers() {
 
 export function environmentLines(peers, config) {
   const cpuList = cpus();
-  const versions = Object.values(peers).map((peer) => peer.version).filter(Boolean);
+  const versions = Object.values(peers)
+    .map((peer) => peer.version)
+    .filter(Boolean);
   return [
     `machine: ${cpuList.length} CPU × ${cpuList[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform} ${process.arch}; temp dir ${config.tmp}`,
     `node ${process.version}; peers: ${versions.join(", ") || "none"}`,
-    `load average at start: ${loadavg().map((value) => value.toFixed(2)).join(" ")} (other work on the machine makes the figures noisy)`,
+    `load average at start: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(" ")} (other work on the machine makes the figures noisy)`,
     `median of ${config.runs} runs (overhead: ${config.overheadRuns}), interleaved; peak RSS via ${rssMethod}`,
   ];
 }

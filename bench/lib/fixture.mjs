@@ -22,9 +22,32 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 // Mirrors src/serve/lfs-heuristic.ts: the server decides LFS by the blob's name, the
 // writer decides the name by this rule, so both must agree with the Hub's defaults.
 const LFS_EXTENSIONS = [
-  ".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack",
-  ".pb", ".tflite", ".npy", ".npz", ".pkl", ".joblib", ".model", ".ot", ".parquet", ".arrow",
-  ".zip", ".tar", ".gz", ".xz", ".zst", ".7z", ".bz2",
+  ".safetensors",
+  ".bin",
+  ".gguf",
+  ".pt",
+  ".pth",
+  ".ckpt",
+  ".onnx",
+  ".h5",
+  ".msgpack",
+  ".pb",
+  ".tflite",
+  ".npy",
+  ".npz",
+  ".pkl",
+  ".joblib",
+  ".model",
+  ".ot",
+  ".parquet",
+  ".arrow",
+  ".zip",
+  ".tar",
+  ".gz",
+  ".xz",
+  ".zst",
+  ".7z",
+  ".bz2",
 ];
 const LFS_SIZE_THRESHOLD = 10 * 1024 * 1024;
 
@@ -57,7 +80,13 @@ async function writeBlob(blobsDir, file) {
   out.end();
   await once(out, "finish");
   const lfs = isLfs(file.path, file.size);
-  const described = { path: file.path, size: file.size, sha256: sha256.digest("hex"), gitOid: gitSha1.digest("hex"), lfs };
+  const described = {
+    path: file.path,
+    size: file.size,
+    sha256: sha256.digest("hex"),
+    gitOid: gitSha1.digest("hex"),
+    lfs,
+  };
   const etag = lfs ? described.sha256 : described.gitOid;
   await rename(temporary, join(blobsDir, etag));
   return { ...described, etag };
@@ -72,7 +101,8 @@ export async function writeHubRepo(cacheRoot, repoId, files) {
   const folder = join(cacheRoot, `models--${repoId.split("/").join("--")}`);
   const blobsDir = join(folder, "blobs");
   const written = [];
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) written.push(await writeBlob(blobsDir, file));
+  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1)))
+    written.push(await writeBlob(blobsDir, file));
 
   const commitHash = createHash("sha1").update(`nix-model-repo bench\nmodels/${repoId}\n`);
   for (const file of written) commitHash.update(`${file.path}\0${file.size}\0${file.sha256}\n`);

@@ -25,7 +25,9 @@ export async function measure({ command, args, env, cwd }, scratch) {
   const useTime = rssMethod === "GNU time %M";
   const [file, argv] = useTime ? [GNU_TIME, ["-f", "%M", "-o", rssFile, command, ...args]] : [command, args];
   const startedAt = performance.now();
-  const child = trackChild(spawn(file, argv, { ...OWN_GROUP, env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] }));
+  const child = trackChild(
+    spawn(file, argv, { ...OWN_GROUP, env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] }),
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (text) => {

@@ -125,7 +125,10 @@ ${locations.map(({ prefix, directory }) => `    location ${prefix} { alias ${dir
 `,
   );
   const child = trackChild(
-    spawn("nginx", ["-e", join(scratch, "nginx-error.log"), "-p", scratch, "-c", config], { ...OWN_GROUP, stdio: ["ignore", "ignore", "pipe"] }),
+    spawn("nginx", ["-e", join(scratch, "nginx-error.log"), "-p", scratch, "-c", config], {
+      ...OWN_GROUP,
+      stdio: ["ignore", "ignore", "pipe"],
+    }),
   );
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (text) => (stderr += text));

@@ -13,7 +13,17 @@ const HF_HUB_CLIENT = fileURLToPath(new URL("../clients/hf-hub.mjs", import.meta
 /** An environment without the user's Hub settings or token: every tool runs anonymous. */
 export function cleanEnv(home) {
   const env = { ...process.env, HF_HOME: home, HOME: home };
-  for (const name of ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_CACHE", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) delete env[name];
+  for (const name of [
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_ENDPOINT",
+    "HF_HUB_CACHE",
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+  ])
+    delete env[name];
   return env;
 }
 
@@ -35,7 +45,15 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
     ours: !concurrency,
     async prepare(run) {
       const network = concurrency ? { concurrency } : undefined;
-      await writeFile(spec, JSON.stringify({ specVersion: 1, name: "bench", source: { type: "huggingface", repo: repoId, endpoint: hubUrl }, ...(network && { network }) }));
+      await writeFile(
+        spec,
+        JSON.stringify({
+          specVersion: 1,
+          name: "bench",
+          source: { type: "huggingface", repo: repoId, endpoint: hubUrl },
+          ...(network && { network }),
+        }),
+      );
       return { command: process.execPath, args: [cli, "fetch", "--spec", spec, "--out", out(run)], env };
     },
     async verify(_result, run) {
@@ -72,12 +90,25 @@ export function aria2cSplit({ url, scratch, env, expected, connections = 8 }) {
     prepare: (run) => ({
       command: "aria2c",
       args: [
-        `-x${connections}`, `-s${connections}`, "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false",
-        "--console-log-level=error", "--summary-interval=0", "--download-result=hide", "-q", "-d", dir(run), "-o", "file", url,
+        `-x${connections}`,
+        `-s${connections}`,
+        "--file-allocation=none",
+        "--allow-overwrite=true",
+        "--auto-file-renaming=false",
+        "--console-log-level=error",
+        "--summary-interval=0",
+        "--download-result=hide",
+        "-q",
+        "-d",
+        dir(run),
+        "-o",
+        "file",
+        url,
       ],
       env,
     }),
-    verify: async (_result, run) => ((await sizeOf(join(dir(run), "file"))) === expected.size ? undefined : `wrong size`),
+    verify: async (_result, run) =>
+      (await sizeOf(join(dir(run), "file"))) === expected.size ? undefined : `wrong size`,
     cleanup: (run) => rm(dir(run), { recursive: true, force: true }),
     note: "no checksum unless given --checksum, no layout",
   };
@@ -90,7 +121,10 @@ export function huggingFaceHub({ mode, hubUrl, repoId, path, scratch, env, expec
     name: mode === "file" ? "@huggingface/hub downloadFileToCacheDir" : "@huggingface/hub snapshotDownload",
     prepare: (run) => ({
       command: process.execPath,
-      args: mode === "file" ? [HF_HUB_CLIENT, "file", hubUrl, repoId, path, cache(run)] : [HF_HUB_CLIENT, "snapshot", hubUrl, repoId, cache(run)],
+      args:
+        mode === "file"
+          ? [HF_HUB_CLIENT, "file", hubUrl, repoId, path, cache(run)]
+          : [HF_HUB_CLIENT, "snapshot", hubUrl, repoId, cache(run)],
       env,
     }),
     async verify(_result, run) {
@@ -113,12 +147,20 @@ export function curlParallel({ hubUrl, repoId, files, scratch, env, parallel = 8
   return {
     name: `curl -Z --parallel-max ${parallel}`,
     async prepare(run) {
-      const lines = files.flatMap((file) => [`url = "${resolveUrl(hubUrl, repoId, file.path)}"`, `output = "${join(dir(run), file.path)}"`]);
+      const lines = files.flatMap((file) => [
+        `url = "${resolveUrl(hubUrl, repoId, file.path)}"`,
+        `output = "${join(dir(run), file.path)}"`,
+      ]);
       await writeFile(config(run), lines.join("\n") + "\n");
-      return { command: "curl", args: ["-sS", "-f", "-L", "-Z", "--parallel-max", String(parallel), "--create-dirs", "-K", config(run)], env };
+      return {
+        command: "curl",
+        args: ["-sS", "-f", "-L", "-Z", "--parallel-max", String(parallel), "--create-dirs", "-K", config(run)],
+        env,
+      };
     },
     async verify(_result, run) {
-      for (const file of files) if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
+      for (const file of files)
+        if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
       return undefined;
     },
     cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(config(run), { force: true })]),
@@ -138,16 +180,29 @@ export function aria2cParallel({ hubUrl, repoId, files, scratch, env, parallel =
       await writeFile(input(run), lines.join("\n") + "\n");
       return {
         command: "aria2c",
-        args: [`-j${parallel}`, "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--console-log-level=error", "--summary-interval=0", "--download-result=hide", "-q", "-d", dir(run), "-i", input(run)],
+        args: [
+          `-j${parallel}`,
+          "--file-allocation=none",
+          "--allow-overwrite=true",
+          "--auto-file-renaming=false",
+          "--console-log-level=error",
+          "--summary-interval=0",
+          "--download-result=hide",
+          "-q",
+          "-d",
+          dir(run),
+          "-i",
+          input(run),
+        ],
         env,
       };
     },
     async verify(_result, run) {
-      for (const file of files) if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
+      for (const file of files)
+        if ((await sizeOf(join(dir(run), file.path))) !== file.size) return `${file.path}: wrong size`;
       return undefined;
     },
     cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(input(run), { force: true })]),
     note: "given the file list for free (no API calls), no checksum",
   };
 }
-

@@ -71,12 +71,15 @@ async function readTokenFile(path: string, required: boolean): Promise<string | 
       cause: `${code}: ${(error as Error).message}`,
       fix: [
         "The file is read by the builder, not by `nix` on your shell: it must exist on the machine that builds.",
-        'With nix-daemon and the sandbox on, make it visible to builders: extra-sandbox-paths = /run/secrets/hf-token (nix.conf; on NixOS nix.settings.extra-sandbox-paths), and readable by the nixbld users.',
+        "With nix-daemon and the sandbox on, make it visible to builders: extra-sandbox-paths = /run/secrets/hf-token (nix.conf; on NixOS nix.settings.extra-sandbox-paths), and readable by the nixbld users.",
         "Or give the token through the daemon's environment (systemd EnvironmentFile for nix-daemon) instead; see docs/authentication.md.",
       ],
     });
   }
-  const token = text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== "");
+  const token = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .find((line) => line !== "");
   return token ?? null;
 }
 

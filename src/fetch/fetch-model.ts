@@ -36,7 +36,9 @@ export async function fetchModelInto(spec: FetchSpec, out: string, options: Fetc
         if (spec.onFailure.notify !== null) await runNotify(spec.onFailure.notify, spec.name, error, options.env);
         throw error;
       }
-      logger.warn(`fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`);
+      logger.warn(
+        `fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`,
+      );
       await setTimeout(WHOLE_FETCH_RETRY_DELAY_MS);
     }
   }
@@ -61,13 +63,17 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
     options.progress.begin({
       label,
       files: plan.items.length,
-      bytes: plan.items.every((item) => item.size !== undefined) ? plan.items.reduce((sum, item) => sum + (item.size ?? 0), 0) : undefined,
+      bytes: plan.items.every((item) => item.size !== undefined)
+        ? plan.items.reduce((sum, item) => sum + (item.size ?? 0), 0)
+        : undefined,
     });
     let ok = false;
     try {
-      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal }).catch((error: unknown) => {
-        throw model.explainDownloadFailure?.(error) ?? error;
-      });
+      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal }).catch(
+        (error: unknown) => {
+          throw model.explainDownloadFailure?.(error) ?? error;
+        },
+      );
       const meta = await layout.finish(out, model, plan, transferred);
       ok = true;
       return meta;
@@ -89,7 +95,10 @@ async function createEmptyOutput(out: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   if (entries !== undefined && entries.length > 0) {
-    throw new UserError({ what: `The output directory ${out} already exists and is not empty`, fix: ["Remove it, or choose another --out."] });
+    throw new UserError({
+      what: `The output directory ${out} already exists and is not empty`,
+      fix: ["Remove it, or choose another --out."],
+    });
   }
   await mkdir(out, { recursive: true });
 }

@@ -12,7 +12,12 @@ const NOTIFY_TIMEOUT_MS = 60_000;
  * its environment, never a token. Its own failure is reported but never replaces the
  * fetch error.
  */
-export async function runNotify(executable: string, name: string, error: unknown, env: NodeJS.ProcessEnv): Promise<void> {
+export async function runNotify(
+  executable: string,
+  name: string,
+  error: unknown,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const child = spawn(executable, [], {
     env: {
       PATH: env["PATH"] ?? "/usr/bin:/bin",

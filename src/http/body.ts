@@ -26,7 +26,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The Content-Encoding values we can decode; undefined for identity (or no header). */
 export function contentEncodingOf(header: string | string[] | undefined): string | undefined {
-  const value = (Array.isArray(header) ? header.join(",") : header ?? "").trim().toLowerCase();
+  const value = (Array.isArray(header) ? header.join(",") : (header ?? "")).trim().toLowerCase();
   return value === "" || value === "identity" ? undefined : value;
 }
 

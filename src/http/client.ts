@@ -76,14 +76,21 @@ export interface HttpClient {
    * are safe to repeat (a query such as the Git LFS Batch API's download operation).
    * Content-Type defaults to application/json; pass another in `headers`.
    */
-  postJson<T = unknown>(url: string | URL, body: unknown, init?: Omit<HttpRequestInit, "method" | "body">): Promise<JsonResponse<T>>;
+  postJson<T = unknown>(
+    url: string | URL,
+    body: unknown,
+    init?: Omit<HttpRequestInit, "method" | "body">,
+  ): Promise<JsonResponse<T>>;
   /** A file's bytes for the transfer engine (no retries here: the engine retries and resumes). */
   byteSource(url: string | URL, options?: ByteSourceOptions): ByteSource;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }
 
-export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher = createDispatcher(settings)): HttpClient {
+export function createHttpClient(
+  settings: HttpSettings,
+  dispatcher: Dispatcher = createDispatcher(settings),
+): HttpClient {
   const policy = retryPolicyFrom(settings);
 
   const exchangeOnce = async (url: URL, init: HttpRequestInit): Promise<HttpResponse> => {
@@ -129,7 +136,9 @@ export function createHttpClient(settings: HttpSettings, dispatcher: Dispatcher 
       signal: init.signal,
       onRetry: (failure, delayMs, attempt) => {
         const what = failure.url === undefined ? ` (${displayUrl(url)})` : "";
-        logger.info(`${failure.message}${what}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.maxAttempts})`);
+        logger.info(
+          `${failure.message}${what}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.maxAttempts})`,
+        );
       },
     });
 

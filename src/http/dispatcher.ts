@@ -91,6 +91,8 @@ function registerProxySecrets(urls: readonly string[]): void {
     registerSecret(parsed.password);
     registerSecret(decodeURIComponent(parsed.password));
     registerSecret(`${parsed.username}:${parsed.password}`);
-    registerSecret(Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString("base64"));
+    registerSecret(
+      Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString("base64"),
+    );
   }
 }

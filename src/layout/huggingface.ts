@@ -39,7 +39,13 @@ export function planBlobTransfers(out: string, files: readonly PlannedFile[]): B
       byBlob.set(file.blobName, items.length);
     }
     const name = file.blobName ?? `.unnamed-${index}`;
-    items.push({ path: file.path, source: file.source, size: file.size, expected: file.expected, destination: outputPath(out, "blobs", name) });
+    items.push({
+      path: file.path,
+      source: file.source,
+      size: file.size,
+      expected: file.expected,
+      destination: outputPath(out, "blobs", name),
+    });
     return items.length - 1;
   });
   return { items, transferOf };
@@ -91,11 +97,17 @@ export async function finishHuggingFaceLayout(
  */
 async function writeTreeCache(out: string, commit: string, files: readonly PlannedFile[]): Promise<void> {
   if (files.length === 0 || files.some((file) => file.hubTreeEntry === undefined)) return;
-  const entries = [...files].sort((a, b) => compareCodePoints(a.path, b.path)).map((file) => {
-    const entry = file.hubTreeEntry!;
-    const info = { size: entry.size, blob_id: entry.blobId, ...(entry.lfs ? { lfs_sha256: entry.lfs.sha256, lfs_size: entry.lfs.size } : {}) };
-    return [file.path, info] as const;
-  });
+  const entries = [...files]
+    .sort((a, b) => compareCodePoints(a.path, b.path))
+    .map((file) => {
+      const entry = file.hubTreeEntry!;
+      const info = {
+        size: entry.size,
+        blob_id: entry.blobId,
+        ...(entry.lfs ? { lfs_sha256: entry.lfs.sha256, lfs_size: entry.lfs.size } : {}),
+      };
+      return [file.path, info] as const;
+    });
   const tree = { format_version: 1, files: Object.fromEntries(entries) };
   await mkdir(outputPath(out, "trees"), { recursive: true });
   // Python's json.dump(indent=1) spacing, ensure_ascii escapes included, so the file is what the library itself writes.
@@ -115,7 +127,10 @@ function compareCodePoints(a: string, b: string): number {
 
 /** json.dump(value, indent=1) with Python's default ensure_ascii=True. */
 function pythonJsonDump(value: unknown): string {
-  return JSON.stringify(value, null, 1).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value, null, 1).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Renames temporarily named blobs to their content sha256, merging identical contents. */

@@ -39,7 +39,9 @@ export async function finishOllamaLayout(
     // The engine checked the bytes against the digest; the name must be that digest too.
     const match = file.blobName === null ? null : BLOB_NAME.exec(file.blobName);
     if (match === null || match[1] !== result.sha256 || file.path !== `blobs/${file.blobName}`) {
-      throw new Error(`internal error: Ollama blob ${JSON.stringify(file.path)} is not named after its content sha256 ${result.sha256}`);
+      throw new Error(
+        `internal error: Ollama blob ${JSON.stringify(file.path)} is not named after its content sha256 ${result.sha256}`,
+      );
     }
     return { path: file.path, size: result.size, sha256: result.sha256 };
   });

@@ -55,7 +55,9 @@ export async function finishUnpackedLayout(
     size: file.size,
     sha256: file.sha256,
   }));
-  const archives = Object.fromEntries(downloads.map((download) => [archiveResolvedKey(download.path), download.sha256]));
+  const archives = Object.fromEntries(
+    downloads.map((download) => [archiveResolvedKey(download.path), download.sha256]),
+  );
   const expanded: ResolvedModel = { ...model, files, resolved: { ...model.resolved, ...archives }, unpack: undefined };
   return finishHuggingFaceLayout(out, expanded, { items: [], transferOf: files.map((_, index) => index) }, written);
 }

@@ -12,19 +12,31 @@ import { finishUnpackedLayout, planUnpackDownloads } from "./unpacked.js";
  */
 export interface LayoutWriter {
   plan(out: string, files: readonly PlannedFile[]): BlobPlan;
-  finish(out: string, model: ResolvedModel, plan: BlobPlan, transferred: readonly TransferredFile[]): Promise<ModelMeta>;
+  finish(
+    out: string,
+    model: ResolvedModel,
+    plan: BlobPlan,
+    transferred: readonly TransferredFile[],
+  ): Promise<ModelMeta>;
 }
 
 export function layoutWriterFor(model: ResolvedModel): LayoutWriter {
   // Archives to unpack: downloaded outside the output, their entries become the snapshot (unpacked.ts).
   const unpack = model.unpack;
-  if (unpack) return { plan: (_out, files) => planUnpackDownloads(unpack, files), finish: (out, resolved, plan, transferred) => finishUnpackedLayout(out, unpack, resolved, plan, transferred) };
+  if (unpack)
+    return {
+      plan: (_out, files) => planUnpackDownloads(unpack, files),
+      finish: (out, resolved, plan, transferred) => finishUnpackedLayout(out, unpack, resolved, plan, transferred),
+    };
   const layout = model.layout ?? { kind: "huggingface" };
   switch (layout.kind) {
     case "huggingface":
       return { plan: planBlobTransfers, finish: finishHuggingFaceLayout };
     case "ollama":
       // Both layouts keep blobs under blobs/<name>; the Ollama names are "sha256-<hex>".
-      return { plan: planBlobTransfers, finish: (out, resolved, plan, transferred) => finishOllamaLayout(out, layout, resolved, plan, transferred) };
+      return {
+        plan: planBlobTransfers,
+        finish: (out, resolved, plan, transferred) => finishOllamaLayout(out, layout, resolved, plan, transferred),
+      };
   }
 }

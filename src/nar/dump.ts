@@ -158,6 +158,10 @@ export function displayPath(path: Buffer): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(path);
   } catch {
-    return [...path].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
+    return [...path]
+      .map((byte) =>
+        byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`,
+      )
+      .join("");
   }
 }

@@ -24,13 +24,18 @@ export async function nixStoreAvailable(): Promise<boolean> {
  */
 export async function addFixedRecursive(directory: string): Promise<string> {
   try {
-    const { stdout } = await run("nix-store", ["--add-fixed", "--recursive", "sha256", directory], { maxBuffer: 1 << 20 });
+    const { stdout } = await run("nix-store", ["--add-fixed", "--recursive", "sha256", directory], {
+      maxBuffer: 1 << 20,
+    });
     return stdout.trim();
   } catch (error) {
     throw new UserError({
       what: "Could not add the fetched model to the Nix store",
       cause: (error as { stderr?: string }).stderr?.trim() || (error as Error).message,
-      fix: ["The hash printed above is still right; the first build will download the model itself.", "Check that you may write to the store (a trusted user, or single-user Nix)."],
+      fix: [
+        "The hash printed above is still right; the first build will download the model itself.",
+        "Check that you may write to the store (a trusted user, or single-user Nix).",
+      ],
     });
   }
 }

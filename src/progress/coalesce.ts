@@ -13,7 +13,10 @@ export interface CoalescedOutput {
   readonly flush: () => void;
 }
 
-export function coalesce(write: (text: string) => void, { maxDelayMs = 100, maxBytes = 16 * 1024 } = {}): CoalescedOutput {
+export function coalesce(
+  write: (text: string) => void,
+  { maxDelayMs = 100, maxBytes = 16 * 1024 } = {},
+): CoalescedOutput {
   let held = "";
   let timer: NodeJS.Timeout | undefined;
 

@@ -50,7 +50,15 @@ export function nixProgress({ write, now }: NixProgressOptions): ProgressReporte
   const startOverall = (text: string) => {
     if (started) return;
     started = true;
-    emit({ action: "start", id: overall, level: LEVEL_INFO, type: ACT_FILE_TRANSFER, text: safeLine(text), parent: 0, fields: [safeLine(tally.label)] });
+    emit({
+      action: "start",
+      id: overall,
+      level: LEVEL_INFO,
+      type: ACT_FILE_TRANSFER,
+      text: safeLine(text),
+      parent: 0,
+      fields: [safeLine(tally.label)],
+    });
   };
 
   const reportBytes = (force: boolean) => {
@@ -82,7 +90,15 @@ export function nixProgress({ write, now }: NixProgressOptions): ProgressReporte
       stopFile(path);
       const id = nextId++;
       fileActivities.set(path, id);
-      emit({ action: "start", id, level: LEVEL_TALKATIVE, type: ACT_FILE_TRANSFER, text: safeLine(`downloading '${path}'`), parent: 0, fields: [safeLine(path)] });
+      emit({
+        action: "start",
+        id,
+        level: LEVEL_TALKATIVE,
+        type: ACT_FILE_TRANSFER,
+        text: safeLine(`downloading '${path}'`),
+        parent: 0,
+        fields: [safeLine(path)],
+      });
     },
     fileProgress(path, received) {
       tally.fileProgress(path, received);

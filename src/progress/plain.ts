@@ -24,11 +24,15 @@ export function plainProgress({ write, now }: PlainProgressOptions): ProgressRep
   const total = () => {
     lastTotalAt = now();
     const size = tally.totalBytes;
-    const files = tally.files === undefined ? `${tally.filesDone} files done` : `${tally.filesDone}/${tally.files} files`;
-    const bytes = size === undefined ? humanBytes(tally.received) : `${humanBytes(tally.received)} of ${humanBytes(size)}`;
+    const files =
+      tally.files === undefined ? `${tally.filesDone} files done` : `${tally.filesDone}/${tally.files} files`;
+    const bytes =
+      size === undefined ? humanBytes(tally.received) : `${humanBytes(tally.received)} of ${humanBytes(size)}`;
     const percent = size ? ` (${Math.min(100, Math.floor((tally.received / size) * 100))}%)` : "";
     const eta = tally.etaSeconds();
-    line(`progress: ${files}, ${bytes}${percent}, ${humanBytes(tally.rate())}/s${eta === undefined ? "" : `, ETA ${humanDuration(eta)}`}`);
+    line(
+      `progress: ${files}, ${bytes}${percent}, ${humanBytes(tally.rate())}/s${eta === undefined ? "" : `, ETA ${humanDuration(eta)}`}`,
+    );
   };
 
   const maybeTotal = () => {
@@ -45,7 +49,9 @@ export function plainProgress({ write, now }: PlainProgressOptions): ProgressRep
   return {
     begin({ label, files, bytes }) {
       tally.begin(label, files, bytes);
-      line(`downloading ${label}: ${files} file${files === 1 ? "" : "s"}${bytes === undefined ? "" : `, ${humanBytes(bytes)}`}`);
+      line(
+        `downloading ${label}: ${files} file${files === 1 ? "" : "s"}${bytes === undefined ? "" : `, ${humanBytes(bytes)}`}`,
+      );
       ensureTimer();
     },
     fileStarted(path, size) {

@@ -16,7 +16,10 @@ export type ProgressMode = "nix" | "tty" | "plain" | "none";
 
 const MODES: readonly ProgressMode[] = ["nix", "tty", "plain", "none"];
 
-export function selectProgressMode(env: NodeJS.ProcessEnv = process.env, stderrIsTty = process.stderr.isTTY === true): ProgressMode {
+export function selectProgressMode(
+  env: NodeJS.ProcessEnv = process.env,
+  stderrIsTty = process.stderr.isTTY === true,
+): ProgressMode {
   const requested = env["NIX_MODEL_REPO_PROGRESS"]?.trim().toLowerCase();
   if (requested && (MODES as readonly string[]).includes(requested)) return requested as ProgressMode;
   if (env["NIX_BUILD_TOP"] && env["out"] !== undefined) return "nix";
@@ -30,7 +33,10 @@ export interface ProgressOutput {
   readonly columns?: () => number;
 }
 
-export function createProgressReporter(mode: ProgressMode = selectProgressMode(), output: ProgressOutput = {}): ProgressReporter {
+export function createProgressReporter(
+  mode: ProgressMode = selectProgressMode(),
+  output: ProgressOutput = {},
+): ProgressReporter {
   const write = output.write ?? ((text: string) => void process.stderr.write(text));
   const now = output.now ?? (() => performance.now());
   const columns = output.columns ?? (() => process.stderr.columns ?? 80);
@@ -48,7 +54,10 @@ export function createProgressReporter(mode: ProgressMode = selectProgressMode()
 }
 
 /** A line renderer whose lines are coalesced, all of them written when the fetch ends. */
-function flushedAtEnd(output: CoalescedOutput, render: (write: (text: string) => void) => ProgressReporter): ProgressReporter {
+function flushedAtEnd(
+  output: CoalescedOutput,
+  render: (write: (text: string) => void) => ProgressReporter,
+): ProgressReporter {
   const reporter = render(output.write);
   return {
     ...reporter,

@@ -26,7 +26,8 @@ export function ttyProgress({ write, now, columns }: TtyProgressOptions): Progre
   const statusLine = () => {
     const total = tally.totalBytes;
     const files = tally.files === undefined ? `${tally.filesDone} files` : `${tally.filesDone}/${tally.files} files`;
-    const bytes = total === undefined ? humanBytes(tally.received) : `${humanBytes(tally.received)}/${humanBytes(total)}`;
+    const bytes =
+      total === undefined ? humanBytes(tally.received) : `${humanBytes(tally.received)}/${humanBytes(total)}`;
     const percent = total ? ` ${Math.min(100, Math.floor((tally.received / total) * 100))}%` : "";
     const eta = tally.etaSeconds();
     const parts = [

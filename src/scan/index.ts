@@ -6,7 +6,17 @@
  *
  * docs/scan.md describes the checks, the verdict policy and the JSON report.
  */
-export type { FileReport, Finding, ScanLimits, ScanOptions, ScanReport, ScanStats, ScanSummary, Severity, Verdict } from "./types.js";
+export type {
+  FileReport,
+  Finding,
+  ScanLimits,
+  ScanOptions,
+  ScanReport,
+  ScanStats,
+  ScanSummary,
+  Severity,
+  Verdict,
+} from "./types.js";
 export { scanBytes, scanFile, scanPaths } from "./scanner.js";
 export { ScanInputError } from "./walk.js";
 export { EXIT_CODES, exitCodeForVerdict, verdictRank, worstVerdict } from "./verdict.js";

@@ -50,7 +50,10 @@ export function renderReportText(report: ScanReport, { showSafe = true }: { show
     if (!showSafe && file.verdict === "SAFE" && file.findings.every((f) => f.severity === "INFO")) continue;
     lines.push(`${file.verdict.padEnd(9)} ${file.format.padEnd(formatWidth)} ${printable(file.path)}`);
     for (const finding of file.findings) {
-      const where = [finding.member === undefined ? "" : `in ${printable(finding.member)}`, finding.offset === undefined ? "" : `@${finding.offset}`]
+      const where = [
+        finding.member === undefined ? "" : `in ${printable(finding.member)}`,
+        finding.offset === undefined ? "" : `@${finding.offset}`,
+      ]
         .filter(Boolean)
         .join(" ");
       lines.push(`    ${finding.severity.padEnd(9)} ${finding.code}${where ? ` (${where})` : ""}: ${finding.message}`);

@@ -76,7 +76,12 @@ export function buildReport(reports: readonly FileReport[]): ScanReport {
   return { reportVersion: 1, verdict: worstVerdict(files.map((f) => f.verdict)), summary, files };
 }
 
-function scanRealFile(realPath: string, displayPath: string, limits: ScanLimits, stats: ScanStats | undefined): ScannedFile {
+function scanRealFile(
+  realPath: string,
+  displayPath: string,
+  limits: ScanLimits,
+  stats: ScanStats | undefined,
+): ScannedFile {
   let access: FileAccess;
   const budget = new ReadBudget(limits.maxBytesRead);
   if (stats) stats.files++;
@@ -88,7 +93,10 @@ function scanRealFile(realPath: string, displayPath: string, limits: ScanLimits,
       code: "UNREADABLE",
       message: `cannot open: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     };
-    return { report: { path: displayPath, format: "unknown", verdict: "INVALID", size: 0, findings: [finding] }, analysis: undefined };
+    return {
+      report: { path: displayPath, format: "unknown", verdict: "INVALID", size: 0, findings: [finding] },
+      analysis: undefined,
+    };
   }
   try {
     return scanSource(access, displayPath, limits);
@@ -142,7 +150,11 @@ function checkShardIndexes(scanned: readonly ScannedFile[]): FileReport[] {
     const wanted = new Map<string, string[]>();
     for (const [tensor, shard] of weightMap) {
       if (shard.includes("/") || shard.includes("\\") || shard === ".." || shard === ".") {
-        extra.push({ severity: "INVALID", code: "INDEX_BAD_ENTRY", message: `shard name ${quote(shard)} is not a file beside the index` });
+        extra.push({
+          severity: "INVALID",
+          code: "INDEX_BAD_ENTRY",
+          message: `shard name ${quote(shard)} is not a file beside the index`,
+        });
         continue;
       }
       const list = wanted.get(shard) ?? [];
@@ -152,7 +164,11 @@ function checkShardIndexes(scanned: readonly ScannedFile[]): FileReport[] {
     for (const [shard, tensors] of [...wanted].sort(([a], [b]) => compareCodeUnits(a, b))) {
       const target = byPath.get(join(dir, shard));
       if (!target) {
-        extra.push({ severity: "INVALID", code: "INDEX_MISSING_SHARD", message: `weight_map names shard ${quote(shard)}, which is not present` });
+        extra.push({
+          severity: "INVALID",
+          code: "INDEX_MISSING_SHARD",
+          message: `weight_map names shard ${quote(shard)}, which is not present`,
+        });
         continue;
       }
       const names = target.analysis?.safetensors?.tensorNames;

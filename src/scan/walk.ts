@@ -50,7 +50,8 @@ export async function walkPaths(paths: readonly string[]): Promise<WalkResult> {
     }
     const rootStat = await stat(rootReal);
     if (rootStat.isFile()) found.push({ path, realPath: rootReal, size: rootStat.size });
-    else if (rootStat.isDirectory()) await walkDirectory(path, rootReal, rootReal, new Set([rootReal]), found, problems);
+    else if (rootStat.isDirectory())
+      await walkDirectory(path, rootReal, rootReal, new Set([rootReal]), found, problems);
     else problems.push(special(path));
   }
   return { files: dedupe(found), problems: problems.sort((a, b) => compareCodeUnits(a.path, b.path)) };
@@ -120,7 +121,11 @@ function special(path: string): WalkProblem {
   return {
     path,
     format: "special",
-    finding: { severity: "WARN", code: "SPECIAL_FILE", message: "not a regular file (FIFO, socket or device); not read" },
+    finding: {
+      severity: "WARN",
+      code: "SPECIAL_FILE",
+      message: "not a regular file (FIFO, socket or device); not read",
+    },
   };
 }
 
@@ -130,7 +135,11 @@ function dedupe(files: readonly WalkedFile[]): WalkedFile[] {
   const rank = (file: WalkedFile) => (file.path.split(sep).includes("blobs") ? 1 : 0);
   for (const file of files) {
     const current = byReal.get(file.realPath);
-    if (!current || rank(file) < rank(current) || (rank(file) === rank(current) && compareCodeUnits(file.path, current.path) < 0)) {
+    if (
+      !current ||
+      rank(file) < rank(current) ||
+      (rank(file) === rank(current) && compareCodeUnits(file.path, current.path) < 0)
+    ) {
       byReal.set(file.realPath, file);
     }
   }

@@ -35,7 +35,11 @@ export function bufferAnswer(status: number, headers: Record<string, string>, da
 }
 
 export function jsonAnswer(value: unknown, headers: Record<string, string> = {}, status = 200): Answer {
-  return bufferAnswer(status, { "Content-Type": "application/json; charset=utf-8", ...headers }, Buffer.from(JSON.stringify(value)));
+  return bufferAnswer(
+    status,
+    { "Content-Type": "application/json; charset=utf-8", ...headers },
+    Buffer.from(JSON.stringify(value)),
+  );
 }
 
 export function errorAnswer(error: HubError): Answer {

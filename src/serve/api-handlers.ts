@@ -3,7 +3,15 @@ import { errorAnswer, jsonAnswer, type Answer } from "./answer.js";
 import { findRepo, isHubError, type HandlerContext } from "./context.js";
 import { hubErrors } from "./hub-errors.js";
 import { resolveRevision, splitRevision } from "./registry.js";
-import { decodeCursor, encodeCursor, listTree, paginate, pathEntry, withLastCommit, type TreeEntryJson } from "./tree-listing.js";
+import {
+  decodeCursor,
+  encodeCursor,
+  listTree,
+  paginate,
+  pathEntry,
+  withLastCommit,
+  type TreeEntryJson,
+} from "./tree-listing.js";
 import type { HubRepo, RepoType, Snapshot } from "./types.js";
 
 /** The JSON API routes: repo info, tree listing, paths-info. */
@@ -24,7 +32,9 @@ function repoInfoJson(repo: HubRepo, snapshot: Snapshot, withBlobs: boolean): Re
             rfilename: file.path,
             size: file.size,
             blobId: file.oid,
-            ...(file.lfs ? { lfs: { sha256: file.lfs.sha256, size: file.lfs.size, pointerSize: file.lfs.pointerSize } } : {}),
+            ...(file.lfs
+              ? { lfs: { sha256: file.lfs.sha256, size: file.lfs.size, pointerSize: file.lfs.pointerSize } }
+              : {}),
           }
         : { rfilename: file.path },
     );
@@ -50,8 +60,14 @@ function repoInfoJson(repo: HubRepo, snapshot: Snapshot, withBlobs: boolean): Re
 
 const isTrue = (value: string | null) => value !== null && ["true", "1"].includes(value.toLowerCase());
 
-export function handleInfo(context: HandlerContext, type: RepoType, repoId: string, revisionSegments: string[] | undefined): Answer {
-  if (context.method !== "GET" && context.method !== "HEAD") return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
+export function handleInfo(
+  context: HandlerContext,
+  type: RepoType,
+  repoId: string,
+  revisionSegments: string[] | undefined,
+): Answer {
+  if (context.method !== "GET" && context.method !== "HEAD")
+    return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
   const repo = findRepo(context, type, repoId);
   if (isHubError(repo)) return errorAnswer(repo);
   const revision = revisionSegments === undefined ? "main" : revisionSegments.join("/");
@@ -67,7 +83,8 @@ function nextPageUrl(context: HandlerContext, offset: number): string {
 }
 
 export function handleTree(context: HandlerContext, type: RepoType, repoId: string, revisionAndPath: string[]): Answer {
-  if (context.method !== "GET" && context.method !== "HEAD") return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
+  if (context.method !== "GET" && context.method !== "HEAD")
+    return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
   const repo = findRepo(context, type, repoId);
   if (isHubError(repo)) return errorAnswer(repo);
   const split = splitRevision(repo, revisionAndPath);
@@ -96,9 +113,13 @@ export function handleTree(context: HandlerContext, type: RepoType, repoId: stri
   const offset = cursor === null ? 0 : decodeCursor(cursor);
   if (offset === undefined) return errorAnswer(hubErrors.badRequest("invalid cursor"));
   const requestedLimit = Number(context.query.get("limit") ?? Number.NaN);
-  const pageSize = Number.isSafeInteger(requestedLimit) && requestedLimit > 0 ? Math.min(requestedLimit, context.pageSize) : context.pageSize;
+  const pageSize =
+    Number.isSafeInteger(requestedLimit) && requestedLimit > 0
+      ? Math.min(requestedLimit, context.pageSize)
+      : context.pageSize;
   const { page, nextOffset } = paginate(entries, offset, pageSize);
-  const headers: Record<string, string> = nextOffset === undefined ? {} : { Link: `<${nextPageUrl(context, nextOffset)}>; rel="next"` };
+  const headers: Record<string, string> =
+    nextOffset === undefined ? {} : { Link: `<${nextPageUrl(context, nextOffset)}>; rel="next"` };
   return jsonAnswer(page, headers);
 }
 
@@ -114,9 +135,13 @@ function parsePathsInfoBody(body: Buffer, contentType: string): { paths: string[
   } catch {
     return "body is neither JSON nor a form";
   }
-  const { paths, expand } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { paths?: unknown; expand?: unknown };
+  const { paths, expand } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as {
+    paths?: unknown;
+    expand?: unknown;
+  };
   const list = typeof paths === "string" ? [paths] : paths;
-  if (!Array.isArray(list) || !list.every((path) => typeof path === "string")) return "'paths' must be a list of strings";
+  if (!Array.isArray(list) || !list.every((path) => typeof path === "string"))
+    return "'paths' must be a list of strings";
   return { paths: list, expand: expand === true };
 }
 

@@ -22,7 +22,10 @@ export class TokenSet {
   private readonly digests: Buffer[];
 
   constructor(tokens: Iterable<string>) {
-    this.digests = [...tokens].map((token) => token.trim()).filter((token) => token !== "").map(digest);
+    this.digests = [...tokens]
+      .map((token) => token.trim())
+      .filter((token) => token !== "")
+      .map(digest);
   }
 
   get size(): number {

@@ -40,7 +40,8 @@ export class CdnSigner {
   check(pathname: string, query: URLSearchParams, now = Date.now()): string | undefined {
     const expires = query.get("X-Expires");
     const signature = query.get("X-Sig");
-    if (expires === null || signature === null) return "Query-string authentication requires the X-Sig and X-Expires parameters";
+    if (expires === null || signature === null)
+      return "Query-string authentication requires the X-Sig and X-Expires parameters";
     const expected = Buffer.from(this.signature(pathname, expires));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) {

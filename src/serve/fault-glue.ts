@@ -24,11 +24,26 @@ export function faultRequestFor(
   };
   switch (route.kind) {
     case "info":
-      return { ...common, route: "info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments?.join("/") ?? "main" };
+      return {
+        ...common,
+        route: "info",
+        repo: { type: route.type, id: route.repoId },
+        revision: route.revisionSegments?.join("/") ?? "main",
+      };
     case "paths-info":
-      return { ...common, route: "paths-info", repo: { type: route.type, id: route.repoId }, revision: route.revisionSegments.join("/") };
+      return {
+        ...common,
+        route: "paths-info",
+        repo: { type: route.type, id: route.repoId },
+        revision: route.revisionSegments.join("/"),
+      };
     case "tree":
-      return { ...common, route: "tree", repo: { type: route.type, id: route.repoId }, revision: route.revisionAndPath[0] };
+      return {
+        ...common,
+        route: "tree",
+        repo: { type: route.type, id: route.repoId },
+        revision: route.revisionAndPath[0],
+      };
     case "resolve":
       return {
         ...common,

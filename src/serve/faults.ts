@@ -117,6 +117,7 @@ export const faults = {
 export const match = {
   route: (kind: RouteKind) => (request: FaultRequest) => request.route === kind,
   /** Content requests (GET resolve or CDN), not HEAD metadata probes. */
-  contentGet: (request: FaultRequest) => request.method === "GET" && (request.route === "resolve" || request.route === "cdn"),
+  contentGet: (request: FaultRequest) =>
+    request.method === "GET" && (request.route === "resolve" || request.route === "cdn"),
   file: (path: string) => (request: FaultRequest) => request.file === path,
 };

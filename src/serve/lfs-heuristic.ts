@@ -5,9 +5,32 @@
  * to tell) and by the test fixture writer.
  */
 const LFS_EXTENSIONS = [
-  ".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack",
-  ".pb", ".tflite", ".npy", ".npz", ".pkl", ".joblib", ".model", ".ot", ".parquet", ".arrow",
-  ".zip", ".tar", ".gz", ".xz", ".zst", ".7z", ".bz2",
+  ".safetensors",
+  ".bin",
+  ".gguf",
+  ".pt",
+  ".pth",
+  ".ckpt",
+  ".onnx",
+  ".h5",
+  ".msgpack",
+  ".pb",
+  ".tflite",
+  ".npy",
+  ".npz",
+  ".pkl",
+  ".joblib",
+  ".model",
+  ".ot",
+  ".parquet",
+  ".arrow",
+  ".zip",
+  ".tar",
+  ".gz",
+  ".xz",
+  ".zst",
+  ".7z",
+  ".bz2",
 ];
 
 export const LFS_SIZE_THRESHOLD = 10 * 1024 * 1024;

@@ -22,7 +22,11 @@ export class RepoRegistry {
    * that cannot hold one (read-only Nix store outputs). Entries are "org/name",
    * "datasets/org/name" or "spaces/org/name".
    */
-  static async load(root: string, warn: (message: string) => void, access: AccessOverrides = {}): Promise<RepoRegistry> {
+  static async load(
+    root: string,
+    warn: (message: string) => void,
+    access: AccessOverrides = {},
+  ): Promise<RepoRegistry> {
     const gated = new Set((access.gated ?? []).map(specKey));
     const hidden = new Set((access.private ?? []).map(specKey));
     const repos = new Map<string, HubRepo>();

@@ -105,11 +105,7 @@ async function loadSnapshotFile(
     : { path: repoPath, size: blob.size, oid: gitOid, etag: gitOid, contentPath: target };
 }
 
-async function walkSnapshot(
-  snapshotRoot: string,
-  folders: Folders,
-  warn: Warn,
-): Promise<Map<string, RepoFile>> {
+async function walkSnapshot(snapshotRoot: string, folders: Folders, warn: Warn): Promise<Map<string, RepoFile>> {
   const files = new Map<string, RepoFile>();
   const walk = async (dir: string, prefix: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -172,7 +168,11 @@ export function buildDirectories(files: ReadonlyMap<string, Pick<RepoFile, "oid"
   return listings;
 }
 
-async function readRefs(folder: string, snapshots: ReadonlyMap<string, Snapshot>, warn: Warn): Promise<Map<string, string>> {
+async function readRefs(
+  folder: string,
+  snapshots: ReadonlyMap<string, Snapshot>,
+  warn: Warn,
+): Promise<Map<string, string>> {
   const refs = new Map<string, string>();
   const root = await realpathOrUndefined(join(folder, "refs"));
   if (root === undefined) return refs;

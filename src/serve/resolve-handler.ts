@@ -36,7 +36,8 @@ function contentAnswer(
     ...(range.kind === "partial" ? { "Content-Range": `bytes ${start}-${end}/${size}` } : {}),
   };
   const status = range.kind === "partial" ? 206 : 200;
-  if ("data" in body) return { status, headers: allHeaders, body: { kind: "buffer", data: body.data.subarray(start, end + 1) } };
+  if ("data" in body)
+    return { status, headers: allHeaders, body: { kind: "buffer", data: body.data.subarray(start, end + 1) } };
   return { status, headers: allHeaders, body: { kind: "file", path: body.path, expectedSize: size, start, end } };
 }
 
@@ -47,7 +48,8 @@ export function handleResolve(
   raw: boolean,
   revisionAndPath: string[],
 ): Answer {
-  if (context.method !== "GET" && context.method !== "HEAD") return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
+  if (context.method !== "GET" && context.method !== "HEAD")
+    return errorAnswer(hubErrors.methodNotAllowed(["GET", "HEAD"]));
   const repo = findRepo(context, type, repoId);
   if (isHubError(repo)) return errorAnswer(repo);
   const denied = checkContentAccess(repo, context.caller);
@@ -65,7 +67,13 @@ export function handleResolve(
   if (raw && file.lfs) {
     // raw serves what git stores: the pointer, whose etag is its git blob id.
     const pointer = Buffer.from(lfsPointer(file.lfs.sha256, file.lfs.size));
-    return contentAnswer(context, { ...base, ETag: quoted(gitBlobOid(pointer)) }, pointer.length, { data: pointer }, commit);
+    return contentAnswer(
+      context,
+      { ...base, ETag: quoted(gitBlobOid(pointer)) },
+      pointer.length,
+      { data: pointer },
+      commit,
+    );
   }
   const headers: Record<string, string> = { ...base, ETag: quoted(file.etag) };
   if (file.lfs) {
@@ -73,7 +81,11 @@ export function handleResolve(
     headers["X-Linked-Size"] = String(file.lfs.size);
     if (context.cdn && !raw) {
       const location = context.cdn.signedUrl(repo.type, repo.id, file.lfs.sha256, file.path.split("/").pop()!);
-      return bufferAnswer(302, { ...headers, "Content-Type": "text/plain; charset=utf-8", Location: location }, Buffer.from(`Found. Redirecting to ${location}`));
+      return bufferAnswer(
+        302,
+        { ...headers, "Content-Type": "text/plain; charset=utf-8", Location: location },
+        Buffer.from(`Found. Redirecting to ${location}`),
+      );
     }
   }
   return contentAnswer(context, headers, file.size, { path: file.contentPath }, commit);
@@ -99,9 +111,14 @@ function cdnError(status: number, code: string, message: string): Answer {
 
 export function handleCdn(context: HandlerContext, type: RepoType, repoId: string, sha256: string): Answer {
   if (!context.cdn) return errorAnswer(hubErrors.notFound());
-  if (context.method !== "GET" && context.method !== "HEAD") return cdnError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+  if (context.method !== "GET" && context.method !== "HEAD")
+    return cdnError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
   if (context.cdnRejectsAuthorization && context.caller.sentCredentials) {
-    return cdnError(400, "InvalidArgument", "Only one auth mechanism allowed; only the X-Sig query parameter or the Authorization header should be specified");
+    return cdnError(
+      400,
+      "InvalidArgument",
+      "Only one auth mechanism allowed; only the X-Sig query parameter or the Authorization header should be specified",
+    );
   }
   const refused = context.cdn.check(context.pathname, context.query);
   if (refused) return cdnError(403, "AccessDenied", refused);

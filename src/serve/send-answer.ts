@@ -21,7 +21,9 @@ export class BodyUnavailableError extends Error {}
 async function openSlice(body: AnswerBody): Promise<FileHandle | undefined> {
   if (body.kind !== "file") return undefined;
   const handle = await open(body.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: unknown) => {
-    throw new BodyUnavailableError(`cannot open ${body.path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new BodyUnavailableError(
+      `cannot open ${body.path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
   const { size } = await handle.stat();
   if (size !== body.expectedSize) {
@@ -117,7 +119,11 @@ export async function sendAnswer(
   const handle = body ? await openSlice(body) : undefined;
   try {
     const compress =
-      fault?.gzip === true && body !== undefined && answer.status === 200 && !("Content-Range" in headers) && acceptsGzip(req);
+      fault?.gzip === true &&
+      body !== undefined &&
+      answer.status === 200 &&
+      !("Content-Range" in headers) &&
+      acceptsGzip(req);
     if (compress) {
       delete headers["Content-Length"];
       headers["Content-Encoding"] = "gzip";
@@ -130,7 +136,8 @@ export async function sendAnswer(
     }
 
     let stream = contentSource(body, handle);
-    if (fault?.corruptByteAt !== undefined) stream = corrupting(stream, body.kind === "file" ? body.start : 0, fault.corruptByteAt);
+    if (fault?.corruptByteAt !== undefined)
+      stream = corrupting(stream, body.kind === "file" ? body.start : 0, fault.corruptByteAt);
     if (compress) stream = gzipped(stream);
 
     // A cut at exactly the body's length still closes the connection after the last byte; a

@@ -154,7 +154,8 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const tokens = new TokenSet(options.tokens ?? []);
   const host = options.host ?? "127.0.0.1";
   const pageSize = options.pageSize ?? 1000;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   const requests: RecordedRequest[] = [];
   const seen = new Map<string, number>();
   let cdn: CdnSigner | undefined;
@@ -248,7 +249,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       if (!res.headersSent) {
         // BodyUnavailableError: a blob vanished or changed since loading (reload() picks up changes).
         const what = error instanceof BodyUnavailableError ? "blob unavailable" : "internal error";
-        warn(`${what} answering ${req.method} ${(req.url ?? "").split("?")[0]}: ${error instanceof Error ? error.message : String(error)}`);
+        warn(
+          `${what} answering ${req.method} ${(req.url ?? "").split("?")[0]}: ${error instanceof Error ? error.message : String(error)}`,
+        );
         sendAnswer(req, res, errorAnswer(hubErrors.internal()), undefined).catch(() => res.destroy());
       } else {
         res.destroy();

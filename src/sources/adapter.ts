@@ -126,5 +126,9 @@ export interface UnpackStep {
   /** Where the downloads go: a directory outside the output, made by the adapter and removed by its release(). */
   readonly scratchDir: string;
   /** Turns the checked downloads into the snapshot's files, writing each file's bytes with `writeBlob`. */
-  unpack(downloads: readonly DownloadedFile[], writeBlob: BlobWriter, signal?: AbortSignal): Promise<readonly UnpackedFile[]>;
+  unpack(
+    downloads: readonly DownloadedFile[],
+    writeBlob: BlobWriter,
+    signal?: AbortSignal,
+  ): Promise<readonly UnpackedFile[]>;
 }

@@ -40,6 +40,9 @@ export interface PrefetchScheme {
 
 /** Turns anything into a valid Nix store name fragment. */
 export function storeName(text: string): string {
-  const cleaned = text.replace(/[^A-Za-z0-9+\-._?=]+/g, "-").replace(/^[.-]+/, "").replace(/-+$/, "");
+  const cleaned = text
+    .replace(/[^A-Za-z0-9+\-._?=]+/g, "-")
+    .replace(/^[.-]+/, "")
+    .replace(/-+$/, "");
   return cleaned === "" ? "model" : cleaned;
 }

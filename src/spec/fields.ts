@@ -38,7 +38,8 @@ export class FieldReader {
   optionalString(key: string): string | null {
     const value = this.take(key);
     if (value === undefined || value === null) return null;
-    if (typeof value !== "string" || value === "") throw invalid(this.path(key), "must be a non-empty string or null", value);
+    if (typeof value !== "string" || value === "")
+      throw invalid(this.path(key), "must be a non-empty string or null", value);
     return value;
   }
 
@@ -52,7 +53,10 @@ export class FieldReader {
     return value as T;
   }
 
-  number(key: string, { min, integer = false, fallback }: { min: number; integer?: boolean; fallback: number }): number {
+  number(
+    key: string,
+    { min, integer = false, fallback }: { min: number; integer?: boolean; fallback: number },
+  ): number {
     const value = this.take(key);
     if (value === undefined || value === null) return fallback;
     if (typeof value !== "number" || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {

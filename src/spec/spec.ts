@@ -18,7 +18,11 @@ export interface NetworkSpec {
   readonly timeout: { readonly connect: number; readonly read: number };
   readonly retry: { readonly maxAttempts: number; readonly baseDelay: number };
   readonly bandwidth: { readonly limit: string | null };
-  readonly proxy: { readonly http: string | null; readonly https: string | null; readonly noProxy: string | null } | null;
+  readonly proxy: {
+    readonly http: string | null;
+    readonly https: string | null;
+    readonly noProxy: string | null;
+  } | null;
   readonly concurrency: number;
 }
 
@@ -82,7 +86,11 @@ export function parseSpec(json: unknown): FetchSpec {
   }
   const name = root.string("name");
   if (!/^[A-Za-z0-9+\-._?=][A-Za-z0-9+\-._?=]*$/.test(name) || name.startsWith(".")) {
-    throw invalid("spec.name", "must be a valid Nix store name (letters, digits, + - . _ ? =; not starting with a dot)", name);
+    throw invalid(
+      "spec.name",
+      "must be a valid Nix store name (letters, digits, + - . _ ? =; not starting with a dot)",
+      name,
+    );
   }
   const spec: FetchSpec = {
     specVersion: SPEC_VERSION,
@@ -120,7 +128,11 @@ function parseNetwork(r: FieldReader): NetworkSpec {
 
 function parseProxy(r: FieldReader | null): NetworkSpec["proxy"] {
   if (r === null) return null;
-  const proxy = { http: r.optionalString("http"), https: r.optionalString("https"), noProxy: r.optionalString("noProxy") };
+  const proxy = {
+    http: r.optionalString("http"),
+    https: r.optionalString("https"),
+    noProxy: r.optionalString("noProxy"),
+  };
   r.done();
   for (const [key, url] of Object.entries(proxy)) {
     if (key === "noProxy" || url === null) continue;

@@ -24,7 +24,11 @@ export function checkHttpUrl(text: string, where: string, rules: HttpUrlRules): 
     throw invalid(where, `must be an absolute URL like ${rules.example}`, text);
   }
   if (url.username || url.password) {
-    throw invalid(where, `must not contain credentials: they would be written into the .drv; use ${rules.credentialsFrom}`, "<URL with credentials>");
+    throw invalid(
+      where,
+      `must not contain credentials: they would be written into the .drv; use ${rules.credentialsFrom}`,
+      "<URL with credentials>",
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw invalid(where, `must be an http(s) URL${rules.schemeNote ? ` (${rules.schemeNote})` : ""}`, text);

@@ -88,11 +88,7 @@ export class FileMeter {
  * (a flaky link may cut a 50 GiB single stream many times; a server that sends one
  * byte per connection must still end).
  */
-export function streamRetryOptions(
-  job: FileJob,
-  bytes: number | undefined,
-  madeProgress: () => boolean,
-): RetryOptions {
+export function streamRetryOptions(job: FileJob, bytes: number | undefined, madeProgress: () => boolean): RetryOptions {
   const { policy } = job.context;
   const perGiB = Math.floor((bytes ?? 0) / 2 ** 30);
   return {

@@ -61,7 +61,10 @@ export function defaultHashThreads(cores = availableParallelism()): number {
   return Math.max(0, Math.min(4, cores - 1));
 }
 
-export async function transferAll(items: readonly TransferItem[], options: TransferOptions): Promise<TransferredFile[]> {
+export async function transferAll(
+  items: readonly TransferItem[],
+  options: TransferOptions,
+): Promise<TransferredFile[]> {
   assertDistinctDestinations(items);
   const { settings } = options;
   const aborter = new AbortController();

@@ -1,5 +1,12 @@
 import { Worker } from "node:worker_threads";
-import { StreamingDigests, hashSpecs, type DigestName, type DigestSink, type FileDigests, type HashSpec } from "./digests.js";
+import {
+  StreamingDigests,
+  hashSpecs,
+  type DigestName,
+  type DigestSink,
+  type FileDigests,
+  type HashSpec,
+} from "./digests.js";
 import type { ExpectedDigests } from "./types.js";
 
 /**
@@ -203,7 +210,10 @@ export class HashWorkers {
   }
 
   #pickThread(): HashThread {
-    const idle = this.#threads.reduce<HashThread | undefined>((best, thread) => (best === undefined || thread.load < best.load ? thread : best), undefined);
+    const idle = this.#threads.reduce<HashThread | undefined>(
+      (best, thread) => (best === undefined || thread.load < best.load ? thread : best),
+      undefined,
+    );
     if (idle !== undefined && (idle.load === 0 || this.#threads.length >= this.#maxThreads)) return idle;
     const thread = new HashThread();
     this.#threads.push(thread);

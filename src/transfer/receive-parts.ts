@@ -44,14 +44,16 @@ export async function receiveParts(job: FileJob, size: number): Promise<Received
   try {
     const results = await Promise.allSettled(
       parts.map((part) =>
-        context.limit(async () => {
-          signal.throwIfAborted();
-          await receivePart({ ...job, signal }, hasher, part, size);
-        }).catch((error: unknown) => {
-          if (firstError === undefined) firstError = error;
-          siblings.abort(error);
-          throw error;
-        }),
+        context
+          .limit(async () => {
+            signal.throwIfAborted();
+            await receivePart({ ...job, signal }, hasher, part, size);
+          })
+          .catch((error: unknown) => {
+            if (firstError === undefined) firstError = error;
+            siblings.abort(error);
+            throw error;
+          }),
       ),
     );
     if (results.some((result) => result.status === "rejected")) throw firstError;

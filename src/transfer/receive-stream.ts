@@ -52,9 +52,12 @@ export async function receiveStream(job: FileJob): Promise<Received> {
           if (opened.start !== position) {
             if (opened.start !== 0) {
               canResume = false;
-              throw new TransferFailure(`asked for bytes from ${position}, got bytes from ${opened.start} (${item.source.description})`, {
-                retryable: true,
-              });
+              throw new TransferFailure(
+                `asked for bytes from ${position}, got bytes from ${opened.start} (${item.source.description})`,
+                {
+                  retryable: true,
+                },
+              );
             }
             await startOver("the server ignored Range");
           }
@@ -77,9 +80,12 @@ export async function receiveStream(job: FileJob): Promise<Received> {
             meter.add(chunk.byteLength);
           }
           if (size !== undefined && position < size) {
-            throw new TransferFailure(`connection closed after ${position} of ${size} bytes (${item.source.description})`, {
-              retryable: true,
-            });
+            throw new TransferFailure(
+              `connection closed after ${position} of ${size} bytes (${item.source.description})`,
+              {
+                retryable: true,
+              },
+            );
           }
         } finally {
           await opened.cancel();

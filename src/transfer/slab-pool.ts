@@ -54,7 +54,10 @@ export class SlabPool {
   readonly #waiters: Waiter[] = [];
 
   /** Slabs are `slabBytes` (default just under 512 KiB, less when the capacity is small). */
-  constructor(capacityBytes: number, slabBytes = Math.min(DEFAULT_SLAB_BYTES, Math.max(4096, Math.floor(capacityBytes / 16)))) {
+  constructor(
+    capacityBytes: number,
+    slabBytes = Math.min(DEFAULT_SLAB_BYTES, Math.max(4096, Math.floor(capacityBytes / 16))),
+  ) {
     if (!(capacityBytes > 0)) throw new RangeError(`slab pool capacity must be positive, got ${capacityBytes}`);
     if (!(slabBytes > 0)) throw new RangeError(`slab size must be positive, got ${slabBytes}`);
     this.slabBytes = slabBytes;

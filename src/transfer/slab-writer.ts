@@ -34,7 +34,14 @@ export class SlabWriter {
   #failed = false;
   readonly #maxInFlight: number;
 
-  constructor(file: IncompleteFile, pool: SlabPool, hasher: InOrderHasher, position: number, signal?: AbortSignal, maxInFlight = 4) {
+  constructor(
+    file: IncompleteFile,
+    pool: SlabPool,
+    hasher: InOrderHasher,
+    position: number,
+    signal?: AbortSignal,
+    maxInFlight = 4,
+  ) {
     this.#maxInFlight = maxInFlight;
     this.#file = file;
     this.#pool = pool;
@@ -83,7 +90,10 @@ export class SlabWriter {
       // Once per slab, not per chunk.
       if (slab === undefined) return this.#acquire().then(() => this.#copy(chunk, offset));
       const count = Math.min(slab.bytes.byteLength - this.#filled, chunk.byteLength - offset);
-      slab.bytes.set(offset === 0 && count === chunk.byteLength ? chunk : chunk.subarray(offset, offset + count), this.#filled);
+      slab.bytes.set(
+        offset === 0 && count === chunk.byteLength ? chunk : chunk.subarray(offset, offset + count),
+        this.#filled,
+      );
       this.#filled += count;
       offset += count;
       if (this.#filled === slab.bytes.byteLength) this.#seal();

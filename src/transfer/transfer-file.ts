@@ -15,7 +15,11 @@ import { TransferFailure, type TransferItem, type TransferredFile } from "./type
  */
 const INTEGRITY_ATTEMPTS = 2;
 
-export async function transferFile(item: TransferItem, context: EngineContext, signal: AbortSignal): Promise<TransferredFile> {
+export async function transferFile(
+  item: TransferItem,
+  context: EngineContext,
+  signal: AbortSignal,
+): Promise<TransferredFile> {
   const meter = new FileMeter(item.path, item.size, context.progress);
 
   for (let attempt = 1; ; attempt++) {
@@ -128,10 +132,13 @@ function explain(item: TransferItem, error: unknown, attempts: number): unknown 
 
 function fixesFor(failure: TransferFailure): string[] {
   if (failure.status === 401 || failure.status === 403) {
-    return ["Check that the token is given to the fetcher and has access to this file (inside Nix builds: the daemon's environment)."];
+    return [
+      "Check that the token is given to the fetcher and has access to this file (inside Nix builds: the daemon's environment).",
+    ];
   }
   if (failure.status === 404) return ["Check that the file still exists at this revision/version."];
-  if (failure.status === 429) return ["The server is rate limiting: wait a few minutes, or use a token (higher limits), then try again."];
+  if (failure.status === 429)
+    return ["The server is rate limiting: wait a few minutes, or use a token (higher limits), then try again."];
   if (failure.status === undefined || failure.status >= 500 || failure.status === 408) {
     return [
       "Check the network connection and proxy settings (https_proxy, no_proxy, network.proxy), then try again.",

@@ -3,7 +3,13 @@
  * prints. Strings are escaped so nothing in a repo name or pattern can end the string
  * or start an interpolation.
  */
-export type NixValue = string | number | boolean | null | readonly NixValue[] | { readonly [key: string]: NixValue | undefined };
+export type NixValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly NixValue[]
+  | { readonly [key: string]: NixValue | undefined };
 
 export function nixString(text: string): string {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t")}"`;
@@ -23,7 +29,10 @@ export function toNix(value: NixValue, indent = ""): string {
     const items = value as readonly NixValue[];
     return items.length === 0 ? "[ ]" : `[ ${items.map((item) => toNix(item, indent)).join(" ")} ]`;
   }
-  const entries = Object.entries(value as Record<string, NixValue | undefined>).filter(([, v]) => v !== undefined) as [string, NixValue][];
+  const entries = Object.entries(value as Record<string, NixValue | undefined>).filter(([, v]) => v !== undefined) as [
+    string,
+    NixValue,
+  ][];
   if (entries.length === 0) return "{ }";
   const inner = `${indent}  `;
   return `{\n${entries.map(([key, v]) => `${inner}${nixAttrName(key)} = ${toNix(v, inner)};`).join("\n")}\n${indent}}`;

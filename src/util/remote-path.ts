@@ -14,7 +14,10 @@ export function checkRemotePath(path: string, origin: string): string {
     new UserError({
       what: `Refusing a file path from ${origin}: ${why}`,
       context: { path: JSON.stringify(path) },
-      fix: ["This path could write outside the model folder or collide with another file; the source is broken or hostile.", "Exclude it with the source's `files` patterns if the rest of the model is trustworthy."],
+      fix: [
+        "This path could write outside the model folder or collide with another file; the source is broken or hostile.",
+        "Exclude it with the source's `files` patterns if the rest of the model is trustworthy.",
+      ],
     });
   if (path === "") throw refuse("it is empty");
   if (path.includes("\0")) throw refuse("it contains a NUL byte");
@@ -23,7 +26,8 @@ export function checkRemotePath(path: string, origin: string): string {
   for (const segment of path.split("/")) {
     if (segment === "") throw refuse("it has an empty segment (a leading, trailing or doubled '/')");
     if (segment === "." || segment === "..") throw refuse(`it has a '${segment}' segment`);
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) throw refuse(`a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
+      throw refuse(`a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return path;
 }

@@ -20,7 +20,13 @@ export async function readValidationConfig(file: string): Promise<ValidationConf
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new UserError({ what: `Cannot read the validation config ${file}`, cause: (error as NodeJS.ErrnoException).code ?? String(error) }, { exitCode: 2 });
+    throw new UserError(
+      {
+        what: `Cannot read the validation config ${file}`,
+        cause: (error as NodeJS.ErrnoException).code ?? String(error),
+      },
+      { exitCode: 2 },
+    );
   }
   let json: unknown;
   try {
@@ -37,16 +43,21 @@ const ORIGINS: readonly ValidatorOrigin[] = ["defaults.scanner", "defaults.model
 export function parseValidationConfig(json: unknown): ValidationConfig {
   const root = object(json, "the config");
   if (root["configVersion"] !== CONFIG_VERSION) {
-    throw configError(`configVersion must be ${CONFIG_VERSION}, got ${JSON.stringify(root["configVersion"])}: the library and the fetcher are from different versions`);
+    throw configError(
+      `configVersion must be ${CONFIG_VERSION}, got ${JSON.stringify(root["configVersion"])}: the library and the fetcher are from different versions`,
+    );
   }
-  const validators = array(root["validators"], "validators").map((entry, index) => parseValidator(entry, `validators[${index}]`));
+  const validators = array(root["validators"], "validators").map((entry, index) =>
+    parseValidator(entry, `validators[${index}]`),
+  );
   const names = new Set<string>();
   for (const validator of validators) {
     if (names.has(validator.name)) throw configError(`two validators are named "${validator.name}"`);
     names.add(validator.name);
   }
   const shell = nullableString(root["shell"], "shell");
-  if (shell === null && validators.some((v) => v.kind === "command")) throw configError("shell is null but there are command validators");
+  if (shell === null && validators.some((v) => v.kind === "command"))
+    throw configError("shell is null but there are command validators");
   return {
     configVersion: CONFIG_VERSION,
     name: string(root["name"], "name"),
@@ -59,7 +70,8 @@ export function parseValidationConfig(json: unknown): ValidationConfig {
 function parseValidator(json: unknown, where: string): ValidatorConfig {
   const v = object(json, where);
   const name = string(v["name"], `${where}.name`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) throw configError(`${where}.name ${JSON.stringify(name)} must be letters, digits and . _ + -`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name))
+    throw configError(`${where}.name ${JSON.stringify(name)} must be letters, digits and . _ + -`);
   const base = {
     name,
     description: typeof v["description"] === "string" ? v["description"] : "",
@@ -81,11 +93,20 @@ function parseValidator(json: unknown, where: string): ValidatorConfig {
 }
 
 export function configError(message: string): UserError {
-  return new UserError({ what: `The validation config ${message}`, fix: ["the config is written by fetchModel's validation phase; check that the library and the fetcher package are the same version"] }, { exitCode: 2 });
+  return new UserError(
+    {
+      what: `The validation config ${message}`,
+      fix: [
+        "the config is written by fetchModel's validation phase; check that the library and the fetcher package are the same version",
+      ],
+    },
+    { exitCode: 2 },
+  );
 }
 
 function object(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw configError(`${where} must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw configError(`${where} must be an object`);
   return value as Record<string, unknown>;
 }
 
@@ -104,13 +125,16 @@ function nullableString(value: unknown, where: string): string | null {
 }
 
 function positiveNumber(value: unknown, where: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw configError(`${where} must be a positive number of seconds`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0)
+    throw configError(`${where} must be a positive number of seconds`);
   return value;
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], where: string): T {
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-    throw configError(`${where} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value)}`);
+    throw configError(
+      `${where} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value)}`,
+    );
   }
   return value as T;
 }

@@ -46,7 +46,8 @@ function relaxHints(config: ValidationConfig, validator: ValidatorConfig): strin
   const hints: string[] = [];
   if (validator.origin === "defaults.scanner") {
     const failOn = validator.kind === "builtin" ? validator.params["failOn"] : undefined;
-    if (failOn !== "MALICIOUS") hints.push(`validation.defaults.scanner = { failOn = "MALICIOUS"; };  # refuse only content known to run code`);
+    if (failOn !== "MALICIOUS")
+      hints.push(`validation.defaults.scanner = { failOn = "MALICIOUS"; };  # refuse only content known to run code`);
     hints.push(`validation.defaults.scanner = false;  # do not run the scanner for this model`);
   } else if (validator.origin === "defaults.modelscan") {
     hints.push(`validation.defaults.modelscan = false;  # do not run modelscan for this model`);
@@ -59,7 +60,9 @@ function relaxHints(config: ValidationConfig, validator: ValidatorConfig): strin
         : `# or keep it, as a warning: give it onFailure = "warn";`,
     );
   }
-  if (validator.onFailureFrom === "global") hints.push(`validation.onFailure = "warn";  # report every failing check as a warning instead`);
-  if (config.preset === "strict" || config.preset === "paranoid") hints.push(`validation = lib.validation.presets.standard;  # a less strict preset`);
+  if (validator.onFailureFrom === "global")
+    hints.push(`validation.onFailure = "warn";  # report every failing check as a warning instead`);
+  if (config.preset === "strict" || config.preset === "paranoid")
+    hints.push(`validation = lib.validation.presets.standard;  # a less strict preset`);
   return hints;
 }

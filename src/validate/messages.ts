@@ -6,7 +6,12 @@ const MAX_LOGGED_FINDINGS = 500;
 export const MAX_FINDINGS_IN_ERROR = 10;
 
 export function describeValidator(validator: ValidatorConfig): string {
-  const what = validator.description !== "" ? validator.description : validator.kind === "builtin" ? `built-in check ${validator.check}` : "shell validator";
+  const what =
+    validator.description !== ""
+      ? validator.description
+      : validator.kind === "builtin"
+        ? `built-in check ${validator.check}`
+        : "shell validator";
   return `validator ${validator.name}: ${what}`;
 }
 
@@ -14,7 +19,11 @@ export function findingLine(finding: ValidatorFinding): string {
   return finding.file === null ? finding.reason : `${finding.file}: ${finding.reason}`;
 }
 
-export function findingLines(findings: readonly ValidatorFinding[], indent: string, max = MAX_LOGGED_FINDINGS): string[] {
+export function findingLines(
+  findings: readonly ValidatorFinding[],
+  indent: string,
+  max = MAX_LOGGED_FINDINGS,
+): string[] {
   const lines = findings.slice(0, max).map((finding) => `${indent}${findingLine(finding)}`);
   if (findings.length > max) lines.push(`${indent}… and ${findings.length - max} more`);
   return lines;

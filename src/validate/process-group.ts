@@ -29,13 +29,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long to wait for output pipes held open by leftovers in another group. */
 const DRAIN_MS = 2000;
 
-export function runProcessGroup(command: string, args: readonly string[], options: GroupRunOptions): Promise<GroupRunResult> {
+export function runProcessGroup(
+  command: string,
+  args: readonly string[],
+  options: GroupRunOptions,
+): Promise<GroupRunResult> {
   return new Promise((resolve) => {
     let timedOut = false;
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const child = spawn(command, [...args], { env: options.env, cwd: options.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, [...args], {
+      env: options.env,
+      cwd: options.cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
 
     const killGroup = (signal: NodeJS.Signals) => {
       if (child.pid === undefined) return;
@@ -73,11 +82,14 @@ export function runProcessGroup(command: string, args: readonly string[], option
     child.stderr.on("data", (chunk: Buffer) => emit("stderr", chunk, false));
 
     timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        killGroup("SIGTERM");
-        timers.push(setTimeout(() => killGroup("SIGKILL"), options.graceMs ?? 3000));
-      }, Math.min(options.timeoutMs, MAX_TIMER_MS)),
+      setTimeout(
+        () => {
+          timedOut = true;
+          killGroup("SIGTERM");
+          timers.push(setTimeout(() => killGroup("SIGKILL"), options.graceMs ?? 3000));
+        },
+        Math.min(options.timeoutMs, MAX_TIMER_MS),
+      ),
     );
 
     child.on("error", (error) => finish({ code: null, signal: null, timedOut: false, spawnError: error.message }));

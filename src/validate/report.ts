@@ -1,4 +1,12 @@
-import { REPORT_VERSION, type CheckResult, type OnFailure, type Status, type ValidationReport, type ValidatorConfig, type ValidatorReport } from "./types.js";
+import {
+  REPORT_VERSION,
+  type CheckResult,
+  type OnFailure,
+  type Status,
+  type ValidationReport,
+  type ValidatorConfig,
+  type ValidatorReport,
+} from "./types.js";
 
 /** Findings kept per validator in the report; the log has them all. */
 export const MAX_REPORTED_FINDINGS = 100;
@@ -26,6 +34,10 @@ export function validatorReport(validator: ValidatorConfig, result: CheckResult)
 }
 
 export function validationReport(preset: string | null, validators: readonly ValidatorReport[]): ValidationReport {
-  const result = validators.some((v) => v.status === "failed") ? "failed" : validators.some((v) => v.status === "warned") ? "warned" : "passed";
+  const result = validators.some((v) => v.status === "failed")
+    ? "failed"
+    : validators.some((v) => v.status === "warned")
+      ? "warned"
+      : "passed";
   return { reportVersion: REPORT_VERSION, preset, result, validators };
 }

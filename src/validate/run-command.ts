@@ -27,7 +27,10 @@ export interface CommandRunContext {
   readonly onLine: (line: string) => void;
 }
 
-export async function runCommandValidator(validator: CommandValidatorConfig, ctx: CommandRunContext): Promise<CheckResult & { timedOut: boolean }> {
+export async function runCommandValidator(
+  validator: CommandValidatorConfig,
+  ctx: CommandRunContext,
+): Promise<CheckResult & { timedOut: boolean }> {
   const scratch = join(ctx.workDir, "scratch");
   await mkdir(scratch, { recursive: true });
   const script = join(ctx.workDir, "validator.sh");
@@ -48,7 +51,12 @@ export async function runCommandValidator(validator: CommandValidatorConfig, ctx
     NMR_FINDINGS: findingsFile,
     NIX_BUILD_CORES: process.env["NIX_BUILD_CORES"] ?? "1",
   };
-  const run = await runProcessGroup(ctx.shell, ["-e", "-o", "pipefail", script], { env, cwd: scratch, timeoutMs: validator.timeout * 1000, onLine: ctx.onLine });
+  const run = await runProcessGroup(ctx.shell, ["-e", "-o", "pipefail", script], {
+    env,
+    cwd: scratch,
+    timeoutMs: validator.timeout * 1000,
+    onLine: ctx.onLine,
+  });
   const passed = run.code === 0 && !run.timedOut;
   const findings = passed ? [] : await readFindings(findingsFile);
   if (!passed && findings.length === 0) findings.push({ file: null, reason: describeEnd(run, validator.timeout) });

@@ -40,7 +40,11 @@ export interface ValidationRun {
  * "abort" stops the run: later validators may load the model (a user's script running
  * torch.load), which is exactly what must not happen to a model a check refused.
  */
-export async function runValidation(config: ValidationConfig, rawDir: string, options: RunValidationOptions = {}): Promise<ValidationRun> {
+export async function runValidation(
+  config: ValidationConfig,
+  rawDir: string,
+  options: RunValidationOptions = {},
+): Promise<ValidationRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const view = await openModelView(rawDir);
   const workRoot = await mkdtemp(join(options.tmpDir ?? process.env["TMPDIR"] ?? tmpdir(), "nmr-validate-"));
@@ -52,7 +56,9 @@ export async function runValidation(config: ValidationConfig, rawDir: string, op
     const configFile = join(workRoot, "config.json");
     await writeFile(configFile, canonicalJson(config));
     const count = config.validators.length === 1 ? "1 validator" : `${config.validators.length} validators`;
-    log(`validating ${config.name} (${config.preset !== null ? `preset ${config.preset}, ` : ""}${count}) in ${view.root}`);
+    log(
+      `validating ${config.name} (${config.preset !== null ? `preset ${config.preset}, ` : ""}${count}) in ${view.root}`,
+    );
 
     for (const [index, validator] of config.validators.entries()) {
       log(describeValidator(validator));
@@ -62,9 +68,18 @@ export async function runValidation(config: ValidationConfig, rawDir: string, op
       const result =
         validator.kind === "builtin"
           ? await runBuiltinValidator(validator, { index, configFile, rawDir: view.raw, workDir, selfCommand, onLine })
-          : await runCommandValidator(validator, { view, modelName: config.name, shell: config.shell!, workDir, onLine });
+          : await runCommandValidator(validator, {
+              view,
+              modelName: config.name,
+              shell: config.shell!,
+              workDir,
+              onLine,
+            });
       if (options.outGuard !== undefined && existsSync(options.outGuard)) {
-        throw new UserError({ what: `Validator ${validator.name} created the output path ${options.outGuard}`, fix: ["validators check the model; they must not write $out"] });
+        throw new UserError({
+          what: `Validator ${validator.name} created the output path ${options.outGuard}`,
+          fix: ["validators check the model; they must not write $out"],
+        });
       }
       const report = validatorReport(validator, result);
       reports.push(report);

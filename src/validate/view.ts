@@ -63,15 +63,27 @@ async function readRawMeta(raw: string): Promise<Record<string, unknown>> {
   try {
     json = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
-    throw notRaw(raw, `its ${META_FILE} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw notRaw(
+      raw,
+      `its ${META_FILE} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw notRaw(raw, `its ${META_FILE} is not a JSON object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw notRaw(raw, `its ${META_FILE} is not a JSON object`);
   const meta = json as Record<string, unknown>;
-  if (meta["formatVersion"] !== META_FORMAT_VERSION) throw notRaw(raw, `its ${META_FILE} has formatVersion ${JSON.stringify(meta["formatVersion"])}, not ${META_FORMAT_VERSION}`);
-  if (meta["layout"] !== "huggingface" && meta["layout"] !== "ollama") throw notRaw(raw, `its ${META_FILE} names an unknown layout ${JSON.stringify(meta["layout"])}`);
+  if (meta["formatVersion"] !== META_FORMAT_VERSION)
+    throw notRaw(
+      raw,
+      `its ${META_FILE} has formatVersion ${JSON.stringify(meta["formatVersion"])}, not ${META_FORMAT_VERSION}`,
+    );
+  if (meta["layout"] !== "huggingface" && meta["layout"] !== "ollama")
+    throw notRaw(raw, `its ${META_FILE} names an unknown layout ${JSON.stringify(meta["layout"])}`);
   if ("validation" in meta) {
     throw new UserError(
-      { what: `${raw} is already a validated output`, fix: ["validate the raw (phase 1) output: the model's passthru.raw"] },
+      {
+        what: `${raw} is already a validated output`,
+        fix: ["validate the raw (phase 1) output: the model's passthru.raw"],
+      },
       { exitCode: 2 },
     );
   }
@@ -89,8 +101,10 @@ async function snapshotRoot(raw: string, meta: Record<string, unknown>): Promise
   if (names.length !== 1) throw notRaw(raw, `snapshots/ holds ${names.length} commits (${names.join(", ")}), not one`);
   const commit = names[0]!;
   const resolved = meta["resolved"];
-  const recorded = typeof resolved === "object" && resolved !== null ? (resolved as Record<string, unknown>)["commit"] : undefined;
-  if (typeof recorded === "string" && recorded !== commit) throw notRaw(raw, `its snapshot is ${commit} but ${META_FILE} records commit ${recorded}`);
+  const recorded =
+    typeof resolved === "object" && resolved !== null ? (resolved as Record<string, unknown>)["commit"] : undefined;
+  if (typeof recorded === "string" && recorded !== commit)
+    throw notRaw(raw, `its snapshot is ${commit} but ${META_FILE} records commit ${recorded}`);
   return join(snapshots, commit);
 }
 
@@ -111,19 +125,30 @@ async function walk(dir: string, prefix: string, rawReal: string, out: ViewFile[
       } catch {
         throw damaged(path, "is a dangling symlink (a missing blob)");
       }
-      if (real !== rawReal && !real.startsWith(rawReal + sep)) throw damaged(path, "is a symlink that leads outside the output");
+      if (real !== rawReal && !real.startsWith(rawReal + sep))
+        throw damaged(path, "is a symlink that leads outside the output");
     }
     const target = info.isSymbolicLink() ? await stat(real) : info;
     if (target.isDirectory()) await walk(full, path, rawReal, out, false);
-    else if (target.isFile()) out.push({ path, realPath: info.isSymbolicLink() ? real : await realpath(full), size: target.size });
+    else if (target.isFile())
+      out.push({ path, realPath: info.isSymbolicLink() ? real : await realpath(full), size: target.size });
     else throw damaged(path, "is not a regular file");
   }
 }
 
 function notRaw(raw: string, why: string): UserError {
-  return new UserError({ what: `${raw} is not a raw model output: ${why}`, fix: ["give validate the output of a fetchModel fixed-output derivation (passthru.raw)"] }, { exitCode: 2 });
+  return new UserError(
+    {
+      what: `${raw} is not a raw model output: ${why}`,
+      fix: ["give validate the output of a fetchModel fixed-output derivation (passthru.raw)"],
+    },
+    { exitCode: 2 },
+  );
 }
 
 function damaged(path: string, why: string): UserError {
-  return new UserError({ what: `The model's file ${path} ${why}`, fix: ["the raw output is damaged: rebuild it (nix-store --repair-path, or delete it and build again)"] });
+  return new UserError({
+    what: `The model's file ${path} ${why}`,
+    fix: ["the raw output is damaged: rebuild it (nix-store --repair-path, or delete it and build again)"],
+  });
 }

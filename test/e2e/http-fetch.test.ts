@@ -13,7 +13,17 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import { FaultServer } from "../helpers/fault-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, type NixBuildResult, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
+import {
+  libPrelude,
+  nixAvailable,
+  nixBuild,
+  nixReadableTempDir,
+  type NixBuildResult,
+  reportedHash,
+  hubCacheWith,
+  regularFilesUnder,
+  FAKE_HASH,
+} from "../helpers/nix.js";
 import { runCli } from "../helpers/cli.js";
 import { hasNginx, startNginx } from "../helpers/nginx.js";
 
@@ -25,9 +35,11 @@ function expression(fields: string): string {
   return `${libPrelude} (nmr.fetchModel { ${fields} }).raw`;
 }
 
-
 /** Builds once with the fake hash to learn the real one, then for real. */
-async function buildTwice(fields: string, env?: NodeJS.ProcessEnv): Promise<{ first: NixBuildResult; build: NixBuildResult; hash: string }> {
+async function buildTwice(
+  fields: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ first: NixBuildResult; build: NixBuildResult; hash: string }> {
   const first = await nixBuild(expression(`${fields} hash = "${FAKE_HASH}";`), { env });
   const hash = reportedHash(first);
   expect(hash, first.stderr).toMatch(/^sha256-/);
@@ -37,16 +49,24 @@ async function buildTwice(fields: string, env?: NodeJS.ProcessEnv): Promise<{ fi
   return { first, build, hash: hash! };
 }
 
-
-
-async function tarball(entries: readonly { name: string; content?: Buffer | string; type?: "file" | "symlink"; linkname?: string }[]): Promise<Buffer> {
+async function tarball(
+  entries: readonly { name: string; content?: Buffer | string; type?: "file" | "symlink"; linkname?: string }[],
+): Promise<Buffer> {
   const packer = pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve) => packer.on("end", () => resolve()));
   packer.on("data", (chunk) => chunks.push(chunk as Buffer));
   for (const entry of entries) {
     const content = Buffer.from(entry.type === "symlink" ? "" : (entry.content ?? ""));
-    packer.entry({ name: entry.name, type: entry.type ?? "file", size: content.length, ...(entry.linkname ? { linkname: entry.linkname } : {}) }, content);
+    packer.entry(
+      {
+        name: entry.name,
+        type: entry.type ?? "file",
+        size: content.length,
+        ...(entry.linkname ? { linkname: entry.linkname } : {}),
+      },
+      content,
+    );
   }
   packer.finalize();
   await done;
@@ -93,12 +113,20 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
       await writeFile(join(tree, path), content);
     }
     execFileSync("tar", ["czf", join(work, "model.tar.gz"), "-C", tree, "."]);
-    execFileSync("python3", ["-c", "import zipfile,sys,os\nwith zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED) as z:\n  z.write(os.path.join(sys.argv[2],'config.json'),'extra/config.json')", join(work, "extra.zip"), tree]);
+    execFileSync("python3", [
+      "-c",
+      "import zipfile,sys,os\nwith zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED) as z:\n  z.write(os.path.join(sys.argv[2],'config.json'),'extra/config.json')",
+      join(work, "extra.zip"),
+      tree,
+    ]);
     targz = await readFile(join(work, "model.tar.gz"));
     zip = await readFile(join(work, "extra.zip"));
     server.serveBytes("/archives/model.tar.gz", targz);
     server.serveBytes("/archives/extra.zip", zip);
-    evilTar = await tarball([{ name: "ok.txt", content: "fine" }, { name: "etc", type: "symlink", linkname: "/etc" }]);
+    evilTar = await tarball([
+      { name: "ok.txt", content: "fine" },
+      { name: "etc", type: "symlink", linkname: "/etc" },
+    ]);
     slipTar = await tarball([{ name: `../../../../../../tmp/nmr-http-escape-${TOKEN.slice(-8)}`, content: "escaped" }]);
     server.serveBytes("/archives/evil.tar", evilTar);
     server.serveBytes("/archives/slip.tar", slipTar);
@@ -135,14 +163,19 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     expect(report.commit).toBe(meta.resolved.commit);
     expect(await readFile(join(out, "refs", "main"), "utf8")).toBe(meta.resolved.commit);
 
-    const again = await nixBuild(expression(`name = "http-two"; ${twoFiles()} hash = "${hash}"; network.concurrency = 1;`), { check: true });
+    const again = await nixBuild(
+      expression(`name = "http-two"; ${twoFiles()} hash = "${hash}"; network.concurrency = 1;`),
+      { check: true },
+    );
     expect(again.stderr).not.toContain("error:");
     expect(again.ok).toBe(true);
   });
 
   it("fails naming the file when a byte is corrupted on the server", async () => {
     const result = await nixBuild(
-      expression(`name = "http-corrupt"; source.url.urls = [ { url = "${server.url("/corrupt/model.safetensors")}"; sha256 = "${sha256(weights)}"; } ]; hash = "${FAKE_HASH}";`),
+      expression(
+        `name = "http-corrupt"; source.url.urls = [ { url = "${server.url("/corrupt/model.safetensors")}"; sha256 = "${sha256(weights)}"; } ]; hash = "${FAKE_HASH}";`,
+      ),
     );
     expect(result.ok).toBe(false);
     expect(result.stderr).toContain("model.safetensors");
@@ -156,14 +189,19 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     const { first, build } = await buildTwice(fields, { MY_HTTP_TOKEN: TOKEN });
     expect(build.stderr + first.stderr).toContain("using the token from $MY_HTTP_TOKEN");
     const requests = server.log.slice(before);
-    expect(requests.some((r) => r.path === "/private/secret.bin" && r.host === "127.0.0.1" && r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(
+      requests.some(
+        (r) => r.path === "/private/secret.bin" && r.host === "127.0.0.1" && r.authorization === `Bearer ${TOKEN}`,
+      ),
+    ).toBe(true);
     const cdn = requests.filter((r) => r.host === "127.0.0.2");
     expect(cdn.length).toBeGreaterThan(0);
     expect(cdn.every((r) => r.authorization === undefined)).toBe(true);
 
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(TOKEN);
     expect(first.stdout + first.stderr + build.stdout + build.stderr).not.toContain(TOKEN);
-    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!))
+      expect((await readFile(file)).includes(TOKEN)).toBe(false);
 
     // Without the token the server's refusal is reported, naming the file.
     const anonymous = await nixBuild(expression(`${fields} hash = "${FAKE_HASH}";`), { env: { MY_HTTP_TOKEN: "" } });
@@ -178,7 +216,9 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     await writeFile(tokenFile, `${TOKEN}\n`);
     await chmod(tokenFile, 0o644);
     const result = await nixBuild(
-      expression(`name = "http-private-file"; source.url.urls = [ { url = "${server.url("/private/secret.bin")}"; sha256 = "${sha256(weights)}"; } ]; auth.tokenFile = "${tokenFile}"; hash = "${FAKE_HASH}";`),
+      expression(
+        `name = "http-private-file"; source.url.urls = [ { url = "${server.url("/private/secret.bin")}"; sha256 = "${sha256(weights)}"; } ]; auth.tokenFile = "${tokenFile}"; hash = "${FAKE_HASH}";`,
+      ),
     );
     expect(result.stderr).toContain("hash mismatch in fixed-output derivation");
     expect(result.stderr).toContain(`using the token from auth.tokenFile ${tokenFile}`);
@@ -204,12 +244,19 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     const meta = JSON.parse(await readFile(join(out, ".nix-model-repo-meta.json"), "utf8"));
     expect(meta.resolved["archive:model.tar.gz"]).toBe(sha256(targz));
     expect(meta.resolved["archive:extra.zip"]).toBe(sha256(zip));
-    expect(meta.files.map((f: { path: string }) => f.path)).toEqual(["config.json", "extra/config.json", "onnx/model.onnx", "tokenizer/vocab.txt"]);
+    expect(meta.files.map((f: { path: string }) => f.path)).toEqual([
+      "config.json",
+      "extra/config.json",
+      "onnx/model.onnx",
+      "tokenizer/vocab.txt",
+    ]);
   });
 
   it("refuses hostile archives and writes nothing outside the output", async () => {
     const symlinked = await nixBuild(
-      expression(`name = "http-evil"; source.url = { unpack = true; urls = [ { url = "${server.url("/archives/evil.tar")}"; sha256 = "${sha256(evilTar)}"; } ]; }; hash = "${FAKE_HASH}";`),
+      expression(
+        `name = "http-evil"; source.url = { unpack = true; urls = [ { url = "${server.url("/archives/evil.tar")}"; sha256 = "${sha256(evilTar)}"; } ]; }; hash = "${FAKE_HASH}";`,
+      ),
     );
     expect(symlinked.ok).toBe(false);
     expect(symlinked.stderr).toContain("Refusing an entry of the archive evil.tar: it is a symbolic link");
@@ -217,7 +264,18 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     // Outside any sandbox, through the CLI, where an escape would really land.
     const spec = join(work, "slip.json");
     const out = join(work, "slip-out");
-    await writeFile(spec, JSON.stringify({ specVersion: 1, name: "slip", source: { type: "url", unpack: true, urls: [{ url: server.url("/archives/slip.tar"), sha256: sha256(slipTar) }] } }));
+    await writeFile(
+      spec,
+      JSON.stringify({
+        specVersion: 1,
+        name: "slip",
+        source: {
+          type: "url",
+          unpack: true,
+          urls: [{ url: server.url("/archives/slip.tar"), sha256: sha256(slipTar) }],
+        },
+      }),
+    );
     const cli = await runCli(["fetch", "--spec", spec, "--out", out]);
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toContain("it has a '..' segment");
@@ -233,11 +291,18 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     const result = await runCli(["prefetch", `url:${server.url("/prefetch/weights.bin")}`, "--json"]);
     expect(result.stderr).not.toContain("error");
     expect(result.code).toBe(0);
-    const prefetched = JSON.parse(result.stdout) as { hash: string; storePath: string; expression: string; name: string };
+    const prefetched = JSON.parse(result.stdout) as {
+      hash: string;
+      storePath: string;
+      expression: string;
+      name: string;
+    };
     expect(prefetched.expression).toContain(`sha256 = "${sha256(served)}";`);
     expect(prefetched.name).toBe("weights");
     const build = await nixBuild(
-      expression(`name = "weights"; source.url.urls = [ { url = "${server.url("/prefetch/weights.bin")}"; sha256 = "${sha256(served)}"; } ]; hash = "${prefetched.hash}";`),
+      expression(
+        `name = "weights"; source.url.urls = [ { url = "${server.url("/prefetch/weights.bin")}"; sha256 = "${sha256(served)}"; } ]; hash = "${prefetched.hash}";`,
+      ),
     );
     expect(build.ok).toBe(true);
     expect(build.outPath).toBe(prefetched.storePath);
@@ -256,9 +321,16 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
         { url = "${nginx.url}/models/config.json"; sha256 = "${sha256(config)}"; }
       ];`;
       const { build } = await buildTwice(fields);
-      await assertEveryFileFoundOffline(await hubCacheWith(build.outPath!, "acme/nginx"), "acme/nginx", { "model.safetensors": weights, "config.json": Buffer.from(config) });
+      await assertEveryFileFoundOffline(await hubCacheWith(build.outPath!, "acme/nginx"), "acme/nginx", {
+        "model.safetensors": weights,
+        "config.json": Buffer.from(config),
+      });
       // A wrong pin fails naming the file, whoever serves it.
-      const wrong = await nixBuild(expression(`name = "http-nginx-wrong"; source.url.urls = [ { url = "${nginx.url}/models/config.json"; sha256 = "${sha256("other")}"; } ]; hash = "${FAKE_HASH}";`));
+      const wrong = await nixBuild(
+        expression(
+          `name = "http-nginx-wrong"; source.url.urls = [ { url = "${nginx.url}/models/config.json"; sha256 = "${sha256("other")}"; } ]; hash = "${FAKE_HASH}";`,
+        ),
+      );
       expect(wrong.ok).toBe(false);
       expect(wrong.stderr).toContain("config.json");
       expect(wrong.stderr).not.toContain("hash mismatch in fixed-output derivation");

@@ -13,7 +13,16 @@ import { startHubServer, type HubServer } from "../../src/serve/index.js";
 import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { realHubSkipReason, runRealHub } from "../helpers/hf-python.js";
-import { libPrelude, nixAvailable, nixBuild, nixReadableTempDir, reportedHash, hubCacheWith, regularFilesUnder, FAKE_HASH } from "../helpers/nix.js";
+import {
+  libPrelude,
+  nixAvailable,
+  nixBuild,
+  nixReadableTempDir,
+  reportedHash,
+  hubCacheWith,
+  regularFilesUnder,
+  FAKE_HASH,
+} from "../helpers/nix.js";
 import { runCli } from "../helpers/cli.js";
 
 const TOKEN = `hf_e2e_${randomBytes(12).toString("hex")}`;
@@ -37,9 +46,6 @@ function sourceFor(hub: HubServer, repo: string, extra = ""): string {
   return `source.huggingface = { repo = "${repo}"; endpoint = "${hub.url}"; ${extra} };`;
 }
 
-
-
-
 describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix", () => {
   let root: string;
   let hub: HubServer;
@@ -62,7 +68,12 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
         repo.id === "acme/e2e-evil"
           ? [
               { type: "file", path: "config.json", oid: "9e26dfeeb6e641a33dae4961196235bdb965b21b", size: 2 },
-              { type: "file", path: `../../../../../../tmp/nmr-escape-${TOKEN.slice(-8)}`, oid: "9e26dfeeb6e641a33dae4961196235bdb965b21b", size: 2 },
+              {
+                type: "file",
+                path: `../../../../../../tmp/nmr-escape-${TOKEN.slice(-8)}`,
+                oid: "9e26dfeeb6e641a33dae4961196235bdb965b21b",
+                size: 2,
+              },
             ]
           : undefined,
     });
@@ -74,7 +85,9 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
   });
 
   it("fails a wrong hash and shows the right one", async () => {
-    const result = await nixBuild(expression(`name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${FAKE_HASH}";`));
+    const result = await nixBuild(
+      expression(`name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${FAKE_HASH}";`),
+    );
     expect(result.ok).toBe(false);
     expect(result.stderr, result.stderr).toContain("hash mismatch in fixed-output derivation");
     hash = reportedHash(result);
@@ -82,7 +95,9 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
   });
 
   it("builds with the right hash, and every file loads offline as huggingface_hub finds it", async () => {
-    const result = await nixBuild(expression(`name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${hash}";`));
+    const result = await nixBuild(
+      expression(`name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${hash}";`),
+    );
     expect(result.stderr).not.toContain("error:");
     expect(result.ok).toBe(true);
     outPath = result.outPath!;
@@ -137,7 +152,9 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
 
   it("gives the same hash when built again with different concurrency", async () => {
     const result = await nixBuild(
-      expression(`name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${hash}"; network.concurrency = 1;`),
+      expression(
+        `name = "e2e-public"; ${sourceFor(hub, "acme/e2e-public")} hash = "${hash}"; network.concurrency = 1;`,
+      ),
       { check: true },
     );
     expect(result.stderr).not.toContain("error:");
@@ -150,7 +167,17 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     const ownHub = await startHubServer({ root: prefetchRoot });
     let prefetched: { hash: string; storePath: string; expression: string };
     try {
-      const result = await runCli(["prefetch", "hf:acme/e2e-prefetch", "--endpoint", ownHub.url, "--files", "*.json", "--files", "*.safetensors", "--json"]);
+      const result = await runCli([
+        "prefetch",
+        "hf:acme/e2e-prefetch",
+        "--endpoint",
+        ownHub.url,
+        "--files",
+        "*.json",
+        "--files",
+        "*.safetensors",
+        "--json",
+      ]);
       expect(result.stderr).not.toContain("error");
       expect(result.code).toBe(0);
       prefetched = JSON.parse(result.stdout);
@@ -160,26 +187,39 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     }
     expect(prefetched.expression).toContain(`hash = "${prefetched.hash}";`);
     const build = await nixBuild(
-      expression(`name = "e2e-prefetch"; ${sourceFor(ownHub, "acme/e2e-prefetch", `files = [ "*.json" "*.safetensors" ];`)} hash = "${prefetched.hash}";`),
+      expression(
+        `name = "e2e-prefetch"; ${sourceFor(ownHub, "acme/e2e-prefetch", `files = [ "*.json" "*.safetensors" ];`)} hash = "${prefetched.hash}";`,
+      ),
     );
     expect(build.stderr).not.toContain("error:");
     expect(build.outPath).toBe(prefetched.storePath);
     const kept = repo.files.filter((file) => file.path.endsWith(".json") || file.path.endsWith(".safetensors"));
-    await assertEveryFileFoundOffline(await hubCacheWith(build.outPath!, "acme/e2e-prefetch"), "acme/e2e-prefetch", new Map(kept.map((f) => [f.path, f.sha256])));
+    await assertEveryFileFoundOffline(
+      await hubCacheWith(build.outPath!, "acme/e2e-prefetch"),
+      "acme/e2e-prefetch",
+      new Map(kept.map((f) => [f.path, f.sha256])),
+    );
   });
 
   it("fetches a gated model with a token from the environment that appears nowhere", async () => {
     const before = hub.requests.length;
-    const first = await nixBuild(expression(`name = "e2e-gated"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`), { env: { HF_TOKEN: TOKEN } });
+    const first = await nixBuild(
+      expression(`name = "e2e-gated"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`),
+      { env: { HF_TOKEN: TOKEN } },
+    );
     const gatedHash = reportedHash(first);
     expect(gatedHash).toMatch(/^sha256-/);
-    const build = await nixBuild(expression(`name = "e2e-gated"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${gatedHash}";`), { env: { HF_TOKEN: TOKEN } });
+    const build = await nixBuild(
+      expression(`name = "e2e-gated"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${gatedHash}";`),
+      { env: { HF_TOKEN: TOKEN } },
+    );
     expect(build.ok).toBe(true);
 
     // Not in the .drv (and so not in argv or the spec), not in any log, not in the output.
     expect(await readFile(build.drvPath!, "utf8")).not.toContain(TOKEN);
     expect(first.stderr + first.stdout + build.stderr + build.stdout).not.toContain(TOKEN);
-    for (const file of await regularFilesUnder(build.outPath!)) expect((await readFile(file)).includes(TOKEN)).toBe(false);
+    for (const file of await regularFilesUnder(build.outPath!))
+      expect((await readFile(file)).includes(TOKEN)).toBe(false);
     expect(build.stderr + first.stderr).toContain("using the Hugging Face token from $HF_TOKEN");
 
     // The Hub's own host got the token; the CDN host never did.
@@ -188,7 +228,11 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     const cdnRequests = requests.filter((r) => r.host.startsWith("127.0.0.2"));
     expect(cdnRequests.length).toBeGreaterThan(0);
     expect(cdnRequests.every((r) => !r.hasAuthorization)).toBe(true);
-    await assertEveryFileFoundOffline(await hubCacheWith(build.outPath!, "acme/e2e-gated"), "acme/e2e-gated", new Map(gatedRepo.files.map((f) => [f.path, f.sha256])));
+    await assertEveryFileFoundOffline(
+      await hubCacheWith(build.outPath!, "acme/e2e-gated"),
+      "acme/e2e-gated",
+      new Map(gatedRepo.files.map((f) => [f.path, f.sha256])),
+    );
   });
 
   it("reads the token from auth.tokenFile inside the build", async () => {
@@ -197,7 +241,9 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     await writeFile(tokenFile, `${TOKEN}\n`);
     await chmod(tokenFile, 0o644); // builds run as the nixbld users
     const result = await nixBuild(
-      expression(`name = "e2e-gated-file"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}"; auth.tokenFile = "${tokenFile}";`),
+      expression(
+        `name = "e2e-gated-file"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}"; auth.tokenFile = "${tokenFile}";`,
+      ),
     );
     // The fetch succeeded (only the deliberately wrong hash failed it) without HF_TOKEN set.
     expect(result.stderr).toContain("hash mismatch in fixed-output derivation");
@@ -206,7 +252,10 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
   });
 
   it("explains a gated model without a token, and never prints a rejected token", async () => {
-    const anonymous = await nixBuild(expression(`name = "e2e-gated-anon"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`), { env: { HF_TOKEN: "" } });
+    const anonymous = await nixBuild(
+      expression(`name = "e2e-gated-anon"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`),
+      { env: { HF_TOKEN: "" } },
+    );
     expect(anonymous.ok).toBe(false);
     expect(anonymous.stderr, anonymous.stderr).toContain("acme/e2e-gated is a gated repository");
     expect(anonymous.stderr).toContain(`${hub.url}/acme/e2e-gated`);
@@ -214,7 +263,10 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     expect(anonymous.stderr).not.toContain("hash mismatch");
 
     const wrongToken = `hf_wrong_${randomBytes(8).toString("hex")}`;
-    const rejected = await nixBuild(expression(`name = "e2e-gated-wrong"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`), { env: { HF_TOKEN: wrongToken } });
+    const rejected = await nixBuild(
+      expression(`name = "e2e-gated-wrong"; ${sourceFor(hub, "acme/e2e-gated")} hash = "${FAKE_HASH}";`),
+      { env: { HF_TOKEN: wrongToken } },
+    );
     expect(rejected.ok).toBe(false);
     expect(rejected.stderr).toContain("GatedRepo");
     expect(rejected.stderr).not.toContain(wrongToken);
@@ -222,15 +274,26 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
 
   it("refuses hostile tree entries and writes nothing outside the output", async () => {
     const escape = `/tmp/nmr-escape-${TOKEN.slice(-8)}`;
-    const result = await nixBuild(expression(`name = "e2e-evil"; ${sourceFor(hub, "acme/e2e-evil")} hash = "${FAKE_HASH}";`));
+    const result = await nixBuild(
+      expression(`name = "e2e-evil"; ${sourceFor(hub, "acme/e2e-evil")} hash = "${FAKE_HASH}";`),
+    );
     expect(result.ok).toBe(false);
-    expect(result.stderr).toContain("Refusing a file path from the Hub's listing of acme/e2e-evil: it has a '..' segment");
+    expect(result.stderr).toContain(
+      "Refusing a file path from the Hub's listing of acme/e2e-evil: it has a '..' segment",
+    );
     expect(existsSync(escape)).toBe(false);
 
     // The same through the CLI outside any sandbox, where an escape would really land.
     const out = join(await mkdtemp(join(tmpdir(), "nmr-e2e-evil-")), "out");
     const spec = join(await mkdtemp(join(tmpdir(), "nmr-e2e-spec-")), "spec.json");
-    await writeFile(spec, JSON.stringify({ specVersion: 1, name: "evil", source: { type: "huggingface", repo: "acme/e2e-evil", endpoint: hub.url } }));
+    await writeFile(
+      spec,
+      JSON.stringify({
+        specVersion: 1,
+        name: "evil",
+        source: { type: "huggingface", repo: "acme/e2e-evil", endpoint: hub.url },
+      }),
+    );
     const cli = await runCli(["fetch", "--spec", spec, "--out", out]);
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toContain("Refusing a file path");

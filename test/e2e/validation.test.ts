@@ -25,7 +25,10 @@ interface Prefetched {
 
 /** A nonce in config.json: fresh content each run, so every phase 2 below really builds. */
 const nonce = randomBytes(8).toString("hex");
-const withNonce = (files: Record<string, Buffer | string>) => ({ ...files, "config.json": JSON.stringify({ model_type: "tiny", run: nonce }) });
+const withNonce = (files: Record<string, Buffer | string>) => ({
+  ...files,
+  "config.json": JSON.stringify({ model_type: "tiny", run: nonce }),
+});
 
 const MODELS: Record<string, Record<string, Buffer | string>> = {
   clean: withNonce(cleanModelFiles()),
@@ -63,10 +66,15 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
   function build(model: string, validation: string | null, options: { check?: boolean } = {}): Promise<NixBuildResult> {
     const m = models[model]!;
     const fields = `source.huggingface = { repo = "${m.repo}"; endpoint = "${hub.url}"; }; hash = "${m.hash}";${validation === null ? "" : ` validation = ${validation};`}`;
-    return nixBuild(`${libPrelude} let inherit (nmr.validation) presets validators mkValidator; in nmr.fetchModel { ${fields} }`, options);
+    return nixBuild(
+      `${libPrelude} let inherit (nmr.validation) presets validators mkValidator; in nmr.fetchModel { ${fields} }`,
+      options,
+    );
   }
 
-  async function report(outPath: string): Promise<{ result: string; preset: string; validators: Array<Record<string, unknown>> }> {
+  async function report(
+    outPath: string,
+  ): Promise<{ result: string; preset: string; validators: Array<Record<string, unknown>> }> {
     return JSON.parse(await readFile(join(outPath, ".nix-model-repo-meta.json"), "utf8")).validation;
   }
 
@@ -92,11 +100,15 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
     const out = result.outPath!;
 
     const narSize = Number(execFileSync("nix-store", ["--query", "--size", out], { encoding: "utf8" }).trim());
-    const rawSize = Number(execFileSync("nix-store", ["--query", "--size", big.storePath], { encoding: "utf8" }).trim());
+    const rawSize = Number(
+      execFileSync("nix-store", ["--query", "--size", big.storePath], { encoding: "utf8" }).trim(),
+    );
     expect(rawSize).toBeGreaterThan(100 << 20);
     expect(narSize).toBeLessThan(64 << 10);
     // The measurements the issue asks for, in the test log.
-    console.log(`phase 2 of a ${(rawSize / 2 ** 20).toFixed(1)} MiB model: ${narSize} bytes in the store, built (nix-build, phase 2 only) in ${seconds.toFixed(1)} s`);
+    console.log(
+      `phase 2 of a ${(rawSize / 2 ** 20).toFixed(1)} MiB model: ${narSize} bytes in the store, built (nix-build, phase 2 only) in ${seconds.toFixed(1)} s`,
+    );
 
     expect((await readdir(out)).sort()).toEqual([".nix-model-repo-meta.json", "blobs", "refs", "snapshots", "trees"]);
     for (const entry of ["blobs", "refs", "snapshots", "trees"]) {
@@ -106,12 +118,19 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
     const rawMeta = JSON.parse(await readFile(join(big.storePath, ".nix-model-repo-meta.json"), "utf8"));
     const meta = JSON.parse(await readFile(join(out, ".nix-model-repo-meta.json"), "utf8"));
     expect({ ...meta, validation: undefined }).toEqual({ ...rawMeta, validation: undefined });
-    expect(meta.validation).toMatchObject({ reportVersion: 1, preset: "standard", result: "passed", validators: [{ name: "scanner", status: "passed" }] });
+    expect(meta.validation).toMatchObject({
+      reportVersion: 1,
+      preset: "standard",
+      result: "passed",
+      validators: [{ name: "scanner", status: "passed" }],
+    });
 
     const cache = await mkdtemp(join(tmpdir(), "nmr-e2e-validated-cache-"));
     try {
       await symlink(out, join(cache, "models--acme--val-big"));
-      const expected = Object.fromEntries(Object.entries(big.files).map(([path, content]) => [path, Buffer.from(content)]));
+      const expected = Object.fromEntries(
+        Object.entries(big.files).map(([path, content]) => [path, Buffer.from(content)]),
+      );
       await assertEveryFileFoundOffline(cache, big.repo, expected);
     } finally {
       await rm(cache, { recursive: true, force: true });
@@ -119,9 +138,16 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
   });
 
   it("gives a byte-identical output, report included, when phase 2 is built again (nix-build --check)", async () => {
-    const first = await build("evil", `{ onFailure = "warn"; validators = [ validators.noPickleFiles (validators.licenseCheck { allow = [ "mit" ]; }) ]; }`);
+    const first = await build(
+      "evil",
+      `{ onFailure = "warn"; validators = [ validators.noPickleFiles (validators.licenseCheck { allow = [ "mit" ]; }) ]; }`,
+    );
     expect(first.ok, first.stderr).toBe(true);
-    const again = await build("evil", `{ onFailure = "warn"; validators = [ validators.noPickleFiles (validators.licenseCheck { allow = [ "mit" ]; }) ]; }`, { check: true });
+    const again = await build(
+      "evil",
+      `{ onFailure = "warn"; validators = [ validators.noPickleFiles (validators.licenseCheck { allow = [ "mit" ]; }) ]; }`,
+      { check: true },
+    );
     expect(again.ok, again.stderr).toBe(true);
     expect(again.stderr).not.toContain("may not be deterministic");
   });
@@ -130,7 +156,9 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
     const result = await build("evil", null);
     expect(result.ok).toBe(false);
     expect(result.stderr).toContain(`Validation of model "val-evil" failed: validator scanner refused it`);
-    expect(result.stderr).toContain("pytorch_model.bin: MALICIOUS DENYLISTED_IMPORT in archive/data.pkl: GLOBAL imports posix.system");
+    expect(result.stderr).toContain(
+      "pytorch_model.bin: MALICIOUS DENYLISTED_IMPORT in archive/data.pkl: GLOBAL imports posix.system",
+    );
     expect(result.stderr).toContain(`validation.defaults.scanner = { failOn = "MALICIOUS"; };`);
     expect(result.stderr).toContain("validation.defaults.scanner = false;");
     expect(result.stderr).toContain(`validation.onFailure = "warn";`);
@@ -139,11 +167,18 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
   it("with onFailure = warn builds, with the warning in the log and the report", async () => {
     const result = await build("evil", `{ onFailure = "warn"; }`);
     expect(result.ok, result.stderr).toBe(true);
-    expect(result.stderr).toContain(`warning: validator scanner failed (onFailure = "warn", the build goes on): 2 findings`);
+    expect(result.stderr).toContain(
+      `warning: validator scanner failed (onFailure = "warn", the build goes on): 2 findings`,
+    );
     expect(result.stderr).toContain("pytorch_model.bin: MALICIOUS DENYLISTED_IMPORT");
     const validation = await report(result.outPath!);
     expect(validation.result).toBe("warned");
-    expect(validation.validators[0]).toMatchObject({ name: "scanner", outcome: "fail", status: "warned", findings: [{ file: "pytorch_model.bin" }, { file: "pytorch_model.bin" }] });
+    expect(validation.validators[0]).toMatchObject({
+      name: "scanner",
+      outcome: "fail",
+      status: "warned",
+      findings: [{ file: "pytorch_model.bin" }, { file: "pytorch_model.bin" }],
+    });
   });
 
   it("with onFailure = skip builds without a word about it", async () => {
@@ -168,7 +203,10 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
     expect(result.stderr).toContain("pytorch_model.bin: pytorch-zip data: loading it unpickles it");
     expect(result.stderr).toContain(`leave validators.noPickleFiles out of validation.validators`);
     expect(result.stderr).toContain("validation = lib.validation.presets.standard;");
-    const withoutPickleCheck = await build("binweights", `presets.paranoid // { validators = [ validators.safetensorsOnly ]; }`);
+    const withoutPickleCheck = await build(
+      "binweights",
+      `presets.paranoid // { validators = [ validators.safetensorsOnly ]; }`,
+    );
     expect(withoutPickleCheck.stderr).toContain("validator safetensors-only refused it");
     expect(withoutPickleCheck.stderr).toContain("pytorch_model.bin: not safetensors: pytorch-zip data");
   });
@@ -187,7 +225,10 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
     expect(sees.ok, sees.stderr).toBe(true);
     expect(sees.stderr).toContain("[sees-src] custom validator saw 4 files");
 
-    const refuses = await build("clean", `{ validators = [ (mkValidator { name = "refuses"; command = "echo nope >&2; exit 7"; }) ]; }`);
+    const refuses = await build(
+      "clean",
+      `{ validators = [ (mkValidator { name = "refuses"; command = "echo nope >&2; exit 7"; }) ]; }`,
+    );
     expect(refuses.ok).toBe(false);
     expect(refuses.stderr).toContain("[refuses] nope");
     expect(refuses.stderr).toContain("exited with status 7");
@@ -196,11 +237,16 @@ describe.skipIf(!nixAvailable)("fetchModel's validation phase, built by Nix", ()
 
   it("kills a validator that runs past its timeout", async () => {
     const started = Date.now();
-    const result = await build("clean", `{ validators = [ (validators.custom { name = "slow"; script = "sleep 600"; timeout = 1; }) ]; }`);
+    const result = await build(
+      "clean",
+      `{ validators = [ (validators.custom { name = "slow"; script = "sleep 600"; timeout = 1; }) ]; }`,
+    );
     expect(result.ok).toBe(false);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(result.stderr).toContain("timed out after 1 s");
-    expect(result.stderr).toContain(`give it longer in the model's fetchModel call: timeout = 4; on the validator named "slow"`);
+    expect(result.stderr).toContain(
+      `give it longer in the model's fetchModel call: timeout = 4; on the validator named "slow"`,
+    );
   });
 
   it("runs nixpkgs' modelscan when asked (here its stand-in, with modelscan's exit statuses)", async () => {

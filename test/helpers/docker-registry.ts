@@ -23,7 +23,8 @@ export const hasDockerRegistry = existsSync(DOCKER_REGISTRY);
 
 export const SCHEMA2_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 export const OLLAMA_CONFIG = "application/vnd.docker.container.image.v1+json";
-export const OLLAMA_LAYER = (kind: "model" | "template" | "params" | "license" | "system" | "projector") => `application/vnd.ollama.image.${kind}`;
+export const OLLAMA_LAYER = (kind: "model" | "template" | "params" | "license" | "system" | "projector") =>
+  `application/vnd.ollama.image.${kind}`;
 
 export interface DockerRegistry {
   /** "http://127.0.0.1:PORT" */
@@ -129,13 +130,27 @@ export async function pushBlob(registryUrl: string, repository: string, bytes: B
   if (start.status !== 202) throw new Error(`blob upload POST: ${start.status} ${await start.text()}`);
   const location = new URL(start.headers.get("location")!, registryUrl);
   location.searchParams.set("digest", digest);
-  const put = await fetch(location, { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } });
+  const put = await fetch(location, {
+    method: "PUT",
+    body: bytes,
+    headers: { "content-type": "application/octet-stream" },
+  });
   if (put.status !== 201) throw new Error(`blob upload PUT: ${put.status} ${await put.text()}`);
   return digest;
 }
 
-export async function pushManifest(registryUrl: string, repository: string, tag: string, manifest: Buffer, mediaType = SCHEMA2_MANIFEST): Promise<Response> {
-  return fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": mediaType } });
+export async function pushManifest(
+  registryUrl: string,
+  repository: string,
+  tag: string,
+  manifest: Buffer,
+  mediaType = SCHEMA2_MANIFEST,
+): Promise<Response> {
+  return fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    body: manifest,
+    headers: { "content-type": mediaType },
+  });
 }
 
 export interface PushedBlob {
@@ -162,7 +177,17 @@ export async function pushOllamaModel(
   tag: string,
   layers: readonly { readonly mediaType: string; readonly bytes: Buffer }[],
 ): Promise<PushedModel> {
-  const configBytes = Buffer.from(JSON.stringify({ model_format: "gguf", model_family: "llama", model_type: "1B", file_type: "Q8_0", architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
+  const configBytes = Buffer.from(
+    JSON.stringify({
+      model_format: "gguf",
+      model_family: "llama",
+      model_type: "1B",
+      file_type: "Q8_0",
+      architecture: "amd64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: [] },
+    }),
+  );
   const push = async (mediaType: string, bytes: Buffer): Promise<PushedBlob> => {
     const digest = await pushBlob(registryUrl, repository, bytes);
     return { mediaType, digest, sha256: digest.slice("sha256:".length), bytes };
@@ -170,9 +195,20 @@ export async function pushOllamaModel(
   const config = await push(OLLAMA_CONFIG, configBytes);
   const pushed: PushedBlob[] = [];
   for (const layer of layers) pushed.push(await push(layer.mediaType, layer.bytes));
-  const descriptor = (blob: PushedBlob) => ({ mediaType: blob.mediaType, digest: blob.digest, size: blob.bytes.length });
+  const descriptor = (blob: PushedBlob) => ({
+    mediaType: blob.mediaType,
+    digest: blob.digest,
+    size: blob.bytes.length,
+  });
   // Compact JSON in Go's field order, as Ollama's json.Marshal writes it.
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: SCHEMA2_MANIFEST, config: descriptor(config), layers: pushed.map(descriptor) }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: SCHEMA2_MANIFEST,
+      config: descriptor(config),
+      layers: pushed.map(descriptor),
+    }),
+  );
   const response = await pushManifest(registryUrl, repository, tag, manifest);
   if (response.status !== 201) throw new Error(`manifest PUT: ${response.status} ${await response.text()}`);
   return { repository, tag, manifest, manifestDigest: `sha256:${sha256Hex(manifest)}`, config, layers: pushed };
@@ -198,13 +234,22 @@ export async function corruptStoredBlob(storage: string, digest: string, offset 
  * broken registry could serve one): the bytes go into the blob store and the tag's
  * links point at them, as the registry's own storage layout has it.
  */
-export async function plantManifest(storage: string, repository: string, tag: string, manifest: Buffer): Promise<string> {
+export async function plantManifest(
+  storage: string,
+  repository: string,
+  tag: string,
+  manifest: Buffer,
+): Promise<string> {
   const hex = sha256Hex(manifest);
   const data = blobDataPath(storage, `sha256:${hex}`);
   await mkdir(join(data, ".."), { recursive: true });
   await writeFile(data, manifest);
   const repo = join(storage, "docker", "registry", "v2", "repositories", ...repository.split("/"), "_manifests");
-  const links = [join(repo, "revisions", "sha256", hex), join(repo, "tags", tag, "current"), join(repo, "tags", tag, "index", "sha256", hex)];
+  const links = [
+    join(repo, "revisions", "sha256", hex),
+    join(repo, "tags", tag, "current"),
+    join(repo, "tags", tag, "index", "sha256", hex),
+  ];
   for (const dir of links) {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "link"), `sha256:${hex}`);
@@ -232,7 +277,8 @@ export async function startStorageServer(root: string, host = "127.0.0.2"): Prom
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
     const file = normalize(join(root, path));
-    const record = (status: number) => requests.push({ method: request.method ?? "", path, authorization: request.headers.authorization, status });
+    const record = (status: number) =>
+      requests.push({ method: request.method ?? "", path, authorization: request.headers.authorization, status });
     if (!file.startsWith(root + sep) || (request.method !== "GET" && request.method !== "HEAD")) {
       record(404);
       response.writeHead(404).end();
@@ -280,9 +326,19 @@ export async function startRecordingProxy(
   const requests: ProxiedRequest[] = [];
   const upstream = new URL(target);
   const server = createServer((request, response) => {
-    requests.push({ method: request.method ?? "", path: request.url ?? "", authorization: request.headers.authorization });
+    requests.push({
+      method: request.method ?? "",
+      path: request.url ?? "",
+      authorization: request.headers.authorization,
+    });
     const forwarded = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: { ...request.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: request.method,
+        path: request.url,
+        headers: { ...request.headers, host: upstream.host },
+      },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, rewriteHeaders(request.url ?? "", answer.headers));
         answer.pipe(response);

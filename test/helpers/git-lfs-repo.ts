@@ -37,9 +37,18 @@ export interface PushOptions {
 }
 
 /** Runs git with a clean configuration (HOME = `home`), returning stdout. */
-export async function git(home: string, cwd: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+export async function git(
+  home: string,
+  cwd: string,
+  args: readonly string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<string> {
   try {
-    const { stdout } = await execFileAsync("git", args, { cwd, env: { ...gitEnv(home), ...extraEnv }, maxBuffer: 64 << 20 });
+    const { stdout } = await execFileAsync("git", args, {
+      cwd,
+      env: { ...gitEnv(home), ...extraEnv },
+      maxBuffer: 64 << 20,
+    });
     return stdout;
   } catch (error) {
     const failure = error as { stderr?: string; message: string };
@@ -48,7 +57,12 @@ export async function git(home: string, cwd: string, args: readonly string[], ex
 }
 
 /** Creates `name` on the server and pushes one commit holding `files`, LFS for tracked patterns. */
-export async function pushLfsRepo(server: GitLfsServer, name: string, files: Readonly<Record<string, Buffer | string>>, options: PushOptions = {}): Promise<PushedRepo> {
+export async function pushLfsRepo(
+  server: GitLfsServer,
+  name: string,
+  files: Readonly<Record<string, Buffer | string>>,
+  options: PushOptions = {},
+): Promise<PushedRepo> {
   server.createRepo(name);
   const home = await mkdtemp(join(tmpdir(), "nmr-git-home-"));
   const work = join(home, "work");
@@ -60,7 +74,10 @@ export async function pushLfsRepo(server: GitLfsServer, name: string, files: Rea
     // objects for files that merely look like pointers).
     if (track.length > 0) await git(home, work, ["lfs", "install", "--local"]);
     for (const pattern of track) await git(home, work, ["lfs", "track", pattern]);
-    const attributes = [...track.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text\n`), ...(options.attributes ?? []).map((line) => `${line}\n`)].join("");
+    const attributes = [
+      ...track.map((p) => `${p} filter=lfs diff=lfs merge=lfs -text\n`),
+      ...(options.attributes ?? []).map((line) => `${line}\n`),
+    ].join("");
     if (attributes !== "") await writeFile(join(work, ".gitattributes"), attributes);
     for (const [path, content] of Object.entries(files)) {
       await mkdir(dirname(join(work, path)), { recursive: true });
@@ -76,7 +93,9 @@ export async function pushLfsRepo(server: GitLfsServer, name: string, files: Rea
     await git(home, work, ["push", "--quiet", "origin", "main"]);
     const commit = (await git(home, work, ["rev-parse", "HEAD"])).trim();
     const lfsPaths = new Set(
-      track.length === 0 ? [] : (await git(home, work, ["lfs", "ls-files", "--name-only"])).split("\n").filter((line) => line !== ""),
+      track.length === 0
+        ? []
+        : (await git(home, work, ["lfs", "ls-files", "--name-only"])).split("\n").filter((line) => line !== ""),
     );
     const all = attributes === "" ? { ...files } : { ...files, ".gitattributes": attributes };
     return {
@@ -84,7 +103,12 @@ export async function pushLfsRepo(server: GitLfsServer, name: string, files: Rea
       commit,
       files: Object.entries(all).map(([path, content]) => {
         const bytes = Buffer.from(content);
-        return { path, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), lfs: lfsPaths.has(path) };
+        return {
+          path,
+          size: bytes.length,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+          lfs: lfsPaths.has(path),
+        };
       }),
     };
   } finally {
@@ -93,7 +117,10 @@ export async function pushLfsRepo(server: GitLfsServer, name: string, files: Rea
 }
 
 /** Clones with the real git and pulls LFS content with the real `git lfs pull`; returns the work tree. */
-export async function cloneAndPull(url: string, options: { token?: string } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function cloneAndPull(
+  url: string,
+  options: { token?: string } = {},
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const home = await mkdtemp(join(tmpdir(), "nmr-git-clone-"));
   const dir = join(home, "clone");
   const cloneUrl = options.token ? url.replace("http://", `http://tester:${options.token}@`) : url;

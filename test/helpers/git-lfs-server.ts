@@ -143,7 +143,10 @@ export class GitLfsServer {
     this.log.push(record);
     response.on("finish", () => (record.status = response.statusCode));
 
-    const lfs = /^\/(?:(.+)\.git\/info\/lfs|lfs-elsewhere\/(.+))\/(objects\/batch|objects\/[^/]+|verify|locks\/verify|locks)$/.exec(url.pathname);
+    const lfs =
+      /^\/(?:(.+)\.git\/info\/lfs|lfs-elsewhere\/(.+))\/(objects\/batch|objects\/[^/]+|verify|locks\/verify|locks)$/.exec(
+        url.pathname,
+      );
     if (lfs) return this.#lfs(request, response, record, (lfs[1] ?? lfs[2])!, lfs[3]!, url);
     if (!this.#authorized(request)) {
       response.writeHead(401, { "www-authenticate": 'Basic realm="git"', "content-type": "text/plain" });
@@ -179,8 +182,15 @@ export class GitLfsServer {
       REMOTE_ADDR: request.socket.remoteAddress ?? "127.0.0.1",
       SERVER_PROTOCOL: "HTTP/1.1",
       // Protocol v2 and gzip-compressed request bodies reach the CGI as HTTP_* variables.
-      ...(request.headers["git-protocol"] ? { GIT_PROTOCOL: String(request.headers["git-protocol"]), HTTP_GIT_PROTOCOL: String(request.headers["git-protocol"]) } : {}),
-      ...(request.headers["content-encoding"] ? { HTTP_CONTENT_ENCODING: String(request.headers["content-encoding"]) } : {}),
+      ...(request.headers["git-protocol"]
+        ? {
+            GIT_PROTOCOL: String(request.headers["git-protocol"]),
+            HTTP_GIT_PROTOCOL: String(request.headers["git-protocol"]),
+          }
+        : {}),
+      ...(request.headers["content-encoding"]
+        ? { HTTP_CONTENT_ENCODING: String(request.headers["content-encoding"]) }
+        : {}),
       ...(request.headers["content-length"] ? { CONTENT_LENGTH: String(request.headers["content-length"]) } : {}),
     };
     return new Promise((resolve, reject) => {
@@ -214,10 +224,21 @@ export class GitLfsServer {
     });
   }
 
-  async #lfs(request: IncomingMessage, response: ServerResponse, record: GitLfsRequest, repo: string, rest: string, url: URL): Promise<void> {
+  async #lfs(
+    request: IncomingMessage,
+    response: ServerResponse,
+    record: GitLfsRequest,
+    repo: string,
+    rest: string,
+    url: URL,
+  ): Promise<void> {
     const content = /^objects\/([^/]+)$/.exec(rest);
     // Content URLs carry their own authorization in the action header, as real hosts do.
-    const signed = this.faults.signedHrefs === true && content !== null && request.method === "GET" && request.headers["x-signature"] === this.#signature(content[1]!);
+    const signed =
+      this.faults.signedHrefs === true &&
+      content !== null &&
+      request.method === "GET" &&
+      request.headers["x-signature"] === this.#signature(content[1]!);
     if (!signed && !this.#authorized(request)) {
       response.setHeader("lfs-authenticate", 'Basic realm="Git LFS"');
       return this.#json(response, 401, { message: "Credentials needed" });
@@ -229,8 +250,13 @@ export class GitLfsServer {
     }
     if (rest === "verify" && request.method === "POST") {
       const body = JSON.parse((await readBody(request)).toString("utf8")) as { oid?: string; size?: number };
-      const ok = typeof body.oid === "string" && OID.test(body.oid) && (await sizeOf(this.objectPath(repo, body.oid))) === body.size;
-      return ok ? this.#json(response, 200, {}) : this.#json(response, 404, { message: "object not found or wrong size" });
+      const ok =
+        typeof body.oid === "string" &&
+        OID.test(body.oid) &&
+        (await sizeOf(this.objectPath(repo, body.oid))) === body.size;
+      return ok
+        ? this.#json(response, 200, {})
+        : this.#json(response, 404, { message: "object not found or wrong size" });
     }
     if (content && OID.test(content[1]!)) {
       if (request.method === "PUT") return this.#upload(request, response, repo, content[1]!);
@@ -239,20 +265,31 @@ export class GitLfsServer {
     return this.#json(response, 404, { message: `no such LFS route: ${request.method} ${rest}` });
   }
 
-  async #batch(request: IncomingMessage, response: ServerResponse, record: GitLfsRequest, repo: string, url: URL): Promise<void> {
+  async #batch(
+    request: IncomingMessage,
+    response: ServerResponse,
+    record: GitLfsRequest,
+    repo: string,
+    url: URL,
+  ): Promise<void> {
     const accept = request.headers.accept ?? "";
     if (!accept.includes(LFS_JSON)) return this.#json(response, 406, { message: `Accept must be ${LFS_JSON}` });
-    if (!(request.headers["content-type"] ?? "").startsWith(LFS_JSON)) return this.#json(response, 422, { message: `Content-Type must be ${LFS_JSON}` });
+    if (!(request.headers["content-type"] ?? "").startsWith(LFS_JSON))
+      return this.#json(response, 422, { message: `Content-Type must be ${LFS_JSON}` });
     const body = JSON.parse((await readBody(request)).toString("utf8")) as {
       operation?: string;
       transfers?: string[];
       objects?: { oid?: unknown; size?: unknown }[];
       hash_algo?: string;
     };
-    if (this.faults.batchStatus) return this.#json(response, this.faults.batchStatus.status, { message: this.faults.batchStatus.message });
-    if (body.operation !== "download" && body.operation !== "upload") return this.#json(response, 422, { message: "operation must be download or upload" });
-    if (body.transfers !== undefined && !body.transfers.includes("basic")) return this.#json(response, 422, { message: "only the basic transfer is supported" });
-    if (body.hash_algo !== undefined && body.hash_algo !== "sha256") return this.#json(response, 409, { message: "only sha256" });
+    if (this.faults.batchStatus)
+      return this.#json(response, this.faults.batchStatus.status, { message: this.faults.batchStatus.message });
+    if (body.operation !== "download" && body.operation !== "upload")
+      return this.#json(response, 422, { message: "operation must be download or upload" });
+    if (body.transfers !== undefined && !body.transfers.includes("basic"))
+      return this.#json(response, 422, { message: "only the basic transfer is supported" });
+    if (body.hash_algo !== undefined && body.hash_algo !== "sha256")
+      return this.#json(response, 409, { message: "only sha256" });
     if (!Array.isArray(body.objects)) return this.#json(response, 422, { message: "objects must be a list" });
 
     const arrivedAt = record.host === "127.0.0.2" ? "127.0.0.2" : "127.0.0.1";
@@ -261,14 +298,24 @@ export class GitLfsServer {
     const objects = await Promise.all(
       body.objects.map(async (object) => {
         const { oid, size } = object;
-        if (typeof oid !== "string" || !OID.test(oid) || typeof size !== "number" || !Number.isInteger(size) || size < 0) {
+        if (
+          typeof oid !== "string" ||
+          !OID.test(oid) ||
+          typeof size !== "number" ||
+          !Number.isInteger(size) ||
+          size < 0
+        ) {
           return { oid, size, error: { code: 422, message: "invalid object" } };
         }
         const stored = await sizeOf(this.objectPath(repo, oid));
         const header: Record<string, string> = {
           // As lfs-test-server does: the content route wants this Accept, and the caller's credentials travel in the action.
           Accept: "application/vnd.git-lfs",
-          ...(this.faults.signedHrefs && body.operation === "download" ? { "X-Signature": this.#signature(oid) } : authorization ? { Authorization: authorization } : {}),
+          ...(this.faults.signedHrefs && body.operation === "download"
+            ? { "X-Signature": this.#signature(oid) }
+            : authorization
+              ? { Authorization: authorization }
+              : {}),
         };
         if (body.operation === "download") {
           if (stored === undefined) return { oid, size, error: { code: 404, message: "Object does not exist" } };
@@ -277,7 +324,13 @@ export class GitLfsServer {
             oid,
             size,
             authenticated: true,
-            actions: { download: { href: `${base}/objects/${oid}`, header: { ...header, ...this.faults.actionHeaders }, expires_in: this.faults.expiresIn ?? 3600 } },
+            actions: {
+              download: {
+                href: `${base}/objects/${oid}`,
+                header: { ...header, ...this.faults.actionHeaders },
+                expires_in: this.faults.expiresIn ?? 3600,
+              },
+            },
           };
         }
         if (stored === size) return { oid, size, authenticated: true };

@@ -21,7 +21,16 @@
  */
 import { AssertionError } from "node:assert";
 import { createHash } from "node:crypto";
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
+import {
+  createReadStream,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 
@@ -115,13 +124,16 @@ export function validateRepoId(repoId: string): void {
         ` '${repoId}'.`,
     );
   }
-  if (repoId.includes("--") || repoId.includes("..")) throw new HFValidationError(`Cannot have -- or .. in repo_id: '${repoId}'.`);
+  if (repoId.includes("--") || repoId.includes(".."))
+    throw new HFValidationError(`Cannot have -- or .. in repo_id: '${repoId}'.`);
   if (repoId.endsWith(".git")) throw new HFValidationError(`Repo_id cannot end by '.git': '${repoId}'.`);
 }
 
 function checkRepoType(repoType: string): void {
   if (!REPO_TYPES_WITH_KERNEL.includes(repoType)) {
-    throw new ValueError(`Invalid repo type: ${repoType}. Accepted repo types are: [None, 'model', 'dataset', 'space', 'kernel']`);
+    throw new ValueError(
+      `Invalid repo type: ${repoType}. Accepted repo types are: [None, 'model', 'dataset', 'space', 'kernel']`,
+    );
   }
 }
 
@@ -267,7 +279,13 @@ export function snapshotDownloadOffline(
 }
 
 /** `_raise_if_incomplete_snapshot` with no allow/ignore patterns: every listed file must exist. */
-function raiseIfIncompleteSnapshot(storageFolder: string, commitHash: string, baseDir: string, repoId: string, revision: string): void {
+function raiseIfIncompleteSnapshot(
+  storageFolder: string,
+  commitHash: string,
+  baseDir: string,
+  repoId: string,
+  revision: string,
+): void {
   const listed = readTreeCache(storageFolder, commitHash);
   if (listed === undefined) return;
   const missing = listed.filter((path) => !isFile(pyJoin(baseDir, ...path.split("/"))));
@@ -294,7 +312,8 @@ function readTreeCache(storageFolder: string, commitHash: string): string[] | un
     const entries = Object.entries(files);
     // from_json needs size and blob_id (KeyError → ignored); an invalid Xet hash voids the listing.
     if (entries.some(([, info]) => !("size" in info) || !("blob_id" in info))) return undefined;
-    if (entries.some(([, info]) => info.xet_hash != null && !/^[0-9a-fA-F]{64}$/.test(String(info.xet_hash)))) return undefined;
+    if (entries.some(([, info]) => info.xet_hash != null && !/^[0-9a-fA-F]{64}$/.test(String(info.xet_hash))))
+      return undefined;
     return entries.map(([path]) => path);
   } catch {
     return undefined;
@@ -322,7 +341,10 @@ function validateRelativeFilename(filename: string): void {
     throw new ValueError(`Invalid filename '${filename}': cannot contain a '..' path segment.`);
   }
   // PurePosixPath root, or a PureWindowsPath drive ("C:") / root ("\...") in any segment.
-  if (filename.startsWith("/") || filename.split("/").some((part) => part.startsWith("\\") || /^[A-Za-z]:/.test(part))) {
+  if (
+    filename.startsWith("/") ||
+    filename.split("/").some((part) => part.startsWith("\\") || /^[A-Za-z]:/.test(part))
+  ) {
     throw new ValueError(`Invalid filename '${filename}': cannot be an absolute, drive-relative or UNC path.`);
   }
 }
@@ -394,11 +416,14 @@ function scanCachedRepo(repoPath: string): CachedRepoInfo {
   if (!isDir(repoPath)) throw new CorruptedCacheException(`Repo path is not a directory: ${repoPath}`);
   const name = basename(repoPath);
   const separator = name.indexOf("--");
-  if (separator < 0) throw new CorruptedCacheException(`Repo path is not a valid HuggingFace cache directory: ${repoPath}`);
+  if (separator < 0)
+    throw new CorruptedCacheException(`Repo path is not a valid HuggingFace cache directory: ${repoPath}`);
   const repoType = name.slice(0, separator).slice(0, -1);
   const repoId = name.slice(separator + 2).replaceAll("--", "/");
   if (!SCANNABLE_REPO_TYPES.includes(repoType)) {
-    throw new CorruptedCacheException(`Repo type must be \`dataset\`, \`model\` or \`space\`, found \`${repoType}\` (${repoPath}).`);
+    throw new CorruptedCacheException(
+      `Repo type must be \`dataset\`, \`model\` or \`space\`, found \`${repoType}\` (${repoPath}).`,
+    );
   }
 
   const snapshotsPath = pyJoin(repoPath, "snapshots");
@@ -424,7 +449,8 @@ function scanCachedRepo(repoPath: string): CachedRepoInfo {
   for (const revisionName of readdirSync(snapshotsPath).sort()) {
     if (FILES_TO_IGNORE.includes(revisionName)) continue;
     const revisionPath = pyJoin(snapshotsPath, revisionName);
-    if (isFile(revisionPath)) throw new CorruptedCacheException(`Snapshots folder corrupted. Found a file: ${revisionPath}`);
+    if (isFile(revisionPath))
+      throw new CorruptedCacheException(`Snapshots folder corrupted. Found a file: ${revisionPath}`);
     const files: CachedFileInfo[] = [];
     // pathlib's glob yields nothing under a path that is not a directory.
     const entries = isDir(revisionPath) ? globAllDescendants(revisionPath) : [];
@@ -448,7 +474,9 @@ function scanCachedRepo(repoPath: string): CachedRepoInfo {
     refsByHash.delete(revisionName);
   }
   if (refsByHash.size > 0) {
-    throw new CorruptedCacheException(`Reference(s) refer to missing commit hashes: ${pythonDictOfSetsRepr(refsByHash)} (${repoPath}).`);
+    throw new CorruptedCacheException(
+      `Reference(s) refer to missing commit hashes: ${pythonDictOfSetsRepr(refsByHash)} (${repoPath}).`,
+    );
   }
   return {
     repoId,
@@ -524,7 +552,8 @@ export async function assertEveryFileFoundOffline(
   const problems: string[] = [];
   const expectedSha = new Map<string, string>();
   for (const [path, content] of expected instanceof Map ? expected : Object.entries(expected)) {
-    if (typeof content === "string" && !/^[0-9a-f]{64}$/.test(content)) throw new TypeError(`expected sha256 of ${path} is not 64 lowercase hex: ${content}`);
+    if (typeof content === "string" && !/^[0-9a-f]{64}$/.test(content))
+      throw new TypeError(`expected sha256 of ${path} is not 64 lowercase hex: ${content}`);
     expectedSha.set(path, typeof content === "string" ? content : createHash("sha256").update(content).digest("hex"));
   }
 
@@ -540,8 +569,12 @@ export async function assertEveryFileFoundOffline(
       problems.push(`refs/${revision} is missing: offline loads of revision '${revision}' cannot resolve a commit`);
     } else {
       commit = readFileSync(refPath, "latin1");
-      if (/\s$/.test(commit)) problems.push(`refs/${revision} ends with whitespace (${JSON.stringify(commit)}): huggingface_hub reads it unstripped`);
-      if (!/^[0-9a-f]{40}$/.test(commit.trim())) problems.push(`refs/${revision} does not hold a 40-hex commit: ${JSON.stringify(commit)}`);
+      if (/\s$/.test(commit))
+        problems.push(
+          `refs/${revision} ends with whitespace (${JSON.stringify(commit)}): huggingface_hub reads it unstripped`,
+        );
+      if (!/^[0-9a-f]{40}$/.test(commit.trim()))
+        problems.push(`refs/${revision} does not hold a 40-hex commit: ${JSON.stringify(commit)}`);
       commit = commit.trim();
     }
   }
@@ -550,7 +583,11 @@ export async function assertEveryFileFoundOffline(
   for (const mode of offlineModes) {
     const call = `snapshot_download(revision='${revision}'${mode === "local_files_only" ? ", local_files_only=True" : ""}) with ${mode}`;
     try {
-      const found = snapshotDownloadOffline(cacheDir, repoId, { revision, repoType, localFilesOnly: mode === "local_files_only" });
+      const found = snapshotDownloadOffline(cacheDir, repoId, {
+        revision,
+        repoType,
+        localFilesOnly: mode === "local_files_only",
+      });
       if (found !== snapshotPath) problems.push(`${call} returned ${found}, expected ${snapshotPath}`);
     } catch (error) {
       problems.push(`${call} failed: ${describeFailure(error)}`);
@@ -560,7 +597,8 @@ export async function assertEveryFileFoundOffline(
   if (isDir(snapshotPath)) {
     const { files, emptyDirs } = walkSnapshot(snapshotPath);
     for (const dir of emptyDirs) problems.push(`empty directory in the snapshot: ${dir}`);
-    if (!allowExtraFiles) for (const path of files) if (!expectedSha.has(path)) problems.push(`unexpected file in the snapshot: ${path}`);
+    if (!allowExtraFiles)
+      for (const path of files) if (!expectedSha.has(path)) problems.push(`unexpected file in the snapshot: ${path}`);
   } else {
     problems.push(`snapshot folder is missing: ${snapshotPath}`);
   }
@@ -575,7 +613,8 @@ export async function assertEveryFileFoundOffline(
     for (const rev of new Set([revision, commit])) {
       try {
         const viaDownload = hfHubDownloadOffline(cacheDir, repoId, path, { revision: rev, repoType });
-        if (viaDownload !== pointer) problems.push(`hf_hub_download(${path}, revision='${rev}') returned ${viaDownload}`);
+        if (viaDownload !== pointer)
+          problems.push(`hf_hub_download(${path}, revision='${rev}') returned ${viaDownload}`);
       } catch (error) {
         problems.push(`hf_hub_download(${path}, revision='${rev}') failed: ${describeFailure(error)}`);
       }
@@ -590,7 +629,8 @@ export async function assertEveryFileFoundOffline(
       problems.push(`${path}: pointer is not a symlink`);
     } else {
       const target = readlinkSync(pointer);
-      if (isAbsolute(target)) problems.push(`${path}: symlink target is absolute (${target}); it must be relative so the cache can move`);
+      if (isAbsolute(target))
+        problems.push(`${path}: symlink target is absolute (${target}); it must be relative so the cache can move`);
     }
     const blob = realpathOrUndefined(pointer);
     if (blob === undefined) {
@@ -759,7 +799,8 @@ const isDir = (path: string) => statOrUndefined(path)?.isDirectory() ?? false;
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const describeFailure = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+const describeFailure = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 /** repr() of a str, for messages that embed one (the library formats dicts of sets with repr). */
 export function pythonStrRepr(value: string): string {
@@ -780,6 +821,8 @@ export function pythonStrRepr(value: string): string {
 
 /** repr() of `dict(refs_by_hash)`; sets of more than one name are unordered in Python too. */
 function pythonDictOfSetsRepr(map: ReadonlyMap<string, ReadonlySet<string>>): string {
-  const items = [...map].map(([key, names]) => `${pythonStrRepr(key)}: {${[...names].sort().map(pythonStrRepr).join(", ")}}`);
+  const items = [...map].map(
+    ([key, names]) => `${pythonStrRepr(key)}: {${[...names].sort().map(pythonStrRepr).join(", ")}}`,
+  );
   return `{${items.join(", ")}}`;
 }

@@ -43,7 +43,9 @@ export interface CachedNoExistValue {
 }
 export type HubValue = string | null | CachedNoExistValue | HFCacheInfo;
 /** A returned value, or the Python exception's class name and message. */
-export type HubOutcome = { readonly ok: true; readonly value: HubValue } | { readonly ok: false; readonly error: string; readonly message: string };
+export type HubOutcome =
+  | { readonly ok: true; readonly value: HubValue }
+  | { readonly ok: false; readonly error: string; readonly message: string };
 
 const RESULT_MARKER = "@@hf-python-result@@";
 
@@ -113,28 +115,30 @@ export async function runRealHub(cacheDir: string, calls: readonly HubCall[]): P
   if (realHubSkipReason !== undefined) throw new Error(`real huggingface_hub unavailable: ${realHubSkipReason}`);
   const home = mkdtempSync(join(tmpdir(), "hf-home-"));
   try {
-    const { status, stdout, stderr } = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(python, ["-c", SCRIPT], {
-        env: {
-          PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-          PYTHONPATH: source,
-          PYTHONUTF8: "1",
-          PYTHONDONTWRITEBYTECODE: "1",
-          HF_HOME: home,
-          HF_HUB_OFFLINE: "1",
-          HF_HUB_DISABLE_TELEMETRY: "1",
-          HF_HUB_DISABLE_PROGRESS_BARS: "1",
-        },
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ status: code, stdout: out, stderr: err }));
-      child.stdin.end(JSON.stringify({ cacheDir, calls }));
-    });
+    const { status, stdout, stderr } = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(python, ["-c", SCRIPT], {
+          env: {
+            PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+            PYTHONPATH: source,
+            PYTHONUTF8: "1",
+            PYTHONDONTWRITEBYTECODE: "1",
+            HF_HOME: home,
+            HF_HUB_OFFLINE: "1",
+            HF_HUB_DISABLE_TELEMETRY: "1",
+            HF_HUB_DISABLE_PROGRESS_BARS: "1",
+          },
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ status: code, stdout: out, stderr: err }));
+        child.stdin.end(JSON.stringify({ cacheDir, calls }));
+      },
+    );
     const line = stdout.split("\n").find((candidate) => candidate.startsWith(RESULT_MARKER));
     if (status !== 0 || line === undefined) {
       throw new Error(`real huggingface_hub failed (exit ${status}):\n${stderr}${stdout}`);

@@ -17,7 +17,9 @@ export interface LoopbackPair {
   close(): Promise<void>;
 }
 
-export async function listenOnLoopbackPair(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<LoopbackPair> {
+export async function listenOnLoopbackPair(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<LoopbackPair> {
   const servers: Server[] = [];
   let port = 0;
   for (const host of LOOPBACK_HOSTS) {

@@ -105,9 +105,15 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
   const root = resolve(options.artifactsRoot);
 
   const findVersion = (name: string, version: string | null): StoredVersion => {
-    if (!versions.some((v) => v.name === name)) throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered Model with name=${name} not found`);
+    if (!versions.some((v) => v.name === name))
+      throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered Model with name=${name} not found`);
     const found = versions.find((v) => v.name === name && String(v.version) === version);
-    if (!found) throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Model Version (name=${name}, version=${version}) not found`);
+    if (!found)
+      throw new MlflowError(
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        `Model Version (name=${name}, version=${version}) not found`,
+      );
     return found;
   };
 
@@ -121,13 +127,16 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
     source: v.source,
     run_id: v.runId,
     status: v.status,
-    aliases: [...(aliases.get(v.name) ?? new Map()).entries()].filter(([, n]) => n === v.version).map(([alias]) => alias),
+    aliases: [...(aliases.get(v.name) ?? new Map()).entries()]
+      .filter(([, n]) => n === v.version)
+      .map(([alias]) => alias),
   });
 
   const registry = (endpoint: string, query: URLSearchParams): unknown => {
     const required = (key: string): string => {
       const value = query.get(key);
-      if (value === null || value === "") throw new MlflowError(400, "INVALID_PARAMETER_VALUE", `Missing value for required parameter '${key}'.`);
+      if (value === null || value === "")
+        throw new MlflowError(400, "INVALID_PARAMETER_VALUE", `Missing value for required parameter '${key}'.`);
       return value;
     };
     switch (endpoint) {
@@ -135,7 +144,8 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
         return { model_version: entity(findVersion(required("name"), required("version"))) };
       case "registered-models/get-latest-versions": {
         const name = required("name");
-        if (!versions.some((v) => v.name === name)) throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered Model with name=${name} not found`);
+        if (!versions.some((v) => v.name === name))
+          throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered Model with name=${name} not found`);
         const asked = query.getAll("stages");
         const stages = asked.length === 0 ? [...STAGES] : asked.map(canonicalStage);
         const latest = new Map<string, StoredVersion>();
@@ -150,7 +160,8 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
         const name = required("name");
         const alias = required("alias");
         const version = aliases.get(name)?.get(alias);
-        if (version === undefined) throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered model alias ${alias} not found.`);
+        if (version === undefined)
+          throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Registered model alias ${alias} not found.`);
         return { model_version: entity(findVersion(name, String(version))) };
       }
       case "model-versions/get-download-uri": {
@@ -160,8 +171,21 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
       case "runs/get": {
         const runId = required("run_id");
         const artifactUri = runs.get(runId);
-        if (artifactUri === undefined) throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Run with id=${runId} not found`);
-        return { run: { info: { run_id: runId, run_uuid: runId, experiment_id: "0", status: "FINISHED", artifact_uri: artifactUri, lifecycle_stage: "active" }, data: {} } };
+        if (artifactUri === undefined)
+          throw new MlflowError(404, "RESOURCE_DOES_NOT_EXIST", `Run with id=${runId} not found`);
+        return {
+          run: {
+            info: {
+              run_id: runId,
+              run_uuid: runId,
+              experiment_id: "0",
+              status: "FINISHED",
+              artifact_uri: artifactUri,
+              lifecycle_stage: "active",
+            },
+            data: {},
+          },
+        };
       }
       default:
         throw new MlflowError(404, "ENDPOINT_NOT_FOUND", `No API endpoint for ${endpoint}`);
@@ -170,7 +194,8 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
 
   const artifactPath = (relative: string): string => {
     const full = resolve(root, relative);
-    if (full !== root && !full.startsWith(root + sep)) throw new MlflowError(400, "INVALID_PARAMETER_VALUE", "Invalid path");
+    if (full !== root && !full.startsWith(root + sep))
+      throw new MlflowError(400, "INVALID_PARAMETER_VALUE", "Invalid path");
     return full;
   };
 
@@ -180,7 +205,11 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
     try {
       for (const entry of await readdir(full, { withFileTypes: true })) {
         // handlers.py: the basename only; file_size for files only.
-        files.push(entry.isDirectory() ? { path: entry.name, is_dir: true } : { path: entry.name, is_dir: false, file_size: (await stat(join(full, entry.name))).size });
+        files.push(
+          entry.isDirectory()
+            ? { path: entry.name, is_dir: true }
+            : { path: entry.name, is_dir: false, file_size: (await stat(join(full, entry.name))).size },
+        );
       }
     } catch {
       files = [];
@@ -193,22 +222,34 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
   const authorized = (request: IncomingMessage): boolean => {
     if (options.basicAuth === undefined && options.token === undefined) return true;
     const header = request.headers["authorization"] ?? "";
-    if (options.basicAuth && header === `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString("base64")}`) return true;
+    if (
+      options.basicAuth &&
+      header ===
+        `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString("base64")}`
+    )
+      return true;
     return options.token !== undefined && header === `Bearer ${options.token}`;
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? "/", "http://mlflow");
-    requests.push({ method: request.method ?? "GET", url: request.url ?? "/", authorization: request.headers["authorization"] });
+    requests.push({
+      method: request.method ?? "GET",
+      url: request.url ?? "/",
+      authorization: request.headers["authorization"],
+    });
     if (!authorized(request)) {
       response.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Basic realm="mlflow"' });
-      response.end("You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.");
+      response.end(
+        "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.",
+      );
       return;
     }
     if (request.method !== "GET") throw new MlflowError(405, "BAD_REQUEST", "Only GET is served here");
     const registryMatch = /^\/api\/2\.0\/(?:preview\/)?mlflow\/(.+)$/.exec(url.pathname);
     if (registryMatch) return sendJson(response, 200, registry(registryMatch[1]!, url.searchParams));
-    if (url.pathname === "/api/2.0/mlflow-artifacts/artifacts") return sendJson(response, 200, await listArtifacts(url.searchParams.get("path") ?? ""));
+    if (url.pathname === "/api/2.0/mlflow-artifacts/artifacts")
+      return sendJson(response, 200, await listArtifacts(url.searchParams.get("path") ?? ""));
     const download = /^\/api\/2\.0\/mlflow-artifacts\/artifacts\/(.+)$/.exec(url.pathname);
     if (download) {
       const relative = decodeURIComponent(download[1]!);
@@ -229,7 +270,8 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
 
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (error instanceof MlflowError) sendJson(response, error.status, { error_code: error.code, message: error.message });
+      if (error instanceof MlflowError)
+        sendJson(response, error.status, { error_code: error.code, message: error.message });
       else sendJson(response, 500, { error_code: "INTERNAL_ERROR", message: String(error) });
     });
   });
@@ -279,7 +321,12 @@ export async function startMlflowServer(options: MlflowServerOptions): Promise<M
 /** model_registry/__init__.py get_canonical_stage: case-insensitive, else INVALID_PARAMETER_VALUE. */
 function canonicalStage(stage: string): string {
   const found = STAGES.find((known) => known.toLowerCase() === stage.toLowerCase());
-  if (found === undefined) throw new MlflowError(400, "INVALID_PARAMETER_VALUE", `Invalid Model Version stage: ${stage}. Value must be one of ${STAGES.join(", ")}.`);
+  if (found === undefined)
+    throw new MlflowError(
+      400,
+      "INVALID_PARAMETER_VALUE",
+      `Invalid Model Version stage: ${stage}. Value must be one of ${STAGES.join(", ")}.`,
+    );
   return found;
 }
 

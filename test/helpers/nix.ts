@@ -57,7 +57,10 @@ export async function nixBuild(expression: string, options: NixBuildOptions = {}
 }
 
 /** nix-instantiate --eval --strict --json of an expression: the value, or the error text. */
-export async function nixEval(expression: string, env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; value: unknown; stderr: string }> {
+export async function nixEval(
+  expression: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ ok: boolean; value: unknown; stderr: string }> {
   const dir = await nixReadableTempDir("nmr-eval-");
   const file = join(dir, "default.nix");
   await writeFile(file, expression);
@@ -76,7 +79,11 @@ export async function nixReadableTempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-function run(command: string, args: string[], options: NixBuildOptions): Promise<Omit<NixBuildResult, "outPath" | "drvPath">> {
+function run(
+  command: string,
+  args: string[],
+  options: NixBuildOptions,
+): Promise<Omit<NixBuildResult, "outPath" | "drvPath">> {
   return new Promise((resolve) => {
     execFile(
       command,

@@ -179,10 +179,17 @@ async function startProxy(port: number, requests: RecordedS3Request[], faults: S
       { host: "127.0.0.1", port, method: incoming.method, path, headers: incoming.headers },
       (answer) => {
         const ifMatch = header(incoming, "if-match");
-        if (ifMatch !== undefined && answer.statusCode !== undefined && answer.statusCode < 300 && answer.headers["etag"] !== ifMatch) {
+        if (
+          ifMatch !== undefined &&
+          answer.statusCode !== undefined &&
+          answer.statusCode < 300 &&
+          answer.headers["etag"] !== ifMatch
+        ) {
           answer.resume();
           outgoing.writeHead(412, { "content-type": "application/xml" });
-          outgoing.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
+          outgoing.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+          );
           return;
         }
         const rewrite = faults.rewriteListing;

@@ -23,7 +23,11 @@ beforeEach(() => {
 });
 
 /** A JSON endpoint that answers `failures` first, then the document. */
-function jsonRoute(path: string, document: unknown, failures: { status: number; headers?: Record<string, string> }[] = []): void {
+function jsonRoute(
+  path: string,
+  document: unknown,
+  failures: { status: number; headers?: Record<string, string> }[] = [],
+): void {
   let calls = 0;
   server.route(path, (_request, response) => {
     const failure = failures[calls++];
@@ -32,7 +36,10 @@ function jsonRoute(path: string, document: unknown, failures: { status: number; 
       response.end(JSON.stringify({ error: `failure ${calls}` }));
       return;
     }
-    response.writeHead(200, { "content-type": "application/json", link: '<http://example/next?cursor=abc>; rel="next"' });
+    response.writeHead(200, {
+      "content-type": "application/json",
+      link: '<http://example/next?cursor=abc>; rel="next"',
+    });
     response.end(JSON.stringify(document));
   });
 }
@@ -88,7 +95,10 @@ describe("HttpClient.getJson", () => {
 
   it.each([401, 403, 404])("does not retry HTTP %i and exposes the server's explanation", async (status) => {
     jsonRoute(`/api/denied-${status}`, {}, [
-      { status, headers: { "x-error-code": "GatedRepo", "x-error-message": "Access to model acme/tiny is restricted." } },
+      {
+        status,
+        headers: { "x-error-code": "GatedRepo", "x-error-message": "Access to model acme/tiny is restricted." },
+      },
       { status },
     ]);
     const failure = await failureOf(http.getJson(server.url(`/api/denied-${status}`)));
@@ -102,7 +112,11 @@ describe("HttpClient.getJson", () => {
   });
 
   it("gives up after maxAttempts and says how often it tried", async () => {
-    jsonRoute("/api/down", {}, Array.from({ length: 10 }, () => ({ status: 502 })));
+    jsonRoute(
+      "/api/down",
+      {},
+      Array.from({ length: 10 }, () => ({ status: 502 })),
+    );
     const failure = await failureOf(http.getJson(server.url("/api/down")));
     expect(server.requestsFor("/api/down").length).toBe(4);
     expect(failure.message).toContain("gave up after 4 attempts");
@@ -177,7 +191,9 @@ describe("HttpClient.request", () => {
       response.writeHead(200);
       response.end("ok");
     });
-    const response = await http.request(server.url("/start"), { credential: { authorization: "Bearer tok_leaves", hosts: [here] } });
+    const response = await http.request(server.url("/start"), {
+      credential: { authorization: "Bearer tok_leaves", hosts: [here] },
+    });
     await response.body.dump();
     expect(server.log.map((record) => [record.host, record.path, record.authorization])).toEqual([
       ["127.0.0.1", "/start", "Bearer tok_leaves"],
@@ -197,7 +213,9 @@ describe("HttpClient.request", () => {
   });
 
   it("refuses an Authorization header passed outside `credential`", async () => {
-    await expect(http.request(server.url("/x"), { headers: { Authorization: "Bearer nope" } })).rejects.toThrow(/credential/);
+    await expect(http.request(server.url("/x"), { headers: { Authorization: "Bearer nope" } })).rejects.toThrow(
+      /credential/,
+    );
     expect(server.log.length).toBe(0);
   });
 
@@ -212,7 +230,9 @@ describe("HttpClient.request", () => {
       response.end("denied for tok_never_printed_42");
     });
     const failure = await failureOf(
-      http.request(server.url("/leaky"), { credential: { authorization: "Bearer tok_never_printed_42", hosts: [new URL(server.origin()).host] } }),
+      http.request(server.url("/leaky"), {
+        credential: { authorization: "Bearer tok_never_printed_42", hosts: [new URL(server.origin()).host] },
+      }),
     );
     const everything = `${failure.message} ${failure.url} ${failure.serverMessage} ${JSON.stringify(failure.headers)}`;
     expect(everything).not.toContain("tok_never_printed_42");

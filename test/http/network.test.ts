@@ -32,7 +32,11 @@ afterAll(async () => {
 });
 
 /** A CONNECT proxy (undici tunnels plain HTTP too) that logs what it was asked. */
-async function startProxy(): Promise<{ url: string; log: { target: string; auth: string | undefined }[]; close: () => Promise<void> }> {
+async function startProxy(): Promise<{
+  url: string;
+  log: { target: string; auth: string | undefined }[];
+  close: () => Promise<void>;
+}> {
   const log: { target: string; auth: string | undefined }[] = [];
   const server: Server = createServer((_request, response) => {
     response.writeHead(405);
@@ -86,7 +90,10 @@ describe("proxies", () => {
     const proxy = await startProxy();
     const settings = quickSettings();
     const viaProxy = createHttpClient(settings, createDispatcher(settings, { http_proxy: proxy.url }));
-    const direct = createHttpClient(settings, createDispatcher(settings, { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }));
+    const direct = createHttpClient(
+      settings,
+      createDispatcher(settings, { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }),
+    );
     try {
       await viaProxy.getJson(target.url("/hello"));
       expect(proxy.log.length).toBe(1);
@@ -100,7 +107,9 @@ describe("proxies", () => {
   });
 
   it("lets an explicit proxy setting replace the environment", () => {
-    expect(resolveProxies(quickSettings({ proxy: { https: "http://p:1" } }), { http_proxy: "http://env:2", no_proxy: "x" })).toEqual({
+    expect(
+      resolveProxies(quickSettings({ proxy: { https: "http://p:1" } }), { http_proxy: "http://env:2", no_proxy: "x" }),
+    ).toEqual({
       httpProxy: "",
       httpsProxy: "http://p:1",
       noProxy: "",
@@ -121,14 +130,34 @@ describe("TLS", () => {
   beforeAll(async () => {
     const key = join(dir.path, "key.pem");
     certificate = join(dir.path, "cert.pem");
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
-      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    ], { stdio: "ignore" });
-    server = createHttpsServer({ key: await readFile(key), cert: await readFile(certificate) }, (_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end('{"tls":true}');
-    });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        certificate,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    server = createHttpsServer(
+      { key: await readFile(key), cert: await readFile(certificate) },
+      (_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end('{"tls":true}');
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   });
@@ -152,7 +181,10 @@ describe("TLS", () => {
 
   it("trusts the bundle in NIX_SSL_CERT_FILE, skipping nixpkgs' /no-cert-file.crt placeholder", async () => {
     const settings = quickSettings();
-    const http = createHttpClient(settings, createDispatcher(settings, { NIX_SSL_CERT_FILE: "/no-cert-file.crt", SSL_CERT_FILE: certificate }));
+    const http = createHttpClient(
+      settings,
+      createDispatcher(settings, { NIX_SSL_CERT_FILE: "/no-cert-file.crt", SSL_CERT_FILE: certificate }),
+    );
     try {
       const response = await http.getJson<{ tls: boolean }>(url);
       expect(response.body.tls).toBe(true);
@@ -165,12 +197,18 @@ describe("TLS", () => {
 describe("unfollowed redirects", () => {
   it("returns the redirect itself when followRedirects is false", async () => {
     target.route("/resolve/main/model.bin", (_request, response) => {
-      response.writeHead(302, { location: `${target.origin("127.0.0.2")}/cdn/model.bin?sig=1`, "x-linked-size": "123" });
+      response.writeHead(302, {
+        location: `${target.origin("127.0.0.2")}/cdn/model.bin?sig=1`,
+        "x-linked-size": "123",
+      });
       response.end();
     });
     const http = createHttpClient(quickSettings());
     try {
-      const response = await http.request(target.url("/resolve/main/model.bin"), { method: "HEAD", followRedirects: false });
+      const response = await http.request(target.url("/resolve/main/model.bin"), {
+        method: "HEAD",
+        followRedirects: false,
+      });
       expect(response.status).toBe(302);
       expect(response.headers["x-linked-size"]).toBe("123");
       expect(target.requestsFor("/cdn/model.bin")).toEqual([]);

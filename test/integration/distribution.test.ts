@@ -17,7 +17,9 @@ const NIX = ["--extra-experimental-features", "nix-command"];
 
 function nix(args: readonly string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("nix", [...NIX, ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => resolve({ ok: !error, stdout, stderr }));
+    execFile("nix", [...NIX, ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+      resolve({ ok: !error, stdout, stderr }),
+    );
   });
 }
 
@@ -60,7 +62,9 @@ describe.skipIf(!nixAvailable)("distributing a model through a binary cache (nix
     const store2 = join(work, "store2");
     const raw = await nix(["copy", "--from", cache, "--to", store2, fetched.storePath]);
     expect(raw.stderr, raw.stderr).not.toMatch(/error/);
-    const info = JSON.parse((await nix(["path-info", "--store", store2, "--json", fetched.storePath])).stdout) as Array<{ narHash: string; ca: string }>;
+    const info = JSON.parse(
+      (await nix(["path-info", "--store", store2, "--json", fetched.storePath])).stdout,
+    ) as Array<{ narHash: string; ca: string }>;
     expect(info[0]!.narHash).toBe(fetched.hash);
     // ...and the bytes it holds hash to the same value (the project's own NAR hasher).
     const rehashed = await runCli(["hash", join(store2, fetched.storePath)]);

@@ -26,7 +26,12 @@ interface ModelConfig {
 /** Content for every file a model's `files` names (all literal names in the example). */
 function contents(files: readonly string[]): Record<string, Buffer | string> {
   return Object.fromEntries(
-    files.map((file) => [file, file.endsWith(".safetensors") ? safetensors(randomBytes(4096)) : JSON.stringify({ file, run: randomBytes(4).toString("hex") })]),
+    files.map((file) => [
+      file,
+      file.endsWith(".safetensors")
+        ? safetensors(randomBytes(4096))
+        : JSON.stringify({ file, run: randomBytes(4).toString("hex") }),
+    ]),
   );
 }
 
@@ -39,7 +44,10 @@ describe.skipIf(!nixAvailable)("examples/devshell", () => {
     const evaluated = await nixEval(`import ${example}/models.nix`);
     models = evaluated.value as Record<string, ModelConfig>;
     hub = await startModelHub(
-      Object.values(models).map((model) => ({ repoId: model.source.huggingface.repo, files: contents(model.source.huggingface.files) })),
+      Object.values(models).map((model) => ({
+        repoId: model.source.huggingface.repo,
+        files: contents(model.source.huggingface.files),
+      })),
     );
     copy = join(await nixReadableTempDir("nmr-example-"), "devshell");
     await cp(example, copy, { recursive: true });
@@ -53,10 +61,14 @@ describe.skipIf(!nixAvailable)("examples/devshell", () => {
   it("ships two models with no unverified hash, and says how to get the hashes", async () => {
     expect(Object.keys(models).sort()).toEqual(["all-MiniLM-L6-v2", "gpt2"]);
     for (const model of Object.values(models)) expect(model.hash).toBeNull();
-    const result = await nixEval(`let e = (${standIn}).example ${example}; in e.devShells.\${builtins.currentSystem}.default.drvPath`);
+    const result = await nixEval(
+      `let e = (${standIn}).example ${example}; in e.devShells.\${builtins.currentSystem}.default.drvPath`,
+    );
     expect(result.ok).toBe(false);
     expect(result.stderr).toContain(`hash is missing for model "all-MiniLM-L6-v2"`);
-    expect(result.stderr).toContain("nix-model-repo prefetch hf:sentence-transformers/all-MiniLM-L6-v2@main --files 'config.json'");
+    expect(result.stderr).toContain(
+      "nix-model-repo prefetch hf:sentence-transformers/all-MiniLM-L6-v2@main --files 'config.json'",
+    );
   });
 
   it("after prefetch, the dev shell builds and both models resolve offline through its hook", async () => {
@@ -79,12 +91,16 @@ describe.skipIf(!nixAvailable)("examples/devshell", () => {
 
     const project = await mkdtemp(join(tmpdir(), "nmr-example-project-"));
     try {
-      const output = execFileSync("bash", ["-c", `${hook}\necho "HF_HUB_CACHE=$HF_HUB_CACHE"; echo "HF_HUB_OFFLINE=$HF_HUB_OFFLINE"`], {
-        cwd: project,
-        env: { PATH: process.env["PATH"] },
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const output = execFileSync(
+        "bash",
+        ["-c", `${hook}\necho "HF_HUB_CACHE=$HF_HUB_CACHE"; echo "HF_HUB_OFFLINE=$HF_HUB_OFFLINE"`],
+        {
+          cwd: project,
+          env: { PATH: process.env["PATH"] },
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       const cache = /HF_HUB_CACHE=(.*)/.exec(output)![1]!;
       expect(output).toContain("HF_HUB_OFFLINE=1");
       const repos = Object.values(models).map((model) => model.source.huggingface.repo);

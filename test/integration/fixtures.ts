@@ -14,7 +14,9 @@ import { runCli } from "../helpers/cli.js";
 
 /** A valid safetensors file (the validation phase's scanner reads the header): one U8 tensor. */
 export function safetensors(data: Buffer): Buffer {
-  const header = Buffer.from(JSON.stringify({ weight: { dtype: "U8", shape: [data.length], data_offsets: [0, data.length] } }));
+  const header = Buffer.from(
+    JSON.stringify({ weight: { dtype: "U8", shape: [data.length], data_offsets: [0, data.length] } }),
+  );
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
   return Buffer.concat([length, header, data]);
@@ -43,7 +45,10 @@ export interface ModelHub {
   /** The fixtures given to startModelHub, written, in the same order. */
   readonly repos: readonly WrittenHubRepo[];
   /** `nix-model-repo prefetch` of a repo on this hub; returns the hash and the fetchModel arguments. */
-  prefetch(repoId: string, options?: { name?: string; revision?: string; files?: readonly string[]; extraArgs?: string }): Promise<PrefetchedModel>;
+  prefetch(
+    repoId: string,
+    options?: { name?: string; revision?: string; files?: readonly string[]; extraArgs?: string },
+  ): Promise<PrefetchedModel>;
   close(): Promise<void>;
 }
 
@@ -59,7 +64,14 @@ export async function startModelHub(fixtures: readonly HubRepoFixture[]): Promis
     repos,
     async prefetch(repoId, { name, revision, files, extraArgs = "" } = {}) {
       const target = `hf:${repoId}${revision === undefined ? "" : `@${revision}`}`;
-      const args = ["prefetch", target, "--endpoint", hub.url, "--json", ...(name === undefined ? [] : ["--name", name])];
+      const args = [
+        "prefetch",
+        target,
+        "--endpoint",
+        hub.url,
+        "--json",
+        ...(name === undefined ? [] : ["--name", name]),
+      ];
       for (const pattern of files ?? []) args.push("--files", pattern);
       const result = await runCli(args);
       if (result.code !== 0) throw new Error(`prefetch ${target} failed:\n${result.stderr}`);
@@ -70,7 +82,11 @@ export async function startModelHub(fixtures: readonly HubRepoFixture[]): Promis
         revision === undefined ? "" : `revision = "${revision}";`,
         files === undefined ? "" : `files = [ ${files.map((f) => JSON.stringify(f)).join(" ")} ];`,
       ].join(" ");
-      return { hash: parsed.hash, storePath: parsed.storePath, args: `name = "${parsed.name}"; source.huggingface = { ${source} }; ${extraArgs}` };
+      return {
+        hash: parsed.hash,
+        storePath: parsed.storePath,
+        args: `name = "${parsed.name}"; source.huggingface = { ${source} }; ${extraArgs}`,
+      };
     },
     async close() {
       await hub.close();

@@ -31,10 +31,30 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
         modules = map builtins.isFunction [ flake.nixosModules.default flake.homeManagerModules.default flake.overlays.default ];
       }`),
     ).toEqual({
-      top: ["checks", "devShells", "homeManagerModules", "lib", "modelDefs", "models", "nixosModules", "outPath", "overlays", "packages", "rawModels"],
+      top: [
+        "checks",
+        "devShells",
+        "homeManagerModules",
+        "lib",
+        "modelDefs",
+        "models",
+        "nixosModules",
+        "outPath",
+        "overlays",
+        "packages",
+        "rawModels",
+      ],
       lib: ["fetchFromHuggingFace", "fetchModel", "instantiate", "integration", "mkShellHook", "sources", "validation"],
       validation: ["mkValidator", "presets", "validators"],
-      integration: ["describeModel", "mkEnvironment", "mkHfHub", "mkHfSymlinks", "mkModelWrapper", "mkOllamaModels", "mkShellHook"],
+      integration: [
+        "describeModel",
+        "mkEnvironment",
+        "mkHfHub",
+        "mkHfSymlinks",
+        "mkModelWrapper",
+        "mkOllamaModels",
+        "mkShellHook",
+      ],
       perSystem: Array(5).fill(["aarch64-darwin", "aarch64-linux", "x86_64-darwin", "x86_64-linux"]),
       modules: [true, true, true],
     });
@@ -55,7 +75,11 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
   });
 
   it("models.<system> holds the registry; unpinned entries are placeholders that say how to pin them", async () => {
-    const v = await value<{ defs: Record<string, Record<string, { hash: null | string; description: string }>>; unpinned: boolean[]; rawName: string }>(`{
+    const v = await value<{
+      defs: Record<string, Record<string, { hash: null | string; description: string }>>;
+      unpinned: boolean[];
+      rawName: string;
+    }>(`{
         defs = builtins.mapAttrs (_: builtins.mapAttrs (_: d: { hash = d.hash; description = d.meta.description; })) flake.modelDefs;
         unpinned = map (m: m.unpinned && m.meta.broken) (builtins.concatMap builtins.attrValues (builtins.attrValues flake.models.\${system}));
         rawName = flake.rawModels.\${system}.openai-community.gpt2.name;
@@ -71,7 +95,9 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
     const built = await nixBuild(`${prelude} flake.models.\${system}.sentence-transformers.all-MiniLM-L6-v2`);
     expect(built.ok).toBe(false);
     expect(built.stderr).toContain(`hash is missing for model "all-MiniLM-L6-v2"`);
-    expect(built.stderr).toContain("nix-model-repo prefetch hf:sentence-transformers/all-MiniLM-L6-v2@main --files 'config.json'");
+    expect(built.stderr).toContain(
+      "nix-model-repo prefetch hf:sentence-transformers/all-MiniLM-L6-v2@main --files 'config.json'",
+    );
   });
 
   it("overlays.default gives pkgs the CLI, the library and fetchModel", async () => {
@@ -86,7 +112,9 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
   });
 
   it("default.nix gives the same without flakes: library, registry, modules", async () => {
-    const v = await value<Record<string, unknown>>(`let nmr = import ${repoRoot} { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; }; in {
+    const v = await value<
+      Record<string, unknown>
+    >(`let nmr = import ${repoRoot} { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; }; in {
         integration = builtins.attrNames nmr.integration == builtins.attrNames flake.lib.integration;
         registry = builtins.attrNames nmr.models == builtins.attrNames flake.modelDefs;
         unpinned = nmr.models.openai-community.gpt2.unpinned;

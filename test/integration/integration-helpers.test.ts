@@ -58,7 +58,9 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
     expect(await evalError(`(nmr.fetchModel { ${tiny} integration.huggingface.model = "a--b"; }).drvPath`)).toContain(
       "integration.huggingface.model must be a Hub name",
     );
-    expect(await evalError(`(nmr.fetchModel { ${tiny} integration.environment."1X" = "v"; }).outPath`)).toContain("integration.environment must be");
+    expect(await evalError(`(nmr.fetchModel { ${tiny} integration.environment."1X" = "v"; }).outPath`)).toContain(
+      "integration.environment must be",
+    );
     expect(await evalError(`(nmr.fetchModel { ${tiny} integration.huggingface.enable = "yes"; }).drvPath`)).toContain(
       "integration.huggingface.enable must be true or false",
     );
@@ -85,7 +87,11 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
     expect(value.hub).toMatch(/^\/nix\/store\/[a-z0-9]{32}-models-hf-hub$/);
     // The hub holds the model: rooting the hub is enough.
     expect(value.roots).toEqual([value.hub]);
-    expect(await evalValue(`(nmr.integration.mkEnvironment { models = [ (nmr.fetchModel { ${tiny} }) ]; offline = false; hub = false; }).variables`)).toEqual({});
+    expect(
+      await evalValue(
+        `(nmr.integration.mkEnvironment { models = [ (nmr.fetchModel { ${tiny} }) ]; offline = false; hub = false; }).variables`,
+      ),
+    ).toEqual({});
   });
 
   it("refuses two models that set one variable differently, and models in the wrong directory", async () => {
@@ -95,9 +101,17 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
         (nmr.fetchModel { name = "b"; ${tiny} integration.environment.MODEL = "$out/x"; })
       ]; }).variables`),
     ).toContain("two models set MODEL differently");
-    expect(await evalError(`nmr.integration.mkHfHub { models = [ "/nix/store/00000000000000000000000000000000-x" ]; }`)).toContain("is a bare path, so its Hub folder is unknown");
-    expect(await evalError(`nmr.integration.mkHfHub { models = [ { path = "/nix/store/00000000000000000000000000000000-x"; layout = "ollama"; } ]; }`)).toContain("has the Ollama layout");
-    expect(await evalError(`nmr.integration.mkOllamaModels { models = [ (nmr.fetchModel { ${tiny} }) ]; }`)).toContain("has the Hugging Face layout");
+    expect(
+      await evalError(`nmr.integration.mkHfHub { models = [ "/nix/store/00000000000000000000000000000000-x" ]; }`),
+    ).toContain("is a bare path, so its Hub folder is unknown");
+    expect(
+      await evalError(
+        `nmr.integration.mkHfHub { models = [ { path = "/nix/store/00000000000000000000000000000000-x"; layout = "ollama"; } ]; }`,
+      ),
+    ).toContain("has the Ollama layout");
+    expect(await evalError(`nmr.integration.mkOllamaModels { models = [ (nmr.fetchModel { ${tiny} }) ]; }`)).toContain(
+      "has the Hugging Face layout",
+    );
   });
 
   it("instantiates definitions, with unpinned ones as placeholders that explain how to pin them", async () => {
@@ -107,7 +121,9 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
       }; in { tiny = m.acme.tiny.name; unpinned = m.acme.unpinned.unpinned; broken = m.acme.unpinned.meta.broken;
                raw = (nmr.instantiateRaw { acme.tiny = { ${tiny} }; }).acme.tiny.name; }`);
     expect(value).toEqual({ tiny: "tiny", unpinned: true, broken: true, raw: "tiny-raw" });
-    const stderr = await evalError(`(nmr.instantiate { acme.later = { source.huggingface = { repo = "acme/later"; files = [ "*.json" ]; }; hash = null; }; }).acme.later.drvPath`);
+    const stderr = await evalError(
+      `(nmr.instantiate { acme.later = { source.huggingface = { repo = "acme/later"; files = [ "*.json" ]; }; hash = null; }; }).acme.later.drvPath`,
+    );
     expect(stderr).toContain(`hash is missing for model "later"`);
     expect(stderr).toContain("nix-model-repo prefetch hf:acme/later@main --files '*.json'");
   });
@@ -121,13 +137,18 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
   let betaFetched: PrefetchedModel;
   let work: string;
 
-  const fetchModel = (model: PrefetchedModel, extra = "") => `(nmr.fetchModel { ${model.args} hash = "${model.hash}"; ${extra} })`;
+  const fetchModel = (model: PrefetchedModel, extra = "") =>
+    `(nmr.fetchModel { ${model.args} hash = "${model.hash}"; ${extra} })`;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "nmr-integration-"));
     models = await startModelHub([
       { repoId: "acme/alpha", files: modelFiles("alpha") },
-      { repoId: "acme/beta", files: modelFiles("beta"), extraCommits: [{ files: { ...modelFiles("beta-v1"), "only-in-v1.txt": "old" }, refs: ["v1"] }] },
+      {
+        repoId: "acme/beta",
+        files: modelFiles("beta"),
+        extraCommits: [{ files: { ...modelFiles("beta-v1"), "only-in-v1.txt": "old" }, refs: ["v1"] }],
+      },
     ]);
     [alpha, beta] = models.repos as [WrittenHubRepo, WrittenHubRepo];
     [alphaFetched, betaFetched] = await Promise.all([models.prefetch("acme/alpha"), models.prefetch("acme/beta")]);
@@ -139,10 +160,16 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
   });
 
   it("mkHfHub: two validated models, every file found offline as huggingface_hub finds it", async () => {
-    const hub = await build(`nmr.integration.mkHfHub { models = [ ${fetchModel(alphaFetched)} ${fetchModel(betaFetched)} ]; }`);
+    const hub = await build(
+      `nmr.integration.mkHfHub { models = [ ${fetchModel(alphaFetched)} ${fetchModel(betaFetched)} ]; }`,
+    );
     await assertEveryFileFoundOffline(hub, "acme/alpha", shaMap(alpha));
     await assertEveryFileFoundOffline(hub, "acme/beta", shaMap(beta));
-    expect(scanCacheDir(hub).repos.map((repo) => repo.repoId).sort()).toEqual(["acme/alpha", "acme/beta"]);
+    expect(
+      scanCacheDir(hub)
+        .repos.map((repo) => repo.repoId)
+        .sort(),
+    ).toEqual(["acme/alpha", "acme/beta"]);
     // Nothing copied: each folder is a link to the (phase 2) model, which links to the download.
     expect(lstatSync(join(hub, "models--acme--alpha")).isSymbolicLink()).toBe(true);
     expect(realpathSync(join(hub, "models--acme--alpha", "blobs"))).toBe(join(alphaFetched.storePath, "blobs"));
@@ -152,11 +179,17 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
     const v1 = await models.prefetch("acme/beta", { revision: "v1", name: "beta-v1" });
     const [v1Commit, mainCommit] = [beta.extraCommits[0]!, beta];
     // The v1 output also has refs/main (pointing at v1, written because v1 is a tag): main must still win.
-    for (const order of [`${fetchModel(v1)} ${fetchModel(betaFetched)}`, `${fetchModel(betaFetched)} ${fetchModel(v1)}`]) {
+    for (const order of [
+      `${fetchModel(v1)} ${fetchModel(betaFetched)}`,
+      `${fetchModel(betaFetched)} ${fetchModel(v1)}`,
+    ]) {
       const hub = await build(`nmr.integration.mkHfHub { models = [ ${order} ]; }`);
       expect(readFileSync(join(hub, "models--acme--beta", "refs", "main"), "latin1")).toBe(mainCommit.commit);
       expect(readFileSync(join(hub, "models--acme--beta", "refs", "v1"), "latin1")).toBe(v1Commit.commit);
-      for (const [revision, commit] of [["main", mainCommit], ["v1", v1Commit]] as const) {
+      for (const [revision, commit] of [
+        ["main", mainCommit],
+        ["v1", v1Commit],
+      ] as const) {
         for (const file of commit.files) {
           const found = hfHubDownloadOffline(hub, "acme/beta", file.path, { revision });
           expect(found).toBe(join(hub, "models--acme--beta", "snapshots", commit.commit, file.path));
@@ -168,13 +201,22 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
   });
 
   it("mkShellHook: exports the hub and offline mode, and roots it against garbage collection", async () => {
-    const hookExpression = `nmr.mkShellHook { models = [ ${fetchModel(alphaFetched, "integration.environment.ALPHA = \"$out\";")} ]; }`;
+    const hookExpression = `nmr.mkShellHook { models = [ ${fetchModel(alphaFetched, 'integration.environment.ALPHA = "$out";')} ]; }`;
     // Entering a dev shell builds what its hook refers to: build the shell, then run the hook.
     await build(`pkgs.mkShell { shellHook = ${hookExpression}; }`);
     const hook = (await evalValue(hookExpression)) as string;
     const project = await mkdtemp(join(work, "project-"));
-    const output = execFileSync("bash", ["-c", `${hook}\nenv`], { cwd: project, env: { PATH: process.env["PATH"] }, encoding: "utf8" });
-    const env = Object.fromEntries(output.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const output = execFileSync("bash", ["-c", `${hook}\nenv`], {
+      cwd: project,
+      env: { PATH: process.env["PATH"] },
+      encoding: "utf8",
+    });
+    const env = Object.fromEntries(
+      output
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     expect(env["HF_HUB_OFFLINE"]).toBe("1");
     expect(env["TRANSFORMERS_OFFLINE"]).toBe("1");
     expect(env["ALPHA"]).toMatch(/^\/nix\/store\/[a-z0-9]{32}-alpha$/);
@@ -183,19 +225,29 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
     const root = join(project, ".nix-model-repo", "gcroots", "shell-hf-hub");
     expect(readlinkSync(root)).toBe(hub);
     // Registered with Nix: an indirect root in gcroots/auto points at the link.
-    const auto = execFileSync("bash", ["-c", "for l in /nix/var/nix/gcroots/auto/*; do readlink \"$l\"; done"], { encoding: "utf8" });
+    const auto = execFileSync("bash", ["-c", 'for l in /nix/var/nix/gcroots/auto/*; do readlink "$l"; done'], {
+      encoding: "utf8",
+    });
     expect(auto.split("\n")).toContain(root);
   });
 
   it("mkHfSymlinks: links into ~/.cache/huggingface/hub without clobbering real directories or foreign links", async () => {
-    const linker = await build(`nmr.integration.mkHfSymlinks { models = [ ${fetchModel(alphaFetched)} ${fetchModel(betaFetched)} ]; }`);
+    const linker = await build(
+      `nmr.integration.mkHfSymlinks { models = [ ${fetchModel(alphaFetched)} ${fetchModel(betaFetched)} ]; }`,
+    );
     const home = await mkdtemp(join(work, "home-"));
     const hubDir = join(home, ".cache", "huggingface", "hub");
     await mkdir(join(hubDir, "models--acme--beta", "snapshots"), { recursive: true }); // huggingface_hub's own download
     const run = () =>
-      execFileSync(join(linker, "bin", "link-hf-models"), [], { env: { PATH: process.env["PATH"], HOME: home }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      execFileSync(join(linker, "bin", "link-hf-models"), [], {
+        env: { PATH: process.env["PATH"], HOME: home },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
     run();
-    expect(readlinkSync(join(hubDir, "models--acme--alpha"))).toMatch(/^\/nix\/store\/[a-z0-9]{32}-link-hf-models-hf-hub\/models--acme--alpha$/);
+    expect(readlinkSync(join(hubDir, "models--acme--alpha"))).toMatch(
+      /^\/nix\/store\/[a-z0-9]{32}-link-hf-models-hf-hub\/models--acme--alpha$/,
+    );
     expect(lstatSync(join(hubDir, "models--acme--beta")).isDirectory()).toBe(true);
     await assertEveryFileFoundOffline(hubDir, "acme/alpha", shaMap(alpha));
     // The hub the links point into is rooted under $XDG_STATE_HOME (here ~/.local/state).
@@ -221,7 +273,10 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
         '';
       in nmr.integration.mkModelWrapper { package = tools; models = [ ${fetchModel(alphaFetched)} ]; environment.MY_VAR = "it's"; }`);
     for (const program of ["show", "show2"]) {
-      const out = execFileSync(join(wrapped, "bin", program), ["a b"], { encoding: "utf8", env: { PATH: process.env["PATH"] } }).trim();
+      const out = execFileSync(join(wrapped, "bin", program), ["a b"], {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"] },
+      }).trim();
       const [script, hub, offline, ...rest] = out.split(" ");
       expect(script).toMatch(new RegExp(`^/nix/store/[a-z0-9]{32}-tools/bin/${program}$`));
       expect(offline).toBe("1");
@@ -238,16 +293,23 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
       '')`;
     const a = ollamaModel("alpha", '{"a":1}', ["aaaa", "shared"]);
     const b = ollamaModel("beta", '{"b":1}', ["bbbb", "shared"]);
-    const dir = await build(`nmr.integration.mkOllamaModels { models = [ { path = ${a}; layout = "ollama"; } { path = ${b}; layout = "ollama"; } ]; }`);
+    const dir = await build(
+      `nmr.integration.mkOllamaModels { models = [ { path = ${a}; layout = "ollama"; } { path = ${b}; layout = "ollama"; } ]; }`,
+    );
     const manifest = join(dir, "manifests", "registry.ollama.ai", "library", "alpha", "latest");
     expect(lstatSync(manifest).isFile()).toBe(true);
     expect(readFileSync(manifest, "utf8")).toBe('{"a":1}');
-    for (const blob of ["aaaa", "bbbb", "shared"]) expect(lstatSync(join(dir, "blobs", `sha256-${blob}`)).isSymbolicLink()).toBe(true);
+    for (const blob of ["aaaa", "bbbb", "shared"])
+      expect(lstatSync(join(dir, "blobs", `sha256-${blob}`)).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, "blobs", "sha256-shared"), "utf8")).toBe("shared");
 
     const clash = ollamaModel("alpha", '{"a":2}', []);
-    const result = await nixBuild(`${libPrelude} nmr.integration.mkOllamaModels { models = [ { path = ${a}; layout = "ollama"; } { path = ${clash}; layout = "ollama"; } ]; }`);
+    const result = await nixBuild(
+      `${libPrelude} nmr.integration.mkOllamaModels { models = [ { path = ${a}; layout = "ollama"; } { path = ${clash}; layout = "ollama"; } ]; }`,
+    );
     expect(result.ok).toBe(false);
-    expect(result.stderr).toContain("two models provide manifests/registry.ollama.ai/library/alpha/latest with different content");
+    expect(result.stderr).toContain(
+      "two models provide manifests/registry.ollama.ai/library/alpha/latest with different content",
+    );
   });
 });

@@ -17,7 +17,8 @@ const homeManager = process.env["HOME_MANAGER"] ?? "";
 /** NIXPKGS_LIB may be a nixpkgs.lib checkout (lib/ inside) or the lib directory itself. */
 const nixpkgsLib = existsSync(join(nixpkgsLibEnv, "lib", "default.nix")) ? join(nixpkgsLibEnv, "lib") : nixpkgsLibEnv;
 const haveLib = nixAvailable && nixpkgsLibEnv !== "" && existsSync(join(nixpkgsLib, "default.nix"));
-const haveHomeManager = haveLib && homeManager !== "" && existsSync(join(homeManager, "modules", "home-environment.nix"));
+const haveHomeManager =
+  haveLib && homeManager !== "" && existsSync(join(homeManager, "modules", "home-environment.nix"));
 
 const HASH = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 const tiny = `{ source.huggingface.repo = "acme/tiny"; hash = "${HASH}"; }`;
@@ -67,7 +68,9 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
     }`;
 
   it("links a Hub cache and an OLLAMA_MODELS directory with tmpfiles rules and roots everything", async () => {
-    const v = await value<NixosView>(nixos(`services.model-repo = { enable = true; models = { tiny = ${tiny}; llama = ${llama}; }; };`, view));
+    const v = await value<NixosView>(
+      nixos(`services.model-repo = { enable = true; models = { tiny = ${tiny}; llama = ${llama}; }; };`, view),
+    );
     const [hub, ollama] = [v.rules[2]!.split(" ").pop()!, v.rules[3]!.split(" ").pop()!];
     expect(v.rules).toEqual([
       "d /var/cache/model-repo 0755 root root -",
@@ -94,10 +97,16 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
 
   it("restricts cacheDir to a group of allowedUsers", async () => {
     const v = await value<NixosView>(
-      nixos(`services.model-repo = { enable = true; cacheDir = "/srv/models"; allowedUsers = [ "alice" "bob" ]; models.tiny = ${tiny}; };
-             users.groups.model-repo.members = [ "carol" ];`, view),
+      nixos(
+        `services.model-repo = { enable = true; cacheDir = "/srv/models"; allowedUsers = [ "alice" "bob" ]; models.tiny = ${tiny}; };
+             users.groups.model-repo.members = [ "carol" ];`,
+        view,
+      ),
     );
-    expect(v.rules.slice(0, 2)).toEqual(["d /srv/models 0750 root model-repo -", "d /srv/models/huggingface 0750 root model-repo -"]);
+    expect(v.rules.slice(0, 2)).toEqual([
+      "d /srv/models 0750 root model-repo -",
+      "d /srv/models/huggingface 0750 root model-repo -",
+    ]);
     expect(v.groups["model-repo"]!.members.sort()).toEqual(["alice", "bob", "carol"]);
     expect(v.variables["HF_HUB_CACHE"]).toBe("/srv/models/huggingface/hub");
   });
@@ -130,104 +139,140 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
   it("wires services.ollama only where it exists, and warns otherwise", async () => {
     const config = `services.model-repo = { enable = true; models.llama = ${llama}; ollama.configureService = true; };`;
     const wired = await value<{ models: string; env: Record<string, string>; rules: string[] }>(
-      nixos(config, `{ models = config.services.ollama.models; env = config.services.ollama.environmentVariables; rules = config.systemd.tmpfiles.rules; }`, true),
+      nixos(
+        config,
+        `{ models = config.services.ollama.models; env = config.services.ollama.environmentVariables; rules = config.systemd.tmpfiles.rules; }`,
+        true,
+      ),
     );
     expect(wired.models).toMatch(STORE);
     expect(wired.models).toMatch(/-model-repo-ollama$/);
     expect(wired.rules).toContain(`L+ /var/cache/model-repo/ollama - - - - ${wired.models}`);
     expect(wired.env).toEqual({ OLLAMA_NOPRUNE: "1" });
-    const explicit = await value<string>(nixos(`${config} services.ollama.models = "/data/ollama";`, "config.services.ollama.models", true));
+    const explicit = await value<string>(
+      nixos(`${config} services.ollama.models = "/data/ollama";`, "config.services.ollama.models", true),
+    );
     expect(explicit).toBe("/data/ollama");
     const unwired = await value<NixosView>(nixos(config, view));
     expect(unwired.warnings).toEqual([expect.stringContaining("has no services.ollama.models option")]);
   });
 
   it("leaves the Hub cache out when huggingfaceIntegration is off, and sets HF_HOME only on request", async () => {
-    const off = await value<NixosView>(nixos(`services.model-repo = { enable = true; huggingfaceIntegration = false; models.tiny = ${tiny}; };`, view));
+    const off = await value<NixosView>(
+      nixos(`services.model-repo = { enable = true; huggingfaceIntegration = false; models.tiny = ${tiny}; };`, view),
+    );
     expect(off.rules).toEqual(["d /var/cache/model-repo 0755 root root -"]);
     expect(off.variables).toEqual({});
     expect(off.dependencies).toEqual([off.packages["tiny"]]);
-    const home = await value<NixosView>(nixos(`services.model-repo = { enable = true; setHfHome = true; offline = false; models.tiny = ${tiny}; };`, view));
-    expect(home.variables).toEqual({ HF_HUB_CACHE: "/var/cache/model-repo/huggingface/hub", HF_HOME: "/var/cache/model-repo/huggingface" });
+    const home = await value<NixosView>(
+      nixos(
+        `services.model-repo = { enable = true; setHfHome = true; offline = false; models.tiny = ${tiny}; };`,
+        view,
+      ),
+    );
+    expect(home.variables).toEqual({
+      HF_HUB_CACHE: "/var/cache/model-repo/huggingface/hub",
+      HF_HOME: "/var/cache/model-repo/huggingface",
+    });
     const disabled = await value<NixosView>(nixos(`services.model-repo.models.tiny = ${tiny};`, view));
     expect([disabled.rules, disabled.variables, disabled.dependencies]).toEqual([[], {}, []]);
   });
 
   it("names the model option in fetchModel's errors", async () => {
-    const result = await nixEval(nixos(`services.model-repo = { enable = true; models.tiny = ${tiny} // { hsah = "x"; }; };`, "config.system.extraDependencies"));
+    const result = await nixEval(
+      nixos(
+        `services.model-repo = { enable = true; models.tiny = ${tiny} // { hsah = "x"; }; };`,
+        "config.system.extraDependencies",
+      ),
+    );
     expect(result.ok).toBe(false);
     expect(result.stderr).toContain("unknown option hsah");
   });
 });
 
-describe.skipIf(!haveHomeManager)("Home Manager module programs.model-repo with Home Manager's own modules (set NIXPKGS_LIB and HOME_MANAGER to run)", () => {
-  interface HomeView {
-    files: Record<string, string>;
-    variables: Record<string, string>;
-    dependencies: string[];
-    packages: string[];
-  }
-  const view = `{
+describe.skipIf(!haveHomeManager)(
+  "Home Manager module programs.model-repo with Home Manager's own modules (set NIXPKGS_LIB and HOME_MANAGER to run)",
+  () => {
+    interface HomeView {
+      files: Record<string, string>;
+      variables: Record<string, string>;
+      dependencies: string[];
+      packages: string[];
+    }
+    const view = `{
       files = builtins.mapAttrs (_: f: toString f.source) config.home.file;
       variables = config.home.sessionVariables;
       dependencies = map toString config.home.extraDependencies;
       packages = map (p: p.name) config.home.packages;
     }`;
 
-  let models: ModelHub;
-  let fetched: PrefetchedModel;
+    let models: ModelHub;
+    let fetched: PrefetchedModel;
 
-  beforeAll(async () => {
-    models = await startModelHub([{ repoId: "acme/home", files: modelFiles("home") }]);
-    fetched = await models.prefetch("acme/home");
-  });
-  afterAll(async () => models?.close());
-
-  it("links each Hugging Face model into ~/.cache/huggingface/hub and sets offline mode", async () => {
-    const v = await value<HomeView>(homeManagerConfig(`programs.model-repo = { enable = true; models = { tiny = ${tiny}; llama = ${llama}; }; };`, view));
-    const hubLink = v.files[".cache/huggingface/hub/models--acme--tiny"]!;
-    expect(hubLink).toMatch(/-home-hf-hub\/models--acme--tiny$/);
-    const ollamaDir = v.files[".local/share/nix-model-repo/ollama"]!;
-    expect(ollamaDir).toMatch(/-home-ollama-models$/);
-    expect(Object.keys(v.files).sort()).toEqual([".cache/huggingface/hub/models--acme--tiny", ".local/share/nix-model-repo/ollama"]);
-    expect(v.variables).toEqual({
-      HF_HUB_OFFLINE: "1",
-      TRANSFORMERS_OFFLINE: "1",
-      HF_DATASETS_OFFLINE: "1",
-      OLLAMA_MODELS: "/home/alice/.local/share/nix-model-repo/ollama",
-      OLLAMA_NOPRUNE: "1",
+    beforeAll(async () => {
+      models = await startModelHub([{ repoId: "acme/home", files: modelFiles("home") }]);
+      fetched = await models.prefetch("acme/home");
     });
-    // The links root the hub and the Ollama directory through the generation; nothing is
-    // merged into the profile (a model's blobs/ would land in ~/.nix-profile).
-    expect(v.dependencies.sort()).toEqual([hubLink.replace(/\/models--acme--tiny$/, ""), ollamaDir].sort());
-    expect(v.packages.filter((name) => /tiny|llama|model-repo/.test(name))).toEqual([]);
-  });
+    afterAll(async () => models?.close());
 
-  it("roots models without links, and honours offlineMode and the Ollama switches", async () => {
-    const v = await value<HomeView & { ollama: Record<string, string> }>(
-      homeManagerConfig(
-        `programs.model-repo = { enable = true; huggingfaceIntegration = false; offlineMode = false; models = { tiny = ${tiny}; llama = ${llama}; };
+    it("links each Hugging Face model into ~/.cache/huggingface/hub and sets offline mode", async () => {
+      const v = await value<HomeView>(
+        homeManagerConfig(
+          `programs.model-repo = { enable = true; models = { tiny = ${tiny}; llama = ${llama}; }; };`,
+          view,
+        ),
+      );
+      const hubLink = v.files[".cache/huggingface/hub/models--acme--tiny"]!;
+      expect(hubLink).toMatch(/-home-hf-hub\/models--acme--tiny$/);
+      const ollamaDir = v.files[".local/share/nix-model-repo/ollama"]!;
+      expect(ollamaDir).toMatch(/-home-ollama-models$/);
+      expect(Object.keys(v.files).sort()).toEqual([
+        ".cache/huggingface/hub/models--acme--tiny",
+        ".local/share/nix-model-repo/ollama",
+      ]);
+      expect(v.variables).toEqual({
+        HF_HUB_OFFLINE: "1",
+        TRANSFORMERS_OFFLINE: "1",
+        HF_DATASETS_OFFLINE: "1",
+        OLLAMA_MODELS: "/home/alice/.local/share/nix-model-repo/ollama",
+        OLLAMA_NOPRUNE: "1",
+      });
+      // The links root the hub and the Ollama directory through the generation; nothing is
+      // merged into the profile (a model's blobs/ would land in ~/.nix-profile).
+      expect(v.dependencies.sort()).toEqual([hubLink.replace(/\/models--acme--tiny$/, ""), ollamaDir].sort());
+      expect(v.packages.filter((name) => /tiny|llama|model-repo/.test(name))).toEqual([]);
+    });
+
+    it("roots models without links, and honours offlineMode and the Ollama switches", async () => {
+      const v = await value<HomeView & { ollama: Record<string, string> }>(
+        homeManagerConfig(
+          `programs.model-repo = { enable = true; huggingfaceIntegration = false; offlineMode = false; models = { tiny = ${tiny}; llama = ${llama}; };
            ollama = { setSessionVariables = false; configureService = true; directory = "models/ollama"; }; };`,
-        `${view} // { ollama = config.services.ollama.environmentVariables; }`,
-        true,
-      ),
-    );
-    expect(Object.keys(v.files)).toEqual(["models/ollama"]);
-    expect(v.variables).toEqual({});
-    expect(v.ollama).toEqual({ OLLAMA_MODELS: "/home/alice/models/ollama", OLLAMA_NOPRUNE: "1" });
-    expect(v.dependencies.some((d) => /-tiny$/.test(d))).toBe(true);
-  });
+          `${view} // { ollama = config.services.ollama.environmentVariables; }`,
+          true,
+        ),
+      );
+      expect(Object.keys(v.files)).toEqual(["models/ollama"]);
+      expect(v.variables).toEqual({});
+      expect(v.ollama).toEqual({ OLLAMA_MODELS: "/home/alice/models/ollama", OLLAMA_NOPRUNE: "1" });
+      expect(v.dependencies.some((d) => /-tiny$/.test(d))).toBe(true);
+    });
 
-  it("Home Manager's home-files links a fetched model that huggingface_hub finds offline", async () => {
-    const expression = homeManagerConfig(
-      `programs.model-repo = { enable = true; models.home = { ${fetched.args} hash = "${fetched.hash}"; }; };`,
-      "config.home-files",
-    );
-    const result = await nixBuild(expression);
-    expect(result.stderr, result.stderr).not.toMatch(/error:/);
-    const hubDir = join(result.outPath!, ".cache", "huggingface", "hub");
-    expect(lstatSync(join(hubDir, "models--acme--home")).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(join(hubDir, "models--acme--home"))).toMatch(/-home-hf-hub\/models--acme--home$/);
-    await assertEveryFileFoundOffline(hubDir, "acme/home", new Map(models.repos[0]!.files.map((f) => [f.path, f.sha256])));
-  });
-});
+    it("Home Manager's home-files links a fetched model that huggingface_hub finds offline", async () => {
+      const expression = homeManagerConfig(
+        `programs.model-repo = { enable = true; models.home = { ${fetched.args} hash = "${fetched.hash}"; }; };`,
+        "config.home-files",
+      );
+      const result = await nixBuild(expression);
+      expect(result.stderr, result.stderr).not.toMatch(/error:/);
+      const hubDir = join(result.outPath!, ".cache", "huggingface", "hub");
+      expect(lstatSync(join(hubDir, "models--acme--home")).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(hubDir, "models--acme--home"))).toMatch(/-home-hf-hub\/models--acme--home$/);
+      await assertEveryFileFoundOffline(
+        hubDir,
+        "acme/home",
+        new Map(models.repos[0]!.files.map((f) => [f.path, f.sha256])),
+      );
+    });
+  },
+);

@@ -7,14 +7,20 @@ async function evalModel(args: string, attribute: string) {
   return nixEval(`${libPrelude} (nmr.fetchModel { ${args} }).${attribute}`);
 }
 
-
 describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate, stand-in pkgs)", () => {
   it("writes the spec with every default spelled out", async () => {
     const { value } = await evalModel(`name = "tiny"; ${tiny}; hash = "${goodHash}";`, "spec");
     expect(value).toEqual({
       specVersion: 1,
       name: "tiny",
-      source: { type: "huggingface", repo: "acme/tiny", repoType: "model", revision: "main", files: ["*.json"], endpoint: null },
+      source: {
+        type: "huggingface",
+        repo: "acme/tiny",
+        repoType: "model",
+        revision: "main",
+        files: ["*.json"],
+        endpoint: null,
+      },
       network: {
         timeout: { connect: 30, read: 300 },
         retry: { maxAttempts: 3, baseDelay: 2 },
@@ -29,12 +35,27 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
 
   it("names the raw derivation <name>-raw and takes the name from the repo by default", async () => {
     expect((await evalModel(`${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe("tiny-raw");
-    expect((await evalModel(`name = "my-model"; ${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe("my-model-raw");
+    expect((await evalModel(`name = "my-model"; ${tiny}; hash = "${goodHash}";`, "raw.name")).value).toBe(
+      "my-model-raw",
+    );
   });
 
   it("passes tokens, the endpoint and proxies only through impureEnvVars", async () => {
-    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`, "raw.drvAttrs.impureEnvVars");
-    expect(value).toEqual(expect.arrayContaining(["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HOME", "HF_ENDPOINT", "MY_TOKEN", "https_proxy", "NO_PROXY"]));
+    const { value } = await evalModel(
+      `${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`,
+      "raw.drvAttrs.impureEnvVars",
+    );
+    expect(value).toEqual(
+      expect.arrayContaining([
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_HOME",
+        "HF_ENDPOINT",
+        "MY_TOKEN",
+        "https_proxy",
+        "NO_PROXY",
+      ]),
+    );
   });
 
   it("refuses an unknown option by name and suggests the right one", async () => {
@@ -44,14 +65,24 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
   });
 
   it("refuses unknown nested options", async () => {
-    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.conect = 3;`)).toContain("unknown option network.timeout.conect");
-    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/b"; revison = "x"; }; hash = "${goodHash}";`)).toContain("unknown option source.huggingface.revison");
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.conect = 3;`)).toContain(
+      "unknown option network.timeout.conect",
+    );
+    expect(
+      await fetchModelEvalError(`source.huggingface = { repo = "a/b"; revison = "x"; }; hash = "${goodHash}";`),
+    ).toContain("unknown option source.huggingface.revison");
   });
 
   it("wants exactly one source", async () => {
-    expect(await fetchModelEvalError(`source = { }; hash = "${goodHash}";`)).toContain("source must name exactly one source, but it names none");
-    expect(await fetchModelEvalError(`source = { huggingface.repo = "a/b"; s3.bucket = "x"; }; hash = "${goodHash}";`)).toContain("but it names huggingface, s3");
-    expect(await fetchModelEvalError(`source.hugginface.repo = "a/b"; hash = "${goodHash}";`)).toContain("Did you mean 'huggingface'?");
+    expect(await fetchModelEvalError(`source = { }; hash = "${goodHash}";`)).toContain(
+      "source must name exactly one source, but it names none",
+    );
+    expect(
+      await fetchModelEvalError(`source = { huggingface.repo = "a/b"; s3.bucket = "x"; }; hash = "${goodHash}";`),
+    ).toContain("but it names huggingface, s3");
+    expect(await fetchModelEvalError(`source.hugginface.repo = "a/b"; hash = "${goodHash}";`)).toContain(
+      "Did you mean 'huggingface'?",
+    );
   });
 
   it("says how to get a missing hash with prefetch", async () => {
@@ -60,7 +91,9 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     expect(stderr).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json'");
     expect(stderr).not.toContain("--name");
     // A name other than the source's default must reach prefetch: it names the store path.
-    expect(await fetchModelEvalError(`name = "tiny-v2"; ${tiny};`)).toContain("nix-model-repo prefetch hf:acme/tiny@main --files '*.json' --name tiny-v2");
+    expect(await fetchModelEvalError(`name = "tiny-v2"; ${tiny};`)).toContain(
+      "nix-model-repo prefetch hf:acme/tiny@main --files '*.json' --name tiny-v2",
+    );
   });
 
   it("wants an SRI sha256 hash", async () => {
@@ -75,24 +108,46 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
   });
 
   it("refuses onFailure.action = persist and says why", async () => {
-    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; onFailure.action = "persist";`)).toContain("cannot work: Nix deletes the output of a failed fixed-output derivation");
-    expect((await evalModel(`${tiny}; hash = "${goodHash}"; onFailure.action = "retry";`, "spec.onFailure.attempts")).value).toBe(2);
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; onFailure.action = "persist";`)).toContain(
+      "cannot work: Nix deletes the output of a failed fixed-output derivation",
+    );
+    expect(
+      (await evalModel(`${tiny}; hash = "${goodHash}"; onFailure.action = "retry";`, "spec.onFailure.attempts")).value,
+    ).toBe(2);
   });
 
   it("refuses hostile revisions and bad repo ids before anything is built", async () => {
-    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/b"; revision = "../../etc"; }; hash = "${goodHash}";`)).toContain("source.huggingface.revision must be");
-    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain("source.huggingface.repo must be");
+    expect(
+      await fetchModelEvalError(
+        `source.huggingface = { repo = "a/b"; revision = "../../etc"; }; hash = "${goodHash}";`,
+      ),
+    ).toContain("source.huggingface.revision must be");
+    expect(await fetchModelEvalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain(
+      "source.huggingface.repo must be",
+    );
   });
 
   it("checks network settings", async () => {
-    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain("network.bandwidth.limit must be");
-    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain("network.concurrency must be a positive integer");
-    const { value } = await evalModel(`${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`, "spec.network");
-    expect(value).toMatchObject({ bandwidth: { limit: "50M" }, proxy: { http: null, https: "http://proxy.example:3128", noProxy: null } });
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain(
+      "network.bandwidth.limit must be",
+    );
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain(
+      "network.concurrency must be a positive integer",
+    );
+    const { value } = await evalModel(
+      `${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`,
+      "spec.network",
+    );
+    expect(value).toMatchObject({
+      bandwidth: { limit: "50M" },
+      proxy: { http: null, https: "http://proxy.example:3128", noProxy: null },
+    });
   });
 
   it("offers fetchFromHuggingFace with flat arguments", async () => {
-    const { value } = await nixEval(`${libPrelude} (nmr.fetchFromHuggingFace { repo = "acme/tiny"; revision = "v1"; hash = "${goodHash}"; }).spec.source`);
+    const { value } = await nixEval(
+      `${libPrelude} (nmr.fetchFromHuggingFace { repo = "acme/tiny"; revision = "v1"; hash = "${goodHash}"; }).spec.source`,
+    );
     expect(value).toMatchObject({ type: "huggingface", repo: "acme/tiny", revision: "v1" });
   });
 });

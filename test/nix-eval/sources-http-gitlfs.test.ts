@@ -15,7 +15,6 @@ async function evalValue(expression: string): Promise<unknown> {
   return result.value;
 }
 
-
 describe.skipIf(!nixAvailable)("source.url in Nix", () => {
   it("writes the spec, takes the name from the file and passes no extra variables", async () => {
     const value = (await evalValue(`let m = nmr.fetchModel {
@@ -24,14 +23,21 @@ describe.skipIf(!nixAvailable)("source.url in Nix", () => {
           { url = "https://example.org/get?id=7"; filename = "onnx/model.onnx"; sha256 = "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="; }
         ];
         hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";
-      }; in { inherit (m.raw) name; source = m.spec.source; env = m.raw.drvAttrs.impureEnvVars; git = m.raw.drvAttrs ? NIX_MODEL_REPO_GIT; }`)) as Record<string, unknown>;
+      }; in { inherit (m.raw) name; source = m.spec.source; env = m.raw.drvAttrs.impureEnvVars; git = m.raw.drvAttrs ? NIX_MODEL_REPO_GIT; }`)) as Record<
+      string,
+      unknown
+    >;
     expect(value["name"]).toBe("model-raw");
     expect(value["source"]).toEqual({
       type: "url",
       unpack: false,
       urls: [
         { url: "https://example.org/m/model.safetensors", sha256: hex, filename: null },
-        { url: "https://example.org/get?id=7", sha256: "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", filename: "onnx/model.onnx" },
+        {
+          url: "https://example.org/get?id=7",
+          sha256: "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+          filename: "onnx/model.onnx",
+        },
       ],
     });
     expect(value["env"]).toEqual(expect.arrayContaining(["MY_TOKEN", "https_proxy"]));
@@ -40,44 +46,64 @@ describe.skipIf(!nixAvailable)("source.url in Nix", () => {
   });
 
   it("names an unpacked archive after its stem", async () => {
-    const name = await evalValue(`(nmr.fetchModel { source.url = { unpack = true; urls = [ { url = "https://e.org/bert-base.tar.gz"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}"; }).raw.name`);
+    const name = await evalValue(
+      `(nmr.fetchModel { source.url = { unpack = true; urls = [ { url = "https://e.org/bert-base.tar.gz"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}"; }).raw.name`,
+    );
     expect(name).toBe("bert-base-raw");
   });
 
   it("refuses a bad sha256, naming the entry and the accepted forms", async () => {
-    const stderr = await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a.bin"; sha256 = "abc"; } ]; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(
+      `source.url.urls = [ { url = "https://e.org/a.bin"; sha256 = "abc"; } ]; hash = "${goodHash}";`,
+    );
     expect(stderr).toContain("source.url.urls.0.sha256 must be a sha256: 64 hex digits");
     expect(stderr).toContain("nix-model-repo prefetch url:");
   });
 
   it("refuses credentials in the URL, which would be written into the .drv", async () => {
-    const stderr = await fetchModelEvalError(`source.url.urls = [ { url = "https://user:secret@e.org/a.bin"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(
+      `source.url.urls = [ { url = "https://user:secret@e.org/a.bin"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`,
+    );
     expect(stderr).toContain("source.url.urls.0.url must be an http(s) URL without credentials");
   });
 
   it("wants a filename when the URL names no file, and an archive when unpacking", async () => {
-    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/models/"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
-      'source.url.urls.0.url ends in "/", so it names no file: set source.url.urls.0.filename',
-    );
-    expect(await fetchModelEvalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/model.bin"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}";`)).toContain(
+    expect(
+      await fetchModelEvalError(
+        `source.url.urls = [ { url = "https://e.org/models/"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`,
+      ),
+    ).toContain('source.url.urls.0.url ends in "/", so it names no file: set source.url.urls.0.filename');
+    expect(
+      await fetchModelEvalError(
+        `source.url = { unpack = true; urls = [ { url = "https://e.org/model.bin"; sha256 = "${hex}"; } ]; }; hash = "${goodHash}";`,
+      ),
+    ).toContain(
       'source.url.unpack = true, but source.url.urls.0 ("model.bin") is not a .tar, .tar.gz, .tgz, .zip archive',
     );
   });
 
   it("refuses an escaping filename, unknown keys and an empty list", async () => {
-    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a"; filename = "../x"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
-      "source.url.urls.0.filename must be null or a relative path",
+    expect(
+      await fetchModelEvalError(
+        `source.url.urls = [ { url = "https://e.org/a"; filename = "../x"; sha256 = "${hex}"; } ]; hash = "${goodHash}";`,
+      ),
+    ).toContain("source.url.urls.0.filename must be null or a relative path");
+    expect(
+      await fetchModelEvalError(
+        `source.url.urls = [ { url = "https://e.org/a"; sha265 = "${hex}"; } ]; hash = "${goodHash}";`,
+      ),
+    ).toContain("unknown option source.url.urls.0.sha265. Did you mean 'sha256'?");
+    expect(await fetchModelEvalError(`source.url.urls = [ ]; hash = "${goodHash}";`)).toContain(
+      "source.url.urls must be a non-empty list",
     );
-    expect(await fetchModelEvalError(`source.url.urls = [ { url = "https://e.org/a"; sha265 = "${hex}"; } ]; hash = "${goodHash}";`)).toContain(
-      "unknown option source.url.urls.0.sha265. Did you mean 'sha256'?",
-    );
-    expect(await fetchModelEvalError(`source.url.urls = [ ]; hash = "${goodHash}";`)).toContain("source.url.urls must be a non-empty list");
   });
 
   it("says how to get a missing hash", async () => {
-    expect(await fetchModelEvalError(`source.url = { unpack = true; urls = [ { url = "https://e.org/m.zip"; sha256 = "${hex}"; } ]; };`)).toContain(
-      "nix-model-repo prefetch 'url:https://e.org/m.zip' --unpack",
-    );
+    expect(
+      await fetchModelEvalError(
+        `source.url = { unpack = true; urls = [ { url = "https://e.org/m.zip"; sha256 = "${hex}"; } ]; };`,
+      ),
+    ).toContain("nix-model-repo prefetch 'url:https://e.org/m.zip' --unpack");
   });
 });
 
@@ -86,33 +112,57 @@ describe.skipIf(!nixAvailable)("source.git-lfs in Nix", () => {
     const value = (await evalValue(`let m = nmr.fetchModel {
         source.git-lfs = { url = "https://huggingface.co/acme/tiny"; rev = "${commit}"; lfsFiles = [ "*.safetensors" ]; };
         hash = "${goodHash}";
-      }; in { inherit (m.raw) name; source = m.spec.source; git = m.raw.drvAttrs.NIX_MODEL_REPO_GIT; folder = m.passthru.hubCacheFolder; }`)) as Record<string, unknown>;
+      }; in { inherit (m.raw) name; source = m.spec.source; git = m.raw.drvAttrs.NIX_MODEL_REPO_GIT; folder = m.passthru.hubCacheFolder; }`)) as Record<
+      string,
+      unknown
+    >;
     expect(value["name"]).toBe("tiny-raw");
-    expect(value["source"]).toEqual({ type: "git-lfs", url: "https://huggingface.co/acme/tiny", rev: commit, lfsFiles: ["*.safetensors"] });
+    expect(value["source"]).toEqual({
+      type: "git-lfs",
+      url: "https://huggingface.co/acme/tiny",
+      rev: commit,
+      lfsFiles: ["*.safetensors"],
+    });
     expect(value["git"]).toMatch(/^\/nix\/store\/[a-z0-9]{32}-git-host\/bin\/git$/);
     // A Hub-shaped URL integrates as that Hub repo.
     expect(value["folder"]).toBe("models--acme--tiny");
   });
 
   it("refuses a branch name for rev, says why and how to find the commit", async () => {
-    const stderr = await fetchModelEvalError(`source.git-lfs = { url = "https://git.example/org/model.git"; rev = "main"; }; hash = "${goodHash}";`);
+    const stderr = await fetchModelEvalError(
+      `source.git-lfs = { url = "https://git.example/org/model.git"; rev = "main"; }; hash = "${goodHash}";`,
+    );
     expect(stderr).toContain('source.git-lfs.rev must be a full 40-hex commit id, but it is the string "main"');
     expect(stderr).toContain("a fixed-output derivation must name content that cannot");
     expect(stderr).toContain("git ls-remote https://git.example/org/model.git main");
-    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://g.example/m"; rev = "${commit.toUpperCase()}"; }; hash = "${goodHash}";`)).toContain("must be written in lowercase hex");
+    expect(
+      await fetchModelEvalError(
+        `source.git-lfs = { url = "https://g.example/m"; rev = "${commit.toUpperCase()}"; }; hash = "${goodHash}";`,
+      ),
+    ).toContain("must be written in lowercase hex");
   });
 
   it("refuses ssh URLs and credentials in the URL", async () => {
-    expect(await fetchModelEvalError(`source.git-lfs = { url = "git@github.com:org/model.git"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain(
+    expect(
+      await fetchModelEvalError(
+        `source.git-lfs = { url = "git@github.com:org/model.git"; rev = "${commit}"; }; hash = "${goodHash}";`,
+      ),
+    ).toContain(
       "source.git-lfs.url must be an http(s) clone URL without credentials (ssh is not available in a build)",
     );
-    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://u:p@g.example/m"; rev = "${commit}"; }; hash = "${goodHash}";`)).toContain("source.git-lfs.url must be");
+    expect(
+      await fetchModelEvalError(
+        `source.git-lfs = { url = "https://u:p@g.example/m"; rev = "${commit}"; }; hash = "${goodHash}";`,
+      ),
+    ).toContain("source.git-lfs.url must be");
   });
 
   it("says how to get a missing hash", async () => {
-    expect(await fetchModelEvalError(`source.git-lfs = { url = "https://g.example/org/m.git"; rev = "${commit}"; lfsFiles = [ "*.bin" ]; };`)).toContain(
-      `nix-model-repo prefetch 'git-lfs:https://g.example/org/m.git@${commit}' --files '*.bin'`,
-    );
+    expect(
+      await fetchModelEvalError(
+        `source.git-lfs = { url = "https://g.example/org/m.git"; rev = "${commit}"; lfsFiles = [ "*.bin" ]; };`,
+      ),
+    ).toContain(`nix-model-repo prefetch 'git-lfs:https://g.example/org/m.git@${commit}' --files '*.bin'`);
   });
 });
 
@@ -128,15 +178,30 @@ describe.skipIf(!nixAvailable)("lib.sources factories for HTTP, git-lfs and git-
         httpSpec = (nmr.fetchModel { source = httpSource; hash = "${goodHash}"; }).spec.source;
         lfsSpec = (nmr.fetchModel { source = lfsSource; hash = "${goodHash}"; }).spec.source;
       }`)) as Record<string, unknown>;
-    expect(value["httpSource"]).toEqual({ url: { urls: [{ url: "https://models.example/tiny/model.safetensors", sha256: hex, filename: null }] } });
-    expect(value["lfsSource"]).toEqual({ "git-lfs": { url: "https://huggingface.co/acme/tiny", rev: commit, lfsFiles: ["*.safetensors"] } });
-    expect(value["httpSpec"]).toEqual({ type: "url", unpack: false, urls: [{ url: "https://models.example/tiny/model.safetensors", sha256: hex, filename: null }] });
-    expect(value["lfsSpec"]).toEqual({ type: "git-lfs", url: "https://huggingface.co/acme/tiny", rev: commit, lfsFiles: ["*.safetensors"] });
+    expect(value["httpSource"]).toEqual({
+      url: { urls: [{ url: "https://models.example/tiny/model.safetensors", sha256: hex, filename: null }] },
+    });
+    expect(value["lfsSource"]).toEqual({
+      "git-lfs": { url: "https://huggingface.co/acme/tiny", rev: commit, lfsFiles: ["*.safetensors"] },
+    });
+    expect(value["httpSpec"]).toEqual({
+      type: "url",
+      unpack: false,
+      urls: [{ url: "https://models.example/tiny/model.safetensors", sha256: hex, filename: null }],
+    });
+    expect(value["lfsSpec"]).toEqual({
+      type: "git-lfs",
+      url: "https://huggingface.co/acme/tiny",
+      rev: commit,
+      lfsFiles: ["*.safetensors"],
+    });
   });
 
   it("mkGitXet throws a message that says what to use instead", async () => {
     const result = await nixEval(`${libPrelude} nmr.sources.mkGitXet { baseUrl = "https://huggingface.co"; }`);
     expect(result.ok).toBe(false);
-    expect(result.stderr).toContain("git-xet is not supported yet; use source.huggingface (the Hub serves Xet files over HTTP) or git-lfs");
+    expect(result.stderr).toContain(
+      "git-xet is not supported yet; use source.huggingface (the Hub serves Xet files over HTTP) or git-lfs",
+    );
   });
 });

@@ -25,7 +25,9 @@ async function evalError(validation: string): Promise<string> {
 
 /** The validators that will run: name, onFailure (and where it came from), timeout. */
 const summary = (validation: string) =>
-  value(`map (v: { inherit (v) name onFailure onFailureFrom timeout origin; }) (model { validation = ${validation}; }).validation.validators`);
+  value(
+    `map (v: { inherit (v) name onFailure onFailureFrom timeout origin; }) (model { validation = ${validation}; }).validation.validators`,
+  );
 
 describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in pkgs)", () => {
   it("validates with the standard preset by default: phase 2 is named `name`, passthru.raw is the FOD", async () => {
@@ -41,91 +43,170 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
         metaFile = m.metaFile == "\${m.outPath}/.nix-model-repo-meta.json";
         args = m.drvAttrs.args;
       }`),
-    ).toEqual({ name: "tiny", rawName: "tiny-raw", rawIsFixedOutput: true, phase2IsFixedOutput: false, src: true, preset: "standard", modelInfo: "acme/tiny", metaFile: true, args: ["validate"] });
-    expect(await summary("{ }")).toEqual([{ name: "scanner", onFailure: "abort", onFailureFrom: "global", timeout: 300, origin: "defaults.scanner" }]);
+    ).toEqual({
+      name: "tiny",
+      rawName: "tiny-raw",
+      rawIsFixedOutput: true,
+      phase2IsFixedOutput: false,
+      src: true,
+      preset: "standard",
+      modelInfo: "acme/tiny",
+      metaFile: true,
+      args: ["validate"],
+    });
+    expect(await summary("{ }")).toEqual([
+      { name: "scanner", onFailure: "abort", onFailureFrom: "global", timeout: 300, origin: "defaults.scanner" },
+    ]);
   });
 
   it("gives the raw download itself when validation is off", async () => {
     for (const off of ["presets.none", "{ enable = false; }", `{ preset = "none"; }`]) {
-      expect(await value(`let m = model { validation = ${off}; }; in [ m.name (m.outPath == m.raw.outPath) m.validation.enable m.validation.validators ]`)).toEqual(["tiny-raw", true, false, []]);
+      expect(
+        await value(
+          `let m = model { validation = ${off}; }; in [ m.name (m.outPath == m.raw.outPath) m.validation.enable m.validation.validators ]`,
+        ),
+      ).toEqual(["tiny-raw", true, false, []]);
     }
   });
 
   it("exports presets as plain data that extend with //", async () => {
     expect(await value(`builtins.attrNames presets`)).toEqual(["minimal", "none", "paranoid", "standard", "strict"]);
-    expect(await value(`map (v: v.name) presets.paranoid.validators`)).toEqual(["no-pickle", "safetensors-only", "no-python-code", "license-check"]);
-    const extended = await summary(`presets.strict // { timeout = 900; validators = presets.strict.validators ++ [ (validators.maxSize "20G") ]; }`);
+    expect(await value(`map (v: v.name) presets.paranoid.validators`)).toEqual([
+      "no-pickle",
+      "safetensors-only",
+      "no-python-code",
+      "license-check",
+    ]);
+    const extended = await summary(
+      `presets.strict // { timeout = 900; validators = presets.strict.validators ++ [ (validators.maxSize "20G") ]; }`,
+    );
     expect((extended as Array<{ name: string; timeout: number }>).map((v) => [v.name, v.timeout])).toEqual([
-      ["scanner", 900], ["no-pickle", 900], ["safetensors-only", 900], ["license-check", 900], ["max-size-20G", 900],
+      ["scanner", 900],
+      ["no-pickle", 900],
+      ["safetensors-only", 900],
+      ["license-check", 900],
+      ["max-size-20G", 900],
     ]);
     // `preset = "strict"` starts from the preset just as `presets.strict // ...` does.
-    expect(await summary(`{ preset = "strict"; timeout = 900; }`)).toEqual(await summary("presets.strict // { timeout = 900; }"));
+    expect(await summary(`{ preset = "strict"; timeout = 900; }`)).toEqual(
+      await summary("presets.strict // { timeout = 900; }"),
+    );
   });
 
   it("lets a validator's own onFailure and timeout win over the global ones", async () => {
     expect(
-      await summary(`{ onFailure = "warn"; timeout = 60; validators = [ (validators.noPickleFiles // { onFailure = "abort"; timeout = 5; }) (validators.custom { name = "c"; script = "true"; onFailure = "skip"; }) ]; }`),
+      await summary(
+        `{ onFailure = "warn"; timeout = 60; validators = [ (validators.noPickleFiles // { onFailure = "abort"; timeout = 5; }) (validators.custom { name = "c"; script = "true"; onFailure = "skip"; }) ]; }`,
+      ),
     ).toEqual([
       { name: "scanner", onFailure: "warn", onFailureFrom: "global", timeout: 60, origin: "defaults.scanner" },
       { name: "no-pickle", onFailure: "abort", onFailureFrom: "validator", timeout: 5, origin: "validators" },
       { name: "c", onFailure: "skip", onFailureFrom: "validator", timeout: 60, origin: "validators" },
     ]);
-    expect(await value(`map (v: v.timeoutFrom) (model { validation.validators = [ (validators.noPickleFiles // { timeout = 5; }) ]; }).validation.validators`)).toEqual(["global", "validator"]);
+    expect(
+      await value(
+        `map (v: v.timeoutFrom) (model { validation.validators = [ (validators.noPickleFiles // { timeout = 5; }) ]; }).validation.validators`,
+      ),
+    ).toEqual(["global", "validator"]);
   });
 
   it("tunes or drops the default scanner, and adds modelscan when asked", async () => {
-    expect(await value(`(builtins.head (model { validation.defaults.scanner = { failOn = "MALICIOUS"; }; }).validation.validators).params`)).toEqual({
-      failOn: "MALICIOUS", warnOn: "WARN", limits: {},
+    expect(
+      await value(
+        `(builtins.head (model { validation.defaults.scanner = { failOn = "MALICIOUS"; }; }).validation.validators).params`,
+      ),
+    ).toEqual({
+      failOn: "MALICIOUS",
+      warnOn: "WARN",
+      limits: {},
     });
     expect(await summary(`{ defaults.scanner = false; }`)).toEqual([]);
     expect(await summary(`{ skipDefaults = true; defaults.modelscan = true; }`)).toEqual([]);
-    expect(await summary(`{ defaults.modelscan = true; }`)).toMatchObject([{ name: "scanner" }, { name: "modelscan", origin: "defaults.modelscan" }]);
+    expect(await summary(`{ defaults.modelscan = true; }`)).toMatchObject([
+      { name: "scanner" },
+      { name: "modelscan", origin: "defaults.modelscan" },
+    ]);
   });
 
   it("writes the config the fetcher reads, with validators' runtimeInputs and the basic tools on PATH", async () => {
-    const config = (await value(`builtins.fromJSON (builtins.unsafeDiscardStringContext (model { validation.validators = [
+    const config =
+      (await value(`builtins.fromJSON (builtins.unsafeDiscardStringContext (model { validation.validators = [
       (mkValidator { name = "has-config"; command = "test -f $src/config.json"; runtimeInputs = [ pkgs.nix-model-repo-dev ]; })
       validators.modelscan
     ];}).drvAttrs.config)`)) as { shell: string; validators: Array<Record<string, unknown>> };
     expect(config.shell).toMatch(/^\/nix\/store\/[a-z0-9]{32}-bash-host\/bin\/bash$/);
-    expect(config.validators.map((v) => [v["name"], v["kind"]])).toEqual([["scanner", "builtin"], ["has-config", "command"], ["modelscan", "command"]]);
+    expect(config.validators.map((v) => [v["name"], v["kind"]])).toEqual([
+      ["scanner", "builtin"],
+      ["has-config", "command"],
+      ["modelscan", "command"],
+    ]);
     const [, own, modelscan] = config.validators;
     expect((own!["path"] as string).split(":").map((p) => p.replace(/^\/nix\/store\/[a-z0-9]{32}-/, ""))).toEqual([
-      "nix-model-repo-dev/bin", "coreutils-host/bin", "findutils-host/bin", "gnugrep-host/bin", "gnused-host/bin",
+      "nix-model-repo-dev/bin",
+      "coreutils-host/bin",
+      "findutils-host/bin",
+      "gnugrep-host/bin",
+      "gnused-host/bin",
     ]);
     expect(modelscan!["path"] as string).toMatch(/-modelscan\/bin:/);
     // A model without shell validators needs no bash at all.
-    expect(await value(`(builtins.fromJSON (builtins.unsafeDiscardStringContext (model { }).drvAttrs.config)).shell`)).toBeNull();
+    expect(
+      await value(`(builtins.fromJSON (builtins.unsafeDiscardStringContext (model { }).drvAttrs.config)).shell`),
+    ).toBeNull();
   });
 
   it("reads maxSize limits with 1024-based and SI units", async () => {
-    expect(await value(`map (l: (validators.maxSize l).params.bytes) [ "20G" "1.5G" "20GiB" "500MB" "2K" "123" "7B" ]`)).toEqual([
-      21474836480, 1610612736, 21474836480, 500000000, 2048, 123, 7,
-    ]);
+    expect(
+      await value(`map (l: (validators.maxSize l).params.bytes) [ "20G" "1.5G" "20GiB" "500MB" "2K" "123" "7B" ]`),
+    ).toEqual([21474836480, 1610612736, 21474836480, 500000000, 2048, 123, 7]);
   });
 
   it("refuses unknown and malformed options, naming them", async () => {
-    expect(await evalError(`{ valdators = [ ]; }`)).toMatch(/unknown option validation\.valdators\. Did you mean 'validators'\?/);
-    expect(await evalError(`{ onFailure = "ignore"; }`)).toContain(`validation.onFailure must be one of "abort", "warn", "skip"`);
+    expect(await evalError(`{ valdators = [ ]; }`)).toMatch(
+      /unknown option validation\.valdators\. Did you mean 'validators'\?/,
+    );
+    expect(await evalError(`{ onFailure = "ignore"; }`)).toContain(
+      `validation.onFailure must be one of "abort", "warn", "skip"`,
+    );
     expect(await evalError(`{ preset = "lenient"; }`)).toContain("validation.preset must be one of");
     expect(await evalError(`{ timeout = 0; }`)).toContain("validation.timeout must be a positive number of seconds");
-    expect(await evalError(`{ validators = [ (validators.maxSize "20X") ]; }`)).toMatch(/validators\.maxSize: the size must be a number with an optional unit/);
+    expect(await evalError(`{ validators = [ (validators.maxSize "20X") ]; }`)).toMatch(
+      /validators\.maxSize: the size must be a number with an optional unit/,
+    );
     expect(await evalError(`{ validators = [ (validators.noPickleFiles // { onFailure = "later"; }) ]; }`)).toContain(
       `validation.validators[0] (no-pickle).onFailure must be one of "abort", "warn", "skip"`,
     );
-    expect(await evalError(`{ validators = [ { name = "x"; } ]; }`)).toContain("validation.validators[0] (x) has neither a command nor a check");
-    expect(await evalError(`{ validators = [ { name = "x"; command = "true"; comand = "y"; } ]; }`)).toContain("unknown option validation.validators[0].comand");
-    expect(await evalError(`{ validators = [ validators.noPickleFiles validators.noPickleFiles ]; }`)).toContain(`two validators are named "no-pickle"`);
-    expect(await evalError(`{ validators = [ validators.scanner ]; }`)).toContain("validation.defaults.scanner already runs it");
-    expect(await evalError(`{ validators = [ (validators.licenseCheck { allow = [ ]; }) ]; }`)).toContain("validators.licenseCheck: allow must be");
+    expect(await evalError(`{ validators = [ { name = "x"; } ]; }`)).toContain(
+      "validation.validators[0] (x) has neither a command nor a check",
+    );
+    expect(await evalError(`{ validators = [ { name = "x"; command = "true"; comand = "y"; } ]; }`)).toContain(
+      "unknown option validation.validators[0].comand",
+    );
+    expect(await evalError(`{ validators = [ validators.noPickleFiles validators.noPickleFiles ]; }`)).toContain(
+      `two validators are named "no-pickle"`,
+    );
+    expect(await evalError(`{ validators = [ validators.scanner ]; }`)).toContain(
+      "validation.defaults.scanner already runs it",
+    );
+    expect(await evalError(`{ validators = [ (validators.licenseCheck { allow = [ ]; }) ]; }`)).toContain(
+      "validators.licenseCheck: allow must be",
+    );
     // Checked even when validation is off.
-    expect(await evalError(`{ enable = false; validators = [ (validators.custom { script = "true"; }) ]; }`)).toContain("validators.custom: name is missing");
+    expect(await evalError(`{ enable = false; validators = [ (validators.custom { script = "true"; }) ]; }`)).toContain(
+      "validators.custom: name is missing",
+    );
   });
 
   it("refuses the original design's placebos and says why", async () => {
-    expect(await evalError(`{ defaults.checksums = true; }`)).toContain("the fixed-output hash already makes Nix verify every byte");
-    expect(await evalError(`{ defaults.pickleScan = true; }`)).toContain("pickles are scanned by the model scanner, validation.defaults.scanner");
-    expect(await evalError(`{ validators = [ validators.signatureVerify ]; }`)).toContain("validators.signatureVerify does not exist");
+    expect(await evalError(`{ defaults.checksums = true; }`)).toContain(
+      "the fixed-output hash already makes Nix verify every byte",
+    );
+    expect(await evalError(`{ defaults.pickleScan = true; }`)).toContain(
+      "pickles are scanned by the model scanner, validation.defaults.scanner",
+    );
+    expect(await evalError(`{ validators = [ validators.signatureVerify ]; }`)).toContain(
+      "validators.signatureVerify does not exist",
+    );
   });
 
   it("mkValidator wants a command", async () => {

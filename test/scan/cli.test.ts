@@ -27,7 +27,9 @@ describe("nix-model-repo scan", () => {
     expect(run(corpus("b5-whole-module.pt")).status).toBe(10);
     expect(run(corpus("m25-gap.safetensors")).status).toBe(20);
     expect(run(corpus("m1-os-system-proto0.pkl")).status).toBe(30);
-    expect(run(corpus("b2-state-dict.pt"), corpus("m25-gap.safetensors"), corpus("b5-whole-module.pt")).status).toBe(20);
+    expect(run(corpus("b2-state-dict.pt"), corpus("m25-gap.safetensors"), corpus("b5-whole-module.pt")).status).toBe(
+      20,
+    );
   });
 
   it("exits 2 on usage errors and missing paths", () => {

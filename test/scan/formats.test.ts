@@ -18,7 +18,10 @@ describe("safetensors", () => {
   const tensor = (extra = "") => `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]${extra}}}`;
 
   it("accepts a valid file, including an empty one and space padding", () => {
-    expect(scanBytes(safetensors(tensor(), Buffer.alloc(8)), "m.safetensors")).toMatchObject({ format: "safetensors", verdict: "SAFE" });
+    expect(scanBytes(safetensors(tensor(), Buffer.alloc(8)), "m.safetensors")).toMatchObject({
+      format: "safetensors",
+      verdict: "SAFE",
+    });
     expect(scanBytes(safetensors("{}", Buffer.alloc(0)), "m.safetensors").verdict).toBe("SAFE");
   });
 
@@ -26,12 +29,42 @@ describe("safetensors", () => {
     const bad: Array<[string, Buffer, string]> = [
       ["not an object", safetensors("[]", Buffer.alloc(0)), "SAFETENSORS_BAD_HEADER"],
       ["text after the JSON", safetensors(`${tensor()}x`, Buffer.alloc(8)), "SAFETENSORS_BAD_HEADER"],
-      ["fractional shape", safetensors(`{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}`, Buffer.alloc(8)), "SAFETENSORS_BAD_TENSOR"],
-      ["negative offset", safetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}`, Buffer.alloc(8)), "SAFETENSORS_BAD_TENSOR"],
-      ["offsets past 2^53", safetensors(`{"a":{"dtype":"U8","shape":[9007199254740993],"data_offsets":[0,9007199254740993]}}`, Buffer.alloc(8)), "SAFETENSORS_TRUNCATED"],
-      ["three offsets", safetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}}`, Buffer.alloc(8)), "SAFETENSORS_BAD_TENSOR"],
-      ["nested duplicate key", safetensors(`{"a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, Buffer.alloc(8)), "SAFETENSORS_DUPLICATE_KEY"],
-      ["bad UTF-8", Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x20, 0x20, 0x20, 0x20])]), "SAFETENSORS_BAD_HEADER"],
+      [
+        "fractional shape",
+        safetensors(`{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}`, Buffer.alloc(8)),
+        "SAFETENSORS_BAD_TENSOR",
+      ],
+      [
+        "negative offset",
+        safetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}`, Buffer.alloc(8)),
+        "SAFETENSORS_BAD_TENSOR",
+      ],
+      [
+        "offsets past 2^53",
+        safetensors(
+          `{"a":{"dtype":"U8","shape":[9007199254740993],"data_offsets":[0,9007199254740993]}}`,
+          Buffer.alloc(8),
+        ),
+        "SAFETENSORS_TRUNCATED",
+      ],
+      [
+        "three offsets",
+        safetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}}`, Buffer.alloc(8)),
+        "SAFETENSORS_BAD_TENSOR",
+      ],
+      [
+        "nested duplicate key",
+        safetensors(`{"a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, Buffer.alloc(8)),
+        "SAFETENSORS_DUPLICATE_KEY",
+      ],
+      [
+        "bad UTF-8",
+        Buffer.concat([
+          Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]),
+          Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x20, 0x20, 0x20, 0x20]),
+        ]),
+        "SAFETENSORS_BAD_HEADER",
+      ],
       ["shorter than 8 bytes", Buffer.from([1, 2, 3]), "SAFETENSORS_TRUNCATED"],
     ];
     for (const [label, bytes, code] of bad) {
@@ -43,8 +76,15 @@ describe("safetensors", () => {
 
   it("goes by content first: a misnamed torch zip is a torch zip, junk named .safetensors is invalid", () => {
     const torchZip = readFileSync(join(CORPUS_DIR, "b2-state-dict.pt"));
-    expect(scanBytes(torchZip, "model.safetensors")).toMatchObject({ format: "pytorch-zip", verdict: "SAFE", findings: [] });
-    expect(scanBytes(Buffer.from("not a model\n"), "model.safetensors")).toMatchObject({ format: "safetensors", verdict: "INVALID" });
+    expect(scanBytes(torchZip, "model.safetensors")).toMatchObject({
+      format: "pytorch-zip",
+      verdict: "SAFE",
+      findings: [],
+    });
+    expect(scanBytes(Buffer.from("not a model\n"), "model.safetensors")).toMatchObject({
+      format: "safetensors",
+      verdict: "INVALID",
+    });
     expect(scanBytes(Buffer.from("not a model\n"), "model.gguf")).toMatchObject({ format: "gguf", verdict: "INVALID" });
   });
 
@@ -82,7 +122,11 @@ describe("GGUF", () => {
       parts.push(str(name, le), u32(dims.length, le), ...dims.map((d) => u64(d, le)), u32(type, le), u64(offset, le));
     }
     const header = Buffer.concat(parts);
-    return Buffer.concat([header, Buffer.alloc((alignment - (header.length % alignment)) % alignment), Buffer.alloc(data)]);
+    return Buffer.concat([
+      header,
+      Buffer.alloc((alignment - (header.length % alignment)) % alignment),
+      Buffer.alloc(data),
+    ]);
   }
   const arch: Kv = ["general.architecture", 8, str("llama")];
 
@@ -100,10 +144,28 @@ describe("GGUF", () => {
       ["alignment 3", gguf([arch, ["general.alignment", 4, u32(3)]], [])],
       ["duplicate key", gguf([arch, arch], [])],
       ["unknown tensor type", gguf([arch], [["t", [4], 4, 0]])],
-      ["misaligned tensor", gguf([arch], [["t", [4], 0, 0], ["u", [4], 0, 16]])],
+      [
+        "misaligned tensor",
+        gguf(
+          [arch],
+          [
+            ["t", [4], 0, 0],
+            ["u", [4], 0, 16],
+          ],
+        ),
+      ],
       ["tensor past the end", gguf([arch], [["t", [1024], 0, 0]])],
       ["Q4_0 row not a block multiple", gguf([arch, ["general.quantization_version", 4, u32(2)]], [["t", [10], 2, 0]])],
-      ["overlapping tensors", gguf([arch], [["t", [4], 0, 0], ["u", [4], 0, 0]])],
+      [
+        "overlapping tensors",
+        gguf(
+          [arch],
+          [
+            ["t", [4], 0, 0],
+            ["u", [4], 0, 0],
+          ],
+        ),
+      ],
       ["five dimensions", gguf([arch], [["t", [1, 1, 1, 1, 1], 0, 0]])],
     ];
     for (const [label, bytes] of bad) {
@@ -147,16 +209,25 @@ describe("NumPy, Keras, JSON and text", () => {
     expect(scanBytes(npy("'<f4'", "(2, 3)", Buffer.alloc(24)), "a.npy").verdict).toBe("SAFE");
     expect(codes(scanBytes(npy("'<f4'", "(2, 3)", Buffer.alloc(20)), "a.npy"))).toEqual(["NPY_TRUNCATED"]);
     expect(scanBytes(npy("[('a', '<i4'), ('b', '|O')]", "(1,)", m1), "a.npy").verdict).toBe("MALICIOUS");
-    expect(scanBytes(npy("[('a', '<i4'), ('b', '<f8', (2,))]", "(2,)", Buffer.alloc(40)), "a.npy").verdict).toBe("SAFE");
+    expect(scanBytes(npy("[('a', '<i4'), ('b', '<f8', (2,))]", "(2,)", Buffer.alloc(40)), "a.npy").verdict).toBe(
+      "SAFE",
+    );
     expect(codes(scanBytes(npy("'<f4'", "'nope'", Buffer.alloc(4)), "a.npy"))).toEqual(["NPY_MALFORMED"]);
   });
 
   it("checks Keras configs for modules and functions", () => {
-    const config = (layer: object) => Buffer.from(JSON.stringify({ class_name: "Sequential", config: { layers: [layer] } }));
+    const config = (layer: object) =>
+      Buffer.from(JSON.stringify({ class_name: "Sequential", config: { layers: [layer] } }));
     const custom = { module: "my_layers", class_name: "Fancy", config: {} };
-    expect(scanBytes(config(custom), "config.json")).toMatchObject({ verdict: "WARN", findings: [{ code: "KERAS_CUSTOM_OBJECT" }] });
+    expect(scanBytes(config(custom), "config.json")).toMatchObject({
+      verdict: "WARN",
+      findings: [{ code: "KERAS_CUSTOM_OBJECT" }],
+    });
     const exec = { module: "builtins", class_name: "function", config: "exec", registered_name: "function" };
-    expect(scanBytes(config(exec), "config.json").findings[0]).toMatchObject({ severity: "MALICIOUS", code: "KERAS_UNSAFE_MODULE" });
+    expect(scanBytes(config(exec), "config.json").findings[0]).toMatchObject({
+      severity: "MALICIOUS",
+      code: "KERAS_UNSAFE_MODULE",
+    });
     const keras = zipOf([
       { name: "metadata.json", data: Buffer.from("{}") },
       { name: "config.json", data: config({ module: "os", class_name: "system", config: {} }), method: 8 },
@@ -168,9 +239,14 @@ describe("NumPy, Keras, JSON and text", () => {
     const auto = Buffer.from(JSON.stringify({ model_type: "x", auto_map: { AutoModel: "modeling_x.XModel" } }));
     expect(scanBytes(auto, "config.json")).toMatchObject({ verdict: "WARN", findings: [{ code: "REMOTE_CODE" }] });
     expect(scanBytes(Buffer.from("{{ self.__init__.__globals__ }}"), "chat_template.jinja").verdict).toBe("MALICIOUS");
-    expect(codes(scanBytes(Buffer.from('{"a": 1, "a": 2, "auto_map": null}'), "config.json"))).toEqual(["JSON_DUPLICATE_KEY"]);
+    expect(codes(scanBytes(Buffer.from('{"a": 1, "a": 2, "auto_map": null}'), "config.json"))).toEqual([
+      "JSON_DUPLICATE_KEY",
+    ]);
     expect(codes(scanBytes(Buffer.from('{"a": '), "config.json"))).toEqual(["JSON_PARSE_ERROR"]);
-    expect(scanBytes(Buffer.from('{"vocab": {"a": 1}}'), "tokenizer.json")).toMatchObject({ format: "json", verdict: "SAFE" });
+    expect(scanBytes(Buffer.from('{"vocab": {"a": 1}}'), "tokenizer.json")).toMatchObject({
+      format: "json",
+      verdict: "SAFE",
+    });
   });
 
   it("names other content without judging it", () => {
@@ -180,13 +256,22 @@ describe("NumPy, Keras, JSON and text", () => {
       verdict: "SAFE",
       findings: [{ code: "UNKNOWN_FORMAT", severity: "INFO" }],
     });
-    expect(scanBytes(Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), "a.7z")).toMatchObject({ verdict: "WARN", format: "7z" });
+    expect(scanBytes(Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), "a.7z")).toMatchObject({
+      verdict: "WARN",
+      format: "7z",
+    });
   });
 });
 
 describe("zip archives", () => {
   it("scans every member by content, whatever its name", () => {
-    const report = scanBytes(zipOf([{ name: "a.txt", data: Buffer.from("hi") }, { name: "b.bin", data: m1, method: 8 }]), "x.zip");
+    const report = scanBytes(
+      zipOf([
+        { name: "a.txt", data: Buffer.from("hi") },
+        { name: "b.bin", data: m1, method: 8 },
+      ]),
+      "x.zip",
+    );
     expect(report).toMatchObject({ format: "zip", verdict: "MALICIOUS" });
     expect(report.findings[0]?.member).toBe("b.bin");
   });
@@ -203,7 +288,10 @@ describe("zip archives", () => {
     // _rebuild_tensor_v2(persistent_load(("storage", FloatStorage, "0", "cpu", 4)), 0, (4,), (1,), False, OrderedDict())
     const dataPkl = Buffer.concat([
       Buffer.from([0x80, 0x02]),
-      Buffer.from("ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000", "latin1"),
+      Buffer.from(
+        "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000",
+        "latin1",
+      ),
       Buffer.from("X\x03\x00\x00\x00cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.", "latin1"),
     ]);
     const complete = zipOf([
@@ -212,7 +300,14 @@ describe("zip archives", () => {
       { name: "archive/version", data: Buffer.from("3\n") },
     ]);
     expect(scanBytes(complete, "m.pt")).toMatchObject({ format: "pytorch-zip", verdict: "SAFE", findings: [] });
-    const missing = zipOf([{ name: "archive/data.pkl", data: dataPkl }, { name: "archive/version", data: Buffer.from("3\n") }]);
-    expect(scanBytes(missing, "m.pt")).toMatchObject({ format: "pytorch-zip", verdict: "INVALID", findings: [{ code: "TORCH_MISSING_STORAGE" }] });
+    const missing = zipOf([
+      { name: "archive/data.pkl", data: dataPkl },
+      { name: "archive/version", data: Buffer.from("3\n") },
+    ]);
+    expect(scanBytes(missing, "m.pt")).toMatchObject({
+      format: "pytorch-zip",
+      verdict: "INVALID",
+      findings: [{ code: "TORCH_MISSING_STORAGE" }],
+    });
   });
 });

@@ -52,7 +52,11 @@ function mutate(input: Uint8Array, random: () => number): Uint8Array {
         break;
       }
       default:
-        bytes = Uint8Array.from([...bytes.slice(0, at), ...Array.from({ length: 1 + pick(16) }, () => pick(256)), ...bytes.slice(at)]);
+        bytes = Uint8Array.from([
+          ...bytes.slice(0, at),
+          ...Array.from({ length: 1 + pick(16) }, () => pick(256)),
+          ...bytes.slice(at),
+        ]);
     }
   }
   return bytes;
@@ -72,7 +76,10 @@ describe("fuzzed corpus files", () => {
       const report = scanBytes(mutated, file);
       const elapsed = performance.now() - started;
       expect(VERDICTS).toContain(report.verdict);
-      expect(report.findings.some((f) => f.code === "SCANNER_ERROR"), JSON.stringify(report.findings)).toBe(false);
+      expect(
+        report.findings.some((f) => f.code === "SCANNER_ERROR"),
+        JSON.stringify(report.findings),
+      ).toBe(false);
       expect(elapsed, `mutation ${i} of ${file}`).toBeLessThan(TIME_LIMIT_MS);
     }
   });

@@ -87,11 +87,20 @@ const hostile: ReadonlyArray<readonly [string, string, readonly string[]]> = [
 
 async function writeHostileFiles(at: string): Promise<void> {
   // 6M opcodes (MARK, POP_MARK pairs) against the 5M opcode cap.
-  await writeFile(join(at, "opcode-flood.pkl"), Buffer.concat([PROTO2, Buffer.from("(1".repeat(3_000_000)), Buffer.from("N.")]));
+  await writeFile(
+    join(at, "opcode-flood.pkl"),
+    Buffer.concat([PROTO2, Buffer.from("(1".repeat(3_000_000)), Buffer.from("N.")]),
+  );
   // 1.1M memo entries (push None, MEMOIZE, POP) against the 1M memo cap.
-  await writeFile(join(at, "memo-flood.pkl"), Buffer.concat([PROTO4, Buffer.from("N\x940".repeat(1_100_000), "latin1"), Buffer.from("N.")]));
+  await writeFile(
+    join(at, "memo-flood.pkl"),
+    Buffer.concat([PROTO4, Buffer.from("N\x940".repeat(1_100_000), "latin1"), Buffer.from("N.")]),
+  );
   // 100k nested MARKs against the nesting cap.
-  await writeFile(join(at, "mark-flood.pkl"), Buffer.concat([PROTO2, Buffer.from("(".repeat(100_000)), Buffer.from("N.")]));
+  await writeFile(
+    join(at, "mark-flood.pkl"),
+    Buffer.concat([PROTO2, Buffer.from("(".repeat(100_000)), Buffer.from("N.")]),
+  );
 
   const str = (s: string) => {
     const b = Buffer.alloc(8 + s.length);
@@ -120,8 +129,14 @@ async function writeHostileFiles(at: string): Promise<void> {
     join(at, "string-array.gguf"),
     Buffer.concat([
       ggufHeader(2),
-      str("general.architecture"), u32(8), str("llama"),
-      str("tokenizer.ggml.tokens"), u32(9), u32(8), u64(1_000_000n), words,
+      str("general.architecture"),
+      u32(8),
+      str("llama"),
+      str("tokenizer.ggml.tokens"),
+      u32(9),
+      u32(8),
+      u64(1_000_000n),
+      words,
     ]),
   );
   // Arrays of arrays 1000 deep.
@@ -147,14 +162,33 @@ async function writeHostileFiles(at: string): Promise<void> {
     return Buffer.concat([head, Buffer.from(dict, "latin1")]);
   };
   const numericHeader = npyHeader("<f8", "(26214400,)");
-  await writeFile(join(at, "bomb.npz"), zipWith("big.npy", Buffer.concat([await deflateRaw(numericHeader), bomb.body]), bomb.size + numericHeader.length, bomb.crcUnknown));
+  await writeFile(
+    join(at, "bomb.npz"),
+    zipWith(
+      "big.npy",
+      Buffer.concat([await deflateRaw(numericHeader), bomb.body]),
+      bomb.size + numericHeader.length,
+      bomb.crcUnknown,
+    ),
+  );
   const objectHeader = npyHeader("|O", "(3,)");
   // An object array whose pickle skips 150 MiB of bytes: its next opcode lies past the kept start.
   const objectBody = Buffer.concat([objectHeader, PROTO2, Buffer.from("B"), u32(150 * 2 ** 20)]);
-  await writeFile(join(at, "bomb-object.npz"), zipWith("obj.npy", Buffer.concat([await deflateRaw(objectBody), bomb.body]), bomb.size + objectBody.length, bomb.crcUnknown));
+  await writeFile(
+    join(at, "bomb-object.npz"),
+    zipWith(
+      "obj.npy",
+      Buffer.concat([await deflateRaw(objectBody), bomb.body]),
+      bomb.size + objectBody.length,
+      bomb.crcUnknown,
+    ),
+  );
 
   // The same zeros as a gzip file: unpacked only up to the cap.
-  await writeFile(join(at, "bomb.bin.gz"), Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), bomb.body]));
+  await writeFile(
+    join(at, "bomb.bin.gz"),
+    Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), bomb.body]),
+  );
 
   let inner = zipWith("x.txt", Buffer.from("hi"), 2, 0, 0);
   for (let i = 0; i < 10; i++) inner = zipWith(`level${i}.zip`, inner, inner.length, 0, 0);
@@ -165,7 +199,10 @@ async function writeHostileFiles(at: string): Promise<void> {
   for (let i = 0; i < 100_000; i++) header[`t${i}`] = { dtype: "U8", shape: [1], data_offsets: [i, i + 1] };
   let text = JSON.stringify(header);
   text += " ".repeat((8 - (text.length % 8)) % 8);
-  await writeFile(join(at, "many-tensors.safetensors"), Buffer.concat([u64(BigInt(text.length)), Buffer.from(text), Buffer.alloc(100_000)]));
+  await writeFile(
+    join(at, "many-tensors.safetensors"),
+    Buffer.concat([u64(BigInt(text.length)), Buffer.from(text), Buffer.alloc(100_000)]),
+  );
 }
 
 async function deflateRaw(data: Buffer): Promise<Buffer> {

@@ -106,7 +106,11 @@ describe("scanPaths over directories", () => {
     await writeFile(
       join(dir, "model.safetensors.index.json"),
       JSON.stringify({
-        weight_map: { x: "model-00001-of-00002.safetensors", w: "model-00001-of-00002.safetensors", y: "model-00002-of-00002.safetensors" },
+        weight_map: {
+          x: "model-00001-of-00002.safetensors",
+          w: "model-00001-of-00002.safetensors",
+          y: "model-00002-of-00002.safetensors",
+        },
       }),
     );
     const report = await scanPaths([dir]);

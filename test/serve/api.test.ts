@@ -17,7 +17,7 @@ const FILES = {
   "a/b/deep.txt": "deep\n",
   "a/x.txt": "x\n",
   "a.b": "sorts before the directory a in git\n",
-  "a0": "sorts after the directory a\n",
+  a0: "sorts after the directory a\n",
   "model.safetensors": pseudoRandomBytes(3000),
   "onnx/model.onnx": pseudoRandomBytes(100, 3),
 };
@@ -50,9 +50,19 @@ describe("repo info", () => {
   it("answers /api/models/{repo} at main with sha and siblings", async () => {
     const { status, json } = await getJson("/api/models/acme/tiny");
     expect(status).toBe(200);
-    expect(json).toMatchObject({ id: "acme/tiny", modelId: "acme/tiny", author: "acme", sha: repo.commit, private: false, gated: false, disabled: false });
+    expect(json).toMatchObject({
+      id: "acme/tiny",
+      modelId: "acme/tiny",
+      author: "acme",
+      sha: repo.commit,
+      private: false,
+      gated: false,
+      disabled: false,
+    });
     expect((json as { siblings: unknown[] }).siblings).toEqual(
-      Object.keys(FILES).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((rfilename) => ({ rfilename })),
+      Object.keys(FILES)
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+        .map((rfilename) => ({ rfilename })),
     );
     expect((json as { _id: string })._id).toMatch(/^[0-9a-f]{24}$/);
   });
@@ -83,7 +93,11 @@ describe("repo info", () => {
       lfs: { sha256: weights.sha256, size: weights.size, pointerSize: Buffer.byteLength(pointer) },
     });
     const config = repo.files.find((file) => file.path === "config.json")!;
-    expect(siblings.find((sibling) => sibling.rfilename === "config.json")).toEqual({ rfilename: "config.json", size: config.size, blobId: config.gitOid });
+    expect(siblings.find((sibling) => sibling.rfilename === "config.json")).toEqual({
+      rfilename: "config.json",
+      size: config.size,
+      blobId: config.gitOid,
+    });
   });
 
   it("serves single-segment ids, datasets and spaces", async () => {
@@ -117,7 +131,13 @@ describe("repo info", () => {
 });
 
 describe("tree", () => {
-  type Entry = { type: string; path: string; oid: string; size: number; lfs?: { oid: string; size: number; pointerSize: number } };
+  type Entry = {
+    type: string;
+    path: string;
+    oid: string;
+    size: number;
+    lfs?: { oid: string; size: number; pointerSize: number };
+  };
 
   it("lists the root: directories first, then files, each in byte order", async () => {
     const { json } = await getJson("/api/models/acme/tiny/tree/main");
@@ -157,7 +177,10 @@ describe("tree", () => {
       await mkdir(join(gitDir, file.path, ".."), { recursive: true });
       await writeFile(join(gitDir, file.path), file.lfs ? lfsPointer(file.sha256, file.size) : file.content);
     }
-    const git = (...args: string[]) => execFileSync("git", ["-C", gitDir, ...args]).toString().trim();
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-C", gitDir, ...args])
+        .toString()
+        .trim();
     git("init", "-q");
     git("add", "-A");
     const tree = git("write-tree");
@@ -167,7 +190,11 @@ describe("tree", () => {
       if (entry.type === "directory") expect(entry.size).toBe(0);
     }
     const weights = (json as Entry[]).find((entry) => entry.path === "model.safetensors")!;
-    expect(weights.lfs).toEqual({ oid: repo.files.find((file) => file.path === "model.safetensors")!.sha256, size: 3000, pointerSize: 129 });
+    expect(weights.lfs).toEqual({
+      oid: repo.files.find((file) => file.path === "model.safetensors")!.sha256,
+      size: 3000,
+      pointerSize: 129,
+    });
     expect(weights.size).toBe(3000);
   });
 
@@ -177,7 +204,11 @@ describe("tree", () => {
     const encoded = await getJson("/api/models/acme/tiny/tree/main/a%2Fb");
     expect(encoded.json).toEqual(plain.json);
     const missing = await getJson("/api/models/acme/tiny/tree/main/nope");
-    expect([missing.status, missing.headers.get("x-error-code"), missing.headers.get("x-repo-commit")]).toEqual([404, "EntryNotFound", repo.commit]);
+    expect([missing.status, missing.headers.get("x-error-code"), missing.headers.get("x-repo-commit")]).toEqual([
+      404,
+      "EntryNotFound",
+      repo.commit,
+    ]);
   });
 
   it("accepts a PR ref encoded or not", async () => {
@@ -199,7 +230,10 @@ describe("tree pagination", () => {
   let paged: HubServer;
   beforeAll(async () => {
     pagedRoot = await makeTempDir("serve-pages-");
-    await writeHubRepo(pagedRoot, { repoId: "acme/five", files: Object.fromEntries(["1", "2", "3", "4", "5"].map((n) => [`f${n}.txt`, n])) });
+    await writeHubRepo(pagedRoot, {
+      repoId: "acme/five",
+      files: Object.fromEntries(["1", "2", "3", "4", "5"].map((n) => [`f${n}.txt`, n])),
+    });
     paged = await startHubServer({ root: pagedRoot, pageSize: 2 });
   });
   afterAll(async () => {
@@ -235,8 +269,12 @@ describe("tree pagination", () => {
   it("builds Link from the Host the client used", async () => {
     const port = new URL(paged.url).port;
     // fetch may not set Host; a raw request can (as a reverse proxy or the 127.0.0.2 alias would).
-    const response = await rawRequest(paged.url, "/api/models/acme/five/tree/main", { headers: { Host: `localhost:${port}` } });
-    expect(response.headers["link"]).toMatch(new RegExp(`^<http://localhost:${port}/api/models/acme/five/tree/main\\?cursor=`));
+    const response = await rawRequest(paged.url, "/api/models/acme/five/tree/main", {
+      headers: { Host: `localhost:${port}` },
+    });
+    expect(response.headers["link"]).toMatch(
+      new RegExp(`^<http://localhost:${port}/api/models/acme/five/tree/main\\?cursor=`),
+    );
   });
 
   it("honours a smaller limit and refuses a cursor it did not issue", async () => {
@@ -255,13 +293,29 @@ describe("paths-info", () => {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ paths: ["config.json", "a", "missing", "model.safetensors"], expand: true }),
     });
-    const entries = (await json.json()) as Array<{ path: string; type: string; lastCommit?: { id: string }; lfs?: unknown }>;
-    expect(entries.map((entry) => `${entry.type} ${entry.path}`)).toEqual(["file config.json", "directory a", "file model.safetensors"]);
+    const entries = (await json.json()) as Array<{
+      path: string;
+      type: string;
+      lastCommit?: { id: string };
+      lfs?: unknown;
+    }>;
+    expect(entries.map((entry) => `${entry.type} ${entry.path}`)).toEqual([
+      "file config.json",
+      "directory a",
+      "file model.safetensors",
+    ]);
     expect(entries[0]!.lastCommit?.id).toBe(repo.commit);
     expect(entries[2]!.lfs).toBeDefined();
 
-    const form = await fetch(url, { method: "POST", body: new URLSearchParams([["paths", "a/x.txt"], ["paths", "../etc/passwd"], ["expand", "False"]]) });
-    expect(((await form.json()) as Array<{ path: string; lastCommit?: unknown }>)).toEqual([
+    const form = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams([
+        ["paths", "a/x.txt"],
+        ["paths", "../etc/passwd"],
+        ["expand", "False"],
+      ]),
+    });
+    expect((await form.json()) as Array<{ path: string; lastCommit?: unknown }>).toEqual([
       { type: "file", oid: repo.files.find((file) => file.path === "a/x.txt")!.gitOid, size: 2, path: "a/x.txt" },
     ]);
     expect((await fetch(url)).status).toBe(405);

@@ -11,7 +11,10 @@ let weights: FixtureFile;
 
 beforeAll(async () => {
   root = await makeTempDir("serve-cdn-");
-  repo = await writeHubRepo(root, { repoId: "acme/tiny", files: { "config.json": "{}\n", "model.safetensors": pseudoRandomBytes(10_000) } });
+  repo = await writeHubRepo(root, {
+    repoId: "acme/tiny",
+    files: { "config.json": "{}\n", "model.safetensors": pseudoRandomBytes(10_000) },
+  });
   weights = repo.files.find((file) => file.path === "model.safetensors")!;
   hub = await startHubServer({ root, cdn: { host: "127.0.0.2" } });
 });
@@ -61,7 +64,9 @@ describe("CDN redirects", () => {
 
   it("fetch following the redirect itself drops the token before the CDN", async () => {
     hub.clearRequests();
-    const response = await fetch(resolveUrl("model.safetensors"), { headers: { Authorization: "Bearer hf_secret_token" } });
+    const response = await fetch(resolveUrl("model.safetensors"), {
+      headers: { Authorization: "Bearer hf_secret_token" },
+    });
     expect(response.status).toBe(200);
     expect(hub.requests.map((request) => [request.route, request.hasAuthorization])).toEqual([
       ["resolve", true],
@@ -81,7 +86,9 @@ describe("CDN redirects", () => {
 
     const expiring = await startHubServer({ root, cdn: { host: "127.0.0.2" }, cdnUrlTtlSeconds: 0 });
     try {
-      const expired = (await fetch(`${expiring.url}/acme/tiny/resolve/main/model.safetensors`, { redirect: "manual" })).headers.get("location")!;
+      const expired = (
+        await fetch(`${expiring.url}/acme/tiny/resolve/main/model.safetensors`, { redirect: "manual" })
+      ).headers.get("location")!;
       const response = await fetch(expired);
       expect([response.status, (await response.text()).includes("Request has expired")]).toEqual([403, true]);
     } finally {
@@ -92,7 +99,9 @@ describe("CDN redirects", () => {
   it("with a baseUrl only rewrites Location (the CDN path is still served on the main address)", async () => {
     const external = await startHubServer({ root, cdn: { baseUrl: "http://cdn.example.invalid" } });
     try {
-      const location = (await fetch(`${external.url}/acme/tiny/resolve/main/model.safetensors`, { redirect: "manual" })).headers.get("location")!;
+      const location = (
+        await fetch(`${external.url}/acme/tiny/resolve/main/model.safetensors`, { redirect: "manual" })
+      ).headers.get("location")!;
       expect(location.startsWith("http://cdn.example.invalid/cdn-lfs/models/acme/tiny/")).toBe(true);
       const local = new URL(location);
       const response = await fetch(`${external.url}${local.pathname}${local.search}`);

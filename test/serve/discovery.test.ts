@@ -30,7 +30,11 @@ afterEach(async () => {
   dirs = [];
 });
 
-const ids = (hub: HubServer) => hub.repos().map((repo) => `${repo.type}:${repo.id}`).sort();
+const ids = (hub: HubServer) =>
+  hub
+    .repos()
+    .map((repo) => `${repo.type}:${repo.id}`)
+    .sort();
 
 describe("discovery", () => {
   it("serves an HF cache's models, datasets and spaces, ignoring .locks and CACHEDIR.TAG", async () => {
@@ -49,7 +53,12 @@ describe("discovery", () => {
   it("serves fetched outputs by the repo named in their meta file, through result links too", async () => {
     const store = await tempDir();
     const root = await tempDir();
-    await writeHubRepo(root, { repoId: "ignored", folderName: "out1", files: { "a.txt": "a" }, meta: { source: { repo: "acme/fetched", repoType: "model" } } });
+    await writeHubRepo(root, {
+      repoId: "ignored",
+      folderName: "out1",
+      files: { "a.txt": "a" },
+      meta: { source: { repo: "acme/fetched", repoType: "model" } },
+    });
     await writeHubRepo(store, {
       repoId: "ignored",
       folderName: "abc123-model",
@@ -57,9 +66,17 @@ describe("discovery", () => {
       meta: { source: { huggingface: { repo: "acme/nested-source", repoType: "datasets" } } },
     });
     await symlink(join(store, "abc123-model"), join(root, "result"));
-    await writeHubRepo(root, { repoId: "ignored", folderName: "s3-model", files: { "c.txt": "c" }, meta: { source: { s3: { bucket: "b" } } } });
+    await writeHubRepo(root, {
+      repoId: "ignored",
+      folderName: "s3-model",
+      files: { "c.txt": "c" },
+      meta: { source: { s3: { bucket: "b" } } },
+    });
     await mkdir(join(root, "ollama-model"));
-    await writeFile(join(root, "ollama-model", ".nix-model-repo-meta.json"), JSON.stringify({ source: { repo: "library/llama" } }));
+    await writeFile(
+      join(root, "ollama-model", ".nix-model-repo-meta.json"),
+      JSON.stringify({ source: { repo: "library/llama" } }),
+    );
     const { hub, warnings } = await serve(root);
     expect(ids(hub)).toEqual(["dataset:acme/nested-source", "model:acme/fetched"]);
     expect(warnings.join("\n")).toMatch(/s3-model: .*names no Hub repo/);
@@ -69,11 +86,18 @@ describe("discovery", () => {
 
   it("serves a validated output whose blobs/, refs/ and snapshots/ link to the raw output", async () => {
     const store = await tempDir();
-    const raw = await writeHubRepo(store, { repoId: "x", folderName: "raw", files: { "w.bin": "weights", "c.json": "{}" } });
+    const raw = await writeHubRepo(store, {
+      repoId: "x",
+      folderName: "raw",
+      files: { "w.bin": "weights", "c.json": "{}" },
+    });
     const validated = join(store, "validated");
     await mkdir(validated);
     for (const name of ["blobs", "refs", "snapshots"]) await symlink(join(raw.folder, name), join(validated, name));
-    await writeFile(join(validated, ".nix-model-repo-meta.json"), JSON.stringify({ source: { repo: "acme/validated" } }));
+    await writeFile(
+      join(validated, ".nix-model-repo-meta.json"),
+      JSON.stringify({ source: { repo: "acme/validated" } }),
+    );
     const { hub, warnings } = await serve(validated);
     expect(ids(hub)).toEqual(["model:acme/validated"]);
     expect(warnings).toEqual([]);
@@ -102,7 +126,9 @@ describe("discovery", () => {
       lfs?: { oid: string };
     }>;
     expect(tree.find((entry) => entry.path === "sub/config.json")?.oid).toBe(gitBlobOid("{}\n"));
-    expect(tree.find((entry) => entry.path === "model.bin")?.lfs?.oid).toBe(createHash("sha256").update("not really weights").digest("hex"));
+    expect(tree.find((entry) => entry.path === "model.bin")?.lfs?.oid).toBe(
+      createHash("sha256").update("not really weights").digest("hex"),
+    );
     // No refs/: the only snapshot answers for main.
     expect(await (await fetch(`${hub.url}/acme/copies/resolve/main/model.bin`)).text()).toBe("not really weights");
   });
@@ -112,10 +138,18 @@ describe("discovery", () => {
     const repo = await writeHubRepo(root, { repoId: "acme/refs", files: { "a.txt": "a" }, refs: { main: "commit" } });
     await writeFile(join(repo.folder, "refs", "v1"), `${repo.commit}\n`);
     await writeFile(join(repo.folder, "refs", "gone"), "d".repeat(40));
-    await writeHubRepo(root, { repoId: "acme/refs", folderName: "zz-copy", files: { "b.txt": "b" }, meta: { source: { repo: "acme/refs" } } });
+    await writeHubRepo(root, {
+      repoId: "acme/refs",
+      folderName: "zz-copy",
+      files: { "b.txt": "b" },
+      meta: { source: { repo: "acme/refs" } },
+    });
     await writeHubRepo(root, { repoId: "bad", folderName: "models--a--b--c", files: { "a.txt": "a" } });
     const { hub, warnings } = await serve(root);
-    expect(hub.repos().find((served) => served.id === "acme/refs")?.refs).toEqual({ main: repo.commit, v1: repo.commit });
+    expect(hub.repos().find((served) => served.id === "acme/refs")?.refs).toEqual({
+      main: repo.commit,
+      v1: repo.commit,
+    });
     const text = warnings.join("\n");
     expect(text).toContain("ignoring ref gone");
     expect(text).toMatch(/zz-copy: models\/acme\/refs is already served/);

@@ -60,7 +60,9 @@ describe("examples/hub", () => {
   it("is served as acme/tiny straight from the repository checkout", async () => {
     const hub = await startHubServer({ root: committed });
     try {
-      const info = (await (await fetch(`${hub.url}/api/models/${EXAMPLE_REPO_ID}`)).json()) as { siblings: Array<{ rfilename: string }> };
+      const info = (await (await fetch(`${hub.url}/api/models/${EXAMPLE_REPO_ID}`)).json()) as {
+        siblings: Array<{ rfilename: string }>;
+      };
       expect(info.siblings.map((sibling) => sibling.rfilename)).toEqual([
         "2_Dense/config.json",
         "README.md",

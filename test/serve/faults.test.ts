@@ -14,7 +14,10 @@ beforeAll(async () => {
   root = await makeTempDir("serve-faults-");
   const repo = await writeHubRepo(root, {
     repoId: "acme/tiny",
-    files: { "config.json": JSON.stringify({ text: "x".repeat(5000) }), "model.safetensors": pseudoRandomBytes(SIZE, 9) },
+    files: {
+      "config.json": JSON.stringify({ text: "x".repeat(5000) }),
+      "model.safetensors": pseudoRandomBytes(SIZE, 9),
+    },
   });
   weights = repo.files.find((file) => file.path === "model.safetensors")!;
   hub = await startHubServer({ root });
@@ -71,7 +74,11 @@ describe("fault hook", () => {
           : undefined,
     );
     const tree = await fetch(`${hub.url}/api/models/acme/tiny/tree/main`);
-    expect([tree.status, tree.headers.get("x-error-message"), await tree.json()]).toEqual([503, "down", { error: "down" }]);
+    expect([tree.status, tree.headers.get("x-error-message"), await tree.json()]).toEqual([
+      503,
+      "down",
+      { error: "down" },
+    ]);
     const info = await fetch(`${hub.url}/api/models/acme/tiny`);
     expect([info.status, await info.text()]).toEqual([500, "plain"]);
   });
@@ -124,9 +131,13 @@ describe("fault hook", () => {
     expect(differing).toEqual([at]);
     expect(whole[at]).toBe(weights.content[at]! ^ 0xff);
 
-    const covering = Buffer.from(await (await fetch(hub.url + weightsPath, { headers: { Range: `bytes=${at - 10}-${at + 10}` } })).arrayBuffer());
+    const covering = Buffer.from(
+      await (await fetch(hub.url + weightsPath, { headers: { Range: `bytes=${at - 10}-${at + 10}` } })).arrayBuffer(),
+    );
     expect(covering[10]).toBe(weights.content[at]! ^ 0xff);
-    const elsewhere = Buffer.from(await (await fetch(hub.url + weightsPath, { headers: { Range: "bytes=0-999" } })).arrayBuffer());
+    const elsewhere = Buffer.from(
+      await (await fetch(hub.url + weightsPath, { headers: { Range: "bytes=0-999" } })).arrayBuffer(),
+    );
     expect(elsewhere.equals(weights.content.subarray(0, 1000))).toBe(true);
   });
 
@@ -148,7 +159,9 @@ describe("fault hook", () => {
 
   it("gzip: chunked gzip without Content-Length when the client accepts it; plain otherwise or with a range", async () => {
     hub.setFaults(() => ({ gzip: true }));
-    const compressed = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", { headers: { "Accept-Encoding": "gzip" } });
+    const compressed = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", {
+      headers: { "Accept-Encoding": "gzip" },
+    });
     expect(compressed.headers["content-encoding"]).toBe("gzip");
     expect(compressed.headers["content-length"]).toBeUndefined();
     expect(compressed.headers["transfer-encoding"]).toBe("chunked");
@@ -156,10 +169,18 @@ describe("fault hook", () => {
     expect(JSON.parse(config)).toEqual({ text: "x".repeat(5000) });
     expect(compressed.body.length).toBeLessThan(config.length);
 
-    const identity = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", { headers: { "Accept-Encoding": "identity" } });
+    const identity = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", {
+      headers: { "Accept-Encoding": "identity" },
+    });
     expect([identity.headers["content-encoding"], identity.body.toString()]).toEqual([undefined, config]);
-    const ranged = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", { headers: { "Accept-Encoding": "gzip", Range: "bytes=0-9" } });
-    expect([ranged.status, ranged.headers["content-encoding"], ranged.body.toString()]).toEqual([206, undefined, config.slice(0, 10)]);
+    const ranged = await rawRequest(hub.url, "/acme/tiny/resolve/main/config.json", {
+      headers: { "Accept-Encoding": "gzip", Range: "bytes=0-9" },
+    });
+    expect([ranged.status, ranged.headers["content-encoding"], ranged.body.toString()]).toEqual([
+      206,
+      undefined,
+      config.slice(0, 10),
+    ]);
   });
 
   it("tells the hook what the request is, and counts repeats per method and path", async () => {
@@ -168,7 +189,10 @@ describe("fault hook", () => {
       seen.push(request);
       return undefined;
     });
-    await fetch(hub.url + weightsPath, { method: "HEAD", headers: { Authorization: "Bearer hf_hook_must_not_see_this" } });
+    await fetch(hub.url + weightsPath, {
+      method: "HEAD",
+      headers: { Authorization: "Bearer hf_hook_must_not_see_this" },
+    });
     await fetch(hub.url + weightsPath, { headers: { Range: "bytes=0-1" } });
     await fetch(hub.url + weightsPath);
     await fetch(`${hub.url}/api/models/acme/tiny/tree/refs%2Fpr%2F1?recursive=true`);
@@ -178,7 +202,12 @@ describe("fault hook", () => {
       ["GET", "resolve", 2],
       ["GET", "tree", 1],
     ]);
-    expect(seen[0]).toMatchObject({ repo: { type: "model", id: "acme/tiny" }, revision: "main", file: "model.safetensors", hasAuthorization: true });
+    expect(seen[0]).toMatchObject({
+      repo: { type: "model", id: "acme/tiny" },
+      revision: "main",
+      file: "model.safetensors",
+      hasAuthorization: true,
+    });
     expect(seen[1]?.range).toBe("bytes=0-1");
     expect(seen[3]).toMatchObject({ revision: "refs/pr/1", pathname: "/api/models/acme/tiny/tree/refs%2Fpr%2F1" });
     expect(seen[3]?.query.get("recursive")).toBe("true");
@@ -186,7 +215,9 @@ describe("fault hook", () => {
   });
 
   it("faults.first combines hooks; corruptByteAt also reaches JSON answers", async () => {
-    hub.setFaults(faults.first(faults.always({ corruptByteAt: 0 }, match.route("tree")), faults.always(faults.serverError(502))));
+    hub.setFaults(
+      faults.first(faults.always({ corruptByteAt: 0 }, match.route("tree")), faults.always(faults.serverError(502))),
+    );
     const tree = await fetch(`${hub.url}/api/models/acme/tiny/tree/main`);
     expect(tree.status).toBe(200);
     expect((await tree.text()).startsWith("[")).toBe(false);

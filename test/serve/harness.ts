@@ -21,17 +21,22 @@ export function rawRequest(
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", (error: Error & { partial?: Buffer; status?: number }) => {
-        error.partial = Buffer.concat(chunks);
-        error.status = res.statusCode ?? 0;
-        reject(error);
-      });
-      res.on("aborted", () => undefined);
-    });
+    const req = request(
+      { hostname, port, path, method: options.method ?? "GET", headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", (error: Error & { partial?: Buffer; status?: number }) => {
+          error.partial = Buffer.concat(chunks);
+          error.status = res.statusCode ?? 0;
+          reject(error);
+        });
+        res.on("aborted", () => undefined);
+      },
+    );
     req.on("error", reject);
     req.end();
   });

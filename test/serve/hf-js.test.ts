@@ -20,7 +20,9 @@ async function filesUnder(folder: string): Promise<Record<string, string>> {
   for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
     if (entry.isDirectory()) continue;
     const full = join(entry.parentPath, entry.name);
-    result[relative(folder, full)] = createHash("sha256").update(await readFile(full)).digest("hex");
+    result[relative(folder, full)] = createHash("sha256")
+      .update(await readFile(full))
+      .digest("hex");
   }
   return result;
 }
@@ -85,18 +87,30 @@ describe("@huggingface/hub against the server", () => {
 
   it("downloadFile follows the CDN redirect and never sends the token to the CDN host", async () => {
     cdnHub.clearRequests();
-    const blob = await downloadFile({ repo: "acme/tiny", path: "model.safetensors", hubUrl: cdnHub.url, accessToken: ACCEPTED });
+    const blob = await downloadFile({
+      repo: "acme/tiny",
+      path: "model.safetensors",
+      hubUrl: cdnHub.url,
+      accessToken: ACCEPTED,
+    });
     const bytes = Buffer.from(await blob!.arrayBuffer());
     const weights = example.files.find((file) => file.path === "model.safetensors")!;
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(weights.sha256);
     const cdnHost = new URL(cdnHub.cdnUrl!).host;
     const cdnRequests = cdnHub.requests.filter((request) => request.host === cdnHost);
     expect(cdnRequests.length).toBeGreaterThan(0);
-    expect(cdnRequests.every((request) => !request.hasAuthorization && request.status !== undefined && request.status < 300)).toBe(true);
+    expect(
+      cdnRequests.every((request) => !request.hasAuthorization && request.status !== undefined && request.status < 300),
+    ).toBe(true);
   });
 
   it("snapshotDownload through the CDN is byte-identical too", async () => {
-    const folder = await snapshotDownload({ repo: "acme/tiny", hubUrl: cdnHub.url, cacheDir: join(work, "cache-cdn"), accessToken: ACCEPTED });
+    const folder = await snapshotDownload({
+      repo: "acme/tiny",
+      hubUrl: cdnHub.url,
+      cacheDir: join(work, "cache-cdn"),
+      accessToken: ACCEPTED,
+    });
     expect(await filesUnder(folder)).toEqual(expected());
   });
 });

@@ -122,14 +122,20 @@ describe.skipIf(!available)("real huggingface_hub (set HUGGINGFACE_HUB_SRC to ru
       refs: { main: "commit" },
       extraCommits: [{ files: { "config.json": '{"old": true}\n' }, refs: ["refs/pr/1"] }],
     });
-    gated = await writeHubRepo(root, { repoId: "acme/gated", files: { "config.json": "{}\n", "w.bin": pseudoRandomBytes(2048) }, gated: true });
+    gated = await writeHubRepo(root, {
+      repoId: "acme/gated",
+      files: { "config.json": "{}\n", "w.bin": pseudoRandomBytes(2048) },
+      gated: true,
+    });
     // Several LFS MiB through more than one read chunk, and enough files for pagination.
     big = await writeHubRepo(root, {
       repoId: "acme/big",
       repoType: "dataset",
       files: {
         "data/train.parquet": pseudoRandomBytes(3 * 1024 * 1024 + 17, 7),
-        ...Object.fromEntries(Array.from({ length: 7 }, (_, index) => [`shards/part-${index}.txt`, `shard ${index}\n`])),
+        ...Object.fromEntries(
+          Array.from({ length: 7 }, (_, index) => [`shards/part-${index}.txt`, `shard ${index}\n`]),
+        ),
       },
     });
     hub = await startHubServer({ root, tokens: [ACCEPTED], pageSize: 3 });
@@ -165,12 +171,18 @@ describe.skipIf(!available)("real huggingface_hub (set HUGGINGFACE_HUB_SRC to ru
     expect(await readFile(join(folder, "refs", "main"), "utf8")).toBe(tiny.commit);
     expect(await readFile(join(folder, "refs", "refs", "pr", "1"), "utf8")).toBe(tiny.extraCommits[0]!.commit);
     const weights = tiny.files.find((file) => file.path === "model.safetensors")!;
-    expect(await readlink(join(folder, "snapshots", tiny.commit, "model.safetensors"))).toBe(`../../blobs/${weights.sha256}`);
+    expect(await readlink(join(folder, "snapshots", tiny.commit, "model.safetensors"))).toBe(
+      `../../blobs/${weights.sha256}`,
+    );
     const nested = tiny.files.find((file) => file.path === "2_Dense/config.json")!;
-    expect(await readlink(join(folder, "snapshots", tiny.commit, "2_Dense", "config.json"))).toBe(`../../../blobs/${nested.gitOid}`);
+    expect(await readlink(join(folder, "snapshots", tiny.commit, "2_Dense", "config.json"))).toBe(
+      `../../../blobs/${nested.gitOid}`,
+    );
 
     // The tree listing HH cached is the one we served, page after page (pageSize 3).
-    const tree = JSON.parse(await readFile(join(cache, "datasets--acme--big", "trees", `${big.commit}.json`), "utf8")) as {
+    const tree = JSON.parse(
+      await readFile(join(cache, "datasets--acme--big", "trees", `${big.commit}.json`), "utf8"),
+    ) as {
       files: Record<string, { size: number; blob_id: string; lfs_sha256?: string }>;
     };
     expect(Object.keys(tree.files).sort()).toEqual(big.files.map((file) => file.path).sort());
@@ -178,8 +190,14 @@ describe.skipIf(!available)("real huggingface_hub (set HUGGINGFACE_HUB_SRC to ru
     expect(tree.files["data/train.parquet"]).toMatchObject({ size: parquet.size, lfs_sha256: parquet.sha256 });
 
     const offlineSteps = [
-      ...tiny.files.map((file) => ({ kind: "file", args: { repo_id: "acme/tiny", filename: file.path, cache_dir: cache } })),
-      { kind: "file", args: { repo_id: "acme/tiny", filename: "config.json", cache_dir: cache, revision: "refs/pr/1" } },
+      ...tiny.files.map((file) => ({
+        kind: "file",
+        args: { repo_id: "acme/tiny", filename: file.path, cache_dir: cache },
+      })),
+      {
+        kind: "file",
+        args: { repo_id: "acme/tiny", filename: "config.json", cache_dir: cache, revision: "refs/pr/1" },
+      },
       { kind: "snapshot", args: { repo_id: "acme/tiny", cache_dir: cache } },
       { kind: "snapshot", args: { repo_id: "acme/big", repo_type: "dataset", cache_dir: cache } },
       { kind: "try_cache", args: { repo_id: "acme/tiny", filename: "model.safetensors", cache_dir: cache } },
@@ -199,7 +217,11 @@ describe.skipIf(!available)("real huggingface_hub (set HUGGINGFACE_HUB_SRC to ru
 
   it("gated repo: GatedRepoError 401 without a token, 403 with a wrong one, downloads with an accepted one", async () => {
     const env = { HF_ENDPOINT: hub.url, HF_HOME: join(work, "home") };
-    const args = (cache: string, token?: string) => ({ repo_id: "acme/gated", cache_dir: join(work, cache), ...(token ? { token } : {}) });
+    const args = (cache: string, token?: string) => ({
+      repo_id: "acme/gated",
+      cache_dir: join(work, cache),
+      ...(token ? { token } : {}),
+    });
     const [anonymous, wrong, accepted] = await runPython(
       [
         { kind: "snapshot", args: args("gated-anon") },
@@ -240,7 +262,9 @@ describe.skipIf(!available)("real huggingface_hub (set HUGGINGFACE_HUB_SRC to ru
     expect(result?.ok?.["files"]).toEqual(sha256Of(gated.files));
     const cdnHost = new URL(cdnHub.cdnUrl!).host;
     const cdnRequests = cdnHub.requests.filter((request) => request.host === cdnHost);
-    expect(cdnRequests.map((request) => `${request.method} ${request.route} ${request.status}`)).toEqual(["GET cdn 200"]);
+    expect(cdnRequests.map((request) => `${request.method} ${request.route} ${request.status}`)).toEqual([
+      "GET cdn 200",
+    ]);
     expect(cdnRequests.every((request) => !request.hasAuthorization)).toBe(true);
     const hubRequests = cdnHub.requests.filter((request) => request.host !== cdnHost);
     expect(hubRequests.length).toBeGreaterThan(0);

@@ -78,7 +78,9 @@ describe("links out of the repo", () => {
       const response = await fetch(`${hub.url}/acme/tiny/resolve/main/${path}`);
       expect([path, response.status, response.headers.get("x-error-code")]).toEqual([path, 404, "EntryNotFound"]);
     }
-    const tree = (await (await fetch(`${hub.url}/api/models/acme/tiny/tree/main?recursive=true`)).json()) as Array<{ path: string }>;
+    const tree = (await (await fetch(`${hub.url}/api/models/acme/tiny/tree/main?recursive=true`)).json()) as Array<{
+      path: string;
+    }>;
     expect(tree.map((entry) => entry.path)).toEqual(["sub", "sub/ok.txt", "config.json"]);
     const revision = await fetch(`${hub.url}/api/models/acme/tiny/revision/${"f".repeat(40)}`);
     expect(revision.headers.get("x-error-code")).toBe("RevisionNotFound");
@@ -92,7 +94,14 @@ describe("links out of the repo", () => {
 
   it("warns about each one", () => {
     const text = warnings.join("\n");
-    for (const fragment of ["escape.txt", "cross-repo.txt", "passwd", "linked-dir", "f".repeat(40), "not a blobs/ folder"]) {
+    for (const fragment of [
+      "escape.txt",
+      "cross-repo.txt",
+      "passwd",
+      "linked-dir",
+      "f".repeat(40),
+      "not a blobs/ folder",
+    ]) {
       expect(text).toContain(fragment);
     }
   });
@@ -126,11 +135,21 @@ describe("treeOverride", () => {
         url = /<([^>]+)>/.exec(response.headers.get("link") ?? "")?.[1];
       }
       expect(entries).toEqual(hostile);
-      expect(seen[0]).toEqual({ repo: { type: "model", id: "acme/tiny" }, revision: "main", commit: repo.commit, path: "", recursive: true });
-      const other = (await (await fetch(`${overridden.url}/api/models/acme/other/tree/main`)).json()) as Array<{ path: string }>;
+      expect(seen[0]).toEqual({
+        repo: { type: "model", id: "acme/tiny" },
+        revision: "main",
+        commit: repo.commit,
+        path: "",
+        recursive: true,
+      });
+      const other = (await (await fetch(`${overridden.url}/api/models/acme/other/tree/main`)).json()) as Array<{
+        path: string;
+      }>;
       expect(other.map((entry) => entry.path)).toEqual(["other.txt"]);
       overridden.setTreeOverride(undefined);
-      const real = (await (await fetch(`${overridden.url}/api/models/acme/tiny/tree/main?limit=100`)).json()) as Array<{ path: string }>;
+      const real = (await (await fetch(`${overridden.url}/api/models/acme/tiny/tree/main?limit=100`)).json()) as Array<{
+        path: string;
+      }>;
       expect(real.map((entry) => entry.path)).toEqual(["sub", "config.json"]);
     } finally {
       await overridden.close();

@@ -38,7 +38,8 @@ afterAll(async () => {
   await removeDir(root);
 });
 
-const resolveUrl = (path: string, revision = "main", repoId = "acme/tiny") => `${hub.url}/${repoId}/resolve/${revision}/${path}`;
+const resolveUrl = (path: string, revision = "main", repoId = "acme/tiny") =>
+  `${hub.url}/${repoId}/resolve/${revision}/${path}`;
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 describe("resolve", () => {
@@ -97,7 +98,11 @@ describe("resolve", () => {
 
   it("serves an empty file, percent-encoded names, datasets, commits and PR refs", async () => {
     const empty = await fetch(resolveUrl("empty.txt"));
-    expect([empty.status, empty.headers.get("content-length"), (await empty.arrayBuffer()).byteLength]).toEqual([200, "0", 0]);
+    expect([empty.status, empty.headers.get("content-length"), (await empty.arrayBuffer()).byteLength]).toEqual([
+      200,
+      "0",
+      0,
+    ]);
     expect(await (await fetch(resolveUrl(encodeURIComponent("with space & ü.txt")))).text()).toBe("odd name\n");
     expect(await (await fetch(`${hub.url}/datasets/acme/data/resolve/main/train.csv`)).text()).toBe("a,b\n");
     expect(await (await fetch(resolveUrl("config.json", repo.commit))).text()).toBe(text.content.toString());
@@ -112,7 +117,11 @@ describe("resolve", () => {
 
   it("answers EntryNotFound with X-Repo-Commit, RevisionNotFound, RepoNotFound, and 405 for writes", async () => {
     const entry = await fetch(resolveUrl("nope.txt"));
-    expect([entry.status, entry.headers.get("x-error-code"), entry.headers.get("x-repo-commit")]).toEqual([404, "EntryNotFound", repo.commit]);
+    expect([entry.status, entry.headers.get("x-error-code"), entry.headers.get("x-repo-commit")]).toEqual([
+      404,
+      "EntryNotFound",
+      repo.commit,
+    ]);
     expect(await entry.json()).toEqual({ error: "Entry not found" });
     expect((await fetch(resolveUrl("weights"))).headers.get("x-error-code")).toBe("EntryNotFound"); // a directory
     const revision = await fetch(resolveUrl("config.json", "v9"));

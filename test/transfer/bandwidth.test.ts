@@ -28,10 +28,20 @@ describe("bandwidth limit", () => {
 
     const results = await transferAll(
       [
-        item(http, server.url("/one.bin"), join(dir.path, "one.bin"), { size: 3 * MiB, expected: { sha256: generatedSha256(11, 3 * MiB) } }),
-        item(http, server.url("/two.bin"), join(dir.path, "two.bin"), { size: 1 * MiB, expected: { sha256: generatedSha256(12, 1 * MiB) } }),
+        item(http, server.url("/one.bin"), join(dir.path, "one.bin"), {
+          size: 3 * MiB,
+          expected: { sha256: generatedSha256(11, 3 * MiB) },
+        }),
+        item(http, server.url("/two.bin"), join(dir.path, "two.bin"), {
+          size: 1 * MiB,
+          expected: { sha256: generatedSha256(12, 1 * MiB) },
+        }),
       ],
-      { settings: quickSettings({ bandwidthLimitBytesPerSec: 2 * MiB, concurrency: 4 }), parallelThresholdBytes: 2 * MiB, partSizeBytes: 512 * 1024 },
+      {
+        settings: quickSettings({ bandwidthLimitBytesPerSec: 2 * MiB, concurrency: 4 }),
+        parallelThresholdBytes: 2 * MiB,
+        partSizeBytes: 512 * 1024,
+      },
     );
     const seconds = (performance.now() - started) / 1000;
 

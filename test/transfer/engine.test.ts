@@ -60,7 +60,10 @@ describe("transferAll", () => {
             md5: createHash("md5").update(small).digest("hex"),
           },
         }),
-        item(http, server.url("/big.bin"), join(dir.path, "b/big.bin"), { size: bigSize, expected: { sha256: sha256(big) } }),
+        item(http, server.url("/big.bin"), join(dir.path, "b/big.bin"), {
+          size: bigSize,
+          expected: { sha256: sha256(big) },
+        }),
       ],
       { settings: quickSettings({ concurrency: 4 }), progress, ...parts },
     );
@@ -86,7 +89,12 @@ describe("transferAll", () => {
     const progress = recordingProgress();
 
     const [result] = await transferAll(
-      [item(http, server.url("/cut.bin"), join(dir.path, "cut.bin"), { size, expected: { sha256: generatedSha256(3, size) } })],
+      [
+        item(http, server.url("/cut.bin"), join(dir.path, "cut.bin"), {
+          size,
+          expected: { sha256: generatedSha256(3, size) },
+        }),
+      ],
       { settings: quickSettings(), progress },
     );
 
@@ -107,7 +115,12 @@ describe("transferAll", () => {
     server.serveGenerated("/cut-parts.bin", size, 4, { dropAfterBytes: 100_000, dropTimes: 2 });
 
     await transferAll(
-      [item(http, server.url("/cut-parts.bin"), join(dir.path, "p.bin"), { size, expected: { sha256: generatedSha256(4, size) } })],
+      [
+        item(http, server.url("/cut-parts.bin"), join(dir.path, "p.bin"), {
+          size,
+          expected: { sha256: generatedSha256(4, size) },
+        }),
+      ],
       { settings: quickSettings({ concurrency: 4 }), ...parts },
     );
 
@@ -128,7 +141,12 @@ describe("transferAll", () => {
     server.serveBytes("/flaky.bin", body, { statuses: [{ status: 503 }, { status: 503 }] });
 
     const [result] = await transferAll(
-      [item(http, server.url("/flaky.bin"), join(dir.path, "flaky.bin"), { size: body.length, expected: { sha256: sha256(body) } })],
+      [
+        item(http, server.url("/flaky.bin"), join(dir.path, "flaky.bin"), {
+          size: body.length,
+          expected: { sha256: sha256(body) },
+        }),
+      ],
       { settings: quickSettings() },
     );
 
@@ -151,7 +169,9 @@ describe("transferAll", () => {
   });
 
   it.each([401, 403, 404])("does not retry HTTP %i, fails naming the file and leaves nothing", async (status) => {
-    server.serveBytes(`/denied-${status}.bin`, Buffer.from("secret"), { statuses: [{ status }, { status }, { status }] });
+    server.serveBytes(`/denied-${status}.bin`, Buffer.from("secret"), {
+      statuses: [{ status }, { status }, { status }],
+    });
     server.serveGenerated("/sibling.bin", 4 * MiB, 9, { trickleBytesPer100Ms: 64 * 1024 });
 
     const error = await transferAll(
@@ -176,7 +196,13 @@ describe("transferAll", () => {
     const good = generatedSha256(5, size);
 
     const error = await transferAll(
-      [item(http, server.url("/corrupt.bin"), join(dir.path, "blobs/corrupt.bin"), { path: "model.safetensors", size, expected: { sha256: good } })],
+      [
+        item(http, server.url("/corrupt.bin"), join(dir.path, "blobs/corrupt.bin"), {
+          path: "model.safetensors",
+          size,
+          expected: { sha256: good },
+        }),
+      ],
       { settings: quickSettings() },
     ).catch((caught: unknown) => caught);
 
@@ -206,8 +232,14 @@ describe("transferAll", () => {
 
     const results = await transferAll(
       [
-        item(http, server.url("/norange.bin"), join(dir.path, "a.bin"), { size: singleSize, expected: { sha256: generatedSha256(6, singleSize) } }),
-        item(http, server.url("/norange-parts.bin"), join(dir.path, "b.bin"), { size, expected: { sha256: generatedSha256(8, size) } }),
+        item(http, server.url("/norange.bin"), join(dir.path, "a.bin"), {
+          size: singleSize,
+          expected: { sha256: generatedSha256(6, singleSize) },
+        }),
+        item(http, server.url("/norange-parts.bin"), join(dir.path, "b.bin"), {
+          size,
+          expected: { sha256: generatedSha256(8, size) },
+        }),
       ],
       { settings: quickSettings({ concurrency: 4 }), ...parts },
     );
@@ -219,11 +251,16 @@ describe("transferAll", () => {
   });
 
   it("hashes the decoded bytes of a gzip-encoded response", async () => {
-    const text = Buffer.from("{\"architectures\": [\"Llama\"]}\n".repeat(5000));
+    const text = Buffer.from('{"architectures": ["Llama"]}\n'.repeat(5000));
     server.serveBytes("/config.json", text, { gzip: true });
 
     const [result] = await transferAll(
-      [item(http, server.url("/config.json"), join(dir.path, "config.json"), { size: text.length, expected: { gitBlobSha1: gitBlobSha1(text) } })],
+      [
+        item(http, server.url("/config.json"), join(dir.path, "config.json"), {
+          size: text.length,
+          expected: { gitBlobSha1: gitBlobSha1(text) },
+        }),
+      ],
       { settings: quickSettings() },
     );
 
@@ -237,7 +274,13 @@ describe("transferAll", () => {
     const credential = { authorization: "Bearer hf_secret_token_123", hosts: [new URL(server.origin()).host] };
 
     await transferAll(
-      [item(http, server.url("/gated.bin"), join(dir.path, "gated.bin"), { size: body.length, credential, expected: { sha256: sha256(body) } })],
+      [
+        item(http, server.url("/gated.bin"), join(dir.path, "gated.bin"), {
+          size: body.length,
+          credential,
+          expected: { sha256: sha256(body) },
+        }),
+      ],
       { settings: quickSettings() },
     );
 
@@ -254,7 +297,13 @@ describe("transferAll", () => {
     const credential = { authorization: "Bearer hf_parts_token", hosts: [new URL(server.origin()).host] };
 
     const [result] = await transferAll(
-      [item(http, server.url("/lfs.bin"), join(dir.path, "lfs.bin"), { size, credential, expected: { sha256: generatedSha256(13, size) } })],
+      [
+        item(http, server.url("/lfs.bin"), join(dir.path, "lfs.bin"), {
+          size,
+          credential,
+          expected: { sha256: generatedSha256(13, size) },
+        }),
+      ],
       { settings: quickSettings({ concurrency: 2 }), ...parts },
     );
 
@@ -291,15 +340,19 @@ describe("transferAll", () => {
   });
 
   it("creates a file only when its connection opens: queued files hold no descriptor", async () => {
-    for (let index = 0; index < 12; index++) server.serveGenerated(`/queued-${index}.bin`, 64 * 1024, 50 + index, { trickleBytesPer100Ms: 32 * 1024 });
+    for (let index = 0; index < 12; index++)
+      server.serveGenerated(`/queued-${index}.bin`, 64 * 1024, 50 + index, { trickleBytesPer100Ms: 32 * 1024 });
     const items = Array.from({ length: 12 }, (_, index) =>
       item(http, server.url(`/queued-${index}.bin`), join(dir.path, `q/${index}.bin`), { size: 64 * 1024 }),
     );
     let mostIncomplete = 0;
     const watcher = setInterval(() => {
-      void filesUnder(dir.path).then((files) => {
-        mostIncomplete = Math.max(mostIncomplete, files.filter((file) => file.endsWith(".incomplete")).length);
-      }, () => undefined);
+      void filesUnder(dir.path).then(
+        (files) => {
+          mostIncomplete = Math.max(mostIncomplete, files.filter((file) => file.endsWith(".incomplete")).length);
+        },
+        () => undefined,
+      );
     }, 20);
 
     await transferAll(items, { settings: quickSettings({ concurrency: 3 }) }).finally(() => clearInterval(watcher));
@@ -313,7 +366,11 @@ describe("transferAll", () => {
     const size = 3 * MiB + 777;
     server.serveGenerated("/threads.bin", size, 9);
     const bytes = generatedBytes(9, 0, size);
-    const expected = { sha256: sha256(bytes), sha1: createHash("sha1").update(bytes).digest("hex"), gitBlobSha1: gitBlobSha1(bytes) };
+    const expected = {
+      sha256: sha256(bytes),
+      sha1: createHash("sha1").update(bytes).digest("hex"),
+      gitBlobSha1: gitBlobSha1(bytes),
+    };
     for (const hashThreads of [0, 2]) {
       const destination = join(dir.path, `threads-${hashThreads}.bin`);
       const [result] = await transferAll([item(http, server.url("/threads.bin"), destination, { size, expected })], {
@@ -331,7 +388,12 @@ describe("transferAll", () => {
   it("writes an empty file", async () => {
     server.serveBytes("/empty", Buffer.alloc(0));
     const [result] = await transferAll(
-      [item(http, server.url("/empty"), join(dir.path, "empty"), { size: 0, expected: { gitBlobSha1: gitBlobSha1(Buffer.alloc(0)) } })],
+      [
+        item(http, server.url("/empty"), join(dir.path, "empty"), {
+          size: 0,
+          expected: { gitBlobSha1: gitBlobSha1(Buffer.alloc(0)) },
+        }),
+      ],
       { settings: quickSettings() },
     );
     expect(result).toMatchObject({ size: 0, sha256: sha256(Buffer.alloc(0)) });
@@ -342,7 +404,9 @@ describe("transferAll", () => {
     server.serveBytes("/x", Buffer.from("x"));
     const destination = join(dir.path, "same");
     await expect(
-      transferAll([item(http, server.url("/x"), destination), item(http, server.url("/x"), destination)], { settings: quickSettings() }),
+      transferAll([item(http, server.url("/x"), destination), item(http, server.url("/x"), destination)], {
+        settings: quickSettings(),
+      }),
     ).rejects.toThrow(/two transfers write/);
   });
 });
@@ -356,7 +420,12 @@ describe("transferAll retry budget", () => {
     const started = performance.now();
 
     const [result] = await transferAll(
-      [item(impatient, server.url("/stall.bin"), join(dir.path, "stall.bin"), { size, expected: { sha256: generatedSha256(31, size) } })],
+      [
+        item(impatient, server.url("/stall.bin"), join(dir.path, "stall.bin"), {
+          size,
+          expected: { sha256: generatedSha256(31, size) },
+        }),
+      ],
       { settings: impatient.settings },
     ).finally(() => impatient.close());
 
@@ -373,7 +442,12 @@ describe("transferAll retry budget", () => {
     server.serveGenerated("/often-cut.bin", size, 32, { dropAfterBytes: 100_000, dropTimes: 6 });
 
     const [result] = await transferAll(
-      [item(http, server.url("/often-cut.bin"), join(dir.path, "often-cut.bin"), { size, expected: { sha256: generatedSha256(32, size) } })],
+      [
+        item(http, server.url("/often-cut.bin"), join(dir.path, "often-cut.bin"), {
+          size,
+          expected: { sha256: generatedSha256(32, size) },
+        }),
+      ],
       { settings: quickSettings({ maxAttempts: 4 }) },
     );
 
@@ -384,9 +458,12 @@ describe("transferAll retry budget", () => {
   it("gives up on a server that sends one byte per connection (hard cap: 4 × maxAttempts)", async () => {
     server.serveGenerated("/trickle.bin", 100_000, 33, { dropAfterBytes: 1, dropTimes: 1_000_000 });
 
-    const error = await transferAll([item(http, server.url("/trickle.bin"), join(dir.path, "trickle.bin"), { size: 100_000 })], {
-      settings: quickSettings({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }),
-    }).catch((caught: unknown) => caught);
+    const error = await transferAll(
+      [item(http, server.url("/trickle.bin"), join(dir.path, "trickle.bin"), { size: 100_000 })],
+      {
+        settings: quickSettings({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }),
+      },
+    ).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toContain("gave up after 12 attempts");

@@ -45,7 +45,9 @@ beforeAll(async () => {
     target: "node20",
     outfile: script,
     // undici calls require(); give the ESM bundle one, as scripts/bundle.mjs does.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     logLevel: "silent",
   });
   expectedSha256 = generatedSha256(42, SIZE);
@@ -59,7 +61,11 @@ afterAll(async () => {
 async function measure(name: string, options: Record<string, number>): Promise<Measurement> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ["--expose-gc", script, JSON.stringify({ url: server.url("/big.bin"), size: SIZE, destination: join(dir.path, name), ...options })],
+    [
+      "--expose-gc",
+      script,
+      JSON.stringify({ url: server.url("/big.bin"), size: SIZE, destination: join(dir.path, name), ...options }),
+    ],
     { maxBuffer: 1 << 20 },
   );
   const measurement = JSON.parse(stdout) as Measurement;

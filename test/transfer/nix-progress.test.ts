@@ -81,11 +81,17 @@ describe.skipIf(nixBuild === undefined)("progress inside a real Nix build", () =
       "downloading 'model.safetensors'",
     ]);
     const overallId = transfers[0]?.id;
-    const progress = entries.filter((entry) => entry.action === "result" && entry.type === 105 && entry.id === overallId);
+    const progress = entries.filter(
+      (entry) => entry.action === "result" && entry.type === 105 && entry.id === overallId,
+    );
     expect(progress.at(-1)?.fields).toEqual([3000, 3000, 0, 0]);
-    expect(entries.some((entry) => entry.action === "msg" && entry.msg?.includes("config.json: ECONNRESET"))).toBe(true);
+    expect(entries.some((entry) => entry.action === "msg" && entry.msg?.includes("config.json: ECONNRESET"))).toBe(
+      true,
+    );
     // Build log lines (result type 101) carry what Nix did not understand: none of ours.
-    const logLines = entries.filter((entry) => entry.action === "result" && entry.type === 101).map((entry) => String(entry.fields?.[0]));
+    const logLines = entries
+      .filter((entry) => entry.action === "result" && entry.type === 101)
+      .map((entry) => String(entry.fields?.[0]));
     expect(logLines).toContain("mode=nix");
     expect(logLines.filter((line) => line.includes("@nix"))).toEqual([]);
     expect(stderr).not.toContain("bad JSON log message");

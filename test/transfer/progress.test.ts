@@ -26,10 +26,18 @@ afterAll(async () => {
 });
 
 /** A reporter of the given mode whose output is captured, with a clock the test moves. */
-function captured(mode: ProgressMode): { reporter: ProgressReporter; output: () => string; tick: (ms: number) => void } {
+function captured(mode: ProgressMode): {
+  reporter: ProgressReporter;
+  output: () => string;
+  tick: (ms: number) => void;
+} {
   let text = "";
   let clock = 0;
-  const reporter = createProgressReporter(mode, { write: (chunk) => (text += chunk), now: () => clock, columns: () => 100 });
+  const reporter = createProgressReporter(mode, {
+    write: (chunk) => (text += chunk),
+    now: () => clock,
+    columns: () => 100,
+  });
   return { reporter, output: () => text, tick: (ms) => (clock += ms) };
 }
 
@@ -46,7 +54,9 @@ function tee(reporters: readonly ProgressReporter[]): ProgressReporter {
 
 describe("progress mode selection", () => {
   it("follows NIX_MODEL_REPO_PROGRESS, then the Nix build, then the terminal", () => {
-    expect(selectProgressMode({ NIX_MODEL_REPO_PROGRESS: "none", NIX_BUILD_TOP: "/build", out: "/nix/store/x" }, true)).toBe("none");
+    expect(
+      selectProgressMode({ NIX_MODEL_REPO_PROGRESS: "none", NIX_BUILD_TOP: "/build", out: "/nix/store/x" }, true),
+    ).toBe("none");
     expect(selectProgressMode({ NIX_BUILD_TOP: "/build", out: "/nix/store/x" }, true)).toBe("nix");
     expect(selectProgressMode({ NIX_BUILD_TOP: "/build" }, true)).toBe("tty");
     expect(selectProgressMode({}, true)).toBe("tty");
@@ -76,7 +86,12 @@ describe("nix mode", () => {
     const messages = lines.map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>);
     const starts = messages.filter((message) => message["action"] === "start");
     // An untrusted builder may only start actFileTransfer (101) activities.
-    expect(starts.every((message) => message["type"] === 101 && typeof message["id"] === "number" && typeof message["text"] === "string")).toBe(true);
+    expect(
+      starts.every(
+        (message) =>
+          message["type"] === 101 && typeof message["id"] === "number" && typeof message["text"] === "string",
+      ),
+    ).toBe(true);
     const stops = messages.filter((message) => message["action"] === "stop").map((message) => message["id"]);
     expect(new Set(stops)).toEqual(new Set(starts.map((message) => message["id"])));
     const progress = messages.filter((message) => message["action"] === "result");
@@ -158,7 +173,12 @@ describe("line output", () => {
     reporter.fileStarted("slow.bin", 10);
     expect(text).toBe("");
     await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(text.split("\n").filter(Boolean).every((line) => line.startsWith("@nix {"))).toBe(true);
+    expect(
+      text
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => line.startsWith("@nix {")),
+    ).toBe(true);
     expect(text).toContain("slow.bin");
     reporter.end({ ok: false });
   });
@@ -180,8 +200,16 @@ describe("secrets in progress and errors", () => {
 
     const error = await transferAll(
       [
-        item(http, `${server.url("/ok.bin")}?download=true&token=query-secret`, join(dir.path, "ok.bin"), { path: "ok.bin", size: 2 * MiB, credential }),
-        item(http, server.url("/denied.bin"), join(dir.path, "denied.bin"), { path: "denied.bin", size: 1000, credential }),
+        item(http, `${server.url("/ok.bin")}?download=true&token=query-secret`, join(dir.path, "ok.bin"), {
+          path: "ok.bin",
+          size: 2 * MiB,
+          credential,
+        }),
+        item(http, server.url("/denied.bin"), join(dir.path, "denied.bin"), {
+          path: "denied.bin",
+          size: 1000,
+          credential,
+        }),
       ],
       { settings: quickSettings({ concurrency: 1 }), progress: reporter },
     ).catch((caught: unknown) => caught);

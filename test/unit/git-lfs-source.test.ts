@@ -26,19 +26,32 @@ const pointer = (lines: string) => Buffer.from(lines);
 
 describe("LFS pointer files", () => {
   it("reads the canonical form and the older version URLs", () => {
-    expect(readPointer(pointer(`version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\nsize 12345\n`))).toEqual({ kind: "pointer", pointer: { oid: OID, size: 12345 } });
-    expect(readPointer(pointer(`version https://hawser.github.com/spec/v1\noid sha256:${OID}\nsize 0\n`)).kind).toBe("pointer");
+    expect(readPointer(pointer(`version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\nsize 12345\n`))).toEqual(
+      { kind: "pointer", pointer: { oid: OID, size: 12345 } },
+    );
+    expect(readPointer(pointer(`version https://hawser.github.com/spec/v1\noid sha256:${OID}\nsize 0\n`)).kind).toBe(
+      "pointer",
+    );
   });
 
   it("leaves ordinary files alone", () => {
-    for (const text of ["", "{}", "version 2\n", `# version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\nsize 1\n`]) {
+    for (const text of [
+      "",
+      "{}",
+      "version 2\n",
+      `# version https://git-lfs.github.com/spec/v1\noid sha256:${OID}\nsize 1\n`,
+    ]) {
       expect(readPointer(pointer(text)).kind, text).toBe("not-a-pointer");
     }
     expect(readPointer(Buffer.alloc(2000, 0x61)).kind).toBe("not-a-pointer");
   });
 
   const broken: [string, string, RegExp][] = [
-    ["an oid that is a path", `oid sha256:../../../etc/passwd\nsize 1\n`, /oid "sha256:\.\.\/\.\.\/\.\.\/etc\/passwd" is not/],
+    [
+      "an oid that is a path",
+      `oid sha256:../../../etc/passwd\nsize 1\n`,
+      /oid "sha256:\.\.\/\.\.\/\.\.\/etc\/passwd" is not/,
+    ],
     ["upper-case hex", `oid sha256:${OID.toUpperCase()}\nsize 1\n`, /is not "sha256:" and 64 lowercase hex/],
     ["another hash", `oid sha1:${OID.slice(0, 40)}\nsize 1\n`, /is not "sha256:"/],
     ["a negative size", `oid sha256:${OID}\nsize -1\n`, /size "-1" is not a whole number/],
@@ -58,7 +71,16 @@ describe("LFS pointer files", () => {
 });
 
 describe("lfsFiles patterns (git lfs pull --include)", () => {
-  const paths = ["model.safetensors", "sub/model.safetensors", "onnx/model.onnx", "onnx/deep/x.bin", "a/onnx/y.bin", "weights.bin", "checkpoints/step-100/w.bin", "checkpoints/step-1000/w.bin"];
+  const paths = [
+    "model.safetensors",
+    "sub/model.safetensors",
+    "onnx/model.onnx",
+    "onnx/deep/x.bin",
+    "a/onnx/y.bin",
+    "weights.bin",
+    "checkpoints/step-100/w.bin",
+    "checkpoints/step-1000/w.bin",
+  ];
   const select = (patterns: string[]) => paths.filter(compileLfsFilePatterns(patterns));
 
   it("matches names at any depth when the pattern has no slash", () => {
@@ -97,14 +119,37 @@ describe("LFS endpoint and the spec", () => {
       return parseGitLfsSource(reader);
     };
     const commit = "a".repeat(40);
-    expect(parse({ url: "https://h.example/r.git", rev: commit })).toEqual({ type: "git-lfs", url: "https://h.example/r.git", rev: commit, lfsFiles: null });
-    expect(() => parse({ url: "https://h.example/r.git", rev: "main" })).toThrow(/spec.source.rev must be a full commit id/);
+    expect(parse({ url: "https://h.example/r.git", rev: commit })).toEqual({
+      type: "git-lfs",
+      url: "https://h.example/r.git",
+      rev: commit,
+      lfsFiles: null,
+    });
+    expect(() => parse({ url: "https://h.example/r.git", rev: "main" })).toThrow(
+      /spec.source.rev must be a full commit id/,
+    );
     expect(() => parse({ url: "https://h.example/r.git", rev: "A".repeat(40) })).toThrow(/40 lowercase hex/);
-    expect(() => parse({ url: "git@h.example:r.git", rev: commit })).toThrow(/spec.source.url must be an absolute URL like https:\/\/github.com\/org\/model.git/);
+    expect(() => parse({ url: "git@h.example:r.git", rev: commit })).toThrow(
+      /spec.source.url must be an absolute URL like https:\/\/github.com\/org\/model.git/,
+    );
     expect(() => parse({ url: "file:///srv/r.git", rev: commit })).toThrow(/ssh and other transports/);
-    expect(() => parse({ url: "https://t:secret@h.example/r.git", rev: commit })).toThrow(/must not contain credentials/);
-    expect(() => gitLfsPrefetch.parse("https://h.example/r.git@main", { files: undefined, endpoint: undefined, repoType: undefined })).toThrow(/full 40-hex commit/);
-    expect(gitLfsPrefetch.parse(`https://h.example/org/tiny.git@${commit}`, { files: ["*.bin"], endpoint: undefined, repoType: undefined })).toMatchObject({
+    expect(() => parse({ url: "https://t:secret@h.example/r.git", rev: commit })).toThrow(
+      /must not contain credentials/,
+    );
+    expect(() =>
+      gitLfsPrefetch.parse("https://h.example/r.git@main", {
+        files: undefined,
+        endpoint: undefined,
+        repoType: undefined,
+      }),
+    ).toThrow(/full 40-hex commit/);
+    expect(
+      gitLfsPrefetch.parse(`https://h.example/org/tiny.git@${commit}`, {
+        files: ["*.bin"],
+        endpoint: undefined,
+        repoType: undefined,
+      }),
+    ).toMatchObject({
       defaultName: "tiny",
       source: { type: "git-lfs", url: "https://h.example/org/tiny.git", rev: commit, lfsFiles: ["*.bin"] },
     });
@@ -115,7 +160,9 @@ describe("git credentials", () => {
   it("sends a token as HTTP Basic, with a default user or the one given, and redacts it", () => {
     const plain = basic("tok-123456", "$T");
     expect(plain.authorization).toBe(`Basic ${Buffer.from("x-access-token:tok-123456").toString("base64")}`);
-    expect(basic("oauth2:tok-123456", "$T").authorization).toBe(`Basic ${Buffer.from("oauth2:tok-123456").toString("base64")}`);
+    expect(basic("oauth2:tok-123456", "$T").authorization).toBe(
+      `Basic ${Buffer.from("oauth2:tok-123456").toString("base64")}`,
+    );
     expect(redact(`token tok-123456 header ${plain.authorization}`)).not.toContain("tok-123456");
     expect(redact(plain.authorization)).not.toContain(plain.authorization.slice(6));
   });
@@ -123,7 +170,15 @@ describe("git credentials", () => {
   it("reads git's credential store for the clone URL's scheme and host only", async () => {
     const home = await mkdtemp(join(tmpdir(), "nmr-gitcred-"));
     try {
-      await writeFile(join(home, ".git-credentials"), ["https://other:nope-9999@elsewhere.example", "http://plain:nope-8888@h.example", "https://me:stored-7777@h.example", ""].join("\n"));
+      await writeFile(
+        join(home, ".git-credentials"),
+        [
+          "https://other:nope-9999@elsewhere.example",
+          "http://plain:nope-8888@h.example",
+          "https://me:stored-7777@h.example",
+          "",
+        ].join("\n"),
+      );
       const env = { HOME: home };
       const noAuth = { tokenEnvVar: null, tokenFile: null };
       const found = await findGitCredentials(noAuth, env, new URL("https://h.example/org/r.git"));
@@ -131,7 +186,11 @@ describe("git credentials", () => {
       expect(found?.origin).toBe(join(home, ".git-credentials"));
       expect(await findGitCredentials(noAuth, env, new URL("https://none.example/r.git"))).toBeNull();
       // auth.tokenEnvVar comes first.
-      const fromEnv = await findGitCredentials({ tokenEnvVar: "T", tokenFile: null }, { ...env, T: "env-token-1" }, new URL("https://h.example/r"));
+      const fromEnv = await findGitCredentials(
+        { tokenEnvVar: "T", tokenFile: null },
+        { ...env, T: "env-token-1" },
+        new URL("https://h.example/r"),
+      );
       expect(fromEnv?.origin).toBe("$T");
     } finally {
       await rm(home, { recursive: true, force: true });
@@ -142,7 +201,11 @@ describe("git credentials", () => {
 describe("the Batch API client against a loopback server", () => {
   let server: FaultServer;
   let http: HttpClient;
-  let answer: (body: { objects: { oid: string; size: number }[] }) => { status?: number; body: unknown; headers?: Record<string, string> };
+  let answer: (body: { objects: { oid: string; size: number }[] }) => {
+    status?: number;
+    body: unknown;
+    headers?: Record<string, string>;
+  };
   const seen: { accept?: string; contentType?: string; authorization?: string; body: unknown }[] = [];
 
   beforeAll(async () => {
@@ -152,7 +215,12 @@ describe("the Batch API client against a loopback server", () => {
       const chunks: Buffer[] = [];
       for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      seen.push({ accept: request.headers.accept, contentType: request.headers["content-type"], authorization: request.headers.authorization, body });
+      seen.push({
+        accept: request.headers.accept,
+        contentType: request.headers["content-type"],
+        authorization: request.headers.authorization,
+        body,
+      });
       const reply = answer(body);
       response.writeHead(reply.status ?? 200, { "content-type": "application/vnd.git-lfs+json", ...reply.headers });
       response.end(JSON.stringify(reply.body));
@@ -181,10 +249,17 @@ describe("the Batch API client against a loopback server", () => {
     signal: new AbortController().signal,
     repo: "repo",
   });
-  const download = (extra: Record<string, unknown> = {}) => ({ objects: [{ oid: OID, size: 5, actions: { download: { href: server.url("/content"), ...extra } } }] });
+  const download = (extra: Record<string, unknown> = {}) => ({
+    objects: [{ oid: OID, size: 5, actions: { download: { href: server.url("/content"), ...extra } } }],
+  });
 
   it("posts the LFS media types with our credential and reads the action", async () => {
-    answer = () => ({ body: download({ header: { Authorization: "RemoteAuth server-given-1", "X-Sig": "abc-signature", Cookie: "c=1" }, expires_in: 60 }) });
+    answer = () => ({
+      body: download({
+        header: { Authorization: "RemoteAuth server-given-1", "X-Sig": "abc-signature", Cookie: "c=1" },
+        expires_in: 60,
+      }),
+    });
     const before = Date.now();
     const actions = await requestDownloads([object, { ...object, path: "copy.bin" }], context());
     const request = seen.at(-1)!;
@@ -192,11 +267,19 @@ describe("the Batch API client against a loopback server", () => {
     expect(request.contentType).toBe("application/vnd.git-lfs+json");
     expect(request.authorization).toBe("Basic c2VjcmV0LWJhdGNo");
     // The same object twice is asked for once.
-    expect(request.body).toEqual({ operation: "download", transfers: ["basic"], objects: [{ oid: OID, size: 5 }], hash_algo: "sha256" });
+    expect(request.body).toEqual({
+      operation: "download",
+      transfers: ["basic"],
+      objects: [{ oid: OID, size: 5 }],
+      hash_algo: "sha256",
+    });
     const action = actions.get(OID)!;
     expect(action.href.href).toBe(server.url("/content"));
     // The server's Authorization is for the href's host only; a cookie is dropped.
-    expect(action.credential).toEqual({ authorization: "RemoteAuth server-given-1", hosts: [new URL(server.url("/")).host] });
+    expect(action.credential).toEqual({
+      authorization: "RemoteAuth server-given-1",
+      hosts: [new URL(server.url("/")).host],
+    });
     expect(action.headers).toEqual({ "X-Sig": "abc-signature" });
     expect(action.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
     expect(redact("RemoteAuth server-given-1 abc-signature")).toBe("*** ***");
@@ -204,7 +287,10 @@ describe("the Batch API client against a loopback server", () => {
 
   it("follows a 307 with the body, as the Batch API allows", async () => {
     answer = () => ({ body: download() });
-    const actions = await requestDownloads([object], { ...context(), endpoint: new URL(server.url("/repo.git/info/lfs-307")) });
+    const actions = await requestDownloads([object], {
+      ...context(),
+      endpoint: new URL(server.url("/repo.git/info/lfs-307")),
+    });
     expect(actions.get(OID)).toBeDefined();
     expect(seen.at(-1)!.body).toMatchObject({ operation: "download" });
   });
@@ -212,19 +298,47 @@ describe("the Batch API client against a loopback server", () => {
   it("does not turn the POST into a GET on a 302", async () => {
     answer = () => ({ body: download() });
     const count = seen.length;
-    await expect(requestDownloads([object], { ...context(), endpoint: new URL(server.url("/repo.git/info/lfs-302")) })).rejects.toThrow(/HTTP 302/);
+    await expect(
+      requestDownloads([object], { ...context(), endpoint: new URL(server.url("/repo.git/info/lfs-302")) }),
+    ).rejects.toThrow(/HTTP 302/);
     expect(seen.length).toBe(count);
   });
 
   const refusals: [string, () => { status?: number; body: unknown; headers?: Record<string, string> }, RegExp][] = [
-    ["a per-object 404", () => ({ body: { objects: [{ oid: OID, size: 5, error: { code: 404, message: "Object does not exist" } }] } }), /The LFS server does not have model\.bin/],
+    [
+      "a per-object 404",
+      () => ({ body: { objects: [{ oid: OID, size: 5, error: { code: 404, message: "Object does not exist" } }] } }),
+      /The LFS server does not have model\.bin/,
+    ],
     ["a missing answer", () => ({ body: { objects: [] } }), /no answer for model\.bin/],
-    ["an answer for another object only", () => ({ body: { objects: [{ oid: "0".repeat(64), size: 5, actions: { download: { href: server.url("/x") } } }] } }), /no answer for model\.bin/],
-    ["a file: href", () => ({ body: download({ href: "file:///etc/passwd" }) }), /the href for model\.bin is not http\(s\)/],
-    ["a header with a newline", () => ({ body: download({ header: { "X-A": "a\r\nX-Injected: 1" } }) }), /is not a valid header/],
+    [
+      "an answer for another object only",
+      () => ({
+        body: { objects: [{ oid: "0".repeat(64), size: 5, actions: { download: { href: server.url("/x") } } }] },
+      }),
+      /no answer for model\.bin/,
+    ],
+    [
+      "a file: href",
+      () => ({ body: download({ href: "file:///etc/passwd" }) }),
+      /the href for model\.bin is not http\(s\)/,
+    ],
+    [
+      "a header with a newline",
+      () => ({ body: download({ header: { "X-A": "a\r\nX-Injected: 1" } }) }),
+      /is not a valid header/,
+    ],
     ["another transfer adapter", () => ({ body: { transfer: "tus", ...download() } }), /transfer "tus" is not "basic"/],
     ["no objects list", () => ({ body: { message: "hi" } }), /no objects list/],
-    ["a 401 with a challenge", () => ({ status: 401, body: { message: "Credentials needed" }, headers: { "lfs-authenticate": 'Basic realm="x"' } }), /refused the batch request \(HTTP 401\)/],
+    [
+      "a 401 with a challenge",
+      () => ({
+        status: 401,
+        body: { message: "Credentials needed" },
+        headers: { "lfs-authenticate": 'Basic realm="x"' },
+      }),
+      /refused the batch request \(HTTP 401\)/,
+    ],
     ["a 404 for the whole API", () => ({ status: 404, body: { message: "Not found" } }), /There is no Git LFS API at/],
   ];
   for (const [label, reply, message] of refusals) {
@@ -241,7 +355,15 @@ describe("the environment git runs in", () => {
     const env = gitEnvironment({
       gitDir: "/scratch/repo.git",
       home: "/scratch/home",
-      env: { PATH: "/bin", HOME: "/root", GIT_DIR: "/elsewhere", GIT_CONFIG_GLOBAL: "/root/.gitconfig", GIT_ASKPASS: "/usr/bin/ask", https_proxy: "http://env-proxy:1", SSL_CERT_FILE: "/etc/ca.pem" },
+      env: {
+        PATH: "/bin",
+        HOME: "/root",
+        GIT_DIR: "/elsewhere",
+        GIT_CONFIG_GLOBAL: "/root/.gitconfig",
+        GIT_ASKPASS: "/usr/bin/ask",
+        https_proxy: "http://env-proxy:1",
+        SSL_CERT_FILE: "/etc/ca.pem",
+      },
       extraHeaders: [{ urlPrefix: "https://h.example/", header: "Authorization: Basic abc" }],
       network: { proxy: { https: "http://spec-proxy:3128" }, readTimeoutMs: 30_000 },
       describe: "repo",
@@ -259,7 +381,10 @@ describe("the environment git runs in", () => {
     });
     expect(env["GIT_ASKPASS"]).toBeUndefined();
     const config = Object.fromEntries(
-      Array.from({ length: Number(env["GIT_CONFIG_COUNT"]) }, (_, index) => [env[`GIT_CONFIG_KEY_${index}`], env[`GIT_CONFIG_VALUE_${index}`]]),
+      Array.from({ length: Number(env["GIT_CONFIG_COUNT"]) }, (_, index) => [
+        env[`GIT_CONFIG_KEY_${index}`],
+        env[`GIT_CONFIG_VALUE_${index}`],
+      ]),
     );
     expect(config).toMatchObject({
       "http.https://h.example/.extraHeader": "Authorization: Basic abc",

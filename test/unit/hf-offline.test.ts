@@ -35,7 +35,9 @@ const FILES = {
   "a/b/c.bin": "nested file, three levels down",
 } as const;
 /** FILES as assertEveryFileFoundOffline takes them: contents as Buffers (a string there is a sha256). */
-const EXPECTED: Record<string, Buffer> = Object.fromEntries(Object.entries(FILES).map(([path, content]) => [path, Buffer.from(content)]));
+const EXPECTED: Record<string, Buffer> = Object.fromEntries(
+  Object.entries(FILES).map(([path, content]) => [path, Buffer.from(content)]),
+);
 
 /** Writes one repo folder by hand. Pointers are relative symlinks unless a scenario says otherwise. */
 class RepoWriter {
@@ -71,7 +73,12 @@ class RepoWriter {
 }
 
 /** What the TS reader must return: a path under the cache, null, the no-exist sentinel, or an error class. */
-type Expected = { path: string } | null | "NO_EXIST" | { error: string } | { scan: (cache: string) => Partial<HFCacheInfo> };
+type Expected =
+  | { path: string }
+  | null
+  | "NO_EXIST"
+  | { error: string }
+  | { scan: (cache: string) => Partial<HFCacheInfo> };
 
 interface Scenario {
   readonly name: string;
@@ -80,8 +87,18 @@ interface Scenario {
   readonly checks: readonly (readonly [HubCall, Expected])[];
 }
 
-const t = (filename: string, revision?: string): HubCall => ({ op: "try_to_load_from_cache", repoId: REPO, filename, ...(revision ? { revision } : {}) });
-const h = (filename: string, revision?: string): HubCall => ({ op: "hf_hub_download", repoId: REPO, filename, ...(revision ? { revision } : {}) });
+const t = (filename: string, revision?: string): HubCall => ({
+  op: "try_to_load_from_cache",
+  repoId: REPO,
+  filename,
+  ...(revision ? { revision } : {}),
+});
+const h = (filename: string, revision?: string): HubCall => ({
+  op: "hf_hub_download",
+  repoId: REPO,
+  filename,
+  ...(revision ? { revision } : {}),
+});
 const s = (revision?: string, localFilesOnly = false): HubCall => ({
   op: "snapshot_download",
   repoId: REPO,
@@ -127,7 +144,10 @@ const scenarios: Scenario[] = [
       [s(C2, true), at("snapshots", C2)],
       [s("refs/pr/1"), at("snapshots", C2)],
       [s("v1.0"), notFound],
-      [{ op: "try_to_load_from_cache", repoId: "acme/data", repoType: "dataset", filename: "train.csv", revision: C1 }, { path: join("datasets--acme--data", "snapshots", C1, "train.csv") }],
+      [
+        { op: "try_to_load_from_cache", repoId: "acme/data", repoType: "dataset", filename: "train.csv", revision: C1 },
+        { path: join("datasets--acme--data", "snapshots", C1, "train.csv") },
+      ],
       [
         scan,
         {
@@ -143,7 +163,14 @@ const scenarios: Scenario[] = [
                 nbFiles: 4,
                 // Sorted by commit hash.
                 revisions: [
-                  [C1, expect.objectContaining({ commitHash: C1, refs: ["main"], files: expect.arrayContaining([expect.objectContaining({ fileName: "c.bin" })]) })],
+                  [
+                    C1,
+                    expect.objectContaining({
+                      commitHash: C1,
+                      refs: ["main"],
+                      files: expect.arrayContaining([expect.objectContaining({ fileName: "c.bin" })]),
+                    }),
+                  ],
                   [C2, expect.objectContaining({ commitHash: C2, refs: ["refs/pr/1"] })],
                 ]
                   .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1))
@@ -170,7 +197,14 @@ const scenarios: Scenario[] = [
       [s(), notFound],
       [s(C1), offlineMode],
       [s(C1, true), at("snapshots", C1)],
-      [scan, { scan: (cache) => ({ warnings: [`Reference(s) refer to missing commit hashes: {'${C1}\\n': {'main'}} (${join(cache, FOLDER)}).`] }) }],
+      [
+        scan,
+        {
+          scan: (cache) => ({
+            warnings: [`Reference(s) refer to missing commit hashes: {'${C1}\\n': {'main'}} (${join(cache, FOLDER)}).`],
+          }),
+        },
+      ],
     ],
   },
   {
@@ -188,7 +222,15 @@ const scenarios: Scenario[] = [
       // Without trees/<commit>.json snapshot_download cannot tell the folder is incomplete.
       [s(), at("snapshots", C1)],
       // The message names where the link points, not the link.
-      [scan, { scan: (cache) => ({ warnings: [`Blob missing (broken symlink): ${join(cache, FOLDER, "blobs", sha256(FILES["config.json"]))}`], repos: [] }) }],
+      [
+        scan,
+        {
+          scan: (cache) => ({
+            warnings: [`Blob missing (broken symlink): ${join(cache, FOLDER, "blobs", sha256(FILES["config.json"]))}`],
+            repos: [],
+          }),
+        },
+      ],
     ],
   },
   {
@@ -244,7 +286,16 @@ const scenarios: Scenario[] = [
       [t("a/b/c.bin"), null],
       [h("a/b/c.bin"), notFound],
       // snapshots/<c>/a/b + ../../../ is snapshots/, so the link dangles at snapshots/blobs/<x>.
-      [scan, { scan: (cache) => ({ warnings: [`Blob missing (broken symlink): ${join(cache, FOLDER, "snapshots", "blobs", sha256(FILES["a/b/c.bin"]))}`] }) }],
+      [
+        scan,
+        {
+          scan: (cache) => ({
+            warnings: [
+              `Blob missing (broken symlink): ${join(cache, FOLDER, "snapshots", "blobs", sha256(FILES["a/b/c.bin"]))}`,
+            ],
+          }),
+        },
+      ],
     ],
   },
   {
@@ -254,7 +305,10 @@ const scenarios: Scenario[] = [
       const repo = new RepoWriter(join(cache, FOLDER)).standard();
       mkdirSync(join(cache, FOLDER, "trees"));
       const listing = (formatVersion: number, paths: string[]) =>
-        JSON.stringify({ format_version: formatVersion, files: Object.fromEntries(paths.map((path) => [path, { size: 1, blob_id: "x" }])) });
+        JSON.stringify({
+          format_version: formatVersion,
+          files: Object.fromEntries(paths.map((path) => [path, { size: 1, blob_id: "x" }])),
+        });
       writeFileSync(join(cache, FOLDER, "trees", `${C1}.json`), listing(1, ["config.json", "extra.bin"]));
       // A listing in a format this reader does not know is ignored.
       repo.file(C2, "config.json", "v2\n");
@@ -379,7 +433,10 @@ const scenarios: Scenario[] = [
       [h("../refs/main"), { error: "ValueError" }],
       [h("/etc/passwd"), { error: "ValueError" }],
       [h("C:evil"), { error: "ValueError" }],
-      [{ op: "hf_hub_download", repoId: REPO, filename: "config.json", repoType: "bogus" as "model" }, { error: "ValueError" }],
+      [
+        { op: "hf_hub_download", repoId: REPO, filename: "config.json", repoType: "bogus" as "model" },
+        { error: "ValueError" },
+      ],
       // try_to_load_from_cache does not validate file names: "../" simply misses.
       [t("../refs/main"), null],
     ],
@@ -427,22 +484,29 @@ afterAll(() => {
 });
 
 describe.each(scenarios)("offline readers on $name", (scenario) => {
-  it.each(scenario.checks.map(([call, expected]) => [label(call), call, expected] as const))("%s", (_label, call, expected) => {
-    const cache = caches.get(scenario.name) as string;
-    const outcome = runTs(cache, call);
-    if (expected === null) expect(outcome).toEqual({ ok: true, value: null });
-    else if (expected === "NO_EXIST") expect(outcome).toEqual({ ok: true, value: { cachedNoExist: true } });
-    else if ("error" in expected) expect(outcome).toMatchObject({ ok: false, error: expected.error });
-    else if ("path" in expected) expect(outcome).toEqual({ ok: true, value: join(cache, expected.path) });
-    else expect(outcome).toMatchObject({ ok: true, value: expected.scan(cache) });
-  });
+  it.each(scenario.checks.map(([call, expected]) => [label(call), call, expected] as const))(
+    "%s",
+    (_label, call, expected) => {
+      const cache = caches.get(scenario.name) as string;
+      const outcome = runTs(cache, call);
+      if (expected === null) expect(outcome).toEqual({ ok: true, value: null });
+      else if (expected === "NO_EXIST") expect(outcome).toEqual({ ok: true, value: { cachedNoExist: true } });
+      else if ("error" in expected) expect(outcome).toMatchObject({ ok: false, error: expected.error });
+      else if ("path" in expected) expect(outcome).toEqual({ ok: true, value: join(cache, expected.path) });
+      else expect(outcome).toMatchObject({ ok: true, value: expected.scan(cache) });
+    },
+  );
 });
 
 describe("assertEveryFileFoundOffline", () => {
-  const cacheOf = (name: string) => caches.get(scenarios.find((scenario) => scenario.name.startsWith(name))?.name ?? "") as string;
+  const cacheOf = (name: string) =>
+    caches.get(scenarios.find((scenario) => scenario.name.startsWith(name))?.name ?? "") as string;
 
   it("passes a good layout and reports what it found", async () => {
-    const report = await assertEveryFileFoundOffline(cacheOf("a good layout"), REPO, { ...EXPECTED, "config.json": sha256(FILES["config.json"]) });
+    const report = await assertEveryFileFoundOffline(cacheOf("a good layout"), REPO, {
+      ...EXPECTED,
+      "config.json": sha256(FILES["config.json"]),
+    });
     expect(report.commit).toBe(C1);
     expect(report.files.map((file) => [file.path, file.sha256])).toEqual(
       Object.entries(FILES)
@@ -452,27 +516,49 @@ describe("assertEveryFileFoundOffline", () => {
   });
 
   it("passes a pinned commit without refs in local_files_only mode, and a PR ref", async () => {
-    await assertEveryFileFoundOffline(cacheOf("no refs/main"), REPO, EXPECTED, { revision: C1, offlineModes: ["local_files_only"] });
-    await assertEveryFileFoundOffline(cacheOf("a good layout"), REPO, new Map([["config.json", Buffer.from("older config\n")]]), { revision: "refs/pr/1" });
+    await assertEveryFileFoundOffline(cacheOf("no refs/main"), REPO, EXPECTED, {
+      revision: C1,
+      offlineModes: ["local_files_only"],
+    });
+    await assertEveryFileFoundOffline(
+      cacheOf("a good layout"),
+      REPO,
+      new Map([["config.json", Buffer.from("older config\n")]]),
+      { revision: "refs/pr/1" },
+    );
   });
 
   it("rejects a pinned commit under HF_HUB_OFFLINE when trees/<commit>.json is absent, and passes it when present", async () => {
-    await expect(assertEveryFileFoundOffline(cacheOf("no refs/main"), REPO, EXPECTED, { revision: C1 })).rejects.toThrow(
-      /snapshot_download\(revision='[0-9a-f]{40}'\) with HF_HUB_OFFLINE failed: OfflineModeIsEnabled/,
+    await expect(
+      assertEveryFileFoundOffline(cacheOf("no refs/main"), REPO, EXPECTED, { revision: C1 }),
+    ).rejects.toThrow(/snapshot_download\(revision='[0-9a-f]{40}'\) with HF_HUB_OFFLINE failed: OfflineModeIsEnabled/);
+    const report = await assertEveryFileFoundOffline(
+      cacheOf("trees/"),
+      REPO,
+      { "config.json": Buffer.from("v3\n"), "a/b.bin": Buffer.from("v3 b\n") },
+      { revision: C3 },
     );
-    const report = await assertEveryFileFoundOffline(cacheOf("trees/"), REPO, { "config.json": Buffer.from("v3\n"), "a/b.bin": Buffer.from("v3 b\n") }, { revision: C3 });
     expect(report.commit).toBe(C3);
   });
 
   it.each([
-    ["a trailing newline in refs/main", /Reference\(s\) refer to missing commit hashes[\s\S]*refs\/main ends with whitespace[\s\S]*try_to_load_from_cache\(config.json\) returned null/],
+    [
+      "a trailing newline in refs/main",
+      /Reference\(s\) refer to missing commit hashes[\s\S]*refs\/main ends with whitespace[\s\S]*try_to_load_from_cache\(config.json\) returned null/,
+    ],
     ["a missing blob", /Blob missing[\s\S]*config.json: pointer does not resolve \(dangling symlink\)/],
     ["an absolute symlink", /config.json: symlink target is absolute/],
     ["no refs/main", /refs\/main is missing/],
     ["a nested pointer one ../ short", /a\/b\/c.bin: pointer does not resolve/],
-    ["trees/<commit>.json", /snapshot_download\(revision='main'\) with HF_HUB_OFFLINE failed: IncompleteSnapshotError[\s\S]*local_files_only=True\) with local_files_only failed: IncompleteSnapshotError/],
+    [
+      "trees/<commit>.json",
+      /snapshot_download\(revision='main'\) with HF_HUB_OFFLINE failed: IncompleteSnapshotError[\s\S]*local_files_only=True\) with local_files_only failed: IncompleteSnapshotError/,
+    ],
     ["real files instead of symlinks", /config.json: pointer is not a symlink/],
-    ["broken entries at the cache root", /scan_cache_dir: Repo path is not a directory[\s\S]*incomplete download left behind/],
+    [
+      "broken entries at the cache root",
+      /scan_cache_dir: Repo path is not a directory[\s\S]*incomplete download left behind/,
+    ],
   ])("rejects %s", async (name, message) => {
     await expect(assertEveryFileFoundOffline(cacheOf(name), REPO, EXPECTED)).rejects.toThrow(message);
   });
@@ -487,7 +573,9 @@ describe("assertEveryFileFoundOffline", () => {
       () => undefined,
       (thrown: unknown) => thrown as Error,
     );
-    expect(error?.message).toContain(`config.json: content sha256 ${sha256(FILES["config.json"])}, expected ${sha256("something else")}`);
+    expect(error?.message).toContain(
+      `config.json: content sha256 ${sha256(FILES["config.json"])}, expected ${sha256("something else")}`,
+    );
     expect(error?.message).toContain("tokenizer.json: no pointer");
     expect(error?.message).toContain("unexpected file in the snapshot: README.md");
     expect(error?.message).toContain("empty directory in the snapshot: empty/dir");
@@ -506,7 +594,9 @@ describe("assertEveryFileFoundOffline", () => {
     const other = new RepoWriter(join(cache, "models--acme--other")).standard();
     rmSync(join(repo.folder, "snapshots", C1, "config.json"));
     repo.pointer(C1, "config.json", `../../../models--acme--other/blobs/${other.blob(FILES["config.json"])}`);
-    await expect(assertEveryFileFoundOffline(cache, REPO, EXPECTED)).rejects.toThrow(/config.json: pointer resolves to .*models--acme--other\/blobs\/.*, outside the repo's blobs/);
+    await expect(assertEveryFileFoundOffline(cache, REPO, EXPECTED)).rejects.toThrow(
+      /config.json: pointer resolves to .*models--acme--other\/blobs\/.*, outside the repo's blobs/,
+    );
   });
 });
 
@@ -516,7 +606,17 @@ describe("names", () => {
     expect(repoFolderName("gpt2")).toBe("models--gpt2");
     expect(repoFolderName("Org.Name/Model_v1.5-beta", "dataset")).toBe("datasets--Org.Name--Model_v1.5-beta");
     expect(repoFolderName("acme/demo", "space")).toBe("spaces--acme--demo");
-    for (const bad of ["", "a/b/c", "-acme/tiny", "acme/tiny-", "acme/ti--ny", "acme/ti..ny", "acme/tiny.git", "acme/ti ny", `acme/${"x".repeat(97)}`]) {
+    for (const bad of [
+      "",
+      "a/b/c",
+      "-acme/tiny",
+      "acme/tiny-",
+      "acme/ti--ny",
+      "acme/ti..ny",
+      "acme/tiny.git",
+      "acme/ti ny",
+      `acme/${"x".repeat(97)}`,
+    ]) {
       expect(() => repoFolderName(bad), bad).toThrow(/Repo|Cannot have/);
     }
   });
@@ -536,7 +636,9 @@ describe.skipIf(realHubSkipReason !== undefined)(
     const real = new Map<string, HubOutcome[]>();
     beforeAll(async () => {
       // One Python process for every scenario: importing the library is the slow part.
-      const calls = scenarios.flatMap((scenario) => scenario.checks.map(([call]) => ({ ...call, cacheDir: caches.get(scenario.name) as string })));
+      const calls = scenarios.flatMap((scenario) =>
+        scenario.checks.map(([call]) => ({ ...call, cacheDir: caches.get(scenario.name) as string })),
+      );
       const outcomes = await runRealHub(root, calls);
       let next = 0;
       for (const scenario of scenarios) real.set(scenario.name, outcomes.slice(next, (next += scenario.checks.length)));

@@ -55,7 +55,15 @@ async function tar(entries: readonly TarEntry[]): Promise<Buffer> {
   for (const entry of entries) {
     const isFile = entry.type === undefined || entry.type === "file";
     const content = Buffer.from(isFile ? (entry.content ?? "") : "");
-    packer.entry({ name: entry.name, type: entry.type ?? "file", size: content.length, ...(entry.linkname ? { linkname: entry.linkname } : {}) }, content);
+    packer.entry(
+      {
+        name: entry.name,
+        type: entry.type ?? "file",
+        size: content.length,
+        ...(entry.linkname ? { linkname: entry.linkname } : {}),
+      },
+      content,
+    );
   }
   packer.finalize();
   await done;
@@ -66,7 +74,12 @@ async function tar(entries: readonly TarEntry[]): Promise<Buffer> {
 async function strayFiles(): Promise<string[]> {
   const entries = await readdir(work, { recursive: true, withFileTypes: true });
   return entries
-    .filter((entry) => entry.isFile() && !join(entry.parentPath, entry.name).startsWith(out) && !/\.(tar|tgz|gz|zip)$/.test(entry.name))
+    .filter(
+      (entry) =>
+        entry.isFile() &&
+        !join(entry.parentPath, entry.name).startsWith(out) &&
+        !/\.(tar|tgz|gz|zip)$/.test(entry.name),
+    )
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
@@ -93,7 +106,14 @@ describe("tar archives", () => {
   });
 
   it("unpacks a plain tar", async () => {
-    const files = await unpack("m.tar", await tar([{ name: "dir/", type: "directory" }, { name: "dir/a.txt", content: "A" }, { name: "b.txt", content: "" }]));
+    const files = await unpack(
+      "m.tar",
+      await tar([
+        { name: "dir/", type: "directory" },
+        { name: "dir/a.txt", content: "A" },
+        { name: "b.txt", content: "" },
+      ]),
+    );
     expect(files).toEqual([
       { path: "dir/a.txt", size: 1, sha256: sha256("A") },
       { path: "b.txt", size: 0, sha256: sha256("") },
@@ -104,13 +124,41 @@ describe("tar archives", () => {
     ["a '..' segment", [{ name: "../escape.txt", content: "x" }], /it has a '\.\.' segment/],
     ["a '..' in the middle", [{ name: "a/../../escape.txt", content: "x" }], /it has a '\.\.' segment/],
     ["an absolute path", [{ name: "/tmp/nmr-absolute.txt", content: "x" }], /it is absolute/],
-    ["a symlink to /etc", [{ name: "etc", type: "symlink", linkname: "/etc" }, { name: "etc/passwd", content: "x" }], /symbolic link \(to "\/etc"\)/],
-    ["a hard link", [{ name: "a.txt", content: "x" }, { name: "b.txt", type: "link", linkname: "/etc/passwd" }], /hard link/],
+    [
+      "a symlink to /etc",
+      [
+        { name: "etc", type: "symlink", linkname: "/etc" },
+        { name: "etc/passwd", content: "x" },
+      ],
+      /symbolic link \(to "\/etc"\)/,
+    ],
+    [
+      "a hard link",
+      [
+        { name: "a.txt", content: "x" },
+        { name: "b.txt", type: "link", linkname: "/etc/passwd" },
+      ],
+      /hard link/,
+    ],
     ["a character device", [{ name: "null", type: "character-device" }], /character device/],
     ["a block device", [{ name: "sda", type: "block-device" }], /block device/],
     ["a fifo", [{ name: "pipe", type: "fifo" }], /fifo/],
-    ["a duplicate name", [{ name: "a.txt", content: "x" }, { name: "./a.txt", content: "y" }], /two entries name the same file/],
-    ["a file used as a directory", [{ name: "a", content: "x" }, { name: "a/b", content: "y" }], /a file is also used as a directory/],
+    [
+      "a duplicate name",
+      [
+        { name: "a.txt", content: "x" },
+        { name: "./a.txt", content: "y" },
+      ],
+      /two entries name the same file/,
+    ],
+    [
+      "a file used as a directory",
+      [
+        { name: "a", content: "x" },
+        { name: "a/b", content: "y" },
+      ],
+      /a file is also used as a directory/,
+    ],
     ["a backslash", [{ name: "..\\escape.txt", content: "x" }], /backslash/],
     ["a directory named ..", [{ name: "../", type: "directory" }], /'\.\.' segment/],
   ];
@@ -124,15 +172,21 @@ describe("tar archives", () => {
 
   it("refuses a truncated tar.gz with a message naming the archive", async () => {
     const whole = gzipSync(await tar([{ name: "a.bin", content: randomBytes(100_000) }]));
-    await expect(unpack("cut.tar.gz", whole.subarray(0, whole.length / 2))).rejects.toThrow(/Cannot unpack the archive cut\.tar\.gz/);
+    await expect(unpack("cut.tar.gz", whole.subarray(0, whole.length / 2))).rejects.toThrow(
+      /Cannot unpack the archive cut\.tar\.gz/,
+    );
   });
 
   it("refuses a file that is not a tar", async () => {
-    await expect(unpack("not.tar", Buffer.from("hello, I am not a tar archive".repeat(40)))).rejects.toThrow(/Cannot unpack the archive not\.tar/);
+    await expect(unpack("not.tar", Buffer.from("hello, I am not a tar archive".repeat(40)))).rejects.toThrow(
+      /Cannot unpack the archive not\.tar/,
+    );
   });
 
   it("refuses an archive with no files", async () => {
-    await expect(unpack("empty.tar", await tar([{ name: "dir/", type: "directory" }]))).rejects.toThrow(/holds no files/);
+    await expect(unpack("empty.tar", await tar([{ name: "dir/", type: "directory" }]))).rejects.toThrow(
+      /holds no files/,
+    );
   });
 });
 
@@ -159,7 +213,10 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
   });
 
   it("reads an archive with a comment", async () => {
-    const files = await unpack("c.zip", buildZip([{ name: "a.txt", content: "hello" }], { comment: "a comment PK\u0005\u0006 that looks like a record" }));
+    const files = await unpack(
+      "c.zip",
+      buildZip([{ name: "a.txt", content: "hello" }], { comment: "a comment PK\u0005\u0006 that looks like a record" }),
+    );
     expect(files).toEqual([{ path: "a.txt", size: 5, sha256: sha256("hello") }]);
   });
 
@@ -170,17 +227,54 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     ["a symlink", [{ name: "link", content: "/etc/passwd", unixMode: 0o120777 }], /symbolic link/],
     ["a character device", [{ name: "dev", unixMode: 0o020666 }], /device, fifo or socket/],
     ["a fifo", [{ name: "pipe", unixMode: 0o010644 }], /device, fifo or socket/],
-    ["a duplicate name", [{ name: "a.txt", content: "x" }, { name: "a.txt", content: "y" }], /two entries name the same file/],
-    ["a file used as a directory", [{ name: "a", content: "x" }, { name: "a/b", content: "y" }], /a file is also used as a directory/],
+    [
+      "a duplicate name",
+      [
+        { name: "a.txt", content: "x" },
+        { name: "a.txt", content: "y" },
+      ],
+      /two entries name the same file/,
+    ],
+    [
+      "a file used as a directory",
+      [
+        { name: "a", content: "x" },
+        { name: "a/b", content: "y" },
+      ],
+      /a file is also used as a directory/,
+    ],
     ["an encrypted entry", [{ name: "a.txt", content: "x", flags: 0x801 }], /is encrypted/],
     ["an unknown compression method", [{ name: "a.txt", content: "x", method: 12 }], /compression method 12/],
-    ["a local name that differs", [{ name: "safe.txt", localName: "../evil.txt", content: "x" }], /named "\.\.\/evil\.txt" in its local header/],
+    [
+      "a local name that differs",
+      [{ name: "safe.txt", localName: "../evil.txt", content: "x" }],
+      /named "\.\.\/evil\.txt" in its local header/,
+    ],
     // b.txt's local record hides inside a.txt's stored data (30-byte header + "a.txt" = offset 35).
-    ["overlapping entries", [{ name: "a.txt", content: localRecord("b.txt", "x".repeat(1000)), method: 0 }, { name: "b.txt", content: "x".repeat(1000), method: 0, centralOnlyAt: 35 }], /overlap/],
+    [
+      "overlapping entries",
+      [
+        { name: "a.txt", content: localRecord("b.txt", "x".repeat(1000)), method: 0 },
+        { name: "b.txt", content: "x".repeat(1000), method: 0, centralOnlyAt: 35 },
+      ],
+      /overlap/,
+    ],
     ["a wrong CRC-32", [{ name: "a.txt", content: "hello", crc32: 1234 }], /CRC-32/],
-    ["more bytes than declared", [{ name: "a.txt", content: "hello world", declaredSize: 3 }], /more than its declared 3 bytes/],
-    ["fewer bytes than declared", [{ name: "a.txt", content: "hello", declaredSize: 50 }], /holds 5 bytes, not the declared 50/],
-    ["a name that is neither ASCII nor marked UTF-8", [{ name: "x", nameBytes: Buffer.from([0x61, 0x81, 0x62]), content: "x" }], /not ASCII and not marked UTF-8/],
+    [
+      "more bytes than declared",
+      [{ name: "a.txt", content: "hello world", declaredSize: 3 }],
+      /more than its declared 3 bytes/,
+    ],
+    [
+      "fewer bytes than declared",
+      [{ name: "a.txt", content: "hello", declaredSize: 50 }],
+      /holds 5 bytes, not the declared 50/,
+    ],
+    [
+      "a name that is neither ASCII nor marked UTF-8",
+      [{ name: "x", nameBytes: Buffer.from([0x61, 0x81, 0x62]), content: "x" }],
+      /not ASCII and not marked UTF-8/,
+    ],
     ["a directory with content", [{ name: "dir/", content: "x", method: 0 }], /directory entry "dir\/" has content/],
   ];
   for (const [label, entries, message] of hostile) {
@@ -193,7 +287,9 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 
   it("refuses a truncated zip and a non-zip", async () => {
     const whole = buildZip([{ name: "a.bin", content: randomBytes(10_000) }]);
-    await expect(unpack("cut.zip", whole.subarray(0, whole.length - 10))).rejects.toThrow(/no end-of-central-directory record/);
+    await expect(unpack("cut.zip", whole.subarray(0, whole.length - 10))).rejects.toThrow(
+      /no end-of-central-directory record/,
+    );
     await expect(unpack("text.zip", Buffer.from("not a zip"))).rejects.toThrow(/Cannot unpack the archive text\.zip/);
   });
 });
@@ -215,7 +311,10 @@ describe("several archives", () => {
     await writeFile(locations[1]!, clash);
     const out2 = join(work, "out2");
     await expect(
-      unpackArchives([downloads[0]!, { ...downloads[1]!, size: clash.length, sha256: sha256(clash) }], blobWriterInto(out2)),
+      unpackArchives(
+        [downloads[0]!, { ...downloads[1]!, size: clash.length, sha256: sha256(clash) }],
+        blobWriterInto(out2),
+      ),
     ).rejects.toThrow(/two entries name the same file/);
   });
 });

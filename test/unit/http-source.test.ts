@@ -23,7 +23,15 @@ describe("sha256 forms (as nixpkgs' fetchurl takes them)", () => {
   });
 
   it("refuses everything else", () => {
-    for (const bad of ["", hex.slice(1), `${hex}0`, "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgh=", "sha512-abc", "md5:abc", "020ay2q1av2xs4n842rb3d7vz8qms1dcb87a5yd6azaci20x11le"]) {
+    for (const bad of [
+      "",
+      hex.slice(1),
+      `${hex}0`,
+      "sha256-n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgh=",
+      "sha512-abc",
+      "md5:abc",
+      "020ay2q1av2xs4n842rb3d7vz8qms1dcb87a5yd6azaci20x11le",
+    ]) {
       expect(parseSha256(bad), bad).toBeUndefined();
     }
   });
@@ -42,26 +50,49 @@ describe("the url source spec", () => {
   });
 
   it("wants a filename for URLs that name no file, or a name that is not a plain one", () => {
-    expect(() => parse({ urls: [{ url: "https://e.org/models/", sha256: hex }] })).toThrow(/has no usable file name.*filename is needed/s);
+    expect(() => parse({ urls: [{ url: "https://e.org/models/", sha256: hex }] })).toThrow(
+      /has no usable file name.*filename is needed/s,
+    );
     expect(() => parse({ urls: [{ url: "https://e.org/a%2F..%2Fb", sha256: hex }] })).toThrow(/filename is needed/);
     expect(() => parse({ urls: [{ url: "https://e.org/%2e%2e", sha256: hex }] })).toThrow(/filename is needed/);
   });
 
   it("refuses escaping or duplicate file names, bad URLs, bad digests and unknown fields", () => {
-    expect(() => parse({ urls: [{ url: "https://e.org/a", filename: "../a", sha256: hex }] })).toThrow(/Refusing a file path from spec.source.urls\[0\].filename: it has a '\.\.' segment/);
-    expect(() => parse({ urls: [{ url: "https://e.org/a", filename: "/etc/a", sha256: hex }] })).toThrow(/it is absolute/);
-    expect(() => parse({ urls: [{ url: "https://e.org/x/a.bin", sha256: hex }, { url: "https://f.org/a.bin", sha256: hex }] })).toThrow(/two entries name the same file/);
-    expect(() => parse({ urls: [{ url: "ftp://e.org/a.bin", sha256: hex }] })).toThrow(/spec.source.urls\[0\].url must be an http\(s\) URL/);
-    expect(() => parse({ urls: [{ url: "https://u:secret@e.org/a.bin", sha256: hex }] })).toThrow(/must not contain credentials/);
+    expect(() => parse({ urls: [{ url: "https://e.org/a", filename: "../a", sha256: hex }] })).toThrow(
+      /Refusing a file path from spec.source.urls\[0\].filename: it has a '\.\.' segment/,
+    );
+    expect(() => parse({ urls: [{ url: "https://e.org/a", filename: "/etc/a", sha256: hex }] })).toThrow(
+      /it is absolute/,
+    );
+    expect(() =>
+      parse({
+        urls: [
+          { url: "https://e.org/x/a.bin", sha256: hex },
+          { url: "https://f.org/a.bin", sha256: hex },
+        ],
+      }),
+    ).toThrow(/two entries name the same file/);
+    expect(() => parse({ urls: [{ url: "ftp://e.org/a.bin", sha256: hex }] })).toThrow(
+      /spec.source.urls\[0\].url must be an http\(s\) URL/,
+    );
+    expect(() => parse({ urls: [{ url: "https://u:secret@e.org/a.bin", sha256: hex }] })).toThrow(
+      /must not contain credentials/,
+    );
     expect(() => parse({ urls: [{ url: "https://u:secret@e.org/a.bin", sha256: hex }] })).not.toThrow(/secret/);
-    expect(() => parse({ urls: [{ url: "https://e.org/a.bin", sha256: "abc" }] })).toThrow(/spec.source.urls\[0\].sha256 must be a sha256/);
-    expect(() => parse({ urls: [{ url: "https://e.org/a.bin", sha256: hex, size: 3 }] })).toThrow(/unknown field spec.source.urls\[0\].size/);
+    expect(() => parse({ urls: [{ url: "https://e.org/a.bin", sha256: "abc" }] })).toThrow(
+      /spec.source.urls\[0\].sha256 must be a sha256/,
+    );
+    expect(() => parse({ urls: [{ url: "https://e.org/a.bin", sha256: hex, size: 3 }] })).toThrow(
+      /unknown field spec.source.urls\[0\].size/,
+    );
     expect(() => parse({ urls: [] })).toThrow(/must list at least one file/);
   });
 
   it("unpacks only archives, told by the name", () => {
     expect(parse({ unpack: true, urls: [{ url: "https://e.org/m.TGZ", sha256: hex }] }).unpack).toBe(true);
-    expect(() => parse({ unpack: true, urls: [{ url: "https://e.org/m.tar.xz", sha256: hex }] })).toThrow(/must end in \.tar\.gz, \.tgz, \.tar, \.zip when unpack = true/);
+    expect(() => parse({ unpack: true, urls: [{ url: "https://e.org/m.tar.xz", sha256: hex }] })).toThrow(
+      /must end in \.tar\.gz, \.tgz, \.tar, \.zip when unpack = true/,
+    );
     expect(archiveKind("a.tar.gz")).toBe("tar.gz");
     expect(archiveKind("a.tgz")).toBe("tar.gz");
     expect(archiveKind("a.tar")).toBe("tar");
@@ -71,13 +102,42 @@ describe("the url source spec", () => {
 
   it("leaves sha256 open only as prefetch does, and prefetch fills it in from the fetch", () => {
     expect(parse({ urls: [{ url: "https://e.org/a.bin", sha256: null }] }).urls[0]!.sha256).toBeNull();
-    const target = httpPrefetch.parse("https://e.org/models/bert.tar.gz", { files: undefined, endpoint: undefined, repoType: undefined, unpack: true });
+    const target = httpPrefetch.parse("https://e.org/models/bert.tar.gz", {
+      files: undefined,
+      endpoint: undefined,
+      repoType: undefined,
+      unpack: true,
+    });
     expect(target.defaultName).toBe("bert");
-    expect(target.source).toEqual({ type: "url", urls: [{ url: "https://e.org/models/bert.tar.gz", sha256: null, filename: "bert.tar.gz" }], unpack: true });
-    const pinned = withSha256(target, { formatVersion: 1, layout: "huggingface", source: {}, resolved: { "archive:bert.tar.gz": hex, commit: "c" }, files: [] });
+    expect(target.source).toEqual({
+      type: "url",
+      urls: [{ url: "https://e.org/models/bert.tar.gz", sha256: null, filename: "bert.tar.gz" }],
+      unpack: true,
+    });
+    const pinned = withSha256(target, {
+      formatVersion: 1,
+      layout: "huggingface",
+      source: {},
+      resolved: { "archive:bert.tar.gz": hex, commit: "c" },
+      files: [],
+    });
     expect(pinned.nixValue).toEqual({ urls: [{ url: "https://e.org/models/bert.tar.gz", sha256: hex }], unpack: true });
-    const plain = httpPrefetch.parse("https://e.org/w.bin", { files: undefined, endpoint: undefined, repoType: undefined });
-    expect(withSha256(plain, { formatVersion: 1, layout: "huggingface", source: {}, resolved: {}, files: [{ path: "w.bin", size: 1, sha256: hex }] }).nixValue).toEqual({ urls: [{ url: "https://e.org/w.bin", sha256: hex }] });
-    expect(() => httpPrefetch.parse("file:///etc/passwd", { files: undefined, endpoint: undefined, repoType: undefined })).toThrow(/Cannot read the URL target/);
+    const plain = httpPrefetch.parse("https://e.org/w.bin", {
+      files: undefined,
+      endpoint: undefined,
+      repoType: undefined,
+    });
+    expect(
+      withSha256(plain, {
+        formatVersion: 1,
+        layout: "huggingface",
+        source: {},
+        resolved: {},
+        files: [{ path: "w.bin", size: 1, sha256: hex }],
+      }).nixValue,
+    ).toEqual({ urls: [{ url: "https://e.org/w.bin", sha256: hex }] });
+    expect(() =>
+      httpPrefetch.parse("file:///etc/passwd", { files: undefined, endpoint: undefined, repoType: undefined }),
+    ).toThrow(/Cannot read the URL target/);
   });
 });

@@ -7,7 +7,9 @@ import { narLength, narPadding, narString } from "../../src/nar/format.js";
 import { UserError } from "../../src/util/errors.js";
 
 const nix = (...args: string[]) =>
-  execFileSync("nix", ["--extra-experimental-features", "nix-command", ...args], { encoding: "utf8" }).trim().split("\n");
+  execFileSync("nix", ["--extra-experimental-features", "nix-command", ...args], { encoding: "utf8" })
+    .trim()
+    .split("\n");
 
 // Hashes chosen to exercise every bit position: all zeros, all ones, one bit each end, random.
 const samples: Buffer[] = [
@@ -22,7 +24,9 @@ const samples: Buffer[] = [
 describe("nix32", () => {
   it("encodes sha256 digests exactly as nix-hash --to-base32 does", () => {
     const hex = samples.map((sample) => sample.toString("hex"));
-    const fromNix = execFileSync("nix-hash", ["--type", "sha256", "--to-base32", ...hex], { encoding: "utf8" }).trim().split("\n");
+    const fromNix = execFileSync("nix-hash", ["--type", "sha256", "--to-base32", ...hex], { encoding: "utf8" })
+      .trim()
+      .split("\n");
     expect(samples.map(toNix32)).toEqual(fromNix);
   });
 

@@ -25,7 +25,13 @@ beforeAll(() => {
     // Non-zero bytes at chunk edges, the middle, and the last byte, so a reader that
     // skipped or reordered a chunk would hash differently.
     for (const offset of [0, 4095, 4 * MiB - 1, 4 * MiB, 512 * MiB + 3, 1024 * MiB - 1, SIZE - 1]) {
-      writeSync(fd, Buffer.from([0xa5, 0x5a, 0x01].slice(0, Math.min(3, SIZE - offset))), 0, Math.min(3, SIZE - offset), offset);
+      writeSync(
+        fd,
+        Buffer.from([0xa5, 0x5a, 0x01].slice(0, Math.min(3, SIZE - offset))),
+        0,
+        Math.min(3, SIZE - offset),
+        offset,
+      );
     }
   } finally {
     closeSync(fd);

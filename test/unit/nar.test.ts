@@ -39,7 +39,8 @@ afterAll(() => {
 /** A tree with every kind of thing a NAR holds and every ordering trap. */
 function buildMixedTree(root: string): void {
   mkdirSync(join(root, "names"), { recursive: true });
-  const at = (...names: (string | Buffer)[]) => Buffer.concat([Buffer.from(root), ...names.flatMap((name) => [Buffer.from("/"), Buffer.from(name)])]);
+  const at = (...names: (string | Buffer)[]) =>
+    Buffer.concat([Buffer.from(root), ...names.flatMap((name) => [Buffer.from("/"), Buffer.from(name)])]);
   writeFileSync(at("config.json"), '{"a": 1}\n');
   writeFileSync(at("run.sh"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
   writeFileSync(at("eight-bytes"), "12345678");

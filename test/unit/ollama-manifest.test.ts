@@ -7,7 +7,11 @@ import { parseOllamaManifest } from "../../src/sources/ollama/manifest.js";
 import { UserError } from "../../src/util/errors.js";
 
 const hex = (char: string) => char.repeat(64);
-const blob = (digest: string, size = 10, mediaType = "application/vnd.ollama.image.model") => ({ mediaType, digest, size });
+const blob = (digest: string, size = 10, mediaType = "application/vnd.ollama.image.model") => ({
+  mediaType,
+  digest,
+  size,
+});
 const manifest = (fields: Record<string, unknown>) =>
   Buffer.from(
     JSON.stringify({
@@ -41,9 +45,13 @@ describe("Ollama manifests", () => {
   });
 
   it("skips a config without a digest, as Ollama does, and accepts the OCI manifest type", () => {
-    expect(parseOllamaManifest(manifest({ config: { mediaType: "x", digest: "", size: 0 } }), "m").blobs.map((b) => b.role)).toEqual(["layer 1", "layer 2"]);
+    expect(
+      parseOllamaManifest(manifest({ config: { mediaType: "x", digest: "", size: 0 } }), "m").blobs.map((b) => b.role),
+    ).toEqual(["layer 1", "layer 2"]);
     expect(parseOllamaManifest(manifest({ config: undefined }), "m").blobs).toHaveLength(2);
-    expect(parseOllamaManifest(manifest({ mediaType: "application/vnd.oci.image.manifest.v1+json" }), "m").blobs).toHaveLength(3);
+    expect(
+      parseOllamaManifest(manifest({ mediaType: "application/vnd.oci.image.manifest.v1+json" }), "m").blobs,
+    ).toHaveLength(3);
   });
 
   it.each([
@@ -72,7 +80,9 @@ describe("Ollama manifests", () => {
     ["a string", "10"],
     ["beyond 2^53", 2 ** 60],
   ])("refuses a %s size", (_, size) => {
-    expect(refusal(manifest({ layers: [{ mediaType: "x", digest: `sha256:${hex("a")}`, size }] }))).toContain("layer 1 has the size");
+    expect(refusal(manifest({ layers: [{ mediaType: "x", digest: `sha256:${hex("a")}`, size }] }))).toContain(
+      "layer 1 has the size",
+    );
   });
 
   it("refuses malformed manifests with a reason", () => {
@@ -82,9 +92,15 @@ describe("Ollama manifests", () => {
     expect(refusal(manifest({ schemaVersion: 1 }))).toContain("schemaVersion is 1, not 2");
     expect(refusal(manifest({ layers: [] }))).toContain("it has no layers");
     expect(refusal(manifest({ layers: undefined }))).toContain("it has no layers list");
-    expect(refusal(manifest({ layers: [{ digest: `sha256:${hex("a")}`, size: 1 }] }))).toContain("layer 1 has no mediaType");
-    expect(refusal(manifest({ mediaType: "text/html" }))).toContain('its mediaType "text/html" is not an image manifest');
-    expect(refusal(manifest({ mediaType: "application/vnd.oci.image.index.v1+json" }))).toContain("it is a manifest list");
+    expect(refusal(manifest({ layers: [{ digest: `sha256:${hex("a")}`, size: 1 }] }))).toContain(
+      "layer 1 has no mediaType",
+    );
+    expect(refusal(manifest({ mediaType: "text/html" }))).toContain(
+      'its mediaType "text/html" is not an image manifest',
+    );
+    expect(refusal(manifest({ mediaType: "application/vnd.oci.image.index.v1+json" }))).toContain(
+      "it is a manifest list",
+    );
   });
 
   it("accepts a blob listed twice with one size and refuses two sizes for one digest", () => {

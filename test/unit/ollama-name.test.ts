@@ -17,7 +17,13 @@ import {
 const part80 = "8".repeat(80);
 const part350 = "3".repeat(350);
 
-const name = (host: string, namespace: string, model: string, tag: string, scheme: "http" | "https" = "https"): OllamaName => ({ scheme, host, namespace, model, tag });
+const name = (
+  host: string,
+  namespace: string,
+  model: string,
+  tag: string,
+  scheme: "http" | "https" = "https",
+): OllamaName => ({ scheme, host, namespace, model, tag });
 
 describe("Ollama model names", () => {
   it.each<[string, OllamaName]>([
@@ -28,7 +34,10 @@ describe("Ollama model names", () => {
     ["user/m", name("registry.ollama.ai", "user", "m", "latest")],
     ["namespace/model", name("registry.ollama.ai", "namespace", "model", "latest")],
     // name_test.go TestParseNameParts.
-    ["registry.ollama.ai/library/dolphin-mistral:7b-v2.6-dpo-laser-q6_K", name("registry.ollama.ai", "library", "dolphin-mistral", "7b-v2.6-dpo-laser-q6_K")],
+    [
+      "registry.ollama.ai/library/dolphin-mistral:7b-v2.6-dpo-laser-q6_K",
+      name("registry.ollama.ai", "library", "dolphin-mistral", "7b-v2.6-dpo-laser-q6_K"),
+    ],
     ["host/namespace/model:tag", name("host", "namespace", "model", "tag")],
     ["host:port/namespace/model:tag", name("host:port", "namespace", "model", "tag")],
     ["host/namespace/model", name("host", "namespace", "model", "latest")],

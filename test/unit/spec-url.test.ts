@@ -18,8 +18,12 @@ describe("checkHttpUrl", () => {
 
   it("refuses other schemes, relative URLs and (unless allowed) queries", () => {
     expect(() => checkHttpUrl("ftp://hub.example", "f", rules)).toThrow("f must be an http(s) URL");
-    expect(() => checkHttpUrl("ssh://h.example/x", "f", { ...rules, schemeNote: "no ssh in builds" })).toThrow("(no ssh in builds)");
-    expect(() => checkHttpUrl("hub.example/x", "f", rules)).toThrow("f must be an absolute URL like https://hub.example");
+    expect(() => checkHttpUrl("ssh://h.example/x", "f", { ...rules, schemeNote: "no ssh in builds" })).toThrow(
+      "(no ssh in builds)",
+    );
+    expect(() => checkHttpUrl("hub.example/x", "f", rules)).toThrow(
+      "f must be an absolute URL like https://hub.example",
+    );
     expect(() => checkHttpUrl("https://hub.example/?a=1", "f", rules)).toThrow("must not have a query or fragment");
     expect(checkHttpUrl("https://cdn.example/f?X-Sig=1", "f", { ...rules, allowQuery: true }).search).toBe("?X-Sig=1");
   });

@@ -7,7 +7,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModelView, modelSize, runCheck, type CheckName, type CheckResult } from "../../src/validate/index.js";
-import { cleanModelFiles, corpus, README_APACHE, safetensors, writeRawHf, writeRawOllama } from "./validate-fixtures.js";
+import {
+  cleanModelFiles,
+  corpus,
+  README_APACHE,
+  safetensors,
+  writeRawHf,
+  writeRawOllama,
+} from "./validate-fixtures.js";
 
 let root: string;
 let counter = 0;
@@ -19,7 +26,11 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function check(files: Record<string, Buffer | string>, name: CheckName, params: Record<string, unknown> = {}): Promise<CheckResult> {
+async function check(
+  files: Record<string, Buffer | string>,
+  name: CheckName,
+  params: Record<string, unknown> = {},
+): Promise<CheckResult> {
   const repo = await writeRawHf(join(root, `m${counter++}`), files);
   return runCheck(name, await openModelView(repo.folder), params);
 }
@@ -32,7 +43,13 @@ describe("the snapshot view", () => {
     const view = await openModelView(repo.folder);
     expect(view.root).toBe(join(repo.folder, "snapshots", repo.commit));
     expect(view.layout).toBe("huggingface");
-    expect(view.files.map((f) => f.path)).toEqual(["README.md", "config.json", "model.safetensors", "sub/dir/a.json", "tokenizer.json"]);
+    expect(view.files.map((f) => f.path)).toEqual([
+      "README.md",
+      "config.json",
+      "model.safetensors",
+      "sub/dir/a.json",
+      "tokenizer.json",
+    ]);
     expect(view.files.every((f) => f.realPath.startsWith(join(repo.folder, "blobs")))).toBe(true);
   });
 
@@ -51,10 +68,15 @@ describe("the snapshot view", () => {
 
 describe("scanner", () => {
   it("fails MALICIOUS content and names the file by its repo path", async () => {
-    const result = await check({ ...cleanModelFiles(), "pytorch_model.bin": corpus("m17-torch-zip.pt") }, "scanner", { failOn: "INVALID", warnOn: "WARN" });
+    const result = await check({ ...cleanModelFiles(), "pytorch_model.bin": corpus("m17-torch-zip.pt") }, "scanner", {
+      failOn: "INVALID",
+      warnOn: "WARN",
+    });
     expect(result.outcome).toBe("fail");
     expect(files(result)).toEqual(["pytorch_model.bin", "pytorch_model.bin"]);
-    expect(result.findings[0]!.reason).toMatch(/^MALICIOUS DENYLISTED_IMPORT in archive\/data\.pkl: GLOBAL imports posix\.system/);
+    expect(result.findings[0]!.reason).toMatch(
+      /^MALICIOUS DENYLISTED_IMPORT in archive\/data\.pkl: GLOBAL imports posix\.system/,
+    );
     expect(result.details).toMatchObject({ verdict: "MALICIOUS", summary: { files: 5, MALICIOUS: 1, SAFE: 4 } });
   });
 
@@ -71,7 +93,11 @@ describe("scanner", () => {
 
   it("passes a clean model and leaves the fetcher's own files (meta, refs) out", async () => {
     const result = await check(cleanModelFiles(), "scanner", {});
-    expect(result).toMatchObject({ outcome: "pass", findings: [], details: { verdict: "SAFE", summary: { files: 4 } } });
+    expect(result).toMatchObject({
+      outcome: "pass",
+      findings: [],
+      details: { verdict: "SAFE", summary: { files: 4 } },
+    });
   });
 });
 
@@ -111,7 +137,9 @@ describe("safetensorsOnly", () => {
       "safetensorsOnly",
     );
     expect(files(result)).toEqual(["fake.safetensors", "model.gguf", "pytorch_model.bin", "raw.bin"]);
-    expect(result.findings.find((f) => f.file === "raw.bin")!.reason).toMatch(/named like weights \(\.bin\) but its content is not safetensors/);
+    expect(result.findings.find((f) => f.file === "raw.bin")!.reason).toMatch(
+      /named like weights \(\.bin\) but its content is not safetensors/,
+    );
     expect(result.details).toEqual({ safetensorsFiles: 1 });
   });
 });
@@ -149,7 +177,9 @@ describe("maxSize", () => {
 
 describe("requiredFiles and validJson", () => {
   it("requiredFiles wants each path present and each pattern matched", async () => {
-    const result = await check(cleanModelFiles(), "requiredFiles", { files: ["config.json", "tokenizer_config.json", "*.safetensors", "*.gguf"] });
+    const result = await check(cleanModelFiles(), "requiredFiles", {
+      files: ["config.json", "tokenizer_config.json", "*.safetensors", "*.gguf"],
+    });
     expect(result.findings).toEqual([
       { file: "tokenizer_config.json", reason: "required file is missing" },
       { file: null, reason: 'no file matches the required pattern "*.gguf"' },
@@ -158,7 +188,7 @@ describe("requiredFiles and validJson", () => {
 
   it("validJson parses the files named and matched", async () => {
     const result = await check(
-      { ...cleanModelFiles(), "broken.json": "{\"a\": 1,}", "bom.json": "\uFEFF{}", "sub/ok.json": "[]" },
+      { ...cleanModelFiles(), "broken.json": '{"a": 1,}', "bom.json": "\uFEFF{}", "sub/ok.json": "[]" },
       "validJson",
       { files: ["*.json", "missing.json"] },
     );
@@ -188,9 +218,15 @@ describe("licenseCheck", () => {
   });
 
   it("falls back to a LICENSE file, recognised by its text", async () => {
-    const apache = "                                 Apache License\n                           Version 2.0, January 2004\n";
-    const result = await check({ "README.md": "# no front matter\n", LICENSE: apache }, "licenseCheck", { allow: ["Apache-2.0"] });
-    expect(result).toMatchObject({ outcome: "pass", details: { declared: [{ source: "LICENSE", license: "apache-2.0" }] } });
+    const apache =
+      "                                 Apache License\n                           Version 2.0, January 2004\n";
+    const result = await check({ "README.md": "# no front matter\n", LICENSE: apache }, "licenseCheck", {
+      allow: ["Apache-2.0"],
+    });
+    expect(result).toMatchObject({
+      outcome: "pass",
+      details: { declared: [{ source: "LICENSE", license: "apache-2.0" }] },
+    });
   });
 
   it("fails a model with no licence, one outside allow, and an unrecognised text under allow", async () => {
@@ -200,7 +236,9 @@ describe("licenseCheck", () => {
     expect(other.findings).toEqual([{ file: "README.md", reason: "licence apache-2.0 is not in allow = [ mit ]" }]);
     const unknown = await check({ "LICENSE.txt": "You may do what you like." }, "licenseCheck", { allow: ["mit"] });
     expect(unknown.findings[0]!.reason).toMatch(/^licence text not recognised/);
-    expect((await check({ "LICENSE.txt": "You may do what you like." }, "licenseCheck", { allow: null })).outcome).toBe("pass");
+    expect((await check({ "LICENSE.txt": "You may do what you like." }, "licenseCheck", { allow: null })).outcome).toBe(
+      "pass",
+    );
   });
 
   it("reads an Ollama model's licence layer", async () => {
@@ -216,8 +254,12 @@ describe("licenseCheck", () => {
 
 describe("params", () => {
   it("refuses unknown and malformed params, naming the field", async () => {
-    await expect(check(cleanModelFiles(), "scanner", { failOn: "SAFE" })).rejects.toThrow(/scanner\.failOn must be one of "WARN", "INVALID", "MALICIOUS"/);
+    await expect(check(cleanModelFiles(), "scanner", { failOn: "SAFE" })).rejects.toThrow(
+      /scanner\.failOn must be one of "WARN", "INVALID", "MALICIOUS"/,
+    );
     await expect(check(cleanModelFiles(), "noPickleFiles", { x: 1 })).rejects.toThrow(/takes no parameters/);
-    await expect(check(cleanModelFiles(), "scanner", { limits: { maxBytes: 1 } })).rejects.toThrow(/unknown limit maxBytes/);
+    await expect(check(cleanModelFiles(), "scanner", { limits: { maxBytes: 1 } })).rejects.toThrow(
+      /unknown limit maxBytes/,
+    );
   });
 });

@@ -19,7 +19,9 @@ export function corpus(name: string): Buffer {
 
 /** A valid safetensors file with one F32 tensor of `elements` values. */
 export function safetensors(elements = 4): Buffer {
-  const header = Buffer.from(JSON.stringify({ weight: { dtype: "F32", shape: [elements], data_offsets: [0, elements * 4] } }));
+  const header = Buffer.from(
+    JSON.stringify({ weight: { dtype: "F32", shape: [elements], data_offsets: [0, elements * 4] } }),
+  );
   const padded = Buffer.concat([header, Buffer.alloc((8 - (header.length % 8)) % 8, 0x20)]);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(padded.length));
@@ -42,13 +44,17 @@ export async function writeRawHf(root: string, files: FileContents, repoId = "ac
   const repo = await writeHubRepo(root, { repoId, files });
   await writeFile(
     join(repo.folder, ".nix-model-repo-meta.json"),
-    `${JSON.stringify({
-      files: repo.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
-      formatVersion: 1,
-      layout: "huggingface",
-      resolved: { commit: repo.commit },
-      source: { repo: repoId, type: "huggingface" },
-    }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        files: repo.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
+        formatVersion: 1,
+        layout: "huggingface",
+        resolved: { commit: repo.commit },
+        source: { repo: repoId, type: "huggingface" },
+      },
+      null,
+      2,
+    )}\n`,
   );
   return repo;
 }
@@ -59,7 +65,12 @@ export interface OllamaLayer {
 }
 
 /** An Ollama models folder: manifests/registry.ollama.ai/library/<model>/<tag> and blobs/sha256-…. */
-export async function writeRawOllama(dir: string, layers: readonly OllamaLayer[], model = "tiny", tag = "1"): Promise<string> {
+export async function writeRawOllama(
+  dir: string,
+  layers: readonly OllamaLayer[],
+  model = "tiny",
+  tag = "1",
+): Promise<string> {
   const blob = async (content: Buffer | string) => {
     const bytes = Buffer.from(content);
     const hex = createHash("sha256").update(bytes).digest("hex");
@@ -70,7 +81,12 @@ export async function writeRawOllama(dir: string, layers: readonly OllamaLayer[]
   const config = await blob(JSON.stringify({ model_format: "gguf" }));
   const manifestLayers = [];
   for (const layer of layers) manifestLayers.push({ mediaType: layer.mediaType, ...(await blob(layer.content)) });
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config: { mediaType: "application/vnd.docker.container.image.v1+json", ...config }, layers: manifestLayers });
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+    config: { mediaType: "application/vnd.docker.container.image.v1+json", ...config },
+    layers: manifestLayers,
+  });
   const manifestPath = join(dir, "manifests", "registry.ollama.ai", "library", model, tag);
   await mkdir(dirname(manifestPath), { recursive: true });
   await writeFile(manifestPath, manifest);

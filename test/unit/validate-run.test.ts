@@ -11,7 +11,12 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalJson } from "../../src/layout/canonical-json.js";
-import { parseValidationConfig, runValidation, writeValidatedOutput, type ValidationConfig } from "../../src/validate/index.js";
+import {
+  parseValidationConfig,
+  runValidation,
+  writeValidatedOutput,
+  type ValidationConfig,
+} from "../../src/validate/index.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./validate-fixtures.js";
@@ -26,13 +31,18 @@ let evilRaw: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "nmr-validate-run-"));
   cleanRaw = (await writeRawHf(join(root, "clean"), cleanModelFiles())).folder;
-  evilRaw = (await writeRawHf(join(root, "evil"), { ...cleanModelFiles(), "pytorch_model.bin": corpus("m17-torch-zip.pt") })).folder;
+  evilRaw = (
+    await writeRawHf(join(root, "evil"), { ...cleanModelFiles(), "pytorch_model.bin": corpus("m17-torch-zip.pt") })
+  ).folder;
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-type Spec = { name: string; onFailure?: "abort" | "warn" | "skip"; timeout?: number } & ({ command: string } | { check: string; params?: object });
+type Spec = { name: string; onFailure?: "abort" | "warn" | "skip"; timeout?: number } & (
+  | { command: string }
+  | { check: string; params?: object }
+);
 
 function config(specs: readonly Spec[], preset: string | null = null): ValidationConfig {
   return parseValidationConfig({
@@ -49,14 +59,21 @@ function config(specs: readonly Spec[], preset: string | null = null): Validatio
       timeoutFrom: s.timeout === undefined ? "global" : "validator",
       origin: "validators",
       expr: null,
-      ...("command" in s ? { kind: "command", command: s.command, path: PATH } : { kind: "builtin", check: s.check, params: s.params ?? {} }),
+      ...("command" in s
+        ? { kind: "command", command: s.command, path: PATH }
+        : { kind: "builtin", check: s.check, params: s.params ?? {} }),
     })),
   });
 }
 
 async function run(raw: string, specs: readonly Spec[], options: { outGuard?: string } = {}) {
   const lines: string[] = [];
-  const result = await runValidation(config(specs), raw, { selfCommand, log: (line) => lines.push(line), tmpDir: root, ...options });
+  const result = await runValidation(config(specs), raw, {
+    selfCommand,
+    log: (line) => lines.push(line),
+    tmpDir: root,
+    ...options,
+  });
   return { ...result, log: lines.join("\n") };
 }
 
@@ -72,23 +89,34 @@ describe("shell validators", () => {
     ].join("\n");
     const passed = await run(cleanRaw, [{ name: "probe", command: probe }]);
     expect(passed.aborted).toBeUndefined();
-    expect(passed.report.validators).toEqual([{ name: "probe", check: "command", onFailure: "abort", outcome: "pass", status: "passed", findings: [] }]);
+    expect(passed.report.validators).toEqual([
+      { name: "probe", check: "command", onFailure: "abort", outcome: "pass", status: "passed", findings: [] },
+    ]);
     expect(passed.log).toContain(`[probe] src is ${passed.view.root}`);
 
     const failed = await run(cleanRaw, [{ name: "exit-7", command: "echo checking; exit 7" }]);
     expect(failed.aborted?.validator.name).toBe("exit-7");
-    expect(failed.report.validators[0]).toMatchObject({ outcome: "fail", status: "failed", findings: [{ file: null, reason: "exited with status 7" }] });
+    expect(failed.report.validators[0]).toMatchObject({
+      outcome: "fail",
+      status: "failed",
+      findings: [{ file: null, reason: "exited with status 7" }],
+    });
   });
 
   it("report findings through $NMR_FINDINGS", async () => {
     const result = await run(cleanRaw, [
-      { name: "vocab", onFailure: "warn", command: "printf 'config.json\\tvocab too large\\nsomething about the whole model\\n' >> \"$NMR_FINDINGS\"; exit 1" },
+      {
+        name: "vocab",
+        onFailure: "warn",
+        command:
+          "printf 'config.json\\tvocab too large\\nsomething about the whole model\\n' >> \"$NMR_FINDINGS\"; exit 1",
+      },
     ]);
     expect(result.report.validators[0]!.findings).toEqual([
       { file: "config.json", reason: "vocab too large" },
       { file: null, reason: "something about the whole model" },
     ]);
-    expect(result.log).toContain("warning: validator vocab failed (onFailure = \"warn\", the build goes on): 2 findings");
+    expect(result.log).toContain('warning: validator vocab failed (onFailure = "warn", the build goes on): 2 findings');
     expect(result.log).toContain("    config.json: vocab too large");
   });
 
@@ -99,13 +127,17 @@ describe("shell validators", () => {
     expect(Date.now() - started).toBeLessThan(8000);
     expect(result.aborted).toMatchObject({ timedOut: true });
     expect(result.report.validators[0]!.findings[0]!.reason).toMatch(/^timed out after 0.5 s/);
-    const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(`sleep ${marker}`));
+    const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes(`sleep ${marker}`));
     expect(left).toEqual([]);
   });
 
   it("may not create the output path", async () => {
     const out = join(root, "guarded-out");
-    await expect(run(cleanRaw, [{ name: "writer", command: `mkdir ${out}` }], { outGuard: out })).rejects.toThrow(/Validator writer created the output path/);
+    await expect(run(cleanRaw, [{ name: "writer", command: `mkdir ${out}` }], { outGuard: out })).rejects.toThrow(
+      /Validator writer created the output path/,
+    );
   });
 });
 
@@ -124,13 +156,19 @@ describe("onFailure", () => {
   });
 
   it("warn logs the findings and goes on; skip goes on without a word", async () => {
-    const warned = await run(evilRaw, [{ name: "scanner", onFailure: "warn", check: "scanner" }, { name: "next", command: "true" }]);
+    const warned = await run(evilRaw, [
+      { name: "scanner", onFailure: "warn", check: "scanner" },
+      { name: "next", command: "true" },
+    ]);
     expect(warned.aborted).toBeUndefined();
     expect(warned.report.result).toBe("warned");
     expect(warned.report.validators.map((v) => v.status)).toEqual(["warned", "passed"]);
     expect(warned.log).toContain("warning: validator scanner failed");
 
-    const skipped = await run(evilRaw, [{ name: "scanner", onFailure: "skip", check: "scanner" }, { name: "next", command: "true" }]);
+    const skipped = await run(evilRaw, [
+      { name: "scanner", onFailure: "skip", check: "scanner" },
+      { name: "next", command: "true" },
+    ]);
     expect(skipped.report.result).toBe("passed");
     expect(skipped.report.validators[0]).toMatchObject({ status: "skipped", outcome: "fail" });
     expect(skipped.log).not.toMatch(/warning|error|MALICIOUS/);
@@ -177,13 +215,23 @@ describe("the validated output", () => {
     const cache = join(root, "hub-cache");
     await mkdir(cache);
     await symlink(out, join(cache, "models--acme--tiny"));
-    const expected = Object.fromEntries(Object.entries(cleanModelFiles()).map(([path, content]) => [path, Buffer.from(content)]));
+    const expected = Object.fromEntries(
+      Object.entries(cleanModelFiles()).map(([path, content]) => [path, Buffer.from(content)]),
+    );
     await assertEveryFileFoundOffline(cache, "acme/tiny", expected);
   });
 
   it("works for any layout: an Ollama output keeps manifests/ and blobs/", async () => {
-    const raw = await writeRawOllama(join(root, "ollama"), [{ mediaType: "application/vnd.ollama.image.model", content: corpus("b7-model.gguf") }]);
-    const result = await run(raw, [{ name: "scanner", check: "scanner" }, { name: "sees-manifests", command: 'test -f "$src/manifests/registry.ollama.ai/library/tiny/1" && test "$src" = "$NMR_RAW"' }]);
+    const raw = await writeRawOllama(join(root, "ollama"), [
+      { mediaType: "application/vnd.ollama.image.model", content: corpus("b7-model.gguf") },
+    ]);
+    const result = await run(raw, [
+      { name: "scanner", check: "scanner" },
+      {
+        name: "sees-manifests",
+        command: 'test -f "$src/manifests/registry.ollama.ai/library/tiny/1" && test "$src" = "$NMR_RAW"',
+      },
+    ]);
     expect(result.report.result).toBe("passed");
     const out = join(root, "ollama-out");
     await writeValidatedOutput(raw, out, result.view.meta, result.report);
@@ -195,7 +243,8 @@ describe("the validated output", () => {
 describe("nix-model-repo validate", () => {
   it("prints the report without --out, and exits 1 with the findings when a validator aborts", async () => {
     const file = join(root, "cli-config.json");
-    const write = (specs: readonly Spec[]) => import("node:fs/promises").then((fs) => fs.writeFile(file, JSON.stringify(config(specs))));
+    const write = (specs: readonly Spec[]) =>
+      import("node:fs/promises").then((fs) => fs.writeFile(file, JSON.stringify(config(specs))));
     await write([{ name: "scanner", check: "scanner" }]);
     const clean = await runCli(["validate", "--config", file, "--src", cleanRaw], { env: { out: "" } });
     expect(clean.code, clean.stderr).toBe(0);
@@ -211,11 +260,19 @@ describe("nix-model-repo validate", () => {
   it("is a usage error without a config or on a folder that is not a raw output", async () => {
     expect((await runCli(["validate"], { env: { configPath: "", src: "" } })).code).toBe(2);
     const file = join(root, "cli-config-2.json");
-    await import("node:fs/promises").then((fs) => fs.writeFile(file, JSON.stringify(config([{ name: "s", check: "scanner" }]))));
+    await import("node:fs/promises").then((fs) =>
+      fs.writeFile(file, JSON.stringify(config([{ name: "s", check: "scanner" }]))),
+    );
     const notRaw = await runCli(["validate", "--config", file, "--src", root]);
     expect(notRaw.code).toBe(2);
     expect(notRaw.stderr).toContain("is not a raw model output");
-    const badConfig = await runCli(["validate", "--config", join(cleanRaw, ".nix-model-repo-meta.json"), "--src", cleanRaw]);
+    const badConfig = await runCli([
+      "validate",
+      "--config",
+      join(cleanRaw, ".nix-model-repo-meta.json"),
+      "--src",
+      cleanRaw,
+    ]);
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toContain("configVersion must be 1");
   });

@@ -20,11 +20,22 @@ const command: Command = {
   summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(usage, argv, { spec: { type: "string" }, out: { type: "string" } }, { allowPositionals: false });
+    const { values } = parseCommandArgs(
+      usage,
+      argv,
+      { spec: { type: "string" }, out: { type: "string" } },
+      { allowPositionals: false },
+    );
     const specPath = values.spec ?? process.env["specPath"];
     const out = values.out ?? process.env["out"];
     if (!specPath || !out) {
-      throw new UserError({ what: `fetch needs ${specPath ? "" : "--spec FILE"}${!specPath && !out ? " and " : ""}${out ? "" : "--out DIR"}`, fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+      throw new UserError(
+        {
+          what: `fetch needs ${specPath ? "" : "--spec FILE"}${!specPath && !out ? " and " : ""}${out ? "" : "--out DIR"}`,
+          fix: [`usage:\n${usage}`],
+        },
+        { exitCode: 2 },
+      );
     }
     const spec = await readSpecFile(specPath);
     await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });

@@ -27,14 +27,20 @@ const hash: Command = {
     const formats = (["sri", "base32", "hex"] as const).filter((format) => values[format]);
     if (formats.length > 1) {
       throw new UserError(
-        { what: `choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`, fix: [`usage:\n${usage}`] },
+        {
+          what: `choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`,
+          fix: [`usage:\n${usage}`],
+        },
         { exitCode: 2 },
       );
     }
     const [path, ...extra] = positionals;
     if (path === undefined || extra.length > 0) {
       throw new UserError(
-        { what: path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`, fix: [`usage:\n${usage}`] },
+        {
+          what: path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`,
+          fix: [`usage:\n${usage}`],
+        },
         { exitCode: 2 },
       );
     }

@@ -2,10 +2,46 @@ import type { CommandLoader } from "../command.js";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const commands: ReadonlyMap<string, { summary: string; load: CommandLoader }> = new Map([
-  ["prefetch", { summary: "Download a model, print its hash and a fetchModel expression", load: async () => (await import("./prefetch.js")).default }],
-  ["fetch", { summary: "Fetch a model described by a spec file into a directory (the FOD builder)", load: async () => (await import("./fetch.js")).default }],
-  ["hash", { summary: "Print the SRI sha256 NAR hash of a path, as `nix hash path` does", load: async () => (await import("./hash.js")).default }],
-  ["serve", { summary: "Serve Hugging Face cache folders over the Hub download API", load: async () => (await import("./serve.js")).default }],
-  ["scan", { summary: "Scan model files for malicious serialized code", load: async () => (await import("./scan.js")).default }],
-  ["validate", { summary: "Run the validation phase on a raw model output (the phase-2 builder)", load: async () => (await import("./validate.js")).default }],
+  [
+    "prefetch",
+    {
+      summary: "Download a model, print its hash and a fetchModel expression",
+      load: async () => (await import("./prefetch.js")).default,
+    },
+  ],
+  [
+    "fetch",
+    {
+      summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
+      load: async () => (await import("./fetch.js")).default,
+    },
+  ],
+  [
+    "hash",
+    {
+      summary: "Print the SRI sha256 NAR hash of a path, as `nix hash path` does",
+      load: async () => (await import("./hash.js")).default,
+    },
+  ],
+  [
+    "serve",
+    {
+      summary: "Serve Hugging Face cache folders over the Hub download API",
+      load: async () => (await import("./serve.js")).default,
+    },
+  ],
+  [
+    "scan",
+    {
+      summary: "Scan model files for malicious serialized code",
+      load: async () => (await import("./scan.js")).default,
+    },
+  ],
+  [
+    "validate",
+    {
+      summary: "Run the validation phase on a raw model output (the phase-2 builder)",
+      load: async () => (await import("./validate.js")).default,
+    },
+  ],
 ]);

@@ -21,7 +21,14 @@ import { UserError } from "../../util/errors.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
 
-const schemes: readonly PrefetchScheme[] = [huggingFacePrefetch, ollamaPrefetch, s3Prefetch, mlflowPrefetch, httpPrefetch, gitLfsPrefetch];
+const schemes: readonly PrefetchScheme[] = [
+  huggingFacePrefetch,
+  ollamaPrefetch,
+  s3Prefetch,
+  mlflowPrefetch,
+  httpPrefetch,
+  gitLfsPrefetch,
+];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -60,8 +67,15 @@ const command: Command = {
       unpack: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     });
-    if (positionals.length !== 1) throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
-    const target = parseTarget(positionals[0]!, { files: values.files, endpoint: values.endpoint, repoType: values["repo-type"], region: values.region, unpack: values.unpack });
+    if (positionals.length !== 1)
+      throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    const target = parseTarget(positionals[0]!, {
+      files: values.files,
+      endpoint: values.endpoint,
+      repoType: values["repo-type"],
+      region: values.region,
+      unpack: values.unpack,
+    });
     const name = values.name ?? target.defaultName;
     const spec = parseSpec({
       specVersion: SPEC_VERSION,
@@ -102,7 +116,13 @@ function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]
   const prefix = colon === -1 ? "" : text.slice(0, colon);
   const scheme = schemes.find((candidate) => candidate.prefixes.includes(prefix));
   if (!scheme) {
-    throw new UserError({ what: `Unknown prefetch target '${text}'`, fix: [`Targets look like:\n${schemes.map((s) => s.example).join("\n")}`] }, { exitCode: 2 });
+    throw new UserError(
+      {
+        what: `Unknown prefetch target '${text}'`,
+        fix: [`Targets look like:\n${schemes.map((s) => s.example).join("\n")}`],
+      },
+      { exitCode: 2 },
+    );
   }
   return scheme.parse(text.slice(colon + 1), flags);
 }
@@ -116,7 +136,10 @@ async function addToStore(directory: string, nix32: string, name: string): Promi
   const storePath = await addFixedRecursive(directory);
   const expected = await fixedOutputPath(nix32, name);
   if (storePath !== expected) {
-    throw new UserError({ what: "The store path of the prefetched model is not the one the build will look for", context: { added: storePath, expected } });
+    throw new UserError({
+      what: "The store path of the prefetched model is not the one the build will look for",
+      context: { added: storePath, expected },
+    });
   }
   return storePath;
 }
@@ -129,8 +152,18 @@ function expression(name: string, target: PrefetchTarget, hash: string): string 
 }`;
 }
 
-function humanReport(result: { name: string; hash: string; storePath: string | null; resolved: Record<string, string>; files: number; bytes: number; expression: string }): string {
-  const resolved = Object.entries(result.resolved).map(([key, value]) => `${key} ${value}`).join(", ");
+function humanReport(result: {
+  name: string;
+  hash: string;
+  storePath: string | null;
+  resolved: Record<string, string>;
+  files: number;
+  bytes: number;
+  expression: string;
+}): string {
+  const resolved = Object.entries(result.resolved)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(", ");
   return `fetched ${result.files} file${result.files === 1 ? "" : "s"} (${humanBytes(result.bytes)})${resolved ? `, ${resolved}` : ""}
 hash: ${result.hash}
 ${result.storePath ? `store path: ${result.storePath} (added: the first build needs no network)` : "store path: not added (nix-store is not on PATH)"}

@@ -54,7 +54,9 @@ const scan: Command = {
       }
       throw error;
     }
-    process.stdout.write(values.json ? renderReportJson(report) : renderReportText(report, { showSafe: !values["problems-only"] }));
+    process.stdout.write(
+      values.json ? renderReportJson(report) : renderReportText(report, { showSafe: !values["problems-only"] }),
+    );
     return exitCodeForVerdict(report.verdict);
   },
 };

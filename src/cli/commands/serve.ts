@@ -83,7 +83,10 @@ async function assertDirectory(dir: string): Promise<void> {
 
 function cdnOption(values: { "cdn-url"?: string; "cdn-host"?: string }): HubServerOptions["cdn"] {
   if (values["cdn-url"] !== undefined && values["cdn-host"] !== undefined) {
-    throw new UserError({ what: "use either --cdn-url or --cdn-host, not both", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    throw new UserError(
+      { what: "use either --cdn-url or --cdn-host, not both", fix: [`usage:\n${usage}`] },
+      { exitCode: 2 },
+    );
   }
   if (values["cdn-host"] !== undefined) return { host: values["cdn-host"] };
   if (values["cdn-url"] === undefined) return undefined;
@@ -123,14 +126,20 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
     throw new UserError(
-      { what: dir === undefined ? "missing DIR" : `expected one DIR, got ${positionals.length}`, fix: [`usage:\n${usage}`] },
+      {
+        what: dir === undefined ? "missing DIR" : `expected one DIR, got ${positionals.length}`,
+        fix: [`usage:\n${usage}`],
+      },
       { exitCode: 2 },
     );
   }
   const port = integerFlag("port", values.port, DEFAULT_PORT);
   const pageSize = integerFlag("page-size", values["page-size"], 1000);
   if (port > 65535 || pageSize < 1) {
-    throw new UserError({ what: port > 65535 ? `--port must be at most 65535` : `--page-size must be at least 1` }, { exitCode: 2 });
+    throw new UserError(
+      { what: port > 65535 ? `--port must be at most 65535` : `--page-size must be at least 1` },
+      { exitCode: 2 },
+    );
   }
   await assertDirectory(dir);
   const tokens = values["token-file"] === undefined ? [] : await readTokenFile(values["token-file"]);
@@ -159,7 +168,11 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
         {
           what: `cannot listen on ${host}:${port}`,
           cause: code,
-          fix: [code === "EADDRINUSE" ? "Pick another port with --port N (or --port 0 for a free one)." : "Pick an address of this machine with --host (and --cdn-host)."],
+          fix: [
+            code === "EADDRINUSE"
+              ? "Pick another port with --port N (or --port 0 for a free one)."
+              : "Pick an address of this machine with --host (and --cdn-host).",
+          ],
         },
         { cause: error },
       );
@@ -176,7 +189,9 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   }
   if (server.cdnUrl) lines.push(`LFS files redirect to ${server.cdnUrl}/cdn-lfs/…`);
   if (host !== "127.0.0.1" && host !== "::1" && host !== "localhost" && tokens.length === 0) {
-    logger.warn(`listening on ${host} without --token-file: every non-gated repo is readable by anyone who can reach it`);
+    logger.warn(
+      `listening on ${host} without --token-file: every non-gated repo is readable by anyone who can reach it`,
+    );
   }
   lines.push("", "Use it with:", `  export HF_ENDPOINT=${server.url}`, "");
   io.stdout.write(lines.join("\n"));
@@ -184,7 +199,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   io.onReloadRequest?.(() => {
     server.reload().then(
       () => logger.info(`re-scanned ${dir}: ${server.repos().length} repo(s)`),
-      (error: unknown) => logger.warn(`re-scan of ${dir} failed: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        logger.warn(`re-scan of ${dir} failed: ${error instanceof Error ? error.message : String(error)}`),
     );
   });
 

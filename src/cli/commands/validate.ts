@@ -2,7 +2,13 @@ import type { Command } from "../command.js";
 import { integerFlag, parseCommandArgs } from "../args.js";
 import { canonicalJson } from "../../layout/canonical-json.js";
 import { UserError } from "../../util/errors.js";
-import { readValidationConfig, runCheckInChild, runValidation, validationFailedError, writeValidatedOutput } from "../../validate/index.js";
+import {
+  readValidationConfig,
+  runCheckInChild,
+  runValidation,
+  validationFailedError,
+  writeValidatedOutput,
+} from "../../validate/index.js";
 
 const usage = `nix-model-repo validate [--config FILE] [--src DIR] [--out DIR]
 
@@ -44,7 +50,13 @@ const command: Command = {
     const configFile = values.config ?? process.env["configPath"];
     const src = values.src ?? process.env["src"];
     if (!configFile || !src) {
-      throw new UserError({ what: `validate needs ${[configFile ? "" : "--config FILE", src ? "" : "--src DIR"].filter(Boolean).join(" and ")}`, fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+      throw new UserError(
+        {
+          what: `validate needs ${[configFile ? "" : "--config FILE", src ? "" : "--src DIR"].filter(Boolean).join(" and ")}`,
+          fix: [`usage:\n${usage}`],
+        },
+        { exitCode: 2 },
+      );
     }
     const config = await readValidationConfig(configFile);
 

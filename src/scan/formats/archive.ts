@@ -16,7 +16,13 @@ import { checkCrc, listZip, openEntry, type ZipEntry } from "./zip.js";
  * which reads each as a possible pickle too. Only torch's raw storages are skipped.
  */
 
-export type MemberAnalyzer = (data: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext, container: KerasContainer) => void;
+export type MemberAnalyzer = (
+  data: RandomAccess,
+  name: string,
+  reporter: Reporter,
+  ctx: ScanContext,
+  container: KerasContainer,
+) => void;
 
 /** Members read whole for a CRC check: small enough that it costs nothing. */
 const CRC_CHECK_MAX = 16 * 1024 * 1024;
@@ -36,13 +42,19 @@ export function scanZipArchive(
   // torch takes the archive folder from the first entry, then reads <folder>/data.pkl.
   const prefix = first && first.name.includes("/") ? first.name.slice(0, first.name.indexOf("/") + 1) : "";
   const isTorch = prefix !== "" && names.has(`${prefix}data.pkl`);
-  const isTorchScript = prefix !== "" && names.has(`${prefix}constants.pkl`) && entries.some((e) => e.name.startsWith(`${prefix}code/`));
+  const isTorchScript =
+    prefix !== "" && names.has(`${prefix}constants.pkl`) && entries.some((e) => e.name.startsWith(`${prefix}code/`));
   const isNpz = entries.length > 0 && entries.every((e) => e.name.endsWith(".npy"));
-  const isKeras = names.has("config.json") && (names.has("metadata.json") || [...names].some((n) => n.endsWith(".weights.h5")));
+  const isKeras =
+    names.has("config.json") && (names.has("metadata.json") || [...names].some((n) => n.endsWith(".weights.h5")));
   const format = isTorchScript ? "torchscript" : isTorch ? "pytorch-zip" : isNpz ? "npz" : isKeras ? "keras" : "zip";
 
   if (ctx.archiveDepth >= ctx.limits.maxArchiveDepth) {
-    reporter.report("INVALID", "ARCHIVE_TOO_DEEP", `archive nested more than ${ctx.limits.maxArchiveDepth} levels; members not scanned`);
+    reporter.report(
+      "INVALID",
+      "ARCHIVE_TOO_DEEP",
+      `archive nested more than ${ctx.limits.maxArchiveDepth} levels; members not scanned`,
+    );
     return format;
   }
   if (isTorchScript) {
@@ -89,7 +101,11 @@ export function scanZipArchive(
   if (isTorch) {
     for (const key of storageKeys.keys) {
       if (!names.has(`${prefix}data/${key}`)) {
-        reporter.report("INVALID", "TORCH_MISSING_STORAGE", `data.pkl refers to storage ${quote(key)}, which the archive lacks`);
+        reporter.report(
+          "INVALID",
+          "TORCH_MISSING_STORAGE",
+          `data.pkl refers to storage ${quote(key)}, which the archive lacks`,
+        );
       }
     }
   }
@@ -106,12 +122,21 @@ function isPickleMember(entry: ZipEntry): boolean {
 }
 
 /** A tar; when it has torch v0.1.1's members, they are read the way torch.load reads them. */
-export function scanTarArchive(source: RandomAccess, reporter: Reporter, ctx: ScanContext, analyzeMember: MemberAnalyzer): string {
+export function scanTarArchive(
+  source: RandomAccess,
+  reporter: Reporter,
+  ctx: ScanContext,
+  analyzeMember: MemberAnalyzer,
+): string {
   const members = listTar(source, reporter, ctx.limits.maxArchiveEntries);
   const names = new Set(members.map((m) => m.name));
   const isTorch = names.has("pickle") && names.has("storages") && names.has("tensors");
   if (ctx.archiveDepth >= ctx.limits.maxArchiveDepth) {
-    reporter.report("INVALID", "ARCHIVE_TOO_DEEP", `archive nested more than ${ctx.limits.maxArchiveDepth} levels; members not scanned`);
+    reporter.report(
+      "INVALID",
+      "ARCHIVE_TOO_DEEP",
+      `archive nested more than ${ctx.limits.maxArchiveDepth} levels; members not scanned`,
+    );
     return "tar";
   }
   const inner = nestedContext(ctx);

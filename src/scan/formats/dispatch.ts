@@ -67,7 +67,11 @@ export function analyze(
   else {
     const compressed = COMPRESSED.find(([, magic]) => startsWithBytes(head, magic));
     if (compressed && !(compressed[0] === "lzma" && !name.endsWith(".lzma"))) {
-      reporter.report("WARN", "UNSCANNED_ARCHIVE", `${compressed[0]}-compressed data: not unpacked, contents not checked`);
+      reporter.report(
+        "WARN",
+        "UNSCANNED_ARCHIVE",
+        `${compressed[0]}-compressed data: not unpacked, contents not checked`,
+      );
       readings.push(compressed[0]);
     }
   }
@@ -103,7 +107,9 @@ export function analyze(
   if (readings.length > 0) return { format: readings[0]!, ...(safetensors ? { safetensors } : {}) };
 
   if (/\.(jinja|j2)$/i.test(name)) {
-    guarded("template", reporter, () => checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter));
+    guarded("template", reporter, () =>
+      checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter),
+    );
     return { format: "template" };
   }
   if (looksLikeJson(head) || name.toLowerCase().endsWith(".json")) {
@@ -115,12 +121,22 @@ export function analyze(
   }
   if (looksLikeText(head)) return { format: "text" };
   if (source.size > 0) {
-    reporter.report("INFO", "UNKNOWN_FORMAT", "not a format the scanner recognises; nothing in it is loaded as code by the loaders it knows");
+    reporter.report(
+      "INFO",
+      "UNKNOWN_FORMAT",
+      "not a format the scanner recognises; nothing in it is loaded as code by the loaders it knows",
+    );
   }
   return { format: source.size === 0 ? "empty" : "unknown" };
 }
 
-function analyzeMember(data: RandomAccess, name: string, reporter: Reporter, ctx: ScanContext, container: KerasContainer): void {
+function analyzeMember(
+  data: RandomAccess,
+  name: string,
+  reporter: Reporter,
+  ctx: ScanContext,
+  container: KerasContainer,
+): void {
   analyze(data, name, reporter, ctx, container);
 }
 
@@ -131,7 +147,11 @@ function hasEndRecord(source: RandomAccess, reporter: Reporter): boolean {
   } catch (error) {
     if (error instanceof LimitError) {
       // Only the start of an oversized archive member is kept; its tail cannot be probed.
-      reporter.report("INFO", "ZIP_PROBE_SKIPPED", "the end of this data was not kept, so it was not checked for an appended zip");
+      reporter.report(
+        "INFO",
+        "ZIP_PROBE_SKIPPED",
+        "the end of this data was not kept, so it was not checked for an appended zip",
+      );
       return false;
     }
     throw error;
@@ -146,7 +166,11 @@ function scanGzip(source: RandomAccess, name: string, reporter: Reporter, ctx: S
   const inner = reporter.within("gunzip");
   const inflated = inflateBounded(source, "gzip", ctx.limits.maxInflatedBytes, 0);
   if (inflated.truncated) {
-    inner.report("INFO", "ARCHIVE_MEMBER_LARGE", `inflates to more than ${ctx.limits.maxInflatedBytes} bytes (maxInflatedBytes); only its start is kept`);
+    inner.report(
+      "INFO",
+      "ARCHIVE_MEMBER_LARGE",
+      `inflates to more than ${ctx.limits.maxInflatedBytes} bytes (maxInflatedBytes); only its start is kept`,
+    );
   }
   analyze(inflated.data, name.replace(/\.gz$/i, ""), inner, nestedContext(ctx));
   return "gzip";
@@ -174,7 +198,12 @@ function guarded<T>(label: string, reporter: Reporter, read: () => T): T | undef
     return read();
   } catch (error) {
     if (error instanceof LimitError) {
-      reporter.report("INVALID", "LIMIT_EXCEEDED", `${label}: ${error.message}; the rest of the file is unverified`, error.offset);
+      reporter.report(
+        "INVALID",
+        "LIMIT_EXCEEDED",
+        `${label}: ${error.message}; the rest of the file is unverified`,
+        error.offset,
+      );
     } else if (error instanceof ScanError) {
       reporter.report("INVALID", "MALFORMED", `${label}: ${error.message}`, error.offset);
     } else {

@@ -24,12 +24,33 @@ const MAX_KEPT_STRING = 4 * 1024 * 1024;
 const DEFAULT_ALIGNMENT = 32;
 
 const ValueType = {
-  U8: 0, I8: 1, U16: 2, I16: 3, U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10, I64: 11, F64: 12,
+  U8: 0,
+  I8: 1,
+  U16: 2,
+  I16: 3,
+  U32: 4,
+  I32: 5,
+  F32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  U64: 10,
+  I64: 11,
+  F64: 12,
 } as const;
 
 const FIXED_SIZES: ReadonlyMap<number, number> = new Map<number, number>([
-  [ValueType.U8, 1], [ValueType.I8, 1], [ValueType.U16, 2], [ValueType.I16, 2], [ValueType.U32, 4], [ValueType.I32, 4],
-  [ValueType.F32, 4], [ValueType.BOOL, 1], [ValueType.U64, 8], [ValueType.I64, 8], [ValueType.F64, 8],
+  [ValueType.U8, 1],
+  [ValueType.I8, 1],
+  [ValueType.U16, 2],
+  [ValueType.I16, 2],
+  [ValueType.U32, 4],
+  [ValueType.I32, 4],
+  [ValueType.F32, 4],
+  [ValueType.BOOL, 1],
+  [ValueType.U64, 8],
+  [ValueType.I64, 8],
+  [ValueType.F64, 8],
 ]);
 
 export function looksLikeGguf(head: Uint8Array): boolean {
@@ -109,12 +130,14 @@ function walk(source: RandomAccess, reporter: Reporter): void {
     if (names.has(name)) throw new MalformedError(`duplicate tensor name ${quote(name)}`, at);
     names.add(name);
     const nDims = c.u32("tensor dimensions");
-    if (nDims > MAX_DIMS) throw new MalformedError(`tensor ${quote(name)} has ${nDims} dimensions (max ${MAX_DIMS})`, at);
+    if (nDims > MAX_DIMS)
+      throw new MalformedError(`tensor ${quote(name)} has ${nDims} dimensions (max ${MAX_DIMS})`, at);
     let elements = 1n;
     let first = 1n;
     for (let d = 0; d < nDims; d++) {
       const dim = c.u64("tensor dimension");
-      if (dim > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedError(`tensor ${quote(name)} dimension ${dim} is absurd`, at);
+      if (dim > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new MalformedError(`tensor ${quote(name)} dimension ${dim} is absurd`, at);
       if (d === 0) first = dim;
       elements *= dim;
     }
@@ -123,7 +146,10 @@ function walk(source: RandomAccess, reporter: Reporter): void {
     if (!type) throw new MalformedError(`tensor ${quote(name)} has unknown ggml type ${typeCode}`, at);
     const [typeName, blockElements, blockBytes] = type;
     if (first % BigInt(blockElements) !== 0n) {
-      throw new MalformedError(`tensor ${quote(name)}: first dimension ${first} is not a multiple of the ${typeName} block (${blockElements})`, at);
+      throw new MalformedError(
+        `tensor ${quote(name)}: first dimension ${first} is not a multiple of the ${typeName} block (${blockElements})`,
+        at,
+      );
     }
     const offset = c.u64("tensor offset");
     tensors.push({
@@ -148,7 +174,10 @@ function walk(source: RandomAccess, reporter: Reporter): void {
   const align = BigInt(alignment);
   for (const tensor of tensors) {
     if (tensor.offset % align !== 0n) {
-      throw new MalformedError(`tensor ${quote(tensor.name)} offset ${tensor.offset} is not aligned to ${alignment}`, tensor.at);
+      throw new MalformedError(
+        `tensor ${quote(tensor.name)} offset ${tensor.offset} is not aligned to ${alignment}`,
+        tensor.at,
+      );
     }
     if (tensor.offset !== expected) {
       throw new MalformedError(
@@ -157,14 +186,22 @@ function walk(source: RandomAccess, reporter: Reporter): void {
       );
     }
     if (dataStart + tensor.offset + tensor.size > fileSize) {
-      throw new MalformedError(`tensor ${quote(tensor.name)} (${tensor.size} bytes at ${tensor.offset}) runs past the end of the file`, tensor.at);
+      throw new MalformedError(
+        `tensor ${quote(tensor.name)} (${tensor.size} bytes at ${tensor.offset}) runs past the end of the file`,
+        tensor.at,
+      );
     }
     expected = tensor.offset + ((tensor.size + align - 1n) / align) * align;
   }
 
   for (const [key, value] of kept) {
     if (isTemplateKey(key) && value.text !== undefined) {
-      if (value.truncated) reporter.report("WARN", "GGUF_TEMPLATE_TRUNCATED", `${key} is larger than ${MAX_KEPT_STRING} bytes; only its start was checked`);
+      if (value.truncated)
+        reporter.report(
+          "WARN",
+          "GGUF_TEMPLATE_TRUNCATED",
+          `${key} is larger than ${MAX_KEPT_STRING} bytes; only its start was checked`,
+        );
       checkChatTemplate(value.text, key, reporter, value.offset);
     }
   }
@@ -215,7 +252,8 @@ function readValue(c: Cursor, type: number, depth: number, keep: boolean): KeptV
     const elementType = c.u32("array element type");
     const count = c.u64("array length");
     const elementFixed = FIXED_SIZES.get(elementType);
-    const minimum = elementFixed ?? (elementType === ValueType.STRING ? 8 : elementType === ValueType.ARRAY ? 12 : undefined);
+    const minimum =
+      elementFixed ?? (elementType === ValueType.STRING ? 8 : elementType === ValueType.ARRAY ? 12 : undefined);
     if (minimum === undefined) throw new MalformedError(`unknown array element type ${elementType}`, at);
     if (count > BigInt(Math.floor(c.remaining / minimum))) {
       throw new MalformedError(`array of ${count} elements cannot fit in the ${c.remaining} bytes left`, at);

@@ -32,7 +32,11 @@ export function scanHdf5(source: RandomAccess, reporter: Reporter, _ctx: ScanCon
   for (let start = 0; start < limit && configs < MAX_CONFIGS; start += CHUNK) {
     const chunk = Buffer.from(source.read(start, Math.min(CHUNK + 64, limit - start)));
     if (LAMBDA_MARKERS.some((marker) => chunk.includes(marker))) sawLambdaMarker = true;
-    for (let at = chunk.indexOf(CONFIG_START); at >= 0 && at < CHUNK && configs < MAX_CONFIGS; at = chunk.indexOf(CONFIG_START, at + 1)) {
+    for (
+      let at = chunk.indexOf(CONFIG_START);
+      at >= 0 && at < CHUNK && configs < MAX_CONFIGS;
+      at = chunk.indexOf(CONFIG_START, at + 1)
+    ) {
       const text = utf8Lossy(source.read(start + at, Math.min(MAX_CONFIG, source.size - start - at)));
       try {
         const { value, end } = parseJsonPrefix(text, 0, { allowNonFinite: true, maxDepth: 256 });
@@ -45,7 +49,11 @@ export function scanHdf5(source: RandomAccess, reporter: Reporter, _ctx: ScanCon
     }
   }
   if (configs === 0 && sawLambdaMarker) {
-    reporter.report("MALICIOUS", "KERAS_LAMBDA", "HDF5 file mentions a Lambda layer whose config could not be parsed; HDF5 loading runs Lambdas");
+    reporter.report(
+      "MALICIOUS",
+      "KERAS_LAMBDA",
+      "HDF5 file mentions a Lambda layer whose config could not be parsed; HDF5 loading runs Lambdas",
+    );
   }
   if (source.size > MAX_SEARCH) {
     reporter.report("INFO", "HDF5_PARTIAL", `only the first ${MAX_SEARCH} bytes were searched for Keras configs`);

@@ -20,14 +20,16 @@ export interface JsonFacts {
 }
 
 /** Only these are parsed whole; other JSON is recognised and left alone (a tokenizer.json can be 30 MiB). */
-const TRIGGERS = ["\"class_name\"", "\"chat_template\"", "\"auto_map\"", "\"weight_map\"", "\"module\""];
+const TRIGGERS = ['"class_name"', '"chat_template"', '"auto_map"', '"weight_map"', '"module"'];
 
 /**
  * `{` followed by a key or `}`, or `[` followed by what can start a value or close the array:
  * enough to keep "[PAD]" vocabularies and "{{ ... }}" templates out.
  */
 export function looksLikeJson(head: Uint8Array): boolean {
-  const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString("latin1").replace(/^\xef\xbb\xbf/, "");
+  const text = Buffer.from(head.buffer, head.byteOffset, head.length)
+    .toString("latin1")
+    .replace(/^\xef\xbb\xbf/, "");
   return /^\s*(?:\{\s*(?:["}]|$)|\[\s*(?:["{[\]\-0-9tfn]|$))/.test(text);
 }
 
@@ -41,7 +43,8 @@ export function scanJsonFile(
   const baseName = name.split("/").pop() ?? name;
   const mustCheck = container === "keras-zip" || baseName === "config.json" || baseName.endsWith(".index.json");
   if (source.size > ctx.limits.maxJsonBytes) {
-    if (mustCheck) reporter.report("INVALID", "JSON_TOO_LARGE", `${source.size} bytes is more than maxJsonBytes; not checked`);
+    if (mustCheck)
+      reporter.report("INVALID", "JSON_TOO_LARGE", `${source.size} bytes is more than maxJsonBytes; not checked`);
     return {};
   }
   const bytes = source.read(0, source.size);
@@ -56,18 +59,27 @@ export function scanJsonFile(
   const topLevel = new Map<string, JsonValue>();
   try {
     const body = text.replace(/^\uFEFF/, "");
-    if (container === "keras-zip" || text.includes("\"class_name\"") || /^\s*\[/.test(body)) {
+    if (container === "keras-zip" || text.includes('"class_name"') || /^\s*\[/.test(body)) {
       // Keras configs name modules at any depth: build the tree (bounded by maxValues).
       const value = parseJson(body, options);
       if (container === "keras-zip" || looksLikeKerasConfig(value)) checkKerasConfig(value, container, reporter);
       if (isJsonObject(value)) for (const key of TOP_LEVEL_KEYS) if (key in value) topLevel.set(key, value[key]!);
     } else {
       // Everything else: only the few top-level keys that steer code are built.
-      parseJsonObjectEntries(body, (key, _offset, value, skip) => (TOP_LEVEL_KEYS.has(key) ? topLevel.set(key, value()) : skip()), options);
+      parseJsonObjectEntries(
+        body,
+        (key, _offset, value, skip) => (TOP_LEVEL_KEYS.has(key) ? topLevel.set(key, value()) : skip()),
+        options,
+      );
     }
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
-    reporter.report("INVALID", error instanceof LimitError ? "LIMIT_EXCEEDED" : "JSON_PARSE_ERROR", error.message, error.offset);
+    reporter.report(
+      "INVALID",
+      error instanceof LimitError ? "LIMIT_EXCEEDED" : "JSON_PARSE_ERROR",
+      error.message,
+      error.offset,
+    );
     return {};
   }
   if (duplicates.length > 0) {
@@ -78,7 +90,11 @@ export function scanJsonFile(
     );
   }
   if (isJsonObject(topLevel.get("auto_map"))) {
-    reporter.report("WARN", "REMOTE_CODE", "auto_map: transformers loads Python code from the model repository when trust_remote_code=True");
+    reporter.report(
+      "WARN",
+      "REMOTE_CODE",
+      "auto_map: transformers loads Python code from the model repository when trust_remote_code=True",
+    );
   }
   checkTemplates(topLevel.get("chat_template"), reporter);
   const weightMap = topLevel.get("weight_map");

@@ -63,7 +63,11 @@ export function parseJsonObjectEntries(
 }
 
 /** Parses one value starting at `start` and returns where it ended (for JSON embedded in binaries). */
-export function parseJsonPrefix(text: string, start: number, options: JsonParseOptions = {}): { value: JsonValue; end: number } {
+export function parseJsonPrefix(
+  text: string,
+  start: number,
+  options: JsonParseOptions = {},
+): { value: JsonValue; end: number } {
   const parser = new Parser(text, options, start);
   const value = parser.parseValue(0);
   return { value, end: parser.pos };

@@ -53,7 +53,11 @@ function checkLambda(object: JsonObject, container: KerasContainer, reporter: Re
   const fn = isJsonObject(config) ? config["function"] : undefined;
   const type = isJsonObject(config) ? config["function_type"] : undefined;
   if (type === "lambda" || Array.isArray(fn) || (typeof fn === "string" && fn.length > 200)) {
-    reporter.report("MALICIOUS", "KERAS_LAMBDA_BYTECODE", "Lambda layer stores serialized Python bytecode (Keras 2 format), run on load");
+    reporter.report(
+      "MALICIOUS",
+      "KERAS_LAMBDA_BYTECODE",
+      "Lambda layer stores serialized Python bytecode (Keras 2 format), run on load",
+    );
     return;
   }
   if (container === "hdf5") {
@@ -79,6 +83,10 @@ function checkReference(module: string, name: string, reporter: Reporter): void 
     return;
   }
   if (!KERAS_MODULES.test(module)) {
-    reporter.report("WARN", "KERAS_CUSTOM_OBJECT", `config imports ${quote(qualified)} from outside Keras; loading runs that module's code`);
+    reporter.report(
+      "WARN",
+      "KERAS_CUSTOM_OBJECT",
+      `config imports ${quote(qualified)} from outside Keras; loading runs that module's code`,
+    );
   }
 }

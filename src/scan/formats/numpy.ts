@@ -21,7 +21,14 @@ export function looksLikeNpy(head: Uint8Array): boolean {
   return startsWithBytes(head, MAGIC);
 }
 
-type PyLiteral = string | bigint | boolean | null | PyLiteral[] | Map<string, PyLiteral> | { readonly tuple: PyLiteral[] };
+type PyLiteral =
+  | string
+  | bigint
+  | boolean
+  | null
+  | PyLiteral[]
+  | Map<string, PyLiteral>
+  | { readonly tuple: PyLiteral[] };
 
 export function scanNpy(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
   try {
@@ -41,7 +48,11 @@ function readNpy(source: RandomAccess, reporter: Reporter, ctx: ScanContext): vo
   const headerLength = major === 1 ? c.u16("header length") : c.u32("header length");
   if (headerLength > HARD_MAX_HEADER) throw new MalformedError(`header of ${headerLength} bytes`, 8);
   if (headerLength > NUMPY_MAX_HEADER) {
-    reporter.report("WARN", "NPY_LARGE_HEADER", `header of ${headerLength} bytes; np.load rejects more than ${NUMPY_MAX_HEADER} by default`);
+    reporter.report(
+      "WARN",
+      "NPY_LARGE_HEADER",
+      `header of ${headerLength} bytes; np.load rejects more than ${NUMPY_MAX_HEADER} by default`,
+    );
   }
   const raw = c.bytes(headerLength, "header");
   const text = major === 3 ? utf8OrUndefined(raw) : latin1(raw);
@@ -65,13 +76,22 @@ function readNpy(source: RandomAccess, reporter: Reporter, ctx: ScanContext): vo
   }
   const itemSize = itemSizeOf(descr);
   if (itemSize === undefined) {
-    reporter.report("WARN", "NPY_UNKNOWN_DTYPE", `dtype ${quote(describeDescr(descr))} is not understood; data size not checked`);
+    reporter.report(
+      "WARN",
+      "NPY_UNKNOWN_DTYPE",
+      `dtype ${quote(describeDescr(descr))} is not understood; data size not checked`,
+    );
     return;
   }
   const needed = dims.reduce((a, b) => a * b, 1n) * BigInt(itemSize);
   const available = BigInt(source.size - dataStart);
   if (needed > available) {
-    reporter.report("INVALID", "NPY_TRUNCATED", `array needs ${needed} bytes of data, the file has ${available}`, dataStart);
+    reporter.report(
+      "INVALID",
+      "NPY_TRUNCATED",
+      `array needs ${needed} bytes of data, the file has ${available}`,
+      dataStart,
+    );
   }
 }
 
@@ -83,7 +103,9 @@ function isTuple(value: PyLiteral): value is { readonly tuple: PyLiteral[] } {
 function hasObjectField(descr: PyLiteral): boolean {
   if (typeof descr === "string") return /O/.test(descr.replace(/^[<>|=]/, ""));
   if (Array.isArray(descr)) {
-    return descr.some((field) => (isTuple(field) ? field.tuple.slice(1, 2).some(hasObjectField) : hasObjectField(field)));
+    return descr.some((field) =>
+      isTuple(field) ? field.tuple.slice(1, 2).some(hasObjectField) : hasObjectField(field),
+    );
   }
   if (isTuple(descr)) return descr.tuple.some(hasObjectField);
   return false;
@@ -107,7 +129,8 @@ function itemSizeOf(descr: PyLiteral): number | undefined {
       const size = itemSizeOf(field.tuple[1]!);
       if (size === undefined) return undefined;
       const sub = field.tuple[2];
-      const count = sub && isTuple(sub) ? sub.tuple.reduce<number>((a, d) => a * (typeof d === "bigint" ? Number(d) : 1), 1) : 1;
+      const count =
+        sub && isTuple(sub) ? sub.tuple.reduce<number>((a, d) => a * (typeof d === "bigint" ? Number(d) : 1), 1) : 1;
       total += size * count;
     }
     return total;
@@ -116,7 +139,26 @@ function itemSizeOf(descr: PyLiteral): number | undefined {
 }
 
 const KIND_SIZES: Readonly<Record<string, number>> = {
-  "?": 1, b: 1, B: 1, h: 2, H: 2, i: 4, I: 4, l: 8, L: 8, q: 8, Q: 8, p: 8, P: 8, e: 2, f: 4, d: 8, g: 16, F: 8, D: 16, G: 32,
+  "?": 1,
+  b: 1,
+  B: 1,
+  h: 2,
+  H: 2,
+  i: 4,
+  I: 4,
+  l: 8,
+  L: 8,
+  q: 8,
+  Q: 8,
+  p: 8,
+  P: 8,
+  e: 2,
+  f: 4,
+  d: 8,
+  g: 16,
+  F: 8,
+  D: 16,
+  G: 32,
 };
 
 function describeDescr(descr: PyLiteral): string {

@@ -16,11 +16,26 @@ import { JsonNumber, isJsonObject, parseJsonObjectEntries, type JsonValue } from
 
 /** Bytes per element. Sub-byte types are counted in bits. */
 const DTYPE_BITS: ReadonlyMap<string, number> = new Map([
-  ["BOOL", 8], ["U8", 8], ["I8", 8], ["F8_E5M2", 8], ["F8_E4M3", 8], ["F8_E8M0", 8],
-  ["I16", 16], ["U16", 16], ["F16", 16], ["BF16", 16],
-  ["I32", 32], ["U32", 32], ["F32", 32], ["C64", 64],
-  ["F64", 64], ["I64", 64], ["U64", 64],
-  ["F4", 4], ["F6_E2M3", 6], ["F6_E3M2", 6],
+  ["BOOL", 8],
+  ["U8", 8],
+  ["I8", 8],
+  ["F8_E5M2", 8],
+  ["F8_E4M3", 8],
+  ["F8_E8M0", 8],
+  ["I16", 16],
+  ["U16", 16],
+  ["F16", 16],
+  ["BF16", 16],
+  ["I32", 32],
+  ["U32", 32],
+  ["F32", 32],
+  ["C64", 64],
+  ["F64", 64],
+  ["I64", 64],
+  ["U64", 64],
+  ["F4", 4],
+  ["F6_E2M3", 6],
+  ["F6_E3M2", 6],
 ]);
 
 const TENSOR_FIELDS = new Set(["dtype", "shape", "data_offsets"]);
@@ -34,15 +49,24 @@ export function looksLikeSafetensors(head: Uint8Array): boolean {
   return head.length >= 9 && head[6] === 0 && head[7] === 0 && head[8] === 0x7b;
 }
 
-export function scanSafetensors(source: RandomAccess, reporter: Reporter, ctx: ScanContext): SafetensorsFacts | undefined {
+export function scanSafetensors(
+  source: RandomAccess,
+  reporter: Reporter,
+  ctx: ScanContext,
+): SafetensorsFacts | undefined {
   const invalid = (code: string, message: string, offset?: number): undefined => {
     reporter.report("INVALID", code, message, offset);
     return undefined;
   };
-  if (source.size < 8) return invalid("SAFETENSORS_TRUNCATED", `file is ${source.size} bytes, shorter than the 8-byte header length`);
+  if (source.size < 8)
+    return invalid("SAFETENSORS_TRUNCATED", `file is ${source.size} bytes, shorter than the 8-byte header length`);
   const headerLength = new Cursor(source).u64("header length");
   if (headerLength > BigInt(ctx.limits.maxSafetensorsHeader)) {
-    return invalid("SAFETENSORS_HEADER_TOO_LARGE", `header length ${headerLength} exceeds ${ctx.limits.maxSafetensorsHeader} bytes`, 0);
+    return invalid(
+      "SAFETENSORS_HEADER_TOO_LARGE",
+      `header length ${headerLength} exceeds ${ctx.limits.maxSafetensorsHeader} bytes`,
+      0,
+    );
   }
   const n = Number(headerLength);
   if (8 + n > source.size) {
@@ -73,7 +97,8 @@ export function scanSafetensors(source: RandomAccess, reporter: Reporter, ctx: S
       { maxDepth: 16, onDuplicateKey: (key) => duplicates.push(key) },
     );
   } catch (error) {
-    if (error instanceof ScanError) return invalid("SAFETENSORS_BAD_HEADER", `header: ${error.message}`, 8 + (error.offset ?? 0));
+    if (error instanceof ScanError)
+      return invalid("SAFETENSORS_BAD_HEADER", `header: ${error.message}`, 8 + (error.offset ?? 0));
     throw error;
   }
   if (duplicates.length > 0) {

@@ -60,13 +60,23 @@ export function listTar(source: RandomAccess, reporter: Reporter, maxEntries: nu
   let paxPath: string | undefined;
   for (let count = 0; pos + 512 <= source.size; count++) {
     if (count >= maxEntries) {
-      reporter.report("INVALID", "TAR_TOO_MANY_ENTRIES", `more than ${maxEntries} tar entries; the rest are not scanned`, pos);
+      reporter.report(
+        "INVALID",
+        "TAR_TOO_MANY_ENTRIES",
+        `more than ${maxEntries} tar entries; the rest are not scanned`,
+        pos,
+      );
       break;
     }
     const header = source.read(pos, 512);
     if (isZeroBlock(header)) break;
     if (!checksumMatches(header)) {
-      reporter.report("INVALID", "TAR_BAD_HEADER", `tar header at ${pos} has a bad checksum; the rest is not scanned`, pos);
+      reporter.report(
+        "INVALID",
+        "TAR_BAD_HEADER",
+        `tar header at ${pos} has a bad checksum; the rest is not scanned`,
+        pos,
+      );
       break;
     }
     const size = parseOctal(header.subarray(124, 136));
@@ -81,13 +91,22 @@ export function listTar(source: RandomAccess, reporter: Reporter, maxEntries: nu
     }
     const data = new SliceAccess(source, dataStart, size);
     const prefix = latin1(header.subarray(257, 263)).startsWith("ustar") ? cString(header.subarray(345, 500)) : "";
-    const name = paxPath ?? longName ?? (prefix ? `${prefix}/${cString(header.subarray(0, 100))}` : cString(header.subarray(0, 100)));
+    const name =
+      paxPath ??
+      longName ??
+      (prefix ? `${prefix}/${cString(header.subarray(0, 100))}` : cString(header.subarray(0, 100)));
     if (type === "L") longName = cString(data.read(0, Math.min(size, 4096)));
-    else if (type === "x") paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(latin1(data.read(0, Math.min(size, 65536))))?.[1];
+    else if (type === "x")
+      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(latin1(data.read(0, Math.min(size, 65536))))?.[1];
     else {
       if (type === "0" || type === "\0" || type === "7") members.push({ name, data, offset: pos });
       else if (type === "1" || type === "2") {
-        reporter.report("WARN", "TAR_LINK", `tar link ${quote(name)} → ${quote(cString(header.subarray(157, 257)))} is not followed`, pos);
+        reporter.report(
+          "WARN",
+          "TAR_LINK",
+          `tar link ${quote(name)} → ${quote(cString(header.subarray(157, 257)))} is not followed`,
+          pos,
+        );
       }
       longName = undefined;
       paxPath = undefined;

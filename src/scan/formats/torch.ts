@@ -20,9 +20,23 @@ import { quote } from "../text.js";
 export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 const ELEMENT_SIZES: Readonly<Record<string, number>> = {
-  DoubleStorage: 8, FloatStorage: 4, HalfStorage: 2, LongStorage: 8, IntStorage: 4, ShortStorage: 2, CharStorage: 1,
-  ByteStorage: 1, BoolStorage: 1, BFloat16Storage: 2, ComplexDoubleStorage: 16, ComplexFloatStorage: 8,
-  QUInt8Storage: 1, QInt8Storage: 1, QInt32Storage: 4, QUInt4x2Storage: 1, QUInt2x4Storage: 1,
+  DoubleStorage: 8,
+  FloatStorage: 4,
+  HalfStorage: 2,
+  LongStorage: 8,
+  IntStorage: 4,
+  ShortStorage: 2,
+  CharStorage: 1,
+  ByteStorage: 1,
+  BoolStorage: 1,
+  BFloat16Storage: 2,
+  ComplexDoubleStorage: 16,
+  ComplexFloatStorage: 8,
+  QUInt8Storage: 1,
+  QInt8Storage: 1,
+  QInt32Storage: 4,
+  QUInt4x2Storage: 1,
+  QUInt2x4Storage: 1,
 };
 
 /** Collects the storage keys a data.pkl refers to, and flags persistent ids torch would not produce. */
@@ -92,22 +106,37 @@ export function scanPickleFile(
 
 /** The `storages` member of a v0.1.1 tar: count, then per storage a pickle and raw data, then views. */
 export function scanLegacyTarStorages(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
-  walkInterleaved(source, reporter, ctx, "storages", (c, args) => {
-    const type = args.kind === "tuple" ? args.items[2] : undefined;
-    const size = type?.kind === "global" ? ELEMENT_SIZES[type.name] : undefined;
-    if (size === undefined) throw new ScanError(`storage record ${describe(args, 2)} has no known storage type`, c.pos);
-    const numel = c.u64n("storage size");
-    c.skip(numel * size, "storage data");
-  }, true);
+  walkInterleaved(
+    source,
+    reporter,
+    ctx,
+    "storages",
+    (c, args) => {
+      const type = args.kind === "tuple" ? args.items[2] : undefined;
+      const size = type?.kind === "global" ? ELEMENT_SIZES[type.name] : undefined;
+      if (size === undefined)
+        throw new ScanError(`storage record ${describe(args, 2)} has no known storage type`, c.pos);
+      const numel = c.u64n("storage size");
+      c.skip(numel * size, "storage data");
+    },
+    true,
+  );
 }
 
 /** The `tensors` member of a v0.1.1 tar: count, then per tensor a pickle and packed sizes. */
 export function scanLegacyTarTensors(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
-  walkInterleaved(source, reporter, ctx, "tensors", (c) => {
-    const ndim = c.i32("ndim");
-    if (ndim < 0 || ndim > 64) throw new ScanError(`tensor record has ${ndim} dimensions`, c.pos);
-    c.skip(4 + 16 * ndim + 8, "tensor record");
-  }, false);
+  walkInterleaved(
+    source,
+    reporter,
+    ctx,
+    "tensors",
+    (c) => {
+      const ndim = c.i32("ndim");
+      if (ndim < 0 || ndim > 64) throw new ScanError(`tensor record has ${ndim} dimensions`, c.pos);
+      c.skip(4 + 16 * ndim + 8, "tensor record");
+    },
+    false,
+  );
 }
 
 function walkInterleaved(
@@ -122,7 +151,11 @@ function walkInterleaved(
   if (!count.run.completed) return;
   const n = count.run.value?.kind === "int" ? count.run.value.value : undefined;
   if (n === undefined || n < 0n || n > BigInt(ctx.limits.maxArchiveEntries)) {
-    reporter.report("INVALID", "TORCH_LEGACY_MALFORMED", `${member}: record count ${describe(count.run.value ?? { kind: "none" })} is not usable`);
+    reporter.report(
+      "INVALID",
+      "TORCH_LEGACY_MALFORMED",
+      `${member}: record count ${describe(count.run.value ?? { kind: "none" })} is not usable`,
+    );
     return;
   }
   let pos = count.run.end;
@@ -136,11 +169,21 @@ function walkInterleaved(
     }
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
-    reporter.report("INVALID", "TORCH_LEGACY_MALFORMED", `${member}: ${error.message}; the rest is unverified`, error.offset);
+    reporter.report(
+      "INVALID",
+      "TORCH_LEGACY_MALFORMED",
+      `${member}: ${error.message}; the rest is unverified`,
+      error.offset,
+    );
     return;
   }
   if (trailingPickle && pos < source.size) scanPickleAt(source, pos, reporter, ctx, { mode: "definitive" });
   else if (pos < source.size) {
-    reporter.report("WARN", "TRAILING_DATA", `${source.size - pos} unexpected bytes after the ${quote(member)} records`, pos);
+    reporter.report(
+      "WARN",
+      "TRAILING_DATA",
+      `${source.size - pos} unexpected bytes after the ${quote(member)} records`,
+      pos,
+    );
   }
 }

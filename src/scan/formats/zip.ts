@@ -51,7 +51,7 @@ export interface ZipListing {
   readonly startsAtZero: boolean;
 }
 
-const le32 = (b: Uint8Array, at: number) => ((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000);
+const le32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 
 export function startsWithZipMagic(head: Uint8Array): boolean {
   return head.length >= 4 && le32(head, 0) === SIG_LOCAL;
@@ -125,24 +125,43 @@ function readCentralDirectory(
         cdOffset = end64.u64n("zip64 directory offset");
         recordsStart = endAt - 20 - 56;
       } else {
-        reporter.report("INVALID", "ZIP_BAD_ZIP64", `zip64 locator points at ${end64At}, where there is no zip64 end record`, endAt - 20);
+        reporter.report(
+          "INVALID",
+          "ZIP_BAD_ZIP64",
+          `zip64 locator points at ${end64At}, where there is no zip64 end record`,
+          endAt - 20,
+        );
       }
     }
   }
   // Python's zipfile: data before the archive shifts every offset by the same amount.
   const prefix = Math.max(0, recordsStart - cdSize - cdOffset);
   if (prefix > 0) {
-    reporter.report("WARN", "ZIP_PREPENDED_DATA", `${prefix} bytes precede the zip archive (a polyglot or self-extractor)`, 0);
+    reporter.report(
+      "WARN",
+      "ZIP_PREPENDED_DATA",
+      `${prefix} bytes precede the zip archive (a polyglot or self-extractor)`,
+      0,
+    );
   }
   if (count > limits.maxArchiveEntries) {
-    reporter.report("INVALID", "ZIP_TOO_MANY_ENTRIES", `${count} entries; only the first ${limits.maxArchiveEntries} are scanned`);
+    reporter.report(
+      "INVALID",
+      "ZIP_TOO_MANY_ENTRIES",
+      `${count} entries; only the first ${limits.maxArchiveEntries} are scanned`,
+    );
     count = limits.maxArchiveEntries;
   }
   const c = new Cursor(source, cdOffset + prefix, cdOffset + prefix + cdSize);
   for (let i = 0; i < count; i++) {
     const at = c.pos;
     if (c.u32("central header signature") !== SIG_CENTRAL) {
-      reporter.report("INVALID", "ZIP_BAD_CENTRAL_DIRECTORY", `entry ${i} of the central directory has a bad signature`, at);
+      reporter.report(
+        "INVALID",
+        "ZIP_BAD_CENTRAL_DIRECTORY",
+        `entry ${i} of the central directory has a bad signature`,
+        at,
+      );
       break;
     }
     c.skip(4, "versions");
@@ -160,13 +179,22 @@ function readCentralDirectory(
     const name = decodeName(c.bytes(nameLength, "name"), flags);
     const extra = c.bytes(extraLength, "extra field").slice();
     c.skip(commentLength, "comment");
-    const zip64 = readZip64Extra(extra, uncompressedSize === 0xffffffff, compressedSize === 0xffffffff, localHeaderOffset === 0xffffffff);
+    const zip64 = readZip64Extra(
+      extra,
+      uncompressedSize === 0xffffffff,
+      compressedSize === 0xffffffff,
+      localHeaderOffset === 0xffffffff,
+    );
     uncompressedSize = zip64.uncompressed ?? uncompressedSize;
     compressedSize = zip64.compressed ?? compressedSize;
     localHeaderOffset = (zip64.offset ?? localHeaderOffset) + prefix;
     const local = readLocalHeader(source, localHeaderOffset);
     if (!local) {
-      reporter.report("INVALID", "ZIP_BAD_LOCAL_HEADER", `entry ${quote(name)} points at ${localHeaderOffset}, where there is no local header`);
+      reporter.report(
+        "INVALID",
+        "ZIP_BAD_LOCAL_HEADER",
+        `entry ${quote(name)} points at ${localHeaderOffset}, where there is no local header`,
+      );
       continue;
     }
     entries.push({
@@ -233,7 +261,13 @@ function readLocalHeader(source: RandomAccess, at: number): LocalHeader | undefi
  * Walks local headers from the start of the archive. Entries the central directory does not
  * list are invisible to miniz and zipfile but not to streaming readers; they are scanned too.
  */
-function walkLocalHeaders(source: RandomAccess, start: number, entries: ZipEntry[], reporter: Reporter, limits: ScanLimits): void {
+function walkLocalHeaders(
+  source: RandomAccess,
+  start: number,
+  entries: ZipEntry[],
+  reporter: Reporter,
+  limits: ScanLimits,
+): void {
   const byOffset = new Map(entries.map((entry) => [entry.localHeaderOffset, entry]));
   let pos = start;
   let walked = 0;
@@ -244,7 +278,12 @@ function walkLocalHeaders(source: RandomAccess, start: number, entries: ZipEntry
     let size = local.compressedSize;
     if (local.flags & 0x8 && size === 0) {
       if (!known) {
-        reporter.report("WARN", "ZIP_WALK_STOPPED", `entry ${quote(local.name)} at ${pos} has no size in its local header; walk stopped`, pos);
+        reporter.report(
+          "WARN",
+          "ZIP_WALK_STOPPED",
+          `entry ${quote(local.name)} at ${pos} has no size in its local header; walk stopped`,
+          pos,
+        );
         break;
       }
       size = known.compressedSize;
@@ -350,10 +389,19 @@ function checkNames(entries: readonly ZipEntry[], reporter: Reporter): void {
       );
     }
     if (entry.flags & 0x20) {
-      reporter.report("INVALID", "ZIP_PATCHED_FLAG", `entry ${quote(entry.name)} sets the compressed-patched-data flag`, entry.localHeaderOffset);
+      reporter.report(
+        "INVALID",
+        "ZIP_PATCHED_FLAG",
+        `entry ${quote(entry.name)} sets the compressed-patched-data flag`,
+        entry.localHeaderOffset,
+      );
     }
     if (/(^|\/)\.\.(\/|$)|^\/|^[A-Za-z]:|\\/.test(entry.name)) {
-      reporter.report("WARN", "ZIP_UNSAFE_PATH", `entry name ${quote(entry.name)} would escape the extraction directory`);
+      reporter.report(
+        "WARN",
+        "ZIP_UNSAFE_PATH",
+        `entry name ${quote(entry.name)} would escape the extraction directory`,
+      );
     }
   }
 }
@@ -367,7 +415,8 @@ export function openEntry(source: RandomAccess, entry: ZipEntry, limits: ScanLim
   const available = Math.max(0, Math.min(entry.compressedSize, source.size - entry.dataOffset));
   const stored = new SliceAccess(source, entry.dataOffset, available);
   if (entry.method === 0) return { data: stored, truncated: false };
-  if (entry.method !== 8) throw new ScanError(`compression method ${entry.method} is not supported by torch or this scanner`);
+  if (entry.method !== 8)
+    throw new ScanError(`compression method ${entry.method} is not supported by torch or this scanner`);
   return inflateBounded(stored, "raw", limits.maxInflatedBytes, entry.uncompressedSize);
 }
 

@@ -32,7 +32,10 @@ export function inflateBounded(
   for (let take = Math.min(available, cap); take >= 1024; take = Math.floor(take / 4)) {
     try {
       const prefix = inflate(compressed.read(0, take), options);
-      return { data: new PrefixAccess(prefix, Math.max(declaredSize, prefix.length + 1), "maxInflatedBytes"), truncated: true };
+      return {
+        data: new PrefixAccess(prefix, Math.max(declaredSize, prefix.length + 1), "maxInflatedBytes"),
+        truncated: true,
+      };
     } catch (error) {
       if (!isTooLarge(error)) throw new ScanError(`compressed data is corrupt: ${(error as Error).message}`);
     }

@@ -63,7 +63,11 @@ export class PrefixAccess implements RandomAccess {
   read(offset: number, length: number): Uint8Array {
     const n = clampLength(this.size, offset, length);
     if (offset + n > this.prefix.length) {
-      throw new LimitError(this.limit, `needs bytes past the first ${this.prefix.length} of ${this.size} (${this.limit})`, offset);
+      throw new LimitError(
+        this.limit,
+        `needs bytes past the first ${this.prefix.length} of ${this.size} (${this.limit})`,
+        offset,
+      );
     }
     return this.prefix.subarray(offset, offset + n);
   }

@@ -294,11 +294,17 @@ class Machine {
       case Op.BINSTRING: {
         const n = c.i32("BINSTRING");
         if (n < 0) throw new MalformedError("BINSTRING pickle has negative byte count", at);
-        this.push(this.readString(n, (b) => decodeAsciiString(b, at)), at);
+        this.push(
+          this.readString(n, (b) => decodeAsciiString(b, at)),
+          at,
+        );
         return;
       }
       case Op.SHORT_BINSTRING:
-        this.push(this.readString(c.u8(), (b) => decodeAsciiString(b, at)), at);
+        this.push(
+          this.readString(c.u8(), (b) => decodeAsciiString(b, at)),
+          at,
+        );
         return;
       case Op.UNICODE:
         this.push(this.str(decodeRawUnicodeEscape(c.line(MAX_LINE, "UNICODE"), at)), at);
@@ -459,7 +465,12 @@ class Machine {
         const state = this.pop(at);
         const target = this.top(at);
         this.emit({ type: "build", offset: at, target, state });
-        if (target.kind !== "call" && target.kind !== "global" && target.kind !== "persistent" && target.kind !== "ext") {
+        if (
+          target.kind !== "call" &&
+          target.kind !== "global" &&
+          target.kind !== "persistent" &&
+          target.kind !== "ext"
+        ) {
           throw new MalformedError(`BUILD on a ${target.kind}, which has no state to set`, at);
         }
         return;
@@ -582,7 +593,9 @@ class Machine {
 
   private textIndex(line: Uint8Array, at: number): number | string {
     const value = parseTextInt(line, at);
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : `n${value}`;
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : `n${value}`;
   }
 
   private memoGet(index: number | string, at: number): PickleValue {

@@ -83,7 +83,12 @@ export function scanPickleAt(
         run.error.offset,
       );
     } else if (run.error instanceof LimitError) {
-      reporter.report("INVALID", "LIMIT_EXCEEDED", `pickle at ${run.error.offset ?? run.end}: ${run.error.message}; the rest is unverified`, run.error.offset);
+      reporter.report(
+        "INVALID",
+        "LIMIT_EXCEEDED",
+        `pickle at ${run.error.offset ?? run.end}: ${run.error.message}; the rest is unverified`,
+        run.error.offset,
+      );
     } else {
       reporter.report(
         "INVALID",
@@ -120,7 +125,12 @@ export function continuePickleStream(
     const next = scanPickleAt(source, last.end, reporter, ctx, { ...options, mode: "speculative" });
     if (!next.accepted) {
       if (options.trailing === "warn") {
-        reporter.report("WARN", "TRAILING_DATA", `${source.size - last.end} bytes after the last pickle are not a pickle`, last.end);
+        reporter.report(
+          "WARN",
+          "TRAILING_DATA",
+          `${source.size - last.end} bytes after the last pickle are not a pickle`,
+          last.end,
+        );
       }
       break;
     }
@@ -204,20 +214,27 @@ class EventInterpreter {
       this.reporter.report("MALICIOUS", verdict.code, `STACK_GLOBAL: ${verdict.reason}`, event.offset);
       return;
     }
-    const shown = verdict.code === "MALFORMED_IMPORT" ? `${quote(global.module)} ${quote(global.name)}` : qualifiedName(global);
+    const shown =
+      verdict.code === "MALFORMED_IMPORT" ? `${quote(global.module)} ${quote(global.name)}` : qualifiedName(global);
     this.reporter.noteImport(verdict.code === "MALFORMED_IMPORT" ? shown : qualifiedName(global));
     if (verdict.verdict === "SAFE") return;
     const renamed =
       event.rawModule !== global.module || event.rawName !== global.name
         ? ` (written as ${quote(`${event.rawModule}.${event.rawName}`)}, renamed at protocol ${event.protocol})`
         : "";
-    this.reporter.report(verdict.verdict, verdict.code, `${event.opcode} imports ${shown}${renamed}: ${verdict.reason}`, event.offset);
+    this.reporter.report(
+      verdict.verdict,
+      verdict.code,
+      `${event.opcode} imports ${shown}${renamed}: ${verdict.reason}`,
+      event.offset,
+    );
   }
 
   private onCall(call: CallValue): void {
     const callee = call.callee;
     if (callee.kind === "global") {
-      const verdict = this.verdicts.get(callee) ?? classifyImport(callee.module, callee.name, callee.computed, this.options.context);
+      const verdict =
+        this.verdicts.get(callee) ?? classifyImport(callee.module, callee.name, callee.computed, this.options.context);
       if (verdict.verdict === "MALICIOUS") {
         this.reporter.report("MALICIOUS", "UNSAFE_CALL", `${call.via} calls ${describe(call)}`, call.offset);
         this.scanNestedPickle(callee, call);
@@ -233,7 +250,12 @@ class EventInterpreter {
       );
       return;
     }
-    this.reporter.report("INVALID", "CALL_ON_LITERAL", `${call.via} calls a ${callee.kind}, which fails when loaded`, call.offset);
+    this.reporter.report(
+      "INVALID",
+      "CALL_ON_LITERAL",
+      `${call.via} calls a ${callee.kind}, which fails when loaded`,
+      call.offset,
+    );
   }
 
   /** pickle.loads(b"...") and friends: the bytes are a second pickle; scan it too. */

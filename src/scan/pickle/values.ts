@@ -11,11 +11,21 @@ import { quote } from "../text.js";
  */
 export const KEPT_ITEMS = 32;
 
-export interface NoneValue { readonly kind: "none" }
-export interface BoolValue { readonly kind: "bool"; readonly value: boolean }
+export interface NoneValue {
+  readonly kind: "none";
+}
+export interface BoolValue {
+  readonly kind: "bool";
+  readonly value: boolean;
+}
 /** `value` is undefined when the integer was too long to keep. */
-export interface IntValue { readonly kind: "int"; readonly value: bigint | undefined }
-export interface FloatValue { readonly kind: "float" }
+export interface IntValue {
+  readonly kind: "int";
+  readonly value: bigint | undefined;
+}
+export interface FloatValue {
+  readonly kind: "float";
+}
 export interface StrValue {
   readonly kind: "str";
   readonly value: string;
@@ -57,9 +67,18 @@ export interface CallValue {
   depth: number;
   expanded: number;
 }
-export interface PersistentValue { readonly kind: "persistent"; readonly pid: PickleValue; readonly offset: number }
-export interface ExtValue { readonly kind: "ext"; readonly code: number }
-export interface BufferValue { readonly kind: "buffer" }
+export interface PersistentValue {
+  readonly kind: "persistent";
+  readonly pid: PickleValue;
+  readonly offset: number;
+}
+export interface ExtValue {
+  readonly kind: "ext";
+  readonly code: number;
+}
+export interface BufferValue {
+  readonly kind: "buffer";
+}
 
 export type PickleValue =
   | NoneValue
@@ -83,7 +102,11 @@ export const BUFFER: BufferValue = { kind: "buffer" };
 
 export function isContainer(value: PickleValue): value is ContainerValue {
   return (
-    value.kind === "tuple" || value.kind === "list" || value.kind === "dict" || value.kind === "set" || value.kind === "frozenset"
+    value.kind === "tuple" ||
+    value.kind === "list" ||
+    value.kind === "dict" ||
+    value.kind === "set" ||
+    value.kind === "frozenset"
   );
 }
 
@@ -122,7 +145,9 @@ function render(value: PickleValue, depth: number): string {
     case "global":
       return value.computed ? "<computed global>" : `${value.module}.${value.name}`;
     case "call":
-      return depth <= 0 ? `${render(value.callee, 0)}(…)` : `${render(value.callee, depth - 1)}(${renderItems(value.args, depth - 1)})`;
+      return depth <= 0
+        ? `${render(value.callee, 0)}(…)`
+        : `${render(value.callee, depth - 1)}(${renderItems(value.args, depth - 1)})`;
     case "persistent":
       return "<persistent id>";
     case "ext":
@@ -140,8 +165,10 @@ function render(value: PickleValue, depth: number): string {
 }
 
 function renderItems(items: readonly PickleValue[], depth: number): string {
-  return items
-    .slice(0, 4)
-    .map((item) => render(item, depth))
-    .join(", ") + (items.length > 4 ? ", …" : "");
+  return (
+    items
+      .slice(0, 4)
+      .map((item) => render(item, depth))
+      .join(", ") + (items.length > 4 ? ", …" : "")
+  );
 }

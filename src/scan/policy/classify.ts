@@ -23,7 +23,12 @@ const DUNDER = /^__.+__$/;
 /** Where the pickle is read: by Python's unpickler, or by TorchScript's C++ one (torch.jit.load). */
 export type PickleContext = "python" | "torchscript";
 
-export function classifyImport(module: string, name: string, computed = false, context: PickleContext = "python"): ImportVerdict {
+export function classifyImport(
+  module: string,
+  name: string,
+  computed = false,
+  context: PickleContext = "python",
+): ImportVerdict {
   if (computed) {
     return {
       verdict: "MALICIOUS",
@@ -44,7 +49,11 @@ export function classifyImport(module: string, name: string, computed = false, c
   if (SAFE_GLOBALS.has(qualified)) return SAFE;
   if (context === "torchscript" && isTorchScriptGlobal(module, name)) return SAFE;
   if (KNOWN_GLOBALS.has(qualified)) {
-    return { verdict: "WARN", code: "KNOWN_IMPORT", reason: "seen in ordinary checkpoints, but not in the strict allowlist" };
+    return {
+      verdict: "WARN",
+      code: "KNOWN_IMPORT",
+      reason: "seen in ordinary checkpoints, but not in the strict allowlist",
+    };
   }
   const deniedModule = moduleIsDenied(module);
   const leaf = nameParts[nameParts.length - 1]!;
@@ -82,7 +91,11 @@ export function classifyImport(module: string, name: string, computed = false, c
     return { verdict: "MALICIOUS", code: "DUNDER_IMPORT", reason: "dunder name reaches interpreter internals" };
   }
   if (moduleParts.some((part) => part.startsWith("_") && !DUNDER.test(part))) {
-    return { verdict: "MALICIOUS", code: "PRIVATE_MODULE_IMPORT", reason: "private module: internal API, not a model class" };
+    return {
+      verdict: "MALICIOUS",
+      code: "PRIVATE_MODULE_IMPORT",
+      reason: "private module: internal API, not a model class",
+    };
   }
   if (isMain) {
     return {
@@ -91,5 +104,9 @@ export function classifyImport(module: string, name: string, computed = false, c
       reason: "a class from the saving script's __main__; it resolves to whatever the loading script defines",
     };
   }
-  return { verdict: "WARN", code: "UNKNOWN_IMPORT", reason: "not in the allowlist; loading it runs that library's code" };
+  return {
+    verdict: "WARN",
+    code: "UNKNOWN_IMPORT",
+    reason: "not in the allowlist; loading it runs that library's code",
+  };
 }

@@ -53,7 +53,14 @@ export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
         env: context.env,
         describe: repo,
         network: { proxy: context.http.settings.proxy, readTimeoutMs: context.http.settings.readTimeoutMs },
-        extraHeaders: credentials ? [{ urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`, header: `Authorization: ${credentials.authorization}` }] : [],
+        extraHeaders: credentials
+          ? [
+              {
+                urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`,
+                header: `Authorization: ${credentials.authorization}`,
+              },
+            ]
+          : [],
       });
       await fetchCommit(git, source.url, source.rev, context.signal);
       const files = await planFiles(git, source, {
@@ -92,12 +99,19 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
   const blobs: TreeEntry[] = [];
   for (const entry of tree) {
     if (entry.type === "blob" && (entry.mode === "100644" || entry.mode === "100755")) blobs.push(entry);
-    else if (entry.mode === "120000") logger.warn(`${entry.path} is a symbolic link in the repository; it is left out (the output holds regular files only)`);
-    else if (entry.type === "commit") logger.warn(`${entry.path} is a git submodule; it is left out (submodules are not fetched)`);
+    else if (entry.mode === "120000")
+      logger.warn(
+        `${entry.path} is a symbolic link in the repository; it is left out (the output holds regular files only)`,
+      );
+    else if (entry.type === "commit")
+      logger.warn(`${entry.path} is a git submodule; it is left out (submodules are not fetched)`);
   }
   const origin = `commit ${source.rev} of ${context.repo}`;
   for (const entry of blobs) checkRemotePath(entry.path, origin);
-  checkUniquePaths(blobs.map((entry) => entry.path), origin);
+  checkUniquePaths(
+    blobs.map((entry) => entry.path),
+    origin,
+  );
 
   // Pointer files are small: read every blob under the limit and keep those that parse.
   const small = blobs.filter((entry) => entry.size > 0 && entry.size < MAX_POINTER_BYTES);
@@ -110,7 +124,9 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
       throw new UserError({
         what: `${entry.path} in ${origin} is a broken Git LFS pointer: ${reading.why}`,
         context: { source: "git-lfs", repo: context.repo, rev: source.rev, file: entry.path },
-        fix: ["The repository is damaged or hostile. Fix the pointer file upstream (git lfs track, then add the file again)."],
+        fix: [
+          "The repository is damaged or hostile. Fix the pointer file upstream (git lfs track, then add the file again).",
+        ],
       });
     }
   }
@@ -122,10 +138,14 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
     throw new UserError({
       what: `No LFS file of ${context.repo} matches the lfsFiles patterns`,
       context: { source: "git-lfs", rev: source.rev, lfsFiles: JSON.stringify(source.lfsFiles) },
-      fix: [`Patterns are git-lfs --include patterns (gitignore-style: "*.safetensors" matches at any depth, "onnx/" a folder). The LFS files are: ${[...pointers.keys()].slice(0, 12).join(", ")}`],
+      fix: [
+        `Patterns are git-lfs --include patterns (gitignore-style: "*.safetensors" matches at any depth, "onnx/" a folder). The LFS files are: ${[...pointers.keys()].slice(0, 12).join(", ")}`,
+      ],
     });
   }
-  logger.info(`${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by lfsFiles)` : ""}`);
+  logger.info(
+    `${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by lfsFiles)` : ""}`,
+  );
 
   const hasLfsConfig = blobs.some((entry) => entry.path === ".lfsconfig");
   const lfsSources = await planLfsSources(git, source, lfsFiles, pointers, { ...context, hasLfsConfig });
@@ -166,20 +186,31 @@ async function planLfsSources(
   if (lfsFiles.length === 0) return makers;
   const endpoint = await lfsEndpoint(git, source, context);
   // Our credential goes to the LFS API only on the clone URL's host, and never over a downgrade to http.
-  const trusted = endpoint.host === context.cloneUrl.host && !(context.cloneUrl.protocol === "https:" && endpoint.protocol === "http:");
-  if (context.credential && !trusted) logger.warn(`the LFS endpoint ${displayUrl(endpoint)} is not on ${context.cloneUrl.host}: no credentials are sent to it`);
+  const trusted =
+    endpoint.host === context.cloneUrl.host &&
+    !(context.cloneUrl.protocol === "https:" && endpoint.protocol === "http:");
+  if (context.credential && !trusted)
+    logger.warn(
+      `the LFS endpoint ${displayUrl(endpoint)} is not on ${context.cloneUrl.host}: no credentials are sent to it`,
+    );
   const credential = trusted ? context.credential : undefined;
   const requests: LfsObjectRequest[] = lfsFiles.map((entry) => ({ ...pointers.get(entry.path)!, path: entry.path }));
   const batch = { http: context.http, endpoint, credential, signal: context.signal, repo: context.repo };
   const actions = await requestDownloads(requests, batch);
   for (const request of requests) {
     const action = actions.get(request.oid)!;
-    makers.set(request.oid, (path) => lfsObjectSource({ ...request, path }, action, { ...batch, ownCredential: credential }));
+    makers.set(request.oid, (path) =>
+      lfsObjectSource({ ...request, path }, action, { ...batch, ownCredential: credential }),
+    );
   }
   return makers;
 }
 
-async function lfsEndpoint(git: GitRunner, source: GitLfsSource, context: PlanContext & { readonly hasLfsConfig: boolean }): Promise<URL> {
+async function lfsEndpoint(
+  git: GitRunner,
+  source: GitLfsSource,
+  context: PlanContext & { readonly hasLfsConfig: boolean },
+): Promise<URL> {
   for (const key of context.hasLfsConfig ? ["lfs.url", "remote.origin.lfsurl"] : []) {
     const configured = await lfsConfigValue(git, source.rev, key, context.signal);
     if (configured !== undefined) {

@@ -59,7 +59,10 @@ interface BatchObject {
 }
 
 /** Download actions for every object, asked for in batches of BATCH_SIZE. */
-export async function requestDownloads(objects: readonly LfsObjectRequest[], context: BatchContext): Promise<Map<string, DownloadAction>> {
+export async function requestDownloads(
+  objects: readonly LfsObjectRequest[],
+  context: BatchContext,
+): Promise<Map<string, DownloadAction>> {
   const actions = new Map<string, DownloadAction>();
   for (let start = 0; start < objects.length; start += BATCH_SIZE) {
     const chunk = objects.slice(start, start + BATCH_SIZE);
@@ -68,11 +71,19 @@ export async function requestDownloads(objects: readonly LfsObjectRequest[], con
   return actions;
 }
 
-async function requestBatch(objects: readonly LfsObjectRequest[], context: BatchContext): Promise<Map<string, DownloadAction>> {
+async function requestBatch(
+  objects: readonly LfsObjectRequest[],
+  context: BatchContext,
+): Promise<Map<string, DownloadAction>> {
   const url = new URL(`${context.endpoint.href.replace(/\/+$/, "")}/objects/batch`);
   // The same object can be two files: ask once.
   const unique = [...new Map(objects.map((object) => [object.oid, object])).values()];
-  const body = { operation: "download", transfers: ["basic"], objects: unique.map(({ oid, size }) => ({ oid, size })), hash_algo: "sha256" };
+  const body = {
+    operation: "download",
+    transfers: ["basic"],
+    objects: unique.map(({ oid, size }) => ({ oid, size })),
+    hash_algo: "sha256",
+  };
   let response: BatchResponse;
   const askedAt = (context.now ?? Date.now)();
   try {
@@ -88,9 +99,14 @@ async function requestBatch(objects: readonly LfsObjectRequest[], context: Batch
   }
 
   const malformed = (why: string) =>
-    new UserError({ what: `The LFS server for ${context.repo} answered the batch request with something malformed: ${why}`, context: { endpoint: displayUrl(context.endpoint) } });
-  if (typeof response !== "object" || response === null || !Array.isArray(response.objects)) throw malformed("no objects list");
-  if (response.transfer !== undefined && response.transfer !== null && response.transfer !== "basic") throw malformed(`transfer ${JSON.stringify(response.transfer)} is not "basic"`);
+    new UserError({
+      what: `The LFS server for ${context.repo} answered the batch request with something malformed: ${why}`,
+      context: { endpoint: displayUrl(context.endpoint) },
+    });
+  if (typeof response !== "object" || response === null || !Array.isArray(response.objects))
+    throw malformed("no objects list");
+  if (response.transfer !== undefined && response.transfer !== null && response.transfer !== "basic")
+    throw malformed(`transfer ${JSON.stringify(response.transfer)} is not "basic"`);
 
   const answered = new Map<string, BatchObject>();
   for (const item of response.objects as BatchObject[]) {
@@ -104,40 +120,72 @@ async function requestBatch(objects: readonly LfsObjectRequest[], context: Batch
       const code = typeof item.error.code === "number" ? item.error.code : undefined;
       const message = typeof item.error.message === "string" ? item.error.message : "";
       throw new UserError({
-        what: code === 404 || code === 410 ? `The LFS server does not have ${object.path}` : `The LFS server refused ${object.path}`,
-        context: { source: "git-lfs", repo: context.repo, file: object.path, oid: object.oid, size: object.size, endpoint: displayUrl(context.endpoint) },
+        what:
+          code === 404 || code === 410
+            ? `The LFS server does not have ${object.path}`
+            : `The LFS server refused ${object.path}`,
+        context: {
+          source: "git-lfs",
+          repo: context.repo,
+          file: object.path,
+          oid: object.oid,
+          size: object.size,
+          endpoint: displayUrl(context.endpoint),
+        },
         cause: `LFS error ${code ?? "?"}${message ? `: ${message}` : ""}`,
-        fix: code === 404 || code === 410 ? ["The object was never pushed to this LFS server (git lfs push --all), or it was removed. Exclude the file with lfsFiles if you do not need it."] : [],
+        fix:
+          code === 404 || code === 410
+            ? [
+                "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Exclude the file with lfsFiles if you do not need it.",
+              ]
+            : [],
       });
     }
     const download = item.actions?.download;
-    if (download === undefined || download === null || typeof download.href !== "string") throw malformed(`no download action for ${object.path}`);
+    if (download === undefined || download === null || typeof download.href !== "string")
+      throw malformed(`no download action for ${object.path}`);
     let href: URL;
     try {
       href = new URL(download.href);
     } catch {
       throw malformed(`the href for ${object.path} is not a URL`);
     }
-    if (href.protocol !== "https:" && href.protocol !== "http:") throw malformed(`the href for ${object.path} is not http(s)`);
-    actions.set(object.oid, { href, ...actionHeaders(download.header, href, malformed), expiresAt: expiry(download, askedAt) });
+    if (href.protocol !== "https:" && href.protocol !== "http:")
+      throw malformed(`the href for ${object.path} is not http(s)`);
+    actions.set(object.oid, {
+      href,
+      ...actionHeaders(download.header, href, malformed),
+      expiresAt: expiry(download, askedAt),
+    });
   }
   return actions;
 }
 
 /** Headers of an action: Authorization becomes a credential for the href's host; values are registered as secrets. */
-function actionHeaders(header: unknown, href: URL, malformed: (why: string) => Error): Pick<DownloadAction, "headers" | "credential"> {
+function actionHeaders(
+  header: unknown,
+  href: URL,
+  malformed: (why: string) => Error,
+): Pick<DownloadAction, "headers" | "credential"> {
   if (header === undefined || header === null) return { headers: {}, credential: undefined };
   if (typeof header !== "object" || Array.isArray(header)) throw malformed("an action header is not an object");
   const headers: Record<string, string> = {};
   let credential: Credential | undefined;
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) throw malformed(`action header ${JSON.stringify(name)} is not a valid header`);
+    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value))
+      throw malformed(`action header ${JSON.stringify(name)} is not a valid header`);
     const lower = name.toLowerCase();
     if (lower === "authorization") {
       registerSecret(value);
       registerSecret(value.replace(/^\S+\s+/, ""));
       credential = { authorization: value, hosts: [href.host] };
-    } else if (lower === "cookie" || lower === "proxy-authorization" || lower === "host" || lower === "content-length" || lower === "range") {
+    } else if (
+      lower === "cookie" ||
+      lower === "proxy-authorization" ||
+      lower === "host" ||
+      lower === "content-length" ||
+      lower === "range"
+    ) {
       // Not the server's to set: cookies and proxy credentials would travel, the rest is ours.
       continue;
     } else {
@@ -170,7 +218,12 @@ function explainBatchFailure(error: unknown, url: URL, context: BatchContext): u
         : status === 404
           ? `There is no Git LFS API at ${displayUrl(context.endpoint)}`
           : `The LFS batch request for ${context.repo} failed (HTTP ${status})`,
-      context: { source: "git-lfs", repo: context.repo, endpoint: displayUrl(url), credentials: context.credential ? "sent" : "none (anonymous)" },
+      context: {
+        source: "git-lfs",
+        repo: context.repo,
+        endpoint: displayUrl(url),
+        credentials: context.credential ? "sent" : "none (anonymous)",
+      },
       cause: error.serverMessage ?? error.message,
       fix: auth
         ? [

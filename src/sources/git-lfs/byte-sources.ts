@@ -40,7 +40,12 @@ export function lfsObjectSource(
   };
 }
 
-function byteSourceFor(http: HttpClient, action: DownloadAction, ownCredential: Credential | undefined, path: string): ByteSource {
+function byteSourceFor(
+  http: HttpClient,
+  action: DownloadAction,
+  ownCredential: Credential | undefined,
+  path: string,
+): ByteSource {
   return http.byteSource(action.href, {
     headers: action.headers,
     credential: action.credential ?? ownCredential,

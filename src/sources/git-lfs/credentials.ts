@@ -26,7 +26,11 @@ export interface GitCredentials {
   readonly origin: string;
 }
 
-export async function findGitCredentials(auth: AuthSpec, env: NodeJS.ProcessEnv, url: URL): Promise<GitCredentials | null> {
+export async function findGitCredentials(
+  auth: AuthSpec,
+  env: NodeJS.ProcessEnv,
+  url: URL,
+): Promise<GitCredentials | null> {
   const token = await findToken({ auth, env, standardEnvVars: [], standardFiles: [] });
   if (token) return basic(token.token, token.origin);
   for (const file of credentialStoreFiles(env)) {
@@ -48,7 +52,9 @@ export function basic(secret: string, origin: string): GitCredentials {
 
 /** git-credential-store's files, in the order it reads them. */
 export function credentialStoreFiles(env: NodeJS.ProcessEnv): string[] {
-  const xdg = env["XDG_CONFIG_HOME"] ? join(env["XDG_CONFIG_HOME"], "git", "credentials") : homePath(env, ".config", "git", "credentials");
+  const xdg = env["XDG_CONFIG_HOME"]
+    ? join(env["XDG_CONFIG_HOME"], "git", "credentials")
+    : homePath(env, ".config", "git", "credentials");
   return [homePath(env, ".git-credentials"), xdg];
 }
 

@@ -15,13 +15,22 @@ export function checkLfsEndpoint(text: string, origin: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new UserError({ what: `The LFS endpoint from ${origin} is not a URL`, context: { endpoint: JSON.stringify(text) } });
+    throw new UserError({
+      what: `The LFS endpoint from ${origin} is not a URL`,
+      context: { endpoint: JSON.stringify(text) },
+    });
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new UserError({ what: `The LFS endpoint from ${origin} is not an http(s) URL`, context: { endpoint: url.protocol } });
+    throw new UserError({
+      what: `The LFS endpoint from ${origin} is not an http(s) URL`,
+      context: { endpoint: url.protocol },
+    });
   }
   if (url.username || url.password) {
-    throw new UserError({ what: `The LFS endpoint from ${origin} carries credentials in its URL, which are not used`, fix: ["Give credentials with auth.tokenFile or auth.tokenEnvVar."] });
+    throw new UserError({
+      what: `The LFS endpoint from ${origin} carries credentials in its URL, which are not used`,
+      fix: ["Give credentials with auth.tokenFile or auth.tokenEnvVar."],
+    });
   }
   return url;
 }

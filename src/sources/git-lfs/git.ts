@@ -38,7 +38,21 @@ export interface GitRunnerOptions {
 }
 
 /** Variables passed through to git from the fetcher's environment: proxies and TLS roots. */
-const PASSED_THROUGH = ["http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "NIX_SSL_CERT_FILE", "GIT_SSL_CAINFO", "TZ"];
+const PASSED_THROUGH = [
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "ALL_PROXY",
+  "NO_PROXY",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NIX_SSL_CERT_FILE",
+  "GIT_SSL_CAINFO",
+  "TZ",
+];
 
 export function gitExecutable(env: NodeJS.ProcessEnv): string {
   return env["NIX_MODEL_REPO_GIT"] || "git";
@@ -61,7 +75,17 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
   const proxy = options.network?.proxy;
   if (proxy) {
     // network.proxy replaces the environment's proxies, for git as for the fetcher's own requests.
-    for (const name of ["http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"]) delete env[name];
+    for (const name of [
+      "http_proxy",
+      "https_proxy",
+      "all_proxy",
+      "no_proxy",
+      "HTTP_PROXY",
+      "HTTPS_PROXY",
+      "ALL_PROXY",
+      "NO_PROXY",
+    ])
+      delete env[name];
     if (proxy.http) env["http_proxy"] = proxy.http;
     if (proxy.https) env["https_proxy"] = proxy.https;
     if (proxy.noProxy) env["no_proxy"] = proxy.noProxy;
@@ -80,7 +104,9 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
     // A stalled transfer fails (and is reported) instead of hanging the build: below 1 byte/s for the read timeout.
     ["http.lowSpeedLimit", "1"],
     ["http.lowSpeedTime", String(Math.max(1, Math.round((options.network?.readTimeoutMs ?? 300_000) / 1000)))],
-    ...(options.extraHeaders ?? []).map(({ urlPrefix, header }) => [`http.${urlPrefix}.extraHeader`, header] as [string, string]),
+    ...(options.extraHeaders ?? []).map(
+      ({ urlPrefix, header }) => [`http.${urlPrefix}.extraHeader`, header] as [string, string],
+    ),
   ];
   env["GIT_CONFIG_COUNT"] = String(config.length);
   config.forEach(([key, value], index) => {
@@ -96,7 +122,11 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
   return {
     run(args, runOptions = {}) {
       return new Promise((resolve, reject) => {
-        const child = spawn(executable, args, { env, stdio: ["pipe", "pipe", "pipe"], ...(runOptions.signal ? { signal: runOptions.signal } : {}) });
+        const child = spawn(executable, args, {
+          env,
+          stdio: ["pipe", "pipe", "pipe"],
+          ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+        });
         const stdout: Buffer[] = [];
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -119,7 +149,11 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
       child.on("error", (error: NodeJS.ErrnoException) => child.stdout.destroy(spawnFailure(error, executable)));
       child.on("close", (code) => {
         if (code !== 0 && !signal.aborted) {
-          child.stdout.destroy(new TransferFailure(`git ${args.join(" ")} failed (${code}): ${redact(stderr.trim())}`, { retryable: false }));
+          child.stdout.destroy(
+            new TransferFailure(`git ${args.join(" ")} failed (${code}): ${redact(stderr.trim())}`, {
+              retryable: false,
+            }),
+          );
         }
       });
       return child.stdout;

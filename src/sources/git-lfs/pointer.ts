@@ -21,7 +21,10 @@ export interface LfsPointer {
   readonly size: number;
 }
 
-export type PointerReading = { readonly kind: "pointer"; readonly pointer: LfsPointer } | { readonly kind: "not-a-pointer" } | { readonly kind: "invalid"; readonly why: string };
+export type PointerReading =
+  | { readonly kind: "pointer"; readonly pointer: LfsPointer }
+  | { readonly kind: "not-a-pointer" }
+  | { readonly kind: "invalid"; readonly why: string };
 
 export function readPointer(content: Uint8Array): PointerReading {
   if (content.length === 0 || content.length >= MAX_POINTER_BYTES) return { kind: "not-a-pointer" };
@@ -51,7 +54,8 @@ export function readPointer(content: Uint8Array): PointerReading {
   if (oid === undefined || size === undefined) return invalid("it lacks an oid or size line");
   const hex = /^sha256:([0-9a-f]{64})$/.exec(oid);
   if (!hex) return invalid(`its oid ${JSON.stringify(oid.slice(0, 80))} is not "sha256:" and 64 lowercase hex digits`);
-  if (!/^(0|[1-9][0-9]*)$/.test(size) || Number(size) > MAX_SIZE) return invalid(`its size ${JSON.stringify(size.slice(0, 40))} is not a whole number of bytes`);
+  if (!/^(0|[1-9][0-9]*)$/.test(size) || Number(size) > MAX_SIZE)
+    return invalid(`its size ${JSON.stringify(size.slice(0, 40))} is not a whole number of bytes`);
   const known = new Set(["version", "oid", "size"]);
   const unknown = [...fields.keys()].filter((key) => !known.has(key));
   if (unknown.length > 0) return invalid(`it has unknown keys: ${unknown.join(", ")}`);

@@ -17,13 +17,20 @@ export const gitLfsPrefetch: PrefetchScheme = {
       throw new UserError(
         {
           what: `Cannot read the git-lfs target 'git-lfs:${rest}'`,
-          fix: ["Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."],
+          fix: [
+            "Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it).",
+          ],
         },
         { exitCode: 2 },
       );
     }
     const lfsFiles = flags.files && flags.files.length > 0 ? [...flags.files] : null;
-    const name = url.replace(/\/+$/, "").replace(/\.git$/, "").split("/").pop() ?? "model";
+    const name =
+      url
+        .replace(/\/+$/, "")
+        .replace(/\.git$/, "")
+        .split("/")
+        .pop() ?? "model";
     return {
       source: { type: "git-lfs", url, rev, lfsFiles },
       defaultName: storeName(name),

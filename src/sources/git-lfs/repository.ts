@@ -29,15 +29,29 @@ export async function fetchCommit(git: GitRunner, url: string, rev: string, sign
   try {
     await git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--depth=1", url, rev], { signal });
   } catch (error) {
-    if (!(error instanceof GitFailure) || isAuthFailure(error.stderr) || isMissingRepo(error.stderr)) throw explainFetchFailure(error, url, rev);
+    if (!(error instanceof GitFailure) || isAuthFailure(error.stderr) || isMissingRepo(error.stderr))
+      throw explainFetchFailure(error, url, rev);
     logger.info(`${displayUrl(url)} did not serve commit ${rev} directly; fetching its branches and tags`);
     try {
-      await git.run(["fetch", "--quiet", "--no-write-fetch-head", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"], { signal });
+      await git.run(
+        [
+          "fetch",
+          "--quiet",
+          "--no-write-fetch-head",
+          url,
+          "+refs/heads/*:refs/remotes/origin/*",
+          "+refs/tags/*:refs/tags/*",
+        ],
+        { signal },
+      );
     } catch (fallbackError) {
       throw explainFetchFailure(fallbackError, url, rev);
     }
   }
-  const type = await git.run(["cat-file", "-t", rev], { signal }).then((out) => out.toString().trim(), () => "missing");
+  const type = await git.run(["cat-file", "-t", rev], { signal }).then(
+    (out) => out.toString().trim(),
+    () => "missing",
+  );
   if (type !== "commit") {
     throw new UserError({
       what: `Commit ${rev} is not in ${displayUrl(url)}`,
@@ -61,7 +75,10 @@ export async function listTree(git: GitRunner, rev: string, signal: AbortSignal)
     const pathBytes = record.subarray(tab + 1);
     const path = pathBytes.toString("utf8");
     if (!Buffer.from(path, "utf8").equals(pathBytes)) {
-      throw new UserError({ what: `A file name in commit ${rev} is not valid UTF-8`, context: { path: JSON.stringify(pathBytes.toString("latin1")) } });
+      throw new UserError({
+        what: `A file name in commit ${rev} is not valid UTF-8`,
+        context: { path: JSON.stringify(pathBytes.toString("latin1")) },
+      });
     }
     if (mode === undefined || oid === undefined || (type !== "blob" && type !== "commit" && type !== "tree")) {
       throw new Error(`internal error: unexpected git ls-tree output ${JSON.stringify(record.toString("latin1"))}`);
@@ -72,7 +89,11 @@ export async function listTree(git: GitRunner, rev: string, signal: AbortSignal)
 }
 
 /** Reads small blobs with one `git cat-file --batch`. */
-export async function readBlobs(git: GitRunner, oids: readonly string[], signal: AbortSignal): Promise<Map<string, Buffer>> {
+export async function readBlobs(
+  git: GitRunner,
+  oids: readonly string[],
+  signal: AbortSignal,
+): Promise<Map<string, Buffer>> {
   const result = new Map<string, Buffer>();
   if (oids.length === 0) return result;
   const output = await git.run(["cat-file", "--batch"], { input: `${oids.join("\n")}\n`, signal });
@@ -80,7 +101,8 @@ export async function readBlobs(git: GitRunner, oids: readonly string[], signal:
   while (at < output.length) {
     const newline = output.indexOf(0x0a, at);
     const [oid, type, size] = output.subarray(at, newline).toString("latin1").split(" ");
-    if (oid === undefined || type === "missing" || size === undefined) throw new Error(`internal error: git cat-file --batch: ${output.subarray(at, newline).toString("latin1")}`);
+    if (oid === undefined || type === "missing" || size === undefined)
+      throw new Error(`internal error: git cat-file --batch: ${output.subarray(at, newline).toString("latin1")}`);
     const start = newline + 1;
     result.set(oid, output.subarray(start, start + Number(size)));
     at = start + Number(size) + 1;
@@ -89,9 +111,16 @@ export async function readBlobs(git: GitRunner, oids: readonly string[], signal:
 }
 
 /** The value of `key` in the repo's .lfsconfig at `rev` (git-config syntax, read by git itself). */
-export async function lfsConfigValue(git: GitRunner, rev: string, key: string, signal: AbortSignal): Promise<string | undefined> {
+export async function lfsConfigValue(
+  git: GitRunner,
+  rev: string,
+  key: string,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   try {
-    const value = (await git.run(["config", "--blob", `${rev}:.lfsconfig`, "--get", key], { signal })).toString("utf8").trim();
+    const value = (await git.run(["config", "--blob", `${rev}:.lfsconfig`, "--get", key], { signal }))
+      .toString("utf8")
+      .trim();
     return value === "" ? undefined : value;
   } catch (error) {
     // Exit 1: the key is not set.
@@ -101,7 +130,9 @@ export async function lfsConfigValue(git: GitRunner, rev: string, key: string, s
 }
 
 function isAuthFailure(stderr: string): boolean {
-  return /Authentication failed|could not read Username|terminal prompts disabled|HTTP 401|HTTP 403|returned error: 40[13]/i.test(stderr);
+  return /Authentication failed|could not read Username|terminal prompts disabled|HTTP 401|HTTP 403|returned error: 40[13]/i.test(
+    stderr,
+  );
 }
 
 function isMissingRepo(stderr: string): boolean {
@@ -120,10 +151,15 @@ function explainFetchFailure(error: unknown, url: string, rev: string): unknown 
           ? `${displayUrl(url)} has no git repository`
           : `Cannot fetch commit ${rev} from ${displayUrl(url)}`,
       context: { source: "git-lfs", url: displayUrl(url), rev },
-      cause: error.stderr.split("\n").filter((line) => line.trim() !== "").slice(-4).join(" | ") || error.message,
+      cause:
+        error.stderr
+          .split("\n")
+          .filter((line) => line.trim() !== "")
+          .slice(-4)
+          .join(" | ") || error.message,
       fix: auth
         ? [
-            "Give a token: auth.tokenFile = \"/run/secrets/git-token\"; or auth.tokenEnvVar = \"GIT_TOKEN\"; (the variable must be in the Nix daemon's environment).",
+            'Give a token: auth.tokenFile = "/run/secrets/git-token"; or auth.tokenEnvVar = "GIT_TOKEN"; (the variable must be in the Nix daemon\'s environment).',
             "A plain token is sent as HTTP Basic with the user name x-access-token; write user:token in the file or variable to choose the user name.",
           ]
         : missing

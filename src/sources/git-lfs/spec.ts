@@ -33,7 +33,11 @@ export function parseGitLfsSource(r: FieldReader): GitLfsSource {
   r.done();
   checkGitUrl(source.url, `${r.where}.url`);
   if (!COMMIT.test(source.rev)) {
-    throw invalid(`${r.where}.rev`, "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move", source.rev);
+    throw invalid(
+      `${r.where}.rev`,
+      "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move",
+      source.rev,
+    );
   }
   return source;
 }

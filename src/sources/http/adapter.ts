@@ -62,7 +62,9 @@ export const httpAdapter: SourceAdapter<HttpSource> = {
 
 function planFile(file: HttpFileSpec, token: FoundToken | null, context: AdapterContext): PlannedFile {
   const url = new URL(file.url);
-  const credential: Credential | undefined = token ? { authorization: `Bearer ${token.token}`, hosts: [url.host] } : undefined;
+  const credential: Credential | undefined = token
+    ? { authorization: `Bearer ${token.token}`, hosts: [url.host] }
+    : undefined;
   return {
     path: file.filename,
     size: undefined,
@@ -83,7 +85,7 @@ function explainMismatch(error: unknown, source: HttpSource): unknown {
       context: { source: "url", file: file.filename, url: displayUrl(file.url) },
       cause: error.details.cause,
       fix: [
-        "The server now serves other bytes than the ones pinned (a re-upload, a moved \"latest\" link), or the sha256 is wrong.",
+        'The server now serves other bytes than the ones pinned (a re-upload, a moved "latest" link), or the sha256 is wrong.',
         `If the change is expected, pin the new content: nix-model-repo prefetch url:${displayUrl(file.url)} prints its sha256.`,
         "A proxy or cache between you and the server may alter the file: try without it (network.proxy, https_proxy).",
       ],

@@ -16,7 +16,14 @@ export const httpPrefetch: PrefetchScheme = {
     try {
       checkFileUrl(rest, "the url: target");
     } catch (error) {
-      throw new UserError({ what: `Cannot read the URL target 'url:${rest}'`, cause: (error as Error).message, fix: ["Write it as url:https://host/path/file."] }, { exitCode: 2 });
+      throw new UserError(
+        {
+          what: `Cannot read the URL target 'url:${rest}'`,
+          cause: (error as Error).message,
+          fix: ["Write it as url:https://host/path/file."],
+        },
+        { exitCode: 2 },
+      );
     }
     const filename = filenameFromUrl(rest, "the url: target");
     const unpack = flags.unpack === true;
@@ -24,7 +31,9 @@ export const httpPrefetch: PrefetchScheme = {
     return {
       source,
       // The same rule as the Nix library's default name: "bert.tar.gz" → "bert", "model.safetensors" → "model".
-      defaultName: storeName(/^(.+)\.tar\.gz$/i.exec(filename)?.[1] ?? /^(.+)\.[A-Za-z0-9]+$/.exec(filename)?.[1] ?? filename),
+      defaultName: storeName(
+        /^(.+)\.tar\.gz$/i.exec(filename)?.[1] ?? /^(.+)\.[A-Za-z0-9]+$/.exec(filename)?.[1] ?? filename,
+      ),
       nixAttribute: "url",
       nixValue: { urls: [{ url: rest, sha256: null }], ...(unpack ? { unpack: true } : {}) },
     };
@@ -38,7 +47,9 @@ export const httpPrefetch: PrefetchScheme = {
 export function withSha256(target: PrefetchTarget, meta: ModelMeta): PrefetchTarget {
   const source = target.source as { urls: { url: string; sha256: string | null; filename: string }[]; unpack: boolean };
   const digestOf = (filename: string): string | null =>
-    source.unpack ? (meta.resolved[archiveResolvedKey(filename)] ?? null) : (meta.files.find((file) => file.path === filename)?.sha256 ?? null);
+    source.unpack
+      ? (meta.resolved[archiveResolvedKey(filename)] ?? null)
+      : (meta.files.find((file) => file.path === filename)?.sha256 ?? null);
   const urls = source.urls.map((entry) => ({ ...entry, sha256: entry.sha256 ?? digestOf(entry.filename) }));
   return {
     ...target,

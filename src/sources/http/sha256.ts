@@ -26,4 +26,5 @@ export function parseSha256(text: string): string | undefined {
   return undefined;
 }
 
-export const SHA256_FORMS = 'a sha256 as 64 hex digits, "sha256-<base64>" (SRI) or nix32 (52 characters, what nix-prefetch-url prints)';
+export const SHA256_FORMS =
+  'a sha256 as 64 hex digits, "sha256-<base64>" (SRI) or nix32 (52 characters, what nix-prefetch-url prints)';

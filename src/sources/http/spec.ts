@@ -42,11 +42,18 @@ export function parseHttpSource(r: FieldReader): HttpSource {
   for (const [index, file] of urls.entries()) {
     checkRemotePath(file.filename, `${r.where}.urls[${index}].filename`);
     if (source.unpack && archiveKind(file.filename) === undefined) {
-      throw invalid(`${r.where}.urls[${index}].filename`, `must end in ${ARCHIVE_SUFFIXES.join(", ")} when unpack = true`, file.filename);
+      throw invalid(
+        `${r.where}.urls[${index}].filename`,
+        `must end in ${ARCHIVE_SUFFIXES.join(", ")} when unpack = true`,
+        file.filename,
+      );
     }
   }
   // With unpack the archives' names never reach the snapshot, but they are still the downloads' names.
-  checkUniquePaths(urls.map((file) => file.filename), `${r.where}.urls`);
+  checkUniquePaths(
+    urls.map((file) => file.filename),
+    `${r.where}.urls`,
+  );
   return source;
 }
 
@@ -76,7 +83,9 @@ export function filenameFromUrl(text: string, where: string): string {
     throw new UserError({
       what: `Invalid fetch spec: ${where}.url has no usable file name in its path, so ${where}.filename is needed`,
       context: { url: text.replace(/\?.*$/, "?…") },
-      fix: [`Set filename, e.g. { url = "${text.replace(/\?.*$/, "")}"; filename = "model.safetensors"; sha256 = "..."; }`],
+      fix: [
+        `Set filename, e.g. { url = "${text.replace(/\?.*$/, "")}"; filename = "model.safetensors"; sha256 = "..."; }`,
+      ],
     });
   }
   return decoded;

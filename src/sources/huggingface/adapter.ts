@@ -23,7 +23,9 @@ export function hubEndpoint(source: HuggingFaceSource, env: NodeJS.ProcessEnv): 
 /** huggingface_hub's token file: HF_TOKEN_PATH, else $HF_HOME/token, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface. */
 export function hubTokenFiles(env: NodeJS.ProcessEnv): string[] {
   if (env["HF_TOKEN_PATH"]) return [env["HF_TOKEN_PATH"]];
-  const home = env["HF_HOME"] || (env["XDG_CACHE_HOME"] ? join(env["XDG_CACHE_HOME"], "huggingface") : homePath(env, ".cache", "huggingface"));
+  const home =
+    env["HF_HOME"] ||
+    (env["XDG_CACHE_HOME"] ? join(env["XDG_CACHE_HOME"], "huggingface") : homePath(env, ".cache", "huggingface"));
   return [join(home, "token")];
 }
 
@@ -49,7 +51,13 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       credential: token ? { authorization: `Bearer ${token.token}`, hosts: [new URL(endpoint).host] } : undefined,
     };
     const explain = (error: unknown) =>
-      explainHubFailure(error, { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token });
+      explainHubFailure(error, {
+        endpoint,
+        repo: source.repo,
+        repoType: source.repoType,
+        revision: source.revision,
+        token,
+      });
 
     let commit: string;
     let tree: HubTreeFile[];
@@ -67,13 +75,22 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     // Only what will be written is checked: a hostile entry the patterns exclude is never used.
     const origin = `the Hub's listing of ${source.repo}`;
     for (const entry of selected) checkRemotePath(entry.path, origin);
-    checkUniquePaths(selected.map((entry) => entry.path), origin);
+    checkUniquePaths(
+      selected.map((entry) => entry.path),
+      origin,
+    );
 
     return {
       commit,
       refs: source.revision === commit ? [] : [source.revision],
       files: selected.map((entry) => planFile(entry, ref, commit, context)),
-      metaSource: { type: source.type, repo: source.repo, repoType: source.repoType, revision: source.revision, files: source.files },
+      metaSource: {
+        type: source.type,
+        repo: source.repo,
+        repoType: source.repoType,
+        revision: source.revision,
+        files: source.files,
+      },
       resolved: { commit },
       // Gated repos list their files to anyone; the refusal comes with the first download.
       explainDownloadFailure: (error) => {
@@ -89,7 +106,8 @@ function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: 
     new UserError({ what: `The Hub's listing of ${ref.repo} gives ${entry.path} a malformed digest: ${why}` });
   // The blob name comes from the server and becomes a file name: only plain hex is accepted.
   if (entry.lfs) {
-    if (!SHA256.test(entry.lfs.oid)) throw malformed(`lfs.oid ${JSON.stringify(entry.lfs.oid)} is not 64 lowercase hex digits`);
+    if (!SHA256.test(entry.lfs.oid))
+      throw malformed(`lfs.oid ${JSON.stringify(entry.lfs.oid)} is not 64 lowercase hex digits`);
   } else if (!GIT_SHA1.test(entry.oid)) {
     throw malformed(`oid ${JSON.stringify(entry.oid)} is not 40 lowercase hex digits`);
   }
@@ -100,14 +118,21 @@ function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: 
     expected: entry.lfs ? { sha256: entry.lfs.oid } : { gitBlobSha1: entry.oid },
     blobName: entry.lfs ? entry.lfs.oid : entry.oid,
     source: context.http.byteSource(url, { credential: ref.credential, description: `${ref.repo}/${entry.path}` }),
-    hubTreeEntry: { size: entry.size, blobId: entry.oid, ...(entry.lfs ? { lfs: { sha256: entry.lfs.oid, size: entry.lfs.size } } : {}) },
+    hubTreeEntry: {
+      size: entry.size,
+      blobId: entry.oid,
+      ...(entry.lfs ? { lfs: { sha256: entry.lfs.oid, size: entry.lfs.size } } : {}),
+    },
   };
 }
 
 function nothingSelected(source: HuggingFaceSource, tree: readonly HubTreeFile[], token: FoundToken | null): UserError {
   const sample = tree.slice(0, 12).map((entry) => entry.path);
   return new UserError({
-    what: tree.length === 0 ? `${source.repo} has no files at revision ${source.revision}` : `No file of ${source.repo} matches the \`files\` patterns`,
+    what:
+      tree.length === 0
+        ? `${source.repo} has no files at revision ${source.revision}`
+        : `No file of ${source.repo} matches the \`files\` patterns`,
     context: {
       source: "huggingface",
       repo: source.repo,
@@ -115,8 +140,11 @@ function nothingSelected(source: HuggingFaceSource, tree: readonly HubTreeFile[]
       files: JSON.stringify(source.files),
       token: token ? `from ${token.origin}` : "none (anonymous)",
     },
-    fix: tree.length === 0 ? [] : [
-      `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/"). The repo has: ${sample.join(", ")}${tree.length > sample.length ? ", ..." : ""}`,
-    ],
+    fix:
+      tree.length === 0
+        ? []
+        : [
+            `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/"). The repo has: ${sample.join(", ")}${tree.length > sample.length ? ", ..." : ""}`,
+          ],
   });
 }

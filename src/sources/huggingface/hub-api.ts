@@ -36,7 +36,12 @@ export function resolveUrl({ endpoint, repoType, repo }: HubRepoRef, commit: str
   return `${endpoint}/${prefix}${repo}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
-export async function resolveCommit(http: HttpClient, ref: HubRepoRef, revision: string, signal: AbortSignal): Promise<string> {
+export async function resolveCommit(
+  http: HttpClient,
+  ref: HubRepoRef,
+  revision: string,
+  signal: AbortSignal,
+): Promise<string> {
   const url = `${apiBase(ref)}/revision/${encodeURIComponent(revision)}`;
   const { body } = await http.getJson<unknown>(url, { credential: ref.credential, signal });
   const sha = typeof body === "object" && body !== null ? (body as { sha?: unknown }).sha : undefined;
@@ -50,18 +55,30 @@ export async function resolveCommit(http: HttpClient, ref: HubRepoRef, revision:
   return sha;
 }
 
-export async function listTree(http: HttpClient, ref: HubRepoRef, commit: string, signal: AbortSignal): Promise<HubTreeFile[]> {
+export async function listTree(
+  http: HttpClient,
+  ref: HubRepoRef,
+  commit: string,
+  signal: AbortSignal,
+): Promise<HubTreeFile[]> {
   const files: HubTreeFile[] = [];
   const visited = new Set<string>();
   let next: string | undefined = `${apiBase(ref)}/tree/${commit}?recursive=true&expand=false`;
   while (next !== undefined) {
     if (visited.has(next) || visited.size >= MAX_TREE_PAGES) {
-      throw new UserError({ what: `The Hub's tree listing of ${ref.repo} does not end (a page repeats)`, context: { endpoint: ref.endpoint } });
+      throw new UserError({
+        what: `The Hub's tree listing of ${ref.repo} does not end (a page repeats)`,
+        context: { endpoint: ref.endpoint },
+      });
     }
     visited.add(next);
-    const page: { body: unknown; headers: Record<string, string | string[] | undefined>; url: string } = await http.getJson<unknown>(next, { credential: ref.credential, signal });
+    const page: { body: unknown; headers: Record<string, string | string[] | undefined>; url: string } =
+      await http.getJson<unknown>(next, { credential: ref.credential, signal });
     if (!Array.isArray(page.body)) {
-      throw new UserError({ what: `The Hub's tree listing of ${ref.repo} is not a JSON array`, context: { endpoint: ref.endpoint } });
+      throw new UserError({
+        what: `The Hub's tree listing of ${ref.repo} is not a JSON array`,
+        context: { endpoint: ref.endpoint },
+      });
     }
     for (const entry of page.body) {
       const file = readTreeEntry(entry, ref.repo);
@@ -74,13 +91,17 @@ export async function listTree(http: HttpClient, ref: HubRepoRef, commit: string
 
 function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
   const bad = (why: string) =>
-    new UserError({ what: `The Hub's tree listing of ${repo} has a malformed entry: ${why}`, context: { entry: JSON.stringify(entry)?.slice(0, 200) } });
+    new UserError({
+      what: `The Hub's tree listing of ${repo} has a malformed entry: ${why}`,
+      context: { entry: JSON.stringify(entry)?.slice(0, 200) },
+    });
   if (typeof entry !== "object" || entry === null) throw bad("not an object");
   const { type, path, size, oid, lfs } = entry as Record<string, unknown>;
   if (type === "directory") return undefined;
   if (type !== "file") throw bad(`unknown type ${JSON.stringify(type)}`);
   if (typeof path !== "string") throw bad("path is not a string");
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) throw bad("size is not a non-negative integer");
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+    throw bad("size is not a non-negative integer");
   if (typeof oid !== "string") throw bad("oid is not a string");
   if (lfs === undefined || lfs === null) return { path, size, oid, lfs: undefined };
   const { oid: lfsOid, size: lfsSize } = lfs as Record<string, unknown>;
@@ -95,7 +116,8 @@ export function nextPageUrl(link: string | string[] | undefined, base: string): 
   if (!header) return undefined;
   for (const part of header.split(",")) {
     const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
-    if (match && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/.test(match[2] ?? "")) return new URL(match[1] ?? "", base).toString();
+    if (match && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/.test(match[2] ?? ""))
+      return new URL(match[1] ?? "", base).toString();
   }
   return undefined;
 }

@@ -33,60 +33,97 @@ export function explainHubFailure(failure: unknown, context: HubFailureContext):
   const cause = `HTTP ${failure.status}${code ? ` (${code})` : ""}${serverMessage ? `: ${serverMessage}` : ""}`;
   const tokenSteps = [
     `Create a read token at ${context.endpoint}/settings/tokens.`,
-    "Give it to the fetcher: `export HF_TOKEN=hf_...` for a single-user Nix or `nix-model-repo prefetch`, or `auth.tokenFile = \"/run/secrets/hf-token\";`.",
+    'Give it to the fetcher: `export HF_TOKEN=hf_...` for a single-user Nix or `nix-model-repo prefetch`, or `auth.tokenFile = "/run/secrets/hf-token";`.',
     DAEMON_HINT,
   ];
 
   if (code === "GatedRepo") {
-    return new UserError({
-      what: `${context.repo} is a gated repository: its files need an accepted licence and a token`,
-      context: where,
-      cause,
-      fix: context.token
-        ? [`Open ${page} while logged in with the account the token belongs to, and accept the licence (access may need approval).`, "Make sure the token has read access to gated repositories."]
-        : [`Open ${page}, log in and accept the licence.`, ...tokenSteps],
-    }, { cause: failure });
+    return new UserError(
+      {
+        what: `${context.repo} is a gated repository: its files need an accepted licence and a token`,
+        context: where,
+        cause,
+        fix: context.token
+          ? [
+              `Open ${page} while logged in with the account the token belongs to, and accept the licence (access may need approval).`,
+              "Make sure the token has read access to gated repositories.",
+            ]
+          : [`Open ${page}, log in and accept the licence.`, ...tokenSteps],
+      },
+      { cause: failure },
+    );
   }
   if (code === "RevisionNotFound") {
-    return new UserError({
-      what: `Revision '${context.revision}' does not exist in ${context.repo}`,
-      context: where,
-      cause,
-      fix: [`List branches and tags at ${page}/tree/main, or use a 40-character commit id.`],
-    }, { cause: failure });
+    return new UserError(
+      {
+        what: `Revision '${context.revision}' does not exist in ${context.repo}`,
+        context: where,
+        cause,
+        fix: [`List branches and tags at ${page}/tree/main, or use a 40-character commit id.`],
+      },
+      { cause: failure },
+    );
   }
-  if (code === "RepoNotFound" || ((failure.status === 401 || failure.status === 404) && code === undefined && !context.token)) {
-    return new UserError({
-      what: `Repository ${context.repo} was not found (or is private)`,
-      context: where,
-      cause,
-      fix: context.token
-        ? [`Check the repo id and type (repoType = "${context.repoType}") at ${page}.`, "If it is private, check that the token's account can read it."]
-        : [`Check the repo id and type (repoType = "${context.repoType}") at ${page}.`, "If it is private, a token is needed:", ...tokenSteps],
-    }, { cause: failure });
+  if (
+    code === "RepoNotFound" ||
+    ((failure.status === 401 || failure.status === 404) && code === undefined && !context.token)
+  ) {
+    return new UserError(
+      {
+        what: `Repository ${context.repo} was not found (or is private)`,
+        context: where,
+        cause,
+        fix: context.token
+          ? [
+              `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
+              "If it is private, check that the token's account can read it.",
+            ]
+          : [
+              `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
+              "If it is private, a token is needed:",
+              ...tokenSteps,
+            ],
+      },
+      { cause: failure },
+    );
   }
   if (failure.status === 401) {
-    return new UserError({
-      what: `The Hub refused the token for ${context.repo}`,
-      context: where,
-      cause,
-      fix: ["The token is invalid or expired: create a new one and give it to the fetcher.", ...tokenSteps.slice(0, 1)],
-    }, { cause: failure });
+    return new UserError(
+      {
+        what: `The Hub refused the token for ${context.repo}`,
+        context: where,
+        cause,
+        fix: [
+          "The token is invalid or expired: create a new one and give it to the fetcher.",
+          ...tokenSteps.slice(0, 1),
+        ],
+      },
+      { cause: failure },
+    );
   }
   if (failure.status === 429) {
-    return new UserError({
-      what: `The Hub is rate-limiting requests for ${context.repo}`,
+    return new UserError(
+      {
+        what: `The Hub is rate-limiting requests for ${context.repo}`,
+        context: where,
+        cause,
+        fix: [
+          "Wait a few minutes and build again.",
+          "Authenticated requests get higher limits: give the fetcher a token.",
+        ],
+      },
+      { cause: failure },
+    );
+  }
+  return new UserError(
+    {
+      what: `The Hub request for ${context.repo} failed`,
       context: where,
       cause,
-      fix: ["Wait a few minutes and build again.", "Authenticated requests get higher limits: give the fetcher a token."],
-    }, { cause: failure });
-  }
-  return new UserError({
-    what: `The Hub request for ${context.repo} failed`,
-    context: where,
-    cause,
-    fix: failure.status >= 500 ? ["The Hub or the mirror is having trouble; build again later."] : [],
-  }, { cause: failure });
+      fix: failure.status >= 500 ? ["The Hub or the mirror is having trouble; build again later."] : [],
+    },
+    { cause: failure },
+  );
 }
 
 function headerValue(value: string | readonly string[] | undefined): string | undefined {

@@ -19,7 +19,13 @@ export const huggingFacePrefetch: PrefetchScheme = {
       repo = typed[2]!;
     }
     if (repo === "" || revision === "") {
-      throw new UserError({ what: `Cannot read the Hugging Face target 'hf:${rest}'`, fix: ["Write it as hf:org/name or hf:org/name@revision, e.g. hf:acme/tiny@main."] }, { exitCode: 2 });
+      throw new UserError(
+        {
+          what: `Cannot read the Hugging Face target 'hf:${rest}'`,
+          fix: ["Write it as hf:org/name or hf:org/name@revision, e.g. hf:acme/tiny@main."],
+        },
+        { exitCode: 2 },
+      );
     }
     const source = {
       type: "huggingface",

@@ -34,14 +34,21 @@ export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   checkRepoId(source.repo, `${r.where}.repo`);
   checkRevision(source.revision, `${r.where}.revision`);
   if (source.endpoint !== null) {
-    checkHttpUrl(source.endpoint, `${r.where}.endpoint`, { example: "https://huggingface.co", credentialsFrom: "auth.tokenFile or HF_TOKEN" });
+    checkHttpUrl(source.endpoint, `${r.where}.endpoint`, {
+      example: "https://huggingface.co",
+      credentialsFrom: "auth.tokenFile or HF_TOKEN",
+    });
   }
   return source;
 }
 
 export function checkRepoId(repo: string, where: string): void {
   if (!REPO_ID.test(repo) || repo.includes("--") || repo.includes("..") || repo.length > MAX_REPO_ID_LENGTH) {
-    throw invalid(where, `must be a Hub repo id like "org/name" (letters, digits, - _ .; no "--" or ".."; at most ${MAX_REPO_ID_LENGTH} characters)`, repo);
+    throw invalid(
+      where,
+      `must be a Hub repo id like "org/name" (letters, digits, - _ .; no "--" or ".."; at most ${MAX_REPO_ID_LENGTH} characters)`,
+      repo,
+    );
   }
 }
 
@@ -52,4 +59,3 @@ export function checkRevision(revision: string, where: string): void {
     throw invalid(where, 'must be a branch, tag, "refs/pr/N" or commit (no empty, "." or ".." segments)', revision);
   }
 }
-

@@ -30,17 +30,29 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
   async resolve(source, context) {
     const trackingUri = source.trackingUri.replace(/\/+$/, "");
     const credential = await findMlflowCredential(context.auth, context.env);
-    logger.info(credential ? `MLflow: using credentials from ${credential.origin}` : "MLflow: no credentials found; sending anonymous requests");
+    logger.info(
+      credential
+        ? `MLflow: using credentials from ${credential.origin}`
+        : "MLflow: no credentials found; sending anonymous requests",
+    );
     const server: MlflowServer = {
       trackingUri,
       // Only the tracking server's own host gets them: an artifact URI naming another host
       // is set by whoever registered the version, and must not collect the reader's password.
-      credential: credential ? { authorization: credential.authorization, hosts: [new URL(trackingUri).host] } : undefined,
+      credential: credential
+        ? { authorization: credential.authorization, hosts: [new URL(trackingUri).host] }
+        : undefined,
       signal: context.signal,
     };
     const selector = selectorOf(source);
-    const failureContext = { source: "mlflow", trackingUri, model: source.modelName, version: describeSelector(selector) };
-    const explain = (error: unknown, statuses?: readonly number[]) => explainMlflowFailure(error, failureContext, credential, statuses);
+    const failureContext = {
+      source: "mlflow",
+      trackingUri,
+      model: source.modelName,
+      version: describeSelector(selector),
+    };
+    const explain = (error: unknown, statuses?: readonly number[]) =>
+      explainMlflowFailure(error, failureContext, credential, statuses);
 
     let version: string;
     let downloadUri: string;
@@ -54,7 +66,8 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
         });
       }
       version = modelVersion.version;
-      if (selector.kind !== "version") logger.info(`MLflow: ${source.modelName} ${describeSelector(selector)} is version ${version}`);
+      if (selector.kind !== "version")
+        logger.info(`MLflow: ${source.modelName} ${describeSelector(selector)} is version ${version}`);
       downloadUri = await getDownloadUri(context.http, server, source.modelName, version);
     } catch (error) {
       throw explain(error);
@@ -62,7 +75,10 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
 
     const { files, explainDownload } = await planArtifacts(downloadUri, server, credential, context, explain);
     if (files.length === 0) {
-      throw new UserError({ what: `Version ${version} of ${source.modelName} has no artifacts`, context: { ...failureContext, artifacts: downloadUri } });
+      throw new UserError({
+        what: `Version ${version} of ${source.modelName} has no artifacts`,
+        context: { ...failureContext, artifacts: downloadUri },
+      });
     }
     return {
       commit: null,
@@ -98,7 +114,8 @@ async function planArtifacts(
     });
     where = joinArtifactUri(runUri, location.path);
     location = parseArtifactUri(where, server.trackingUri);
-    if (location.kind === "run") throw new UserError({ what: `The run's artifact URI ${runUri} points at another run` });
+    if (location.kind === "run")
+      throw new UserError({ what: `The run's artifact URI ${runUri} points at another run` });
   }
   logger.info(`MLflow: artifacts at ${where}`);
 
@@ -112,18 +129,29 @@ async function planArtifacts(
       env: context.env,
       dispatcher: context.http.dispatcher,
     });
-    const explainS3 = (error: unknown) => explainS3Failure(error, access, { source: "mlflow", bucket: folder.bucket, prefix: folder.prefix });
+    const explainS3 = (error: unknown) =>
+      explainS3Failure(error, access, { source: "mlflow", bucket: folder.bucket, prefix: folder.prefix });
     try {
-      return { files: [...(await planS3Folder(access, folder, () => true, context)).files], explainDownload: explainS3 };
+      return {
+        files: [...(await planS3Folder(access, folder, () => true, context)).files],
+        explainDownload: explainS3,
+      };
     } catch (error) {
       throw explainS3(error);
     }
   }
 
-  const proxy = { baseUrl: location.baseUrl, root: location.root, credential: server.credential, signal: context.signal };
+  const proxy = {
+    baseUrl: location.baseUrl,
+    root: location.root,
+    credential: server.credential,
+    signal: context.signal,
+  };
   const proxyHost = new URL(location.baseUrl).host;
   if (credential && proxyHost !== new URL(server.trackingUri).host) {
-    logger.warn(`MLflow: the artifacts are served by ${proxyHost}, not the tracking server: the credentials are not sent there`);
+    logger.warn(
+      `MLflow: the artifacts are served by ${proxyHost}, not the tracking server: the credentials are not sent there`,
+    );
   }
   let listed;
   try {
@@ -133,7 +161,10 @@ async function planArtifacts(
   }
   const origin = `the artifact listing of ${where}`;
   for (const artifact of listed) checkRemotePath(artifact.path, origin);
-  checkUniquePaths(listed.map((artifact) => artifact.path), origin);
+  checkUniquePaths(
+    listed.map((artifact) => artifact.path),
+    origin,
+  );
   return {
     files: listed.map((artifact) => planProxyFile(context.http, proxy, artifact)),
     explainDownload: (error) => explain(error, [401, 403]),

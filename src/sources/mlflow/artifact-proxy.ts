@@ -36,7 +36,8 @@ export async function listProxyArtifacts(http: HttpClient, proxy: ProxyArtifacts
   const files: ListedArtifact[] = [];
   let entries = 0;
   const walk = async (relative: string, depth: number): Promise<void> => {
-    if (depth > MAX_DEPTH) throw refuse(proxy, `folders nest deeper than ${MAX_DEPTH} levels at ${JSON.stringify(relative)}`);
+    if (depth > MAX_DEPTH)
+      throw refuse(proxy, `folders nest deeper than ${MAX_DEPTH} levels at ${JSON.stringify(relative)}`);
     const listed = await listFolder(http, proxy, relative);
     entries += listed.length;
     if (entries > MAX_ENTRIES) throw refuse(proxy, `it lists more than ${MAX_ENTRIES} entries`);
@@ -64,7 +65,10 @@ export function planProxyFile(http: HttpClient, proxy: ProxyArtifacts, artifact:
     size: artifact.size,
     expected: {},
     blobName: null,
-    source: http.byteSource(artifactUrl(proxy, artifact.path), { credential: proxy.credential, description: `mlflow-artifacts ${joinPath(proxy.root, artifact.path)}` }),
+    source: http.byteSource(artifactUrl(proxy, artifact.path), {
+      credential: proxy.credential,
+      description: `mlflow-artifacts ${joinPath(proxy.root, artifact.path)}`,
+    }),
   };
 }
 
@@ -78,7 +82,8 @@ async function listFolder(http: HttpClient, proxy: ProxyArtifacts, relative: str
   const url = new URL(proxy.baseUrl);
   url.searchParams.set("path", joinPath(proxy.root, relative));
   const { body } = await http.getJson(url, { credential: proxy.credential, signal: proxy.signal });
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw malformed(url, "the answer is not an object");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw malformed(url, "the answer is not an object");
   const files = (body as { files?: unknown }).files ?? [];
   if (!Array.isArray(files)) throw malformed(url, "files is not a list");
   return files.map((item: unknown) => folderEntry(item, proxy, relative, url));
@@ -89,11 +94,25 @@ function folderEntry(item: unknown, proxy: ProxyArtifacts, relative: string, url
   const { path, is_dir: isDir, file_size: size } = item as { path?: unknown; is_dir?: unknown; file_size?: unknown };
   if (typeof path !== "string") throw malformed(url, "a file entry has no path");
   // The server sends base names; anything else would let it name a path of its choosing.
-  if (path === "" || path === "." || path === ".." || path.includes("/") || path.includes("\\") || path.includes("\0")) {
-    throw refuse(proxy, `the folder ${JSON.stringify(relative || "/")} lists ${JSON.stringify(path)}, which is not a plain file name`);
+  if (
+    path === "" ||
+    path === "." ||
+    path === ".." ||
+    path.includes("/") ||
+    path.includes("\\") ||
+    path.includes("\0")
+  ) {
+    throw refuse(
+      proxy,
+      `the folder ${JSON.stringify(relative || "/")} lists ${JSON.stringify(path)}, which is not a plain file name`,
+    );
   }
   const sizeNumber = typeof size === "string" && /^[0-9]{1,16}$/.test(size) ? Number(size) : size;
-  if (sizeNumber !== undefined && sizeNumber !== null && !(typeof sizeNumber === "number" && Number.isSafeInteger(sizeNumber) && sizeNumber >= 0)) {
+  if (
+    sizeNumber !== undefined &&
+    sizeNumber !== null &&
+    !(typeof sizeNumber === "number" && Number.isSafeInteger(sizeNumber) && sizeNumber >= 0)
+  ) {
     throw malformed(url, `file_size of ${JSON.stringify(path)} is not a size: ${JSON.stringify(size)}`);
   }
   return { name: path, isDir: isDir === true, size: typeof sizeNumber === "number" ? sizeNumber : undefined };
@@ -105,11 +124,16 @@ function joinPath(root: string, relative: string): string {
 
 /** Escapes what a URL path cannot hold, keeping existing %XX escapes. */
 function requote(segment: string): string {
-  return segment.split(/(%[0-9A-Fa-f]{2})/).map((part, index) => (index % 2 === 1 ? part : encodeURIComponent(part))).join("");
+  return segment
+    .split(/(%[0-9A-Fa-f]{2})/)
+    .map((part, index) => (index % 2 === 1 ? part : encodeURIComponent(part)))
+    .join("");
 }
 
 function malformed(url: URL, why: string): TransferFailure {
-  return new TransferFailure(`malformed artifact listing from ${url.origin}${url.pathname}: ${why}`, { retryable: false });
+  return new TransferFailure(`malformed artifact listing from ${url.origin}${url.pathname}: ${why}`, {
+    retryable: false,
+  });
 }
 
 function refuse(proxy: ProxyArtifacts, why: string): UserError {

@@ -67,11 +67,18 @@ function proxyLocation(uri: string, trackingUri: string): ArtifactLocation {
   const host = match[1] ? match[1] : tracking.host;
   if (match[1] && /^:\d+$/.test(match[1])) throw unsupported(uri, "an mlflow-artifacts URI with a port but no host");
   const trackingPath = tracking.pathname.replace(/\/+$/, "");
-  return { kind: "proxy", baseUrl: `${tracking.protocol}//${host}${trackingPath}${PROXY_PATH}`, root: trimSlashes(match[2] ?? "") };
+  return {
+    kind: "proxy",
+    baseUrl: `${tracking.protocol}//${host}${trackingPath}${PROXY_PATH}`,
+    root: trimSlashes(match[2] ?? ""),
+  };
 }
 
 function trimSlashes(path: string): string {
-  return path.replace(/^\/+/, "").replace(/\/+$/, "").replace(/\/{2,}/g, "/");
+  return path
+    .replace(/^\/+/, "")
+    .replace(/\/+$/, "")
+    .replace(/\/{2,}/g, "/");
 }
 
 function unsupported(uri: string, what: string): UserError {

@@ -25,7 +25,9 @@ export interface MlflowCredential {
 
 export async function findMlflowCredential(auth: AuthSpec, env: NodeJS.ProcessEnv): Promise<MlflowCredential | null> {
   if (/^(true|1)$/i.test(env["MLFLOW_TRACKING_INSECURE_TLS"] ?? "")) {
-    logger.warn("MLFLOW_TRACKING_INSECURE_TLS is ignored: TLS verification stays on. Trust a private CA with SSL_CERT_FILE instead.");
+    logger.warn(
+      "MLFLOW_TRACKING_INSECURE_TLS is ignored: TLS verification stays on. Trust a private CA with SSL_CERT_FILE instead.",
+    );
   }
   if (auth.tokenFile !== null || auth.tokenEnvVar !== null) {
     const token = await findToken({ auth, env, standardEnvVars: [], standardFiles: [] });

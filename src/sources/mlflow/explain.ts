@@ -17,34 +17,48 @@ export function explainMlflowFailure(
 ): unknown {
   const failure = findFailure(error);
   if (failure === undefined || failure.status === undefined || !statuses.includes(failure.status)) return error;
-  const where: FailureContext = { ...context, credentials: credential ? `from ${credential.origin}` : "none (anonymous)" };
+  const where: FailureContext = {
+    ...context,
+    credentials: credential ? `from ${credential.origin}` : "none (anonymous)",
+  };
   const cause = failure.message;
   if (failure.status === 401) {
-    return new UserError({
-      what: credential ? "The MLflow server refused the credentials" : "The MLflow server needs credentials",
-      context: where,
-      cause,
-      fix: [
-        "Give them to the builder: MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (Basic), or MLFLOW_TRACKING_TOKEN (Bearer), or auth.tokenFile.",
-        "With nix-daemon the variables must be in the daemon's environment (systemd EnvironmentFile); see docs/sources/mlflow.md.",
-      ],
-    }, { cause: error });
+    return new UserError(
+      {
+        what: credential ? "The MLflow server refused the credentials" : "The MLflow server needs credentials",
+        context: where,
+        cause,
+        fix: [
+          "Give them to the builder: MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (Basic), or MLFLOW_TRACKING_TOKEN (Bearer), or auth.tokenFile.",
+          "With nix-daemon the variables must be in the daemon's environment (systemd EnvironmentFile); see docs/sources/mlflow.md.",
+        ],
+      },
+      { cause: error },
+    );
   }
   if (failure.status === 403) {
-    return new UserError({
-      what: "The MLflow server does not let these credentials read the model",
-      context: where,
-      cause,
-      fix: ["Ask for READ permission on the registered model (MLflow's basic-auth app: RegisteredModelPermission)."],
-    }, { cause: error });
+    return new UserError(
+      {
+        what: "The MLflow server does not let these credentials read the model",
+        context: where,
+        cause,
+        fix: ["Ask for READ permission on the registered model (MLflow's basic-auth app: RegisteredModelPermission)."],
+      },
+      { cause: error },
+    );
   }
   if (failure.status === 404) {
-    return new UserError({
-      what: `The MLflow server does not have ${context["model"]} ${context["version"] ?? ""}`.trimEnd(),
-      context: where,
-      cause,
-      fix: ["Check the model name, the version/stage/alias and trackingUri (registered model names are case-sensitive)."],
-    }, { cause: error });
+    return new UserError(
+      {
+        what: `The MLflow server does not have ${context["model"]} ${context["version"] ?? ""}`.trimEnd(),
+        context: where,
+        cause,
+        fix: [
+          "Check the model name, the version/stage/alias and trackingUri (registered model names are case-sensitive).",
+        ],
+      },
+      { cause: error },
+    );
   }
   return error;
 }

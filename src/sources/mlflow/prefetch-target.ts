@@ -9,19 +9,26 @@ import { storeName, type PrefetchScheme } from "../prefetch-target.js";
  */
 export const mlflowPrefetch: PrefetchScheme = {
   prefixes: ["mlflow", "models"],
-  example: "mlflow:NAME/VERSION | mlflow:NAME/STAGE | mlflow:NAME@ALIAS [--endpoint TRACKING_URI] (also models:/NAME/VERSION)",
+  example:
+    "mlflow:NAME/VERSION | mlflow:NAME/STAGE | mlflow:NAME@ALIAS [--endpoint TRACKING_URI] (also models:/NAME/VERSION)",
   parse(rest, flags) {
     const target = rest.replace(/^\/+/, "");
     const selector = parseSelector(target);
     const trackingUri = flags.endpoint ?? process.env["MLFLOW_TRACKING_URI"];
     if (!trackingUri) {
       throw new UserError(
-        { what: "prefetch of an MLflow model needs the tracking server", fix: ["Give it with --endpoint https://mlflow.example, or set MLFLOW_TRACKING_URI."] },
+        {
+          what: "prefetch of an MLflow model needs the tracking server",
+          fix: ["Give it with --endpoint https://mlflow.example, or set MLFLOW_TRACKING_URI."],
+        },
         { exitCode: 2 },
       );
     }
     if (flags.files && flags.files.length > 0) {
-      throw new UserError({ what: "--files does not apply to MLflow models: a model version's artifacts are fetched whole" }, { exitCode: 2 });
+      throw new UserError(
+        { what: "--files does not apply to MLflow models: a model version's artifacts are fetched whole" },
+        { exitCode: 2 },
+      );
     }
     const source = {
       type: "mlflow",
@@ -70,7 +77,9 @@ export function parseSelector(target: string): TargetSelector {
   throw new UserError(
     {
       what: `Cannot read the MLflow target '${target}'`,
-      fix: ["Write it as mlflow:NAME/VERSION (mlflow:churn/3), mlflow:NAME/STAGE (mlflow:churn/Production), mlflow:NAME/latest or mlflow:NAME@ALIAS (mlflow:churn@champion)."],
+      fix: [
+        "Write it as mlflow:NAME/VERSION (mlflow:churn/3), mlflow:NAME/STAGE (mlflow:churn/Production), mlflow:NAME/latest or mlflow:NAME@ALIAS (mlflow:churn@champion).",
+      ],
     },
     { exitCode: 2 },
   );

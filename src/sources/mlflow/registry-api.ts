@@ -24,7 +24,11 @@ export interface ModelVersion {
   readonly currentStage: string | undefined;
 }
 
-export function restUrl(server: MlflowServer, endpoint: string, query: Readonly<Record<string, string | readonly string[]>>): URL {
+export function restUrl(
+  server: MlflowServer,
+  endpoint: string,
+  query: Readonly<Record<string, string | readonly string[]>>,
+): URL {
   const url = new URL(`${server.trackingUri}/api/2.0/mlflow/${endpoint}`);
   for (const [key, value] of Object.entries(query)) {
     for (const item of typeof value === "string" ? [value] : value) url.searchParams.append(key, item);
@@ -32,18 +36,37 @@ export function restUrl(server: MlflowServer, endpoint: string, query: Readonly<
   return url;
 }
 
-async function call(http: HttpClient, server: MlflowServer, endpoint: string, query: Readonly<Record<string, string | readonly string[]>>): Promise<unknown> {
-  const response = await http.getJson(restUrl(server, endpoint, query), { credential: server.credential, signal: server.signal });
+async function call(
+  http: HttpClient,
+  server: MlflowServer,
+  endpoint: string,
+  query: Readonly<Record<string, string | readonly string[]>>,
+): Promise<unknown> {
+  const response = await http.getJson(restUrl(server, endpoint, query), {
+    credential: server.credential,
+    signal: server.signal,
+  });
   return response.body;
 }
 
 /** The registered version a selector names, as MLflow's own `models:/` resolution picks it. */
-export async function resolveModelVersion(http: HttpClient, server: MlflowServer, name: string, selector: MlflowSelector): Promise<ModelVersion> {
+export async function resolveModelVersion(
+  http: HttpClient,
+  server: MlflowServer,
+  name: string,
+  selector: MlflowSelector,
+): Promise<ModelVersion> {
   switch (selector.kind) {
     case "version":
-      return modelVersionFrom(await call(http, server, "model-versions/get", { name, version: selector.version }), "model-versions/get");
+      return modelVersionFrom(
+        await call(http, server, "model-versions/get", { name, version: selector.version }),
+        "model-versions/get",
+      );
     case "alias":
-      return modelVersionFrom(await call(http, server, "registered-models/alias", { name, alias: selector.alias }), "registered-models/alias");
+      return modelVersionFrom(
+        await call(http, server, "registered-models/alias", { name, alias: selector.alias }),
+        "registered-models/alias",
+      );
     case "stage": {
       // _get_model_version_from_stage: the first of get_latest_versions(name, [stage]).
       const [first] = await latestVersions(http, server, name, [selector.stage]);
@@ -53,16 +76,29 @@ export async function resolveModelVersion(http: HttpClient, server: MlflowServer
     case "latest": {
       // _get_latest_model_version: the highest version over every stage's latest.
       const versions = await latestVersions(http, server, name, []);
-      const highest = versions.reduce<ModelVersion | undefined>((best, v) => (best === undefined || BigInt(v.version) > BigInt(best.version) ? v : best), undefined);
+      const highest = versions.reduce<ModelVersion | undefined>(
+        (best, v) => (best === undefined || BigInt(v.version) > BigInt(best.version) ? v : best),
+        undefined,
+      );
       if (highest === undefined) throw new UserError({ what: `The registered model ${name} has no versions` });
       return highest;
     }
   }
 }
 
-async function latestVersions(http: HttpClient, server: MlflowServer, name: string, stages: readonly string[]): Promise<ModelVersion[]> {
+async function latestVersions(
+  http: HttpClient,
+  server: MlflowServer,
+  name: string,
+  stages: readonly string[],
+): Promise<ModelVersion[]> {
   // The GET form of get-latest-versions (the proto allows GET and POST); stages repeat.
-  const body = await call(http, server, "registered-models/get-latest-versions", stages.length === 0 ? { name } : { name, stages });
+  const body = await call(
+    http,
+    server,
+    "registered-models/get-latest-versions",
+    stages.length === 0 ? { name } : { name, stages },
+  );
   const list = objectField(body, "model_versions", "registered-models/get-latest-versions", true);
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw malformed("registered-models/get-latest-versions", "model_versions is not a list");
@@ -70,10 +106,16 @@ async function latestVersions(http: HttpClient, server: MlflowServer, name: stri
 }
 
 /** model-versions/get-download-uri: the server's `storage_location or source`. */
-export async function getDownloadUri(http: HttpClient, server: MlflowServer, name: string, version: string): Promise<string> {
+export async function getDownloadUri(
+  http: HttpClient,
+  server: MlflowServer,
+  name: string,
+  version: string,
+): Promise<string> {
   const body = await call(http, server, "model-versions/get-download-uri", { name, version });
   const uri = objectField(body, "artifact_uri", "model-versions/get-download-uri");
-  if (typeof uri !== "string" || uri === "") throw malformed("model-versions/get-download-uri", "artifact_uri is missing");
+  if (typeof uri !== "string" || uri === "")
+    throw malformed("model-versions/get-download-uri", "artifact_uri is missing");
   return uri;
 }
 
@@ -93,7 +135,8 @@ function modelVersionFrom(body: unknown, endpoint: string): ModelVersion {
   const version = objectField(item, "version", endpoint);
   const text = typeof version === "number" ? String(version) : version;
   // The version goes into the output's meta file and the resolved facts: digits only.
-  if (typeof text !== "string" || !/^[0-9]{1,19}$/.test(text)) throw malformed(endpoint, `version ${JSON.stringify(version)} is not a number`);
+  if (typeof text !== "string" || !/^[0-9]{1,19}$/.test(text))
+    throw malformed(endpoint, `version ${JSON.stringify(version)} is not a number`);
   const status = objectField(item, "status", endpoint, true);
   const stage = objectField(item, "current_stage", endpoint, true);
   return {
@@ -105,7 +148,8 @@ function modelVersionFrom(body: unknown, endpoint: string): ModelVersion {
 }
 
 function objectField(value: unknown, key: string, endpoint: string, optional = false): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw malformed(endpoint, `expected an object holding ${key}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw malformed(endpoint, `expected an object holding ${key}`);
   const field = (value as Record<string, unknown>)[key];
   if (field === undefined && !optional) throw malformed(endpoint, `${key} is missing`);
   return field;

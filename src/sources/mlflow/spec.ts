@@ -47,25 +47,33 @@ export function parseMlflowSource(r: FieldReader): MlflowSource {
 }
 
 /** Exactly one of modelVersion / modelStage / modelAlias. */
-export function selectorOf(source: Pick<MlflowSource, "modelVersion" | "modelStage" | "modelAlias">, where = "spec.source"): MlflowSelector {
+export function selectorOf(
+  source: Pick<MlflowSource, "modelVersion" | "modelStage" | "modelAlias">,
+  where = "spec.source",
+): MlflowSelector {
   const given = (["modelVersion", "modelStage", "modelAlias"] as const).filter((key) => source[key] !== null);
   if (given.length !== 1) {
     throw new UserError({
       what: `Invalid fetch spec: ${where} needs exactly one of modelVersion, modelStage and modelAlias, got ${given.length === 0 ? "none" : given.join(" and ")}`,
-      fix: ['Pin a version (modelVersion = "3"), or follow a stage (modelStage = "Production") or an alias (modelAlias = "champion"), whose resolved version is recorded in the output.'],
+      fix: [
+        'Pin a version (modelVersion = "3"), or follow a stage (modelStage = "Production") or an alias (modelAlias = "champion"), whose resolved version is recorded in the output.',
+      ],
     });
   }
   if (source.modelVersion !== null) {
     if (source.modelVersion.toLowerCase() === "latest") return { kind: "latest" };
-    if (!VERSION.test(source.modelVersion)) throw invalid(`${where}.modelVersion`, 'must be a version number like "3" (or "latest")', source.modelVersion);
+    if (!VERSION.test(source.modelVersion))
+      throw invalid(`${where}.modelVersion`, 'must be a version number like "3" (or "latest")', source.modelVersion);
     return { kind: "version", version: source.modelVersion };
   }
   if (source.modelStage !== null) {
-    if (/[\0\r\n]/.test(source.modelStage)) throw invalid(`${where}.modelStage`, "must be a stage name", source.modelStage);
+    if (/[\0\r\n]/.test(source.modelStage))
+      throw invalid(`${where}.modelStage`, "must be a stage name", source.modelStage);
     return { kind: "stage", stage: source.modelStage };
   }
   const alias = source.modelAlias!;
-  if (Buffer.byteLength(alias) > MAX_ALIAS_BYTES || /[\0\r\n/]/.test(alias)) throw invalid(`${where}.modelAlias`, `must be an alias (at most ${MAX_ALIAS_BYTES} bytes, no "/")`, alias);
+  if (Buffer.byteLength(alias) > MAX_ALIAS_BYTES || /[\0\r\n/]/.test(alias))
+    throw invalid(`${where}.modelAlias`, `must be an alias (at most ${MAX_ALIAS_BYTES} bytes, no "/")`, alias);
   return { kind: "alias", alias };
 }
 

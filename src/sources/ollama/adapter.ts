@@ -5,8 +5,21 @@ import { UserError } from "../../util/errors.js";
 import { logger } from "../../util/log.js";
 import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
 import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
-import { fullOllamaName, manifestPathSegments, parseOllamaName, registryBaseUrl, shortOllamaName, type OllamaName } from "./name.js";
-import { blobUrl, explainRegistryFailure, fetchManifest, type FetchedManifest, type RegistryRepository } from "./registry-api.js";
+import {
+  fullOllamaName,
+  manifestPathSegments,
+  parseOllamaName,
+  registryBaseUrl,
+  shortOllamaName,
+  type OllamaName,
+} from "./name.js";
+import {
+  blobUrl,
+  explainRegistryFailure,
+  fetchManifest,
+  type FetchedManifest,
+  type RegistryRepository,
+} from "./registry-api.js";
 import type { OllamaSource } from "./spec.js";
 
 /**
@@ -19,7 +32,11 @@ import type { OllamaSource } from "./spec.js";
 export const ollamaAdapter: SourceAdapter<OllamaSource> = {
   describe(source) {
     const name = parseOllamaName(source.model);
-    return { source: "ollama", model: fullOllamaName(name), registry: source.endpoint ?? `${name.scheme}://${name.host}` };
+    return {
+      source: "ollama",
+      model: fullOllamaName(name),
+      registry: source.endpoint ?? `${name.scheme}://${name.host}`,
+    };
   },
 
   async resolve(source, context) {
@@ -52,7 +69,10 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
     // Digests are checked already; this is the shared last check on every remote-derived path.
     const origin = `the manifest of ${fullOllamaName(name)}`;
     for (const file of files) checkRemotePath(file.path, origin);
-    checkUniquePaths(files.map((file) => file.path), origin);
+    checkUniquePaths(
+      files.map((file) => file.path),
+      origin,
+    );
 
     return {
       commit: null,
@@ -95,7 +115,12 @@ function uniqueByDigest(blobs: readonly BlobDescriptor[]): BlobDescriptor[] {
   return [...byDigest.values()];
 }
 
-function planBlob(blob: BlobDescriptor, name: OllamaName, repo: RegistryRepository, context: AdapterContext): PlannedFile {
+function planBlob(
+  blob: BlobDescriptor,
+  name: OllamaName,
+  repo: RegistryRepository,
+  context: AdapterContext,
+): PlannedFile {
   // Ollama's blob file name: the digest with "-" for ":" (manifest/paths.go BlobsPath).
   const blobName = `sha256-${blob.sha256}`;
   return {

@@ -8,7 +8,10 @@ import { UserError } from "../../util/errors.js";
  */
 export const SCHEMA2_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const MANIFEST_LISTS = new Set(["application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json"]);
+const MANIFEST_LISTS = new Set([
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.index.v1+json",
+]);
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
@@ -33,7 +36,9 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
   const refuse = (why: string, fix?: readonly string[]) =>
     new UserError({
       what: `Refusing ${origin}: ${why}`,
-      ...(fix ? { fix } : { fix: ["The registry (or something between it and you) is broken or hostile; nothing was written."] }),
+      ...(fix
+        ? { fix }
+        : { fix: ["The registry (or something between it and you) is broken or hostile; nothing was written."] }),
     });
 
   let json: unknown;
@@ -59,15 +64,23 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
     const { mediaType: type, digest, size } = value;
     if (typeof type !== "string" || type === "") throw refuse(`${role} has no mediaType`);
     const match = typeof digest === "string" ? DIGEST.exec(digest) : null;
-    if (match === null) throw refuse(`${role} has the digest ${JSON.stringify(digest)}, which is not "sha256:" and 64 lowercase hex digits`);
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) throw refuse(`${role} has the size ${JSON.stringify(size)}, which is not a byte count`);
+    if (match === null)
+      throw refuse(
+        `${role} has the digest ${JSON.stringify(digest)}, which is not "sha256:" and 64 lowercase hex digits`,
+      );
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+      throw refuse(`${role} has the size ${JSON.stringify(size)}, which is not a byte count`);
     return { role, mediaType: type, digest: digest as string, sha256: match[1]!, size };
   };
 
   const blobs: BlobDescriptor[] = [];
   // Ollama pulls the config only when it names a digest (server/images.go PullModel).
   const config = json["config"];
-  if (config !== undefined && config !== null && !(isObject(config) && (config["digest"] === undefined || config["digest"] === ""))) {
+  if (
+    config !== undefined &&
+    config !== null &&
+    !(isObject(config) && (config["digest"] === undefined || config["digest"] === ""))
+  ) {
     blobs.push(descriptor(config, "config"));
   }
   const layers = json["layers"];
@@ -80,7 +93,9 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
   for (const blob of blobs) {
     const first = sizes.get(blob.digest);
     if (first !== undefined && first.size !== blob.size) {
-      throw refuse(`${first.role} and ${blob.role} name the same digest ${blob.digest} with different sizes (${first.size} and ${blob.size})`);
+      throw refuse(
+        `${first.role} and ${blob.role} name the same digest ${blob.digest} with different sizes (${first.size} and ${blob.size})`,
+      );
     }
     sizes.set(blob.digest, first ?? blob);
   }

@@ -36,7 +36,10 @@ export class InvalidOllamaName extends Error {
 type PartKind = "host" | "namespace" | "model" | "tag";
 
 // name.go isValidPart/isValidLen: the first character alphanumeric or "_", then the part's alphabet.
-const PART_RULES: Record<PartKind, { readonly pattern: RegExp; readonly maxLength: number; readonly alphabet: string }> = {
+const PART_RULES: Record<
+  PartKind,
+  { readonly pattern: RegExp; readonly maxLength: number; readonly alphabet: string }
+> = {
   host: { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/, maxLength: 350, alphabet: "letters, digits, _ - . :" },
   namespace: { pattern: /^[A-Za-z0-9_][A-Za-z0-9_-]*$/, maxLength: 80, alphabet: "letters, digits, _ -" },
   model: { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, maxLength: 80, alphabet: "letters, digits, _ - ." },
@@ -57,7 +60,8 @@ export function parseOllamaName(text: string): OllamaName {
 
   // A tag is whatever follows the last ":" when no "/" comes after it ("/" is not a tag character).
   if (text.lastIndexOf(":") > text.lastIndexOf("/")) [rest, tag] = cutLast(text, ":");
-  const [beforeModel, model]: [Part, Present] = rest !== MISSING && rest.includes("/") ? cutLast(rest, "/") : [undefined, rest];
+  const [beforeModel, model]: [Part, Present] =
+    rest !== MISSING && rest.includes("/") ? cutLast(rest, "/") : [undefined, rest];
   if (beforeModel !== undefined) {
     if (beforeModel === MISSING) {
       namespace = MISSING;
@@ -77,12 +81,16 @@ export function parseOllamaName(text: string): OllamaName {
   }
 
   const check = (kind: PartKind, part: Part, fallback?: string): string => {
-    if (part === MISSING || (part === undefined && fallback === undefined)) throw new InvalidOllamaName(`the ${kind} is empty`);
+    if (part === MISSING || (part === undefined && fallback === undefined))
+      throw new InvalidOllamaName(`the ${kind} is empty`);
     const value = part ?? fallback!;
     const rule = PART_RULES[kind];
-    if (value.length > rule.maxLength) throw new InvalidOllamaName(`the ${kind} is longer than ${rule.maxLength} characters`);
+    if (value.length > rule.maxLength)
+      throw new InvalidOllamaName(`the ${kind} is longer than ${rule.maxLength} characters`);
     if (!rule.pattern.test(value)) {
-      throw new InvalidOllamaName(`the ${kind} ${JSON.stringify(value)} must start with a letter, digit or _ and contain only ${rule.alphabet}`);
+      throw new InvalidOllamaName(
+        `the ${kind} ${JSON.stringify(value)} must start with a letter, digit or _ and contain only ${rule.alphabet}`,
+      );
     }
     return value;
   };
@@ -110,7 +118,9 @@ function checkScheme(scheme: string | undefined): "http" | "https" {
   // name.go Merge: an empty scheme takes the default, as a missing one does.
   if (scheme === undefined || scheme === "" || scheme === "https") return "https";
   if (scheme === "http") return "http";
-  throw new InvalidOllamaName(`the scheme ${JSON.stringify(`${scheme}://`)} is not supported (only http:// and https://)`);
+  throw new InvalidOllamaName(
+    `the scheme ${JSON.stringify(`${scheme}://`)} is not supported (only http:// and https://)`,
+  );
 }
 
 /** `registry.ollama.ai/library/llama3.2:1b`: the full name, without the scheme. */

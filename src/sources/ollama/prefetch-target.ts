@@ -17,15 +17,26 @@ export const ollamaPrefetch: PrefetchScheme = {
       name = parseOllamaName(rest);
     } catch (error) {
       if (!(error instanceof InvalidOllamaName)) throw error;
-      throw usage(`Cannot read the Ollama target 'ollama:${rest}': ${error.message}`, "Write it as ollama pull takes it, e.g. ollama:llama3.2:1b or ollama:host:port/namespace/model:tag.");
+      throw usage(
+        `Cannot read the Ollama target 'ollama:${rest}': ${error.message}`,
+        "Write it as ollama pull takes it, e.g. ollama:llama3.2:1b or ollama:host:port/namespace/model:tag.",
+      );
     }
-    if (flags.files !== undefined && flags.files.length > 0) throw usage("--files does not apply to Ollama models", "An Ollama model is its manifest and every blob it lists; leave --files out.");
-    if (flags.repoType !== undefined) throw usage("--repo-type does not apply to Ollama models", "Leave --repo-type out.");
+    if (flags.files !== undefined && flags.files.length > 0)
+      throw usage(
+        "--files does not apply to Ollama models",
+        "An Ollama model is its manifest and every blob it lists; leave --files out.",
+      );
+    if (flags.repoType !== undefined)
+      throw usage("--repo-type does not apply to Ollama models", "Leave --repo-type out.");
     if (flags.endpoint !== undefined) {
       try {
         checkRegistryEndpoint(flags.endpoint, "--endpoint");
       } catch (error) {
-        throw new UserError({ what: (error as Error).message.replace(/^error: Invalid fetch spec: /, "") }, { exitCode: 2 });
+        throw new UserError(
+          { what: (error as Error).message.replace(/^error: Invalid fetch spec: /, "") },
+          { exitCode: 2 },
+        );
       }
     }
     const source = { type: "ollama", model: rest, endpoint: flags.endpoint ?? null };

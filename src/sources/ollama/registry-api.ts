@@ -40,7 +40,12 @@ export function blobUrl(repo: RegistryRepository, digest: string): string {
   return `${repo.baseUrl}/v2/${repo.repository}/blobs/${digest}`;
 }
 
-export async function fetchManifest(http: HttpClient, repo: RegistryRepository, tag: string, signal: AbortSignal): Promise<FetchedManifest> {
+export async function fetchManifest(
+  http: HttpClient,
+  repo: RegistryRepository,
+  tag: string,
+  signal: AbortSignal,
+): Promise<FetchedManifest> {
   const url = manifestUrl(repo, tag);
   const response = await http.request(url, { accept: SCHEMA2_MANIFEST, credential: repo.credential, signal });
   const bytes = await response.body.bytes(MANIFEST_LIMIT_BYTES);
@@ -48,11 +53,14 @@ export async function fetchManifest(http: HttpClient, repo: RegistryRepository, 
   // Registries name the manifest's digest; when one does, the bytes must be those.
   const announced = response.headers["docker-content-digest"];
   if (announced !== undefined && announced.startsWith("sha256:") && announced !== digest) {
-    throw new TransferFailure(`the manifest from ${displayUrl(response.url)} has digest ${digest}, but the registry says ${announced}`, {
-      retryable: false,
-      status: response.status,
-      url: displayUrl(response.url),
-    });
+    throw new TransferFailure(
+      `the manifest from ${displayUrl(response.url)} has digest ${digest}, but the registry says ${announced}`,
+      {
+        retryable: false,
+        status: response.status,
+        url: displayUrl(response.url),
+      },
+    );
   }
   return { bytes, digest, url: response.url };
 }
@@ -89,8 +97,17 @@ export function explainRegistryFailure(error: unknown, what: string, context: Re
       "Give a bearer token for this registry through auth.tokenEnvVar or auth.tokenFile (sent only to the registry's host).",
       "ollama.com's own signed-key authentication (private models) and the Docker token exchange are not supported; use a registry or mirror that accepts a bearer token or none.",
     );
-  } else if (status === undefined && /EPROTO|wrong version number|ssl/i.test(error.message) && context.registry.startsWith("https:")) {
-    fix.push(`The registry may speak plain HTTP: write the model as "http://${context.model}" (what \`ollama pull --insecure\` accepts), or set endpoint = "${context.registry.replace(/^https:/, "http:")}".`);
+  } else if (
+    status === undefined &&
+    /EPROTO|wrong version number|ssl/i.test(error.message) &&
+    context.registry.startsWith("https:")
+  ) {
+    fix.push(
+      `The registry may speak plain HTTP: write the model as "http://${context.model}" (what \`ollama pull --insecure\` accepts), or set endpoint = "${context.registry.replace(/^https:/, "http:")}".`,
+    );
   }
-  return new UserError({ what: headline, context: base, cause: error.message, ...(fix.length > 0 ? { fix } : {}) }, { cause: error });
+  return new UserError(
+    { what: headline, context: base, cause: error.message, ...(fix.length > 0 ? { fix } : {}) },
+    { cause: error },
+  );
 }

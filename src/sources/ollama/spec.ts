@@ -25,12 +25,19 @@ export function parseOllamaSource(r: FieldReader): OllamaSource {
     parseOllamaName(source.model);
   } catch (error) {
     if (!(error instanceof InvalidOllamaName)) throw error;
-    throw invalid(`${r.where}.model`, `must be an Ollama model name like "llama3.2:1b" or "host/namespace/model:tag" (${error.message})`, source.model);
+    throw invalid(
+      `${r.where}.model`,
+      `must be an Ollama model name like "llama3.2:1b" or "host/namespace/model:tag" (${error.message})`,
+      source.model,
+    );
   }
   if (source.endpoint !== null) checkRegistryEndpoint(source.endpoint, `${r.where}.endpoint`);
   return source;
 }
 
 export function checkRegistryEndpoint(endpoint: string, where: string): void {
-  checkHttpUrl(endpoint, where, { example: "http://localhost:5000", credentialsFrom: "auth.tokenEnvVar or auth.tokenFile" });
+  checkHttpUrl(endpoint, where, {
+    example: "http://localhost:5000",
+    credentialsFrom: "auth.tokenEnvVar or auth.tokenFile",
+  });
 }

@@ -19,7 +19,12 @@ export const s3Adapter: SourceAdapter<S3Source> = {
 
   async resolve(source, context) {
     refuseTokenAuth(context.auth);
-    const access = await openS3({ region: source.region, endpoint: source.endpoint, env: context.env, dispatcher: context.http.dispatcher });
+    const access = await openS3({
+      region: source.region,
+      endpoint: source.endpoint,
+      env: context.env,
+      dispatcher: context.http.dispatcher,
+    });
     const failureContext = { source: "s3", bucket: source.bucket, prefix: source.prefix };
     const explain = (error: unknown) => explainS3Failure(error, access, failureContext);
 
@@ -60,7 +65,10 @@ function refuseTokenAuth(auth: AuthSpec): void {
 function nothingSelected(source: S3Source, all: readonly string[], access: S3Access): UserError {
   const sample = all.slice(0, 12);
   return new UserError({
-    what: all.length === 0 ? `No objects under s3://${source.bucket}/${source.prefix}` : `No object under s3://${source.bucket}/${source.prefix} matches the \`files\` patterns`,
+    what:
+      all.length === 0
+        ? `No objects under s3://${source.bucket}/${source.prefix}`
+        : `No object under s3://${source.bucket}/${source.prefix} matches the \`files\` patterns`,
     context: {
       source: "s3",
       bucket: source.bucket,
@@ -69,8 +77,11 @@ function nothingSelected(source: S3Source, all: readonly string[], access: S3Acc
       endpoint: access.endpoint ?? "AWS S3",
       credentials: access.credentialsOrigin,
     },
-    fix: all.length === 0
-      ? ["Check the prefix (a folder of keys, e.g. \"models/tiny\"), the bucket and the endpoint."]
-      : [`Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/"). There are: ${sample.join(", ")}${all.length > sample.length ? ", ..." : ""}`],
+    fix:
+      all.length === 0
+        ? ['Check the prefix (a folder of keys, e.g. "models/tiny"), the bucket and the endpoint.']
+        : [
+            `Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/"). There are: ${sample.join(", ")}${all.length > sample.length ? ", ..." : ""}`,
+          ],
   });
 }

@@ -35,7 +35,12 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
       let output;
       try {
         output = await access.client.send(
-          new GetObjectCommand({ Bucket: object.bucket, Key: object.key, Range: rangeHeaderFor(range), IfMatch: object.etag }),
+          new GetObjectCommand({
+            Bucket: object.bucket,
+            Key: object.key,
+            Range: rangeHeaderFor(range),
+            IfMatch: object.etag,
+          }),
           { abortSignal: signal },
         );
       } catch (error) {
@@ -43,7 +48,8 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
         throw s3Failure(error, description);
       }
       const body = output.Body as Readable | undefined;
-      if (body === undefined) throw new TransferFailure(`no body in the answer for ${description}`, { retryable: true, url: description });
+      if (body === undefined)
+        throw new TransferFailure(`no body in the answer for ${description}`, { retryable: true, url: description });
       const status = output.$metadata.httpStatusCode;
       let start = 0;
       let totalSize = output.ContentLength;
@@ -51,7 +57,11 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
         const contentRange = parseContentRange(output.ContentRange);
         if (contentRange === undefined) {
           discard(body);
-          throw new TransferFailure(`HTTP 206 without a valid Content-Range from ${description}`, { retryable: false, status, url: description });
+          throw new TransferFailure(`HTTP 206 without a valid Content-Range from ${description}`, {
+            retryable: false,
+            status,
+            url: description,
+          });
         }
         start = contentRange.first;
         totalSize = contentRange.total;

@@ -48,7 +48,11 @@ export function resolveRegion(region: string | null, env: NodeJS.ProcessEnv): st
   return region ?? (env["AWS_REGION"] || env["AWS_DEFAULT_REGION"] || DEFAULT_REGION);
 }
 
-export function resolveEndpoint(endpoint: string | null, env: NodeJS.ProcessEnv, variables: readonly string[] = DEFAULT_ENDPOINT_ENV_VARS): string | undefined {
+export function resolveEndpoint(
+  endpoint: string | null,
+  env: NodeJS.ProcessEnv,
+  variables: readonly string[] = DEFAULT_ENDPOINT_ENV_VARS,
+): string | undefined {
   if (endpoint !== null) return endpoint;
   for (const name of variables) {
     const value = env[name]?.trim();
@@ -112,7 +116,9 @@ async function findCredentials(client: S3Client, env: NodeJS.ProcessEnv): Promis
   if (env["AWS_ACCESS_KEY_ID"] && !env["AWS_SECRET_ACCESS_KEY"] && !env["AWS_PROFILE"]) {
     throw new UserError({
       what: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
-      fix: ["Set both (and AWS_SESSION_TOKEN for temporary credentials), or neither for anonymous access to a public bucket."],
+      fix: [
+        "Set both (and AWS_SESSION_TOKEN for temporary credentials), or neither for anonymous access to a public bucket.",
+      ],
     });
   }
   try {
@@ -121,17 +127,20 @@ async function findCredentials(client: S3Client, env: NodeJS.ProcessEnv): Promis
     const message = error instanceof Error ? error.message : String(error);
     const nothingConfigured = /Could not load credentials from any providers/.test(message);
     if (nothingConfigured && !env["AWS_PROFILE"]) return null;
-    throw new UserError({
-      what: "Cannot load AWS credentials",
-      context: { profile: env["AWS_PROFILE"] || undefined },
-      cause: message,
-      fix: [
-        env["AWS_PROFILE"]
-          ? `AWS_PROFILE=${env["AWS_PROFILE"]} names a profile that is not in the shared files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/): check its name and the files.`
-          : "Check the AWS configuration the credential chain reads (environment, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).",
-        "Inside a Nix build HOME is /homeless-shelter: ~/.aws is not read; point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE at readable files (see docs/sources/s3.md).",
-      ],
-    }, { cause: error });
+    throw new UserError(
+      {
+        what: "Cannot load AWS credentials",
+        context: { profile: env["AWS_PROFILE"] || undefined },
+        cause: message,
+        fix: [
+          env["AWS_PROFILE"]
+            ? `AWS_PROFILE=${env["AWS_PROFILE"]} names a profile that is not in the shared files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/): check its name and the files.`
+            : "Check the AWS configuration the credential chain reads (environment, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).",
+          "Inside a Nix build HOME is /homeless-shelter: ~/.aws is not read; point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE at readable files (see docs/sources/s3.md).",
+        ],
+      },
+      { cause: error },
+    );
   }
 }
 
@@ -142,7 +151,8 @@ function describeCredentialSource(identity: Identity, env: NodeJS.ProcessEnv): s
   if (has("CREDENTIALS_ENV_VARS")) return "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
   if (has("CREDENTIALS_SSO")) return `SSO (profile ${profile})`;
   if (has("CREDENTIALS_PROCESS")) return `credential_process (profile ${profile})`;
-  if (has("CREDENTIALS_STS_ASSUME_ROLE_WEB_ID") || has("CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN")) return "a web identity token";
+  if (has("CREDENTIALS_STS_ASSUME_ROLE_WEB_ID") || has("CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN"))
+    return "a web identity token";
   if (has("CREDENTIALS_PROFILE")) return `the shared AWS files (profile ${profile})`;
   if (has("CREDENTIALS_HTTP") || has("CREDENTIALS_IMDS")) return "the container or instance metadata service";
   return `the AWS credential chain${features.length > 0 ? ` (${features.join(", ")})` : ""}`;

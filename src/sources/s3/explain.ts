@@ -19,13 +19,17 @@ export function explainS3Failure(error: unknown, access: S3Access, context: Fail
   };
   const fix = fixesFor(failure.status, code, access);
   if (fix === undefined) return error;
-  return new UserError({ what: whatFor(failure.status, code, context), context: where, cause: failure.message, fix }, { cause: error });
+  return new UserError(
+    { what: whatFor(failure.status, code, context), context: where, cause: failure.message, fix },
+    { cause: error },
+  );
 }
 
 function whatFor(status: number | undefined, code: string | undefined, context: FailureContext): string {
   const bucket = context["bucket"];
   if (code === "NoSuchBucket") return `The bucket ${bucket} does not exist on this endpoint`;
-  if (code === "PreconditionFailed" || status === 412) return `An object of s3://${bucket} changed while it was being fetched`;
+  if (code === "PreconditionFailed" || status === 412)
+    return `An object of s3://${bucket} changed while it was being fetched`;
   if (status === 301 || code === "PermanentRedirect") return `The bucket ${bucket} is in another region`;
   return `Access to s3://${bucket} was refused`;
 }
@@ -37,7 +41,9 @@ function fixesFor(status: number | undefined, code: string | undefined, access: 
     ];
   }
   if (code === "PreconditionFailed" || status === 412) {
-    return ["Someone overwrote it during the fetch (its ETag no longer matches the listing). Fetch again once the upload is complete."];
+    return [
+      "Someone overwrote it during the fetch (its ETag no longer matches the listing). Fetch again once the upload is complete.",
+    ];
   }
   if (status === 301 || code === "PermanentRedirect") {
     return ['Set source.s3.region to the bucket\'s region (for R2: "auto").'];

@@ -34,7 +34,10 @@ export async function planS3Folder(
   const candidates = listed.flatMap((object) => relativeFile(object, folder, origin));
   const selected = candidates.filter((file) => keep(file.path));
   for (const file of selected) checkRemotePath(file.path, origin);
-  checkUniquePaths(selected.map((file) => file.path), origin);
+  checkUniquePaths(
+    selected.map((file) => file.path),
+    origin,
+  );
   const files = await planS3Files(
     access,
     selected.map((file) => ({ bucket: folder.bucket, key: file.key, path: file.path })),
@@ -52,7 +55,10 @@ function relativeFile(object: S3ListedObject, folder: S3Folder, origin: string):
     });
   }
   if (object.key.endsWith("/")) {
-    if (object.size > 0) logger.warn(`skipping ${JSON.stringify(object.key)}: a key ending in "/" is taken as a folder marker (it holds ${object.size} bytes)`);
+    if (object.size > 0)
+      logger.warn(
+        `skipping ${JSON.stringify(object.key)}: a key ending in "/" is taken as a folder marker (it holds ${object.size} bytes)`,
+      );
     return [];
   }
   return [{ key: object.key, path: object.key.slice(folder.prefix.length) }];

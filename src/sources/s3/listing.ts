@@ -26,7 +26,12 @@ const MAX_PAGES = 100_000;
  * tokens. Each page is retried by the shared policy. A server that repeats a token or
  * claims more pages without giving a token is refused rather than followed forever.
  */
-export async function listS3Objects(access: S3Access, folder: S3Folder, policy: RetryPolicy, signal: AbortSignal): Promise<S3ListedObject[]> {
+export async function listS3Objects(
+  access: S3Access,
+  folder: S3Folder,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+): Promise<S3ListedObject[]> {
   const objects: S3ListedObject[] = [];
   const seenTokens = new Set<string>();
   const where = `s3://${folder.bucket}/${folder.prefix}`;
@@ -36,7 +41,11 @@ export async function listS3Objects(access: S3Access, folder: S3Folder, policy: 
       async () => {
         try {
           return await access.client.send(
-            new ListObjectsV2Command({ Bucket: folder.bucket, Prefix: folder.prefix === "" ? undefined : folder.prefix, ContinuationToken: token }),
+            new ListObjectsV2Command({
+              Bucket: folder.bucket,
+              Prefix: folder.prefix === "" ? undefined : folder.prefix,
+              ContinuationToken: token,
+            }),
             { abortSignal: signal },
           );
         } catch (error) {
@@ -47,7 +56,9 @@ export async function listS3Objects(access: S3Access, folder: S3Folder, policy: 
         policy,
         signal,
         onRetry: (failure, delayMs, attempt) =>
-          logger.info(`${failure.message}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.maxAttempts})`),
+          logger.info(
+            `${failure.message}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.maxAttempts})`,
+          ),
       },
     );
     for (const entry of response.Contents ?? []) {
@@ -56,7 +67,11 @@ export async function listS3Objects(access: S3Access, folder: S3Folder, policy: 
     }
     if (!response.IsTruncated) return objects;
     const next = response.NextContinuationToken;
-    const broken = (why: string) => new TransferFailure(`the listing of ${where} ${why} (page ${page}); the server is broken`, { retryable: false, url: where });
+    const broken = (why: string) =>
+      new TransferFailure(`the listing of ${where} ${why} (page ${page}); the server is broken`, {
+        retryable: false,
+        url: where,
+      });
     if (next === undefined || next === "") throw broken("is truncated but gives no continuation token");
     if (seenTokens.has(next)) throw broken("repeats a continuation token");
     if (page >= MAX_PAGES) throw broken(`goes on for more than ${MAX_PAGES} pages`);

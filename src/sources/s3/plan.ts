@@ -27,7 +27,11 @@ export interface S3PlanOptions {
  * only for single-part uploads that are not encrypted with KMS or a customer key (see
  * expectedDigestsFor). The HEAD's ETag then pins the object version for every GET.
  */
-export async function planS3Files(access: S3Access, files: readonly S3FileToPlan[], options: S3PlanOptions): Promise<PlannedFile[]> {
+export async function planS3Files(
+  access: S3Access,
+  files: readonly S3FileToPlan[],
+  options: S3PlanOptions,
+): Promise<PlannedFile[]> {
   const limit = pLimit(Math.max(1, options.concurrency));
   return Promise.all(
     files.map((file) =>
@@ -45,12 +49,19 @@ export async function planS3Files(access: S3Access, files: readonly S3FileToPlan
   );
 }
 
-async function headObject(access: S3Access, file: S3FileToPlan, options: S3PlanOptions): Promise<HeadObjectCommandOutput> {
+async function headObject(
+  access: S3Access,
+  file: S3FileToPlan,
+  options: S3PlanOptions,
+): Promise<HeadObjectCommandOutput> {
   const where = s3Url(file.bucket, file.key);
   return withRetries(
     async () => {
       try {
-        return await access.client.send(new HeadObjectCommand({ Bucket: file.bucket, Key: file.key, ChecksumMode: "ENABLED" }), { abortSignal: options.signal });
+        return await access.client.send(
+          new HeadObjectCommand({ Bucket: file.bucket, Key: file.key, ChecksumMode: "ENABLED" }),
+          { abortSignal: options.signal },
+        );
       } catch (error) {
         throw s3Failure(error, where);
       }
@@ -76,7 +87,10 @@ const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
  *   SHA-256 checksum (a COMPOSITE one is a checksum of part checksums).
  */
 export function expectedDigestsFor(
-  head: Pick<HeadObjectCommandOutput, "ETag" | "ServerSideEncryption" | "SSECustomerAlgorithm" | "ChecksumSHA256" | "ChecksumType">,
+  head: Pick<
+    HeadObjectCommandOutput,
+    "ETag" | "ServerSideEncryption" | "SSECustomerAlgorithm" | "ChecksumSHA256" | "ChecksumType"
+  >,
   compatibleServer: boolean,
 ): ExpectedDigests {
   const digests: { md5?: string; sha256?: string } = {};

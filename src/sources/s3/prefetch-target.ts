@@ -13,7 +13,13 @@ export const s3Prefetch: PrefetchScheme = {
   parse(rest, flags) {
     const match = /^\/\/([^/]+)(?:\/(.*))?$/.exec(rest);
     if (!match) {
-      throw new UserError({ what: `Cannot read the S3 target 's3:${rest}'`, fix: ["Write it as s3://bucket/prefix, e.g. s3://models/llama/7b."] }, { exitCode: 2 });
+      throw new UserError(
+        {
+          what: `Cannot read the S3 target 's3:${rest}'`,
+          fix: ["Write it as s3://bucket/prefix, e.g. s3://models/llama/7b."],
+        },
+        { exitCode: 2 },
+      );
     }
     const bucket = match[1]!;
     const prefix = normaliseS3Prefix(match[2] ?? "");

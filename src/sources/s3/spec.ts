@@ -44,19 +44,31 @@ export function parseS3Source(r: FieldReader): S3Source {
   r.done();
   checkBucket(source.bucket, `${r.where}.bucket`);
   checkPrefix(prefix, `${r.where}.prefix`);
-  if (source.region !== null && !REGION.test(source.region)) throw invalid(`${r.where}.region`, 'must be a region name like "eu-west-1" (R2: "auto")', source.region);
+  if (source.region !== null && !REGION.test(source.region))
+    throw invalid(`${r.where}.region`, 'must be a region name like "eu-west-1" (R2: "auto")', source.region);
   if (source.endpoint !== null) checkS3Endpoint(source.endpoint, `${r.where}.endpoint`);
   return source;
 }
 
 export function checkBucket(bucket: string, where: string): void {
-  if (!BUCKET.test(bucket)) throw invalid(where, "must be a bucket name (letters, digits, . _ -; 2 to 255 characters, no '/')", bucket);
+  if (!BUCKET.test(bucket))
+    throw invalid(where, "must be a bucket name (letters, digits, . _ -; 2 to 255 characters, no '/')", bucket);
 }
 
 /** A prefix names a folder: keys under it become paths relative to it. */
 export function checkPrefix(prefix: string, where: string): void {
-  if (prefix.startsWith("/") || prefix.includes("\0") || prefix.split("/").some((segment, i, all) => segment === "" ? i !== all.length - 1 : segment === "." || segment === "..")) {
-    throw invalid(where, 'must be a folder of keys like "models/tiny" (no leading "/", no empty, "." or ".." segments; "" for the whole bucket)', prefix);
+  if (
+    prefix.startsWith("/") ||
+    prefix.includes("\0") ||
+    prefix
+      .split("/")
+      .some((segment, i, all) => (segment === "" ? i !== all.length - 1 : segment === "." || segment === ".."))
+  ) {
+    throw invalid(
+      where,
+      'must be a folder of keys like "models/tiny" (no leading "/", no empty, "." or ".." segments; "" for the whole bucket)',
+      prefix,
+    );
   }
 }
 
@@ -66,5 +78,8 @@ export function normaliseS3Prefix(prefix: string): string {
 }
 
 export function checkS3Endpoint(endpoint: string, where: string): void {
-  checkHttpUrl(endpoint, where, { example: "https://minio.example:9000", credentialsFrom: "the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE...)" });
+  checkHttpUrl(endpoint, where, {
+    example: "https://minio.example:9000",
+    credentialsFrom: "the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE...)",
+  });
 }

@@ -35,7 +35,10 @@ interface SdkResponse {
 export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3ClientConfig["requestHandler"]> {
   const handler = {
     metadata: { handlerProtocol: "http/1.1" },
-    async handle(sdkRequest: SdkRequest, options?: { readonly abortSignal?: unknown }): Promise<{ response: SdkResponse }> {
+    async handle(
+      sdkRequest: SdkRequest,
+      options?: { readonly abortSignal?: unknown },
+    ): Promise<{ response: SdkResponse }> {
       const url = requestUrl(sdkRequest);
       const signal = options?.abortSignal instanceof AbortSignal ? options.abortSignal : undefined;
       const response = await request(url, {

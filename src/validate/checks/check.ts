@@ -14,7 +14,10 @@ export interface Check<P> {
 
 export function paramError(where: string, message: string): UserError {
   return new UserError(
-    { what: `The validation config's ${where} ${message}`, fix: ["set the validator through lib.validation.validators, which checks its arguments"] },
+    {
+      what: `The validation config's ${where} ${message}`,
+      fix: ["set the validator through lib.validation.validators, which checks its arguments"],
+    },
     { exitCode: 2 },
   );
 }

@@ -6,7 +6,13 @@ import type { FileReport } from "../../scan/index.js";
  */
 
 /** Formats whose loading is unpickling (torch.load, pickle.load, joblib.load). */
-const PICKLE_FORMATS: ReadonlySet<string> = new Set(["pickle", "pytorch-zip", "pytorch-legacy", "pytorch-tar", "torchscript"]);
+const PICKLE_FORMATS: ReadonlySet<string> = new Set([
+  "pickle",
+  "pytorch-zip",
+  "pytorch-legacy",
+  "pytorch-tar",
+  "torchscript",
+]);
 
 /** Weight formats other than safetensors that the scanner recognises by content. */
 const OTHER_WEIGHT_FORMATS: ReadonlySet<string> = new Set(["npy", "npz", "gguf", "hdf5", "keras"]);
@@ -16,12 +22,14 @@ const OTHER_WEIGHT_FORMATS: ReadonlySet<string> = new Set(["npy", "npz", "gguf",
  * not weights: a `.bin` of unrecognised bytes may be raw tensors read by a loader the
  * scanner does not know (ONNX external data, GGML), so a safetensors-only rule refuses it.
  */
-export const WEIGHT_NAME = /\.(bin|pt|pth|ckpt|h5|hdf5|keras|msgpack|onnx|onnx_data|gguf|ggml|npz|npy|pkl|pickle|joblib|dill|pb|tflite|ot|nemo|safetensors)$/i;
+export const WEIGHT_NAME =
+  /\.(bin|pt|pth|ckpt|h5|hdf5|keras|msgpack|onnx|onnx_data|gguf|ggml|npz|npy|pkl|pickle|joblib|dill|pb|tflite|ot|nemo|safetensors)$/i;
 
 /** Why this file is pickle data a loader would unpickle, or undefined when it is not. */
 export function pickleReading(report: FileReport): string | undefined {
   if (PICKLE_FORMATS.has(report.format)) return `${report.format} data: loading it unpickles it, which can run code`;
-  if (report.imports !== undefined && report.imports.length > 0) return `${report.format} holding pickled objects (importing ${report.imports.slice(0, 3).join(", ")}${report.imports.length > 3 ? ", …" : ""})`;
+  if (report.imports !== undefined && report.imports.length > 0)
+    return `${report.format} holding pickled objects (importing ${report.imports.slice(0, 3).join(", ")}${report.imports.length > 3 ? ", …" : ""})`;
   const polyglot = report.findings.find((f) => f.code === "POLYGLOT" && /\bpickle\b/.test(f.message));
   if (polyglot) return `also valid as a pickle (${polyglot.message})`;
   const nested = report.findings.find((f) => f.member !== undefined && /pickle|\.pkl$/i.test(f.member));

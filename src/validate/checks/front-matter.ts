@@ -29,7 +29,11 @@ function listValue(lines: readonly string[], key: string): string[] {
   if (at < 0) return [];
   const inline = stripComment(lines[at]!.slice(lines[at]!.indexOf(":") + 1)).trim();
   if (inline.startsWith("[") && inline.endsWith("]")) {
-    return inline.slice(1, -1).split(",").map(unquote).filter((v) => v !== "");
+    return inline
+      .slice(1, -1)
+      .split(",")
+      .map(unquote)
+      .filter((v) => v !== "");
   }
   if (inline !== "") return [unquote(inline)].filter((v) => v !== "");
   const items: string[] = [];

@@ -39,6 +39,10 @@ export function parseCheckParams(check: CheckName, params: Readonly<Record<strin
   CHECKS[check].parse(params, where);
 }
 
-export function runCheck(check: CheckName, view: ModelView, params: Readonly<Record<string, unknown>>): Promise<CheckResult> {
+export function runCheck(
+  check: CheckName,
+  view: ModelView,
+  params: Readonly<Record<string, unknown>>,
+): Promise<CheckResult> {
   return CHECKS[check].run(view, params, check);
 }

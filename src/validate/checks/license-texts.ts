@@ -6,8 +6,15 @@
  */
 const TEXTS: ReadonlyArray<{ readonly id: string; readonly matches: (text: string) => boolean }> = [
   { id: "apache-2.0", matches: (t) => /Apache License/i.test(t) && /Version 2\.0/i.test(t) },
-  { id: "mit", matches: (t) => /Permission is hereby granted, free of charge/i.test(t) && /THE SOFTWARE IS PROVIDED "AS IS"/i.test(t) },
-  { id: "bsd-3-clause", matches: (t) => /Redistribution and use in source and binary forms/i.test(t) && /Neither the name/i.test(t) },
+  {
+    id: "mit",
+    matches: (t) =>
+      /Permission is hereby granted, free of charge/i.test(t) && /THE SOFTWARE IS PROVIDED "AS IS"/i.test(t),
+  },
+  {
+    id: "bsd-3-clause",
+    matches: (t) => /Redistribution and use in source and binary forms/i.test(t) && /Neither the name/i.test(t),
+  },
   { id: "bsd-2-clause", matches: (t) => /Redistribution and use in source and binary forms/i.test(t) },
   { id: "agpl-3.0", matches: (t) => /GNU AFFERO GENERAL PUBLIC LICENSE/i.test(t) && /Version 3/i.test(t) },
   { id: "lgpl-3.0", matches: (t) => /GNU LESSER GENERAL PUBLIC LICENSE/i.test(t) && /Version 3/i.test(t) },

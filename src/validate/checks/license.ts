@@ -39,22 +39,37 @@ export const licenseCheck: Check<LicenseParams> = {
     const allow = params["allow"] ?? null;
     if (allow === null) return { allow: null };
     const list = stringList(allow, `${where}.allow`);
-    if (list.length === 0) throw paramError(`${where}.allow`, "is empty: it would refuse every model (use null to only require a declared licence)");
+    if (list.length === 0)
+      throw paramError(
+        `${where}.allow`,
+        "is empty: it would refuse every model (use null to only require a declared licence)",
+      );
     return { allow: list.map((id) => id.toLowerCase()) };
   },
 
   async run(view, params) {
     const declared = await declaredLicenses(view);
-    const details = { declared: declared.map((d) => ({ source: d.source, license: d.id ?? "unrecognised" })), allow: params.allow };
+    const details = {
+      declared: declared.map((d) => ({ source: d.source, license: d.id ?? "unrecognised" })),
+      allow: params.allow,
+    };
     if (declared.length === 0) {
-      const where = view.layout === "ollama" ? "no licence layer in the manifest" : "no `license:` in the model card (README.md) front matter and no LICENSE file";
+      const where =
+        view.layout === "ollama"
+          ? "no licence layer in the manifest"
+          : "no `license:` in the model card (README.md) front matter and no LICENSE file";
       return { outcome: "fail", findings: [{ file: null, reason: `no licence declared: ${where}` }], details };
     }
     const findings: ValidatorFinding[] = [];
     if (params.allow !== null) {
       for (const d of declared) {
-        if (d.id === null) findings.push({ file: d.source, reason: `licence text not recognised, so it cannot be checked against allow = [ ${params.allow.join(" ")} ]` });
-        else if (!params.allow.includes(d.id)) findings.push({ file: d.source, reason: `licence ${d.id} is not in allow = [ ${params.allow.join(" ")} ]` });
+        if (d.id === null)
+          findings.push({
+            file: d.source,
+            reason: `licence text not recognised, so it cannot be checked against allow = [ ${params.allow.join(" ")} ]`,
+          });
+        else if (!params.allow.includes(d.id))
+          findings.push({ file: d.source, reason: `licence ${d.id} is not in allow = [ ${params.allow.join(" ")} ]` });
       }
     }
     return { outcome: findings.length > 0 ? "fail" : "pass", findings, details };
@@ -72,10 +87,16 @@ async function declaredLicenses(view: ModelView): Promise<Declared[]> {
       }));
     }
   }
-  const texts = view.layout === "ollama" ? await ollamaLicenseLayers(view) : view.files.filter((file) => !file.path.includes("/") && LICENSE_FILE.test(file.path));
+  const texts =
+    view.layout === "ollama"
+      ? await ollamaLicenseLayers(view)
+      : view.files.filter((file) => !file.path.includes("/") && LICENSE_FILE.test(file.path));
   const declared: Declared[] = [];
   for (const file of texts) {
-    declared.push({ source: file.path, id: recogniseLicenseText((await readHead(file.realPath, MAX_TEXT)).toString("utf8")) });
+    declared.push({
+      source: file.path,
+      id: recogniseLicenseText((await readHead(file.realPath, MAX_TEXT)).toString("utf8")),
+    });
   }
   return declared;
 }

@@ -11,8 +11,9 @@ export const maxSizeCheck: Check<{ readonly limit: string; readonly bytes: numbe
     onlyKeys(params, ["limit", "bytes"], where);
     const limit = params["limit"];
     const bytes = params["bytes"];
-    if (typeof limit !== "string" || limit === "") throw paramError(`${where}.limit`, "must be a size such as \"20G\"");
-    if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0) throw paramError(`${where}.bytes`, "must be a non-negative integer");
+    if (typeof limit !== "string" || limit === "") throw paramError(`${where}.limit`, 'must be a size such as "20G"');
+    if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0)
+      throw paramError(`${where}.bytes`, "must be a non-negative integer");
     return { limit, bytes };
   },
   async run(view, params) {
@@ -21,7 +22,12 @@ export const maxSizeCheck: Check<{ readonly limit: string; readonly bytes: numbe
     if (total <= params.bytes) return { outcome: "pass", findings: [], details };
     return {
       outcome: "fail",
-      findings: [{ file: null, reason: `the model is ${formatBytes(total)} (${total} bytes), over the limit ${params.limit} (${params.bytes} bytes)` }],
+      findings: [
+        {
+          file: null,
+          reason: `the model is ${formatBytes(total)} (${total} bytes), over the limit ${params.limit} (${params.bytes} bytes)`,
+        },
+      ],
       details,
     };
   },

@@ -49,6 +49,11 @@ async function remoteCode(file: ViewFile): Promise<string | undefined> {
   if (!json.ok || typeof json.value !== "object" || json.value === null || Array.isArray(json.value)) return undefined;
   const autoMap = (json.value as Record<string, unknown>)["auto_map"];
   if (autoMap === undefined) return undefined;
-  const targets = typeof autoMap === "object" && autoMap !== null ? Object.values(autoMap).flat().filter((v): v is string => typeof v === "string") : [];
+  const targets =
+    typeof autoMap === "object" && autoMap !== null
+      ? Object.values(autoMap)
+          .flat()
+          .filter((v): v is string => typeof v === "string")
+      : [];
   return `auto_map: loading with trust_remote_code=True imports Python code${targets.length > 0 ? ` (${targets.slice(0, 3).join(", ")}${targets.length > 3 ? ", …" : ""})` : ""}`;
 }

@@ -22,7 +22,8 @@ export async function readJson(path: string): Promise<JsonRead> {
   } catch {
     return { ok: false, error: "not valid UTF-8" };
   }
-  if (text.startsWith("\uFEFF")) return { ok: false, error: "starts with a byte-order mark, which JSON parsers such as Python's json.loads refuse" };
+  if (text.startsWith("\uFEFF"))
+    return { ok: false, error: "starts with a byte-order mark, which JSON parsers such as Python's json.loads refuse" };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {

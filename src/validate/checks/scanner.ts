@@ -1,4 +1,11 @@
-import { DEFAULT_LIMITS, verdictRank, worstVerdict, type ScanLimits, type Severity, type Verdict } from "../../scan/index.js";
+import {
+  DEFAULT_LIMITS,
+  verdictRank,
+  worstVerdict,
+  type ScanLimits,
+  type Severity,
+  type Verdict,
+} from "../../scan/index.js";
 import type { CheckResult, ValidatorFinding } from "../types.js";
 import { onlyKeys, paramError, type Check } from "./check.js";
 import { scanView } from "./scan-view.js";
@@ -26,7 +33,10 @@ export const scannerCheck: Check<ScannerParams> = {
 
   async run(view, params) {
     const scanned = await scanView(view, { limits: params.limits });
-    const reportFrom = Math.min(verdictRank(params.failOn), params.warnOn === null ? Infinity : verdictRank(params.warnOn));
+    const reportFrom = Math.min(
+      verdictRank(params.failOn),
+      params.warnOn === null ? Infinity : verdictRank(params.warnOn),
+    );
     const findings: ValidatorFinding[] = [];
     for (const { file, report } of scanned) {
       if (verdictRank(report.verdict) < reportFrom) continue;
@@ -39,7 +49,11 @@ export const scannerCheck: Check<ScannerParams> = {
     const verdict = worstVerdict(scanned.map((s) => s.report.verdict));
     const count = (v: Verdict) => scanned.filter((s) => s.report.verdict === v).length;
     const outcome: CheckResult["outcome"] =
-      verdictRank(verdict) >= verdictRank(params.failOn) ? "fail" : params.warnOn !== null && verdictRank(verdict) >= verdictRank(params.warnOn) ? "warn" : "pass";
+      verdictRank(verdict) >= verdictRank(params.failOn)
+        ? "fail"
+        : params.warnOn !== null && verdictRank(verdict) >= verdictRank(params.warnOn)
+          ? "warn"
+          : "pass";
     return {
       outcome,
       findings,
@@ -47,7 +61,13 @@ export const scannerCheck: Check<ScannerParams> = {
         failOn: params.failOn,
         warnOn: params.warnOn,
         verdict,
-        summary: { files: scanned.length, SAFE: count("SAFE"), WARN: count("WARN"), INVALID: count("INVALID"), MALICIOUS: count("MALICIOUS") },
+        summary: {
+          files: scanned.length,
+          SAFE: count("SAFE"),
+          WARN: count("WARN"),
+          INVALID: count("INVALID"),
+          MALICIOUS: count("MALICIOUS"),
+        },
       },
     };
   },
@@ -68,8 +88,10 @@ function limits(value: unknown, where: string): Partial<ScanLimits> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw paramError(where, "must be an object");
   const out: Record<string, number> = {};
   for (const [key, limit] of Object.entries(value)) {
-    if (!(key in DEFAULT_LIMITS)) throw paramError(where, `has unknown limit ${key} (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`);
-    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit <= 0) throw paramError(`${where}.${key}`, "must be a positive integer");
+    if (!(key in DEFAULT_LIMITS))
+      throw paramError(where, `has unknown limit ${key} (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`);
+    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit <= 0)
+      throw paramError(`${where}.${key}`, "must be a positive integer");
     out[key] = limit;
   }
   return out as Partial<ScanLimits>;

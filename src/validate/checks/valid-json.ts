@@ -28,7 +28,10 @@ export const validJsonCheck: Check<{ readonly files: readonly string[] }> = {
         seen.add(file.path);
         checked++;
         if (file.size > MAX_JSON_BYTES) {
-          findings.push({ file: file.path, reason: `too large to check (${file.size} bytes, limit ${MAX_JSON_BYTES})` });
+          findings.push({
+            file: file.path,
+            reason: `too large to check (${file.size} bytes, limit ${MAX_JSON_BYTES})`,
+          });
           continue;
         }
         const json = await readJson(file.realPath);

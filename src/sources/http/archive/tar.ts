@@ -14,14 +14,22 @@ import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-
  */
 export async function unpackTar(
   file: string,
-  options: { readonly gzip: boolean; readonly archive: string; readonly names: EntryNames; readonly writeBlob: BlobWriter; readonly signal?: AbortSignal | undefined },
+  options: {
+    readonly gzip: boolean;
+    readonly archive: string;
+    readonly names: EntryNames;
+    readonly writeBlob: BlobWriter;
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<UnpackedFile[]> {
   const { archive, names, writeBlob, signal } = options;
   const parser = extract();
   const input = createReadStream(file);
-  const feeding = (options.gzip ? pipeline(input, createGunzip(), parser) : pipeline(input, parser)).catch((error: unknown) => {
-    parser.destroy(error as Error);
-  });
+  const feeding = (options.gzip ? pipeline(input, createGunzip(), parser) : pipeline(input, parser)).catch(
+    (error: unknown) => {
+      parser.destroy(error as Error);
+    },
+  );
   const files: UnpackedFile[] = [];
   try {
     for await (const entry of parser) {
@@ -42,7 +50,9 @@ export async function unpackTar(
       // streamx streams are async-iterable at run time; their types do not say so.
       const written = await writeBlob(entry as unknown as AsyncIterable<Uint8Array>, signal);
       if (written.size !== header.size) {
-        throw new UserError({ what: `The archive ${archive} is truncated: entry ${JSON.stringify(path)} holds ${written.size} of ${header.size} bytes` });
+        throw new UserError({
+          what: `The archive ${archive} is truncated: entry ${JSON.stringify(path)} holds ${written.size} of ${header.size} bytes`,
+        });
       }
       files.push({ path, size: written.size, sha256: written.sha256 });
     }
@@ -78,6 +88,8 @@ function readFailure(error: unknown, archive: string): unknown {
   return new UserError({
     what: `Cannot unpack the archive ${archive}`,
     cause: error instanceof Error ? error.message : String(error),
-    fix: ["The file matched its sha256, so it is the archive that was pinned: check that it is really a tar (or gzip-compressed tar) archive."],
+    fix: [
+      "The file matched its sha256, so it is the archive that was pinned: check that it is really a tar (or gzip-compressed tar) archive.",
+    ],
   });
 }

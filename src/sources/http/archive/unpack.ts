@@ -13,7 +13,11 @@ import { unpackZip } from "./zip.js";
  * spec lists them, and two entries with the same path, in one archive or across
  * archives, are refused rather than one silently winning.
  */
-export async function unpackArchives(downloads: readonly DownloadedFile[], writeBlob: BlobWriter, signal?: AbortSignal): Promise<UnpackedFile[]> {
+export async function unpackArchives(
+  downloads: readonly DownloadedFile[],
+  writeBlob: BlobWriter,
+  signal?: AbortSignal,
+): Promise<UnpackedFile[]> {
   const names = new EntryNames();
   const files: UnpackedFile[] = [];
   for (const download of downloads) {
@@ -32,11 +36,17 @@ export async function unpackArchives(downloads: readonly DownloadedFile[], write
         throw new Error(`internal error: ${download.path} is not an archive (the spec parser checks this)`);
     }
     if (unpacked.length === 0) {
-      throw new UserError({ what: `The archive ${download.path} holds no files`, fix: ["Check the URL: with unpack = true every listed archive must contain at least one file."] });
+      throw new UserError({
+        what: `The archive ${download.path} holds no files`,
+        fix: ["Check the URL: with unpack = true every listed archive must contain at least one file."],
+      });
     }
     logger.info(`unpacked ${download.path}: ${unpacked.length} file${unpacked.length === 1 ? "" : "s"}`);
     files.push(...unpacked);
   }
-  checkUniquePaths(files.map((file) => file.path), downloads.length === 1 ? `the archive ${downloads[0]!.path}` : "the archives");
+  checkUniquePaths(
+    files.map((file) => file.path),
+    downloads.length === 1 ? `the archive ${downloads[0]!.path}` : "the archives",
+  );
   return files;
 }

@@ -55,7 +55,12 @@ interface ZipEntry {
 
 export async function unpackZip(
   file: string,
-  options: { readonly archive: string; readonly names: EntryNames; readonly writeBlob: BlobWriter; readonly signal?: AbortSignal | undefined },
+  options: {
+    readonly archive: string;
+    readonly names: EntryNames;
+    readonly writeBlob: BlobWriter;
+    readonly signal?: AbortSignal | undefined;
+  },
 ): Promise<UnpackedFile[]> {
   const { archive, names, writeBlob, signal } = options;
   const handle = await open(file, "r");
@@ -80,7 +85,9 @@ export async function unpackZip(
 function malformed(archive: string, why: string): UserError {
   return new UserError({
     what: `Cannot unpack the archive ${archive}: ${why}`,
-    fix: ["The file matched its sha256, so it is the archive that was pinned: check that it is a plain zip (stored or deflated entries, no encryption)."],
+    fix: [
+      "The file matched its sha256, so it is the archive that was pinned: check that it is a plain zip (stored or deflated entries, no encryption).",
+    ],
   });
 }
 
@@ -103,32 +110,42 @@ async function findEnd(handle: FileHandle, size: number, archive: string): Promi
   for (let i = tail.length - END_SIZE; i >= 0; i--) {
     if (tail.readUInt32LE(i) !== SIG_END) continue;
     const commentLength = tail.readUInt16LE(i + 20);
-    if (i + END_SIZE + commentLength === tail.length) return { at: size - tailLength + i, record: tail.subarray(i, i + END_SIZE) };
+    if (i + END_SIZE + commentLength === tail.length)
+      return { at: size - tailLength + i, record: tail.subarray(i, i + END_SIZE) };
   }
   throw malformed(archive, "no end-of-central-directory record (not a zip file, or truncated)");
 }
 
-async function readCentralDirectory(handle: FileHandle, size: number, archive: string): Promise<{ entries: ZipEntry[]; centralStart: number }> {
+async function readCentralDirectory(
+  handle: FileHandle,
+  size: number,
+  archive: string,
+): Promise<{ entries: ZipEntry[]; centralStart: number }> {
   const end = await findEnd(handle, size, archive);
   const disk = end.record.readUInt16LE(4);
   const centralDisk = end.record.readUInt16LE(6);
   let count = end.record.readUInt16LE(10);
   let centralSize = end.record.readUInt32LE(12);
   let centralStart = end.record.readUInt32LE(16);
-  if (disk !== 0 || centralDisk !== 0 || end.record.readUInt16LE(8) !== count) throw malformed(archive, "multi-disk archives are not supported");
+  if (disk !== 0 || centralDisk !== 0 || end.record.readUInt16LE(8) !== count)
+    throw malformed(archive, "multi-disk archives are not supported");
 
   if (count === 0xffff || centralSize === 0xffffffff || centralStart === 0xffffffff) {
     const locator = await readAt(handle, end.at - 20, 20);
-    if (end.at < 20 || locator.readUInt32LE(0) !== SIG_END64_LOCATOR) throw malformed(archive, "zip64 values without a zip64 end record locator");
+    if (end.at < 20 || locator.readUInt32LE(0) !== SIG_END64_LOCATOR)
+      throw malformed(archive, "zip64 values without a zip64 end record locator");
     const end64At = u64(locator, 8, archive);
     const end64 = await readAt(handle, end64At, 56);
-    if (end64.length < 56 || end64.readUInt32LE(0) !== SIG_END64) throw malformed(archive, "the zip64 end record is missing");
-    if (end64.readUInt32LE(16) !== 0 || end64.readUInt32LE(20) !== 0) throw malformed(archive, "multi-disk archives are not supported");
+    if (end64.length < 56 || end64.readUInt32LE(0) !== SIG_END64)
+      throw malformed(archive, "the zip64 end record is missing");
+    if (end64.readUInt32LE(16) !== 0 || end64.readUInt32LE(20) !== 0)
+      throw malformed(archive, "multi-disk archives are not supported");
     count = u64(end64, 32, archive);
     centralSize = u64(end64, 40, archive);
     centralStart = u64(end64, 48, archive);
   }
-  if (centralSize > MAX_CENTRAL_DIRECTORY_BYTES) throw malformed(archive, `its central directory is larger than ${MAX_CENTRAL_DIRECTORY_BYTES} bytes`);
+  if (centralSize > MAX_CENTRAL_DIRECTORY_BYTES)
+    throw malformed(archive, `its central directory is larger than ${MAX_CENTRAL_DIRECTORY_BYTES} bytes`);
   if (centralStart + centralSize > end.at) throw malformed(archive, "the central directory runs past the end record");
   const central = await readAt(handle, centralStart, centralSize);
   if (central.length !== centralSize) throw malformed(archive, "the central directory is truncated");
@@ -136,7 +153,8 @@ async function readCentralDirectory(handle: FileHandle, size: number, archive: s
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let index = 0; index < count; index++) {
-    if (at + CENTRAL_SIZE > central.length || central.readUInt32LE(at) !== SIG_CENTRAL) throw malformed(archive, `central directory entry ${index} is malformed`);
+    if (at + CENTRAL_SIZE > central.length || central.readUInt32LE(at) !== SIG_CENTRAL)
+      throw malformed(archive, `central directory entry ${index} is malformed`);
     const madeBy = central.readUInt16LE(at + 4);
     const flags = central.readUInt16LE(at + 8);
     const method = central.readUInt16LE(at + 10);
@@ -156,7 +174,12 @@ async function readCentralDirectory(handle: FileHandle, size: number, archive: s
 
     const name = decodeName(nameBytes, flags, archive);
     // Zip64 extended information: only the fields whose 32-bit value is saturated, in this order.
-    if (uncompressedSize === 0xffffffff || compressedSize === 0xffffffff || localHeaderOffset === 0xffffffff || startDisk === 0xffff) {
+    if (
+      uncompressedSize === 0xffffffff ||
+      compressedSize === 0xffffffff ||
+      localHeaderOffset === 0xffffffff ||
+      startDisk === 0xffff
+    ) {
       const zip64 = findExtra(extra, 0x0001);
       if (zip64 === undefined) throw malformed(archive, `entry ${JSON.stringify(name)} lacks its zip64 sizes`);
       let field = 0;
@@ -171,22 +194,38 @@ async function readCentralDirectory(handle: FileHandle, size: number, archive: s
       if (localHeaderOffset === 0xffffffff) localHeaderOffset = next();
     }
     if (startDisk !== 0 && startDisk !== 0xffff) throw malformed(archive, "multi-disk archives are not supported");
-    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw malformed(archive, `entry ${JSON.stringify(name)} is encrypted`);
+    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION))
+      throw malformed(archive, `entry ${JSON.stringify(name)} is encrypted`);
 
     const unixMode = madeBy >> 8 === HOST_UNIX ? externalAttributes >>> 16 : 0;
     const type = unixMode & S_IFMT;
     const isDirectory = name.endsWith("/");
     if (type === S_IFLNK) throw refuseEntry(archive, name, "it is a symbolic link");
-    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) throw refuseEntry(archive, name, "it is a device, fifo or socket");
+    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+      throw refuseEntry(archive, name, "it is a device, fifo or socket");
     if (isDirectory) {
       if (uncompressedSize !== 0) throw malformed(archive, `directory entry ${JSON.stringify(name)} has content`);
       checkDirectoryName(name, archive);
     } else if (type === S_IFDIR) {
       throw malformed(archive, `entry ${JSON.stringify(name)} is a directory by its mode but not by its name`);
     }
-    if (method !== 0 && method !== 8) throw malformed(archive, `entry ${JSON.stringify(name)} uses compression method ${method} (only stored and deflate are supported)`);
-    if (method === 0 && compressedSize !== uncompressedSize) throw malformed(archive, `stored entry ${JSON.stringify(name)} has two different sizes`);
-    entries.push({ name, nameBytes: Buffer.from(nameBytes), method, crc32: crc, compressedSize, uncompressedSize, localHeaderOffset, isDirectory });
+    if (method !== 0 && method !== 8)
+      throw malformed(
+        archive,
+        `entry ${JSON.stringify(name)} uses compression method ${method} (only stored and deflate are supported)`,
+      );
+    if (method === 0 && compressedSize !== uncompressedSize)
+      throw malformed(archive, `stored entry ${JSON.stringify(name)} has two different sizes`);
+    entries.push({
+      name,
+      nameBytes: Buffer.from(nameBytes),
+      method,
+      crc32: crc,
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset,
+      isDirectory,
+    });
   }
   if (at !== central.length) throw malformed(archive, "the central directory holds more than its entry count says");
   return { entries, centralStart };
@@ -195,10 +234,14 @@ async function readCentralDirectory(handle: FileHandle, size: number, archive: s
 function decodeName(bytes: Buffer, flags: number, archive: string): string {
   const ascii = bytes.every((byte) => byte < 0x80);
   if (!ascii && !(flags & FLAG_UTF8)) {
-    throw malformed(archive, `an entry name (${JSON.stringify(bytes.toString("latin1"))}) is not ASCII and not marked UTF-8, so tools would read it differently`);
+    throw malformed(
+      archive,
+      `an entry name (${JSON.stringify(bytes.toString("latin1"))}) is not ASCII and not marked UTF-8, so tools would read it differently`,
+    );
   }
   const name = bytes.toString("utf8");
-  if (!Buffer.from(name, "utf8").equals(bytes)) throw malformed(archive, `entry name ${JSON.stringify(name)} is not valid UTF-8`);
+  if (!Buffer.from(name, "utf8").equals(bytes))
+    throw malformed(archive, `entry name ${JSON.stringify(name)} is not valid UTF-8`);
   return name;
 }
 
@@ -222,16 +265,22 @@ async function locateData(
   const located: { entry: ZipEntry; dataOffset: number }[] = [];
   for (const entry of entries) {
     const local = await readAt(handle, entry.localHeaderOffset, LOCAL_SIZE);
-    if (local.length !== LOCAL_SIZE || local.readUInt32LE(0) !== SIG_LOCAL) throw malformed(archive, `entry ${JSON.stringify(entry.name)} has no local header at its offset`);
+    if (local.length !== LOCAL_SIZE || local.readUInt32LE(0) !== SIG_LOCAL)
+      throw malformed(archive, `entry ${JSON.stringify(entry.name)} has no local header at its offset`);
     const nameLength = local.readUInt16LE(26);
     const extraLength = local.readUInt16LE(28);
     const localName = await readAt(handle, entry.localHeaderOffset + LOCAL_SIZE, nameLength);
     if (!localName.equals(entry.nameBytes)) {
-      throw malformed(archive, `entry ${JSON.stringify(entry.name)} is named ${JSON.stringify(localName.toString("utf8"))} in its local header`);
+      throw malformed(
+        archive,
+        `entry ${JSON.stringify(entry.name)} is named ${JSON.stringify(localName.toString("utf8"))} in its local header`,
+      );
     }
-    if (local.readUInt16LE(8) !== entry.method) throw malformed(archive, `entry ${JSON.stringify(entry.name)} has two different compression methods`);
+    if (local.readUInt16LE(8) !== entry.method)
+      throw malformed(archive, `entry ${JSON.stringify(entry.name)} has two different compression methods`);
     const dataOffset = entry.localHeaderOffset + LOCAL_SIZE + nameLength + extraLength;
-    if (dataOffset + entry.compressedSize > centralStart) throw malformed(archive, `entry ${JSON.stringify(entry.name)} runs into the central directory`);
+    if (dataOffset + entry.compressedSize > centralStart)
+      throw malformed(archive, `entry ${JSON.stringify(entry.name)} runs into the central directory`);
     located.push({ entry, dataOffset });
   }
   // Overlapping entries are how "zip bombs" reuse one compressed stream many times.
@@ -239,15 +288,26 @@ async function locateData(
   for (let i = 1; i < byOffset.length; i++) {
     const previous = byOffset[i - 1]!;
     if (byOffset[i]!.entry.localHeaderOffset < previous.dataOffset + previous.entry.compressedSize) {
-      throw malformed(archive, `entries ${JSON.stringify(previous.entry.name)} and ${JSON.stringify(byOffset[i]!.entry.name)} overlap`);
+      throw malformed(
+        archive,
+        `entries ${JSON.stringify(previous.entry.name)} and ${JSON.stringify(byOffset[i]!.entry.name)} overlap`,
+      );
     }
   }
   return located;
 }
 
 /** An entry's content: inflated if need be, never more than its declared size, CRC-32 checked at the end. */
-async function* entryBytes(file: string, entry: ZipEntry, dataOffset: number, archive: string): AsyncGenerator<Uint8Array> {
-  const raw = entry.compressedSize === 0 ? Readable.from([]) : createReadStream(file, { start: dataOffset, end: dataOffset + entry.compressedSize - 1 });
+async function* entryBytes(
+  file: string,
+  entry: ZipEntry,
+  dataOffset: number,
+  archive: string,
+): AsyncGenerator<Uint8Array> {
+  const raw =
+    entry.compressedSize === 0
+      ? Readable.from([])
+      : createReadStream(file, { start: dataOffset, end: dataOffset + entry.compressedSize - 1 });
   // pipeline hands a read error on to the inflater, which is what is iterated.
   const source: Readable = entry.method === 8 ? pipeline(raw, createInflateRaw(), () => undefined) : raw;
   let crc = 0;
@@ -255,7 +315,11 @@ async function* entryBytes(file: string, entry: ZipEntry, dataOffset: number, ar
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > entry.uncompressedSize) throw malformed(archive, `entry ${JSON.stringify(entry.name)} inflates to more than its declared ${entry.uncompressedSize} bytes`);
+      if (size > entry.uncompressedSize)
+        throw malformed(
+          archive,
+          `entry ${JSON.stringify(entry.name)} inflates to more than its declared ${entry.uncompressedSize} bytes`,
+        );
       crc = crc32(chunk, crc);
       yield chunk;
     }
@@ -263,6 +327,10 @@ async function* entryBytes(file: string, entry: ZipEntry, dataOffset: number, ar
     if (error instanceof UserError) throw error;
     throw malformed(archive, `entry ${JSON.stringify(entry.name)} cannot be inflated: ${(error as Error).message}`);
   }
-  if (size !== entry.uncompressedSize) throw malformed(archive, `entry ${JSON.stringify(entry.name)} holds ${size} bytes, not the declared ${entry.uncompressedSize}`);
+  if (size !== entry.uncompressedSize)
+    throw malformed(
+      archive,
+      `entry ${JSON.stringify(entry.name)} holds ${size} bytes, not the declared ${entry.uncompressedSize}`,
+    );
   if (crc >>> 0 !== entry.crc32) throw malformed(archive, `entry ${JSON.stringify(entry.name)} fails its CRC-32 check`);
 }
