@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { registerSecret } from "../util/secrets.js";
 import type { AuthSpec } from "../spec/spec.js";
 

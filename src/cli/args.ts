@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

@@ -1,5 +1,5 @@
 import { commands } from "./commands/index.js";
-import { UserError, describeError } from "../util/errors.js";
+import { UserError, describeError } from "../errors/user-error.js";
 import pkg from "../../package.json" with { type: "json" };
 
 const topUsage = () => {

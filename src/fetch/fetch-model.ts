@@ -7,7 +7,7 @@ import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom, type FetchSpec } from "../spec/spec.js";
 import { transferAll } from "../transfer/engine.js";
 import { setTimeout } from "node:timers/promises";
-import { UserError, describeError } from "../util/errors.js";
+import { UserError, describeError } from "../errors/user-error.js";
 import { logger } from "../util/log.js";
 import { runNotify } from "./notify.js";
 import pkg from "../../package.json" with { type: "json" };

@@ -1,8 +1,8 @@
 import { pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { TransferFailure } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
-import { failureFromError } from "./failure.js";
+import { failureFromError } from "../errors/classify.js";
 
 /**
  * Response bodies: content decoding and bounded reads.

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { TransferFailure, type ByteSource, type OpenedBody } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
+import { type ByteSource, type OpenedBody } from "../transfer/types.js";
 import { displayUrl } from "../util/secrets.js";
 import { contentEncodingOf, decodeBody, discard, guardedChunks, readExcerpt } from "./body.js";
 import { failureFromResponse, statusText } from "./failure.js";

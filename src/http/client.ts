@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { TransferFailure, type ByteSource } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
+import { type ByteSource } from "../transfer/types.js";
 import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
 import { bodyReader, contentEncodingOf, decodeBody, readExcerpt, type ResponseBodyReader } from "./body.js";

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from "undici";
-import { TransferFailure } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
-import { failureFromError } from "./failure.js";
+import { failureFromError } from "../errors/classify.js";
 import type { Credential } from "./settings.js";
 
 /**

@@ -1,7 +1,7 @@
 import pRetry, { AbortError } from "p-retry";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TransferFailure } from "../transfer/types.js";
-import { failureFromError } from "./failure.js";
+import { TransferFailure } from "../errors/failures.js";
+import { failureFromError } from "../errors/classify.js";
 import type { HttpSettings } from "./settings.js";
 
 /**

@@ -1,6 +1,6 @@
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { NAR_MAGIC, narLength, narPadding, narStrings } from "./format.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { HttpClient } from "../http/client.js";
 import type { AuthSpec } from "../spec/spec.js";
 import type { ByteSource, ExpectedDigests } from "../transfer/types.js";
-import type { FailureContext } from "../util/errors.js";
+import type { FailureContext } from "../errors/user-error.js";
 
 /**
  * What a source adapter does: turn a source spec into a resolved, checked list of

@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 /**
  * Reads a JSON object field by field and fails with a message that names the exact

@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { FieldReader, invalid } from "./fields.js";
 import { parseBandwidthLimit } from "./bandwidth.js";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { registerSecret } from "../util/secrets.js";
-import type { HttpSettings } from "../http/settings.js";
-import { defaultHttpSettings } from "../http/settings.js";
+import { type HttpSettings, defaultHttpSettings } from "../http/settings.js";
 import { parseSourceSpec, type SourceSpec } from "../sources/registry.js";
 
 /**

@@ -1,9 +1,8 @@
 import { setMaxListeners } from "node:events";
 import { withRetries } from "../http/retry.js";
-import { TransferFailure } from "./types.js";
+import { TransferFailure, IntegrityFailure } from "../errors/failures.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { InOrderHasher } from "./in-order-hasher.js";
-import { IntegrityFailure, RangesNotHonoured } from "./integrity.js";
 import type { Received } from "./receive-stream.js";
 import { SlabWriter } from "./slab-writer.js";
 
@@ -16,6 +15,14 @@ import { SlabWriter } from "./slab-writer.js";
  * If the server does not honour a ranged request, this throws RangesNotHonoured and the
  * caller receives the file in one stream instead.
  */
+/** A server answered a ranged part with something else (usually 200 and the whole file). */
+export class RangesNotHonoured extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RangesNotHonoured";
+  }
+}
+
 export interface Part {
   readonly start: number;
   /** Exclusive. */

@@ -1,11 +1,11 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { FileMeter, type EngineContext, type FileJob } from "./context.js";
 import { digestMismatches } from "./digests.js";
 import { IncompleteFile } from "./incomplete-file.js";
-import { IntegrityFailure, RangesNotHonoured } from "./integrity.js";
-import { receiveParts } from "./receive-parts.js";
+import { IntegrityFailure, TransferFailure } from "../errors/failures.js";
+import { RangesNotHonoured, receiveParts } from "./receive-parts.js";
 import { receiveStream, type Received } from "./receive-stream.js";
-import { TransferFailure, type TransferItem, type TransferredFile } from "./types.js";
+import { type TransferItem, type TransferredFile } from "./types.js";
 
 /**
  * One file, start to finish: receive it (in parts or one stream), check size and every

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { CHECK_NAMES, parseCheckParams } from "./checks/index.js";
 import {
   CONFIG_VERSION,

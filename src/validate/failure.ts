@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { MAX_FINDINGS_IN_ERROR, findingLines } from "./messages.js";
 import type { ValidationConfig, ValidatorConfig, ValidatorFinding } from "./types.js";
 

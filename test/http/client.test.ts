@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { HttpClient } from "../../src/http/client.js";
-import { TransferFailure } from "../../src/transfer/types.js";
+import { TransferFailure } from "../../src/errors/failures.js";
 import { clearSecretsForTesting, registerSecret } from "../../src/util/secrets.js";
 import { FaultServer } from "../helpers/fault-server.js";
 import { client, quickSettings } from "../helpers/transfer-fixtures.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpClient } from "../../src/http/client.js";
 import { createDispatcher, resolveProxies } from "../../src/http/dispatcher.js";
-import { TransferFailure } from "../../src/transfer/types.js";
+import { TransferFailure } from "../../src/errors/failures.js";
 import { clearSecretsForTesting, redact } from "../../src/util/secrets.js";
 import { FaultServer } from "../helpers/fault-server.js";
 import { quickSettings, tempDir } from "../helpers/transfer-fixtures.js";

@@ -2,7 +2,7 @@
 // dispatched to it, so the CLI test sees real stdout and exit codes without needing the other
 // commands (still being written) to build.
 import scan from "../../src/cli/commands/scan.js";
-import { UserError, describeError } from "../../src/util/errors.js";
+import { UserError, describeError } from "../../src/errors/user-error.js";
 
 scan.run(process.argv.slice(2)).then(
   (status) => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { HttpClient } from "../../src/http/client.js";
 import { transferAll } from "../../src/transfer/engine.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 import { FaultServer, generatedBytes, generatedSha256 } from "../helpers/fault-server.js";
 import {
   MiB,

@@ -4,7 +4,7 @@ import type { HttpClient } from "../../src/http/client.js";
 import { createProgressReporter, selectProgressMode, type ProgressMode } from "../../src/progress/reporter.js";
 import type { ProgressReporter } from "../../src/progress/types.js";
 import { transferAll } from "../../src/transfer/engine.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 import { clearSecretsForTesting, registerSecret } from "../../src/util/secrets.js";
 import { FaultServer } from "../helpers/fault-server.js";
 import { MiB, client, filesUnder, item, quickSettings, tempDir } from "../helpers/transfer-fixtures.js";

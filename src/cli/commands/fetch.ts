@@ -3,7 +3,7 @@ import { parseCommandArgs } from "../args.js";
 import { readSpecFile } from "../../spec/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 

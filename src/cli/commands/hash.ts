@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { narHash } from "../../nar/hash.js";
 
 const usage = `usage: nix-model-repo hash PATH [--sri | --base32 | --hex]

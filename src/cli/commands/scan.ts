@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import {
   EXIT_CODES,
   ScanInputError,

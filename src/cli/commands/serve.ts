@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "../command.js";
 import { integerFlag, parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 import { startHubServer, type HubServer, type HubServerOptions } from "../../serve/index.js";

@@ -1,7 +1,7 @@
 import type { Command } from "../command.js";
 import { integerFlag, parseCommandArgs } from "../args.js";
 import { canonicalJson } from "../../layout/canonical-json.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import {
   readValidationConfig,
   runCheckInChild,

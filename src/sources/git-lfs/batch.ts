@@ -1,7 +1,7 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import { displayUrl, registerSecret } from "../../util/secrets.js";
 
 /**

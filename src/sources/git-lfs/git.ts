@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { redact } from "../../util/secrets.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { TransferFailure } from "../../errors/failures.js";
 import type { HttpSettings } from "../../http/settings.js";
 
 /**

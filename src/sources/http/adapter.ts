@@ -6,8 +6,8 @@ import { findToken, type FoundToken } from "../../auth/token.js";
 import type { Credential } from "../../http/settings.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
-import { UserError } from "../../util/errors.js";
-import { IntegrityFailure } from "../../transfer/integrity.js";
+import { UserError } from "../../errors/user-error.js";
+import { IntegrityFailure } from "../../errors/failures.js";
 import { unpackArchives } from "./archive/unpack.js";
 import type { HttpFileSpec, HttpSource } from "./spec.js";
 

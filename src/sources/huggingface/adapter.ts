@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
 import { findToken, homePath, type FoundToken } from "../../auth/token.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
+import { TransferFailure } from "../../errors/failures.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";

@@ -1,6 +1,6 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import type { HubRepoType } from "./spec.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
+import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { DEFAULT_ENDPOINT_ENV_VARS, openS3 } from "../s3/client.js";
 import { explainS3Failure } from "../s3/explain.js";

@@ -1,5 +1,5 @@
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError, type FailureContext } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError, type FailureContext } from "../../errors/user-error.js";
 import type { MlflowCredential } from "./credentials.js";
 
 /**

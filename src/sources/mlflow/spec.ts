@@ -1,7 +1,6 @@
-import type { FieldReader } from "../../spec/fields.js";
-import { invalid } from "../../spec/fields.js";
+import { type FieldReader, invalid } from "../../spec/fields.js";
 import { checkHttpUrl } from "../../spec/url.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * source.mlflow: the artifacts of a registered model version on an MLflow tracking

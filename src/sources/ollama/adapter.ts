@@ -1,9 +1,9 @@
 import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
 import { findToken } from "../../auth/token.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
 import {
   fullOllamaName,

@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * An Ollama manifest: a Docker image manifest v2 schema 2 whose config and layers are

@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import type { PrefetchScheme } from "../prefetch-target.js";
 import { InvalidOllamaName, parseOllamaName } from "./name.js";
 import { checkRegistryEndpoint } from "./spec.js";

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import { displayUrl } from "../../util/secrets.js";
 import { SCHEMA2_MANIFEST } from "./manifest.js";
 

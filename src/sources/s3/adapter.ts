@@ -1,6 +1,6 @@
 import type { ResolvedModel, SourceAdapter } from "../adapter.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import type { AuthSpec } from "../../spec/spec.js";
 import { openS3, type S3Access } from "./client.js";
 import { explainS3Failure } from "./explain.js";

@@ -2,7 +2,8 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { discard, guardedChunks } from "../../http/body.js";
 import { parseContentRange, rangeHeaderFor } from "../../http/byte-source.js";
-import { TransferFailure, type ByteSource, type OpenedBody } from "../../transfer/types.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { type ByteSource, type OpenedBody } from "../../transfer/types.js";
 import type { S3Access } from "./client.js";
 import { s3Failure } from "./errors.js";
 

@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Dispatcher } from "undici";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 import { undiciRequestHandler } from "./undici-handler.js";

@@ -1,5 +1,5 @@
-import { UserError, type FailureContext } from "../../util/errors.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { UserError, type FailureContext } from "../../errors/user-error.js";
+import { TransferFailure } from "../../errors/failures.js";
 import type { S3Access } from "./client.js";
 import { s3ErrorCode } from "./errors.js";
 

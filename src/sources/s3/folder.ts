@@ -1,11 +1,11 @@
 import type { AdapterContext, PlannedFile } from "../adapter.js";
 import { retryPolicyFrom } from "../../http/retry.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";
 import { listS3Objects, type S3Folder, type S3ListedObject } from "./listing.js";
 import { planS3Files } from "./plan.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * Everything under an S3 folder as planned snapshot files: used by source.s3 and by

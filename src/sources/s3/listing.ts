@@ -1,6 +1,6 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { withRetries, type RetryPolicy } from "../../http/retry.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { TransferFailure } from "../../errors/failures.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";
 import { s3Failure } from "./errors.js";

@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import type { CheckResult } from "../types.js";
 import type { ModelView } from "../view.js";
 

@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
 import type { BlobWriter, UnpackedFile } from "../../adapter.js";
-import { UserError } from "../../../util/errors.js";
+import { UserError } from "../../../errors/user-error.js";
 import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**

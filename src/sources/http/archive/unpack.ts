@@ -1,7 +1,7 @@
 import type { BlobWriter, DownloadedFile, UnpackedFile } from "../../adapter.js";
-import { checkUniquePaths } from "../../../util/remote-path.js";
+import { checkUniquePaths } from "../../remote-path.js";
 import { logger } from "../../../util/log.js";
-import { UserError } from "../../../util/errors.js";
+import { UserError } from "../../../errors/user-error.js";
 import { archiveKind } from "./kind.js";
 import { EntryNames } from "./entry-name.js";
 import { unpackTar } from "./tar.js";

@@ -3,7 +3,7 @@ import { Readable, pipeline } from "node:stream";
 import { open, type FileHandle } from "node:fs/promises";
 import { createInflateRaw, crc32 } from "node:zlib";
 import type { BlobWriter, UnpackedFile } from "../../adapter.js";
-import { UserError } from "../../../util/errors.js";
+import { UserError } from "../../../errors/user-error.js";
 import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**

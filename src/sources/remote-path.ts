@@ -1,4 +1,4 @@
-import { UserError } from "./errors.js";
+import { UserError } from "../errors/user-error.js";
 
 /**
  * Paths that come from a remote (tree listings, S3 keys, MLflow listings, archive

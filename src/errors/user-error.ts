@@ -1,4 +1,4 @@
-import { redact } from "./secrets.js";
+import { redact } from "../util/secrets.js";
 
 /**
  * The one error format users see (DESIGN.md §7): what failed, with the context that
