@@ -9,7 +9,7 @@ import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
 import { failureFromResponse, normaliseHeaders, type ResponseHeaders } from "./failure.js";
 import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
-import { retryPolicyFrom, withRetries } from "./retry.js";
+import { retryPolicyFrom, withRetries } from "../retry/retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { LimitFunction } from "p-limit";
-import type { RetryOptions, RetryPolicy } from "../http/retry.js";
+import type { RetryOptions, RetryPolicy } from "../retry/retry.js";
 import type { TransferFailure } from "../errors/failures.js";
 import type { TransferItem } from "./types.js";
 import type { ProgressReporter } from "../progress/types.js";

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { isAbsolute, normalize } from "node:path";
 import pLimit from "p-limit";
-import { retryPolicyFrom } from "../http/retry.js";
+import { retryPolicyFrom } from "../retry/retry.js";
 import { silentProgress } from "../progress/silent.js";
 import { bandwidthFor } from "./bandwidth.js";
 import type { EngineContext } from "./context.js";
@@ -20,7 +20,7 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * - Files in parallel, large files (>= parallelThresholdBytes, source supports ranges)
  *   in parallel ranged parts; `settings.concurrency` connections in total.
  * - Each stream resumes with Range after a cut; retries follow the shared policy
- *   (src/http/retry.ts), honouring Retry-After; failures that made progress do not count.
+ *   (src/retry/retry.ts), honouring Retry-After; failures that made progress do not count.
  * - Hashes are computed while writing: sha256 always, plus every expected digest.
  *   Size or digest mismatch: the file is fetched again once, then a UserError.
  * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.

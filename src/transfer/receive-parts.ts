@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { withRetries } from "../http/retry.js";
+import { withRetries } from "../retry/retry.js";
 import { TransferFailure, IntegrityFailure } from "../errors/failures.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { InOrderHasher } from "./in-order-hasher.js";

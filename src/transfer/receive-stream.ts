@@ -1,4 +1,4 @@
-import { withRetries } from "../http/retry.js";
+import { withRetries } from "../retry/retry.js";
 import { TransferFailure, IntegrityFailure } from "../errors/failures.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import type { FileDigests } from "./digests.js";

@@ -7,7 +7,7 @@
  * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
  */
 
-import type { HttpSettings } from "../http/settings.js";
+import type { RetrySettings } from "../retry/retry.js";
 import type { ProgressReporter } from "../progress/types.js";
 
 /** Digests the source vouches for; every one given is checked. Lowercase hex. */
@@ -73,13 +73,21 @@ export interface TransferredFile {
   readonly sha256: string;
 }
 
+/**
+ * What the engine reads of the network settings (src/http/settings.ts HttpSettings has
+ * them all): concurrency, the retry policy and the bandwidth cap. Timeouts, proxies and
+ * CAs belong to the HttpClient whose byteSource() made the items.
+ */
+export interface TransferSettings extends RetrySettings {
+  /** Simultaneous connections, files and ranged parts together. */
+  readonly concurrency: number;
+  /** Shared cap on download throughput across all transfers, bytes per second. */
+  readonly bandwidthLimitBytesPerSec: number | null;
+}
+
 /** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */
 export interface TransferOptions {
-  /**
-   * Concurrency, retry policy and bandwidth cap come from here. Timeouts, proxies and CAs
-   * belong to the HttpClient whose byteSource() made the items.
-   */
-  readonly settings: HttpSettings;
+  readonly settings: TransferSettings;
   /** Told about each file (begin/end are the caller's: it knows the whole fetch). */
   readonly progress?: ProgressReporter;
   /** Aborting cancels every transfer and removes every `.incomplete` file. */

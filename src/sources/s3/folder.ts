@@ -1,5 +1,5 @@
 import type { AdapterContext, PlannedFile } from "../adapter.js";
-import { retryPolicyFrom } from "../../http/retry.js";
+import { retryPolicyFrom } from "../../retry/retry.js";
 import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";

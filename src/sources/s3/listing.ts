@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { withRetries, type RetryPolicy } from "../../http/retry.js";
+import { withRetries, type RetryPolicy } from "../../retry/retry.js";
 import { TransferFailure } from "../../errors/failures.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";

@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
-import { withRetries, type RetryPolicy } from "../../http/retry.js";
+import { withRetries, type RetryPolicy } from "../../retry/retry.js";
 import type { PlannedFile } from "../adapter.js";
 import type { ExpectedDigests } from "../../transfer/types.js";
 import { logger } from "../../util/log.js";

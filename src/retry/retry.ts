@@ -2,7 +2,6 @@ import pRetry, { AbortError } from "p-retry";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TransferFailure } from "../errors/failures.js";
 import { failureFromError } from "../errors/classify.js";
-import type { HttpSettings } from "./settings.js";
 
 /**
  * The one retry policy for API requests and transfers: exponential backoff from
@@ -32,7 +31,14 @@ export interface RetryOptions {
   readonly onRetry?: (failure: TransferFailure, delayMs: number, attempt: number) => void;
 }
 
-export function retryPolicyFrom(settings: HttpSettings): RetryPolicy {
+/** The retry part of the network settings (src/http/settings.ts), in milliseconds. */
+export interface RetrySettings {
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export function retryPolicyFrom(settings: RetrySettings): RetryPolicy {
   return {
     maxAttempts: Math.max(1, settings.maxAttempts),
     baseDelayMs: settings.baseDelayMs,
