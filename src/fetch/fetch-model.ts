@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { createHttpClient } from "../http/client.js";
 import { layoutWriterFor } from "../layout/writer.js";
-import type { ModelMeta } from "../layout/meta.js";
+import type { ModelMeta } from "../model/meta.js";
 import type { ProgressReporter } from "../progress/types.js";
 import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom, type FetchSpec } from "../spec/spec.js";

@@ -1,7 +1,7 @@
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { canonicalJson, compareBytes } from "../layout/canonical-json.js";
-import { META_FILE } from "../layout/meta.js";
+import { META_FILE } from "../model/meta.js";
 import type { ValidationReport } from "./types.js";
 
 /**

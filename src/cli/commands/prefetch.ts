@@ -16,7 +16,7 @@ import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
 import { s3Prefetch } from "../../sources/s3/prefetch-target.js";
 import { mlflowPrefetch } from "../../sources/mlflow/prefetch-target.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
-import type { ModelMeta } from "../../layout/meta.js";
+import type { ModelMeta } from "../../model/meta.js";
 import { UserError } from "../../errors/user-error.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";

@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
+import type { SourceAdapter } from "../adapter.js";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import type { ByteSource } from "../../transfer/types.js";

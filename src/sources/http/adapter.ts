@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken, type FoundToken } from "../../auth/token.js";
 import type { Credential } from "../../http/settings.js";
 import { displayUrl } from "../../util/secrets.js";

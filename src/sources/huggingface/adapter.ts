@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken, homePath, type FoundToken } from "../../auth/token.js";
 import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";

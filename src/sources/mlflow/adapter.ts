@@ -1,4 +1,5 @@
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";

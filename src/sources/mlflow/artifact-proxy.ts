@@ -2,7 +2,7 @@ import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import { TransferFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";
-import type { PlannedFile } from "../adapter.js";
+import type { PlannedFile } from "../../model/resolved-model.js";
 
 /**
  * The tracking server's artifact proxy (mlflow/protos/mlflow_artifacts.proto,

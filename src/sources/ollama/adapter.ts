@@ -1,4 +1,5 @@
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken } from "../../auth/token.js";
 import { TransferFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";

@@ -1,4 +1,5 @@
-import type { ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { ResolvedModel } from "../../model/resolved-model.js";
+import type { SourceAdapter } from "../adapter.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { UserError } from "../../errors/user-error.js";
 import type { AuthSpec } from "../../spec/spec.js";

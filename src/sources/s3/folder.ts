@@ -1,4 +1,5 @@
-import type { AdapterContext, PlannedFile } from "../adapter.js";
+import type { AdapterContext } from "../adapter.js";
+import type { PlannedFile } from "../../model/resolved-model.js";
 import { retryPolicyFrom } from "../../retry/retry.js";
 import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { logger } from "../../util/log.js";
