@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.js";
 import { registerSecret } from "../util/secrets.js";
-import type { AuthSpec } from "../spec/spec.js";
+import type { AuthSpec } from "../spec/auth.js";
 
 /**
  * Finds the token for a source in the order DESIGN.md §2 fixes: `auth.tokenFile`,

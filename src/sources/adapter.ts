@@ -1,5 +1,5 @@
 import type { HttpClient } from "../http/client.js";
-import type { AuthSpec } from "../spec/spec.js";
+import type { AuthSpec } from "../spec/auth.js";
 import type { ResolvedModel } from "../model/resolved-model.js";
 import type { FailureContext } from "../errors/user-error.js";
 

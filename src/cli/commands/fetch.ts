@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { parseCommandArgs } from "../args.js";
-import { readSpecFile } from "../../spec/spec.js";
+import { readSpecFile } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
 import { UserError } from "../../errors/user-error.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "../command.js";
 import { parseCommandArgs } from "../args.js";
-import { parseSpec, SPEC_VERSION } from "../../spec/spec.js";
+import { parseSpec, SPEC_VERSION } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
 import { narHash } from "../../nar/hash.js";

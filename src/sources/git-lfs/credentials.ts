@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findToken, homePath } from "../../auth/token.js";
-import type { AuthSpec } from "../../spec/spec.js";
+import type { AuthSpec } from "../../spec/auth.js";
 import { registerSecret } from "../../util/secrets.js";
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { findToken, homePath } from "../../auth/token.js";
-import type { AuthSpec } from "../../spec/spec.js";
+import type { AuthSpec } from "../../spec/auth.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 

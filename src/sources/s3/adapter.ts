@@ -2,7 +2,7 @@ import type { ResolvedModel } from "../../model/resolved-model.js";
 import type { SourceAdapter } from "../adapter.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { UserError } from "../../errors/user-error.js";
-import type { AuthSpec } from "../../spec/spec.js";
+import type { AuthSpec } from "../../spec/auth.js";
 import { openS3, type S3Access } from "./client.js";
 import { explainS3Failure } from "./explain.js";
 import { planS3Folder } from "./folder.js";
