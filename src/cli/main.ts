@@ -1,5 +1,6 @@
 import { commands } from "./commands/index.js";
-import { UserError, describeError } from "../errors/user-error.js";
+import { UserError } from "../errors/user-error.js";
+import { describeError } from "../errors/explain.js";
 import pkg from "../../package.json" with { type: "json" };
 
 const topUsage = () => {

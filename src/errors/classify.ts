@@ -1,5 +1,5 @@
 import { displayUrl, redact } from "../util/secrets.js";
-import { TransferFailure } from "./failures.js";
+import { DiskFailure, Failure, TransferFailure } from "./failures.js";
 
 /**
  * Anything thrown while sending a request or reading a body, as a TransferFailure the
@@ -41,11 +41,11 @@ const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
 
-/** The error code of a Node system error or undici error, looking through `cause`. */
+/** The error code of a Node system error or undici error, looking through `cause` (and past our own failures). */
 export function errorCode(error: unknown): string | undefined {
   for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
+    if (typeof code === "string" && !(current instanceof Failure)) return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -73,4 +73,29 @@ export function failureFromError(error: unknown, url: URL | string | undefined):
     cause: error,
     ...(shown === undefined ? {} : { url: shown }),
   });
+}
+
+/** System errors of writing files: the disk's or the permissions' fault, not the network's. */
+const DISK_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "EIO",
+  "EMFILE",
+  "ENFILE",
+  "ENOTDIR",
+  "EISDIR",
+  "ENAMETOOLONG",
+]);
+
+/** A file system error (it has a path and a disk error code) as a DiskFailure; undefined for anything else. */
+export function diskFailureFrom(error: unknown): DiskFailure | undefined {
+  if (error instanceof DiskFailure) return error;
+  const system = error as NodeJS.ErrnoException | undefined;
+  if (!(error instanceof Error) || typeof system?.path !== "string" || !DISK_ERROR_CODES.has(system.code ?? "")) {
+    return undefined;
+  }
+  return new DiskFailure(system.path, system);
 }

@@ -1,3 +1,5 @@
+import { redact } from "../util/secrets.js";
+
 /**
  * The typed failures the fetcher throws, each with a stable `code` (like undici's
  * lib/core/errors.js): the engine, the HTTP client and the adapters throw these; one
@@ -100,5 +102,75 @@ export class IntegrityFailure extends Failure {
   constructor(message: string) {
     super(message);
     this.name = "IntegrityFailure";
+  }
+}
+
+/** A digest that cannot be checked: a git blob id needs the size before the first byte. */
+export class UnverifiableFailure extends Failure {
+  readonly code = "NMR_UNVERIFIABLE";
+
+  constructor(message: string) {
+    super(message);
+    this.name = "UnverifiableFailure";
+  }
+}
+
+/** Writing the output failed: no space, no permission, a read-only file system. */
+export class DiskFailure extends Failure {
+  readonly code = "NMR_DISK";
+  /** The system error code: "ENOSPC", "EACCES"... */
+  readonly errno: string;
+
+  constructor(
+    /** The file being written. */
+    readonly path: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(cause.message, { cause });
+    this.name = "DiskFailure";
+    this.errno = cause.code ?? "EIO";
+  }
+}
+
+/**
+ * A field of the fetch spec (or a value given on the command line) that is not what the
+ * fetcher reads. `got` is already safe to print.
+ */
+export class SpecFailure extends Failure {
+  readonly code = "NMR_BAD_SPEC";
+
+  constructor(
+    /** "spec.source.repo", "--endpoint". */
+    readonly field: string,
+    /** "must be a Hub repo id like \"org/name\"". */
+    readonly requirement: string,
+    readonly got: string,
+  ) {
+    super(redact(`Invalid fetch spec: ${field} ${requirement}, got ${got}`));
+    this.name = "SpecFailure";
+  }
+}
+
+/**
+ * A file the engine could not download, and why (`failure`): the engine's one way of
+ * failing a file, so the message can name the file and where it came from.
+ */
+export class DownloadFailure extends Failure {
+  readonly code: FailureCode;
+
+  constructor(
+    /** The file's path in the model. */
+    readonly file: string,
+    /** Where its bytes came from (ByteSource.description), safe to print. */
+    readonly from: string,
+    /** How many times it was downloaded: 2 after a digest mismatch. */
+    readonly downloads: number,
+    readonly failure: Failure,
+  ) {
+    super(`${file}: ${failure.message}${downloads > 1 ? ` (downloaded ${downloads} times)` : ""}`, {
+      cause: failure,
+    });
+    this.name = "DownloadFailure";
+    this.code = failure.code;
   }
 }

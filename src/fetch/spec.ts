@@ -45,10 +45,13 @@ export function parseSpec(json: unknown): FetchSpec {
   const root = FieldReader.root(json, "spec");
   const version = root.number("specVersion", { min: 0, integer: true, fallback: -1 });
   if (version !== SPEC_VERSION) {
-    throw new UserError({
-      what: `This fetcher reads fetch spec version ${SPEC_VERSION}, but the spec says ${version === -1 ? "nothing" : version}`,
-      fix: ["Use the fetcher package that comes with this version of the Nix library, or update both together."],
-    });
+    throw new UserError(
+      {
+        what: `This fetcher reads fetch spec version ${SPEC_VERSION}, but the spec says ${version === -1 ? "nothing" : version}`,
+        fix: ["Use the fetcher package that comes with this version of the Nix library, or update both together."],
+      },
+      { code: "NMR_BAD_SPEC" },
+    );
   }
   const name = root.string("name");
   if (!/^[A-Za-z0-9+\-._?=][A-Za-z0-9+\-._?=]*$/.test(name) || name.startsWith(".")) {

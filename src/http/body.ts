@@ -45,6 +45,7 @@ export function decodeBody(body: Readable, encoding: string | undefined, url: UR
     discard(body);
     throw new TransferFailure(`unsupported Content-Encoding "${encoding}" from ${displayUrl(url)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(url),
     });
   }
@@ -88,6 +89,7 @@ export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): Re
       if (total > limitBytes) {
         throw new TransferFailure(`response from ${displayUrl(url)} is larger than ${limitBytes} bytes`, {
           retryable: false,
+          code: "NMR_BAD_RESPONSE",
           url: displayUrl(url),
         });
       }

@@ -122,6 +122,7 @@ async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortS
       const why = contentRange === undefined ? "without a valid Content-Range" : `encoded as ${encoding}`;
       throw new TransferFailure(`${statusText(206)} ${why} from ${displayUrl(url)}`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         status,
         url: displayUrl(url),
       });

@@ -178,6 +178,7 @@ export function createHttpClient(
         } catch (error) {
           throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
             retryable: false,
+            code: "NMR_BAD_RESPONSE",
             status: response.status,
             url: displayUrl(response.url),
             headers: response.headers,

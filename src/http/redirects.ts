@@ -91,6 +91,7 @@ export async function exchangeFollowingRedirects(
     if (hop + 1 > MAX_REDIRECTS) {
       throw new TransferFailure(`more than ${MAX_REDIRECTS} redirects starting at ${displayUrl(start)}`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         status: response.statusCode,
         url: displayUrl(url),
       });
@@ -108,12 +109,14 @@ function resolveLocation(location: string, base: URL): URL {
   } catch {
     throw new TransferFailure(`invalid redirect Location from ${displayUrl(base)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(base),
     });
   }
   if (next.protocol !== "https:" && next.protocol !== "http:") {
     throw new TransferFailure(`redirect to unsupported scheme ${next.protocol} from ${displayUrl(base)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(base),
     });
   }

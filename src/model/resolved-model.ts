@@ -46,11 +46,6 @@ export interface ResolvedModel {
   /** Facts resolved from moving pointers (commit for a branch, version for a stage). */
   readonly resolved: Readonly<Record<string, string>>;
   /**
-   * Rewrites a download failure in the source's terms (a gated repo, an expired
-   * credential); returns the error unchanged when it has nothing better to say.
-   */
-  readonly explainDownloadFailure?: (error: unknown) => unknown;
-  /**
    * Set by sources whose downloads are archives to unpack (source.url with unpack = true):
    * the planned files are then downloaded and checked into `unpack.scratchDir`, outside
    * the output, and the snapshot holds what `unpack.unpack` makes of them instead.

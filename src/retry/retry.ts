@@ -103,6 +103,7 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
 function gaveUp(failure: TransferFailure, attempts: number): TransferFailure {
   return new TransferFailure(`${failure.message} (gave up after ${attempts} attempts)`, {
     retryable: false,
+    code: failure.code,
     cause: failure.cause,
     headers: failure.headers,
     ...(failure.status === undefined ? {} : { status: failure.status }),

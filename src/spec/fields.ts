@@ -1,3 +1,4 @@
+import { SpecFailure } from "../errors/failures.js";
 import { UserError } from "../errors/user-error.js";
 
 /**
@@ -121,13 +122,16 @@ export class FieldReader {
   done(): void {
     const unknown = Object.keys(this.value).filter((key) => !this.seen.has(key));
     if (unknown.length > 0) {
-      throw new UserError({
-        what: `Invalid fetch spec: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `${this.where}.${k}`).join(", ")}`,
-        fix: [
-          "The spec is written by the Nix library; an unknown field means the library and the fetcher package are from different versions.",
-          "Use the fetcher that comes with the library (the default `fetcher` argument), or update both together.",
-        ],
-      });
+      throw new UserError(
+        {
+          what: `Invalid fetch spec: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `${this.where}.${k}`).join(", ")}`,
+          fix: [
+            "The spec is written by the Nix library; an unknown field means the library and the fetcher package are from different versions.",
+            "Use the fetcher that comes with the library (the default `fetcher` argument), or update both together.",
+          ],
+        },
+        { code: "NMR_BAD_SPEC" },
+      );
     }
   }
 }
@@ -136,9 +140,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export function invalid(where: string, requirement: string, value: unknown): UserError {
+export function invalid(where: string, requirement: string, value: unknown): SpecFailure {
   const shown = value === undefined ? "nothing" : truncate(JSON.stringify(value) ?? String(value));
-  return new UserError({ what: `Invalid fetch spec: ${where} ${requirement}, got ${shown}` });
+  return new SpecFailure(where, requirement, shown);
 }
 
 function truncate(text: string): string {

@@ -55,6 +55,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
                 `asked for bytes from ${position}, got bytes from ${opened.start} (${item.source.description})`,
                 {
                   retryable: true,
+                  code: "NMR_BAD_RESPONSE",
                 },
               );
             }

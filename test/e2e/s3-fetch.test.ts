@@ -170,7 +170,7 @@ describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs 
     const result = await fetchWithCli({ bucket: "no-such-bucket", prefix: "x", endpoint: server.url });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("The bucket no-such-bucket does not exist on this endpoint");
-    expect(result.stderr).toContain(`endpoint:    ${server.url}`);
+    expect(result.stderr).toContain(`Endpoint:    ${server.url}`);
     expect(result.stderr).toContain("none (anonymous requests)");
     expect(existsSync(result.out)).toBe(false);
   });

@@ -2,7 +2,8 @@
 // dispatched to it, so the CLI test sees real stdout and exit codes without needing the other
 // commands (still being written) to build.
 import scan from "../../src/cli/commands/scan.js";
-import { UserError, describeError } from "../../src/errors/user-error.js";
+import { UserError } from "../../src/errors/user-error.js";
+import { describeError } from "../../src/errors/explain.js";
 
 scan.run(process.argv.slice(2)).then(
   (status) => {

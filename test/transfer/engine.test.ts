@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { HttpClient } from "../../src/http/client.js";
 import { transferAll } from "../../src/transfer/engine.js";
-import { UserError } from "../../src/errors/user-error.js";
+import { DownloadFailure } from "../../src/errors/failures.js";
 import { FaultServer, generatedBytes, generatedSha256 } from "../helpers/fault-server.js";
 import {
   MiB,
@@ -182,9 +182,11 @@ describe("transferAll", () => {
       { settings: quickSettings() },
     ).catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toContain(`denied-${status}.bin`);
-    expect((error as UserError).message).toContain(`HTTP ${status}`);
+    expect(error).toBeInstanceOf(DownloadFailure);
+    expect((error as DownloadFailure).file).toBe(`denied-${status}.bin`);
+    expect((error as DownloadFailure).code).toBe(status === 404 ? "NMR_NOT_FOUND" : "NMR_AUTH");
+    expect((error as DownloadFailure).message).toContain(`denied-${status}.bin`);
+    expect((error as DownloadFailure).message).toContain(`HTTP ${status}`);
     expect(server.requestsFor(`/denied-${status}.bin`).length).toBe(1);
     // The slow sibling was cancelled and cleaned up, not left half-written.
     expect(await filesUnder(dir.path)).toEqual([]);
@@ -206,8 +208,10 @@ describe("transferAll", () => {
       { settings: quickSettings() },
     ).catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(UserError);
-    const message = (error as UserError).message;
+    expect(error).toBeInstanceOf(DownloadFailure);
+    expect((error as DownloadFailure).code).toBe("NMR_INTEGRITY");
+    expect((error as DownloadFailure).downloads).toBe(2);
+    const message = (error as DownloadFailure).message;
     expect(message).toContain("model.safetensors");
     expect(message).toContain(`expected ${good}`);
     expect(message).toContain("downloaded 2 times");
@@ -465,7 +469,8 @@ describe("transferAll retry budget", () => {
       },
     ).catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(UserError);
+    expect(error).toBeInstanceOf(DownloadFailure);
+    expect((error as DownloadFailure).code).toBe("NMR_NETWORK");
     expect((error as Error).message).toContain("gave up after 12 attempts");
     expect(server.requestsFor("/trickle.bin").length).toBe(12);
     expect(await filesUnder(dir.path)).toEqual([]);

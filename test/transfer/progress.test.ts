@@ -4,6 +4,8 @@ import type { HttpClient } from "../../src/http/client.js";
 import { createProgressReporter, selectProgressMode, type ProgressMode } from "../../src/progress/reporter.js";
 import type { ProgressReporter } from "../../src/progress/types.js";
 import { transferAll } from "../../src/transfer/engine.js";
+import { explainFailure } from "../../src/errors/explain.js";
+import { DownloadFailure } from "../../src/errors/failures.js";
 import { UserError } from "../../src/errors/user-error.js";
 import { clearSecretsForTesting, registerSecret } from "../../src/util/secrets.js";
 import { FaultServer } from "../helpers/fault-server.js";
@@ -215,11 +217,15 @@ describe("secrets in progress and errors", () => {
     ).catch((caught: unknown) => caught);
     reporter.end({ ok: false });
 
-    expect(error).toBeInstanceOf(UserError);
-    const message = (error as UserError).message;
+    expect(error).toBeInstanceOf(DownloadFailure);
+    expect((error as DownloadFailure).code).toBe("NMR_AUTH");
+    const message = (error as DownloadFailure).message;
     expect(message).toContain("denied.bin");
     expect(message).toContain("HTTP 403");
-    const everything = [message, ...modes.map((mode) => mode.output())].join("\n");
+    // And as the user reads it.
+    const explained = explainFailure(error);
+    expect(explained).toBeInstanceOf(UserError);
+    const everything = [message, (explained as UserError).message, ...modes.map((mode) => mode.output())].join("\n");
     expect(modes[0]?.output()).toContain("HTTP 503");
     for (const secret of [token, "very-secret-signature", "X-Signature", "query-secret"]) {
       expect(everything).not.toContain(secret);

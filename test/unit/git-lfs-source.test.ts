@@ -12,7 +12,8 @@ import { readPointer } from "../../src/sources/git-lfs/pointer.js";
 import { compileLfsFilePatterns } from "../../src/sources/git-lfs/patterns.js";
 import { defaultLfsEndpoint, checkLfsEndpoint } from "../../src/sources/git-lfs/endpoint.js";
 import { basic, findGitCredentials } from "../../src/sources/git-lfs/credentials.js";
-import { requestDownloads } from "../../src/sources/git-lfs/batch.js";
+import { explainBatchFailure, requestDownloads } from "../../src/sources/git-lfs/batch.js";
+import { explainFailure } from "../../src/errors/explain.js";
 import { parseGitLfsSource } from "../../src/sources/git-lfs/spec.js";
 import { gitLfsPrefetch } from "../../src/sources/git-lfs/prefetch-target.js";
 import { FieldReader } from "../../src/spec/fields.js";
@@ -344,7 +345,11 @@ describe("the Batch API client against a loopback server", () => {
   for (const [label, reply, message] of refusals) {
     it(`fails clearly on ${label}`, async () => {
       answer = reply;
-      await expect(requestDownloads([object], context())).rejects.toThrow(message);
+      // As a fetch does: the source's hook words the refusals, the one explain path renders them.
+      const asked = requestDownloads([object], context()).catch((error: unknown) => {
+        throw explainFailure(error, { hook: (failure) => explainBatchFailure(failure, context()) });
+      });
+      await expect(asked).rejects.toThrow(message);
     });
   }
 });

@@ -152,6 +152,7 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
           child.stdout.destroy(
             new TransferFailure(`git ${args.join(" ")} failed (${code}): ${redact(stderr.trim())}`, {
               retryable: false,
+              code: "NMR_BAD_RESPONSE",
             }),
           );
         }

@@ -4,7 +4,6 @@ import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken, homePath, type FoundToken } from "../../auth/token.js";
 import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
-import { TransferFailure } from "../../errors/failures.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
@@ -51,23 +50,15 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       // The token goes to the Hub's own host only: LFS files redirect to CDNs with signed URLs.
       credential: token ? { authorization: `Bearer ${token.token}`, hosts: [new URL(endpoint).host] } : undefined,
     };
-    const explain = (error: unknown) =>
-      explainHubFailure(error, {
-        endpoint,
-        repo: source.repo,
-        repoType: source.repoType,
-        revision: source.revision,
-        token,
-      });
+    const hub = { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token };
+    // Every failure of a Hub call is explained; of a download only a refusal (gated repos
+    // list their files to anyone and refuse the first download): a missing file is the file's.
+    context.explainFailuresWith((failure, { file }) =>
+      file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined,
+    );
 
-    let commit: string;
-    let tree: HubTreeFile[];
-    try {
-      commit = await resolveCommit(context.http, ref, source.revision, context.signal);
-      tree = await listTree(context.http, ref, commit, context.signal);
-    } catch (error) {
-      throw explain(error);
-    }
+    const commit = await resolveCommit(context.http, ref, source.revision, context.signal);
+    const tree = await listTree(context.http, ref, commit, context.signal);
     if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
     const keep = compileAllowPatterns(source.files);
@@ -93,11 +84,6 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
         files: source.files,
       },
       resolved: { commit },
-      // Gated repos list their files to anyone; the refusal comes with the first download.
-      explainDownloadFailure: (error) => {
-        const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
-        return failure && (failure.status === 401 || failure.status === 403) ? explain(failure) : error;
-      },
     } satisfies ResolvedModel;
   },
 };

@@ -133,6 +133,7 @@ function requote(segment: string): string {
 function malformed(url: URL, why: string): TransferFailure {
   return new TransferFailure(`malformed artifact listing from ${url.origin}${url.pathname}: ${why}`, {
     retryable: false,
+    code: "NMR_BAD_RESPONSE",
   });
 }
 

@@ -156,7 +156,10 @@ function objectField(value: unknown, key: string, endpoint: string, optional = f
 }
 
 function malformed(endpoint: string, why: string): TransferFailure {
-  return new TransferFailure(`malformed answer from MLflow's ${endpoint}: ${why}`, { retryable: false });
+  return new TransferFailure(`malformed answer from MLflow's ${endpoint}: ${why}`, {
+    retryable: false,
+    code: "NMR_BAD_RESPONSE",
+  });
 }
 
 function nothingInStage(name: string, stage: string): UserError {

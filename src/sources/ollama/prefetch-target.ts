@@ -1,3 +1,4 @@
+import { SpecFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";
 import type { PrefetchScheme } from "../prefetch-target.js";
 import { InvalidOllamaName, parseOllamaName } from "./name.js";
@@ -33,10 +34,8 @@ export const ollamaPrefetch: PrefetchScheme = {
       try {
         checkRegistryEndpoint(flags.endpoint, "--endpoint");
       } catch (error) {
-        throw new UserError(
-          { what: (error as Error).message.replace(/^error: Invalid fetch spec: /, "") },
-          { exitCode: 2 },
-        );
+        if (!(error instanceof SpecFailure)) throw error;
+        throw new UserError({ what: `${error.field} ${error.requirement}, got ${error.got}` }, { exitCode: 2 });
       }
     }
     const source = { type: "ollama", model: rest, endpoint: flags.endpoint ?? null };

@@ -27,15 +27,10 @@ export const s3Adapter: SourceAdapter<S3Source> = {
       dispatcher: context.http.dispatcher,
     });
     const failureContext = { source: "s3", bucket: source.bucket, prefix: source.prefix };
-    const explain = (error: unknown) => explainS3Failure(error, access, failureContext);
+    context.explainFailuresWith((failure) => explainS3Failure(failure, access, failureContext));
 
     const keep = compileAllowPatterns(source.files);
-    let listing;
-    try {
-      listing = await planS3Folder(access, { bucket: source.bucket, prefix: source.prefix }, keep, context);
-    } catch (error) {
-      throw explain(error);
-    }
+    const listing = await planS3Folder(access, { bucket: source.bucket, prefix: source.prefix }, keep, context);
     if (listing.files.length === 0) throw nothingSelected(source, listing.all, access);
 
     return {
@@ -46,7 +41,6 @@ export const s3Adapter: SourceAdapter<S3Source> = {
       // and otherwise taken from the builder's AWS_REGION: the hash would depend on the machine).
       metaSource: { type: source.type, bucket: source.bucket, prefix: source.prefix, files: source.files },
       resolved: {},
-      explainDownloadFailure: explain,
     } satisfies ResolvedModel;
   },
 };

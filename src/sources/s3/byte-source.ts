@@ -50,7 +50,11 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
       }
       const body = output.Body as Readable | undefined;
       if (body === undefined)
-        throw new TransferFailure(`no body in the answer for ${description}`, { retryable: true, url: description });
+        throw new TransferFailure(`no body in the answer for ${description}`, {
+          retryable: true,
+          code: "NMR_BAD_RESPONSE",
+          url: description,
+        });
       const status = output.$metadata.httpStatusCode;
       let start = 0;
       let totalSize = output.ContentLength;
@@ -60,6 +64,7 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
           discard(body);
           throw new TransferFailure(`HTTP 206 without a valid Content-Range from ${description}`, {
             retryable: false,
+            code: "NMR_BAD_RESPONSE",
             status,
             url: description,
           });

@@ -53,15 +53,6 @@ export class S3Failure extends TransferFailure {
   }
 }
 
-/** S3's error code of a failure, looking through a UserError's cause. */
-export function s3ErrorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
-    if (current instanceof S3Failure) return current.s3Code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 function serviceStatus(error: unknown): number | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const status = (error as ServiceErrorShape).$metadata?.httpStatusCode;

@@ -70,6 +70,7 @@ export async function listS3Objects(
     const broken = (why: string) =>
       new TransferFailure(`the listing of ${where} ${why} (page ${page}); the server is broken`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         url: where,
       });
     if (next === undefined || next === "") throw broken("is truncated but gives no continuation token");
