@@ -1,17 +1,26 @@
-import pRetry, { AbortError } from "p-retry";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TransferFailure } from "../errors/failures.js";
 import { failureFromError } from "../errors/classify.js";
+import { Failure, TransferFailure } from "../errors/failures.js";
 
 /**
- * The one retry policy for API requests and transfers: exponential backoff from
- * `baseDelayMs`, doubling, capped by `maxDelayMs`, with jitter; the wait is
- * max(backoff, the server's Retry-After); only retryable TransferFailures are retried.
+ * The one retry policy for API requests and transfers, as a plain loop:
  *
- * Transfers pass `madeProgress`: a failed attempt that received bytes resets the
- * count of failures (like huggingface_hub's resumable downloads), so a long file over a
- * flaky link is not doomed by its length; `maxTotalAttempts` still bounds the whole
- * thing so a server that trickles one byte per connection cannot loop forever.
+ * - Only what can change on its own is retried: a TransferFailure says whether it is
+ *   (503 and 429 are, 401, 403 and 404 are not; http/failure.ts), a Node or undici error
+ *   is judged by its code (errors/classify.ts); any other failure is thrown at once.
+ * - Before each retry it waits max(backoff, the server's Retry-After or RateLimit reset),
+ *   the backoff doubling from `baseDelayMs` up to `maxDelayMs`, with jitter.
+ * - `maxAttempts` counts attempts without progress, the first included. Transfers pass
+ *   `madeProgress`: an attempt that received bytes starts the count again (like
+ *   huggingface_hub's resumable downloads), so a long file over a flaky link is not doomed
+ *   by its length; `maxTotalAttempts` still bounds the whole, so a server that trickles one
+ *   byte per connection cannot keep it going forever.
+ * - Giving up after more than one attempt says so ("gave up after 5 attempts"): that is
+ *   what tells a user the link, not the request, is bad.
+ *
+ * p-retry, which the design first named, computes its own delay and cannot wait for a
+ * server's Retry-After, nor restart its count on progress, without being used against
+ * its grain (sleeping in its hooks, wrapping errors both ways); this loop says what it does.
  */
 export interface RetryPolicy {
   /** Attempts without progress, the first included (>= 1). */
@@ -25,20 +34,14 @@ export interface RetryOptions {
   readonly signal?: AbortSignal | undefined;
   /** Hard cap on attempts, progress or not. Defaults to `policy.maxAttempts`. */
   readonly maxTotalAttempts?: number;
-  /** Whether the attempt that just failed made progress (received bytes); resets the failure count. */
+  /** Whether the attempt that just failed made progress (received bytes); restarts the count. */
   readonly madeProgress?: () => boolean;
   /** Told before each wait, e.g. to log or report "retrying in 2 s". */
   readonly onRetry?: (failure: TransferFailure, delayMs: number, attempt: number) => void;
 }
 
-/** The retry part of the network settings (src/http/settings.ts), in milliseconds. */
-export interface RetrySettings {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export function retryPolicyFrom(settings: RetrySettings): RetryPolicy {
+/** The policy from the network settings (at least one attempt). */
+export function retryPolicyFrom(settings: RetryPolicy): RetryPolicy {
   return {
     maxAttempts: Math.max(1, settings.maxAttempts),
     baseDelayMs: settings.baseDelayMs,
@@ -57,47 +60,36 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
   const { policy, signal } = options;
   const maxTotalAttempts = Math.max(policy.maxAttempts, options.maxTotalAttempts ?? policy.maxAttempts);
   let failuresWithoutProgress = 0;
-  let attempts = 0;
+  for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw abortReason(signal);
+    let failure: TransferFailure;
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      failure = retryable(error);
+    }
+    failuresWithoutProgress = options.madeProgress?.() ? 1 : failuresWithoutProgress + 1;
+    if (failuresWithoutProgress >= policy.maxAttempts || attempt >= maxTotalAttempts) {
+      throw attempt > 1 ? gaveUp(failure, attempt) : failure;
+    }
+    const delayMs = Math.max(backoffDelayMs(policy, failuresWithoutProgress), failure.retryAfterMs ?? 0);
+    options.onRetry?.(failure, delayMs, attempt);
+    if (delayMs > 0) {
+      await sleep(delayMs, undefined, signal === undefined ? {} : { signal }).catch((error: unknown) => {
+        throw signal?.aborted ? abortReason(signal) : error;
+      });
+    }
+  }
+}
 
-  const run = pRetry(
-    async (attempt) => {
-      attempts = attempt;
-      try {
-        return await operation(attempt);
-      } catch (error) {
-        if (signal?.aborted) throw new AbortError(abortReason(signal));
-        const failure = failureFromError(error, undefined);
-        if (failure.retryable) throw failure;
-        // AbortError makes p-retry stop at once and reject with the error as thrown.
-        throw new AbortError(error instanceof Error ? error : failure);
-      }
-    },
-    {
-      retries: maxTotalAttempts - 1,
-      // p-retry must not wait on its own: the wait depends on Retry-After, so shouldRetry sleeps.
-      minTimeout: 0,
-      ...(signal === undefined ? {} : { signal }),
-      shouldRetry: async ({ error, attemptNumber }) => {
-        if (!(error instanceof TransferFailure) || !error.retryable) return false;
-        if (options.madeProgress?.()) failuresWithoutProgress = 0;
-        failuresWithoutProgress += 1;
-        if (failuresWithoutProgress >= policy.maxAttempts) return false;
-        const delayMs = Math.max(backoffDelayMs(policy, failuresWithoutProgress), error.retryAfterMs ?? 0);
-        options.onRetry?.(error, delayMs, attemptNumber);
-        if (delayMs > 0) {
-          await sleep(delayMs, undefined, signal === undefined ? {} : { signal }).catch((error: unknown) => {
-            throw signal?.aborted ? abortReason(signal) : error;
-          });
-        }
-        return true;
-      },
-    },
-  );
-  return run.catch((error: unknown) => {
-    // Say how hard we tried: "gave up after 5 attempts" is what tells a user the link is bad.
-    if (error instanceof TransferFailure && error.retryable && attempts > 1) throw gaveUp(error, attempts);
-    throw error;
-  });
+/** The failure to retry with; throws what is not worth another attempt. */
+function retryable(error: unknown): TransferFailure {
+  // Our other failures (a digest, the disk, the spec) are never a retry's business here.
+  if (error instanceof Failure && !(error instanceof TransferFailure)) throw error;
+  const failure = failureFromError(error, undefined);
+  if (failure.retryable) return failure;
+  throw error instanceof Error ? error : failure;
 }
 
 function gaveUp(failure: TransferFailure, attempts: number): TransferFailure {

@@ -7,7 +7,7 @@
  * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
  */
 
-import type { RetrySettings } from "../retry/retry.js";
+import type { RetryPolicy } from "../retry/retry.js";
 import type { ProgressReporter } from "../progress/types.js";
 
 /** Digests the source vouches for; every one given is checked. Lowercase hex. */
@@ -78,7 +78,7 @@ export interface TransferredFile {
  * them all): concurrency, the retry policy and the bandwidth cap. Timeouts, proxies and
  * CAs belong to the HttpClient whose byteSource() made the items.
  */
-export interface TransferSettings extends RetrySettings {
+export interface TransferSettings extends RetryPolicy {
   /** Simultaneous connections, files and ranged parts together. */
   readonly concurrency: number;
   /** Shared cap on download throughput across all transfers, bytes per second. */
