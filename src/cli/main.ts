@@ -1,6 +1,6 @@
 import { commands } from "./commands/index.js";
 import { UserError } from "../errors/user-error.js";
-import { describeError } from "../errors/explain.js";
+import { describeError, explainFailure } from "../errors/explain.js";
 import pkg from "../../package.json" with { type: "json" };
 
 const topUsage = () => {
@@ -44,7 +44,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    process.stderr.write(describeError(error) + "\n");
-    process.exitCode = error instanceof UserError ? error.exitCode : 1;
+    const explained = explainFailure(error);
+    process.stderr.write(describeError(explained) + "\n");
+    process.exitCode = explained instanceof UserError ? explained.exitCode : 1;
   },
 );

@@ -1,6 +1,6 @@
 import { redact } from "../util/secrets.js";
 import { diskFailureFrom } from "./classify.js";
-import { DiskFailure, DownloadFailure, Failure, TransferFailure } from "./failures.js";
+import { DiskFailure, DownloadFailure, Failure, SpecFailure, TransferFailure } from "./failures.js";
 import type { FailureContext, UserErrorDetails } from "./render.js";
 import { UserError } from "./user-error.js";
 
@@ -42,7 +42,9 @@ export function explainFailure(error: unknown, options: ExplainOptions = {}): un
   const scope: FailureScope = download ? { file: download.file, downloads: download.downloads } : {};
   const explanation = options.hook?.(failure, scope) ?? generic(failure, download, options.subject);
   const context = { ...options.context, ...(download ? { file: download.file } : {}), ...explanation.context };
-  return new UserError({ ...explanation, context }, { cause: error, code: failure.code });
+  // A document only the Nix library writes is a usage error of the command that reads it.
+  const exitCode = failure instanceof SpecFailure ? failure.document.exitCode : 1;
+  return new UserError({ ...explanation, context }, { cause: error, code: failure.code, exitCode });
 }
 
 /** A message for any thrown value, redacted; typed failures are explained first. */
@@ -161,13 +163,13 @@ function generic(failure: Failure, download: DownloadFailure | undefined, subjec
         ],
       };
     }
-    case "NMR_BAD_SPEC":
+    case "NMR_BAD_SPEC": {
+      const document = failure instanceof SpecFailure ? failure.document : undefined;
       return {
         what: failure.message,
-        fix: [
-          "Correct the fetchModel option this field is written from. The Nix library checks it too: if the library wrote a spec this fetcher refuses, the two are from different versions.",
-        ],
-        help: "docs/spec.md",
+        fix: document?.fix ?? [],
+        ...(document?.help ? { help: document.help } : {}),
       };
+    }
   }
 }

@@ -132,21 +132,28 @@ export class DiskFailure extends Failure {
   }
 }
 
-/**
- * A field of the fetch spec (or a value given on the command line) that is not what the
- * fetcher reads. `got` is already safe to print.
- */
+/** A JSON document the fetcher reads (the fetch spec, the validation config), as its errors name it. */
+export interface SpecDocument {
+  /** "fetch spec": its errors read "Invalid fetch spec: ...". */
+  readonly title: string;
+  /** What to do about an error in it, one step each. */
+  readonly fix: readonly string[];
+  /** Where to read about it. */
+  readonly help?: string;
+  /** The CLI's exit status for its errors (2 for a document only the Nix library writes, like a usage error). */
+  readonly exitCode: number;
+}
+
+/** A field of a JSON document the fetcher reads (or a value given on the command line) that is not what it must be. */
 export class SpecFailure extends Failure {
   readonly code = "NMR_BAD_SPEC";
 
   constructor(
-    /** "spec.source.repo", "--endpoint". */
-    readonly field: string,
-    /** "must be a Hub repo id like \"org/name\"". */
-    readonly requirement: string,
-    readonly got: string,
+    readonly document: SpecDocument,
+    /** What is wrong, naming the field: "spec.source.repo must be a Hub repo id ..., got \"a b\"". */
+    readonly detail: string,
   ) {
-    super(redact(`Invalid fetch spec: ${field} ${requirement}, got ${got}`));
+    super(redact(`Invalid ${document.title}: ${detail}`));
     this.name = "SpecFailure";
   }
 }

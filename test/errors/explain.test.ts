@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { explainFailure, describeError, type ExplainHook } from "../../src/errors/explain.js";
-import {
-  DiskFailure,
-  DownloadFailure,
-  IntegrityFailure,
-  SpecFailure,
-  TransferFailure,
-} from "../../src/errors/failures.js";
+import { DiskFailure, DownloadFailure, IntegrityFailure, TransferFailure } from "../../src/errors/failures.js";
 import { UserError } from "../../src/errors/user-error.js";
+import { invalid } from "../../src/spec/fields.js";
 
 const context = { source: "huggingface", repo: "acme/tiny", revision: "main" };
 const refused = () =>
@@ -57,9 +52,11 @@ describe("explainFailure: the one place failures become messages", () => {
       fix: ["Free space where the output is written (the Nix store, or --out)."],
     });
 
-    const spec = explainFailure(new SpecFailure("spec.name", "must be a store name", '"a b"')) as UserError;
+    const spec = explainFailure(invalid("spec.name", "must be a store name", "a b")) as UserError;
     expect(spec.code).toBe("NMR_BAD_SPEC");
     expect(spec.message.split("\n")[0]).toBe('error: Invalid fetch spec: spec.name must be a store name, got "a b"');
+    expect(spec.details.help).toBe("docs/spec.md");
+    expect(spec.exitCode).toBe(1);
   });
 
   it("takes a raw file system error (the layout's) for a disk failure", () => {

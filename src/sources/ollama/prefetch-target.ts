@@ -35,7 +35,7 @@ export const ollamaPrefetch: PrefetchScheme = {
         checkRegistryEndpoint(flags.endpoint, "--endpoint");
       } catch (error) {
         if (!(error instanceof SpecFailure)) throw error;
-        throw new UserError({ what: `${error.field} ${error.requirement}, got ${error.got}` }, { exitCode: 2 });
+        throw new UserError({ what: error.detail }, { exitCode: 2 });
       }
     }
     const source = { type: "ollama", model: rest, endpoint: flags.endpoint ?? null };
