@@ -16,8 +16,6 @@ by hand (use \`prefetch\`).
   --out DIR     where to write; must not exist or be empty; default: $out`;
 
 const command: Command = {
-  name: "fetch",
-  summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(

@@ -15,8 +15,6 @@ options:
   --hex      lowercase hexadecimal, as \`nix-hash --type sha256\` prints`;
 
 const hash: Command = {
-  name: "hash",
-  summary: "Print the SRI sha256 NAR hash of a path, as `nix hash path` does",
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {

@@ -31,8 +31,6 @@ exit status (the worst verdict over all files):
   1   internal error`;
 
 const scan: Command = {
-  name: "scan",
-  summary: "Scan model files for malicious serialized code",
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {

@@ -210,8 +210,6 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
 }
 
 const serve: Command = {
-  name: "serve",
-  summary: "Serve Hugging Face cache folders over the Hub download API",
   usage,
   async run(argv) {
     const stop = new AbortController();

@@ -30,8 +30,6 @@ exit status:
   2   usage error (bad option, unreadable config, SRC is not a raw output)`;
 
 const command: Command = {
-  name: "validate",
-  summary: "Run the validation phase on a raw model output (the phase-2 builder)",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
