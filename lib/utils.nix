@@ -69,11 +69,22 @@ let
 
   # A store-name-safe string: what Nix accepts in derivation names.
   isStoreName = v: isString v && match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" v != null;
+
+  # Hub repo ids as huggingface_hub's validate_repo_id (utils/_validators.py) takes them, in
+  # the ASCII the Hub's own names use: [namespace/]name, each part letters, digits, _ . -
+  # that starts and ends with a letter, digit or _, at most 96 characters; no "--" or ".."
+  # (the cache folder models--org--name is split at "--"); not ending in ".git". The
+  # fetcher checks the same (src/sources/huggingface/spec.ts); test/spec-values.json holds both to it.
+  isHubRepoIdPart = v: isString v && match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" v != null
+    && match ".*(--|\\.\\.).*" v == null && stringLength v <= 96;
+  isHubRepoId = v: isString v && match "([^/]+/)?[^/]+" v != null
+    && builtins.all isHubRepoIdPart (filter isString (builtins.split "/" v)) && match ".*\\.git" v == null;
 in
 {
   inherit fail checkKnownAttrs expect editDistance suggestion describeValue;
   inherit isNumber isPositiveNumber isNonNegativeNumber isPositiveInt isNonEmptyString isStringOrNull
     isStringListOrNull isSriSha256 isEnvVarName isStoreName;
+  inherit isHubRepoIdPart isHubRepoId;
 
   # `a // b` recursively for nested option sets (defaults // user config).
   recursiveUpdate = let

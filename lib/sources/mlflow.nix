@@ -20,7 +20,8 @@ let
 
   isTrackingUri = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
   isModelName = v: isString v && v != "" && match ".*[/\n].*" v == null;
-  isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]*" v != null || v == "latest"));
+  # A registered version (int64, as MLflow stores it), or "latest" in any case, as MLflow's models:/ URIs take it.
+  isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]{0,18}" v != null || match "[Ll][Aa][Tt][Ee][Ss][Tt]" v != null));
   isStage = v: v == null || (isString v && v != "" && match ".*\n.*" v == null);
   isAlias = v: v == null || (isString v && v != "" && stringLength v <= 256 && match ".*[/\n].*" v == null);
 
