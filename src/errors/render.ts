@@ -68,7 +68,10 @@ export function renderUserError(details: UserErrorDetails): string {
   if (details.help) blocks.push([`└─ For more help: ${details.help}`]);
 
   const body = blocks.flatMap((block, index) => (index === 0 ? block : ["│", ...block]));
-  const lines = [`error: ${details.what}`, ...(body.length > 0 ? ["", ...body.map((line) => `  ${line}`)] : [])];
+  const lines = [
+    `error: ${details.what}`,
+    ...(body.length > 0 ? ["", ...body.map((line) => `  ${line}`.trimEnd())] : []),
+  ];
   return redact(lines.join("\n"));
 }
 

@@ -3,9 +3,9 @@ import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
 import { type ByteSource, type OpenedBody } from "../transfer/types.js";
 import { displayUrl } from "../util/secrets.js";
-import { contentEncodingOf, decodeBody, discard, guardedChunks, readExcerpt } from "./body.js";
-import { failureFromResponse, statusText } from "./failure.js";
-import { exchangeFollowingRedirects, type Exchange } from "./redirects.js";
+import { contentEncodingOf, decodeBody, discard, guardedChunks } from "./body.js";
+import { failureOfUnexpected, statusText } from "./failure.js";
+import { exchangeFollowingRedirects, firstHeader, type Exchange } from "./redirects.js";
 import type { Credential } from "./settings.js";
 
 /**
@@ -116,7 +116,7 @@ async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortS
   }
 
   if (status === 206) {
-    const contentRange = parseContentRange(single(headers["content-range"]));
+    const contentRange = parseContentRange(firstHeader(headers["content-range"]));
     if (contentRange === undefined || encoding !== undefined) {
       discard(raw);
       const why = contentRange === undefined ? "without a valid Content-Range" : `encoded as ${encoding}`;
@@ -130,13 +130,7 @@ async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortS
     return opened(raw, url, signal, contentRange.first, contentRange.total, true);
   }
 
-  let excerpt: string | undefined;
-  try {
-    excerpt = await readExcerpt(decodeBody(raw, encoding, url));
-  } catch {
-    excerpt = undefined;
-  }
-  throw failureFromResponse(status, headers, url, excerpt);
+  throw await failureOfUnexpected(exchange, encoding);
 }
 
 function opened(
@@ -156,11 +150,7 @@ function opened(
   };
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function numberHeader(value: string | string[] | undefined): number | undefined {
-  const text = single(value);
+  const text = firstHeader(value);
   return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text) : undefined;
 }

@@ -4,10 +4,10 @@ import { TransferFailure } from "../errors/failures.js";
 import { type ByteSource } from "../transfer/types.js";
 import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
-import { bodyReader, contentEncodingOf, decodeBody, readExcerpt, type ResponseBodyReader } from "./body.js";
+import { bodyReader, contentEncodingOf, decodeBody, type ResponseBodyReader } from "./body.js";
 import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
-import { failureFromResponse, normaliseHeaders, type ResponseHeaders } from "./failure.js";
+import { failureOfUnexpected, normaliseHeaders, type ResponseHeaders } from "./failure.js";
 import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
 import { retryPolicyFrom, withRetries } from "../retry/retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
@@ -115,13 +115,7 @@ export function createHttpClient(
     const encoding = init.method === "HEAD" ? undefined : contentEncodingOf(exchange.headers["content-encoding"]);
     const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);
     if (!unfollowed && !statusExpected(exchange.status, init.expectStatus)) {
-      let excerpt: string | undefined;
-      try {
-        excerpt = await readExcerpt(decodeBody(raw, encoding, exchange.url));
-      } catch {
-        excerpt = undefined;
-      }
-      throw failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
+      throw await failureOfUnexpected(exchange, encoding);
     }
     return {
       status: exchange.status,

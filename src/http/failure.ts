@@ -1,6 +1,9 @@
 import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
 import { TransferFailure } from "../errors/failures.js";
 import { displayUrl, redact } from "../util/secrets.js";
+import { decodeBody, readExcerpt } from "./body.js";
+import type { Exchange } from "./redirects.js";
 import { retryAfterMsFromHeaders } from "./retry-after.js";
 
 /**
@@ -71,6 +74,21 @@ function messageFromJson(value: unknown): string | undefined {
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+/**
+ * The failure of a response the request did not expect: its status, and the server's own
+ * explanation from the first bytes of its body (which is then released).
+ */
+export async function failureOfUnexpected(exchange: Exchange, encoding: string | undefined): Promise<TransferFailure> {
+  let excerpt: string | undefined;
+  try {
+    excerpt = await readExcerpt(decodeBody(exchange.body as unknown as Readable, encoding, exchange.url));
+  } catch {
+    // An encoding we cannot decode: the status tells the story alone.
+    excerpt = undefined;
+  }
+  return failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
 }
 
 export function failureFromResponse(

@@ -123,7 +123,8 @@ function resolveLocation(location: string, base: URL): URL {
   return next;
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
+/** The first value of a response header undici may give as a list. */
+export function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 

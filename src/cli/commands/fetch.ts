@@ -1,9 +1,8 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
+import { parseCommandArgs, requiredFlags } from "../args.js";
 import { readSpecFile } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
-import { UserError } from "../../errors/user-error.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
@@ -24,17 +23,10 @@ const command: Command = {
       { spec: { type: "string" }, out: { type: "string" } },
       { allowPositionals: false },
     );
-    const specPath = values.spec ?? process.env["specPath"];
-    const out = values.out ?? process.env["out"];
-    if (!specPath || !out) {
-      throw new UserError(
-        {
-          what: `fetch needs ${specPath ? "" : "--spec FILE"}${!specPath && !out ? " and " : ""}${out ? "" : "--out DIR"}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
-    }
+    const { "--spec FILE": specPath, "--out DIR": out } = requiredFlags("fetch", usage, {
+      "--spec FILE": values.spec ?? process.env["specPath"],
+      "--out DIR": values.out ?? process.env["out"],
+    });
     const spec = await readSpecFile(specPath);
     await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
     return 0;

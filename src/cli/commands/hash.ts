@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
+import { parseCommandArgs, usageError } from "../args.js";
 import { UserError } from "../../errors/user-error.js";
 import { narHash } from "../../nar/hash.js";
 
@@ -24,23 +24,11 @@ const hash: Command = {
     });
     const formats = (["sri", "base32", "hex"] as const).filter((format) => values[format]);
     if (formats.length > 1) {
-      throw new UserError(
-        {
-          what: `choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
+      throw usageError(`choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`, usage);
     }
     const [path, ...extra] = positionals;
     if (path === undefined || extra.length > 0) {
-      throw new UserError(
-        {
-          what: path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
+      throw usageError(path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`, usage);
     }
     const result = await narHash(path);
     const format = formats[0] ?? "sri";

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
+import { parseCommandArgs, usageError } from "../args.js";
 import { parseSpec, SPEC_VERSION } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
@@ -51,8 +51,7 @@ const command: Command = {
       unpack: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     });
-    if (positionals.length !== 1)
-      throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    if (positionals.length !== 1) throw usageError("prefetch takes exactly one TARGET", usage);
     const target = parseTarget(positionals[0]!, {
       files: values.files,
       endpoint: values.endpoint,

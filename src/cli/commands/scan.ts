@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
+import { parseCommandArgs, usageError } from "../args.js";
 import { UserError } from "../../errors/user-error.js";
 import {
   EXIT_CODES,
@@ -38,7 +38,7 @@ const scan: Command = {
       "problems-only": { type: "boolean", default: false },
     });
     if (positionals.length === 0) {
-      throw new UserError({ what: "scan needs at least one PATH", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+      throw usageError("scan needs at least one PATH", usage);
     }
     let report;
     try {

@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { integerFlag, parseCommandArgs } from "../args.js";
+import { integerFlag, parseCommandArgs, requiredFlags } from "../args.js";
 import { canonicalJson } from "../../layout/canonical-json.js";
 import { UserError } from "../../errors/user-error.js";
 import {
@@ -45,17 +45,10 @@ const command: Command = {
       },
       { allowPositionals: false },
     );
-    const configFile = values.config ?? process.env["configPath"];
-    const src = values.src ?? process.env["src"];
-    if (!configFile || !src) {
-      throw new UserError(
-        {
-          what: `validate needs ${[configFile ? "" : "--config FILE", src ? "" : "--src DIR"].filter(Boolean).join(" and ")}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
-    }
+    const { "--config FILE": configFile, "--src DIR": src } = requiredFlags("validate", usage, {
+      "--config FILE": values.config ?? process.env["configPath"],
+      "--src DIR": values.src ?? process.env["src"],
+    });
     const config = await readValidationConfig(configFile);
 
     if (values["run-check"] !== undefined) {

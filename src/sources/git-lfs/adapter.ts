@@ -6,7 +6,7 @@ import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import type { ByteSource } from "../../transfer/types.js";
-import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
@@ -109,8 +109,7 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
       logger.warn(`${entry.path} is a git submodule; it is left out (submodules are not fetched)`);
   }
   const origin = `commit ${source.rev} of ${context.repo}`;
-  for (const entry of blobs) checkRemotePath(entry.path, origin);
-  checkUniquePaths(
+  checkRemotePaths(
     blobs.map((entry) => entry.path),
     origin,
   );

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
-import { findToken, homePath, type FoundToken } from "../../auth/token.js";
-import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { findToken, homePath } from "../../auth/token.js";
+import { nothingSelected } from "../nothing-selected.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
@@ -63,13 +64,26 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
 
     const keep = compileAllowPatterns(source.files);
     const selected = tree.filter((entry) => keep(entry.path));
-    if (selected.length === 0) throw nothingSelected(source, tree, token);
+    if (selected.length === 0) {
+      throw nothingSelected({
+        noun: "file",
+        where: `of ${source.repo} at revision ${source.revision}`,
+        context: {
+          source: "huggingface",
+          repo: source.repo,
+          revision: source.revision,
+          files: JSON.stringify(source.files),
+          token: token ? `from ${token.origin}` : "none (anonymous)",
+        },
+        patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
+        available: tree.map((entry) => entry.path),
+        whenEmpty: [],
+      });
+    }
     // Only what will be written is checked: a hostile entry the patterns exclude is never used.
-    const origin = `the Hub's listing of ${source.repo}`;
-    for (const entry of selected) checkRemotePath(entry.path, origin);
-    checkUniquePaths(
+    checkRemotePaths(
       selected.map((entry) => entry.path),
-      origin,
+      `the Hub's listing of ${source.repo}`,
     );
 
     return {
@@ -111,27 +125,4 @@ function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: 
       ...(entry.lfs ? { lfs: { sha256: entry.lfs.oid, size: entry.lfs.size } } : {}),
     },
   };
-}
-
-function nothingSelected(source: HuggingFaceSource, tree: readonly HubTreeFile[], token: FoundToken | null): UserError {
-  const sample = tree.slice(0, 12).map((entry) => entry.path);
-  return new UserError({
-    what:
-      tree.length === 0
-        ? `${source.repo} has no files at revision ${source.revision}`
-        : `No file of ${source.repo} matches the \`files\` patterns`,
-    context: {
-      source: "huggingface",
-      repo: source.repo,
-      revision: source.revision,
-      files: JSON.stringify(source.files),
-      token: token ? `from ${token.origin}` : "none (anonymous)",
-    },
-    fix:
-      tree.length === 0
-        ? []
-        : [
-            `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/"). The repo has: ${sample.join(", ")}${tree.length > sample.length ? ", ..." : ""}`,
-          ],
-  });
 }

@@ -1,6 +1,6 @@
 import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
-import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { DEFAULT_ENDPOINT_ENV_VARS, openS3 } from "../s3/client.js";
@@ -142,11 +142,9 @@ async function planArtifacts(
     );
   }
   const listed = await listProxyArtifacts(context.http, proxy);
-  const origin = `the artifact listing of ${where}`;
-  for (const artifact of listed) checkRemotePath(artifact.path, origin);
-  checkUniquePaths(
+  checkRemotePaths(
     listed.map((artifact) => artifact.path),
-    origin,
+    `the artifact listing of ${where}`,
   );
   return listed.map((artifact) => planProxyFile(context.http, proxy, artifact));
 }

@@ -4,7 +4,7 @@ import { findToken } from "../../auth/token.js";
 import { TransferFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
-import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
 import {
   fullOllamaName,
@@ -68,11 +68,9 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
 
     const files = uniqueByDigest(blobs).map((blob) => planBlob(blob, name, repo, context));
     // Digests are checked already; this is the shared last check on every remote-derived path.
-    const origin = `the manifest of ${fullOllamaName(name)}`;
-    for (const file of files) checkRemotePath(file.path, origin);
-    checkUniquePaths(
+    checkRemotePaths(
       files.map((file) => file.path),
-      origin,
+      `the manifest of ${fullOllamaName(name)}`,
     );
 
     return {

@@ -1,7 +1,7 @@
 import type { AdapterContext } from "../adapter.js";
 import type { PlannedFile } from "../../model/resolved-model.js";
 import { retryPolicyFrom } from "../../retry/retry.js";
-import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";
 import { listS3Objects, type S3Folder, type S3ListedObject } from "./listing.js";
@@ -14,7 +14,7 @@ import { UserError } from "../../errors/user-error.js";
  *
  * Keys become paths relative to the prefix. Keys ending in "/" are the folder markers
  * consoles create, not files: skipped. Paths are checked like every remote path
- * (src/util/remote-path.ts), but only those selected: a hostile key the patterns
+ * (src/sources/remote-path.ts), but only those selected: a hostile key the patterns
  * exclude is never used.
  */
 export interface S3FolderListing {
@@ -34,8 +34,7 @@ export async function planS3Folder(
   const listed = await listS3Objects(access, folder, policy, context.signal);
   const candidates = listed.flatMap((object) => relativeFile(object, folder, origin));
   const selected = candidates.filter((file) => keep(file.path));
-  for (const file of selected) checkRemotePath(file.path, origin);
-  checkUniquePaths(
+  checkRemotePaths(
     selected.map((file) => file.path),
     origin,
   );
