@@ -8,13 +8,14 @@
 import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { cliPath, runCli, type CliResult } from "../helpers/cli.js";
-import { FaultServer, generatedSha256 } from "../helpers/fault-server.js";
+import { generatedSha256 } from "../helpers/fault-server.js";
+import { useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const TOKEN = `tok_${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
@@ -58,21 +59,15 @@ function rendered(stderr: string): Rendered {
   };
 }
 
-let server: FaultServer;
-let work: string;
+const bed = useFaultBed();
+/** A port nothing listens on: connections to it are refused. */
 let closedPort: number;
 
 beforeAll(async () => {
-  server = await FaultServer.start();
-  work = await mkdtemp(join(tmpdir(), "nmr-cli-errors-"));
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   closedPort = (probe.address() as { port: number }).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-});
-afterAll(async () => {
-  await server.close();
-  await rm(work, { recursive: true, force: true });
 });
 
 let runs = 0;
@@ -82,7 +77,7 @@ async function fetchSpec(
   source: Record<string, unknown>,
   options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv; out?: string } = {},
 ): Promise<CliResult & { readonly out: string }> {
-  const dir = join(work, `run-${++runs}`);
+  const dir = join(bed.dir.path, `run-${++runs}`);
   await mkdir(dir);
   const spec = join(dir, "spec.json");
   await writeFile(
@@ -103,7 +98,7 @@ async function fetchSpec(
 function urlSource(path: string, content: Buffer | string, sha?: string) {
   return {
     type: "url",
-    urls: [{ url: server.url(path), sha256: sha ?? sha256(content), filename: "model.bin" }],
+    urls: [{ url: bed.server.url(path), sha256: sha ?? sha256(content), filename: "model.bin" }],
     unpack: false,
   };
 }
@@ -132,7 +127,7 @@ describe("what a failed fetch prints", () => {
 
   it("a download cut again and again: the file, the error, what to check", async () => {
     const content = randomBytes(64 * 1024);
-    server.serveBytes("/cut/model.bin", content, { dropAfterBytes: 1000, dropTimes: 1000 });
+    bed.server.serveBytes("/cut/model.bin", content, { dropAfterBytes: 1000, dropTimes: 1000 });
     const result = await fetchSpec(urlSource("/cut/model.bin", content));
     const error = rendered(result.stderr);
     expect(error.what).toBe("Failed to download model.bin");
@@ -144,7 +139,7 @@ describe("what a failed fetch prints", () => {
 
   it("a refusal (401/403): the file, the status, the token's way in; the token never printed", async () => {
     const content = Buffer.from("weights");
-    server.serveBytes("/private/model.bin", content, {
+    bed.server.serveBytes("/private/model.bin", content, {
       statuses: [{ status: 403, body: `{"error":"token ${TOKEN} may not read this"}` }],
     });
     const result = await fetchSpec(urlSource("/private/model.bin", content), {
@@ -157,7 +152,7 @@ describe("what a failed fetch prints", () => {
     expect(error.fixes[0]).toContain("Check that the token is given to the fetcher");
     expect(error.help).toBe("docs/authentication.md");
     expect(result.stderr).not.toContain(TOKEN);
-    expect(server.requestsFor("/private/model.bin").length).toBe(1);
+    expect(bed.server.requestsFor("/private/model.bin").length).toBe(1);
   });
 
   it("a missing file (404): the file, the status, what to check; not retried", async () => {
@@ -166,24 +161,24 @@ describe("what a failed fetch prints", () => {
     expect(error.what).toBe("Failed to download model.bin");
     expect(error.error).toMatch(/^HTTP 404 Not Found from /);
     expect(error.fixes).toEqual(["Check that the file still exists at this revision/version."]);
-    expect(server.requestsFor("/nowhere/model.bin").length).toBe(1);
+    expect(bed.server.requestsFor("/nowhere/model.bin").length).toBe(1);
   });
 
   it("a rate limit that does not end: the status after the retries, when to try again", async () => {
     const content = Buffer.from("weights");
     const limited = { status: 429, headers: { "retry-after": "0" } };
-    server.serveBytes("/limited/model.bin", content, { statuses: [limited, limited, limited, limited] });
+    bed.server.serveBytes("/limited/model.bin", content, { statuses: [limited, limited, limited, limited] });
     const result = await fetchSpec(urlSource("/limited/model.bin", content));
     const error = rendered(result.stderr);
     expect(error.error).toMatch(/^HTTP 429 Too Many Requests from .*gave up after 3 attempts/);
     expect(error.fixes[0]).toContain("rate limiting");
-    expect(server.requestsFor("/limited/model.bin").length).toBe(3);
+    expect(bed.server.requestsFor("/limited/model.bin").length).toBe(3);
   });
 
   it("a server error that does not end: the status after the retries, the server's trouble", async () => {
     const content = Buffer.from("weights");
     const unavailable = { status: 503, body: "maintenance" };
-    server.serveBytes("/down/model.bin", content, { statuses: [unavailable, unavailable, unavailable] });
+    bed.server.serveBytes("/down/model.bin", content, { statuses: [unavailable, unavailable, unavailable] });
     const result = await fetchSpec(urlSource("/down/model.bin", content));
     const error = rendered(result.stderr);
     expect(error.error).toMatch(/^HTTP 503 Service Unavailable from .*\(maintenance\).*gave up after 3 attempts/);
@@ -192,7 +187,7 @@ describe("what a failed fetch prints", () => {
 
   it("bytes that do not match their pin: the file, both digests, the ways out", async () => {
     const content = randomBytes(10_000);
-    server.serveBytes("/changed/model.bin", content, { corruptAt: 5 });
+    bed.server.serveBytes("/changed/model.bin", content, { corruptAt: 5 });
     const result = await fetchSpec(urlSource("/changed/model.bin", content));
     const error = rendered(result.stderr);
     expect(error.what).toBe("model.bin does not match the sha256 it is pinned to");
@@ -204,7 +199,7 @@ describe("what a failed fetch prints", () => {
   });
 
   it("a spec the fetcher cannot read: the field, what it must be, where to read", async () => {
-    const result = await fetchSpec({ type: "url", urls: [{ url: server.url("/x.bin"), sha256: "abc" }] });
+    const result = await fetchSpec({ type: "url", urls: [{ url: bed.server.url("/x.bin"), sha256: "abc" }] });
     expect(result.code).toBe(1);
     const error = rendered(result.stderr);
     expect(error.what).toMatch(/^Invalid fetch spec: spec\.source\.urls\[0\]\.sha256 must be a sha256 .*, got "abc"$/);
@@ -226,15 +221,15 @@ function canMountSmallDisk(): boolean {
 describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user namespaces)", () => {
   it("names the file being written and says to free space", async () => {
     const size = 1024 * 1024;
-    server.serveGenerated("/big/model.bin", size, 7);
-    const disk = join(work, "small-disk");
+    bed.server.serveGenerated("/big/model.bin", size, 7);
+    const disk = join(bed.dir.path, "small-disk");
     await mkdir(disk);
-    const dir = join(work, "disk-run");
+    const dir = join(bed.dir.path, "disk-run");
     await mkdir(dir);
     const spec = join(dir, "spec.json");
     const source = {
       type: "url",
-      urls: [{ url: server.url("/big/model.bin"), sha256: generatedSha256(7, size), filename: "model.bin" }],
+      urls: [{ url: bed.server.url("/big/model.bin"), sha256: generatedSha256(7, size), filename: "model.bin" }],
       unpack: false,
     };
     await writeFile(spec, JSON.stringify({ specVersion: 1, name: "errors", source }));

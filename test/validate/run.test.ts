@@ -19,7 +19,7 @@ import {
 } from "../../src/validate/index.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { cliPath, runCli } from "../helpers/cli.js";
-import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./validate-fixtures.js";
+import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./fixtures.js";
 
 const selfCommand = [process.execPath, cliPath];
 const PATH = "/usr/local/bin:/usr/bin:/bin";

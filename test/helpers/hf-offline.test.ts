@@ -18,8 +18,8 @@ import {
   snapshotDownloadOffline,
   tryToLoadFromCache,
   type HFCacheInfo,
-} from "../helpers/hf-offline.js";
-import { realHubSkipReason, runRealHub, type HubCall, type HubOutcome } from "../helpers/hf-python.js";
+} from "./hf-offline.js";
+import { realHubSkipReason, runRealHub, type HubCall, type HubOutcome } from "./hf-python.js";
 
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 const sha256 = (content: string | Buffer) => createHash("sha256").update(content).digest("hex");
