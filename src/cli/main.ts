@@ -19,7 +19,7 @@ Run \`nix-model-repo <command> --help\` for a command's options.`;
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    process.stdout.write(topUsage() + "\n");
+    process.stdout.write(`${topUsage()}\n`);
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
@@ -33,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(command.usage + "\n");
+    process.stdout.write(`${command.usage}\n`);
     return 0;
   }
   return command.run(rest);
@@ -45,7 +45,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const explained = explainFailure(error);
-    process.stderr.write(describeError(explained) + "\n");
+    process.stderr.write(`${describeError(explained)}\n`);
     process.exitCode = explained instanceof UserError ? explained.exitCode : 1;
   },
 );

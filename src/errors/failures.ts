@@ -41,7 +41,7 @@ export abstract class Failure extends Error {
 }
 
 /** The code of an HTTP status the request did not expect. */
-export function statusCode(status: number): FailureCode {
+function statusCode(status: number): FailureCode {
   if (status === 401 || status === 403) return "NMR_AUTH";
   if (status === 404 || status === 410) return "NMR_NOT_FOUND";
   if (status === 429) return "NMR_RATE_LIMITED";

@@ -5,7 +5,7 @@ import type { ModelMeta } from "../model/meta.js";
 import type { ProgressReporter } from "../progress/types.js";
 import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom } from "./http-settings.js";
-import { type FetchSpec } from "./spec.js";
+import type { FetchSpec } from "./spec.js";
 import { transferAll } from "../transfer/engine.js";
 import { setTimeout } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";

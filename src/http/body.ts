@@ -22,7 +22,7 @@ export interface ResponseBodyReader extends AsyncIterable<Uint8Array> {
   dump(): Promise<void>;
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The Content-Encoding values we can decode; undefined for identity (or no header). */
 export function contentEncodingOf(header: string | string[] | undefined): string | undefined {

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
-import { type ByteSource, type OpenedBody } from "../transfer/types.js";
+import type { ByteSource, OpenedBody } from "../transfer/types.js";
 import { displayUrl } from "../util/secrets.js";
 import { contentEncodingOf, decodeBody, discard, guardedChunks } from "./body.js";
 import { failureOfUnexpected, statusText } from "./failure.js";
@@ -51,7 +51,7 @@ export function httpByteSource(
       credential: options.credential,
       signal,
     });
-    const opened = await interpret(exchange, range, signal);
+    const opened = await interpret(exchange, signal);
     if (exchange.url.host !== url.host) remembered = exchange.url;
     return opened;
   };
@@ -103,7 +103,7 @@ export function parseContentRange(
   return { first: Number(first), last: Number(last), total: total === "*" ? undefined : Number(total) };
 }
 
-async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortSignal): Promise<OpenedBody> {
+async function interpret(exchange: Exchange, signal: AbortSignal): Promise<OpenedBody> {
   const { status, headers, url } = exchange;
   const raw = exchange.body as unknown as Readable;
   const encoding = contentEncodingOf(headers["content-encoding"]);

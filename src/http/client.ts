@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
-import { type ByteSource } from "../transfer/types.js";
+import type { ByteSource } from "../transfer/types.js";
 import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
 import { bodyReader, contentEncodingOf, decodeBody, type ResponseBodyReader } from "./body.js";
@@ -161,26 +161,24 @@ export function createHttpClient(
   };
 
   function requestJson<T>(url: URL, init: HttpRequestInit): Promise<JsonResponse<T>> {
-    {
-      // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
-      return retrying(url, init, async () => {
-        const response = await exchangeOnce(url, init);
-        const text = await response.body.text();
-        let body: T;
-        try {
-          body = JSON.parse(text) as T;
-        } catch (error) {
-          throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
-            retryable: false,
-            code: "NMR_BAD_RESPONSE",
-            status: response.status,
-            url: displayUrl(response.url),
-            headers: response.headers,
-          });
-        }
-        return { status: response.status, headers: response.headers, url: response.url, body };
-      });
-    }
+    // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
+    return retrying(url, init, async () => {
+      const response = await exchangeOnce(url, init);
+      const text = await response.body.text();
+      let body: T;
+      try {
+        body = JSON.parse(text) as T;
+      } catch (error) {
+        throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
+          retryable: false,
+          code: "NMR_BAD_RESPONSE",
+          status: response.status,
+          url: displayUrl(response.url),
+          headers: response.headers,
+        });
+      }
+      return { status: response.status, headers: response.headers, url: response.url, body };
+    });
   }
 }
 

@@ -18,7 +18,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 5
  * The longest server-requested wait we honour. A server asking for more (an hourly quota)
  * gets a clear failure instead of a build that hangs silently for an hour.
  */
-export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 /** Response headers kept on a failure for adapters to explain it; cookies are dropped. */
 export type ResponseHeaders = Readonly<Record<string, string>>;
@@ -42,7 +42,7 @@ export function statusText(status: number): string {
  * The server's own explanation: the Hub's X-Error-Message, else a JSON `error` /
  * `error_description` / `message` field, else a one-line excerpt of a text body.
  */
-export function serverMessageFrom(headers: ResponseHeaders, bodyText: string | undefined): string | undefined {
+function serverMessageFrom(headers: ResponseHeaders, bodyText: string | undefined): string | undefined {
   const fromHeader = headers["x-error-message"];
   if (fromHeader) return redact(fromHeader);
   if (!bodyText) return undefined;
@@ -91,7 +91,7 @@ export async function failureOfUnexpected(exchange: Exchange, encoding: string |
   return failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
 }
 
-export function failureFromResponse(
+function failureFromResponse(
   status: number,
   rawHeaders: Readonly<Record<string, string | string[] | undefined>>,
   url: URL,

@@ -15,7 +15,7 @@ import type { Credential } from "./settings.js";
  * not trust chose that URL.
  */
 
-export const MAX_REDIRECTS = 10;
+const MAX_REDIRECTS = 10;
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 

@@ -5,7 +5,7 @@ import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferItem, TransferredFile } from "../transfer/types.js";
 import { compareBytes } from "./canonical-json.js";
 import { buildMeta, writeMeta } from "./meta.js";
-import { type ModelMeta } from "../model/meta.js";
+import type { ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
 
 /**
@@ -191,7 +191,7 @@ async function nameBlobs(
 }
 
 /** `snapshots/<commit>/a/b.bin` → `../../../blobs/<etag>`: one more "../" per directory level. */
-export function blobLinkTarget(path: string, blob: string): string {
+function blobLinkTarget(path: string, blob: string): string {
   const depth = path.split("/").length - 1;
   return `${"../".repeat(2 + depth)}blobs/${blob}`;
 }

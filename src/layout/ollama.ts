@@ -5,7 +5,7 @@ import type { OllamaOutputLayout, PlannedFile, ResolvedModel } from "../model/re
 import type { TransferredFile } from "../transfer/types.js";
 import type { BlobPlan } from "./huggingface.js";
 import { buildMeta, writeMeta } from "./meta.js";
-import { type MetaFile, type ModelMeta } from "../model/meta.js";
+import type { MetaFile, ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
 
 /**

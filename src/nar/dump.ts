@@ -154,7 +154,7 @@ function fileKind(stats: Stats): string {
 }
 
 /** A path for messages: UTF-8 when it is, otherwise with the odd bytes escaped as \xNN. */
-export function displayPath(path: Buffer): string {
+function displayPath(path: Buffer): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(path);
   } catch {

@@ -1,4 +1,4 @@
-import { FieldReader, invalid } from "./fields.js";
+import { type FieldReader, invalid } from "./fields.js";
 
 /**
  * The spec's `auth` block: where the token is, never the token itself (a secret in the

@@ -9,7 +9,7 @@ import { SpecFailure } from "../errors/failures.js";
  * means the Nix library and the fetcher package disagree, and silently ignoring it could
  * change the output. JSON null reads as absent: that is how Nix writes an unset option.
  */
-export const FETCH_SPEC: SpecDocument = {
+const FETCH_SPEC: SpecDocument = {
   title: "fetch spec",
   fix: [
     "Correct the fetchModel option the field is written from. The Nix library checks it too: if the library wrote a spec this fetcher refuses, the two are from different versions (use the fetcher that comes with the library, the default `fetcher` argument, or update both together).",
@@ -188,7 +188,7 @@ export class FieldReader {
   }
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

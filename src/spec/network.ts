@@ -1,4 +1,4 @@
-import { FieldReader, invalid } from "./fields.js";
+import { type FieldReader, invalid } from "./fields.js";
 import { parseBandwidthLimit } from "./bandwidth.js";
 import { registerSecret } from "../util/secrets.js";
 
@@ -15,7 +15,7 @@ export interface NetworkSpec {
   readonly concurrency: number;
 }
 
-export const defaultNetwork: NetworkSpec = {
+const defaultNetwork: NetworkSpec = {
   timeout: { connect: 30, read: 300 },
   retry: { maxAttempts: 3, baseDelay: 2 },
   bandwidth: { limit: null },

@@ -1,4 +1,4 @@
-import { FieldReader, invalid } from "./fields.js";
+import { type FieldReader, invalid } from "./fields.js";
 
 /** The spec's `onFailure` block: whole-fetch retries and the notify hook. */
 export interface FailureSpec {

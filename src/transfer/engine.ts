@@ -47,17 +47,17 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * is not kept for frontier streams, so no connection waits for the hasher when all run
  * at the same speed.
  */
-export const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
  * ones on the main thread, where hashing a few KiB costs less than the messages would.
  */
-export const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
+const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
 
 /** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
-export function defaultHashThreads(cores = availableParallelism()): number {
+function defaultHashThreads(cores = availableParallelism()): number {
   return Math.max(0, Math.min(4, cores - 1));
 }
 

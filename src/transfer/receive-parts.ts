@@ -30,7 +30,7 @@ export interface Part {
 }
 
 /** Consecutive parts of `partSize` bytes covering [0, size); the last one may be shorter. */
-export function planParts(size: number, partSize: number): Part[] {
+function planParts(size: number, partSize: number): Part[] {
   if (!(partSize > 0)) throw new RangeError(`part size must be positive, got ${partSize}`);
   const parts: Part[] = [];
   for (let start = 0; start < size; start += partSize) parts.push({ start, end: Math.min(size, start + partSize) });

@@ -4,7 +4,7 @@ import { IncompleteFile } from "./incomplete-file.js";
 import { DownloadFailure, Failure, IntegrityFailure } from "../errors/failures.js";
 import { RangesNotHonoured, receiveParts } from "./receive-parts.js";
 import { receiveStream, type Received } from "./receive-stream.js";
-import { type TransferItem, type TransferredFile } from "./types.js";
+import type { TransferItem, TransferredFile } from "./types.js";
 
 /**
  * One file, start to finish: receive it (in parts or one stream), check size and every

@@ -18,7 +18,7 @@ import {
  * refused. The Nix side already refused bad user input with messages naming the option;
  * this is the fetcher's own guard (the command can be run by hand), naming the JSON field.
  */
-export const VALIDATION_CONFIG: SpecDocument = {
+const VALIDATION_CONFIG: SpecDocument = {
   title: "validation config",
   fix: [
     "The config is written by fetchModel's validation phase: check that the library and the fetcher package are the same version.",

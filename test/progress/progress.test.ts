@@ -28,13 +28,16 @@ function captured(mode: ProgressMode): {
 }
 
 function tee(reporters: readonly ProgressReporter[]): ProgressReporter {
+  const each = (tell: (reporter: ProgressReporter) => void): void => {
+    for (const reporter of reporters) tell(reporter);
+  };
   return {
-    begin: (summary) => reporters.forEach((reporter) => reporter.begin(summary)),
-    fileStarted: (path, size) => reporters.forEach((reporter) => reporter.fileStarted(path, size)),
-    fileProgress: (path, received) => reporters.forEach((reporter) => reporter.fileProgress(path, received)),
-    fileRetrying: (path, reason) => reporters.forEach((reporter) => reporter.fileRetrying(path, reason)),
-    fileFinished: (path, size) => reporters.forEach((reporter) => reporter.fileFinished(path, size)),
-    end: (outcome) => reporters.forEach((reporter) => reporter.end(outcome)),
+    begin: (summary) => each((reporter) => reporter.begin(summary)),
+    fileStarted: (path, size) => each((reporter) => reporter.fileStarted(path, size)),
+    fileProgress: (path, received) => each((reporter) => reporter.fileProgress(path, received)),
+    fileRetrying: (path, reason) => each((reporter) => reporter.fileRetrying(path, reason)),
+    fileFinished: (path, size) => each((reporter) => reporter.fileFinished(path, size)),
+    end: (outcome) => each((reporter) => reporter.end(outcome)),
   };
 }
 

@@ -10,7 +10,7 @@ scan.run(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    process.stderr.write(describeError(error) + "\n");
+    process.stderr.write(`${describeError(error)}\n`);
     process.exitCode = error instanceof UserError ? error.exitCode : 1;
   },
 );

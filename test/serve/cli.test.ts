@@ -38,7 +38,14 @@ async function withServe(
   let server: HubServer | undefined;
   let listening!: () => void;
   const started = new Promise<void>((resolve) => (listening = resolve));
-  const running = runServe(argv, { stdout, stop: stop.signal, onListening: (live) => ((server = live), listening()) });
+  const running = runServe(argv, {
+    stdout,
+    stop: stop.signal,
+    onListening: (live) => {
+      server = live;
+      listening();
+    },
+  });
   await Promise.race([started, running]);
   try {
     if (server) await body(server, () => printed);

@@ -1,6 +1,5 @@
 import type { Command } from "../command.js";
 import { parseCommandArgs, usageError } from "../args.js";
-import { UserError } from "../../errors/user-error.js";
 import { narHash } from "../../nar/hash.js";
 
 const usage = `usage: nix-model-repo hash PATH [--sri | --base32 | --hex]

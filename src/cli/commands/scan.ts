@@ -8,6 +8,7 @@ import {
   renderReportJson,
   renderReportText,
   scanPaths,
+  type ScanReport,
 } from "../../scan/index.js";
 
 const usage = `usage: nix-model-repo scan PATH... [--json] [--problems-only]
@@ -40,7 +41,7 @@ const scan: Command = {
     if (positionals.length === 0) {
       throw usageError("scan needs at least one PATH", usage);
     }
-    let report;
+    let report: ScanReport;
     try {
       report = await scanPaths(positionals);
     } catch (error) {

@@ -197,7 +197,7 @@ class Parser {
       this.pos++;
       const value = this.parseValue(depth);
       if (this.building) {
-        if (Object.prototype.hasOwnProperty.call(out, key)) this.options.onDuplicateKey?.(key, keyAt);
+        if (Object.hasOwn(out, key)) this.options.onDuplicateKey?.(key, keyAt);
         out[key] = value;
       }
       this.skipWhitespace();

@@ -14,9 +14,9 @@ import { displayUrl, registerSecret } from "../../util/secrets.js";
  * for an object we did not ask about is ignored, a missing one is an error, an href
  * must be http(s).
  */
-export const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
+const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
 /** git-lfs's default lfs.transfer.batchSize. */
-export const BATCH_SIZE = 100;
+const BATCH_SIZE = 100;
 
 export interface LfsObjectRequest {
   readonly oid: string;
@@ -182,8 +182,6 @@ function actionHeaders(
       lower === "content-length" ||
       lower === "range"
     ) {
-      // Not the server's to set: cookies and proxy credentials would travel, the rest is ours.
-      continue;
     } else {
       // Action headers are how hosts pass signatures and tokens: treat every value as secret but the plain ones.
       if (lower !== "accept" && lower !== "content-type" && lower !== "user-agent") registerSecret(value);

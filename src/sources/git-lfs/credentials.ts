@@ -17,7 +17,7 @@ import { registerSecret } from "../../util/secrets.js";
  * personal tokens and the Hub; GitLab OAuth tokens want `oauth2:<token>`, Bitbucket
  * `x-token-auth:<token>`).
  */
-export const DEFAULT_USER = "x-access-token";
+const DEFAULT_USER = "x-access-token";
 
 export interface GitCredentials {
   /** The Authorization header value. */
@@ -51,7 +51,7 @@ export function basic(secret: string, origin: string): GitCredentials {
 }
 
 /** git-credential-store's files, in the order it reads them. */
-export function credentialStoreFiles(env: NodeJS.ProcessEnv): string[] {
+function credentialStoreFiles(env: NodeJS.ProcessEnv): string[] {
   const xdg = env["XDG_CONFIG_HOME"]
     ? join(env["XDG_CONFIG_HOME"], "git", "credentials")
     : homePath(env, ".config", "git", "credentials");

@@ -27,7 +27,7 @@ const COMMIT = /^[0-9a-f]{40}$/;
 /** A repo with more pages than this is a server that never stops paginating. */
 const MAX_TREE_PAGES = 100_000;
 
-export function apiBase({ endpoint, repoType, repo }: HubRepoRef): string {
+function apiBase({ endpoint, repoType, repo }: HubRepoRef): string {
   return `${endpoint}/api/${repoType}s/${repo}`;
 }
 
@@ -110,7 +110,7 @@ function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
 }
 
 /** GitHub-style `Link: <url>; rel="next"` (huggingface_hub utils/_pagination.py). */
-export function nextPageUrl(link: string | undefined, base: string): string | undefined {
+function nextPageUrl(link: string | undefined, base: string): string | undefined {
   if (!link) return undefined;
   for (const part of link.split(",")) {
     const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());

@@ -48,7 +48,7 @@ export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   return source;
 }
 
-export function checkRepoId(repo: string, where: string): void {
+function checkRepoId(repo: string, where: string): void {
   const parts = repo.split("/");
   const valid =
     parts.length <= 2 &&
@@ -66,7 +66,7 @@ export function checkRepoId(repo: string, where: string): void {
 }
 
 /** A revision becomes refs/<revision> in the output, so it must be a safe relative path. */
-export function checkRevision(revision: string, where: string): void {
+function checkRevision(revision: string, where: string): void {
   const segments = revision.split("/");
   if (revision.includes("\0") || revision.includes("\\") || segments.some((s) => s === "" || s === "." || s === "..")) {
     throw invalid(where, 'must be a branch, tag, "refs/pr/N" or commit (no empty, "." or ".." segments)', revision);

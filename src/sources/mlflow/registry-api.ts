@@ -24,7 +24,7 @@ export interface ModelVersion {
   readonly currentStage: string | undefined;
 }
 
-export function restUrl(
+function restUrl(
   server: MlflowServer,
   endpoint: string,
   query: Readonly<Record<string, string | readonly string[]>>,

@@ -86,7 +86,7 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
   const layers = json["layers"];
   if (!Array.isArray(layers)) throw refuse("it has no layers list");
   if (layers.length === 0) throw refuse("it has no layers: there is no model in it");
-  layers.forEach((layer, index) => blobs.push(descriptor(layer, `layer ${index + 1}`)));
+  for (const [index, layer] of layers.entries()) blobs.push(descriptor(layer, `layer ${index + 1}`));
 
   // The same blob may be listed twice (a config equal to a layer); it must have one size.
   const sizes = new Map<string, BlobDescriptor>();

@@ -23,7 +23,7 @@ export interface RegistryRepository {
 }
 
 /** Manifests are small JSON; this bounds memory against a hostile endless answer. */
-export const MANIFEST_LIMIT_BYTES = 16 * 1024 * 1024;
+const MANIFEST_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface FetchedManifest {
   /** Exactly the bytes received: Ollama's model ID is their sha256. */
@@ -33,7 +33,7 @@ export interface FetchedManifest {
   readonly url: string;
 }
 
-export function manifestUrl(repo: RegistryRepository, tag: string): string {
+function manifestUrl(repo: RegistryRepository, tag: string): string {
   return `${repo.baseUrl}/v2/${repo.repository}/manifests/${tag}`;
 }
 
@@ -53,7 +53,7 @@ export async function fetchManifest(
   const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   // Registries name the manifest's digest; when one does, the bytes must be those.
   const announced = response.headers["docker-content-digest"];
-  if (announced !== undefined && announced.startsWith("sha256:") && announced !== digest) {
+  if (announced?.startsWith("sha256:") && announced !== digest) {
     throw new TransferFailure(
       `the manifest from ${displayUrl(response.url)} has digest ${digest}, but the registry says ${announced}`,
       {

@@ -1,9 +1,9 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { discard, guardedChunks } from "../../http/body.js";
 import { parseContentRange, rangeHeaderFor } from "../../http/byte-source.js";
 import { TransferFailure } from "../../errors/failures.js";
-import { type ByteSource, type OpenedBody } from "../../transfer/types.js";
+import type { ByteSource, OpenedBody } from "../../transfer/types.js";
 import type { S3Access } from "./client.js";
 import { s3Failure } from "./errors.js";
 
@@ -33,7 +33,7 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
     description,
     supportsRanges: true,
     async open(range, signal): Promise<OpenedBody> {
-      let output;
+      let output: GetObjectCommandOutput;
       try {
         output = await access.client.send(
           new GetObjectCommand({

@@ -41,7 +41,7 @@ export interface S3AccessOptions {
   readonly dispatcher: Dispatcher;
 }
 
-export const DEFAULT_REGION = "us-east-1";
+const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_ENDPOINT_ENV_VARS = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
 export function resolveRegion(region: string | null, env: NodeJS.ProcessEnv): string {

@@ -4,7 +4,7 @@ import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
-import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
+import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
  * Unpacks a .tar or .tar.gz in one sequential pass (tar-stream, node:zlib), each regular

@@ -4,7 +4,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { createInflateRaw, crc32 } from "node:zlib";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
-import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
+import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
  * Unpacks a .zip: a strict reader for extraction (the scanner's zip reader in src/scan is
