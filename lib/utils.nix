@@ -1,4 +1,4 @@
-# Small helpers for checking user configuration with builtins only (DESIGN.md §5:
+# Small helpers for checking user configuration with builtins only (docs/architecture.md:
 # lib/ needs no nixpkgs lib). Every check throws a message that names the option and
 # shows a correct example.
 let

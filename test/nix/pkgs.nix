@@ -1,4 +1,4 @@
-# A stand-in for nixpkgs, for tests on a machine with Nix but no nixpkgs (DESIGN.md §8).
+# A stand-in for nixpkgs, for tests on a machine with Nix but no nixpkgs (docs/architecture.md).
 # It implements the `pkgs` surface lib/pkgs-surface.nix lists (and what package.nix
 # and the integration helpers use) with builtins.derivation and the host's tools:
 # builds run with the sandbox off, so /bin/sh, coreutils and /usr/bin/node are there.
