@@ -15,8 +15,10 @@ const src = join(root, "src");
 /** folder → folders it may import, from the table in docs/architecture.md. */
 function readImportMap(): Map<string, Set<string>> {
   const text = readFileSync(join(root, "docs", "architecture.md"), "utf8");
+  const table = /<!-- import-map:[\s\S]*?-->([\s\S]*?)<!-- \/import-map -->/.exec(text)?.[1];
+  if (table === undefined) throw new Error("docs/architecture.md has no import map between its markers");
   const map = new Map<string, Set<string>>();
-  for (const line of text.split("\n")) {
+  for (const line of table.split("\n")) {
     const row = /^\| `([a-z][a-z0-9-]*)` \| (.*) \|$/.exec(line.trim());
     if (!row) continue;
     const allowed =

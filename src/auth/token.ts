@@ -6,7 +6,7 @@ import { registerSecret } from "../util/secrets.js";
 import type { AuthSpec } from "../spec/auth.js";
 
 /**
- * Finds the token for a source in the order DESIGN.md §2 fixes: `auth.tokenFile`,
+ * Finds the token for a source in the order docs/architecture.md gives: `auth.tokenFile`,
  * then the environment (`auth.tokenEnvVar` first, as the more specific choice, then
  * the source's standard variables), then the source's standard credential files,
  * else anonymous. The token is registered as a secret before it is returned; the

@@ -14,7 +14,8 @@ import { transferFile } from "./transfer-file.js";
 import type { TransferItem, TransferOptions, TransferredFile } from "./types.js";
 
 /**
- * The transfer engine (DESIGN.md §6): every byte any source adapter downloads moves
+ * The transfer engine (docs/architecture.md, "The transfer engine"): every byte any source
+ * adapter downloads moves
  * through `transferAll`.
  *
  * - Files in parallel, large files (>= parallelThresholdBytes, source supports ranges)

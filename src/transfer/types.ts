@@ -4,7 +4,7 @@
  * An adapter resolves what to download and hands the engine TransferItems; the
  * engine moves the bytes (parallel files, ranged parts, resume, retries, bandwidth
  * cap, progress), hashes them while writing, and checks size and digests. Adapters
- * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
+ * never retry, hash or write file contents themselves (docs/architecture.md).
  */
 
 import type { RetryPolicy } from "../retry/retry.js";

@@ -5,7 +5,7 @@ import { META_FILE } from "../model/meta.js";
 import type { ValidationReport } from "./types.js";
 
 /**
- * The phase-2 output (DESIGN.md §4): the raw output's top-level entries as symlinks into
+ * The phase-2 output (docs/architecture.md, "Phases"): the raw output's top-level entries as symlinks into
  * it — blobs, refs, snapshots, trees for a Hugging Face folder; manifests, blobs for
  * Ollama; whatever a layout has — and a meta file of its own: the raw one plus the
  * validation report. Nothing of the model is copied, so its size does not grow with the

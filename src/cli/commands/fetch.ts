@@ -6,7 +6,8 @@ import { createProgressReporter } from "../../progress/reporter.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
-Fetches the model a spec file describes into DIR, in the layout of DESIGN.md §3.
+Fetches the model a spec file describes into DIR, in the layout docs/architecture.md
+describes ("Layouts").
 This is the builder of every fetchModel fixed-output derivation; you rarely run it
 by hand (use \`prefetch\`).
 

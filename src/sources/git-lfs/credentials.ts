@@ -9,7 +9,7 @@ import { registerSecret } from "../../util/secrets.js";
  * Gitea, Bitbucket and Hugging Face all accept a token as the password; git credential
  * helpers hand out exactly that).
  *
- * Where they come from, first found wins (DESIGN.md §2's order):
+ * Where they come from, first found wins (the order of docs/architecture.md):
  *   auth.tokenFile, then $<auth.tokenEnvVar>   "token" or "user:token"
  *   git's credential-store files               $XDG_CONFIG_HOME/git/credentials, ~/.git-credentials
  *                                              (lines https://user:token@host, matched by scheme and host)

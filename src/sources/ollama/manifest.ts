@@ -2,7 +2,7 @@ import { UserError } from "../../errors/user-error.js";
 
 /**
  * An Ollama manifest: a Docker image manifest v2 schema 2 whose config and layers are
- * the model's blobs (manifest/manifest.go; reference §1.2). Digests come from the
+ * the model's blobs (ollama's manifest/manifest.go, server/images.go). Digests come from the
  * server and become file names (blobs/sha256-<hex>), so they are checked strictly
  * here: exactly "sha256:" and 64 lowercase hex digits, nothing else.
  */
