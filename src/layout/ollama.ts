@@ -9,9 +9,9 @@ import type { MetaFile, ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
 
 /**
- * The Ollama layout (docs/architecture.md, "Layouts"): what `ollama pull` leaves in $OLLAMA_MODELS for one
- * model, and nothing else, so a directory assembled from such outputs is what Ollama
- * reads (manifest/paths.go, manifest/manifest.go):
+ * The Ollama layout (docs/architecture.md, "Layouts"): what `ollama pull` leaves in
+ * $OLLAMA_MODELS for one model, and nothing else, so a directory assembled from such
+ * outputs is what Ollama reads (manifest/paths.go, manifest/manifest.go):
  *
  *   manifests/<host>/<namespace>/<model>/<tag>   the manifest bytes exactly as received
  *   blobs/sha256-<hex>                           config and layers, by content digest

@@ -4,9 +4,9 @@ import type { FailureContext } from "../../errors/render.js";
 import type { FoundToken } from "../../auth/token.js";
 
 /**
- * The Hub source's explain hook: a failed Hub call in words a user can act on. The Hub says what
- * went wrong in `X-Error-Code` (huggingface_hub utils/_http.py, hf_raise_for_status); the fix depends
- * on whether a token was sent, and where it came from.
+ * The Hub source's explain hook: a failed Hub call in words a user can act on. The Hub
+ * says what went wrong in `X-Error-Code` (huggingface_hub utils/_http.py,
+ * hf_raise_for_status); the fix depends on whether a token was sent, and where it came from.
  */
 export interface HubFailureContext {
   readonly endpoint: string;

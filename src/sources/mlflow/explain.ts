@@ -4,8 +4,8 @@ import type { FailureContext } from "../../errors/render.js";
 import type { MlflowCredential } from "./credentials.js";
 
 /**
- * The MLflow source's explain hook: MLflow failures in the user's terms. The server's JSON error
- * ({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}) already reached the
+ * The MLflow source's explain hook: MLflow failures in the user's terms. The server's
+ * JSON error ({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}) already reached the
  * TransferFailure as its serverMessage; here it gets the model, the selector, where the
  * credentials came from (never their value) and what to do.
  */

@@ -19,9 +19,9 @@ import type { OllamaSource } from "./spec.js";
 
 /**
  * source.ollama: a model from an Ollama registry (registry.ollama.ai or any registry
- * speaking the Docker registry API), written in the Ollama layout (docs/architecture.md, "Layouts"): the
- * manifest exactly as received under manifests/<host>/<namespace>/<model>/<tag>, every
- * blob it lists (config included) under blobs/sha256-<hex>, each checked against its
+ * speaking the Docker registry API), written in the Ollama layout (docs/architecture.md,
+ * "Layouts"): the manifest exactly as received under manifests/<host>/<namespace>/<model>/<tag>,
+ * every blob it lists (config included) under blobs/sha256-<hex>, each checked against its
  * digest and size by the transfer engine.
  */
 export const ollamaAdapter: SourceAdapter<OllamaSource> = {

@@ -5,8 +5,9 @@ import type { S3Access } from "./client.js";
 import { S3Failure } from "./errors.js";
 
 /**
- * The S3 source's explain hook: S3 failures in the user's terms: which bucket, through which endpoint and region, with
- * which credentials (their origin, never their values), and what to do.
+ * The S3 source's explain hook: S3 failures in the user's terms: which bucket, through
+ * which endpoint and region, with which credentials (their origin, never their values),
+ * and what to do.
  */
 export function explainS3Failure(failure: Failure, access: S3Access, context: FailureContext): Explanation | undefined {
   if (!(failure instanceof TransferFailure)) return undefined;
