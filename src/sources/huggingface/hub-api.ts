@@ -4,7 +4,7 @@ import { UserError } from "../../errors/user-error.js";
 import type { HubRepoType } from "./spec.js";
 
 /**
- * The two Hub API calls a download needs (huggingface_hub hf_api.py: revision info and
+ * The two Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
  * list_repo_tree): revision → commit, and the recursive tree at that commit, following
  * `Link` pages.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
