@@ -22,6 +22,7 @@ buildNpmPackage {
       ./package-lock.json
       ./tsconfig.json
       ./scripts/bundle.mjs
+      ./patches
       ./src
     ];
   };
@@ -32,6 +33,12 @@ buildNpmPackage {
   npmDeps = importNpmLock { npmRoot = ./.; };
   npmConfigHook = importNpmLock.npmConfigHook;
   npmBuildScript = "build";
+  # npmConfigHook installs with --ignore-scripts, so package.json's postinstall, which
+  # applies patches/ to node_modules (patch-package), is run here, before the bundle.
+  # Not postConfigure: runHook runs that attribute before npmConfigHook has installed.
+  preBuild = ''
+    npm run postinstall
+  '';
 
   nativeBuildInputs = [ makeWrapper ];
 
