@@ -35,6 +35,20 @@ export const s3rverAvailable = existsSync(s3rverBin);
 /** s3rver's one account. */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
+/** An environment for fetcher runs in which no AWS configuration of the machine running the tests leaks in. */
+export const cleanAwsEnv: NodeJS.ProcessEnv = {
+  AWS_ACCESS_KEY_ID: "",
+  AWS_SECRET_ACCESS_KEY: "",
+  AWS_SESSION_TOKEN: "",
+  AWS_PROFILE: "",
+  AWS_REGION: "",
+  AWS_DEFAULT_REGION: "",
+  AWS_ENDPOINT_URL: "",
+  AWS_ENDPOINT_URL_S3: "",
+  AWS_CONFIG_FILE: "/nonexistent/aws-config",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
+};
+
 export interface S3TestServer {
   /** s3rver itself. */
   readonly directUrl: string;

@@ -8,7 +8,7 @@ import {
   startPythonHttpServer,
   type PythonHttpServer,
 } from "../helpers/python-http-server.js";
-import { s3rverAvailable, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { cleanAwsEnv, s3rverAvailable, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
 import { sha256 } from "../helpers/transfer-fixtures.js";
 
 /**
@@ -31,15 +31,18 @@ const files = {
 const expression = (fields: string) =>
   `${libPrelude} (nmr.fetchModel { ${fields} network.bandwidth.limit = "8M"; }).raw`;
 
+/** Anonymous S3 requests: no AWS configuration of the machine running the tests. */
+const options = { env: cleanAwsEnv };
+
 async function fetchThreeTimes(fields: string): Promise<void> {
-  const first = await nixBuild(expression(`${fields} hash = "${FAKE_HASH}";`));
+  const first = await nixBuild(expression(`${fields} hash = "${FAKE_HASH}";`), options);
   expect(first.stderr).not.toContain("AssertionError");
   const hash = reportedHash(first);
   expect(hash, first.stderr).toMatch(/^sha256-/);
-  const build = await nixBuild(expression(`${fields} hash = "${hash}";`));
+  const build = await nixBuild(expression(`${fields} hash = "${hash}";`), options);
   expect(build.ok, build.stderr).toBe(true);
   for (let round = 0; round < 2; round++) {
-    const check = await nixBuild(expression(`${fields} hash = "${hash}";`), { check: true });
+    const check = await nixBuild(expression(`${fields} hash = "${hash}";`), { ...options, check: true });
     expect(check.stderr).not.toContain("error:");
     expect(check.ok).toBe(true);
   }
