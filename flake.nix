@@ -73,7 +73,7 @@
       # For working on this repository: Node for the fetcher, and the CLI itself.
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
-          packages = [ pkgs.nodejs_20 self.packages.${systemOf pkgs}.default ];
+          packages = [ pkgs.nodejs self.packages.${systemOf pkgs}.default ];
         };
       });
 

@@ -26,8 +26,9 @@
   # on their PATH besides their own runtimeInputs. Only evaluated when a model has one.
   bash = pkgs.bash;
   validatorTools = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused ];
-  # nixpkgs' modelscan, for validators.modelscan only: evaluated by models that use it.
-  modelscan = pkgs.python3Packages.modelscan;
+  # nixpkgs' modelscan (pkgs/by-name/mo/modelscan), for validators.modelscan only:
+  # evaluated by models that use it.
+  modelscan = pkgs.modelscan;
 
   # nixpkgs' standard list (lib.fetchers.proxyImpureEnvVars), spelled out so lib/
   # needs no nixpkgs lib.

@@ -108,7 +108,8 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
         fetched = (final.fetchModel { source.huggingface.repo = "acme/tiny"; hash = "${HASH}"; }).name;
         integration = final.nixModelRepo.integration ? mkHfHub;
       }`);
-    expect(v).toEqual({ cli: "nix-model-repo-dev", fetched: "tiny", integration: true });
+    // package.nix, built by the stand-in's buildNpmPackage from this checkout's bundle.
+    expect(v).toEqual({ cli: "nix-model-repo-0.1.0", fetched: "tiny", integration: true });
   });
 
   it("default.nix gives the same without flakes: library, registry, modules", async () => {
@@ -129,5 +130,8 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
     expect(check.stderr, check.stderr).not.toMatch(/error:/);
     expect(check.outPath).toMatch(/-check-integration$/);
     expect(await value(`flake.devShells.\${system}.default.name`)).toBe("nix-shell");
+    // What `nix develop` instantiates: with the stand-in's nodejs_20 insecure, as in nixpkgs,
+    // a shell still built on it would refuse here.
+    expect(await value(`builtins.isString flake.devShells.\${system}.default.drvPath`)).toBe(true);
   });
 });
