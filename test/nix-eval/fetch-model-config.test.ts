@@ -40,7 +40,7 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     );
   });
 
-  it("passes tokens, the endpoint and proxies only through impureEnvVars", async () => {
+  it("passes tokens, the endpoint, proxies and NIX_SSL_CERT_FILE only through impureEnvVars", async () => {
     const { value } = await evalModel(
       `${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`,
       "raw.drvAttrs.impureEnvVars",
@@ -54,6 +54,8 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         "MY_TOKEN",
         "https_proxy",
         "NO_PROXY",
+        // nixpkgs' lib.fetchers.proxyImpureEnvVars has it: a TLS-intercepting proxy's CA bundle.
+        "NIX_SSL_CERT_FILE",
       ]),
     );
   });

@@ -147,6 +147,8 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
       "findutils-host/bin",
       "gnugrep-host/bin",
       "gnused-host/bin",
+      // jq's `bin` output: the design's custom validators read config.json with jq.
+      "jq-host-bin/bin",
     ]);
     expect(modelscan!["path"] as string).toMatch(/-modelscan\/bin:/);
     // A model without shell validators needs no bash at all.
