@@ -285,6 +285,41 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
     }
   });
 
+  it("mkModelWrapper: a program path with string context, and the design's { path; name; envVar; } records", async () => {
+    // "${pkgs.bash}/bin/bash" carries string context, as "${python}/bin/python" does in nixpkgs.
+    const wrapped = await build(`nmr.integration.mkModelWrapper {
+        program = "\${pkgs.bash}/bin/bash";
+        models = [ { path = ${fetchModel(alphaFetched)}; name = "alpha"; envVar = "ALPHA_PATH"; } ];
+      }`);
+    expect(existsSync(join(wrapped, "bin", "bash"))).toBe(true);
+    expect(wrapped).toMatch(/-bash$/);
+    const out = execFileSync(join(wrapped, "bin", "bash"), ["-c", 'echo "$ALPHA_PATH $HF_HUB_CACHE"'], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] },
+    }).trim();
+    const [alphaPath, hub] = out.split(" ");
+    // The variable holds the model; the model is in the hub too (it is a fetchModel result).
+    expect(readlinkSync(join(alphaPath!, "blobs"))).toBe(join(alphaFetched.storePath, "blobs"));
+    await assertEveryFileFoundOffline(hub!, "acme/alpha", shaMap(alpha));
+  });
+
+  it("mkModelWrapper: takes only mainProgram and description from a package's meta", async () => {
+    // A multi-output package as nixpkgs makes them: outputsToInstall names bin and man.
+    const meta = (await evalValue(`let
+        multi = (pkgs.runCommand "multi" { outputs = [ "bin" "man" "out" ]; meta = { mainProgram = "show"; description = "shows"; homepage = "https://example.org"; }; } ''
+          mkdir -p $bin/bin $man $out
+          printf '#!/bin/sh\\necho shown\\n' > $bin/bin/show
+          chmod +x $bin/bin/show
+        '');
+        wrapper = nmr.integration.mkModelWrapper { package = multi; models = [ ${fetchModel(alphaFetched)} ]; };
+      in builtins.seq wrapper.drvPath { inherit (wrapper.meta) mainProgram description outputsToInstall; homepage = wrapper.meta ? homepage; }`)) as Record<
+      string,
+      unknown
+    >;
+    // buildEnv (systemPackages, home.packages) installs meta.outputsToInstall: only "out" exists.
+    expect(meta).toEqual({ mainProgram: "show", description: "shows", outputsToInstall: ["out"], homepage: false });
+  });
+
   it("mkOllamaModels: manifests copied, blobs linked once, conflicting manifests refused", async () => {
     const ollamaModel = (name: string, manifest: string, blobs: string[]) => `(pkgs.runCommand "${name}" { } ''
         mkdir -p $out/manifests/registry.ollama.ai/library/${name} $out/blobs
