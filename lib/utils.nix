@@ -69,11 +69,21 @@ let
 
   # A store-name-safe string: what Nix accepts in derivation names.
   isStoreName = v: isString v && match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" v != null;
+
+  # An absolute http(s) URL without credentials (they would be written into the .drv), as
+  # the fetcher checks it (src/spec/url.ts). Endpoints, tracking URIs and clone URLs take
+  # no query or fragment; a file's URL may carry a (signed) query.
+  isHttpUrl = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
+  isFileUrl = v: isString v && match "https?://[^@/?#]+([/?][^#]*)?" v != null;
+
+  # POSIX single quotes ('it'\''s'), safe in bash and sh: for every command the library
+  # prints or generates.
+  escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
 in
 {
   inherit fail checkKnownAttrs expect editDistance suggestion describeValue;
   inherit isNumber isPositiveNumber isNonNegativeNumber isPositiveInt isNonEmptyString isStringOrNull
-    isStringListOrNull isSriSha256 isEnvVarName isStoreName;
+    isStringListOrNull isSriSha256 isEnvVarName isStoreName isHttpUrl isFileUrl escapeShellArg;
 
   # `a // b` recursively for nested option sets (defaults // user config).
   recursiveUpdate = let

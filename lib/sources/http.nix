@@ -21,8 +21,6 @@ let
   archiveSuffixes = [ ".tar" ".tar.gz" ".tgz" ".zip" ];
   exampleUrls = ''[ { url = "https://example.org/model.safetensors"; sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"; } ]'';
 
-  # No credentials (they would land in the .drv) and no fragment.
-  isUrl = v: isString v && match "https?://[^@/?#]+(/[^#]*)?" v != null;
   isSha256 = v: isString v && (match "[0-9a-fA-F]{64}" v != null || match "sha256-[A-Za-z0-9+/]{43}=" v != null || match "[0-9a-df-np-sv-z]{52}" v != null);
   # A relative path of plain segments (the fetcher checks it again).
   isFilename = v: v == null || (isString v && match "/.*" v == null && match ".*[\\\\].*" v == null
@@ -45,7 +43,6 @@ let
     in
     if targz != null then head targz else if other != null then head other else n;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
   checkEntry = unpack: index: entry:
     let
@@ -53,7 +50,7 @@ let
       e = utils.checkKnownAttrs ctx "${where}." [ "url" "sha256" "filename" ]
         (utils.expect ctx where "an attribute set { url; sha256; filename ? null; }" ''{ url = "https://example.org/model.safetensors"; sha256 = "..."; }'' isAttrs entry);
       checked = {
-        url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" isUrl (e.url or null);
+        url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" utils.isFileUrl (e.url or null);
         sha256 = utils.expect ctx "${where}.sha256" "a sha256: 64 hex digits, \"sha256-<base64>\" or nix32 (get it with: nix-model-repo prefetch url:<URL>)" "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"" isSha256 (e.sha256 or null);
         filename = utils.expect ctx "${where}.filename" "null or a relative path (no leading \"/\", no \"..\")" "\"model.safetensors\"" isFilename (e.filename or null);
       };
@@ -87,7 +84,7 @@ rec {
 
   # One URL: prefetch prints the sha256 and the hash. Several: the fake hash (below it in the message) is the way.
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "url:${(head spec.urls).url}") ]
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "url:${(head spec.urls).url}") ]
       ++ (if spec.unpack then [ "--unpack" ] else [ ]))
     + (if length spec.urls > 1 then "   (that is for the first file alone; with ${toString (length spec.urls)} files, use the fake hash)" else "");
 

@@ -18,7 +18,6 @@ let
   opt = name: "source.mlflow.${name}";
   selectors = [ "modelVersion" "modelStage" "modelAlias" ];
 
-  isTrackingUri = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
   isModelName = v: isString v && v != "" && match ".*[/\n].*" v == null;
   isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]*" v != null || v == "latest"));
   isStage = v: v == null || (isString v && v != "" && match ".*\n.*" v == null);
@@ -32,7 +31,6 @@ let
   # A Hub repo-id part (integration.huggingface.model), when the model's name is one.
   hubName = s: if match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" s != null && match ".*(--|\\.\\.).*" s == null && stringLength s <= 96 then s else null;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
   # mlflow:NAME/VERSION, mlflow:NAME/STAGE, mlflow:NAME@ALIAS: MLflow's models:/ grammar.
   target = spec:
@@ -52,7 +50,7 @@ rec {
     else
     {
       type = "mlflow";
-      trackingUri = utils.expect ctx (opt "trackingUri") "an http(s) URL without credentials" "\"https://mlflow.example\"" isTrackingUri (c.trackingUri or null);
+      trackingUri = utils.expect ctx (opt "trackingUri") "an http(s) URL without credentials" "\"https://mlflow.example\"" utils.isHttpUrl (c.trackingUri or null);
       modelName = utils.expect ctx (opt "modelName") "a registered model name (no \"/\")" "\"churn\"" isModelName (c.modelName or null);
       modelVersion = versionString (utils.expect ctx (opt "modelVersion") "a version number (3 or \"3\") or \"latest\"" "3" isVersion (c.modelVersion or null));
       modelStage = utils.expect ctx (opt "modelStage") "a stage name" "\"Production\"" isStage (c.modelStage or null);
@@ -72,7 +70,7 @@ rec {
 
   defaultName = spec: utils.sanitizeName spec.modelName;
 
-  prefetchCommand = spec: "nix-model-repo prefetch ${quoteShell (target spec)} --endpoint ${quoteShell spec.trackingUri}";
+  prefetchCommand = spec: "nix-model-repo prefetch ${utils.escapeShellArg (target spec)} --endpoint ${utils.escapeShellArg spec.trackingUri}";
 
   info = spec: {
     inherit (spec) modelName modelVersion modelStage modelAlias;

@@ -67,9 +67,8 @@ let
     in partRules.host n.host && partRules.namespace n.namespace && partRules.model n.model && partRules.tag n.tag
       && (n.scheme == "http" || n.scheme == "https"));
 
-  isEndpoint = v: v == null || (isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null);
+  isEndpoint = v: v == null || utils.isHttpUrl v;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 in
 rec {
   known = [ "model" "endpoint" ];
@@ -92,8 +91,8 @@ rec {
   defaultName = spec: let n = parseName spec.model; in "${n.model}-${n.tag}";
 
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "ollama:${spec.model}") ]
-      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${quoteShell spec.endpoint}" ]));
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "ollama:${spec.model}") ]
+      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
 
   # What integration needs to place the model in an OLLAMA_MODELS directory and run it.
   info = spec:

@@ -129,6 +129,29 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     );
   });
 
+  it("checks every source's endpoint with one rule: http(s), no credentials, query or fragment", async () => {
+    const sources = {
+      huggingface: (e: string) => `source.huggingface = { repo = "acme/tiny"; endpoint = "${e}"; };`,
+      s3: (e: string) => `source.s3 = { bucket = "models"; prefix = "tiny"; endpoint = "${e}"; };`,
+      ollama: (e: string) => `source.ollama = { model = "tiny:1"; endpoint = "${e}"; };`,
+      mlflow: (e: string) => `source.mlflow = { trackingUri = "${e}"; modelName = "tiny"; modelVersion = 1; };`,
+      "git-lfs": (e: string) => `source.git-lfs = { url = "${e}"; rev = "${"a".repeat(40)}"; };`,
+    };
+    for (const [type, source] of Object.entries(sources)) {
+      for (const bad of [
+        "https://mirror.example/?token=x",
+        "https://mirror.example/#x",
+        "https://u:p@mirror.example",
+        "ftp://mirror.example",
+      ]) {
+        const result = await evalModel(`${source(bad)} hash = "${goodHash}";`, "drvPath");
+        expect(result.ok, `${type}: ${bad}`).toBe(false);
+      }
+      const good = await evalModel(`${source("https://mirror.example:8443/base")} hash = "${goodHash}";`, "drvPath");
+      expect(good.stderr, `${type}: ${good.stderr}`).not.toContain("error:");
+    }
+  });
+
   it("checks network settings", async () => {
     expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.bandwidth.limit = "fast";`)).toContain(
       "network.bandwidth.limit must be",
