@@ -21,22 +21,34 @@
       integrationNames = builtins.attrNames (import ./lib/integration { surface = null; utils = null; });
 
       modelDefs = import ./models;
+
+      # What needs pkgs takes it first, as fetchModel does: fetchModel pkgs { ... }.
+      withPkgs = name: pkgs:
+        if builtins.isString pkgs || (builtins.isAttrs pkgs && !(pkgs ? stdenv)) then
+          throw "nix-model-repo.lib.${name} takes pkgs first, as fetchModel does: nix-model-repo.lib.${name} pkgs ..."
+        else (libFor pkgs).${name};
     in
     {
-      lib = {
+      lib = import ./lib/without-pkgs.nix // {
         # fetchModel pkgs { name; source; hash; ... }
-        fetchModel = pkgs: (libFor pkgs).fetchModel;
-        fetchFromHuggingFace = pkgs: (libFor pkgs).fetchFromHuggingFace;
-        # Source factories: sources.huggingface.org "acme" "tiny", ... (no pkgs needed)
-        sources = import ./lib/sources/factories.nix { };
-        # Presets, built-in validators and mkValidator for fetchModel's `validation` (no pkgs needed):
-        #   validation = nix-model-repo.lib.validation.presets.strict;
-        validation = { inherit (import ./lib/validation { utils = import ./lib/utils.nix; }) presets validators mkValidator; };
+        fetchModel = withPkgs "fetchModel";
+        # fetchFromS3 pkgs { bucket; prefix; hash; ... }: the source's options beside fetchModel's.
+        fetchFromHuggingFace = withPkgs "fetchFromHuggingFace";
+        fetchFromS3 = withPkgs "fetchFromS3";
+        fetchFromGitLfs = withPkgs "fetchFromGitLfs";
+        fetchFromUrl = withPkgs "fetchFromUrl";
+        fetchFromOllama = withPkgs "fetchFromOllama";
+        fetchFromMlflow = withPkgs "fetchFromMlflow";
+        # prefetchModel pkgs "hf:acme/tiny@main" → { command; fakeHash; ... } (as the original design
+        # writes it; the result does not depend on pkgs)
+        prefetchModel = withPkgs "prefetchModel";
         integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
+        # mkShellHook pkgs { models = [ ... ]; } → a shellHook string; mkHfSymlinks, mkModelWrapper alike.
+        mkShellHook = withPkgs "mkShellHook";
+        mkHfSymlinks = withPkgs "mkHfSymlinks";
+        mkModelWrapper = withPkgs "mkModelWrapper";
         # instantiate pkgs modelDefs → models (unpinned definitions become placeholders)
-        instantiate = pkgs: (libFor pkgs).instantiate;
-        # mkShellHook pkgs { models = [ ... ]; } → a shellHook string
-        mkShellHook = pkgs: (libFor pkgs).mkShellHook;
+        instantiate = withPkgs "instantiate";
       };
 
       # The registry of model definitions (models/default.nix): plain fetchModel configs.
@@ -58,11 +70,15 @@
       homeManagerModules.model-repo = self.homeManagerModules.default;
 
       # pkgs.nix-model-repo (the CLI), pkgs.nixModelRepo (the library for this pkgs),
-      # pkgs.fetchModel.
+      # pkgs.fetchModel; and the original design's names for the same: fetchAiModel,
+      # aiModelSources, aiModelValidation.
       overlays.default = final: prev: {
         nix-model-repo = final.callPackage ./package.nix { };
         nixModelRepo = import ./lib { pkgs = final; fetcher = final.nix-model-repo; };
         fetchModel = final.nixModelRepo.fetchModel;
+        fetchAiModel = final.nixModelRepo.fetchModel;
+        aiModelSources = final.nixModelRepo.sources;
+        aiModelValidation = final.nixModelRepo.validation;
       };
 
       packages = forAllSystems (pkgs: rec {

@@ -76,6 +76,10 @@ let
   isHttpUrl = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
   isFileUrl = v: isString v && match "https?://[^@/?#]+([/?][^#]*)?" v != null;
 
+  toLower = builtins.replaceStrings
+    [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ]
+    [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+
   # POSIX single quotes ('it'\''s'), safe in bash and sh: for every command the library
   # prints or generates.
   escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
@@ -83,7 +87,7 @@ in
 {
   inherit fail checkKnownAttrs expect editDistance suggestion describeValue;
   inherit isNumber isPositiveNumber isNonNegativeNumber isPositiveInt isNonEmptyString isStringOrNull
-    isStringListOrNull isSriSha256 isEnvVarName isStoreName isHttpUrl isFileUrl escapeShellArg;
+    isStringListOrNull isSriSha256 isEnvVarName isStoreName isHttpUrl isFileUrl escapeShellArg toLower;
 
   # `a // b` recursively for nested option sets (defaults // user config).
   recursiveUpdate = let

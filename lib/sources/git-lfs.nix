@@ -64,6 +64,20 @@ rec {
     concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "git-lfs:${spec.url}@${spec.rev}") ]
       ++ map (f: "--files ${utils.escapeShellArg f}") (if spec.lfsFiles == null then [ ] else spec.lfsFiles));
 
+  # The `git-lfs:` prefetch target (src/sources/git-lfs/prefetch-target.ts), for
+  # parseModelSpec: git-lfs:URL@<40-hex commit>.
+  prefixes = [ "git-lfs" ];
+  targetExample = "git-lfs:https://host/org/repo.git@<40-hex commit>";
+  parseTarget = rest: flags:
+    let
+      at = match "(.*)@([^@]*)" rest;
+      url = if at == null then rest else builtins.head at;
+      rev = if at == null then "" else builtins.elemAt at 1;
+    in
+    if url == "" || !(isCommit rev) then
+      utils.fail "parseModelSpec" "cannot read the git-lfs target 'git-lfs:${rest}'. Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."
+    else { inherit url rev; } // (if flags.files == null then { } else { lfsFiles = flags.files; });
+
   info = spec:
     let
       parts = pathParts spec.url;

@@ -33,7 +33,7 @@ let
       parts = filter isString (split "/" path);
     in
     elemAt parts (length parts - 1);
-  fileName = u: if u.filename != null then u.filename else urlName u.url;
+  fileName = u: if (u.filename or null) != null then u.filename else urlName u.url;
   isArchiveName = n: match ".*\\.([Tt][Aa][Rr]|[Tt][Aa][Rr]\\.[Gg][Zz]|[Tt][Gg][Zz]|[Zz][Ii][Pp])" n != null;
   # "bert.tar.gz" → "bert", "model.safetensors" → "model" (the same rule as `prefetch url:`).
   stem = n:
@@ -87,6 +87,15 @@ rec {
     concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "url:${(head spec.urls).url}") ]
       ++ (if spec.unpack then [ "--unpack" ] else [ ]))
     + (if length spec.urls > 1 then "   (that is for the first file alone; with ${toString (length spec.urls)} files, use the fake hash)" else "");
+
+  # The `url:` prefetch target (src/sources/http/prefetch-target.ts), for parseModelSpec.
+  # The sha256 is only known after the download: `nix-model-repo prefetch` prints it.
+  prefixes = [ "url" ];
+  targetExample = "url:https://host/path/model.safetensors";
+  parseTarget = rest: flags:
+    if !(utils.isFileUrl rest) || urlName rest == "" then
+      utils.fail "parseModelSpec" "cannot read the URL target 'url:${rest}'. Write it as url:https://host/path/file (no credentials or fragment; the path names the file)."
+    else { urls = [ { url = rest; sha256 = null; } ]; } // (if flags.unpack then { unpack = true; } else { });
 
   info = spec: {
     urls = map (u: u.url) spec.urls;

@@ -50,6 +50,28 @@ rec {
       ++ map (f: "--files ${utils.escapeShellArg f}") (if spec.files == null then [ ] else spec.files)
       ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
 
+  # The `hf:` prefetch target (src/sources/huggingface/prefetch-target.ts), for
+  # parseModelSpec: hf:org/name[@revision]; hf:datasets/org/name selects a dataset.
+  prefixes = [ "hf" "huggingface" ];
+  targetExample = "hf:org/name[@revision]";
+  parseTarget = rest: flags:
+    let
+      at = match "(.*)@([^@]*)" rest;
+      written = if at == null then rest else builtins.head at;
+      revision = if at == null then "main" else builtins.elemAt at 1;
+      # "datasets/org/name", as the Hub's URLs write it; "datasets/name" is a repo id.
+      typed = match "(dataset|space|model)s/(.*/.*)" written;
+      repoType = if typed != null then builtins.head typed else if flags.repoType != null then flags.repoType else "model";
+      repo = if typed != null then builtins.elemAt typed 1 else written;
+    in
+    if repo == "" || revision == "" then
+      utils.fail "parseModelSpec" "cannot read the Hugging Face target 'hf:${rest}'. Write it as hf:org/name or hf:org/name@revision, e.g. hf:acme/tiny@main."
+    else
+      { inherit repo revision; }
+      // (if repoType == "model" then { } else { inherit repoType; })
+      // (if flags.files == null then { } else { inherit (flags) files; })
+      // (if flags.endpoint == null then { } else { inherit (flags) endpoint; });
+
   # Facts known at evaluation time, for passthru and integration helpers.
   info = spec:
     let

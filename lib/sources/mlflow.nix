@@ -72,6 +72,31 @@ rec {
 
   prefetchCommand = spec: "nix-model-repo prefetch ${utils.escapeShellArg (target spec)} --endpoint ${utils.escapeShellArg spec.trackingUri}";
 
+  # The `mlflow:` / `models:/` prefetch target (src/sources/mlflow/prefetch-target.ts), for
+  # parseModelSpec: MLflow's own models:/ grammar. Digits are a version, "latest" the
+  # highest version, any other word a stage; NAME@ALIAS an alias.
+  prefixes = [ "mlflow" "models" ];
+  targetExample = "mlflow:NAME/VERSION | mlflow:NAME/STAGE | mlflow:NAME@ALIAS";
+  parseTarget = rest: flags:
+    let
+      target = builtins.head (match "/*(.*)" rest);
+      slash = match "([^/]*)/(.*)" target;
+      alias = match "(.+)@([^@]+)" target;
+      pointer = builtins.elemAt slash 1;
+      selector =
+        if slash == null then (if alias == null then null else { modelName = builtins.head alias; modelAlias = builtins.elemAt alias 1; })
+        else if builtins.head slash == "" || pointer == "" || match ".*/.*" pointer != null then null
+        else if match "[0-9]+" pointer != null then { modelName = builtins.head slash; modelVersion = pointer; }
+        else if utils.toLower pointer == "latest" then { modelName = builtins.head slash; modelVersion = "latest"; }
+        else { modelName = builtins.head slash; modelStage = pointer; };
+    in
+    if selector == null then
+      utils.fail "parseModelSpec" "cannot read the MLflow target '${target}'. Write it as mlflow:NAME/VERSION (mlflow:churn/3), mlflow:NAME/STAGE (mlflow:churn/Production), mlflow:NAME/latest or mlflow:NAME@ALIAS (mlflow:churn@champion)."
+    else if flags.endpoint == null then
+      utils.fail "parseModelSpec" "an MLflow target needs the tracking server: give it as endpoint, e.g. parseModelSpec { target = \"mlflow:${target}\"; endpoint = \"https://mlflow.example\"; }"
+    else if flags.files != null then utils.fail "parseModelSpec" "files does not apply to MLflow models: a model version's artifacts are fetched whole."
+    else { trackingUri = flags.endpoint; } // selector;
+
   info = spec: {
     inherit (spec) modelName modelVersion modelStage modelAlias;
     org = null;

@@ -74,6 +74,21 @@ rec {
       ++ (if spec.region == null then [ ] else [ "--region ${utils.escapeShellArg spec.region}" ])
       ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
 
+  # The `s3://` prefetch target (src/sources/s3/prefetch-target.ts), for parseModelSpec.
+  prefixes = [ "s3" ];
+  targetExample = "s3://bucket/prefix";
+  parseTarget = rest: flags:
+    let
+      m = match "//([^/]+)(/(.*))?" rest;
+      written = if m == null || builtins.elemAt m 2 == null then "" else builtins.elemAt m 2;
+    in
+    if m == null then utils.fail "parseModelSpec" "cannot read the S3 target 's3:${rest}'. Write it as s3://bucket/prefix, e.g. s3://models/llama/7b."
+    else
+      { bucket = builtins.head m; prefix = if written == "" || match ".*/" written != null then written else "${written}/"; }
+      // (if flags.region == null then { } else { inherit (flags) region; })
+      // (if flags.files == null then { } else { inherit (flags) files; })
+      // (if flags.endpoint == null then { } else { inherit (flags) endpoint; });
+
   info = spec: {
     inherit (spec) bucket;
     prefix = prefixOf spec;
