@@ -20,6 +20,7 @@
   # make symlinks, so substituting them would cost more than building.
   runCommandLocal = pkgs.runCommandLocal;
   writeShellScriptBin = pkgs.writeShellScriptBin;
+  writeShellScript = pkgs.writeShellScript;
   runtimeShell = pkgs.runtimeShell;
 
   # For shell validators (lib/validation/phase2.nix): bash runs them, and these tools are

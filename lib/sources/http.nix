@@ -49,9 +49,13 @@ let
       where = "${opt "urls"}.${toString index}";
       e = utils.checkKnownAttrs ctx "${where}." [ "url" "sha256" "filename" ]
         (utils.expect ctx where "an attribute set { url; sha256; filename ? null; }" ''{ url = "https://example.org/model.safetensors"; sha256 = "..."; }'' isAttrs entry);
+      url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" utils.isFileUrl (e.url or null);
       checked = {
-        url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" utils.isFileUrl (e.url or null);
-        sha256 = utils.expect ctx "${where}.sha256" "a sha256: 64 hex digits, \"sha256-<base64>\" or nix32 (get it with: nix-model-repo prefetch url:<URL>)" "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"" isSha256 (e.sha256 or null);
+        inherit url;
+        sha256 =
+          if (e.sha256 or null) == null then
+            utils.fail ctx "${where}.sha256 is missing: every file is pinned by its sha256. Get it with: nix-model-repo prefetch ${utils.escapeShellArg "url:${url}"} (it prints the sha256 and the hash), then set ${where}.sha256 = \"<the sha256>\";"
+          else utils.expect ctx "${where}.sha256" "a sha256: 64 hex digits, \"sha256-<base64>\" or nix32 (get it with: nix-model-repo prefetch url:<URL>)" "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"" isSha256 e.sha256;
         filename = utils.expect ctx "${where}.filename" "null or a relative path (no leading \"/\", no \"..\")" "\"model.safetensors\"" isFilename (e.filename or null);
       };
       name = fileName checked;

@@ -45,10 +45,11 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
       await evalValue(`let m = a: (nmr.fetchModel ({ ${tiny} } // a)).passthru.hubCacheFolder; in [
         (m { })
         (m { integration.huggingface = { org = "other"; model = "renamed"; }; })
-        (m { integration.huggingface.org = null; })
+        # null means "from the source", as the original design writes the defaults out.
+        (m { integration.huggingface = { enable = true; org = null; model = null; }; })
         ((nmr.fetchModel { source.huggingface = { repo = "acme/squad"; repoType = "dataset"; }; hash = "${HASH}"; }).passthru.hubCacheFolder)
       ]`),
-    ).toEqual(["models--acme--tiny", "models--other--renamed", "models--tiny", "datasets--acme--squad"]);
+    ).toEqual(["models--acme--tiny", "models--other--renamed", "models--acme--tiny", "datasets--acme--squad"]);
   });
 
   it("refuses unknown or malformed integration options when the model is built", async () => {
@@ -261,6 +262,24 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
     run();
     expect(readlinkSync(join(hubDir, "models--acme--alpha"))).toMatch(/-link-hf-models-hf-hub\/models--acme--alpha$/);
     expect(readlinkSync(join(hubDir, "models--acme--beta"))).toBe("/srv/models/beta");
+  });
+
+  it("mkHfSymlinks: the design's { modelPath; org; model; cacheDir; } gives a script a shellHook can run", async () => {
+    const home = await mkdtemp(join(work, "home-"));
+    const cacheDir = join(home, "hub");
+    // As the design's mkShellHook uses it: interpolated as a command.
+    const hook = (await evalValue(
+      `"\${nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; org = "acme"; model = "alpha"; cacheDir = "${cacheDir}"; }}"`,
+    )) as string;
+    expect(hook).toMatch(/^\/nix\/store\/[a-z0-9]{32}-setup-hf-symlinks$/);
+    await build(
+      `nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; org = "acme"; model = "alpha"; cacheDir = "${cacheDir}"; }`,
+    );
+    execFileSync(hook, [], { env: { PATH: process.env["PATH"], HOME: home }, stdio: "ignore" });
+    await assertEveryFileFoundOffline(cacheDir, "acme/alpha", shaMap(alpha));
+    expect(await evalError(`nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; model = "alpha"; }`)).toContain(
+      'mkHfSymlinks: org is missing. Example: mkHfSymlinks { modelPath = tiny; org = "acme"; model = "tiny"; }',
+    );
   });
 
   it("mkModelWrapper: wraps every program of a package with the variables", async () => {

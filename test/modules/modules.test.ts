@@ -266,6 +266,30 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
     await rm(secrets, { recursive: true, force: true });
   });
 
+  it("takes the original design's example configuration (§10) as it is written", async () => {
+    const v = await value<NixosView>(
+      nixos(
+        `services.model-repo = {
+           enable = true;
+           models = {
+             llama-2-7b = {
+               source.huggingface.repo = "meta-llama/Llama-2-7b-hf";
+               hash = "${HASH}";
+               validation = { };
+             };
+           };
+           cacheDir = "/var/cache/model-repo";
+           allowedUsers = [ ];
+           huggingfaceIntegration = true;
+         };`,
+        view,
+      ),
+    );
+    expect(v.packages["llama-2-7b"]).toMatch(/-llama-2-7b$/);
+    expect(v.variables["HF_HUB_CACHE"]).toBe("/var/cache/model-repo/huggingface/hub");
+    expect(v.rules[0]).toBe("d /var/cache/model-repo 0755 root root -");
+  });
+
   it("names the model option in fetchModel's errors", async () => {
     const result = await nixEval(
       nixos(
@@ -359,6 +383,22 @@ describe.skipIf(!haveHomeManager)(
           "programs.model-repo.offlineMode' defined in `<unknown-file>' has been renamed to `programs.model-repo.offline'",
         ),
       ]);
+    });
+
+    it("takes the original design's example configuration (§11) as it is written", async () => {
+      const v = await value<HomeView>(
+        homeManagerConfig(
+          `programs.model-repo = {
+             enable = true;
+             models.llama-2-7b = { source.huggingface.repo = "meta-llama/Llama-2-7b-hf"; hash = "${HASH}"; };
+             huggingfaceIntegration = true;
+             offlineMode = true;
+           };`,
+          view,
+        ),
+      );
+      expect(Object.keys(v.files)).toEqual([".cache/huggingface/hub/models--meta-llama--Llama-2-7b-hf"]);
+      expect(v.variables).toEqual({ HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", HF_DATASETS_OFFLINE: "1" });
     });
 
     it("sets its session variables at mkDefault priority, so the user's own win", async () => {
