@@ -22,34 +22,26 @@
 
       modelDefs = import ./models;
 
-      # What needs pkgs takes it first, as fetchModel does: fetchModel pkgs { ... }.
+      # What needs pkgs takes it first, as fetchModel does: fetchModel pkgs { ... },
+      # fetchFromS3 pkgs { ... }, prefetchModel pkgs "hf:acme/tiny", mkShellHook pkgs { ... }.
       withPkgs = name: pkgs:
         if builtins.isString pkgs || (builtins.isAttrs pkgs && !(pkgs ? stdenv)) then
           throw "nix-model-repo.lib.${name} takes pkgs first, as fetchModel does: nix-model-repo.lib.${name} pkgs ..."
         else (libFor pkgs).${name};
+      withoutPkgs = import ./lib/without-pkgs.nix;
+      # The library's other names, read without evaluating anything (no pkgs needed here).
+      pkgsFirstNames = builtins.filter (name: !(withoutPkgs ? ${name}) && name != "integration" && name != "fetcher")
+        (builtins.attrNames (import ./lib { pkgs = null; }));
     in
     {
-      lib = import ./lib/without-pkgs.nix // {
-        # fetchModel pkgs { name; source; hash; ... }
-        fetchModel = withPkgs "fetchModel";
-        # fetchFromS3 pkgs { bucket; prefix; hash; ... }: the source's options beside fetchModel's.
-        fetchFromHuggingFace = withPkgs "fetchFromHuggingFace";
-        fetchFromS3 = withPkgs "fetchFromS3";
-        fetchFromGitLfs = withPkgs "fetchFromGitLfs";
-        fetchFromUrl = withPkgs "fetchFromUrl";
-        fetchFromOllama = withPkgs "fetchFromOllama";
-        fetchFromMlflow = withPkgs "fetchFromMlflow";
-        # prefetchModel pkgs "hf:acme/tiny@main" → { command; fakeHash; ... } (as the original design
-        # writes it; the result does not depend on pkgs)
-        prefetchModel = withPkgs "prefetchModel";
-        integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
-        # mkShellHook pkgs { models = [ ... ]; } → a shellHook string; mkHfSymlinks, mkModelWrapper alike.
-        mkShellHook = withPkgs "mkShellHook";
-        mkHfSymlinks = withPkgs "mkHfSymlinks";
-        mkModelWrapper = withPkgs "mkModelWrapper";
-        # instantiate pkgs modelDefs → models (unpinned definitions become placeholders)
-        instantiate = withPkgs "instantiate";
-      };
+      lib = withoutPkgs
+        // builtins.listToAttrs (map (name: { inherit name; value = withPkgs name; }) pkgsFirstNames)
+        // {
+          # It needs no pkgs; both of the original design's forms work:
+          # prefetchModel "hf:acme/tiny" (§6.3) and prefetchModel pkgs "hf:acme/tiny" (§17.1).
+          prefetchModel = arg: if builtins.isAttrs arg && arg ? stdenv then withoutPkgs.prefetchModel else withoutPkgs.prefetchModel arg;
+          integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
+        };
 
       # The registry of model definitions (models/default.nix): plain fetchModel configs.
       inherit modelDefs;

@@ -70,9 +70,9 @@ rec {
   targetExample = "git-lfs:https://host/org/repo.git@<40-hex commit>";
   parseTarget = rest: flags:
     let
-      at = match "(.*)@([^@]*)" rest;
-      url = if at == null then rest else builtins.head at;
-      rev = if at == null then "" else builtins.elemAt at 1;
+      at = utils.splitLast "@" rest;
+      url = if at == null then rest else at.before;
+      rev = if at == null then "" else at.after;
     in
     if url == "" || !(isCommit rev) then
       utils.fail "parseModelSpec" "cannot read the git-lfs target 'git-lfs:${rest}'. Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."

@@ -56,9 +56,9 @@ rec {
   targetExample = "hf:org/name[@revision]";
   parseTarget = rest: flags:
     let
-      at = match "(.*)@([^@]*)" rest;
-      written = if at == null then rest else builtins.head at;
-      revision = if at == null then "main" else builtins.elemAt at 1;
+      at = utils.splitLast "@" rest;
+      written = if at == null then rest else at.before;
+      revision = if at == null then "main" else at.after;
       # "datasets/org/name", as the Hub's URLs write it; "datasets/name" is a repo id.
       typed = match "(dataset|space|model)s/(.*/.*)" written;
       repoType = if typed != null then builtins.head typed else if flags.repoType != null then flags.repoType else "model";

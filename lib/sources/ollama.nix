@@ -21,8 +21,8 @@ let
   missing = "!MISSING!";
   orMissing = s: if s == "" then missing else s;
   cutLast = sep: s:
-    let m = match "(.*)${sep}([^${sep}]*)" s;
-    in if m == null then null else { before = orMissing (elemAt m 0); after = orMissing (elemAt m 1); };
+    let cut = utils.splitLast sep s;
+    in if cut == null then null else { before = orMissing cut.before; after = orMissing cut.after; };
 
   parseBare = s:
     let

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { libPrelude, nixAvailable, nixBuild } from "../helpers/nix.js";
+import { extendedStandardValidation } from "../nix-eval/design-snippets.js";
 import { safetensors, startModelHub, type ModelHub, type PrefetchedModel } from "./fixtures.js";
 
 describe.skipIf(!nixAvailable)("the design's custom validators, built", () => {
@@ -32,22 +33,7 @@ describe.skipIf(!nixAvailable)("the design's custom validators, built", () => {
   it("runs §15.4's check-vocab-size, which uses jq without declaring it", async () => {
     const result = await nixBuild(`${libPrelude} let inherit (nmr.validation) presets validators; in nmr.fetchModel {
         ${fetched.args} hash = "${fetched.hash}";
-        validation = presets.standard // {
-          validators = presets.standard.validators ++ [
-            (validators.maxSize "10G")
-            (validators.requiredFiles [ "config.json" "tokenizer.json" ])
-            (validators.custom {
-              name = "check-vocab-size";
-              script = ''
-                vocab_size=$(jq '.vocab_size' $src/config.json)
-                if [[ $vocab_size -gt 100000 ]]; then
-                  echo "WARNING: Large vocabulary size: $vocab_size" >&2
-                fi
-              '';
-              onFailure = "warn";
-            })
-          ];
-        };
+        validation = ${extendedStandardValidation};
       }`);
     expect(result.stderr, result.stderr).not.toMatch(/error:/);
     expect(result.stderr).toContain("WARNING: Large vocabulary size: 250000");

@@ -53,6 +53,7 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
         "fetchFromUrl",
         "fetchModel",
         "instantiate",
+        "instantiateRaw",
         "integration",
         "mkHfCachePath",
         "mkHfSymlinks",

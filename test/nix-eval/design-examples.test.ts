@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { nixAvailable, nixEval, repoRoot, SOME_HASH } from "../helpers/nix.js";
+import { extendedStandardValidation } from "./design-snippets.js";
 
 /** What the design's snippets assume is in scope (§17.3). */
 const prelude = `let
@@ -142,22 +143,7 @@ describe.skipIf(!nixAvailable)("the original design's examples, pasted", () => {
         name = "my-model";
         source.huggingface.repo = "my-org/my-model";
         inherit hash;
-        validation = presets.standard // {
-          validators = presets.standard.validators ++ [
-            (validators.maxSize "10G")
-            (validators.requiredFiles [ "config.json" "tokenizer.json" ])
-            (validators.custom {
-              name = "check-vocab-size";
-              script = ''
-                vocab_size=$(jq '.vocab_size' $src/config.json)
-                if [[ $vocab_size -gt 100000 ]]; then
-                  echo "WARNING: Large vocabulary size: $vocab_size" >&2
-                fi
-              '';
-              onFailure = "warn";
-            })
-          ];
-        };
+        validation = ${extendedStandardValidation};
       };
       ci-model = fetchModel {
         name = "test-model";

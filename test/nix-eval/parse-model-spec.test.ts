@@ -94,7 +94,14 @@ describe.skipIf(!nixAvailable)("model spec strings: lib.parseModelSpec", () => {
       in { inherit (model) name; source = model.spec.source; }`);
     expect(result.value).toEqual({
       name: "tiny",
-      source: { type: "huggingface", repo: "acme/tiny", repoType: "model", revision: "v1", files: null, endpoint: null },
+      source: {
+        type: "huggingface",
+        repo: "acme/tiny",
+        repoType: "model",
+        revision: "v1",
+        files: null,
+        endpoint: null,
+      },
     });
   });
 });
