@@ -13,7 +13,7 @@
 # parseModelSpec reads it. Interpolating the result gives the command.
 { utils, modelSource, parseModelSpec }:
 let
-  inherit (builtins) isString isAttrs concatStringsSep concatMap;
+  inherit (builtins) isString isAttrs concatStringsSep;
   ctx = "prefetchModel";
   q = utils.escapeShellArg;
 
@@ -27,7 +27,7 @@ let
     {
       inherit (parsed) name;
       command = concatStringsSep " " ([ "nix-model-repo prefetch" (q given.target) ]
-        ++ map (f: "--files ${q f}") (given.files or [ ])
+        ++ map (f: "--files ${q f}") (if (given.files or null) == null then [ ] else given.files)
         ++ flag "endpoint" "--endpoint" ++ flag "repoType" "--repo-type" ++ flag "region" "--region"
         ++ (if given.unpack or false then [ "--unpack" ] else [ ]));
     };
