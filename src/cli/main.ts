@@ -1,11 +1,11 @@
 import { commands } from "./commands/index.js";
 import { UserError, describeError } from "../util/errors.js";
-import pkg from "../../package.json" with { type: "json" };
+import { version } from "../version.js";
 
 const topUsage = () => {
   const width = Math.max(...[...commands.keys()].map((name) => name.length));
   const list = [...commands].map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`).join("\n");
-  return `nix-model-repo ${pkg.version}: machine-learning models in the Nix store
+  return `nix-model-repo ${version}: machine-learning models in the Nix store
 
 usage: nix-model-repo <command> [options]
 
@@ -22,7 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${version}\n`);
     return 0;
   }
   const entry = commands.get(name);

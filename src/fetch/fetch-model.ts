@@ -10,7 +10,7 @@ import { setTimeout } from "node:timers/promises";
 import { UserError, describeError } from "../util/errors.js";
 import { logger } from "../util/log.js";
 import { runNotify } from "./notify.js";
-import pkg from "../../package.json" with { type: "json" };
+import { version } from "../version.js";
 
 /**
  * One fetch, start to finish: resolve the source, move the bytes, write the layout.
@@ -49,7 +49,7 @@ const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
 async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  const settings = httpSettingsFrom(spec.network, `nix-model-repo/${pkg.version}`);
+  const settings = httpSettingsFrom(spec.network, `nix-model-repo/${version}`);
   const http = createHttpClient(settings);
   // Whatever the adapter made outside the output (a git clone, an unpack's scratch space) goes when the fetch does.
   let release: (() => Promise<void>) | undefined;
