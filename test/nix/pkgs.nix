@@ -292,7 +292,10 @@ let
       else if !(args ? npmDeps) && (args.npmDepsHash or "") == "" then
         throw "buildNpmPackage: give npmDeps (e.g. importNpmLock { npmRoot = ./.; }) or npmDepsHash"
       else
-        mkDerivation (removeAttrs args [ "src" "npmDeps" "npmConfigHook" "npmBuildScript" "nodejs" ] // {
+        # preBuild goes with the npm build it prepares (package.nix patches node_modules
+        # there), which this stand-in replaces by the checkout's bundle, already built
+        # from a patched node_modules (package.json's postinstall).
+        mkDerivation (removeAttrs args [ "src" "npmDeps" "npmConfigHook" "npmBuildScript" "nodejs" "preBuild" ] // {
           nativeBuildInputs = nativeBuildInputs ++ [ nodejs ];
           buildInputs = buildInputs ++ [ nodejs ];
           bundle = builtins.path { path = repoRoot + "/dist/nix-model-repo.mjs"; name = "nix-model-repo.mjs"; };
