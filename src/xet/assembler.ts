@@ -82,9 +82,9 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const states: FetchState[] = plan.fetches.map(() => ({ chunks: new Map(), done: undefined }));
   const releaseAfter = new Map<number, number[]>();
-  plan.fetches.forEach((fetch, index) =>
-    releaseAfter.set(fetch.lastTerm, [...(releaseAfter.get(fetch.lastTerm) ?? []), index]),
-  );
+  for (const [index, fetch] of plan.fetches.entries()) {
+    releaseAfter.set(fetch.lastTerm, [...(releaseAfter.get(fetch.lastTerm) ?? []), index]);
+  }
   let nextToStart = 0;
   let running = 0;
   let reserved = 0;
