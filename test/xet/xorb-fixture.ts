@@ -24,7 +24,7 @@ export function buildXorb(chunks: Uint8Array[], schemes: CompressionScheme[] = S
   const offsets = [0];
   for (const piece of encoded) offsets.push(offsets[offsets.length - 1]! + piece.length);
   const bytes = new Uint8Array(offsets[offsets.length - 1]!);
-  encoded.forEach((piece, index) => bytes.set(piece, offsets[index]!));
+  for (const [index, piece] of encoded.entries()) bytes.set(piece, offsets[index]!);
   const hash = hashToHex(xorbHash(chunks.map((chunk) => ({ hash: chunkHash(chunk), size: chunk.length }))));
   return { hash, bytes, offsets, chunks };
 }
