@@ -87,6 +87,7 @@ export interface ServedRepo {
   readonly files: number;
   readonly gated: false | "auto" | "manual";
   readonly private: boolean;
+  readonly xet: boolean;
 }
 
 export interface HubServer {
@@ -333,6 +334,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         files: Math.max(0, ...[...repo.snapshots.values()].map((snapshot) => snapshot.files.size)),
         gated: repo.gated,
         private: repo.private,
+        xet: repo.xet,
       }));
     },
     setFaults(hook) {
