@@ -4,8 +4,9 @@ import { xxhash32 } from "./xxhash32.js";
  * An LZ4 frame encoder for the server side (`serve` writes xorbs): independent 64 KiB blocks,
  * no checksums beyond the mandatory header byte, as lz4_flex's FrameEncoder writes for
  * xet-core. The block compressor is LZ4's greedy "fast" scheme (one hash-table probe per
- * position): it compresses less than the reference library, which does not matter for a test
- * server, and it obeys the format's end-of-block rules, so lz4 itself decodes it.
+ * position, striding further the longer nothing matches, so noise costs little): it compresses
+ * less than the reference library, which does not matter for a test server, and it obeys the
+ * format's end-of-block rules, so lz4 itself decodes it.
  */
 
 const FRAME_MAGIC = [0x04, 0x22, 0x4d, 0x18];
@@ -71,6 +72,7 @@ export function compressLz4Block(source: Uint8Array): Uint8Array {
   const matchLimit = source.length - LAST_LITERALS;
   let anchor = 0;
   let position = 0;
+  let misses = 0;
   while (position <= lastMatchStart) {
     const sequence = read32(source, position);
     const slot = Math.imul(sequence, 2654435761) >>> (32 - HASH_BITS);
@@ -82,8 +84,10 @@ export function compressLz4Block(source: Uint8Array): Uint8Array {
       emitSequence(out, source, anchor, position, { distance: position - candidate, length });
       position += length;
       anchor = position;
+      misses = 0;
     } else {
-      position++;
+      // LZ4's acceleration: after 64 misses in a row, step 2 bytes, after 128 step 3…
+      position += 1 + (misses++ >> 6);
     }
   }
   emitSequence(out, source, anchor, source.length);

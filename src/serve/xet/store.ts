@@ -84,6 +84,7 @@ export class XetStore {
   private readonly chunkIndex = new Map<string, { xorb: number; index: number }>();
   private readonly files = new Map<string, Promise<XetFile>>();
   private readonly byHash = new Map<string, XetFile>();
+  private readonly xorbsByHash = new Map<string, SealedXorb>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly stats = { none: 0, lz4: 0, "bg4-lz4": 0, deduped: 0 };
 
@@ -128,7 +129,7 @@ export class XetStore {
 
   /** A sealed xorb by hash. */
   xorbByHash(hash: string): SealedXorb | undefined {
-    return this.xorbs.find((xorb) => xorb?.hash === hash);
+    return this.xorbsByHash.get(hash);
   }
 
   statistics(): XetStoreStats {
@@ -206,7 +207,9 @@ export class XetStore {
     this.open = undefined;
     const hash = hashToHex(xorbHash(open.hashes));
     const path = join(this.directory!, hash);
-    this.xorbs[this.xorbs.length - 1] = { hash, path, offsets: open.offsets };
+    const sealed = { hash, path, offsets: open.offsets };
+    this.xorbs[this.xorbs.length - 1] = sealed;
+    this.xorbsByHash.set(hash, sealed);
     this.pendingWrites.push({ path, data: open.encoded });
   }
 
