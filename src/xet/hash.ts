@@ -1,4 +1,5 @@
-import { createBLAKE3, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
+import blake3Module from "hash-wasm/dist/blake3.umd.min.js";
 
 /**
  * Xet's hashes (xet-core spec/hashing.md): 32-byte BLAKE3 keyed hashes of chunks, a Merkle
@@ -29,7 +30,7 @@ const ZERO_KEY = new Uint8Array(HASH_BYTES);
 // One hasher per key, created once; each use is synchronous (init, update, digest), so calls
 // never interleave.
 const [dataHasher, nodeHasher, fileHasher] = await Promise.all(
-  [DATA_KEY, INTERNAL_NODE_KEY, ZERO_KEY].map((key) => createBLAKE3(256, key)),
+  [DATA_KEY, INTERNAL_NODE_KEY, ZERO_KEY].map((key) => blake3Module.createBLAKE3(256, key)),
 );
 
 function keyedHash(hasher: IHasher, data: Uint8Array): Uint8Array {
