@@ -5,7 +5,7 @@ import { handleInfo, handlePathsInfo, handleTree } from "./api-handlers.js";
 import { errorAnswer, type Answer } from "./answer.js";
 import { TokenSet, identifyCaller } from "./auth.js";
 import { CdnSigner } from "./cdn.js";
-import type { HandlerContext, TreeOverride } from "./context.js";
+import { findRepo, isHubError, type HandlerContext, type TreeOverride } from "./context.js";
 import type { Fault, FaultHook } from "./faults.js";
 import { faultAnswer, faultRequestFor } from "./fault-glue.js";
 import { hubErrors } from "./hub-errors.js";
@@ -227,7 +227,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         xet: { service: xet, xorbBaseUrl: cdnUrl ?? baseUrl, fault: fault?.xet },
         readBody: () => readRequestBody(req),
       };
-      await prepareXet(route);
+      await prepareXet(context, route);
       answer = await dispatch(context, route, req.headers["content-type"] ?? "");
     }
     record.status = answer.status;
@@ -235,11 +235,14 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     await sendAnswer(req, res, answer, fault);
   };
 
-  /** A Xet repo's files are chunked the first time a listing or download needs their Xet hashes. */
-  const prepareXet = async (route: Route) => {
+  /**
+   * A Xet repo's files are chunked the first time a listing or download needs their Xet
+   * hashes; not for a caller who may not see the repo (the delay would tell it exists).
+   */
+  const prepareXet = async (context: HandlerContext, route: Route) => {
     if (route.kind !== "tree" && route.kind !== "paths-info" && route.kind !== "resolve") return;
-    const repo = registry.get(route.type, route.repoId);
-    if (repo?.xet) await xet.prepare(repo);
+    const repo = findRepo(context, route.type, route.repoId);
+    if (!isHubError(repo) && repo.xet) await xet.prepare(repo);
   };
 
   const dispatch = async (context: HandlerContext, route: Route, contentType: string): Promise<Answer> => {
