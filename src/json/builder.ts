@@ -52,6 +52,12 @@ export class ValueBuilder implements JsonEvents {
     this.watchRepeats = options.onDuplicateKey !== undefined || options.duplicateKeys === "first";
   }
 
+  /** Starts a new value with a fresh budget (a stream builds one element after another). */
+  restart(): void {
+    this.frames.length = 0;
+    this.valuesLeft = this.options.maxValues ?? Number.POSITIVE_INFINITY;
+  }
+
   beginObject(): void {
     this.count();
     const container = this.options.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};

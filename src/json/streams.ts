@@ -84,79 +84,73 @@ export class JsonEntryStream {
 class EntryRouter implements JsonEvents {
   private depth = 0;
   private rootIsObject = false;
-  private target: ValueBuilder | undefined;
+  /** The events belong to a selected member's value. */
+  private building = false;
+  private entryKey = "";
+  private entryPosition = 0;
+  private readonly builder: ValueBuilder;
 
   constructor(
     private readonly options: JsonEntryStreamOptions,
-    private readonly position: () => number,
-  ) {}
+    position: () => number,
+  ) {
+    this.builder = new ValueBuilder(
+      options,
+      (value) => {
+        this.building = false;
+        options.onEntry(this.entryKey, value, this.entryPosition);
+      },
+      position,
+    );
+  }
 
   beginObject(): void {
-    if (this.target) {
-      this.target.beginObject();
-      return;
-    }
-    if (this.depth === 0) this.rootIsObject = true;
-    this.depth++;
+    if (this.building) this.builder.beginObject();
+    else if (this.depth++ === 0) this.rootIsObject = true;
   }
 
   endObject(): void {
-    if (this.target) {
-      this.target.endObject();
-      return;
-    }
-    this.depth--;
+    if (this.building) this.builder.endObject();
+    else this.depth--;
   }
 
   beginArray(): void {
-    if (this.target) {
-      this.target.beginArray();
-      return;
-    }
-    this.depth++;
+    if (this.building) this.builder.beginArray();
+    else this.depth++;
   }
 
   endArray(): void {
-    if (this.target) {
-      this.target.endArray();
-      return;
-    }
-    this.depth--;
+    if (this.building) this.builder.endArray();
+    else this.depth--;
   }
 
   key(key: string, position: number): void {
-    if (this.target) {
-      this.target.key(key, position);
-      return;
-    }
-    if (this.depth !== 1 || !this.rootIsObject) {
+    if (this.building) {
+      this.builder.key(key, position);
+    } else if (this.depth !== 1 || !this.rootIsObject) {
       this.options.onOtherKey?.(key, position);
     } else if (this.options.select(key, position)) {
-      this.target = new ValueBuilder(
-        this.options,
-        (value) => {
-          this.target = undefined;
-          this.options.onEntry(key, value, position);
-        },
-        this.position,
-      );
+      this.building = true;
+      this.entryKey = key;
+      this.entryPosition = position;
+      this.builder.restart();
     }
   }
 
   string(value: string | undefined): void {
-    this.target?.string(value);
+    if (this.building) this.builder.string(value);
   }
 
   number(raw: string | undefined): void {
-    this.target?.number(raw);
+    if (this.building) this.builder.number(raw);
   }
 
   literal(value: boolean | null): void {
-    this.target?.literal(value);
+    if (this.building) this.builder.literal(value);
   }
 
   wantsText(): boolean {
-    return this.target !== undefined;
+    return this.building;
   }
 }
 
@@ -169,89 +163,75 @@ class ArrayRouter implements JsonEvents {
   private elementDepth = 0;
   private expectArray = false;
   private sawArrayKey = false;
-  private target: ValueBuilder | undefined;
+  /** The events belong to an element (or, with `at`, another member) being built. */
+  private building = false;
+  /** The member being built, or undefined for an element. */
+  private memberKey: string | undefined;
+  private readonly builder: ValueBuilder;
 
   constructor(
     private readonly options: JsonArrayStreamOptions,
     private readonly position: () => number,
-  ) {}
+  ) {
+    this.builder = new ValueBuilder(options, (value) => this.deliver(value), position);
+  }
 
   beginObject(): void {
-    if (this.target) {
-      this.target.beginObject();
-      return;
-    }
-    if (this.depth === 0 && this.options.at !== undefined) {
-      this.depth = 1;
-      return;
-    }
-    this.startElement("an object").beginObject();
+    if (this.building) this.builder.beginObject();
+    else if (this.depth === 0 && this.options.at !== undefined) this.depth = 1;
+    else this.startElement("an object").beginObject();
   }
 
   beginArray(): void {
-    if (this.target) {
-      this.target.beginArray();
-      return;
-    }
-    if (this.depth === 0 && this.options.at === undefined) {
+    if (this.building) {
+      this.builder.beginArray();
+    } else if (this.depth === 0 && this.options.at === undefined) {
       this.depth = this.elementDepth = 1;
-      return;
-    }
-    if (this.expectArray) {
+    } else if (this.expectArray) {
       this.expectArray = false;
       this.depth = this.elementDepth = 2;
-      return;
+    } else {
+      this.startElement("an array").beginArray();
     }
-    this.startElement("an array").beginArray();
   }
 
   endObject(): void {
-    if (this.target) {
-      this.target.endObject();
-      return;
-    }
-    this.depth--;
+    if (this.building) this.builder.endObject();
+    else this.depth--;
   }
 
   endArray(): void {
-    if (this.target) {
-      this.target.endArray();
-      return;
+    if (this.building) {
+      this.builder.endArray();
+    } else {
+      this.depth--;
+      this.elementDepth = 0;
     }
-    this.depth--;
-    this.elementDepth = 0;
   }
 
   key(key: string, position: number): void {
-    if (this.target) {
-      this.target.key(key, position);
-      return;
-    }
-    if (key === this.options.at) {
+    if (this.building) {
+      this.builder.key(key, position);
+    } else if (key === this.options.at) {
       if (this.sawArrayKey) throw new JsonError("JSON_INVALID", `key "${key}" appears twice`, position);
       this.sawArrayKey = this.expectArray = true;
-      return;
+    } else {
+      this.memberKey = key;
+      this.building = true;
+      this.builder.restart();
     }
-    this.target = new ValueBuilder(
-      this.options,
-      (value) => {
-        this.target = undefined;
-        Object.defineProperty(this.rest, key, { value, writable: true, enumerable: true, configurable: true });
-      },
-      this.position,
-    );
   }
 
   string(value: string | undefined): void {
-    (this.target ?? this.startElement("a string")).string(value);
+    (this.building ? this.builder : this.startElement("a string")).string(value);
   }
 
   number(raw: string | undefined): void {
-    (this.target ?? this.startElement("a number")).number(raw);
+    (this.building ? this.builder : this.startElement("a number")).number(raw);
   }
 
   literal(value: boolean | null): void {
-    (this.target ?? this.startElement(String(value))).literal(value);
+    (this.building ? this.builder : this.startElement(String(value))).literal(value);
   }
 
   wantsText(): boolean {
@@ -264,15 +244,18 @@ class ArrayRouter implements JsonEvents {
       const expected = this.options.at === undefined ? "an array" : `an object whose "${this.options.at}" is an array`;
       throw new JsonError("JSON_INVALID", `expected ${expected}, found ${found}`, this.position());
     }
-    const index = this.index++;
-    this.target = new ValueBuilder(
-      this.options,
-      (value) => {
-        this.target = undefined;
-        this.options.onElement(value, index);
-      },
-      this.position,
-    );
-    return this.target;
+    this.memberKey = undefined;
+    this.building = true;
+    this.builder.restart();
+    return this.builder;
+  }
+
+  private deliver(value: unknown): void {
+    this.building = false;
+    if (this.memberKey === undefined) {
+      this.options.onElement(value, this.index++);
+    } else {
+      Object.defineProperty(this.rest, this.memberKey, { value, writable: true, enumerable: true, configurable: true });
+    }
   }
 }

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  JsonError,
-  JsonTokenizer,
-  Utf8Transcoder,
-  ValueBuilder,
-  detectJsonEncoding,
-  parseJson,
-} from "../../src/json/index.js";
+import { JsonError, Utf8Transcoder, detectJsonEncoding, parseJson, parseJsonChunks } from "../../src/json/index.js";
 import { prng } from "../scan/helpers.js";
 import { type Canonical, RawNumber, canonical, pythonDetectEncoding, pythonLoads } from "./cpython.js";
 
@@ -122,28 +115,18 @@ const CORPUS: readonly Buffer[] = [
 
 /** Parses as the scanner does: Python's extras allowed, numbers kept as written. */
 function ours(doc: Uint8Array, split: (length: number) => number[] = (length) => [length]): unknown {
-  let value: unknown;
-  const options = {
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (const size of split(doc.length)) {
+    chunks.push(doc.subarray(at, at + size));
+    at += size;
+  }
+  return parseJsonChunks(chunks, {
     allowNonFinite: true,
     maxDepth: 500,
     number: (raw: string) => new RawNumber(raw),
     nullPrototype: true,
-  };
-  const tokenizer: JsonTokenizer = new JsonTokenizer(
-    new ValueBuilder(
-      options,
-      (built) => (value = built),
-      () => tokenizer.tokenPosition,
-    ),
-    options,
-  );
-  let at = 0;
-  for (const size of split(doc.length)) {
-    tokenizer.write(doc.subarray(at, at + size));
-    at += size;
-  }
-  tokenizer.end();
-  return value;
+  });
 }
 
 type Outcome = { ok: true; value: Canonical } | { ok: false; code: string };
