@@ -107,17 +107,22 @@ export function analyze(
   if (readings.length > 0) return { format: readings[0]!, ...(safetensors ? { safetensors } : {}) };
 
   if (/\.(jinja|j2)$/i.test(name)) {
-    guarded("template", reporter, () =>
-      checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter),
-    );
+    guarded("template", reporter, () => {
+      // All of it or nothing: injection padded past a partial read would pass unseen.
+      if (source.size > ctx.limits.maxJsonBytes) {
+        throw new LimitError("maxJsonBytes", `template of ${source.size} bytes is larger than maxJsonBytes`, 0);
+      }
+      checkChatTemplate(utf8Lossy(source.read(0, source.size)), "chat template file", reporter);
+    });
     return { format: "template" };
   }
   if (looksLikeJson(head) || name.toLowerCase().endsWith(".json")) {
     const format = guarded("json", reporter, () => {
       json = scanJsonFile(source, name, reporter, ctx, container);
-      return "json";
+      return json.format;
     });
-    return { format: format ?? "json", ...(json ? { json } : {}) };
+    if (format === "text") return { format };
+    return { format: "json", ...(json ? { json } : {}) };
   }
   if (looksLikeText(head)) return { format: "text" };
   if (source.size > 0) {
