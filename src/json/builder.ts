@@ -26,6 +26,7 @@ export interface JsonBuildOptions {
 
 interface Frame {
   readonly container: Record<string, unknown> | unknown[];
+  readonly isArray: boolean;
   key: string | undefined;
   /** The value being read belongs to a repeated key whose first value is kept. */
   dropNext: boolean;
@@ -61,12 +62,12 @@ export class ValueBuilder implements JsonEvents {
   beginObject(): void {
     this.count();
     const container = this.options.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
-    this.frames.push({ container, key: undefined, dropNext: false });
+    this.frames.push({ container, isArray: false, key: undefined, dropNext: false });
   }
 
   beginArray(): void {
     this.count();
-    this.frames.push({ container: [], key: undefined, dropNext: false });
+    this.frames.push({ container: [], isArray: true, key: undefined, dropNext: false });
   }
 
   endObject(): void {
@@ -117,8 +118,8 @@ export class ValueBuilder implements JsonEvents {
     const frame = this.frames[this.frames.length - 1];
     if (frame === undefined) {
       this.deliver(value);
-    } else if (Array.isArray(frame.container)) {
-      frame.container.push(value);
+    } else if (frame.isArray) {
+      (frame.container as unknown[]).push(value);
     } else if (frame.dropNext) {
       frame.dropNext = false;
     } else if (frame.key === "__proto__") {
@@ -129,7 +130,7 @@ export class ValueBuilder implements JsonEvents {
         configurable: true,
       });
     } else {
-      frame.container[frame.key!] = value;
+      (frame.container as Record<string, unknown>)[frame.key!] = value;
     }
   }
 }
