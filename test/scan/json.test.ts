@@ -69,6 +69,24 @@ describe("JSON the scanner cannot fully judge is never SAFE", () => {
     );
   });
 
+  it("reads a .json file as JSON even when its bytes are also something else", () => {
+    // 512 bytes of JSON that are also a valid tar header (v7 tar needs only a checksum): the tar
+    // reading used to win, and the template Python loads from it was never looked at.
+    const doc = Buffer.alloc(512, "a");
+    doc.write(`{"chat_template": ${JSON.stringify(EVIL)}, "pad": "`, 0, "latin1");
+    doc.write('"}', 510, "latin1");
+    doc.write("00000000000 ", 124, "latin1"); // size 0
+    doc.write("0", 156, "latin1"); // a regular file
+    doc.write("        ", 148, "latin1");
+    const sum = doc.reduce((total, byte) => total + byte, 0);
+    doc.write(`${sum.toString(8).padStart(7, "0")} `, 148, "latin1");
+    expect(pythonMember([doc], "chat_template")[0]).toContain("__class__");
+    const report = scanBytes(doc, "tokenizer_config.json");
+    expect(report.format).toBe("tar");
+    expect(report.verdict).toBe("MALICIOUS");
+    expect(codes(report)).toEqual(["CHAT_TEMPLATE_INJECTION", "POLYGLOT"]);
+  });
+
   it("finds Keras objects by decoded keys, under a top-level array too", () => {
     const lambda = '{"class\\u005fname": "__lambda__", "config": {}}';
     expect(codes(scanBytes(utf8(`{"config": {"layers": [${lambda}]}}`), "model.json"))).toContain(

@@ -24,6 +24,8 @@ import { checkChatTemplate } from "./template.js";
 export interface JsonFacts {
   /** "text" when the content only looked like JSON and no JSON parser would accept it. */
   readonly format: "json" | "text";
+  /** The whole file parsed as JSON. */
+  readonly valid: boolean;
   /** model.safetensors.index.json: tensor name → shard file. */
   readonly weightMap?: ReadonlyMap<string, string>;
 }
@@ -62,7 +64,7 @@ export function scanJsonFile(
   const baseName = name.split("/").pop() ?? name;
   const mustCheck = container === "keras-zip" || baseName === "config.json" || baseName.endsWith(".index.json");
   // Nothing to judge; a config a loader needs, though, is broken.
-  if (source.size === 0 && !mustCheck) return { format: "json" };
+  if (source.size === 0 && !mustCheck) return { format: "json", valid: false };
   const json = new DecodedJson(source);
   let judged: JudgedView;
   try {
@@ -72,14 +74,16 @@ export function scanJsonFile(
     if (!(error instanceof ScanError)) throw error;
     // Content sniffed as JSON that no JSON parser accepts is text (a TOML table starts with `[`);
     // a file loaders open as JSON, or one too large or deep to judge, is a finding.
-    if (error instanceof MalformedError && !mustCheck && !/\.json$/i.test(baseName)) return { format: "text" };
+    if (error instanceof MalformedError && !mustCheck && !/\.json$/i.test(baseName)) {
+      return { format: "text", valid: false };
+    }
     reporter.report(
       "INVALID",
       error instanceof LimitError ? "LIMIT_EXCEEDED" : "JSON_PARSE_ERROR",
       `${error.message}; the file is unverified`,
       json.fileOffset(error.offset),
     );
-    return { format: "json" };
+    return { format: "json", valid: false };
   }
   if (json.encoding !== "utf-8" && json.encoding !== "utf-8-sig") {
     reporter.report(
@@ -101,7 +105,7 @@ export function scanJsonFile(
       `key ${quote(judged.duplicateKey)} appears twice in one object; JSON parsers disagree on which value wins`,
     );
   }
-  return { format: "json", ...weightMapFacts(judged.weightMap, reporter) };
+  return { format: "json", valid: true, ...weightMapFacts(judged.weightMap, reporter) };
 }
 
 interface JudgedView {
