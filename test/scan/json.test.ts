@@ -42,6 +42,17 @@ describe("JSON the scanner cannot fully judge is never SAFE", () => {
     expect(codes(scanBytes(utf8('{"auto\\u005fmap": {"AutoModel": "m.X"}}'), "config.json"))).toEqual(["REMOTE_CODE"]);
   });
 
+  it("checks chat_template in every shape transformers takes it: string, named list, mapping", () => {
+    const evil = JSON.stringify(EVIL);
+    expect(config(`{"chat_template": [{"name": "default", "template": ${evil}}]}`).verdict).toBe("MALICIOUS");
+    // A mapping of name to template is used as is by get_chat_template (e.g. "default").
+    expect(config(`{"chat_template": {"default": ${evil}}}`).verdict).toBe("MALICIOUS");
+    expect(
+      config('{"chat_template": {"default": "{{ messages }}", "tool_use": "{% for m in messages %}{% endfor %}"}}')
+        .verdict,
+    ).toBe("SAFE");
+  });
+
   it("flags every shape of auto_map transformers reads, and custom_pipelines", () => {
     // AutoTokenizer takes a list as the legacy form of a tokenizer's auto_map.
     expect(codes(config('{"auto_map": ["tokenization_x.XTokenizer", null]}'))).toEqual(["REMOTE_CODE"]);

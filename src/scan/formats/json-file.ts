@@ -209,15 +209,27 @@ function namesCode(value: JsonValue): boolean {
   return isJsonObject(value) && Object.keys(value).length > 0;
 }
 
-/** chat_template is a string, or a list of {name, template} (named templates). */
-function checkTemplates(value: JsonValue, reporter: Reporter, offset: number | undefined): void {
-  if (typeof value === "string") checkChatTemplate(value, "chat_template", reporter, offset);
-  else if (Array.isArray(value)) {
+/**
+ * chat_template is a string, a list of {name, template} (how transformers saves named templates)
+ * or a mapping of name to template (how it holds them, and takes them from a processor's
+ * chat_template.json). Every string in it is checked, whatever the shape.
+ */
+function checkTemplates(
+  value: JsonValue,
+  reporter: Reporter,
+  offset: number | undefined,
+  label = "chat_template",
+): void {
+  if (typeof value === "string") {
+    checkChatTemplate(value, label, reporter, offset);
+  } else if (Array.isArray(value)) {
     for (const item of value) {
-      if (isJsonObject(item) && typeof item["template"] === "string") {
-        const label = typeof item["name"] === "string" ? `chat_template ${quote(item["name"])}` : "chat_template";
-        checkChatTemplate(item["template"], label, reporter, offset);
-      }
+      const name = isJsonObject(item) && typeof item["name"] === "string" ? item["name"] : undefined;
+      checkTemplates(item, reporter, offset, name === undefined ? label : `chat_template ${quote(name)}`);
+    }
+  } else if (isJsonObject(value)) {
+    for (const [name, item] of Object.entries(value)) {
+      checkTemplates(item, reporter, offset, name === "template" ? label : `chat_template ${quote(name)}`);
     }
   }
 }
