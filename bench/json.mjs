@@ -6,24 +6,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { bundleSource } from "./lib/bundle.mjs";
 
 const MiB = 2 ** 20;
-const REPO = fileURLToPath(new URL("../", import.meta.url));
 
 async function loadJson(dir) {
-  const { build } = await import("esbuild");
-  const outfile = join(dir, "json.mjs");
-  await build({
-    entryPoints: [join(REPO, "src/json/index.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "error",
-  });
-  return { json: await import(outfile), path: outfile };
+  const path = await bundleSource("src/json/index.ts", join(dir, "json.mjs"));
+  return { json: await import(path), path };
 }
 
 /** A tree listing as the Hub returns it: one object per file, ~230 bytes each. */
