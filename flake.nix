@@ -21,23 +21,27 @@
       integrationNames = builtins.attrNames (import ./lib/integration { surface = null; utils = null; });
 
       modelDefs = import ./models;
+
+      # What needs pkgs takes it first, as fetchModel does: fetchModel pkgs { ... },
+      # fetchFromS3 pkgs { ... }, prefetchModel pkgs "hf:acme/tiny", mkShellHook pkgs { ... }.
+      withPkgs = name: pkgs:
+        if builtins.isString pkgs || (builtins.isAttrs pkgs && !(pkgs ? stdenv)) then
+          throw "nix-model-repo.lib.${name} takes pkgs first, as fetchModel does: nix-model-repo.lib.${name} pkgs ..."
+        else (libFor pkgs).${name};
+      withoutPkgs = import ./lib/without-pkgs.nix;
+      # The library's other names, read without evaluating anything (no pkgs needed here).
+      pkgsFirstNames = builtins.filter (name: !(withoutPkgs ? ${name}) && name != "integration" && name != "fetcher")
+        (builtins.attrNames (import ./lib { pkgs = null; }));
     in
     {
-      lib = {
-        # fetchModel pkgs { name; source; hash; ... }
-        fetchModel = pkgs: (libFor pkgs).fetchModel;
-        fetchFromHuggingFace = pkgs: (libFor pkgs).fetchFromHuggingFace;
-        # Source factories: sources.huggingface.org "acme" "tiny", ... (no pkgs needed)
-        sources = import ./lib/sources/factories.nix { };
-        # Presets, built-in validators and mkValidator for fetchModel's `validation` (no pkgs needed):
-        #   validation = nix-model-repo.lib.validation.presets.strict;
-        validation = { inherit (import ./lib/validation { utils = import ./lib/utils.nix; }) presets validators mkValidator; };
-        integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
-        # instantiate pkgs modelDefs → models (unpinned definitions become placeholders)
-        instantiate = pkgs: (libFor pkgs).instantiate;
-        # mkShellHook pkgs { models = [ ... ]; } → a shellHook string
-        mkShellHook = pkgs: (libFor pkgs).mkShellHook;
-      };
+      lib = withoutPkgs
+        // builtins.listToAttrs (map (name: { inherit name; value = withPkgs name; }) pkgsFirstNames)
+        // {
+          # It needs no pkgs; both of the original design's forms work:
+          # prefetchModel "hf:acme/tiny" (§6.3) and prefetchModel pkgs "hf:acme/tiny" (§17.1).
+          prefetchModel = arg: if builtins.isAttrs arg && arg ? stdenv then withoutPkgs.prefetchModel else withoutPkgs.prefetchModel arg;
+          integration = builtins.listToAttrs (map (name: { inherit name; value = pkgs: (libFor pkgs).integration.${name}; }) integrationNames);
+        };
 
       # The registry of model definitions (models/default.nix): plain fetchModel configs.
       inherit modelDefs;
@@ -58,11 +62,15 @@
       homeManagerModules.model-repo = self.homeManagerModules.default;
 
       # pkgs.nix-model-repo (the CLI), pkgs.nixModelRepo (the library for this pkgs),
-      # pkgs.fetchModel.
+      # pkgs.fetchModel; and the original design's names for the same: fetchAiModel,
+      # aiModelSources, aiModelValidation.
       overlays.default = final: prev: {
         nix-model-repo = final.callPackage ./package.nix { };
         nixModelRepo = import ./lib { pkgs = final; fetcher = final.nix-model-repo; };
         fetchModel = final.nixModelRepo.fetchModel;
+        fetchAiModel = final.nixModelRepo.fetchModel;
+        aiModelSources = final.nixModelRepo.sources;
+        aiModelValidation = final.nixModelRepo.validation;
       };
 
       packages = forAllSystems (pkgs: rec {
@@ -73,7 +81,7 @@
       # For working on this repository: Node for the fetcher, and the CLI itself.
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
-          packages = [ pkgs.nodejs_20 self.packages.${systemOf pkgs}.default ];
+          packages = [ pkgs.nodejs self.packages.${systemOf pkgs}.default ];
         };
       });
 

@@ -1,11 +1,17 @@
 # The fetcher package: the TypeScript CLI bundled by esbuild into one file, run by
-# Node. Every fetchModel FOD uses it as its builder, so its closure is kept to node
-# plus one script (no node_modules at run time).
+# Node. Every fetchModel FOD uses it as its builder, so its closure is kept to
+# nodejs-slim (node without npm or corepack) plus one script: no node_modules, and no
+# package.json (the version is inlined at bundle time, scripts/bundle.mjs).
+#
+# Node: nixpkgs' default `nodejs` builds it (buildNpmPackage runs npm), `nodejs-slim`
+# runs it. Both track nixpkgs' maintained release, so an end-of-life major marked
+# insecure (as nodejs_20 was in nixpkgs PR 511784) never stops evaluation here. The
+# bundle targets node20, so any newer Node runs it.
 {
   lib,
   buildNpmPackage,
   importNpmLock,
-  nodejs_20,
+  nodejs-slim,
   makeWrapper,
 }:
 let
@@ -22,32 +28,38 @@ buildNpmPackage {
       ./package-lock.json
       ./tsconfig.json
       ./scripts/bundle.mjs
+      ./patches
       ./src
     ];
   };
 
-  nodejs = nodejs_20;
   # Dependencies come from package-lock.json's resolved URLs and integrity hashes:
   # no npmDepsHash to keep in step by hand.
   npmDeps = importNpmLock { npmRoot = ./.; };
   npmConfigHook = importNpmLock.npmConfigHook;
   npmBuildScript = "build";
+  # npmConfigHook installs with --ignore-scripts, so package.json's postinstall, which
+  # applies patches/ to node_modules (patch-package), is run here, before the bundle.
+  # Not postConfigure: runHook runs that attribute before npmConfigHook has installed.
+  preBuild = ''
+    npm run postinstall
+  '';
 
   nativeBuildInputs = [ makeWrapper ];
 
   installPhase = ''
     runHook preInstall
     install -Dm644 dist/nix-model-repo.mjs $out/lib/nix-model-repo/nix-model-repo.mjs
-    makeWrapper ${lib.getExe nodejs_20} $out/bin/nix-model-repo \
+    makeWrapper ${lib.getExe nodejs-slim} $out/bin/nix-model-repo \
       --add-flags $out/lib/nix-model-repo/nix-model-repo.mjs
     runHook postInstall
   '';
 
+  # meta.platforms is left to buildNpmPackage, which takes nodejs'.
   meta = {
     description = packageJson.description;
     homepage = "https://github.com/parthspatel/nix-model-repo";
     license = lib.licenses.mit;
     mainProgram = "nix-model-repo";
-    platforms = lib.platforms.all;
   };
 }

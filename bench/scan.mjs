@@ -13,26 +13,15 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
+import { bundleSource } from "./lib/bundle.mjs";
 
 const MiB = 2 ** 20;
-const REPO = fileURLToPath(new URL("../", import.meta.url));
 
-/** Loads the scanner from source through esbuild (a devDependency), so no build step is needed. */
+/** Loads the scanner from source, so no build step is needed. */
 async function loadScanner() {
-  const { build } = await import("esbuild");
   const dir = await mkdtemp(join(tmpdir(), "nmr-bench-scan-bundle-"));
-  const outfile = join(dir, "scanner.mjs");
-  await build({
-    entryPoints: [join(REPO, "src/scan/index.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "error",
-  });
+  const outfile = await bundleSource("src/scan/index.ts", join(dir, "scanner.mjs"));
   return { scanner: await import(outfile), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

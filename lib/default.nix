@@ -11,31 +11,34 @@ let
   sources = import ./sources { inherit utils; };
   fetchModel = import ./fetchModel.nix { inherit utils sources surface; };
   integration = import ./integration { inherit surface utils; };
-  validation = import ./validation { inherit utils; };
+
+  # fetchModel with a flat argument set, in the style of nixpkgs' fetchFrom*: the
+  # source's options beside fetchModel's own.
+  #   fetchFromHuggingFace { repo = "acme/tiny"; files = [ "*.json" ]; hash = "sha256-..."; }
+  #   fetchFromS3 { bucket = "models"; prefix = "tiny"; hash = "sha256-..."; }
+  fetchFrom = type: args:
+    let
+      sourceKeys = sources.${type}.known;
+      source = builtins.intersectAttrs (builtins.listToAttrs (map (k: { name = k; value = null; }) sourceKeys)) args;
+    in
+    fetchModel ((removeAttrs args sourceKeys) // { source.${type} = source; });
 in
-{
+import ./without-pkgs.nix // {
   inherit fetchModel integration;
 
-  # Presets, built-in validators and mkValidator for fetchModel's `validation` (docs/validation.md).
-  validation = { inherit (validation) presets validators mkValidator; };
-
-  # The most used integration helper, at the top as the original design has it.
-  inherit (integration) mkShellHook;
+  # Integration helpers the original design lists at the top beside lib.integration.
+  inherit (integration) mkShellHook mkHfSymlinks mkModelWrapper;
 
   # Model definitions (plain configs, e.g. modelDefs) → models; unpinned ones are placeholders.
   inherit (import ./instantiate.nix { inherit fetchModel; }) instantiate instantiateRaw;
 
-  # Source factories (docs/sources/): sources.huggingface.org "acme" "tiny", sources.mkS3 {...}, ...
-  sources = import ./sources/factories.nix { };
-
-  # fetchModel with a flat Hugging Face argument set, in the style of nixpkgs' fetchFrom*:
-  #   fetchFromHuggingFace { repo = "acme/tiny"; files = [ "*.json" ]; hash = "sha256-..."; }
-  fetchFromHuggingFace = args:
-    let
-      sourceKeys = sources.huggingface.known;
-      source = builtins.intersectAttrs (builtins.listToAttrs (map (k: { name = k; value = null; }) sourceKeys)) args;
-    in
-    fetchModel ((removeAttrs args sourceKeys) // { source.huggingface = source; });
+  fetchFromHuggingFace = fetchFrom "huggingface";
+  fetchFromS3 = fetchFrom "s3";
+  fetchFromGitLfs = fetchFrom "git-lfs";
+  fetchFromUrl = fetchFrom "url";
+  fetchFromOllama = fetchFrom "ollama";
+  fetchFromMlflow = fetchFrom "mlflow";
+  # fetchFromGitXet arrives with the Xet source.
 
   # The fetcher package this library builds with.
   inherit (surface) fetcher;

@@ -12,47 +12,30 @@
 # derivation named `name` whose output links into the raw one and adds the report.
 { utils, sources, surface }:
 let
-  inherit (builtins) attrNames length head concatStringsSep toJSON isAttrs;
+  inherit (builtins) toJSON isAttrs;
   ctx = "fetchModel";
   network = import ./network.nix { inherit utils; };
   auth = import ./auth.nix { inherit utils; };
   onFailure = import ./on-failure.nix { inherit utils; };
+  modelSource = import ./model-source.nix { inherit utils sources; };
+  inherit (modelSource) exampleSource prefetchCommand fakeHash;
   integrationConfig = import ./integration/config.nix { inherit utils; };
   validationLib = import ./validation { inherit utils; };
   phase2 = validationLib.phase2 surface;
 
   knownOptions = [ "name" "source" "hash" "validation" "integration" "network" "auth" "onFailure" "meta" "passthru" ];
 
-  exampleSource = ''source.huggingface = { repo = "acme/tiny"; };'';
-
-  # Exactly one attribute under `source`, naming a known source type.
-  pickSource = source:
-    let
-      names = attrNames (utils.expect ctx "source" "an attribute set with one source" exampleSource isAttrs source);
-      type = head names;
-    in
-    if length names != 1 then
-      utils.fail ctx "source must name exactly one source, but it names ${if names == [ ] then "none" else concatStringsSep ", " names}. Example: ${exampleSource} Known sources: ${concatStringsSep ", " (attrNames sources)}."
-    else if !(sources ? ${type}) then
-      utils.fail ctx "unknown source '${type}'.${utils.suggestion type (attrNames sources)} Known sources: ${concatStringsSep ", " (attrNames sources)}."
-    else { inherit type; adapter = sources.${type}; config = source.${type}; };
-
-  # The prefetch command for this model. `--name` only when it differs from the source's
-  # default: prefetch adds the download under <name>-raw, the path the build looks for.
-  prefetchCommand = name: sourceSpec: adapter:
-    adapter.prefetchCommand sourceSpec + (if name == adapter.defaultName sourceSpec then "" else " --name ${name}");
-
   checkHash = name: sourceSpec: adapter: hash:
     if hash == null || hash == "" then
       utils.fail ctx ''hash is missing for model "${name}". Get it with:
     ${prefetchCommand name sourceSpec adapter}
-  and set hash = "sha256-..."; (or hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; and read the right one from the build error).''
+  and set hash = "sha256-..."; (or hash = "${fakeHash}"; and read the right one from the build error).''
     else utils.expect ctx "hash" "an SRI sha256 hash" "\"sha256-2kXl3yJh7rOqFyA5Pbgo1Yp7b4Y4wq0lU6r1t9m2X8E=\"" utils.isSriSha256 hash;
 in
 args:
 let
   config = utils.checkKnownAttrs ctx "" knownOptions (utils.expect ctx "the argument" "an attribute set of options" "{ name = \"tiny\"; ${exampleSource} hash = \"sha256-...\"; }" isAttrs args);
-  picked = pickSource (config.source or (utils.fail ctx "source is missing. Example: ${exampleSource}"));
+  picked = modelSource.pick ctx (config.source or (utils.fail ctx "source is missing. Example: ${exampleSource}"));
   sourceSpec = picked.adapter.toSpec picked.config;
   name = utils.expect ctx "name" "a store name (letters, digits, + - . _ ? =)" "\"tiny\"" utils.isStoreName (config.name or (picked.adapter.defaultName sourceSpec));
   hash = checkHash name sourceSpec picked.adapter (config.hash or null);

@@ -21,19 +21,24 @@
   # make symlinks, so substituting them would cost more than building.
   runCommandLocal = pkgs.runCommandLocal;
   writeShellScriptBin = pkgs.writeShellScriptBin;
+  writeShellScript = pkgs.writeShellScript;
   runtimeShell = pkgs.runtimeShell;
 
   # For shell validators (lib/validation/phase2.nix): bash runs them, and these tools are
-  # on their PATH besides their own runtimeInputs. Only evaluated when a model has one.
+  # on their PATH besides their own runtimeInputs (jq because scripts read config.json
+  # with it, as the original design's examples do). Only evaluated when a model has one.
   bash = pkgs.bash;
-  validatorTools = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused ];
-  # nixpkgs' modelscan, for validators.modelscan only: evaluated by models that use it.
-  modelscan = pkgs.python3Packages.modelscan;
+  validatorTools = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused pkgs.jq ];
+  # nixpkgs' modelscan (pkgs/by-name/mo/modelscan), for validators.modelscan only:
+  # evaluated by models that use it.
+  modelscan = pkgs.modelscan;
 
-  # nixpkgs' standard list (lib.fetchers.proxyImpureEnvVars), spelled out so lib/
-  # needs no nixpkgs lib.
+  # nixpkgs' standard list (lib/fetchers.nix proxyImpureEnvVars), spelled out so lib/
+  # needs no nixpkgs lib: the proxy variables, and NIX_SSL_CERT_FILE for the CA bundle
+  # a TLS-intercepting proxy needs (the fetcher reads it before SSL_CERT_FILE).
   proxyImpureEnvVars = [
     "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
     "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+    "NIX_SSL_CERT_FILE"
   ];
 }

@@ -70,6 +70,25 @@ let
   # A store-name-safe string: what Nix accepts in derivation names.
   isStoreName = v: isString v && match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" v != null;
 
+  # An absolute http(s) URL without credentials (they would be written into the .drv), as
+  # the fetcher checks it (src/spec/url.ts). Endpoints, tracking URIs and clone URLs take
+  # no query or fragment; a file's URL may carry a (signed) query.
+  isHttpUrl = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
+  isFileUrl = v: isString v && match "https?://[^@/?#]+([/?][^#]*)?" v != null;
+
+  # "a@b@c" → { before = "a@b"; after = "c"; } at the last `sep` (one character); null without one.
+  splitLast = sep: s:
+    let m = match "(.*)[${sep}]([^${sep}]*)" s;
+    in if m == null then null else { before = head m; after = builtins.elemAt m 1; };
+
+  toLower = builtins.replaceStrings
+    [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ]
+    [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+
+  # POSIX single quotes ('it'\''s'), safe in bash and sh: for every command the library
+  # prints or generates.
+  escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
+
   # Hub repo ids as huggingface_hub's validate_repo_id (utils/_validators.py) takes them, in
   # the ASCII the Hub's own names use: [namespace/]name, each part letters, digits, _ . -
   # that starts and ends with a letter, digit or _, at most 96 characters; no "--" or ".."
@@ -83,7 +102,7 @@ in
 {
   inherit fail checkKnownAttrs expect editDistance suggestion describeValue;
   inherit isNumber isPositiveNumber isNonNegativeNumber isPositiveInt isNonEmptyString isStringOrNull
-    isStringListOrNull isSriSha256 isEnvVarName isStoreName;
+    isStringListOrNull isSriSha256 isEnvVarName isStoreName isHttpUrl isFileUrl escapeShellArg toLower splitLast;
   inherit isHubRepoIdPart isHubRepoId;
 
   # `a // b` recursively for nested option sets (defaults // user config).

@@ -47,6 +47,14 @@ in
   meta-llama.llama-3_2-1b-instruct =
     hf "meta-llama/Llama-3.2-1B-Instruct" [ "*.json" "*.safetensors" ] "Llama 3.2 instruction-tuned, 1B parameters (gated)";
 
+  # The two the original design's end-user example names (models.meta-llama.llama-2-7b,
+  # models.mistralai.mistral-7b).
+  meta-llama.llama-2-7b =
+    hf "meta-llama/Llama-2-7b-hf" [ "*.json" "*.safetensors" "tokenizer.model" ] "Llama 2, 7B parameters (gated)";
+
+  mistralai.mistral-7b =
+    hf "mistralai/Mistral-7B-v0.1" [ "*.json" "*.safetensors" "tokenizer.model" ] "Mistral 7B v0.1, 7B parameters";
+
   ollama.llama3_2-1b = {
     source.ollama.model = "llama3.2:1b";
     hash = null;

@@ -7,14 +7,17 @@
 #   };
 #
 # Hugging Face layout models are linked one folder each into ~/.cache/huggingface/hub
-# (home.file), next to what huggingface_hub downloads there itself; Home Manager refuses
-# to replace a real directory in the way instead of clobbering it. Ollama models form one
-# OLLAMA_MODELS directory. The links are part of the generation, so the models are kept
-# from garbage collection while it exists; models without links are rooted through
-# home.extraDependencies (or, on Home Manager releases without it, a manifest package).
+# (home.file), next to what huggingface_hub downloads there itself. A real directory in
+# the way (a model huggingface_hub downloaded) is Home Manager's collision: activation
+# stops, unless backupFileExtension / backupCommand is set, in which case Home Manager
+# moves it aside (models--org--name.<ext>) and links ours (modules/files.nix,
+# files/check-link-targets.sh). Ollama models form one OLLAMA_MODELS directory. The
+# links are part of the generation, so the models are kept from garbage collection
+# while it exists; models without links are rooted through home.extraDependencies (or,
+# on Home Manager releases without it, a manifest package).
 { config, lib, pkgs, options, ... }:
 let
-  inherit (lib) mkOption mkEnableOption mkIf mkMerge types optionalAttrs mapAttrs attrValues filterAttrs listToAttrs;
+  inherit (lib) mkOption mkEnableOption mkIf mkMerge mkDefault types optionalAttrs mapAttrs attrValues filterAttrs listToAttrs;
 
   cfg = config.programs.model-repo;
   shared = import ./shared.nix { inherit lib pkgs; };
@@ -29,18 +32,15 @@ let
   ollamaPath = "${config.home.homeDirectory}/${cfg.ollama.directory}";
 
   # The links in ~/.cache/huggingface/hub are where huggingface_hub looks by default, so
-  # no HF_HUB_CACHE: the user's other downloads keep working beside them.
+  # no HF_HUB_CACHE: the user's other downloads keep working beside them. Offline mode's
+  # variables are mkEnvironment's, exported on their own.
   env = mkEnvironment {
     models = attrValues built;
     hub = false;
     ollamaModels = if ollamaDir == null then false else ollamaPath;
-    offline = false;
+    inherit (cfg) offline;
   };
-  offlineVariables = optionalAttrs (cfg.offlineMode && hfModels != { }) {
-    HF_HUB_OFFLINE = "1";
-    TRANSFORMERS_OFFLINE = "1";
-    HF_DATASETS_OFFLINE = "1";
-  };
+  offlineVariables = optionalAttrs (hfModels != { }) env.offlineVariables;
 
   # Everything the links do not already keep alive.
   linked = name: (hub != null && hfModels ? ${name}) || ollamaModels ? ${name};
@@ -54,6 +54,9 @@ let
   };
 in
 {
+  # The original design named it offlineMode; NixOS's module says offline.
+  imports = [ (lib.mkRenamedOptionModule [ "programs" "model-repo" "offlineMode" ] [ "programs" "model-repo" "offline" ]) ];
+
   options.programs.model-repo = {
     enable = mkEnableOption "models fetched reproducibly into the Nix store by nix-model-repo";
 
@@ -73,10 +76,10 @@ in
       description = "Where the links go, relative to the home directory: huggingface_hub's default cache (HF_HUB_CACHE).";
     };
 
-    offlineMode = mkOption {
+    offline = mkOption {
       type = types.bool;
       default = true;
-      description = "Set HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1 and HF_DATASETS_OFFLINE=1 in the session.";
+      description = "Set HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1 and HF_DATASETS_OFFLINE=1 in the session (`offlineMode`, the original design's name, still works).";
     };
 
     ollama = {
@@ -120,15 +123,16 @@ in
           hub.folders))
         // optionalAttrs (ollamaDir != null) { ${cfg.ollama.directory}.source = ollamaDir; };
 
-      home.sessionVariables = offlineVariables
-        // (if cfg.ollama.setSessionVariables then env.variables else removeAttrs env.variables [ "OLLAMA_MODELS" "OLLAMA_NOPRUNE" ]);
+      # mkDefault: a value of the user's own (HF_HUB_OFFLINE = "0") wins instead of conflicting.
+      home.sessionVariables = mapAttrs (_: mkDefault) (offlineVariables
+        // (if cfg.ollama.setSessionVariables then env.variables else removeAttrs env.variables [ "OLLAMA_MODELS" "OLLAMA_NOPRUNE" ]));
     }
 
     (if hasExtraDependencies then { home.extraDependencies = roots; } else { home.packages = [ manifest ]; })
 
     (optionalAttrs (options ? services && options.services ? ollama && options.services.ollama ? environmentVariables)
       (mkIf (cfg.ollama.configureService && ollamaDir != null) {
-        services.ollama.environmentVariables = { OLLAMA_MODELS = ollamaPath; OLLAMA_NOPRUNE = "1"; };
+        services.ollama.environmentVariables = mapAttrs (_: mkDefault) { OLLAMA_MODELS = ollamaPath; OLLAMA_NOPRUNE = "1"; };
       }))
   ]);
 }

@@ -49,7 +49,7 @@ let
     inherit (cfg) offline;
   };
 
-  restricted = cfg.allowedUsers != null;
+  restricted = cfg.allowedUsers != [ ];
   mode = if restricted then "0750" else "0755";
   group = if restricted then cfg.group else "root";
 
@@ -65,13 +65,17 @@ in
     models = shared.modelsOption "They are built with the system and kept from garbage collection with it.";
 
     cacheDir = mkOption {
-      type = types.str;
+      # A path literal (`cacheDir = /srv/models;`, as the original design types it) is taken
+      # as the path it names: interpolating it would copy that directory into the store.
+      type = types.coercedTo types.path toString (types.strMatching "/.*");
       default = "/var/cache/model-repo";
+      example = "/srv/models";
       description = ''
         Where the models are laid out for programs: `huggingface/hub` (a Hugging Face Hub
         cache, HF_HUB_CACHE) and `ollama` (OLLAMA_MODELS) are symlinks into the store that
         systemd-tmpfiles keeps up to date. The module owns these two paths and replaces
-        whatever is there.
+        whatever is there. An absolute path, as a string or a path (never copied into the
+        store).
       '';
     };
 
@@ -102,13 +106,14 @@ in
     };
 
     allowedUsers = mkOption {
-      type = types.nullOr (types.listOf types.str);
-      default = null;
+      type = types.listOf types.str;
+      default = [ ];
       example = [ "alice" "inference" ];
       description = ''
-        Users who may use `cacheDir`: they join `group`, which owns it (mode 0750). null
-        (the default) leaves it readable by everyone (0755). This guards the convenient
-        paths only: the models themselves are in the world-readable Nix store.
+        Users who may use `cacheDir`: they join `group`, which owns it (mode 0750). The
+        empty list (the default, as in the original design) restricts nothing: `cacheDir`
+        is readable by everyone (0755). To allow root alone, list `[ "root" ]`. This guards
+        the convenient paths only: the models themselves are in the world-readable Nix store.
       '';
     };
 
@@ -127,8 +132,10 @@ in
           A file of `NAME=value` lines (HF_TOKEN=..., AWS_ACCESS_KEY_ID=...) loaded into
           nix-daemon's environment (systemd EnvironmentFile), where fixed-output builds
           read the variables they list in impureEnvVars. A string, so the secret never
-          enters the store. Every user who may build can read these variables through a
-          fixed-output derivation of their own; see docs/nixos.md.
+          enters the store. It is optional to systemd ("-" prefix): while it is missing
+          (a secrets manager has not written it yet) the daemon still starts, so
+          `nixos-rebuild` keeps working. Every user who may build can read these variables
+          through a fixed-output derivation of their own; see docs/nixos.md.
         '';
       };
 
@@ -137,10 +144,13 @@ in
         default = null;
         example = "/run/secrets/hf-token";
         description = ''
-          A token file made visible inside build sandboxes (nix.settings.extra-sandbox-paths)
-          and set as `auth.tokenFile` of every model whose source is in `tokenFileSources`
-          (unless the model sets its own). It must be readable by the build users (e.g. mode
-          0440, group nixbld). A string, so the secret never enters the store.
+          A token file made visible inside build sandboxes (nix.settings.extra-sandbox-paths,
+          as an optional path: "?" suffix) and set as `auth.tokenFile` of every model whose
+          source is in `tokenFileSources` (unless the model sets its own). While the file
+          is missing, other builds (and `nixos-rebuild`) go on; a model that needs it fails
+          saying so. It must be readable by the build users (e.g. mode 0440, group nixbld).
+          The sandbox path is visible to every sandboxed build, not only these models'. A
+          string, so the secret never enters the store.
         '';
       };
 
@@ -182,8 +192,9 @@ in
       services.model-repo.packages = built;
       services.model-repo.environment = env.variables;
 
-      environment.variables = env.variables
-        // optionalAttrs (cfg.setHfHome && hub != null) { HF_HOME = "${cfg.cacheDir}/huggingface"; };
+      # mkDefault: a value of the user's own (HF_HUB_OFFLINE = "0") wins instead of conflicting.
+      environment.variables = mapAttrs (_: mkDefault) (env.variables
+        // optionalAttrs (cfg.setHfHome && hub != null) { HF_HOME = "${cfg.cacheDir}/huggingface"; });
 
       systemd.tmpfiles.rules =
         [ "d ${cfg.cacheDir} ${mode} root ${group} -" ]
@@ -203,18 +214,22 @@ in
     (mkIf (cfg.auth.environmentFile != null) {
       # NixOS starts nix-daemon.service from nix-daemon.socket (no per-connection
       # nix-daemon@ instances), so this one unit is where builds get their environment.
-      systemd.services.nix-daemon.serviceConfig.EnvironmentFile = [ cfg.auth.environmentFile ];
+      # "-": a missing file is skipped (systemd.exec(5)); without it the daemon would not
+      # start, and no build could run, the nixos-rebuild that fixes it included.
+      systemd.services.nix-daemon.serviceConfig.EnvironmentFile = [ "-${cfg.auth.environmentFile}" ];
     })
 
     (mkIf (cfg.auth.tokenFile != null) {
-      nix.settings.extra-sandbox-paths = [ cfg.auth.tokenFile ];
+      # "?": Nix mounts it only if it exists (nix.conf sandbox-paths). Without it a missing
+      # file fails every sandboxed build, the nixos-rebuild that would fix it included.
+      nix.settings.extra-sandbox-paths = [ "${cfg.auth.tokenFile}?" ];
     })
 
     (optionalAttrs hasOllamaService (mkIf (cfg.ollama.configureService && ollamaDir != null) {
       # The store path itself: the ollama service runs as a dynamic user that need not be
       # in `group`, so it could not traverse cacheDir.
       services.ollama.models = mkDefault "${ollamaDir}";
-      services.ollama.environmentVariables.OLLAMA_NOPRUNE = "1";
+      services.ollama.environmentVariables.OLLAMA_NOPRUNE = mkDefault "1";
     }))
 
     {

@@ -4,8 +4,8 @@
 #   integration = {
 #     huggingface = {
 #       enable = true;            # place it in Hub caches (default: true for the Hugging Face layout)
-#       org = "meta-llama";       # the folder's org (default: from the source)
-#       model = "Llama-2-7b-hf";  # the folder's name (default: from the source, else `name`)
+#       org = "meta-llama";       # the folder's org (default, or null: from the source)
+#       model = "Llama-2-7b-hf";  # the folder's name (default, or null: from the source, else `name`)
 #     };
 #     environment = { LLAMA_MODEL = "$out/snapshots"; };  # exported by wrappers and shells; $out = the model
 #   };
@@ -35,10 +35,12 @@ in
         (utils.expect ctx "integration.huggingface" "an attribute set" "{ org = \"acme\"; model = \"tiny\"; }" isAttrs (i.huggingface or { }));
       layout = if sourceType == "ollama" then "ollama" else "huggingface";
       enable = utils.expect ctx "integration.huggingface.enable" "true or false" "true" isBool (hf.enable or (layout == "huggingface"));
+      # null, as the original design writes the defaults out, means "from the source".
+      given = option: if (hf.${option} or null) != null then hf.${option} else null;
       org = utils.expect ctx "integration.huggingface.org" "null or a Hub name (letters, digits, _ - .; no \"--\")" "\"acme\""
-        (v: v == null || isRepoIdPart v) (hf.org or info.org or null);
+        (v: v == null || isRepoIdPart v) (if given "org" != null then given "org" else info.org or null);
       model = utils.expect ctx "integration.huggingface.model" "a Hub name (letters, digits, _ - .; no \"--\")" "\"tiny\""
-        isRepoIdPart (hf.model or info.model or name);
+        isRepoIdPart (if given "model" != null then given "model" else info.model or name);
       repoType = info.repoType or "model";
     in
     if enable && layout == "ollama" then

@@ -18,7 +18,7 @@ let
   mkHfHub = import ./mkHfHub.nix { inherit surface describeModel shell; };
   mkOllamaModels = import ./mkOllamaModels.nix { inherit surface describeModel shell; };
   mkEnvironment = import ./mkEnvironment.nix { inherit utils describeModel mkHfHub mkOllamaModels; };
-  mkHfSymlinks = import ./mkHfSymlinks.nix { inherit surface shell mkHfHub; };
+  mkHfSymlinks = import ./mkHfSymlinks.nix { inherit surface shell utils mkHfHub; };
   mkShellHook = import ./mkShellHook.nix { inherit shell mkEnvironment mkHfSymlinks; };
   mkModelWrapper = import ./mkModelWrapper.nix { inherit surface shell mkEnvironment; };
 in

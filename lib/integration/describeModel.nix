@@ -6,6 +6,7 @@
 #       { drv = model; org = "meta-llama"; model = "Llama-2-7b-hf"; }   # override the folder
 #       { path = ./my-hub-folder; org = "acme"; model = "tiny"; }        # any HF-layout directory
 #       { path = ollamaOutput; layout = "ollama"; }
+#       { path = model; name = "tiny"; envVar = "TINY_PATH"; }          # exported as TINY_PATH
 #
 # → { name; path; layout; folder; org; model; repoType; repoId; revision; environment; }
 #   `path` is the model itself (a derivation or a path; interpolating it gives the store
@@ -37,7 +38,7 @@ let
     environment = substituteOut drv i.environment;
   };
 
-  recordKeys = [ "drv" "path" "org" "model" "repoType" "layout" "revision" "environment" "name" ];
+  recordKeys = [ "drv" "path" "org" "model" "repoType" "layout" "revision" "environment" "name" "envVar" ];
 
   fromRecord = record:
     let
@@ -64,22 +65,28 @@ let
       named = r ? org || r ? model || r ? repoType;
       org = utils.expect ctx "org" "null or a Hub name (letters, digits, _ - .; no \"--\")" "\"acme\""
         (v: v == null || integrationConfig.isRepoIdPart v) (r.org or base.org);
-      model = utils.expect ctx "model" "a Hub name (letters, digits, _ - .; no \"--\")" "\"tiny\"" integrationConfig.isRepoIdPart
-        (r.model or (if base.model != null then base.model else utils.fail ctx "the entry for ${toString base.name} names no Hub folder: give it model = \"name\"; (and org = \"org\";). Example: ${example}"));
+      model = if !(r ? model) && base.model == null then null
+        else utils.expect ctx "model" "a Hub name (letters, digits, _ - .; no \"--\")" "\"tiny\"" integrationConfig.isRepoIdPart (r.model or base.model);
       repoType = utils.expect ctx "repoType" "one of \"model\", \"dataset\", \"space\"" "\"dataset\"" (v: elem v [ "model" "dataset" "space" ]) (r.repoType or base.repoType);
+      # The original design's { path; name; envVar; }: the variable holds the model's path.
+      envVar = if r ? envVar then utils.expect ctx "envVar" "an environment variable name" "\"TINY_PATH\"" utils.isEnvVarName r.envVar else null;
+      exported = if envVar == null then { } else { ${envVar} = "${path}"; };
+      noFolder = utils.fail ctx "the entry for ${toString base.name} names no Hub folder: give it model = \"name\"; (and org = \"org\";), or envVar = \"NAME\"; to only export its path. Example: ${example}";
     in
     base // {
       inherit layout;
       name = r.name or base.name;
       folder =
         if layout != "huggingface" then null
-        else if named then integrationConfig.folderName repoType org model
-        else if base.folder != null then base.folder
-        else utils.fail ctx "the entry for ${toString base.name} names no Hub folder: give it model = \"name\"; (and org = \"org\";). Example: ${example}";
+        else if named && model != null then integrationConfig.folderName repoType org model
+        else if !named && base.folder != null then base.folder
+        # Only exported through its variable: it takes no part in Hub caches.
+        else if !named && envVar != null then null
+        else noFolder;
       repoId = if named then (if org == null then model else "${org}/${model}") else base.repoId;
       inherit org model repoType;
       revision = r.revision or base.revision;
-      environment = base.environment // substituteOut path (utils.expect ctx "environment" "an attribute set of strings" "{ MY_MODEL = \"$out\"; }" isAttrs (r.environment or { }));
+      environment = base.environment // exported // substituteOut path (utils.expect ctx "environment" "an attribute set of strings" "{ MY_MODEL = \"$out\"; }" isAttrs (r.environment or { }));
     };
 in
 entry:

@@ -53,9 +53,11 @@ let
   builtOllama = if ollamaModels == null && ollamaModelList != [ ] then mkOllamaModels { models = ollamaModelList; name = "${name}-ollama"; } else null;
   theOllama = if ollamaModels == false then null else if ollamaModels != null then ollamaModels else builtOllama;
 
-  hubVariables = if theHub == null then { } else
-    { HF_HUB_CACHE = "${theHub}"; }
-    // (if offline then { HF_HUB_OFFLINE = "1"; TRANSFORMERS_OFFLINE = "1"; HF_DATASETS_OFFLINE = "1"; } else { });
+  # What offline mode sets for the Hub's libraries; exported with the hub. The Home
+  # Manager module, whose links go into the user's default cache (no HF_HUB_CACHE),
+  # exports these on their own.
+  offlineVariables = if offline then { HF_HUB_OFFLINE = "1"; TRANSFORMERS_OFFLINE = "1"; HF_DATASETS_OFFLINE = "1"; } else { };
+  hubVariables = if theHub == null then { } else { HF_HUB_CACHE = "${theHub}"; } // offlineVariables;
   ollamaVariables = if theOllama == null then { } else
     { OLLAMA_MODELS = "${theOllama}"; OLLAMA_NOPRUNE = "1"; };
 
@@ -67,6 +69,7 @@ in
     // utils.expect ctx "environment" "an attribute set of strings" "{ MY_MODEL = \"/models/x\"; }" isAttrs environment;
   hub = theHub;
   ollamaModels = theOllama;
+  inherit offlineVariables;
   models = described;
   # Store paths to root against garbage collection (GC roots, extraDependencies).
   roots = filter isDerivation [ theHub theOllama ]

@@ -8,14 +8,23 @@
 #   mkModelWrapper { package = pkgs.llama-cpp; environment.LLAMA_MODEL = "${gguf}/model.gguf"; }
 #   # every program in llama-cpp's bin/, wrapped
 #
+#   mkModelWrapper { program = "${python}/bin/python"; models = [ { path = tiny; name = "tiny"; envVar = "TINY_PATH"; } ]; }
+#   # the original design's records: TINY_PATH=/nix/store/...-tiny (tiny is also in the hub)
+#
 # Exactly one of `program` (an executable's path; the wrapper takes its name unless
 # `name` is given) or `package` (every executable in its bin/). The wrapper refers to the
 # models, so installing it keeps them from garbage collection. passthru: environment
-# (the variables), hub, ollamaModels, models.
+# (the variables), hub, ollamaModels, models. meta: mainProgram and description only:
+# the wrapper has one output, so the package's outputsToInstall (bin, man, ...) would
+# name outputs it does not have and break systemPackages / home.packages.
 { surface, shell, mkEnvironment }:
 let
-  inherit (builtins) baseNameOf;
+  inherit (builtins) baseNameOf unsafeDiscardStringContext;
   ctx = "mkModelWrapper";
+
+  # The program's file name. baseNameOf keeps the string context of "${python}/bin/python",
+  # and Nix refuses a derivation name that refers to a store path: the name is only a name.
+  programName = program: unsafeDiscardStringContext (baseNameOf (toString program));
 in
 { program ? null, package ? null, name ? null, models ? [ ], hub ? null, ollamaModels ? null
 , offline ? true, environment ? { } }:
@@ -23,7 +32,7 @@ let
   env = mkEnvironment { inherit models hub ollamaModels offline environment; name = if name != null then name else "wrapped"; };
   drvName =
     if name != null then name
-    else if program != null then baseNameOf (toString program)
+    else if program != null then programName program
     else "${package.pname or package.name or "program"}-with-models";
   # The exports every wrapper starts with; passAsFile keeps the builder's command line short.
   exports = shell.exportLines env.variables;
@@ -49,11 +58,13 @@ else
         environment = env.variables;
         inherit (env) hub ollamaModels models;
       };
-      meta = if program != null then { mainProgram = baseNameOf (toString program); } else (package.meta or { });
+      meta =
+        if program != null then { mainProgram = if name != null then name else programName program; description = "${programName program} with models"; }
+        else builtins.intersectAttrs { mainProgram = null; description = null; } (package.meta or { });
     }
     (writeWrapper + (if program != null then ''
       mkdir -p "$out/bin"
-      nmr_write_wrapper "$out/bin/"${shell.escapeShellArg (if name != null then name else baseNameOf (toString program))} ${shell.escapeShellArg program}
+      nmr_write_wrapper "$out/bin/"${shell.escapeShellArg (if name != null then name else programName program)} ${shell.escapeShellArg program}
     '' else ''
       mkdir -p "$out/bin"
       found=0

@@ -37,8 +37,10 @@ in
   # A file server, written once; each file pinned by its sha256:
   #   files = sources.mkHttp { baseUrl = "https://models.example/tiny"; };
   #   source = files { path = "model.safetensors"; sha256 = "9f86d0...0a08"; };
+  # Without sha256 (as the original design writes it), fetchModel stops and prints the
+  # prefetch command that gives it.
   mkHttp = { baseUrl }:
-    { path, sha256, filename ? null }:
+    { path, sha256 ? null, filename ? null }:
     { url.urls = [ { url = joinUrl baseUrl path; inherit sha256 filename; } ]; };
 
   # A git host with Git LFS, written once; `files` are git-lfs include patterns (lfsFiles):

@@ -16,7 +16,6 @@ let
   ctx = "fetchModel";
   opt = name: "source.git-lfs.${name}";
 
-  isUrl = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
   isCommit = v: isString v && match "[0-9a-f]{40}" v != null;
 
   # "https://host/org/repo.git" → [ "org" "repo" ]
@@ -31,7 +30,6 @@ let
   # A Hub repo-id part (for integration.huggingface), when the URL's segment is one.
   hubName = s: if utils.isHubRepoIdPart s then s else null;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 in
 rec {
   known = [ "url" "rev" "lfsFiles" ];
@@ -39,7 +37,7 @@ rec {
   toSpec = cfg:
     let
       c = utils.checkKnownAttrs ctx "source.git-lfs." known cfg;
-      url = utils.expect ctx (opt "url") "an http(s) clone URL without credentials (ssh is not available in a build)" "\"https://huggingface.co/acme/tiny\"" isUrl (c.url or null);
+      url = utils.expect ctx (opt "url") "an http(s) clone URL without credentials (ssh is not available in a build)" "\"https://huggingface.co/acme/tiny\"" utils.isHttpUrl (c.url or null);
       rev = c.rev or null;
     in
     {
@@ -63,8 +61,22 @@ rec {
   defaultName = spec: utils.sanitizeName (lastPart spec);
 
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "git-lfs:${spec.url}@${spec.rev}") ]
-      ++ map (f: "--files ${quoteShell f}") (if spec.lfsFiles == null then [ ] else spec.lfsFiles));
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "git-lfs:${spec.url}@${spec.rev}") ]
+      ++ map (f: "--files ${utils.escapeShellArg f}") (if spec.lfsFiles == null then [ ] else spec.lfsFiles));
+
+  # The `git-lfs:` prefetch target (src/sources/git-lfs/prefetch-target.ts), for
+  # parseModelSpec: git-lfs:URL@<40-hex commit>.
+  prefixes = [ "git-lfs" ];
+  targetExample = "git-lfs:https://host/org/repo.git@<40-hex commit>";
+  parseTarget = rest: flags:
+    let
+      at = utils.splitLast "@" rest;
+      url = if at == null then rest else at.before;
+      rev = if at == null then "" else at.after;
+    in
+    if url == "" || !(isCommit rev) then
+      utils.fail "parseModelSpec" "cannot read the git-lfs target 'git-lfs:${rest}'. Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."
+    else { inherit url rev; } // (if flags.files == null then { } else { lfsFiles = flags.files; });
 
   info = spec:
     let

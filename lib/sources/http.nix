@@ -21,8 +21,6 @@ let
   archiveSuffixes = [ ".tar" ".tar.gz" ".tgz" ".zip" ];
   exampleUrls = ''[ { url = "https://example.org/model.safetensors"; sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"; } ]'';
 
-  # No credentials (they would land in the .drv) and no fragment.
-  isUrl = v: isString v && match "https?://[^@/?#]+(/[^#]*)?" v != null;
   isSha256 = v: isString v && (match "[0-9a-fA-F]{64}" v != null || match "sha256-[A-Za-z0-9+/]{43}=" v != null || match "[0-9a-df-np-sv-z]{52}" v != null);
   # A relative path of plain segments (the fetcher checks it again).
   isFilename = v: v == null || (isString v && match "/.*" v == null && match ".*[\\\\].*" v == null
@@ -35,7 +33,7 @@ let
       parts = filter isString (split "/" path);
     in
     elemAt parts (length parts - 1);
-  fileName = u: if u.filename != null then u.filename else urlName u.url;
+  fileName = u: if (u.filename or null) != null then u.filename else urlName u.url;
   isArchiveName = n: match ".*\\.([Tt][Aa][Rr]|[Tt][Aa][Rr]\\.[Gg][Zz]|[Tt][Gg][Zz]|[Zz][Ii][Pp])" n != null;
   # "bert.tar.gz" → "bert", "model.safetensors" → "model" (the same rule as `prefetch url:`).
   stem = n:
@@ -45,16 +43,19 @@ let
     in
     if targz != null then head targz else if other != null then head other else n;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
   checkEntry = unpack: index: entry:
     let
       where = "${opt "urls"}.${toString index}";
       e = utils.checkKnownAttrs ctx "${where}." [ "url" "sha256" "filename" ]
         (utils.expect ctx where "an attribute set { url; sha256; filename ? null; }" ''{ url = "https://example.org/model.safetensors"; sha256 = "..."; }'' isAttrs entry);
+      url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" utils.isFileUrl (e.url or null);
       checked = {
-        url = utils.expect ctx "${where}.url" "an http(s) URL without credentials or fragment" "\"https://example.org/model.safetensors\"" isUrl (e.url or null);
-        sha256 = utils.expect ctx "${where}.sha256" "a sha256: 64 hex digits, \"sha256-<base64>\" or nix32 (get it with: nix-model-repo prefetch url:<URL>)" "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"" isSha256 (e.sha256 or null);
+        inherit url;
+        sha256 =
+          if (e.sha256 or null) == null then
+            utils.fail ctx "${where}.sha256 is missing: every file is pinned by its sha256. Get it with: nix-model-repo prefetch ${utils.escapeShellArg "url:${url}"} (it prints the sha256 and the hash), then set ${where}.sha256 = \"<the sha256>\";"
+          else utils.expect ctx "${where}.sha256" "a sha256: 64 hex digits, \"sha256-<base64>\" or nix32 (get it with: nix-model-repo prefetch url:<URL>)" "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"" isSha256 e.sha256;
         filename = utils.expect ctx "${where}.filename" "null or a relative path (no leading \"/\", no \"..\")" "\"model.safetensors\"" isFilename (e.filename or null);
       };
       name = fileName checked;
@@ -87,9 +88,18 @@ rec {
 
   # One URL: prefetch prints the sha256 and the hash. Several: the fake hash (below it in the message) is the way.
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "url:${(head spec.urls).url}") ]
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "url:${(head spec.urls).url}") ]
       ++ (if spec.unpack then [ "--unpack" ] else [ ]))
     + (if length spec.urls > 1 then "   (that is for the first file alone; with ${toString (length spec.urls)} files, use the fake hash)" else "");
+
+  # The `url:` prefetch target (src/sources/http/prefetch-target.ts), for parseModelSpec.
+  # The sha256 is only known after the download: `nix-model-repo prefetch` prints it.
+  prefixes = [ "url" ];
+  targetExample = "url:https://host/path/model.safetensors";
+  parseTarget = rest: flags:
+    if !(utils.isFileUrl rest) || urlName rest == "" then
+      utils.fail "parseModelSpec" "cannot read the URL target 'url:${rest}'. Write it as url:https://host/path/file (no credentials or fragment; the path names the file)."
+    else { urls = [ { url = rest; sha256 = null; } ]; } // (if flags.unpack then { unpack = true; } else { });
 
   info = spec: {
     urls = map (u: u.url) spec.urls;

@@ -17,10 +17,9 @@ let
   # It becomes refs/<revision> in the output: every "/"-separated segment must be a plain name.
   isRevision = v: isString v && match ".*\\\\.*" v == null
     && builtins.all (seg: seg != "" && seg != "." && seg != "..") (filter isString (split "/" v));
-  isEndpoint = v: v == null || (isString v && match "https?://[^@/]+(/.*)?" v != null);
+  isEndpoint = v: v == null || utils.isHttpUrl v;
 
   lastSegment = s: let parts = filter isString (split "/" s); in builtins.elemAt parts (builtins.length parts - 1);
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 in
 rec {
   known = [ "repo" "revision" "repoType" "files" "endpoint" ];
@@ -37,7 +36,7 @@ rec {
       revision = utils.expect ctx (opt "revision") "a branch, tag, \"refs/pr/N\" or commit" "\"main\"" isRevision (c.revision or "main");
       repoType = utils.expect ctx (opt "repoType") "one of \"model\", \"dataset\", \"space\"" "\"model\"" (v: elem v [ "model" "dataset" "space" ]) (c.repoType or "model");
       files = utils.expect ctx (opt "files") "null or a list of patterns" "[ \"*.json\" \"*.safetensors\" ]" utils.isStringListOrNull (c.files or null);
-      endpoint = utils.expect ctx (opt "endpoint") "null or an http(s) URL without credentials" "\"https://hf-mirror.example\"" isEndpoint (c.endpoint or null);
+      endpoint = utils.expect ctx (opt "endpoint") "null or an http(s) URL without credentials, query or fragment" "\"https://hf-mirror.example\"" isEndpoint (c.endpoint or null);
     };
 
   # Variables the builder may read: tokens, token file locations, the endpoint.
@@ -48,8 +47,30 @@ rec {
   # How to get the hash, shown when it is missing.
   prefetchCommand = spec:
     concatStringsSep " " ([ "nix-model-repo prefetch" "hf:${if spec.repoType == "model" then "" else "${spec.repoType}s/"}${spec.repo}@${spec.revision}" ]
-      ++ map (f: "--files ${quoteShell f}") (if spec.files == null then [ ] else spec.files)
-      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${quoteShell spec.endpoint}" ]));
+      ++ map (f: "--files ${utils.escapeShellArg f}") (if spec.files == null then [ ] else spec.files)
+      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
+
+  # The `hf:` prefetch target (src/sources/huggingface/prefetch-target.ts), for
+  # parseModelSpec: hf:org/name[@revision]; hf:datasets/org/name selects a dataset.
+  prefixes = [ "hf" "huggingface" ];
+  targetExample = "hf:org/name[@revision]";
+  parseTarget = rest: flags:
+    let
+      at = utils.splitLast "@" rest;
+      written = if at == null then rest else at.before;
+      revision = if at == null then "main" else at.after;
+      # "datasets/org/name", as the Hub's URLs write it; "datasets/name" is a repo id.
+      typed = match "(dataset|space|model)s/(.*/.*)" written;
+      repoType = if typed != null then builtins.head typed else if flags.repoType != null then flags.repoType else "model";
+      repo = if typed != null then builtins.elemAt typed 1 else written;
+    in
+    if repo == "" || revision == "" then
+      utils.fail "parseModelSpec" "cannot read the Hugging Face target 'hf:${rest}'. Write it as hf:org/name or hf:org/name@revision, e.g. hf:acme/tiny@main."
+    else
+      { inherit repo revision; }
+      // (if repoType == "model" then { } else { inherit repoType; })
+      // (if flags.files == null then { } else { inherit (flags) files; })
+      // (if flags.endpoint == null then { } else { inherit (flags) endpoint; });
 
   # Facts known at evaluation time, for passthru and integration helpers.
   info = spec:

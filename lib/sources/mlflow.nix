@@ -18,7 +18,6 @@ let
   opt = name: "source.mlflow.${name}";
   selectors = [ "modelVersion" "modelStage" "modelAlias" ];
 
-  isTrackingUri = v: isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null;
   isModelName = v: isString v && v != "" && match ".*[/\n].*" v == null;
   # A registered version (int64, as MLflow stores it), or "latest" in any case, as MLflow's models:/ URIs take it.
   isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]{0,18}" v != null || match "[Ll][Aa][Tt][Ee][Ss][Tt]" v != null));
@@ -33,7 +32,6 @@ let
   # A Hub repo-id part (integration.huggingface.model), when the model's name is one.
   hubName = s: if match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" s != null && match ".*(--|\\.\\.).*" s == null && stringLength s <= 96 then s else null;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
   # mlflow:NAME/VERSION, mlflow:NAME/STAGE, mlflow:NAME@ALIAS: MLflow's models:/ grammar.
   target = spec:
@@ -53,7 +51,7 @@ rec {
     else
     {
       type = "mlflow";
-      trackingUri = utils.expect ctx (opt "trackingUri") "an http(s) URL without credentials" "\"https://mlflow.example\"" isTrackingUri (c.trackingUri or null);
+      trackingUri = utils.expect ctx (opt "trackingUri") "an http(s) URL without credentials" "\"https://mlflow.example\"" utils.isHttpUrl (c.trackingUri or null);
       modelName = utils.expect ctx (opt "modelName") "a registered model name (no \"/\")" "\"churn\"" isModelName (c.modelName or null);
       modelVersion = versionString (utils.expect ctx (opt "modelVersion") "a version number (3 or \"3\") or \"latest\"" "3" isVersion (c.modelVersion or null));
       modelStage = utils.expect ctx (opt "modelStage") "a stage name" "\"Production\"" isStage (c.modelStage or null);
@@ -73,7 +71,32 @@ rec {
 
   defaultName = spec: utils.sanitizeName spec.modelName;
 
-  prefetchCommand = spec: "nix-model-repo prefetch ${quoteShell (target spec)} --endpoint ${quoteShell spec.trackingUri}";
+  prefetchCommand = spec: "nix-model-repo prefetch ${utils.escapeShellArg (target spec)} --endpoint ${utils.escapeShellArg spec.trackingUri}";
+
+  # The `mlflow:` / `models:/` prefetch target (src/sources/mlflow/prefetch-target.ts), for
+  # parseModelSpec: MLflow's own models:/ grammar. Digits are a version, "latest" the
+  # highest version, any other word a stage; NAME@ALIAS an alias.
+  prefixes = [ "mlflow" "models" ];
+  targetExample = "mlflow:NAME/VERSION | mlflow:NAME/STAGE | mlflow:NAME@ALIAS";
+  parseTarget = rest: flags:
+    let
+      target = builtins.head (match "/*(.*)" rest);
+      slash = match "([^/]*)/(.*)" target;
+      alias = match "(.+)@([^@]+)" target;
+      pointer = builtins.elemAt slash 1;
+      selector =
+        if slash == null then (if alias == null then null else { modelName = builtins.head alias; modelAlias = builtins.elemAt alias 1; })
+        else if builtins.head slash == "" || pointer == "" || match ".*/.*" pointer != null then null
+        else if match "[0-9]+" pointer != null then { modelName = builtins.head slash; modelVersion = pointer; }
+        else if utils.toLower pointer == "latest" then { modelName = builtins.head slash; modelVersion = "latest"; }
+        else { modelName = builtins.head slash; modelStage = pointer; };
+    in
+    if selector == null then
+      utils.fail "parseModelSpec" "cannot read the MLflow target '${target}'. Write it as mlflow:NAME/VERSION (mlflow:churn/3), mlflow:NAME/STAGE (mlflow:churn/Production), mlflow:NAME/latest or mlflow:NAME@ALIAS (mlflow:churn@champion)."
+    else if flags.endpoint == null then
+      utils.fail "parseModelSpec" "an MLflow target needs the tracking server: give it as endpoint, e.g. parseModelSpec { target = \"mlflow:${target}\"; endpoint = \"https://mlflow.example\"; }"
+    else if flags.files != null then utils.fail "parseModelSpec" "files does not apply to MLflow models: a model version's artifacts are fetched whole."
+    else { trackingUri = flags.endpoint; } // selector;
 
   info = spec: {
     inherit (spec) modelName modelVersion modelStage modelAlias;

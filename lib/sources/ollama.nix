@@ -21,8 +21,8 @@ let
   missing = "!MISSING!";
   orMissing = s: if s == "" then missing else s;
   cutLast = sep: s:
-    let m = match "(.*)${sep}([^${sep}]*)" s;
-    in if m == null then null else { before = orMissing (elemAt m 0); after = orMissing (elemAt m 1); };
+    let cut = utils.splitLast sep s;
+    in if cut == null then null else { before = orMissing cut.before; after = orMissing cut.after; };
 
   parseBare = s:
     let
@@ -67,9 +67,8 @@ let
     in partRules.host n.host && partRules.namespace n.namespace && partRules.model n.model && partRules.tag n.tag
       && (n.scheme == "http" || n.scheme == "https"));
 
-  isEndpoint = v: v == null || (isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null);
+  isEndpoint = v: v == null || utils.isHttpUrl v;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 in
 rec {
   known = [ "model" "endpoint" ];
@@ -92,18 +91,25 @@ rec {
   defaultName = spec: let n = parseName spec.model; in "${n.model}-${n.tag}";
 
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "ollama:${spec.model}") ]
-      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${quoteShell spec.endpoint}" ]));
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "ollama:${spec.model}") ]
+      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
+
+  # The `ollama:` prefetch target (src/sources/ollama/prefetch-target.ts), for parseModelSpec.
+  prefixes = [ "ollama" ];
+  targetExample = "ollama:[http(s)://][host/][namespace/]model[:tag]";
+  parseTarget = rest: flags:
+    if !(isModelName rest) then
+      utils.fail "parseModelSpec" "cannot read the Ollama target 'ollama:${rest}'. Write it as ollama pull takes it, e.g. ollama:llama3.2:1b or ollama:host:port/namespace/model:tag."
+    else if flags.files != null then utils.fail "parseModelSpec" "files does not apply to Ollama models: a model is its manifest and every blob it lists; leave files out."
+    else if flags.repoType != null then utils.fail "parseModelSpec" "repoType does not apply to Ollama models; leave it out."
+    else { model = rest; } // (if flags.endpoint == null then { } else { inherit (flags) endpoint; });
 
   # What integration needs to place the model in an OLLAMA_MODELS directory and run it.
   info = spec:
     let
       n = parseName spec.model;
       # Ollama compares name parts case-insensitively (strings.EqualFold).
-      sameAs = a: b: lower a == lower b;
-      lower = builtins.replaceStrings
-        [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ]
-        [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+      sameAs = a: b: utils.toLower a == utils.toLower b;
     in
     {
       inherit (n) host namespace model tag;

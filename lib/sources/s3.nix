@@ -26,7 +26,7 @@ let
     in
     match "/.*" v == null && all (seg: seg != "" && seg != "." && seg != "..") (segments trimmed)));
   isRegion = v: v == null || (isString v && match "[a-z0-9-]{1,64}" v != null);
-  isEndpoint = v: v == null || (isString v && match "https?://[^@/?#]+(/[^?#]*)?" v != null);
+  isEndpoint = v: v == null || utils.isHttpUrl v;
 
   # The fetcher reads "models/tiny" and "models/tiny/" as the same folder; the spec holds
   # the normalised form so both spellings give the same derivation. The whole bucket is
@@ -42,7 +42,6 @@ let
   # A Hub repo-id part (integration.huggingface.model), when the folder's name is one.
   hubName = s: if utils.isHubRepoIdPart s then s else null;
 
-  quoteShell = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 in
 rec {
   known = [ "bucket" "prefix" "region" "files" "endpoint" ];
@@ -70,10 +69,25 @@ rec {
   defaultName = spec: utils.sanitizeName (lastFolder spec);
 
   prefetchCommand = spec:
-    concatStringsSep " " ([ "nix-model-repo prefetch" (quoteShell "s3://${spec.bucket}/${prefixOf spec}") ]
-      ++ map (f: "--files ${quoteShell f}") (if spec.files == null then [ ] else spec.files)
-      ++ (if spec.region == null then [ ] else [ "--region ${quoteShell spec.region}" ])
-      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${quoteShell spec.endpoint}" ]));
+    concatStringsSep " " ([ "nix-model-repo prefetch" (utils.escapeShellArg "s3://${spec.bucket}/${prefixOf spec}") ]
+      ++ map (f: "--files ${utils.escapeShellArg f}") (if spec.files == null then [ ] else spec.files)
+      ++ (if spec.region == null then [ ] else [ "--region ${utils.escapeShellArg spec.region}" ])
+      ++ (if spec.endpoint == null then [ ] else [ "--endpoint ${utils.escapeShellArg spec.endpoint}" ]));
+
+  # The `s3://` prefetch target (src/sources/s3/prefetch-target.ts), for parseModelSpec.
+  prefixes = [ "s3" ];
+  targetExample = "s3://bucket/prefix";
+  parseTarget = rest: flags:
+    let
+      m = match "//([^/]+)(/(.*))?" rest;
+      written = if m == null || builtins.elemAt m 2 == null then "" else builtins.elemAt m 2;
+    in
+    if m == null then utils.fail "parseModelSpec" "cannot read the S3 target 's3:${rest}'. Write it as s3://bucket/prefix, e.g. s3://models/llama/7b."
+    else
+      { bucket = builtins.head m; prefix = if written == "" || match ".*/" written != null then written else "${written}/"; }
+      // (if flags.region == null then { } else { inherit (flags) region; })
+      // (if flags.files == null then { } else { inherit (flags) files; })
+      // (if flags.endpoint == null then { } else { inherit (flags) endpoint; });
 
   info = spec: {
     inherit (spec) bucket;

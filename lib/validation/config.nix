@@ -6,6 +6,8 @@
 #     defaults = {
 #       scanner = true;         # the model scanner; or { failOn; warnOn; limits; } for other thresholds
 #       modelscan = false;      # also run nixpkgs' modelscan (validators.modelscan)
+#       pickleScan = true;      # the original design's name: the scanner, which reads every pickle
+#       checksums = true;       # the original design's: satisfied by the fixed-output hash
 #     };
 #     skipDefaults = false;     # true: none of the defaults, only `validators`
 #     validators = [ ];         # run after the defaults, in order
@@ -20,14 +22,30 @@ let
   inherit (builtins) isAttrs isBool isList attrNames elem concatStringsSep genList length elemAt filter head foldl';
   ctx = "fetchModel";
   known = [ "preset" "enable" "defaults" "skipDefaults" "validators" "onFailure" "timeout" ];
-  knownDefaults = [ "scanner" "modelscan" ];
+  knownDefaults = [ "scanner" "modelscan" "pickleScan" "checksums" ];
   presetNames = attrNames presets;
 
-  # Options of the original design that would check nothing here: refused, with the reason.
-  refusedDefaults = {
-    checksums = "validation.defaults.checksums does not exist: the fixed-output hash already makes Nix verify every byte of the download (a wrong byte fails the build before validation runs), so a checksum validator would check nothing. Remove it.";
-    pickleScan = "validation.defaults.pickleScan does not exist: pickles are scanned by the model scanner, validation.defaults.scanner (on by default), which emulates the pickle machine in every file whatever its name. Remove it, or set validation.defaults.scanner.";
-  };
+  # defaults.checksums, as the original design writes it: Nix already verifies every byte
+  # of the download against the fixed-output hash (a wrong byte fails the build before
+  # validation runs), so true is satisfied and false cannot be.
+  checksumsBy = "the fixed-output hash: Nix verifies every byte of the download";
+  checkChecksums = v:
+    if v == true then checksumsBy
+    else if v == false then utils.fail ctx "validation.defaults.checksums = false cannot turn off Nix's check of the fixed-output hash, which verifies every byte of the download before validation runs. Remove the option (true is accepted and always satisfied)."
+    else utils.fail ctx "validation.defaults.checksums must be true (it is satisfied by the fixed-output hash), but it is ${utils.describeValue v}. Example: validation.defaults.checksums = true;";
+
+  # defaults.pickleScan, the original design's pickle scanner, is the model scanner here: it
+  # emulates the pickle machine in every file whatever its name (and checks the other
+  # formats too). It decides the scanner when `scanner` is not given, and must agree with it
+  # when it is.
+  scannerFromPickleScan = defaults:
+    let
+      pickleScan = utils.expect ctx "validation.defaults.pickleScan" "true or false" "true" isBool defaults.pickleScan;
+      scanner = defaults.scanner or null;
+    in
+    if scanner == null then pickleScan
+    else if (scanner != false) == pickleScan then scanner
+    else utils.fail ctx "validation.defaults.pickleScan = ${if pickleScan then "true" else "false"} contradicts validation.defaults.scanner = ${if scanner == false then "false" else "{ ... }"}: pickles are scanned by the model scanner, so the two are one switch here. Keep only validation.defaults.scanner.";
 
   # Fallbacks for a preset that does not say (`presets.none // { enable = true; }`).
   base = {
@@ -40,12 +58,10 @@ let
   };
 
   checkDefaults = d:
-    let
-      given = utils.expect ctx "validation.defaults" "an attribute set" "{ scanner = true; }" isAttrs d;
-      refused = filter (n: refusedDefaults ? ${n}) (attrNames given);
+    let given = utils.checkKnownAttrs ctx "validation.defaults." knownDefaults (utils.expect ctx "validation.defaults" "an attribute set" "{ scanner = true; }" isAttrs d);
     in
-    if refused != [ ] then utils.fail ctx refusedDefaults.${head refused}
-    else utils.checkKnownAttrs ctx "validation.defaults." knownDefaults given;
+    removeAttrs given [ "pickleScan" ]
+    // (if given ? pickleScan then { scanner = scannerFromPickleScan given; } else { });
 
   # `defaults.scanner`: false, true (the preset's thresholds) or options merged over them.
   scannerSetting = presetScanner: user:
@@ -84,6 +100,7 @@ let
   userDefaults = checkDefaults (user.defaults or { });
   presetDefaults = base.defaults // (preset.defaults or { });
   scanner = scannerSetting presetDefaults.scanner (userDefaults.scanner or true);
+  checksums = if userDefaults ? checksums then checkChecksums userDefaults.checksums else checksumsBy;
   modelscan = utils.expect ctx "validation.defaults.modelscan" "true or false" "true" isBool (userDefaults.modelscan or presetDefaults.modelscan);
   skipDefaults = utils.expect ctx "validation.skipDefaults" "true or false" "true" isBool merged.skipDefaults;
 
@@ -106,9 +123,10 @@ in
     inherit enable skipDefaults;
     inherit (global) onFailure timeout;
     preset = presetName;
-    defaults = { inherit scanner modelscan; };
+    # checksums says what satisfies it; pickleScan is the scanner (scanner reads every pickle).
+    defaults = { inherit scanner modelscan checksums; pickleScan = scanner != false; };
     validators = if enable then all else [ ];
   };
   # Forced by fetchModel's drvPath/outPath, so every check above runs even when disabled.
-  checked = builtins.seq (checkUniqueNames all) (builtins.all (v: builtins.seq v.name (builtins.seq v.onFailure (builtins.seq v.timeout true))) all);
+  checked = builtins.seq checksums (builtins.seq (checkUniqueNames all) (builtins.all (v: builtins.seq v.name (builtins.seq v.onFailure (builtins.seq v.timeout true))) all));
 }

@@ -7,7 +7,8 @@
 let
   inherit (builtins) any concatStringsSep toJSON;
 
-  binPath = packages: concatStringsSep ":" (map (p: "${p}/bin") packages);
+  # lib.makeBinPath: each package's `bin` output (jq's program is not in `out`).
+  binPath = packages: concatStringsSep ":" (map (p: "${p.bin or p.out or p}/bin") packages);
 
   # The JSON `nix-model-repo validate --config` reads (src/validate/types.ts).
   toConfig = v:

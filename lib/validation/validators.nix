@@ -13,7 +13,7 @@
 #   validators.licenseCheck                  a licence must be declared
 #   validators.licenseCheck { allow = [ "apache-2.0" "mit" ]; }
 #   validators.custom { name; script; onFailure ? null; timeout ? null; runtimeInputs ? [ ]; }
-#   validators.modelscan                     nixpkgs' python3Packages.modelscan (optional)
+#   validators.modelscan                     nixpkgs' modelscan (optional)
 { utils, size, mkValidator }:
 let
   inherit (builtins) isList isString all concatStringsSep toJSON;
@@ -141,13 +141,13 @@ in
       description = o.description or "custom validator ${o.name}";
     } // builtins.intersectAttrs { onFailure = null; timeout = null; runtimeInputs = null; } o);
 
-  # protectai/modelscan from nixpkgs (python3Packages.modelscan), for those who want a
+  # protectai/modelscan from nixpkgs (pkgs.modelscan), for those who want a
   # second opinion. Its exit status: 0 no issues, 1 issues found, 2 scan error, 3 no
   # file it supports (nothing to scan: passes), 4 usage error.
   modelscan = {
     _type = "nix-model-repo-validator";
     name = "modelscan";
-    description = "protectai modelscan (nixpkgs python3Packages.modelscan)";
+    description = "protectai modelscan (nixpkgs modelscan)";
     check = null;
     params = { };
     runtimeInputs = [ ];

@@ -1,12 +1,12 @@
 import { commands } from "./commands/index.js";
 import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure } from "../errors/explain.js";
-import pkg from "../../package.json" with { type: "json" };
+import { version } from "../util/version.js";
 
 const topUsage = () => {
   const width = Math.max(...[...commands.keys()].map((name) => name.length));
   const list = [...commands].map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`).join("\n");
-  return `nix-model-repo ${pkg.version}: machine-learning models in the Nix store
+  return `nix-model-repo ${version}: machine-learning models in the Nix store
 
 usage: nix-model-repo <command> [options]
 
@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${version}\n`);
     return 0;
   }
   const entry = commands.get(name);

@@ -12,7 +12,7 @@ import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
 import { runNotify } from "./notify.js";
-import pkg from "../../package.json" with { type: "json" };
+import { version } from "../util/version.js";
 
 /**
  * One fetch, start to finish: resolve the source, move the bytes, write the layout.
@@ -51,7 +51,7 @@ const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
 async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  const settings = httpSettingsFrom(spec.network, `nix-model-repo/${pkg.version}`);
+  const settings = httpSettingsFrom(spec.network, `nix-model-repo/${version}`);
   const http = createHttpClient(settings);
   const adapter = await loadSourceAdapter(spec.source.type);
   const described = adapter.describe(spec.source);

@@ -79,7 +79,10 @@ export interface ScanLimits {
   readonly maxArchiveEntries: number;
   /** safetensors header length (the reference implementation's MAX_HEADER_SIZE). */
   readonly maxSafetensorsHeader: number;
-  /** JSON documents parsed whole (config.json, index files, tokenizer_config.json). */
+  /**
+   * One JSON string or template held whole (a chat_template, a .jinja file). JSON files of any
+   * size are streamed; only the members that steer code are built.
+   */
   readonly maxJsonBytes: number;
   /** Findings kept per file; the rest are counted in one final finding. */
   readonly maxFindingsPerFile: number;

@@ -22,7 +22,13 @@ export interface BufferBody {
   readonly data: Buffer;
 }
 
-export type AnswerBody = FileSlice | BufferBody;
+/** Several bodies one after another (a multipart/byteranges answer: part headers and file slices). */
+export interface PartsBody {
+  readonly kind: "parts";
+  readonly parts: ReadonlyArray<FileSlice | BufferBody>;
+}
+
+export type AnswerBody = FileSlice | BufferBody | PartsBody;
 
 export interface Answer {
   readonly status: number;

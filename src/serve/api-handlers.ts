@@ -11,6 +11,7 @@ import {
   pathEntry,
   withLastCommit,
   type TreeEntryJson,
+  type XetHashOf,
 } from "./tree-listing.js";
 import type { HubRepo, RepoType, Snapshot } from "./types.js";
 
@@ -58,6 +59,12 @@ function repoInfoJson(repo: HubRepo, snapshot: Snapshot, withBlobs: boolean): Re
   };
 }
 
+/** Xet hashes for a listing (the dispatcher prepared Xet repos before calling the handler). */
+const xetHashes =
+  (context: HandlerContext, repo: HubRepo): XetHashOf =>
+  (file) =>
+    context.xet.service.fileOf(repo, file)?.hash;
+
 const isTrue = (value: string | null) => value !== null && ["true", "1"].includes(value.toLowerCase());
 
 export function handleInfo(
@@ -104,7 +111,7 @@ export function handleTree(context: HandlerContext, type: RepoType, repoId: stri
   if (override !== undefined) {
     entries = override;
   } else {
-    const listed = listTree(split.snapshot, path, recursive);
+    const listed = listTree(split.snapshot, path, recursive, xetHashes(context, repo));
     if (!listed) return errorAnswer(hubErrors.entryNotFound(split.snapshot.commit));
     entries = expand ? listed.map((entry) => withLastCommit(entry, split.snapshot)) : listed;
   }
@@ -163,7 +170,7 @@ export async function handlePathsInfo(
   const entries: TreeEntryJson[] = [];
   for (const path of request.paths) {
     // Lookups are by exact key in the loaded model, so a hostile path just finds nothing.
-    const entry = pathEntry(snapshot, path.replace(/^\/+|\/+$/g, ""));
+    const entry = pathEntry(snapshot, path.replace(/^\/+|\/+$/g, ""), xetHashes(context, repo));
     if (entry) entries.push(request.expand ? withLastCommit(entry, snapshot) : entry);
   }
   return jsonAnswer(entries);

@@ -4,6 +4,8 @@ import { checkRepoVisible } from "./auth.js";
 import { hubErrors, type HubError } from "./hub-errors.js";
 import type { RepoRegistry } from "./registry.js";
 import type { HubRepo, RepoType } from "./types.js";
+import type { XetFault } from "./xet/faults.js";
+import type { XetService } from "./xet/service.js";
 
 /** A tree listing a test wants served instead of the real one (hostile paths, duplicates…). */
 export interface TreeOverrideRequest {
@@ -39,7 +41,19 @@ export interface HandlerContext {
   readonly treeOverride: TreeOverride | undefined;
   /** A fault asked to answer ranged requests with the whole content. */
   readonly ignoreRange: boolean;
+  /** The Accept header (resolve answers Xet file info to `application/vnd.xet-fileinfo+json`). */
+  readonly accept: string;
+  /** The raw Authorization header: only the Xet CAS reads it (for its own tokens). */
+  readonly authorization: string | undefined;
+  readonly xet: XetContext;
   readonly readBody: () => Promise<Buffer>;
+}
+
+export interface XetContext {
+  readonly service: XetService;
+  /** Where pre-signed xorb URLs point: the CDN host when there is one, else this server. */
+  readonly xorbBaseUrl: string;
+  readonly fault: XetFault | undefined;
 }
 
 /** The repo, if it exists and the caller may know it exists. */

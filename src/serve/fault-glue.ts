@@ -54,6 +54,17 @@ export function faultRequestFor(
       };
     case "cdn":
       return { ...common, route: "cdn", repo: { type: route.type, id: route.repoId }, file: route.sha256 };
+    case "xet-token":
+      return {
+        ...common,
+        route: "xet-token",
+        repo: { type: route.type, id: route.repoId },
+        revision: route.revisionSegments.join("/"),
+      };
+    case "xet-reconstruction":
+      return { ...common, route: "xet-reconstruction", file: route.fileId };
+    case "xet-xorb":
+      return { ...common, route: "xet-xorb", file: route.xorbHash };
     default:
       return { ...common, route: route.kind };
   }

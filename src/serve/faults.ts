@@ -1,5 +1,6 @@
 import type { RouteKind } from "./routes.js";
 import type { RepoType } from "./types.js";
+import type { XetFault } from "./xet/faults.js";
 
 /**
  * Server-side fault injection for tests: a FaultHook sees every request before it is
@@ -25,7 +26,7 @@ export interface FaultRequest {
   readonly repo?: { readonly type: RepoType; readonly id: string };
   /** The revision as the URL spells it (decoded first segment after resolve/tree/revision). */
   readonly revision?: string;
-  /** resolve: the file path after the revision; cdn: the LFS sha256. */
+  /** resolve: the file path after the revision; cdn: the LFS sha256; xet-reconstruction: the file id; xet-xorb: the xorb hash. */
   readonly file?: string;
   readonly range?: string;
   readonly hasAuthorization: boolean;
@@ -64,6 +65,11 @@ export interface Fault {
    * then count compressed bytes; corruptByteAt still addresses the content.
    */
   readonly gzip?: boolean;
+  /**
+   * Hostile Xet data (see xet/faults.ts): on xet-xorb requests a lying chunk header or an LZ4
+   * bomb in the bytes served; on xet-reconstruction requests a reply whose terms lie.
+   */
+  readonly xet?: XetFault;
 }
 
 export type FaultHook = (request: FaultRequest) => Fault | undefined | Promise<Fault | undefined>;
@@ -112,6 +118,20 @@ export const faults = {
   serverError(status = 503): Fault {
     return { respond: { status, body: { error: "Service temporarily unavailable" } } };
   },
+  /** The CAS refusing an expired Xet token: clients refresh it from xet-read-token and retry. */
+  xetTokenExpired(): Fault {
+    return { respond: { status: 401, body: { error: "Xet token expired: refresh it from xet-read-token" } } };
+  },
+  /** A pre-signed xorb URL refused (expired): clients query the reconstruction again for fresh URLs. */
+  xorbAccessDenied(): Fault {
+    return {
+      respond: {
+        status: 403,
+        headers: { "Content-Type": "application/xml" },
+        body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>\n',
+      },
+    };
+  },
 };
 
 /** Matchers for the common cases. */
@@ -121,4 +141,8 @@ export const match = {
   contentGet: (request: FaultRequest) =>
     request.method === "GET" && (request.route === "resolve" || request.route === "cdn"),
   file: (path: string) => (request: FaultRequest) => request.file === path,
+  /** Reconstruction queries to the Xet CAS (either version). */
+  xetReconstruction: (request: FaultRequest) => request.route === "xet-reconstruction",
+  /** Byte-range reads of xorbs at pre-signed URLs. */
+  xetXorb: (request: FaultRequest) => request.route === "xet-xorb",
 };

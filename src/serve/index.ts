@@ -35,12 +35,23 @@
  * metadata stays public, as on huggingface.co.
  *
  * Markers in a repo folder: `.gated` (content "manual" → gated "manual", else "auto"),
- * `.private`; or the options `gated: ["acme/tiny"]`, `private: ["datasets/acme/data"]`.
+ * `.private`, `.xet`; or the options `gated: ["acme/tiny"]`, `private: ["datasets/acme/data"]`,
+ * `xet: { repos: ["acme/tiny"] }`.
+ *
+ * Xet repos (see xet/ and docs/serve.md): tree entries carry `xetHash`, resolve adds
+ * X-Xet-Hash and the xet-auth / xet-reconstruction-info links, and the server is also the
+ * CAS: GET /api/{type}s/{repo}/xet-read-token/{rev}, GET /v1|v2/reconstructions/{file_id},
+ * GET /xorbs/default/{hash} (pre-signed). `xet: { tokenTtlSeconds, urlTtlSeconds,
+ * xorbMaxBytes, directory }` tunes it; `Fault.xet` and `faults.xetTokenExpired()` /
+ * `faults.xorbAccessDenied()` make it misbehave; `hub.xetStats()` reports schemes and dedup.
  */
 export { startHubServer } from "./server.js";
 export type { HubServer, HubServerOptions, RecordedRequest, ServedRepo } from "./server.js";
 export { faults, match } from "./faults.js";
 export type { Fault, FaultHook, FaultRequest, RequestMatcher } from "./faults.js";
+export type { XetFault } from "./xet/faults.js";
+export type { XetServeOptions } from "./xet/service.js";
+export type { XetStoreStats } from "./xet/store.js";
 export type { TreeOverride, TreeOverrideRequest } from "./context.js";
 export type { RouteKind } from "./routes.js";
 export type { RepoType } from "./types.js";

@@ -6,6 +6,8 @@ import { parseRepoSpec, repoKey, type HubRepo, type RepoType, type Snapshot } fr
 export interface AccessOverrides {
   readonly gated?: readonly string[];
   readonly private?: readonly string[];
+  /** Repos to serve through Xet besides those with a `.xet` marker. */
+  readonly xet?: readonly string[];
 }
 
 function specKey(spec: string): string {
@@ -29,6 +31,7 @@ export class RepoRegistry {
   ): Promise<RepoRegistry> {
     const gated = new Set((access.gated ?? []).map(specKey));
     const hidden = new Set((access.private ?? []).map(specKey));
+    const xet = new Set((access.xet ?? []).map(specKey));
     const repos = new Map<string, HubRepo>();
     for (const location of await discoverRepos(root, warn)) {
       try {
@@ -38,6 +41,7 @@ export class RepoRegistry {
           ...loaded,
           gated: loaded.gated || (gated.has(key) ? "auto" : false),
           private: loaded.private || hidden.has(key),
+          xet: loaded.xet || xet.has(key),
         };
         if (repo.snapshots.size === 0) warn(`serving ${location.folder} with no usable snapshot`);
         repos.set(key, repo);
@@ -47,6 +51,9 @@ export class RepoRegistry {
     }
     for (const key of [...gated, ...hidden]) {
       if (!repos.has(key)) warn(`${key} is marked gated or private but is not served`);
+    }
+    for (const key of xet) {
+      if (!repos.has(key)) warn(`${key} is marked for Xet but is not served`);
     }
     return new RepoRegistry(repos);
   }

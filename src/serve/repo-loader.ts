@@ -248,5 +248,6 @@ export async function loadRepo(location: RepoLocation, warn: Warn): Promise<HubR
     snapshots,
     gated: await readGatedMarker(location.folder),
     private: await hasMarker(location.folder, ".private"),
+    xet: await hasMarker(location.folder, ".xet"),
   };
 }

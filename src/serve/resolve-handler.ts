@@ -17,6 +17,28 @@ import type { HubRepo, RepoFile, RepoType } from "./types.js";
 
 const quoted = (etag: string) => `"${etag}"`;
 
+const XET_FILE_INFO = "application/vnd.xet-fileinfo+json";
+
+/**
+ * What the Hub adds for a file stored in Xet (HH utils/_xet.py reads it): the file id, the URL
+ * to get a Xet token from, and the CAS reconstruction URL. The bytes still come from resolve
+ * for clients that do not speak Xet (the LFS bridge).
+ */
+function xetHeaders(context: HandlerContext, repo: HubRepo, revision: string, hash: string) {
+  const prefix = `${repo.type}s/${repo.id.split("/").map(encodeURIComponent).join("/")}`;
+  const links = {
+    refreshUrl: `${context.baseUrl}/api/${prefix}/xet-read-token/${encodeURIComponent(revision)}`,
+    reconstructionUrl: `${context.baseUrl}/v1/reconstructions/${hash}`,
+  };
+  return {
+    links,
+    headers: {
+      "X-Xet-Hash": hash,
+      Link: `<${links.refreshUrl}>; rel="xet-auth", <${links.reconstructionUrl}>; rel="xet-reconstruction-info"`,
+    },
+  };
+}
+
 /** Content with Range applied: 200, 206 with Content-Range, or 416. */
 function contentAnswer(
   context: HandlerContext,
@@ -79,6 +101,16 @@ export function handleResolve(
   if (file.lfs) {
     headers["X-Linked-Etag"] = quoted(file.lfs.sha256);
     headers["X-Linked-Size"] = String(file.lfs.size);
+    const xetFile = raw ? undefined : context.xet.service.fileOf(repo, file);
+    if (xetFile) {
+      const xet = xetHeaders(context, repo, split.revision, xetFile.hash);
+      Object.assign(headers, xet.headers);
+      // @huggingface/hub asks for this to learn the Xet details without being redirected.
+      if (context.accept.includes(XET_FILE_INFO)) {
+        const info = { hash: xetFile.hash, ...xet.links, etag: file.lfs.sha256, size: file.size };
+        return bufferAnswer(200, { ...headers, "Content-Type": XET_FILE_INFO }, Buffer.from(JSON.stringify(info)));
+      }
+    }
     if (context.cdn && !raw) {
       const location = context.cdn.signedUrl(repo.type, repo.id, file.lfs.sha256, file.path.split("/").pop()!);
       return bufferAnswer(

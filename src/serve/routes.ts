@@ -11,13 +11,25 @@ import type { RepoType } from "./types.js";
  *   GET|HEAD /[datasets/|spaces/]{repo}/resolve/{rev}/{path}        file content
  *   GET|HEAD /[datasets/|spaces/]{repo}/raw/{rev}/{path}            same, LFS pointers as stored in git
  *   GET|HEAD /cdn-lfs/{type}s/{repo}/{sha256}?X-Expires=…&X-Sig=…   the "CDN" answering LFS redirects
+ *   GET  /api/{type}s/{repo}/xet-read-token/{rev}                   a Xet CAS token (Xet repos)
+ *   GET  /v1/reconstructions/{file_id}, /v2/reconstructions/{file_id}  the Xet CAS (Bearer Xet token)
+ *   GET|HEAD /xorbs/default/{xorb_hash}?X-Xet-Signed-Range=…          pre-signed xorb bytes
  *
  * Every segment is percent-decoded on its own (revisions arrive as `refs%2Fpr%2F1`, tree
  * paths as `a%2Fb`). A decoded "." or ".." piece anywhere, a NUL, or bad percent-encoding
  * makes the whole request a bad request: the server never looks such a path up.
  */
 
-export type RouteKind = "info" | "tree" | "paths-info" | "resolve" | "cdn" | "unknown";
+export type RouteKind =
+  | "info"
+  | "tree"
+  | "paths-info"
+  | "resolve"
+  | "cdn"
+  | "xet-token"
+  | "xet-reconstruction"
+  | "xet-xorb"
+  | "unknown";
 
 export type Route =
   | { kind: "info"; type: RepoType; repoId: string; revisionSegments: string[] | undefined }
@@ -25,6 +37,9 @@ export type Route =
   | { kind: "paths-info"; type: RepoType; repoId: string; revisionSegments: string[] }
   | { kind: "resolve"; type: RepoType; repoId: string; raw: boolean; revisionAndPath: string[] }
   | { kind: "cdn"; type: RepoType; repoId: string; sha256: string }
+  | { kind: "xet-token"; type: RepoType; repoId: string; revisionSegments: string[] }
+  | { kind: "xet-reconstruction"; version: 1 | 2; fileId: string }
+  | { kind: "xet-xorb"; xorbHash: string }
   | { kind: "unknown" }
   | { kind: "bad-request"; reason: string };
 
@@ -88,13 +103,14 @@ export function parseRoute(segments: readonly string[], hasRepo: RepoExists): Ro
   const [first, second, ...rest] = segments;
   if (first === "api" && second !== undefined && API_TYPES[second]) {
     const type = API_TYPES[second]!;
-    const split = splitRepo(type, rest, ["revision", "tree", "paths-info"], true, hasRepo);
+    const split = splitRepo(type, rest, ["revision", "tree", "paths-info", "xet-read-token"], true, hasRepo);
     if (!split) return { kind: "unknown" };
     const { repoId, action, rest: tail } = split;
     if (action === undefined) return { kind: "info", type, repoId, revisionSegments: undefined };
     if (tail.length === 0) return { kind: "unknown" };
     if (action === "revision") return { kind: "info", type, repoId, revisionSegments: tail };
     if (action === "tree") return { kind: "tree", type, repoId, revisionAndPath: tail };
+    if (action === "xet-read-token") return { kind: "xet-token", type, repoId, revisionSegments: tail };
     return { kind: "paths-info", type, repoId, revisionSegments: tail };
   }
   if (first === "cdn-lfs" && second !== undefined && API_TYPES[second]) {
@@ -104,6 +120,10 @@ export function parseRoute(segments: readonly string[], hasRepo: RepoExists): Ro
     if (sha256 === undefined || idParts.length < 1 || idParts.length > 2) return { kind: "unknown" };
     return { kind: "cdn", type, repoId: idParts.join("/"), sha256 };
   }
+  if ((first === "v1" || first === "v2") && second === "reconstructions" && rest.length === 1) {
+    return { kind: "xet-reconstruction", version: first === "v1" ? 1 : 2, fileId: rest[0]! };
+  }
+  if (first === "xorbs" && second === "default" && rest.length === 1) return { kind: "xet-xorb", xorbHash: rest[0]! };
   if (first === undefined) return { kind: "unknown" };
   const prefixed = URL_PREFIX_TYPES[first];
   const type: RepoType = prefixed ?? "model";

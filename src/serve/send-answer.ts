@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import type { Answer, AnswerBody } from "./answer.js";
+import type { Answer, AnswerBody, FileSlice, PartsBody } from "./answer.js";
 import type { Fault } from "./faults.js";
 
 /**
@@ -20,6 +20,10 @@ export class BodyUnavailableError extends Error {}
 
 async function openSlice(body: AnswerBody): Promise<FileHandle | undefined> {
   if (body.kind !== "file") return undefined;
+  return openFile(body);
+}
+
+async function openFile(body: FileSlice): Promise<FileHandle> {
   const handle = await open(body.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: unknown) => {
     throw new BodyUnavailableError(
       `cannot open ${body.path}: ${error instanceof Error ? error.message : String(error)}`,
@@ -33,8 +37,25 @@ async function openSlice(body: AnswerBody): Promise<FileHandle | undefined> {
   return handle;
 }
 
+/** Each part in turn; a file part is opened (with the same checks) only when its turn comes. */
+async function* partsSource(body: PartsBody): AsyncIterable<Buffer> {
+  for (const part of body.parts) {
+    if (part.kind === "buffer") {
+      yield part.data;
+      continue;
+    }
+    const handle = await openFile(part);
+    try {
+      yield* contentSource(part, handle);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
 function contentSource(body: AnswerBody, handle: FileHandle | undefined): AsyncIterable<Buffer> {
   if (body.kind === "buffer") return Readable.from([body.data]);
+  if (body.kind === "parts") return partsSource(body);
   if (body.end < body.start) return Readable.from([]);
   // autoClose off: sendAnswer closes the handle itself, also when it stops reading early.
   return handle!.createReadStream({ start: body.start, end: body.end, highWaterMark: READ_CHUNK, autoClose: false });

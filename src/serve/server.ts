@@ -5,7 +5,7 @@ import { handleInfo, handlePathsInfo, handleTree } from "./api-handlers.js";
 import { errorAnswer, type Answer } from "./answer.js";
 import { TokenSet, identifyCaller } from "./auth.js";
 import { CdnSigner } from "./cdn.js";
-import type { HandlerContext, TreeOverride } from "./context.js";
+import { findRepo, isHubError, type HandlerContext, type TreeOverride } from "./context.js";
 import type { Fault, FaultHook } from "./faults.js";
 import { faultAnswer, faultRequestFor } from "./fault-glue.js";
 import { hubErrors } from "./hub-errors.js";
@@ -14,6 +14,9 @@ import { handleCdn, handleResolve } from "./resolve-handler.js";
 import { decodePathSegments, parseRoute, type Route, type RouteKind } from "./routes.js";
 import { BodyUnavailableError, sendAnswer } from "./send-answer.js";
 import type { RepoType } from "./types.js";
+import { handleReconstruction, handleXetReadToken, handleXorb } from "./xet/handlers.js";
+import { XetService, type XetServeOptions } from "./xet/service.js";
+import type { XetStoreStats } from "./xet/store.js";
 import { logger } from "../util/log.js";
 
 /** See index.ts for the documented API. */
@@ -44,6 +47,11 @@ export interface HubServerOptions {
   readonly cdnRejectsAuthorization?: boolean;
   readonly faults?: FaultHook;
   readonly treeOverride?: TreeOverride;
+  /**
+   * Xet: `repos` lists repos to serve through Xet besides those with a `.xet` marker; the rest
+   * tunes the chunk store (xorb folder and size) and token / pre-signed URL lifetimes.
+   */
+  readonly xet?: XetServeOptions & { readonly repos?: readonly string[] };
   /** Base URL for Link headers; default: http:// plus the request's Host header. */
   readonly publicUrl?: string;
   /** Discovery problems (skipped folders, broken links). Default: logger.warn. */
@@ -79,6 +87,7 @@ export interface ServedRepo {
   readonly files: number;
   readonly gated: false | "auto" | "manual";
   readonly private: boolean;
+  readonly xet: boolean;
 }
 
 export interface HubServer {
@@ -93,6 +102,8 @@ export interface HubServer {
   repos(): ServedRepo[];
   setFaults(hook: FaultHook | undefined): void;
   setTreeOverride(override: TreeOverride | undefined): void;
+  /** What the Xet store holds so far: chunks per compression scheme, deduplicated chunks, xorbs. */
+  xetStats(): XetStoreStats;
   /** Re-scan the root (new or changed repo folders). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -147,7 +158,8 @@ function urlHost(host: string): string {
 
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
   const warn = options.onWarning ?? ((message: string) => logger.warn(message));
-  const access = { gated: options.gated ?? [], private: options.private ?? [] };
+  const access = { gated: options.gated ?? [], private: options.private ?? [], xet: options.xet?.repos ?? [] };
+  const xet = new XetService(options.xet);
   let registry = await RepoRegistry.load(options.root, warn, access);
   let faultHook = options.faults;
   let treeOverride = options.treeOverride;
@@ -192,6 +204,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (res.destroyed) return;
 
+    const baseUrl = options.publicUrl?.replace(/\/$/, "") ?? `http://${req.headers.host ?? `${urlHost(host)}`}`;
     let answer: Answer;
     if (fault?.respond) {
       answer = faultAnswer(fault.respond);
@@ -203,19 +216,33 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         pathname,
         query,
         range: req.headers.range,
-        baseUrl: options.publicUrl?.replace(/\/$/, "") ?? `http://${req.headers.host ?? `${urlHost(host)}`}`,
+        baseUrl,
         pageSize,
         cdn,
         cdnRejectsAuthorization: options.cdnRejectsAuthorization ?? true,
         treeOverride,
         ignoreRange: fault?.ignoreRange === true,
+        accept: req.headers.accept ?? "",
+        authorization: req.headers.authorization,
+        xet: { service: xet, xorbBaseUrl: cdnUrl ?? baseUrl, fault: fault?.xet },
         readBody: () => readRequestBody(req),
       };
+      await prepareXet(context, route);
       answer = await dispatch(context, route, req.headers["content-type"] ?? "");
     }
     record.status = answer.status;
     options.onRequest?.(record);
     await sendAnswer(req, res, answer, fault);
+  };
+
+  /**
+   * A Xet repo's files are chunked the first time a listing or download needs their Xet
+   * hashes; not for a caller who may not see the repo (the delay would tell it exists).
+   */
+  const prepareXet = async (context: HandlerContext, route: Route) => {
+    if (route.kind !== "tree" && route.kind !== "paths-info" && route.kind !== "resolve") return;
+    const repo = findRepo(context, route.type, route.repoId);
+    if (!isHubError(repo) && repo.xet) await xet.prepare(repo);
   };
 
   const dispatch = async (context: HandlerContext, route: Route, contentType: string): Promise<Answer> => {
@@ -237,6 +264,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         return handleResolve(context, route.type, route.repoId, route.raw, route.revisionAndPath);
       case "cdn":
         return handleCdn(context, route.type, route.repoId, route.sha256);
+      case "xet-token":
+        return handleXetReadToken(context, route.type, route.repoId, route.revisionSegments);
+      case "xet-reconstruction":
+        return handleReconstruction(context, route.version, route.fileId);
+      case "xet-xorb":
+        return handleXorb(context, route.xorbHash);
       case "bad-request":
         return errorAnswer(hubErrors.badRequest(route.reason));
       case "unknown":
@@ -304,6 +337,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         files: Math.max(0, ...[...repo.snapshots.values()].map((snapshot) => snapshot.files.size)),
         gated: repo.gated,
         private: repo.private,
+        xet: repo.xet,
       }));
     },
     setFaults(hook) {
@@ -312,11 +346,15 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     setTreeOverride(override) {
       treeOverride = override;
     },
+    xetStats() {
+      return xet.store.statistics();
+    },
     async reload() {
       registry = await RepoRegistry.load(options.root, warn, access);
     },
     async close() {
       await Promise.all(servers.map(closeServer));
+      await xet.close();
     },
   };
 }

@@ -19,16 +19,25 @@ export interface TreeEntryJson {
   readonly size: number;
   readonly path: string;
   readonly lfs?: LfsEntryJson;
+  /** The Xet file id, for LFS files of Xet repos. */
+  readonly xetHash?: string;
   readonly lastCommit?: { readonly id: string; readonly title: string; readonly date: string };
 }
 
-export function fileEntry(file: RepoFile): TreeEntryJson {
+/** A file's Xet hash when it has one (an LFS file of a Xet repo). */
+export type XetHashOf = (file: RepoFile) => string | undefined;
+
+const noXet: XetHashOf = () => undefined;
+
+export function fileEntry(file: RepoFile, xetHashOf: XetHashOf = noXet): TreeEntryJson {
+  const xetHash = xetHashOf(file);
   return {
     type: "file",
     oid: file.oid,
     size: file.size,
     path: file.path,
     ...(file.lfs ? { lfs: { oid: file.lfs.sha256, size: file.lfs.size, pointerSize: file.lfs.pointerSize } } : {}),
+    ...(xetHash === undefined ? {} : { xetHash }),
   };
 }
 
@@ -42,7 +51,12 @@ export function withLastCommit(entry: TreeEntryJson, snapshot: Snapshot): TreeEn
 }
 
 /** Entries under `path` ("" = root), or undefined if it is not a directory of the snapshot. */
-export function listTree(snapshot: Snapshot, path: string, recursive: boolean): TreeEntryJson[] | undefined {
+export function listTree(
+  snapshot: Snapshot,
+  path: string,
+  recursive: boolean,
+  xetHashOf: XetHashOf = noXet,
+): TreeEntryJson[] | undefined {
   if (!snapshot.directories.has(path)) return undefined;
   const entries: TreeEntryJson[] = [];
   const visit = (dir: string) => {
@@ -51,16 +65,16 @@ export function listTree(snapshot: Snapshot, path: string, recursive: boolean): 
       entries.push(directoryEntry(sub, snapshot.directories.get(sub)!.oid));
       if (recursive) visit(sub);
     }
-    for (const file of listing.files) entries.push(fileEntry(snapshot.files.get(file)!));
+    for (const file of listing.files) entries.push(fileEntry(snapshot.files.get(file)!, xetHashOf));
   };
   visit(path);
   return entries;
 }
 
 /** The entry for one path (file or directory), as paths-info answers it. */
-export function pathEntry(snapshot: Snapshot, path: string): TreeEntryJson | undefined {
+export function pathEntry(snapshot: Snapshot, path: string, xetHashOf: XetHashOf = noXet): TreeEntryJson | undefined {
   const file = snapshot.files.get(path);
-  if (file) return fileEntry(file);
+  if (file) return fileEntry(file, xetHashOf);
   const directory = path === "" ? undefined : snapshot.directories.get(path);
   return directory ? directoryEntry(path, directory.oid) : undefined;
 }

@@ -59,6 +59,8 @@ export interface HubRepo {
   readonly gated: GatedMode;
   /** From a `.private` marker file: then it is invisible without an accepted token. */
   readonly private: boolean;
+  /** From a `.xet` marker file (or the `xet.repos` option): its LFS files are also served through Xet. */
+  readonly xet: boolean;
 }
 
 export function repoKey(type: RepoType, id: string): string {

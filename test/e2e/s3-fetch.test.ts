@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startS3Server, s3rverAvailable, type S3TestServer } from "../helpers/s3-server.js";
+import { cleanAwsEnv, startS3Server, s3rverAvailable, type S3TestServer } from "../helpers/s3-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import {
   libPrelude,
@@ -29,19 +29,6 @@ import { transferAll } from "../../src/transfer/engine.js";
 
 const SECRET = `s3-secret-${randomBytes(12).toString("hex")}`;
 
-/** No AWS configuration from the machine running the tests may leak in. */
-const cleanAwsEnv: NodeJS.ProcessEnv = {
-  AWS_ACCESS_KEY_ID: "",
-  AWS_SECRET_ACCESS_KEY: "",
-  AWS_SESSION_TOKEN: "",
-  AWS_PROFILE: "",
-  AWS_REGION: "",
-  AWS_DEFAULT_REGION: "",
-  AWS_ENDPOINT_URL: "",
-  AWS_ENDPOINT_URL_S3: "",
-  AWS_CONFIG_FILE: "/nonexistent/aws-config",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-};
 const withCredentials: NodeJS.ProcessEnv = {
   ...cleanAwsEnv,
   AWS_ACCESS_KEY_ID: "S3RVER",

@@ -42,6 +42,13 @@ export interface Faults {
   readonly trickleBytesPer100Ms?: number;
   /** Answer 401 unless Authorization equals this. */
   readonly requireAuthorization?: string;
+  /**
+   * Close the connection after every response, as HTTP/1.0 servers (Python's http.server),
+   * many simple servers, proxies and S3-compatible stores do: "with-length" sends
+   * `Connection: close` and Content-Length; "at-eof" sends no length, so the close itself
+   * ends the body. With `dropAfterBytes` the close comes early: a truncated response.
+   */
+  readonly closeConnection?: "with-length" | "at-eof";
 }
 
 export interface RequestRecord {
@@ -288,6 +295,14 @@ export class FaultServer {
       headers["content-range"] = `bytes ${start}-${end - 1}/${size}`;
     }
     headers["content-length"] = String(end - start);
+    if (faults.closeConnection !== undefined) {
+      response.shouldKeepAlive = false;
+      if (faults.closeConnection === "at-eof") {
+        delete headers["content-length"];
+        // Without a length Node would frame the body in chunks; this way only the close ends it.
+        response.useChunkedEncodingByDefault = false;
+      }
+    }
     response.writeHead(status, headers);
     record.status = status;
     if (request.method === "HEAD") return void response.end();

@@ -35,6 +35,20 @@ export const s3rverAvailable = existsSync(s3rverBin);
 /** s3rver's one account. */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
+/** An environment for fetcher runs in which no AWS configuration of the machine running the tests leaks in. */
+export const cleanAwsEnv: NodeJS.ProcessEnv = {
+  AWS_ACCESS_KEY_ID: "",
+  AWS_SECRET_ACCESS_KEY: "",
+  AWS_SESSION_TOKEN: "",
+  AWS_PROFILE: "",
+  AWS_REGION: "",
+  AWS_DEFAULT_REGION: "",
+  AWS_ENDPOINT_URL: "",
+  AWS_ENDPOINT_URL_S3: "",
+  AWS_CONFIG_FILE: "/nonexistent/aws-config",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
+};
+
 export interface S3TestServer {
   /** s3rver itself. */
   readonly directUrl: string;
@@ -73,6 +87,8 @@ export interface S3Faults {
   rewriteListing?: ((xml: string) => string) | undefined;
   /** Makes every ListObjectsV2 page at most this long, whatever the client asked: forces pagination. */
   maxKeys?: number | undefined;
+  /** Answers with `Connection: close` and closes after every response, as many S3-compatible stores and proxies do. */
+  closeConnections?: boolean | undefined;
 }
 
 export async function startS3Server(): Promise<S3TestServer> {
@@ -161,6 +177,7 @@ function listeningPort(child: ChildProcess): Promise<number> {
 /** Forwards everything to s3rver, recording requests and applying the current faults. */
 async function startProxy(port: number, requests: RecordedS3Request[], faults: S3Faults): Promise<Server> {
   const server = createServer((incoming, outgoing) => {
+    if (faults.closeConnections) outgoing.shouldKeepAlive = false;
     requests.push({
       method: incoming.method ?? "GET",
       url: incoming.url ?? "/",
@@ -193,8 +210,10 @@ async function startProxy(port: number, requests: RecordedS3Request[], faults: S
           return;
         }
         const rewrite = faults.rewriteListing;
+        // Hop-by-hop headers are the proxy's own: s3rver's `Connection: keep-alive` would undo closeConnections.
+        const { connection: _connection, "keep-alive": _keepAlive, ...answerHeaders } = answer.headers;
         if (!isListing || rewrite === undefined || answer.statusCode !== 200) {
-          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          outgoing.writeHead(answer.statusCode ?? 502, answerHeaders);
           answer.pipe(outgoing);
           return;
         }
@@ -202,7 +221,7 @@ async function startProxy(port: number, requests: RecordedS3Request[], faults: S
         answer.on("data", (chunk: Buffer) => chunks.push(chunk));
         answer.on("end", () => {
           const body = Buffer.from(rewrite(Buffer.concat(chunks).toString("utf8")));
-          const headers = { ...answer.headers, "content-length": String(body.length) };
+          const headers = { ...answerHeaders, "content-length": String(body.length) };
           outgoing.writeHead(200, headers);
           outgoing.end(body);
         });

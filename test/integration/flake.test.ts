@@ -44,7 +44,28 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
         "packages",
         "rawModels",
       ],
-      lib: ["fetchFromHuggingFace", "fetchModel", "instantiate", "integration", "mkShellHook", "sources", "validation"],
+      lib: [
+        "fetchFromGitLfs",
+        "fetchFromHuggingFace",
+        "fetchFromMlflow",
+        "fetchFromOllama",
+        "fetchFromS3",
+        "fetchFromUrl",
+        "fetchModel",
+        "instantiate",
+        "instantiateRaw",
+        "integration",
+        "mkHfCachePath",
+        "mkHfSymlinks",
+        "mkModelWrapper",
+        "mkShellHook",
+        "mkValidator",
+        "parseModelSpec",
+        "prefetchModel",
+        "sources",
+        "validation",
+        "validators",
+      ],
       validation: ["mkValidator", "presets", "validators"],
       integration: [
         "describeModel",
@@ -101,14 +122,26 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
   });
 
   it("overlays.default gives pkgs the CLI, the library and fetchModel", async () => {
-    const v = await value<{ cli: string; fetched: string; integration: boolean }>(`let
+    const v = await value<{ cli: string; fetched: string; integration: boolean; design: unknown[] }>(`let
         final = pkgs // flake.overlays.default final pkgs;
       in {
         cli = final.nix-model-repo.name;
         fetched = (final.fetchModel { source.huggingface.repo = "acme/tiny"; hash = "${HASH}"; }).name;
         integration = final.nixModelRepo.integration ? mkHfHub;
+        # The original design's names (ARCHITECTURE.md §17.1).
+        design = [
+          (final.fetchAiModel { source.huggingface.repo = "acme/tiny"; hash = "${HASH}"; }).name
+          (final.aiModelSources.huggingface.metaLlama "Llama-2-7b-hf").huggingface.repo
+          (builtins.attrNames final.aiModelValidation)
+        ];
       }`);
-    expect(v).toEqual({ cli: "nix-model-repo-dev", fetched: "tiny", integration: true });
+    // package.nix, built by the stand-in's buildNpmPackage from this checkout's bundle.
+    expect(v).toEqual({
+      cli: "nix-model-repo-0.1.0",
+      fetched: "tiny",
+      integration: true,
+      design: ["tiny", "meta-llama/Llama-2-7b-hf", ["mkValidator", "presets", "validators"]],
+    });
   });
 
   it("default.nix gives the same without flakes: library, registry, modules", async () => {
@@ -129,5 +162,8 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
     expect(check.stderr, check.stderr).not.toMatch(/error:/);
     expect(check.outPath).toMatch(/-check-integration$/);
     expect(await value(`flake.devShells.\${system}.default.name`)).toBe("nix-shell");
+    // What `nix develop` instantiates: with the stand-in's nodejs_20 insecure, as in nixpkgs,
+    // a shell still built on it would refuse here.
+    expect(await value(`builtins.isString flake.devShells.\${system}.default.drvPath`)).toBe(true);
   });
 });

@@ -45,10 +45,11 @@ describe.skipIf(!nixAvailable)("fetchModel's integration option and lib.integrat
       await evalValue(`let m = a: (nmr.fetchModel ({ ${tiny} } // a)).passthru.hubCacheFolder; in [
         (m { })
         (m { integration.huggingface = { org = "other"; model = "renamed"; }; })
-        (m { integration.huggingface.org = null; })
+        # null means "from the source", as the original design writes the defaults out.
+        (m { integration.huggingface = { enable = true; org = null; model = null; }; })
         ((nmr.fetchModel { source.huggingface = { repo = "acme/squad"; repoType = "dataset"; }; hash = "${HASH}"; }).passthru.hubCacheFolder)
       ]`),
-    ).toEqual(["models--acme--tiny", "models--other--renamed", "models--tiny", "datasets--acme--squad"]);
+    ).toEqual(["models--acme--tiny", "models--other--renamed", "models--acme--tiny", "datasets--acme--squad"]);
   });
 
   it("refuses unknown or malformed integration options when the model is built", async () => {
@@ -263,6 +264,24 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
     expect(readlinkSync(join(hubDir, "models--acme--beta"))).toBe("/srv/models/beta");
   });
 
+  it("mkHfSymlinks: the design's { modelPath; org; model; cacheDir; } gives a script a shellHook can run", async () => {
+    const home = await mkdtemp(join(work, "home-"));
+    const cacheDir = join(home, "hub");
+    // As the design's mkShellHook uses it: interpolated as a command.
+    const hook = (await evalValue(
+      `"\${nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; org = "acme"; model = "alpha"; cacheDir = "${cacheDir}"; }}"`,
+    )) as string;
+    expect(hook).toMatch(/^\/nix\/store\/[a-z0-9]{32}-setup-hf-symlinks$/);
+    await build(
+      `nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; org = "acme"; model = "alpha"; cacheDir = "${cacheDir}"; }`,
+    );
+    execFileSync(hook, [], { env: { PATH: process.env["PATH"], HOME: home }, stdio: "ignore" });
+    await assertEveryFileFoundOffline(cacheDir, "acme/alpha", shaMap(alpha));
+    expect(await evalError(`nmr.mkHfSymlinks { modelPath = ${fetchModel(alphaFetched)}; model = "alpha"; }`)).toContain(
+      'mkHfSymlinks: org is missing. Example: mkHfSymlinks { modelPath = tiny; org = "acme"; model = "tiny"; }',
+    );
+  });
+
   it("mkModelWrapper: wraps every program of a package with the variables", async () => {
     const wrapped = await build(`let
         tools = pkgs.runCommand "tools" { } ''
@@ -283,6 +302,41 @@ describe.skipIf(!nixAvailable)("lib.integration built from fetched models", () =
       expect(rest.join(" ")).toBe("it's a b");
       await assertEveryFileFoundOffline(hub!, "acme/alpha", shaMap(alpha));
     }
+  });
+
+  it("mkModelWrapper: a program path with string context, and the design's { path; name; envVar; } records", async () => {
+    // "${pkgs.bash}/bin/bash" carries string context, as "${python}/bin/python" does in nixpkgs.
+    const wrapped = await build(`nmr.integration.mkModelWrapper {
+        program = "\${pkgs.bash}/bin/bash";
+        models = [ { path = ${fetchModel(alphaFetched)}; name = "alpha"; envVar = "ALPHA_PATH"; } ];
+      }`);
+    expect(existsSync(join(wrapped, "bin", "bash"))).toBe(true);
+    expect(wrapped).toMatch(/-bash$/);
+    const out = execFileSync(join(wrapped, "bin", "bash"), ["-c", 'echo "$ALPHA_PATH $HF_HUB_CACHE"'], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] },
+    }).trim();
+    const [alphaPath, hub] = out.split(" ");
+    // The variable holds the model; the model is in the hub too (it is a fetchModel result).
+    expect(readlinkSync(join(alphaPath!, "blobs"))).toBe(join(alphaFetched.storePath, "blobs"));
+    await assertEveryFileFoundOffline(hub!, "acme/alpha", shaMap(alpha));
+  });
+
+  it("mkModelWrapper: takes only mainProgram and description from a package's meta", async () => {
+    // A multi-output package as nixpkgs makes them: outputsToInstall names bin and man.
+    const meta = (await evalValue(`let
+        multi = (pkgs.runCommand "multi" { outputs = [ "bin" "man" "out" ]; meta = { mainProgram = "show"; description = "shows"; homepage = "https://example.org"; }; } ''
+          mkdir -p $bin/bin $man $out
+          printf '#!/bin/sh\\necho shown\\n' > $bin/bin/show
+          chmod +x $bin/bin/show
+        '');
+        wrapper = nmr.integration.mkModelWrapper { package = multi; models = [ ${fetchModel(alphaFetched)} ]; };
+      in builtins.seq wrapper.drvPath { inherit (wrapper.meta) mainProgram description outputsToInstall; homepage = wrapper.meta ? homepage; }`)) as Record<
+      string,
+      unknown
+    >;
+    // buildEnv (systemPackages, home.packages) installs meta.outputsToInstall: only "out" exists.
+    expect(meta).toEqual({ mainProgram: "show", description: "shows", outputsToInstall: ["out"], homepage: false });
   });
 
   it("mkOllamaModels: manifests copied, blobs linked once, conflicting manifests refused", async () => {

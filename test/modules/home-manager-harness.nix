@@ -35,6 +35,8 @@ let
           home.homeDirectory = "/home/alice";
           home.profileDirectory = "/home/alice/.nix-profile";
           home.stateVersion = "25.05";
+          # Home Manager compares its release with pkgs.lib's; the stand-in has no nixpkgs release.
+          home.enableNixpkgsReleaseCheck = false;
         };
       }
       configuration

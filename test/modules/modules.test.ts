@@ -6,10 +6,12 @@
  * are checked value by value; Home Manager's own builder then links a really fetched model.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { nixAvailable, nixBuild, nixEval, repoRoot } from "../helpers/nix.js";
+import { nixAvailable, nixBuild, nixEval, nixReadableTempDir, repoRoot } from "../helpers/nix.js";
 import { modelFiles, startModelHub, type ModelHub, type PrefetchedModel } from "../integration/fixtures.js";
 
 const nixpkgsLibEnv = process.env["NIXPKGS_LIB"] ?? "";
@@ -37,6 +39,30 @@ function homeManagerConfig(configuration: string, select: string, withOllamaServ
       nixpkgsLib = ${nixpkgsLib}; homeManager = ${homeManager}; withOllamaService = ${withOllamaService};
       configuration = { lib, ... }: { ${configuration} };
     }; in ${select}`;
+}
+
+/**
+ * nix-build in Nix's sandbox (root here, so Nix 2.8 can set it up) with `extraSandboxPaths`
+ * as a NixOS module's nix.settings.extra-sandbox-paths would set it. The host's /bin, /usr
+ * and libraries are mounted too, for the builder's /bin/sh.
+ */
+async function sandboxedBuild(expression: string, extraSandboxPaths: readonly string[]) {
+  const dir = await nixReadableTempDir("nmr-sandbox-");
+  const file = join(dir, "default.nix");
+  await writeFile(file, expression);
+  const args = ["--no-out-link", "--option", "substituters", "", "--option", "sandbox", "true"]
+    .concat([
+      "--option",
+      "sandbox-paths",
+      "/bin /usr /lib /lib64",
+      "--option",
+      "extra-sandbox-paths",
+      extraSandboxPaths.join(" "),
+    ])
+    .concat([file]);
+  return new Promise<{ outPath: string; stderr: string }>((resolve) => {
+    execFile("nix-build", args, (_error, stdout, stderr) => resolve({ outPath: stdout.trim(), stderr }));
+  });
 }
 
 async function value<T>(expression: string): Promise<T> {
@@ -95,6 +121,42 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
     expect(v.sandboxPaths).toEqual([]);
   });
 
+  it("leaves cacheDir open with allowedUsers = [ ] (the default, as in the design)", async () => {
+    const v = await value<NixosView>(
+      nixos(`services.model-repo = { enable = true; allowedUsers = [ ]; models.tiny = ${tiny}; };`, view),
+    );
+    expect(v.rules.slice(0, 2)).toEqual([
+      "d /var/cache/model-repo 0755 root root -",
+      "d /var/cache/model-repo/huggingface 0755 root root -",
+    ]);
+    expect(v.groups).toEqual({});
+  });
+
+  it("takes cacheDir as a path literal without copying it into the store, and refuses a relative one", async () => {
+    const v = await value<NixosView>(
+      nixos(`services.model-repo = { enable = true; cacheDir = /srv/models; models.tiny = ${tiny}; };`, view),
+    );
+    expect(v.rules[0]).toBe("d /srv/models 0755 root root -");
+    expect(v.variables["HF_HUB_CACHE"]).toBe("/srv/models/huggingface/hub");
+    const relative = await nixEval(
+      nixos(`services.model-repo = { enable = true; cacheDir = "models"; models.tiny = ${tiny}; };`, view),
+    );
+    expect(relative.ok).toBe(false);
+    expect(relative.stderr).toContain("services.model-repo.cacheDir");
+  });
+
+  it("sets its variables at mkDefault priority, so the user's own win", async () => {
+    const v = await value<NixosView>(
+      nixos(
+        `services.model-repo = { enable = true; models.tiny = ${tiny}; };
+         environment.variables.HF_HUB_OFFLINE = "0";`,
+        view,
+      ),
+    );
+    expect(v.variables["HF_HUB_OFFLINE"]).toBe("0");
+    expect(v.variables["TRANSFORMERS_OFFLINE"]).toBe("1");
+  });
+
   it("restricts cacheDir to a group of allowedUsers", async () => {
     const v = await value<NixosView>(
       nixos(
@@ -123,8 +185,9 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
         `${view} // { auth = builtins.mapAttrs (_: m: m.spec.auth) config.services.model-repo.packages; }`,
       ),
     );
-    expect(v.environmentFile!.sort()).toEqual(["/etc/nix/other.env", "/run/secrets/model-repo.env"]);
-    expect(v.sandboxPaths).toEqual(["/run/secrets/hf-token"]);
+    // Optional to systemd ("-") and to Nix ("?"): a missing secret locks nothing out.
+    expect(v.environmentFile!.sort()).toEqual(["-/run/secrets/model-repo.env", "/etc/nix/other.env"]);
+    expect(v.sandboxPaths).toEqual(["/run/secrets/hf-token?"]);
     expect(v.auth).toEqual({
       tiny: { tokenEnvVar: null, tokenFile: "/run/secrets/hf-token" },
       own: { tokenEnvVar: "OWN_TOKEN", tokenFile: "/run/secrets/hf-token" },
@@ -176,6 +239,55 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
     });
     const disabled = await value<NixosView>(nixos(`services.model-repo.models.tiny = ${tiny};`, view));
     expect([disabled.rules, disabled.variables, disabled.dependencies]).toEqual([[], {}, []]);
+  });
+
+  it("a missing token file locks no build out, and the sandbox path is every build's", async () => {
+    const secrets = await nixReadableTempDir("nmr-secrets-");
+    const tokenFile = join(secrets, "hf-token");
+    const paths = await value<string[]>(
+      nixos(
+        `services.model-repo = { enable = true; auth.tokenFile = "${tokenFile}"; models.tiny = ${tiny}; };`,
+        "config.nix.settings.extra-sandbox-paths",
+      ),
+    );
+    // A build that has nothing to do with models, in Nix's sandbox with the module's setting:
+    // it must build while the secret is missing (as during a first nixos-rebuild)...
+    const unrelated = (label: string) =>
+      `derivation { name = "unrelated-${label}"; system = builtins.currentSystem; builder = "/bin/sh";
+         args = [ "-c" "if [ -e ${tokenFile} ]; then read -r token < ${tokenFile}; echo $token > $out; else echo absent > $out; fi" ]; }`;
+    const missing = await sandboxedBuild(unrelated(`missing-${Date.now()}`), paths);
+
+    expect(missing.stderr, missing.stderr).not.toMatch(/error:/);
+    expect(readFileSync(missing.outPath, "utf8").trim()).toBe("absent");
+    // ...and once it exists, every sandboxed build sees it, not only the models' (docs/nixos.md).
+    writeFileSync(tokenFile, "hf_example\n", { mode: 0o644 });
+    const present = await sandboxedBuild(unrelated(`present-${Date.now()}`), paths);
+    expect(readFileSync(present.outPath, "utf8").trim()).toBe("hf_example");
+    await rm(secrets, { recursive: true, force: true });
+  });
+
+  it("takes the original design's example configuration (§10) as it is written", async () => {
+    const v = await value<NixosView>(
+      nixos(
+        `services.model-repo = {
+           enable = true;
+           models = {
+             llama-2-7b = {
+               source.huggingface.repo = "meta-llama/Llama-2-7b-hf";
+               hash = "${HASH}";
+               validation = { };
+             };
+           };
+           cacheDir = "/var/cache/model-repo";
+           allowedUsers = [ ];
+           huggingfaceIntegration = true;
+         };`,
+        view,
+      ),
+    );
+    expect(v.packages["llama-2-7b"]).toMatch(/-llama-2-7b$/);
+    expect(v.variables["HF_HUB_CACHE"]).toBe("/var/cache/model-repo/huggingface/hub");
+    expect(v.rules[0]).toBe("d /var/cache/model-repo 0755 root root -");
   });
 
   it("names the model option in fetchModel's errors", async () => {
@@ -243,10 +355,10 @@ describe.skipIf(!haveHomeManager)(
       expect(v.packages.filter((name) => /tiny|llama|model-repo/.test(name))).toEqual([]);
     });
 
-    it("roots models without links, and honours offlineMode and the Ollama switches", async () => {
+    it("roots models without links, and honours offline and the Ollama switches", async () => {
       const v = await value<HomeView & { ollama: Record<string, string> }>(
         homeManagerConfig(
-          `programs.model-repo = { enable = true; huggingfaceIntegration = false; offlineMode = false; models = { tiny = ${tiny}; llama = ${llama}; };
+          `programs.model-repo = { enable = true; huggingfaceIntegration = false; offline = false; models = { tiny = ${tiny}; llama = ${llama}; };
            ollama = { setSessionVariables = false; configureService = true; directory = "models/ollama"; }; };`,
           `${view} // { ollama = config.services.ollama.environmentVariables; }`,
           true,
@@ -256,6 +368,48 @@ describe.skipIf(!haveHomeManager)(
       expect(v.variables).toEqual({});
       expect(v.ollama).toEqual({ OLLAMA_MODELS: "/home/alice/models/ollama", OLLAMA_NOPRUNE: "1" });
       expect(v.dependencies.some((d) => /-tiny$/.test(d))).toBe(true);
+    });
+
+    it("still takes the design's offlineMode, renamed to offline, with Home Manager's warning", async () => {
+      const v = await value<{ variables: Record<string, string>; warnings: string[] }>(
+        homeManagerConfig(
+          `programs.model-repo = { enable = true; offlineMode = false; models.tiny = ${tiny}; };`,
+          "{ variables = config.home.sessionVariables; warnings = config.warnings; }",
+        ),
+      );
+      expect(v.variables).toEqual({});
+      expect(v.warnings).toEqual([
+        expect.stringContaining(
+          "programs.model-repo.offlineMode' defined in `<unknown-file>' has been renamed to `programs.model-repo.offline'",
+        ),
+      ]);
+    });
+
+    it("takes the original design's example configuration (§11) as it is written", async () => {
+      const v = await value<HomeView>(
+        homeManagerConfig(
+          `programs.model-repo = {
+             enable = true;
+             models.llama-2-7b = { source.huggingface.repo = "meta-llama/Llama-2-7b-hf"; hash = "${HASH}"; };
+             huggingfaceIntegration = true;
+             offlineMode = true;
+           };`,
+          view,
+        ),
+      );
+      expect(Object.keys(v.files)).toEqual([".cache/huggingface/hub/models--meta-llama--Llama-2-7b-hf"]);
+      expect(v.variables).toEqual({ HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", HF_DATASETS_OFFLINE: "1" });
+    });
+
+    it("sets its session variables at mkDefault priority, so the user's own win", async () => {
+      const v = await value<Record<string, string>>(
+        homeManagerConfig(
+          `programs.model-repo = { enable = true; models.tiny = ${tiny}; };
+           home.sessionVariables.HF_HUB_OFFLINE = "0";`,
+          "config.home.sessionVariables",
+        ),
+      );
+      expect(v).toEqual({ HF_HUB_OFFLINE: "0", TRANSFORMERS_OFFLINE: "1", HF_DATASETS_OFFLINE: "1" });
     });
 
     it("Home Manager's home-files links a fetched model that huggingface_hub finds offline", async () => {

@@ -40,7 +40,7 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     );
   });
 
-  it("passes tokens, the endpoint and proxies only through impureEnvVars", async () => {
+  it("passes tokens, the endpoint, proxies and NIX_SSL_CERT_FILE only through impureEnvVars", async () => {
     const { value } = await evalModel(
       `${tiny}; hash = "${goodHash}"; auth.tokenEnvVar = "MY_TOKEN";`,
       "raw.drvAttrs.impureEnvVars",
@@ -54,6 +54,8 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         "MY_TOKEN",
         "https_proxy",
         "NO_PROXY",
+        // nixpkgs' lib.fetchers.proxyImpureEnvVars has it: a TLS-intercepting proxy's CA bundle.
+        "NIX_SSL_CERT_FILE",
       ]),
     );
   });
@@ -125,6 +127,29 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     expect(await fetchModelEvalError(`source.huggingface = { repo = "a/../b"; }; hash = "${goodHash}";`)).toContain(
       "source.huggingface.repo must be",
     );
+  });
+
+  it("checks every source's endpoint with one rule: http(s), no credentials, query or fragment", async () => {
+    const sources = {
+      huggingface: (e: string) => `source.huggingface = { repo = "acme/tiny"; endpoint = "${e}"; };`,
+      s3: (e: string) => `source.s3 = { bucket = "models"; prefix = "tiny"; endpoint = "${e}"; };`,
+      ollama: (e: string) => `source.ollama = { model = "tiny:1"; endpoint = "${e}"; };`,
+      mlflow: (e: string) => `source.mlflow = { trackingUri = "${e}"; modelName = "tiny"; modelVersion = 1; };`,
+      "git-lfs": (e: string) => `source.git-lfs = { url = "${e}"; rev = "${"a".repeat(40)}"; };`,
+    };
+    for (const [type, source] of Object.entries(sources)) {
+      for (const bad of [
+        "https://mirror.example/?token=x",
+        "https://mirror.example/#x",
+        "https://u:p@mirror.example",
+        "ftp://mirror.example",
+      ]) {
+        const result = await evalModel(`${source(bad)} hash = "${goodHash}";`, "drvPath");
+        expect(result.ok, `${type}: ${bad}`).toBe(false);
+      }
+      const good = await evalModel(`${source("https://mirror.example:8443/base")} hash = "${goodHash}";`, "drvPath");
+      expect(good.stderr, `${type}: ${good.stderr}`).not.toContain("error:");
+    }
   });
 
   it("checks network settings", async () => {

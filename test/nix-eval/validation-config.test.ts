@@ -147,6 +147,8 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
       "findutils-host/bin",
       "gnugrep-host/bin",
       "gnused-host/bin",
+      // jq's `bin` output: the design's custom validators read config.json with jq.
+      "jq-host-bin/bin",
     ]);
     expect(modelscan!["path"] as string).toMatch(/-modelscan\/bin:/);
     // A model without shell validators needs no bash at all.
@@ -197,13 +199,33 @@ describe.skipIf(!nixAvailable)("fetchModel validation (nix-instantiate, stand-in
     );
   });
 
-  it("refuses the original design's placebos and says why", async () => {
-    expect(await evalError(`{ defaults.checksums = true; }`)).toContain(
-      "the fixed-output hash already makes Nix verify every byte",
+  it("accepts the design's defaults.checksums as satisfied by the fixed-output hash, and refuses to turn it off", async () => {
+    const defaults = (await value(`(model { validation.defaults.checksums = true; }).validation.defaults`)) as Record<
+      string,
+      unknown
+    >;
+    expect(defaults["checksums"]).toBe("the fixed-output hash: Nix verifies every byte of the download");
+    expect(await evalError(`{ defaults.checksums = false; }`)).toContain(
+      "validation.defaults.checksums = false cannot turn off Nix's check of the fixed-output hash",
     );
-    expect(await evalError(`{ defaults.pickleScan = true; }`)).toContain(
-      "pickles are scanned by the model scanner, validation.defaults.scanner",
+  });
+
+  it("reads the design's defaults.pickleScan as the scanner, which reads every pickle", async () => {
+    expect(await summary(`{ defaults.pickleScan = true; }`)).toMatchObject([
+      { name: "scanner", origin: "defaults.scanner" },
+    ]);
+    expect(await summary(`{ defaults = { pickleScan = false; modelscan = false; checksums = true; }; }`)).toEqual([]);
+    expect(
+      await value(
+        `(model { validation.defaults = { pickleScan = true; scanner = { failOn = "MALICIOUS"; }; }; }).validation.defaults.scanner.failOn`,
+      ),
+    ).toBe("MALICIOUS");
+    expect(await evalError(`{ defaults = { pickleScan = true; scanner = false; }; }`)).toContain(
+      "validation.defaults.pickleScan = true contradicts validation.defaults.scanner = false",
     );
+  });
+
+  it("refuses the design's signatureVerify and says why", async () => {
     expect(await evalError(`{ validators = [ validators.signatureVerify ]; }`)).toContain(
       "validators.signatureVerify does not exist",
     );

@@ -78,6 +78,7 @@ const hostile: ReadonlyArray<readonly [string, string, readonly string[]]> = [
   ["nested-arrays.gguf", "INVALID", ["GGUF_MALFORMED"]],
   ["deep/config.json", "INVALID", ["LIMIT_EXCEEDED"]],
   ["wide/config.json", "INVALID", ["LIMIT_EXCEEDED"]],
+  ["padded/tokenizer_config.json", "MALICIOUS", ["CHAT_TEMPLATE_INJECTION"]],
   ["bomb.npz", "SAFE", ["ARCHIVE_MEMBER_LARGE"]],
   ["bomb-object.npz", "INVALID", ["LIMIT_EXCEEDED"]],
   ["bomb.bin.gz", "SAFE", ["ARCHIVE_MEMBER_LARGE"]],
@@ -150,6 +151,13 @@ async function writeHostileFiles(at: string): Promise<void> {
   await writeFile(join(at, "deep", "config.json"), "[".repeat(200_000));
   await mkdir(join(at, "wide"));
   await writeFile(join(at, "wide", "config.json"), `{"class_name": "x", "a": [${"[],".repeat(5_000_000)}[]]}`);
+  // Larger than the heap: streamed, with only the chat template built (issue 14, item 4).
+  await mkdir(join(at, "padded"));
+  const template = "{{ ''.__class__.__mro__[1].__subclasses__() }}";
+  await writeFile(
+    join(at, "padded", "tokenizer_config.json"),
+    `{"pad": "${"x".repeat(100 * 2 ** 20)}", "chat_template": "${template}"}`,
+  );
 
   // 200 MiB of zeros deflated to ~200 KiB, as an .npz member: inflated only up to the cap.
   const bomb = await deflateZeros(200 * 2 ** 20);

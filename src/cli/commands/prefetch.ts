@@ -94,7 +94,8 @@ const command: Command = {
   },
 };
 
-function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]): PrefetchTarget {
+/** The grammar of TARGET; lib/parse-model-spec.nix follows it (test/nix-eval/model-specs.json). */
+export function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]): PrefetchTarget {
   const colon = text.indexOf(":");
   const prefix = colon === -1 ? "" : text.slice(0, colon);
   const scheme = PREFETCH_SCHEMES.find((candidate) => candidate.prefixes.includes(prefix));

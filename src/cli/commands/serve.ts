@@ -11,7 +11,7 @@ import { startHubServer, type HubServer, type HubServerOptions } from "../../ser
 const DEFAULT_PORT = 8080;
 
 const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--gated REPO]... [--private REPO]...
-                            [--cdn-url URL | --cdn-host H] [--page-size N]
+                            [--xet REPO]... [--cdn-url URL | --cdn-host H] [--page-size N]
 
 Serves the Hugging Face repos found in DIR over the part of the Hub API that downloads use,
 so huggingface_hub, transformers, @huggingface/hub and nix-model-repo itself can download
@@ -31,6 +31,8 @@ options:
   --gated REPO      treat REPO as gated (org/name, datasets/org/name, spaces/org/name);
                     for folders that cannot hold a marker, such as Nix store outputs
   --private REPO    treat REPO as private
+  --xet REPO        also serve REPO's LFS files through Xet, as huggingface.co does (a file
+                    named .xet in a repo folder does the same); see docs/serve.md
   --cdn-url URL     answer LFS files with a 302 to URL/cdn-lfs/… (a name that reaches this
                     server), as huggingface.co redirects to its CDN
   --cdn-host H      like --cdn-url, but also listen on address H (same port), e.g. 127.0.0.2
@@ -103,7 +105,9 @@ function describeRepos(server: HubServer): string[] {
     const refs = Object.entries(repo.refs)
       .map(([name, commit]) => `${name}=${commit.slice(0, 10)}`)
       .join(" ");
-    const marks = [repo.gated ? `gated (${repo.gated})` : "", repo.private ? "private" : ""].filter(Boolean).join(", ");
+    const marks = [repo.gated ? `gated (${repo.gated})` : "", repo.private ? "private" : "", repo.xet ? "xet" : ""]
+      .filter(Boolean)
+      .join(", ");
     return `  ${repo.type.padEnd(7)} ${repo.id.padEnd(width)}  ${refs || `${repo.commits.length} commit(s), no refs`}  ${repo.files} files${marks ? `  ${marks}` : ""}`;
   });
 }
@@ -119,6 +123,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     "page-size": { type: "string" },
     gated: { type: "string", multiple: true },
     private: { type: "string", multiple: true },
+    xet: { type: "string", multiple: true },
   });
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
@@ -146,6 +151,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       tokens,
       gated: values.gated ?? [],
       private: values.private ?? [],
+      xet: { repos: values.xet ?? [] },
       cdn: cdnOption(values),
       recordRequests: false,
       onWarning: (message) => logger.warn(message),

@@ -115,6 +115,17 @@ export function analyze(
       return "gguf";
     });
   }
+  // Loaders open JSON by name whatever else the bytes are (a 512-byte JSON document can also be
+  // a tar header), so the JSON reading is added, never displaced, by another one.
+  const mayBeJson = looksLikeJson(head) || name.toLowerCase().endsWith(".json");
+  const readJson = () =>
+    guarded("json", reporter, () => {
+      json = scanJsonFile(source, name, reporter, ctx, container);
+    });
+  if (readings.length > 0 && mayBeJson) {
+    readJson();
+    if (json?.valid) readings.push("json");
+  }
   if (readings.length > 1) {
     reporter.report(
       "WARN",
@@ -122,20 +133,24 @@ export function analyze(
       `the file is valid as ${readings.join(" and ")}; loaders that pick different readings see different content`,
     );
   }
-  if (readings.length > 0) return { format: readings[0]!, ...(safetensors ? { safetensors } : {}) };
+  if (readings.length > 0) {
+    return { format: readings[0]!, ...(safetensors ? { safetensors } : {}), ...(json ? { json } : {}) };
+  }
 
   if (/\.(jinja|j2)$/i.test(name)) {
-    guarded("template", reporter, () =>
-      checkChatTemplate(utf8Lossy(source.read(0, Math.min(source.size, 4 << 20))), "chat template file", reporter),
-    );
+    guarded("template", reporter, () => {
+      // All of it or nothing: injection padded past a partial read would pass unseen.
+      if (source.size > ctx.limits.maxJsonBytes) {
+        throw new LimitError("maxJsonBytes", `template of ${source.size} bytes is larger than maxJsonBytes`, 0);
+      }
+      checkChatTemplate(utf8Lossy(source.read(0, source.size)), "chat template file", reporter);
+    });
     return { format: "template" };
   }
-  if (looksLikeJson(head) || name.toLowerCase().endsWith(".json")) {
-    const format = guarded("json", reporter, () => {
-      json = scanJsonFile(source, name, reporter, ctx, container);
-      return "json";
-    });
-    return { format: format ?? "json", ...(json ? { json } : {}) };
+  if (mayBeJson) {
+    readJson();
+    if (json?.format === "text") return { format: "text" };
+    return { format: "json", ...(json ? { json } : {}) };
   }
   if (looksLikeText(head)) return { format: "text" };
   if (source.size > 0) {

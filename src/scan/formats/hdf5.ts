@@ -1,9 +1,9 @@
 import type { ScanContext } from "../context.js";
 import type { Reporter } from "../findings.js";
-import { ScanError } from "../io/errors.js";
+import { MalformedError } from "../io/errors.js";
 import type { RandomAccess } from "../io/random-access.js";
-import { startsWithBytes, utf8Lossy } from "../text.js";
-import { parseJsonPrefix } from "./json.js";
+import { startsWithBytes } from "../text.js";
+import { chunksOf, readJsonPrefix } from "./json.js";
 import { checkKerasConfig } from "./keras.js";
 
 /**
@@ -16,7 +16,6 @@ import { checkKerasConfig } from "./keras.js";
 const MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_SEARCH = 64 * 1024 * 1024;
 const CHUNK = 4 * 1024 * 1024;
-const MAX_CONFIG = 16 * 1024 * 1024;
 const MAX_CONFIGS = 8;
 const CONFIG_START = Buffer.from('{"class_name"');
 const LAMBDA_MARKERS = [Buffer.from('"Lambda"'), Buffer.from("__lambda__")];
@@ -25,7 +24,7 @@ export function looksLikeHdf5(head: Uint8Array): boolean {
   return startsWithBytes(head, MAGIC);
 }
 
-export function scanHdf5(source: RandomAccess, reporter: Reporter, _ctx: ScanContext): void {
+export function scanHdf5(source: RandomAccess, reporter: Reporter, ctx: ScanContext): void {
   const limit = Math.min(source.size, MAX_SEARCH);
   let configs = 0;
   let sawLambdaMarker = false;
@@ -37,14 +36,18 @@ export function scanHdf5(source: RandomAccess, reporter: Reporter, _ctx: ScanCon
       at >= 0 && at < CHUNK && configs < MAX_CONFIGS;
       at = chunk.indexOf(CONFIG_START, at + 1)
     ) {
-      const text = utf8Lossy(source.read(start + at, Math.min(MAX_CONFIG, source.size - start - at)));
       try {
-        const { value, end } = parseJsonPrefix(text, 0, { allowNonFinite: true, maxDepth: 256 });
+        const { value, end } = readJsonPrefix(chunksOf(source, start + at), {
+          allowNonFinite: true,
+          maxDepth: 256,
+          maxTextBytes: ctx.limits.maxJsonBytes,
+        });
         checkKerasConfig(value, "hdf5", reporter);
         configs++;
         at += Math.max(0, end - 1);
       } catch (error) {
-        if (!(error instanceof ScanError)) throw error;
+        // Text that only starts like a config is not one; a config too large to judge is a finding.
+        if (!(error instanceof MalformedError)) throw error;
       }
     }
   }

@@ -4,7 +4,7 @@ import { Cursor } from "../io/cursor.js";
 import { ScanError } from "../io/errors.js";
 import type { RandomAccess } from "../io/random-access.js";
 import { quote, utf8OrUndefined } from "../text.js";
-import { JsonNumber, isJsonObject, parseJsonObjectEntries, type JsonValue } from "./json.js";
+import { JsonNumber, isJsonObject, readJsonEntries, type JsonValue } from "./json.js";
 
 /**
  * safetensors, validated more strictly than the reference implementation
@@ -77,22 +77,31 @@ export function scanSafetensors(
   if (text === undefined) return invalid("SAFETENSORS_BAD_HEADER", "header is not valid UTF-8", 8);
   if (!text.startsWith("{")) return invalid("SAFETENSORS_BAD_HEADER", "header does not start with '{'", 8);
   // The writer pads the header to a multiple of 8 with spaces; nothing else may follow the JSON.
-  const body = text.replace(/ +$/, "");
+  let end = headerBytes.length;
+  while (end > 0 && headerBytes[end - 1] === 0x20) end--;
   // Streamed: only each tensor's (begin, end) is kept, so a 100k-tensor header costs a few MiB.
   const tensors: Array<{ name: string; begin: bigint; end: bigint }> = [];
   const duplicates: string[] = [];
+  const names = new Set<string>();
   let ok = true;
   try {
-    parseJsonObjectEntries(
-      body,
-      (key, _offset, value) => {
-        if (key === "__metadata__") {
-          if (!checkMetadata(value(), reporter)) ok = false;
-          return;
-        }
-        const tensor = checkTensor(key, value(), reporter);
-        if (tensor) tensors.push(tensor);
-        else ok = false;
+    readJsonEntries(
+      [headerBytes.subarray(0, end)],
+      {
+        select: (key) => {
+          if (names.has(key)) duplicates.push(key);
+          names.add(key);
+          return true;
+        },
+        onEntry: (key, value) => {
+          if (key === "__metadata__") {
+            if (!checkMetadata(value, reporter)) ok = false;
+            return;
+          }
+          const tensor = checkTensor(key, value, reporter);
+          if (tensor) tensors.push(tensor);
+          else ok = false;
+        },
       },
       { maxDepth: 16, onDuplicateKey: (key) => duplicates.push(key) },
     );

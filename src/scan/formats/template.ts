@@ -9,7 +9,8 @@ import { quote } from "../text.js";
  */
 const MARKERS: ReadonlyArray<readonly [RegExp, string]> = [
   [/__[A-Za-z0-9_]+__/, "dunder attribute access"],
-  [/\\x5f|\\u005f|\\137/i, "escaped underscore (builds dunder names)"],
+  // Jinja unescapes string literals as Python's unicode-escape codec: every spelling of "_".
+  [/\\x5f|\\u005f|\\U0000005f|\\137|\\N\{[^}]*\}/i, "escaped underscore or named escape (builds dunder names)"],
   [/\|\s*attr\s*\(/, "attr filter (attribute access by computed name)"],
   [/_TemplateReference__context|\bself\s*\.\s*_/, "template internals"],
   [/\b(?:lipsum|cycler|joiner|url_for|get_flashed_messages)\s*[.|[]/, "Jinja global used to reach Python globals"],

@@ -1,0 +1,55 @@
+import { type JsonBuildOptions, ValueBuilder } from "./builder.js";
+import { JsonTokenizer, type JsonTokenizerOptions } from "./tokenizer.js";
+
+/**
+ * Whole documents, bounded. JSON.parse has no depth limit and builds whatever it is given: a
+ * 32 MiB reply of `[` costs it about 1.5 GB. parseJson refuses that at the 65th `[`, refuses
+ * bodies over the byte cap before reading them, and counts what it builds.
+ */
+
+export type JsonParseOptions = JsonTokenizerOptions & JsonBuildOptions;
+
+/** Bounds for a reply from a remote API, unless the caller chooses others. */
+export const JSON_BODY_DEFAULTS = { maxBytes: 32 * 1024 * 1024, maxDepth: 64 } as const;
+
+/**
+ * Parses one document: the same values as JSON.parse for everything JSON.parse accepts, or a
+ * JsonError with a stable code (JSON_INVALID, JSON_TOO_DEEP, JSON_TOO_LARGE) and a position.
+ */
+export function parseJson(input: Uint8Array | string, options: JsonParseOptions = {}): unknown {
+  return parseJsonChunks([typeof input === "string" ? Buffer.from(input, "utf8") : input], options);
+}
+
+/** parseJson over a document that arrives in pieces (a file read in chunks). */
+export function parseJsonChunks(chunks: Iterable<Uint8Array>, options: JsonParseOptions = {}): unknown {
+  return read(chunks, { ...JSON_BODY_DEFAULTS, ...options, trailing: "error" }).value;
+}
+
+/**
+ * Parses the value at the start of the input and says where it ended; whatever follows is not
+ * read (JSON embedded in a binary file).
+ */
+export function parseJsonPrefix(
+  chunks: Iterable<Uint8Array>,
+  options: JsonParseOptions = {},
+): { value: unknown; end: number } {
+  return read(chunks, { ...JSON_BODY_DEFAULTS, ...options, trailing: "stop" });
+}
+
+function read(chunks: Iterable<Uint8Array>, options: JsonParseOptions): { value: unknown; end: number } {
+  let value: unknown;
+  const tokenizer: JsonTokenizer = new JsonTokenizer(
+    new ValueBuilder(
+      options,
+      (built) => (value = built),
+      () => tokenizer.tokenPosition,
+    ),
+    options,
+  );
+  for (const chunk of chunks) {
+    tokenizer.write(chunk);
+    if (tokenizer.valueEnd >= 0) break;
+  }
+  tokenizer.end();
+  return { value, end: tokenizer.valueEnd };
+}

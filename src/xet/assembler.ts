@@ -1,0 +1,165 @@
+import { ChunkStreamDecoder } from "./chunk-stream.js";
+import { XetFormatError } from "./errors.js";
+import type { DownloadPlan, PlannedFetch } from "./planner.js";
+
+/**
+ * Downloads a plan's ranges and yields the file's bytes in order. The HTTP part is injected:
+ * `fetchRange` returns the body of `GET fetch.url` with `Range: bytes=<fetch.bytes>` (it may
+ * retry or resume inside, or swap in a fresher URL for the same range after a 403, as long as
+ * it yields exactly those bytes once). Ranges are fetched in order of first use, several at a
+ * time, and decoded as their bytes arrive.
+ *
+ * Memory: decoded chunks are kept only for chunk ranges a term reads, and dropped after the
+ * last term that reads them. A range is started only while the bytes reserved for ranges not
+ * yet released (each range reserves its `keptBytesBound`) stay within `maxBufferedBytes`, except
+ * the range the next term needs, which always starts. So at most max(maxBufferedBytes, the
+ * largest single range's bound) of decoded data is held, plus, per range in flight, one
+ * partial chunk (≤ 264 KiB) and one piece from `fetchRange`.
+ *
+ * The yielded arrays may be views of chunks a later term reads again: treat them as read-only.
+ */
+
+export type RangeFetcher = (fetch: PlannedFetch, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+
+export interface AssembleOptions {
+  readonly fetchRange: RangeFetcher;
+  /** Ranges in flight at once; default 4 (xet-core's initial download concurrency). */
+  readonly concurrency?: number;
+  /** Budget for decoded data held ahead of the writer; default 128 MiB. */
+  readonly maxBufferedBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+
+interface FetchState {
+  readonly chunks: Map<number, Uint8Array>;
+  done: Promise<void> | undefined;
+}
+
+export const describeFetch = (fetch: PlannedFetch) =>
+  `xorb ${fetch.xorb.slice(0, 12)}… bytes ${fetch.bytes.start}-${fetch.bytes.end}`;
+
+async function downloadRange(fetch: PlannedFetch, state: FetchState, options: AssembleOptions, signal: AbortSignal) {
+  const label = describeFetch(fetch);
+  const decoder = new ChunkStreamDecoder(label, fetch.chunks.start, fetch.chunks.end);
+  const expected = fetch.bytes.end - fetch.bytes.start + 1;
+  const kept = (index: number) => fetch.keep.some((range) => range.start <= index && index < range.end);
+  let received = 0;
+  let keptBytes = 0;
+  for await (const piece of options.fetchRange(fetch, signal)) {
+    received += piece.length;
+    if (received > expected) {
+      throw new XetFormatError("chunk-stream", `${label}: the server sent more than the ${expected} bytes asked for`);
+    }
+    for (const chunk of decoder.push(piece)) {
+      if (!kept(chunk.index)) continue;
+      keptBytes += chunk.data.length;
+      if (keptBytes > fetch.keptBytesBound) {
+        throw new XetFormatError(
+          "term-length",
+          `${label}: the chunks its terms read decode to more than their ${fetch.keptBytesBound} bytes of unpacked_length`,
+        );
+      }
+      state.chunks.set(chunk.index, chunk.data);
+    }
+  }
+  if (received !== expected) {
+    throw new XetFormatError(
+      "chunk-stream",
+      `${label}: the server sent ${received} of the ${expected} bytes asked for`,
+    );
+  }
+  decoder.finish();
+}
+
+export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions): AsyncGenerator<Uint8Array> {
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const budget = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const states: FetchState[] = plan.fetches.map(() => ({ chunks: new Map(), done: undefined }));
+  const releaseAfter = new Map<number, number[]>();
+  for (const [index, fetch] of plan.fetches.entries()) {
+    releaseAfter.set(fetch.lastTerm, [...(releaseAfter.get(fetch.lastTerm) ?? []), index]);
+  }
+  let nextToStart = 0;
+  let running = 0;
+  let reserved = 0;
+  let firstError: unknown;
+
+  const start = (index: number) => {
+    const fetch = plan.fetches[index]!;
+    running += 1;
+    reserved += fetch.keptBytesBound;
+    const done = downloadRange(fetch, states[index]!, options, controller.signal).finally(() => {
+      running -= 1;
+      pump(undefined);
+    });
+    done.catch((error: unknown) => {
+      firstError ??= error;
+      controller.abort(); // one failed range stops the others
+    });
+    states[index]!.done = done;
+  };
+  const pump = (needed: number | undefined) => {
+    while (nextToStart < plan.fetches.length && running < concurrency && !controller.signal.aborted) {
+      const fetch = plan.fetches[nextToStart]!;
+      if (nextToStart !== needed && reserved > 0 && reserved + fetch.keptBytesBound > budget) break;
+      start(nextToStart++);
+    }
+  };
+
+  let skip = plan.skip;
+  let remaining = plan.length;
+  try {
+    for (let index = 0; index < plan.terms.length && remaining > 0; index++) {
+      const term = plan.terms[index]!;
+      if (states[term.fetch]!.done === undefined) {
+        // Ranges start in order of first use, so the one this term needs is the next one.
+        pump(term.fetch);
+        if (states[term.fetch]!.done === undefined) start(nextToStart++);
+      }
+      pump(undefined);
+      // A range aborted because another failed reports that other failure, the real cause.
+      await states[term.fetch]!.done!.catch((error: unknown) => {
+        throw firstError ?? error;
+      });
+      const chunks = states[term.fetch]!.chunks;
+      const pieces: Uint8Array[] = [];
+      let length = 0;
+      for (let chunk = term.chunks.start; chunk < term.chunks.end; chunk++) {
+        const data = chunks.get(chunk)!;
+        pieces.push(data);
+        length += data.length;
+      }
+      if (length !== term.unpackedLength) {
+        throw new XetFormatError(
+          "term-length",
+          `terms[${index}] (chunks ${term.chunks.start}-${term.chunks.end - 1} of xorb ${term.xorb.slice(0, 12)}…) decodes to ${length} bytes, but its unpacked_length is ${term.unpackedLength}`,
+        );
+      }
+      for (let piece of pieces) {
+        if (skip > 0) {
+          const dropped = Math.min(skip, piece.length);
+          piece = piece.subarray(dropped);
+          skip -= dropped;
+        }
+        if (piece.length > remaining) piece = piece.subarray(0, remaining);
+        if (piece.length === 0) continue;
+        remaining -= piece.length;
+        yield piece;
+      }
+      for (const fetchIndex of releaseAfter.get(index) ?? []) {
+        states[fetchIndex]!.chunks.clear();
+        reserved -= plan.fetches[fetchIndex]!.keptBytesBound;
+      }
+    }
+  } finally {
+    controller.abort();
+    options.signal?.removeEventListener("abort", onAbort);
+    await Promise.allSettled(states.map((state) => state.done));
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Xet storage (huggingface.co's chunk store): the format, hashing and download planning that
+ * both the fetcher and `serve` use. A leaf module: it imports nothing from the rest of src/.
+ *
+ *     const reconstruction = parseReconstructionV2(await response.json());   // or V1
+ *     const plan = planDownload(reconstruction, { length: fileSize, exact: true });
+ *     for await (const bytes of assembleFile(plan, { fetchRange })) write(bytes);
+ *
+ * `fetchRange(fetch, signal)` yields the body of `GET fetch.url` with
+ * `Range: bytes=<fetch.bytes.start>-<fetch.bytes.end>` and no credentials (the URL is
+ * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
+ */
+export { assembleFile, describeFetch } from "./assembler.js";
+export type { AssembleOptions, RangeFetcher } from "./assembler.js";
+export {
+  CHUNK_HEADER_BYTES,
+  CompressionScheme,
+  SCHEME_NAMES,
+  decodeChunkPayload,
+  encodeChunk,
+  encodeChunkSmallest,
+  parseChunkHeader,
+} from "./chunk-format.js";
+export type { ChunkHeader } from "./chunk-format.js";
+export { ChunkStreamDecoder } from "./chunk-stream.js";
+export { Chunker, chunkBytes, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "./chunking.js";
+export { XetFormatError } from "./errors.js";
+export type { XetErrorCode } from "./errors.js";
+export { chunkHash, fileHash, hashToHex, hexToHash, isXetHashHex, xorbHash } from "./hash.js";
+export type { SizedHash } from "./hash.js";
+export { planDownload } from "./planner.js";
+export type { DownloadPlan, ExpectedLength, PlannedFetch, PlannedTerm } from "./planner.js";
+export { MAX_XORB_BYTES, parseReconstructionV1, parseReconstructionV2 } from "./reconstruction.js";
+export type { ByteRange, ChunkRange, Reconstruction, ReconstructionTerm, XorbFetch } from "./reconstruction.js";

@@ -1,0 +1,81 @@
+/**
+ * The bundle scripts/bundle.mjs writes, as the Nix build makes it: there package.json is
+ * the one importNpmLock rewrites with a /nix/store tarball for every dependency, so a
+ * bundle that embedded it would make all of them (typescript, vitest, ...) references of
+ * the fetcher, and so of every fixed-output derivation. It must hold no store path and
+ * none of the devDependencies, and still know its version.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../helpers/nix.js";
+
+interface PackageJson {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+const packageJson = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as PackageJson;
+
+/** A store path as importNpmLock writes them: `file:/nix/store/<hash>-<name>-<version>.tgz`. */
+function storeTarball(name: string): string {
+  return `file:/nix/store/${"0".repeat(32)}-${name.replace(/[@/]/g, "-")}.tgz`;
+}
+
+/** Whether the bundle carries a package.json entry for `name` ("name": "range" in any quoting). */
+function hasEntry(bundle: string, name: string, range: string): boolean {
+  const quotedName = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const quotedRange = range.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return new RegExp(`["']?${quotedName}["']?\\s*:\\s*["']${quotedRange}["']`).test(bundle);
+}
+
+describe("the bundle (scripts/bundle.mjs)", () => {
+  let work: string;
+  let bundle: string;
+  let rewritten: PackageJson;
+
+  beforeAll(async () => {
+    // The source tree as the Nix build sees it, with package.json as importNpmLock's
+    // npmConfigHook leaves it (pkgs/build-support/node/import-npm-lock/default.nix).
+    work = await mkdtemp(join(tmpdir(), "nmr-bundle-"));
+    for (const entry of ["src", "scripts", "tsconfig.json", "package-lock.json"])
+      await cp(join(repoRoot, entry), join(work, entry), { recursive: true });
+    await symlink(join(repoRoot, "node_modules"), join(work, "node_modules"));
+    rewritten = {
+      ...packageJson,
+      dependencies: Object.fromEntries(Object.keys(packageJson.dependencies).map((n) => [n, storeTarball(n)])),
+      devDependencies: Object.fromEntries(Object.keys(packageJson.devDependencies).map((n) => [n, storeTarball(n)])),
+    };
+    await writeFile(join(work, "package.json"), JSON.stringify(rewritten, null, 2));
+    execFileSync(process.execPath, [join(work, "scripts", "bundle.mjs")], { cwd: work, stdio: "pipe" });
+    bundle = await readFile(join(work, "dist", "nix-model-repo.mjs"), "utf8");
+  }, 120_000);
+
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("holds no /nix/store path when package.json names store tarballs", () => {
+    expect(bundle).not.toContain("/nix/store/");
+  });
+
+  it("holds none of package.json's devDependencies, as written or as rewritten", async () => {
+    for (const [name, range] of Object.entries(packageJson.devDependencies)) {
+      expect(hasEntry(bundle, name, range), `${name}: ${range}`).toBe(false);
+      expect(hasEntry(bundle, name, rewritten.devDependencies[name]!), name).toBe(false);
+    }
+    // The checkout's own bundle, which the tests run, neither.
+    const own = await readFile(join(repoRoot, "dist", "nix-model-repo.mjs"), "utf8");
+    expect(own).not.toContain("/nix/store/");
+    for (const [name, range] of Object.entries(packageJson.devDependencies))
+      expect(hasEntry(own, name, range), `${name}: ${range}`).toBe(false);
+  });
+
+  it("still knows its version: package.json's, inlined", () => {
+    const printed = execFileSync(process.execPath, [join(work, "dist", "nix-model-repo.mjs"), "--version"]).toString();
+    expect(printed.trim()).toBe(packageJson.version);
+  });
+});

@@ -1,0 +1,65 @@
+/** `nix-model-repo serve --xet REPO` and the `.xet` marker, through the command itself. */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runServe } from "../../src/cli/commands/serve.js";
+import type { HubServer } from "../../src/serve/index.js";
+import { writeHubRepo } from "../helpers/hub-fixture.js";
+import { makeTempDir, removeDir } from "./harness.js";
+
+let root: string;
+
+beforeAll(async () => {
+  root = await makeTempDir("serve-xet-cli-");
+  await writeHubRepo(root, { repoId: "acme/flagged", files: { "model.safetensors": "weights one" } });
+  const marked = await writeHubRepo(root, { repoId: "acme/marked", files: { "model.safetensors": "weights two" } });
+  await writeFile(join(marked.folder, ".xet"), "");
+  await writeHubRepo(root, { repoId: "acme/plain", files: { "model.safetensors": "weights three" } });
+});
+
+afterAll(async () => removeDir(root));
+
+async function withServe(argv: string[], body: (server: HubServer, output: string) => Promise<void>): Promise<void> {
+  const stdout = new PassThrough();
+  let printed = "";
+  stdout.on("data", (chunk: Buffer) => {
+    printed += chunk.toString();
+  });
+  const stop = new AbortController();
+  let server: HubServer | undefined;
+  const started = new Promise<void>((resolve) => {
+    runServe(argv, {
+      stdout,
+      stop: stop.signal,
+      onListening: (live) => {
+        server = live;
+        resolve();
+      },
+    }).catch(() => resolve());
+  });
+  await started;
+  try {
+    expect(server).toBeDefined();
+    await body(server!, printed);
+  } finally {
+    stop.abort();
+  }
+}
+
+describe("serve --xet", () => {
+  it("serves the flagged and the marked repo through Xet, and the others as before", async () => {
+    await withServe([root, "--port", "0", "--xet", "acme/flagged"], async (server, output) => {
+      expect(output).toMatch(/acme\/flagged .*xet/);
+      expect(output).toMatch(/acme\/marked .*xet/);
+      expect(output).not.toMatch(/acme\/plain .*xet/);
+      const xetHash = async (repo: string) =>
+        (await fetch(`${server.url}/${repo}/resolve/main/model.safetensors`, { method: "HEAD" })).headers.get(
+          "x-xet-hash",
+        );
+      expect(await xetHash("acme/flagged")).toMatch(/^[0-9a-f]{64}$/);
+      expect(await xetHash("acme/marked")).toMatch(/^[0-9a-f]{64}$/);
+      expect(await xetHash("acme/plain")).toBeNull();
+    });
+  });
+});

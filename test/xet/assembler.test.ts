@@ -1,0 +1,198 @@
+/**
+ * The chunk decoder and the in-order assembler: real xorbs in memory with all three schemes,
+ * ranges delivered in small pieces, dedup, hostile bytes, and the memory bound.
+ */
+import { describe, expect, it } from "vitest";
+import { assembleFile, type RangeFetcher } from "../../src/xet/assembler.js";
+import { CompressionScheme, encodeChunk, encodeChunkHeader, parseChunkHeader } from "../../src/xet/chunk-format.js";
+import { XetFormatError } from "../../src/xet/errors.js";
+import { planDownload, type DownloadPlan } from "../../src/xet/planner.js";
+import { parseReconstructionV1 } from "../../src/xet/reconstruction.js";
+import {
+  buildXorb,
+  chunkBytes,
+  fetchEntry,
+  memoryFetcher,
+  sampleContent,
+  term,
+  type TestXorb,
+} from "./xorb-fixture.js";
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+async function refusal(run: () => Promise<unknown>): Promise<XetFormatError> {
+  const error = await run().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(XetFormatError);
+  return error as XetFormatError;
+}
+
+const content = sampleContent(900_000, 3);
+const xorb = buildXorb(chunkBytes(content));
+const n = xorb.chunks.length;
+
+/** The file: the whole content, then its first two chunks again (dedup within one file). */
+function dedupPlan(x: TestXorb = xorb): DownloadPlan {
+  const reply = {
+    terms: [term(x, 0, 2), term(x, 2, x.chunks.length), term(x, 0, 2)],
+    fetch_info: { [x.hash]: [fetchEntry(x, 0, x.chunks.length)] },
+  };
+  const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+  return planDownload(parseReconstructionV1(reply), { length, exact: true });
+}
+const dedupExpected = Buffer.concat([content, ...xorb.chunks.slice(0, 2)]);
+
+describe("chunk headers", () => {
+  const header = (bytes: number[]) => () => parseChunkHeader(Uint8Array.from(bytes), "chunk 7");
+  it.each([
+    ["a version other than 0", [1, 4, 0, 0, 0, 4, 0, 0], /chunk 7: header version 1, but Xet only defines version 0/],
+    ["an unknown scheme", [0, 4, 0, 0, 9, 4, 0, 0], /unknown compression scheme 9/],
+    ["an uncompressed size over 128 KiB", [0, 4, 0, 0, 1, 1, 0, 2], /declares 131073 bytes uncompressed/],
+    ["a zero uncompressed size", [0, 4, 0, 0, 1, 0, 0, 0], /declares 0 bytes uncompressed/],
+    ["a compressed size over 256 KiB", [0, 1, 0, 4, 1, 4, 0, 0], /declares 262145 compressed bytes/],
+    ["a raw chunk whose sizes differ", [0, 5, 0, 0, 0, 4, 0, 0], /uncompressed chunk declares 5 stored bytes but 4/],
+    ["a header cut short", [0, 4, 0], /ends inside its 8-byte header/],
+  ])("refuses %s", (_, bytes, message) => {
+    expect(header(bytes)).toThrow(message);
+  });
+
+  it("round-trips all three schemes", () => {
+    for (const scheme of [CompressionScheme.None, CompressionScheme.LZ4, CompressionScheme.ByteGrouping4LZ4]) {
+      const encoded = encodeChunk(xorb.chunks[0]!, scheme);
+      expect(parseChunkHeader(encoded, "c").scheme).toBe(scheme);
+    }
+  });
+});
+
+describe("assembling a file", () => {
+  it("yields the file's bytes, fetching the reused range once, from pieces of any size", async () => {
+    for (const pieceSize of [1000, 7, 1 << 20]) {
+      const { fetchRange, calls } = memoryFetcher([xorb], pieceSize);
+      const bytes = await collect(assembleFile(dedupPlan(), { fetchRange }));
+      expect(bytes.equals(dedupExpected)).toBe(true);
+      expect(calls).toHaveLength(1);
+    }
+  });
+
+  it("skips offset_into_first_range and cuts the end of a byte range", async () => {
+    const reply = {
+      offset_into_first_range: 100,
+      terms: [term(xorb, 0, 3)],
+      fetch_info: { [xorb.hash]: [fetchEntry(xorb, 0, 3)] },
+    };
+    const plan = planDownload(parseReconstructionV1(reply), { length: 5000, exact: false });
+    const bytes = await collect(assembleFile(plan, memoryFetcher([xorb])));
+    expect(bytes.equals(Buffer.from(content.subarray(100, 5100)))).toBe(true);
+  });
+
+  it("refuses a term whose chunks decode to a length other than its unpacked_length", async () => {
+    const reply = { terms: [term(xorb, 0, 2)], fetch_info: { [xorb.hash]: [fetchEntry(xorb, 0, 2)] } };
+    reply.terms[0]!.unpacked_length -= 1;
+    const plan = planDownload(parseReconstructionV1(reply), { length: reply.terms[0]!.unpacked_length, exact: true });
+    const error = await refusal(() => collect(assembleFile(plan, memoryFetcher([xorb]))));
+    expect(error.code).toBe("term-length");
+    expect(error.message).toMatch(/decode to more than their \d+ bytes of unpacked_length/);
+  });
+
+  it("refuses a chunk whose header lies about its uncompressed size", async () => {
+    const liar = { ...xorb, bytes: Uint8Array.from(xorb.bytes) };
+    // Chunk 1 is LZ4 (scheme index 1 % 3): claim one byte less than it decodes to.
+    const at = xorb.offsets[1]!;
+    const header = parseChunkHeader(liar.bytes.subarray(at, at + 8), "c");
+    liar.bytes.set(encodeChunkHeader({ ...header, uncompressedSize: header.uncompressedSize - 1 }), at);
+    const error = await refusal(() => collect(assembleFile(dedupPlan(liar), memoryFetcher([liar]))));
+    expect(error.code).toBe("lz4");
+    expect(error.message).toMatch(/chunk 1: LZ4 data decodes to more than the \d+ bytes the chunk header declares/);
+  });
+
+  it("refuses a range whose server sends too few or too many bytes, or stray bytes", async () => {
+    const short: RangeFetcher = async function* (fetch) {
+      yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end);
+    };
+    expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: short })))).message).toMatch(
+      /the server sent \d+ of the \d+ bytes asked for/,
+    );
+    const long: RangeFetcher = async function* (fetch) {
+      yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
+      yield Uint8Array.of(0);
+    };
+    expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: long })))).message).toMatch(
+      /more than the \d+ bytes asked for/,
+    );
+  });
+
+  it("refuses a range that holds fewer chunks than its fetch entry says", async () => {
+    const reply = { terms: [term(xorb, 0, 2)], fetch_info: { [xorb.hash]: [fetchEntry(xorb, 0, 3)] } };
+    const entry = reply.fetch_info[xorb.hash]![0]!;
+    entry.url_range.end = xorb.offsets[2]! - 1; // the bytes of two chunks for a range of three
+    const plan = planDownload(parseReconstructionV1(reply), { length: reply.terms[0]!.unpacked_length, exact: true });
+    const error = await refusal(() => collect(assembleFile(plan, memoryFetcher([xorb]))));
+    expect(error.code).toBe("chunk-stream");
+    expect(error.message).toMatch(/holds chunks up to 1, but chunks up to 2 were expected/);
+  });
+
+  it("reports the failing range's error, not the abort of the others", async () => {
+    const second = buildXorb(chunkBytes(sampleContent(300_000, 9)));
+    const reply = {
+      terms: [term(xorb, 0, n), term(second, 0, second.chunks.length)],
+      fetch_info: {
+        [xorb.hash]: [fetchEntry(xorb, 0, n)],
+        [second.hash]: [fetchEntry(second, 0, second.chunks.length)],
+      },
+    };
+    const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+    const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+    const slowThenFail: RangeFetcher = async function* (fetch, signal) {
+      if (fetch.xorb === second.hash) throw new Error("HTTP 403 from the xorb host");
+      await new Promise((resolve) => signal.addEventListener("abort", resolve));
+      throw new Error("aborted");
+    };
+    await expect(collect(assembleFile(plan, { fetchRange: slowThenFail }))).rejects.toThrow(
+      "HTTP 403 from the xorb host",
+    );
+  });
+});
+
+describe("the memory bound", () => {
+  const xorbs = [1, 2, 3, 4, 5, 6].map((seed) => buildXorb(chunkBytes(sampleContent(150_000, seed))));
+  const reply = {
+    terms: xorbs.map((x) => term(x, 0, x.chunks.length)),
+    fetch_info: Object.fromEntries(xorbs.map((x) => [x.hash, [fetchEntry(x, 0, x.chunks.length)]])),
+  };
+  const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+  const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+
+  /** Bytes the consumer had received when each range was requested. */
+  async function consumedAtEachRequest(maxBufferedBytes: number): Promise<number[]> {
+    let consumed = 0;
+    const seen: number[] = [];
+    const { fetchRange } = memoryFetcher(xorbs);
+    const recording: RangeFetcher = (fetch, signal) => {
+      seen.push(consumed);
+      return fetchRange(fetch, signal);
+    };
+    for await (const piece of assembleFile(plan, { fetchRange: recording, concurrency: 4, maxBufferedBytes }))
+      consumed += piece.length;
+    expect(consumed).toBe(length);
+    return seen;
+  }
+
+  it("with room for one range, starts each only after the previous one's terms were written", async () => {
+    const seen = await consumedAtEachRequest(1);
+    const ends = reply.terms.map((_, index) =>
+      reply.terms.slice(0, index).reduce((sum, t) => sum + t.unpacked_length, 0),
+    );
+    expect(seen).toEqual(ends);
+  });
+
+  it("with room for all, starts up to `concurrency` ranges at once", async () => {
+    const seen = await consumedAtEachRequest(1 << 30);
+    expect(seen.slice(0, 4)).toEqual([0, 0, 0, 0]);
+  });
+});
