@@ -1,6 +1,7 @@
-# The whole part of nixpkgs the library uses, in one place (DESIGN.md §5). Anything
-# that provides these attributes works as `pkgs`: real nixpkgs, or the stand-in under
-# test/nix/ that the tests build with where no nixpkgs is at hand.
+# The whole part of nixpkgs the library uses, in one place (docs/architecture.md, "Rules
+# for the Nix side"). Anything that provides these attributes works as `pkgs`: real
+# nixpkgs, or the stand-in under test/nix/ that the tests build with where no nixpkgs is
+# at hand.
 { pkgs, fetcher ? null }:
 {
   system = pkgs.stdenvNoCC.hostPlatform.system;

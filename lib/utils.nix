@@ -1,4 +1,4 @@
-# Small helpers for checking user configuration with builtins only (DESIGN.md §5:
+# Small helpers for checking user configuration with builtins only (docs/architecture.md:
 # lib/ needs no nixpkgs lib). Every check throws a message that names the option and
 # shows a correct example.
 let
@@ -88,11 +88,22 @@ let
   # POSIX single quotes ('it'\''s'), safe in bash and sh: for every command the library
   # prints or generates.
   escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
+
+  # Hub repo ids as huggingface_hub's validate_repo_id (utils/_validators.py) takes them, in
+  # the ASCII the Hub's own names use: [namespace/]name, each part letters, digits, _ . -
+  # that starts and ends with a letter, digit or _, at most 96 characters; no "--" or ".."
+  # (the cache folder models--org--name is split at "--"); not ending in ".git". The
+  # fetcher checks the same (src/sources/huggingface/spec.ts); test/spec-values.json holds both to it.
+  isHubRepoIdPart = v: isString v && match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" v != null
+    && match ".*(--|\\.\\.).*" v == null && stringLength v <= 96;
+  isHubRepoId = v: isString v && match "([^/]+/)?[^/]+" v != null
+    && builtins.all isHubRepoIdPart (filter isString (builtins.split "/" v)) && match ".*\\.git" v == null;
 in
 {
   inherit fail checkKnownAttrs expect editDistance suggestion describeValue;
   inherit isNumber isPositiveNumber isNonNegativeNumber isPositiveInt isNonEmptyString isStringOrNull
     isStringListOrNull isSriSha256 isEnvVarName isStoreName isHttpUrl isFileUrl escapeShellArg toLower splitLast;
+  inherit isHubRepoIdPart isHubRepoId;
 
   # `a // b` recursively for nested option sets (defaults // user config).
   recursiveUpdate = let

@@ -7,7 +7,7 @@ const outfile = new URL("../dist/nix-model-repo.mjs", import.meta.url).pathname;
 // Written beside the target and renamed over it: a Nix build or test reading the
 // bundle at that moment sees the old one or the new one, never half a file.
 const partial = `${outfile}.${process.pid}.tmp`;
-// The version is inlined (src/version.ts) rather than package.json imported: in the Nix
+// The version is inlined (src/util/version.ts) rather than package.json imported: in the Nix
 // build package.json is importNpmLock's rewrite naming a /nix/store tarball for every
 // dependency, and a bundled copy would make all of them references of the fetcher.
 const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));

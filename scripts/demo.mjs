@@ -49,7 +49,7 @@ const server = await startServer();
 say(`    ${server.url}  (an air-gapped mirror: HF_ENDPOINT=${server.url})`);
 
 try {
-  step("nix-model-repo prefetch hf:acme/tiny --endpoint " + server.url);
+  step(`nix-model-repo prefetch hf:acme/tiny --endpoint ${server.url}`);
   const prefetched = JSON.parse(
     run(process.execPath, [cli, "prefetch", "hf:acme/tiny", "--endpoint", server.url, "--json"]),
   );
@@ -107,7 +107,7 @@ nmr.fetchModel {
     say(`    python3 -c "from huggingface_hub import snapshot_download; print(snapshot_download('acme/tiny'))"`);
     say(`\n    ${join(hub, "models--acme--tiny")} ->`);
     say(
-      run("find", ["-L", storePath + "/", "-maxdepth", "4"])
+      run("find", ["-L", `${storePath}/`, "-maxdepth", "4"])
         .split("\n")
         .filter(Boolean)
         .map((line) => `      ${line.slice(storePath.length)}`)

@@ -97,7 +97,7 @@ export function safetensorsFile(tensors: readonly TensorSpec[], metadata: Record
   return Buffer.concat([length, Buffer.from(json), ...buffers]);
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function exampleRepoFiles(): Record<string, Buffer | string> {
   const special = (id: number, content: string) => ({

@@ -151,7 +151,7 @@ export function curlParallel({ hubUrl, repoId, files, scratch, env, parallel = 8
         `url = "${resolveUrl(hubUrl, repoId, file.path)}"`,
         `output = "${join(dir(run), file.path)}"`,
       ]);
-      await writeFile(config(run), lines.join("\n") + "\n");
+      await writeFile(config(run), `${lines.join("\n")}\n`);
       return {
         command: "curl",
         args: ["-sS", "-f", "-L", "-Z", "--parallel-max", String(parallel), "--create-dirs", "-K", config(run)],
@@ -177,7 +177,7 @@ export function aria2cParallel({ hubUrl, repoId, files, scratch, env, parallel =
     async prepare(run) {
       const lines = files.flatMap((file) => [resolveUrl(hubUrl, repoId, file.path), `  out=${file.path}`]);
       await mkdir(dir(run), { recursive: true });
-      await writeFile(input(run), lines.join("\n") + "\n");
+      await writeFile(input(run), `${lines.join("\n")}\n`);
       return {
         command: "aria2c",
         args: [

@@ -11,13 +11,12 @@
 #   };
 { utils }:
 let
-  inherit (builtins) isAttrs isBool isString all attrNames match stringLength;
+  inherit (builtins) isAttrs isBool isString all attrNames;
   ctx = "fetchModel";
 
-  # One part of a Hub repo id, as huggingface_hub's validate_repo_id accepts it: the
-  # folder name (models--org--name) is split at "--", so a part may not contain it.
-  isRepoIdPart = v: isString v && match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" v != null
-    && match ".*(--|\\.\\.).*" v == null && stringLength v <= 96;
+  # One part of a Hub repo id (lib/utils.nix): the folder name (models--org--name) is
+  # split at "--", so a part may not contain it.
+  isRepoIdPart = utils.isHubRepoIdPart;
 
   isEnvironment = v: isAttrs v && all (n: utils.isEnvVarName n && isString v.${n}) (attrNames v);
 

@@ -1,4 +1,4 @@
-# lib.integration: from store paths to what programs expect (DESIGN.md §4), one function
+# lib.integration: from store paths to what programs expect (docs/architecture.md, "Phases"), one function
 # per file:
 #
 #   mkHfHub         a Hub cache directory (HF_HUB_CACHE) of models and datasets

@@ -1,4 +1,4 @@
-# Shell helpers shared by the integration functions (builtins only, DESIGN.md §5).
+# Shell helpers shared by the integration functions (builtins only; docs/architecture.md).
 # Everything a generated script exports or executes goes through `escapeShellArg`
 # (lib/utils.nix), so a value with spaces, quotes or `$` reaches the program exactly as
 # written.

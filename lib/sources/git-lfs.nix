@@ -28,7 +28,7 @@ let
     map (s: if match ".*\\.git" s != null then substring 0 (stringLength s - 4) s else s) withoutHost;
   lastPart = spec: let p = pathParts spec.url; in if p == [ ] then "model" else elemAt p (length p - 1);
   # A Hub repo-id part (for integration.huggingface), when the URL's segment is one.
-  hubName = s: if match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" s != null && match ".*(--|\\.\\.).*" s == null && stringLength s <= 96 then s else null;
+  hubName = s: if utils.isHubRepoIdPart s then s else null;
 
 in
 rec {

@@ -13,10 +13,10 @@ let
   ctx = "fetchModel";
   opt = name: "source.huggingface.${name}";
 
-  isRepoId = v: isString v && match "([A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+" v != null
-    && match ".*(--|\\.\\.).*" v == null && builtins.stringLength v <= 96;
+  isRepoId = utils.isHubRepoId;
   # It becomes refs/<revision> in the output: every "/"-separated segment must be a plain name.
-  isRevision = v: isString v && builtins.all (seg: seg != "" && seg != "." && seg != "..") (filter isString (split "/" v));
+  isRevision = v: isString v && match ".*\\\\.*" v == null
+    && builtins.all (seg: seg != "" && seg != "." && seg != "..") (filter isString (split "/" v));
   isEndpoint = v: v == null || utils.isHttpUrl v;
 
   lastSegment = s: let parts = filter isString (split "/" s); in builtins.elemAt parts (builtins.length parts - 1);
@@ -32,7 +32,7 @@ rec {
     in
     {
       type = "huggingface";
-      repo = utils.expect ctx (opt "repo") "a Hub repo id \"org/name\" (letters, digits, - _ .; no \"--\" or \"..\")" "\"acme/tiny\"" isRepoId (c.repo or null);
+      repo = utils.expect ctx (opt "repo") "a Hub repo id \"org/name\" (letters, digits, - _ .; each part starting and ending with a letter, digit or _, at most 96 characters; no \"--\" or \"..\"; not ending in \".git\")" "\"acme/tiny\"" isRepoId (c.repo or null);
       revision = utils.expect ctx (opt "revision") "a branch, tag, \"refs/pr/N\" or commit" "\"main\"" isRevision (c.revision or "main");
       repoType = utils.expect ctx (opt "repoType") "one of \"model\", \"dataset\", \"space\"" "\"model\"" (v: elem v [ "model" "dataset" "space" ]) (c.repoType or "model");
       files = utils.expect ctx (opt "files") "null or a list of patterns" "[ \"*.json\" \"*.safetensors\" ]" utils.isStringListOrNull (c.files or null);

@@ -19,7 +19,8 @@ let
   selectors = [ "modelVersion" "modelStage" "modelAlias" ];
 
   isModelName = v: isString v && v != "" && match ".*[/\n].*" v == null;
-  isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]*" v != null || v == "latest"));
+  # A registered version (int64, as MLflow stores it), or "latest" in any case, as MLflow's models:/ URIs take it.
+  isVersion = v: v == null || (isInt v && v > 0) || (isString v && (match "[1-9][0-9]{0,18}" v != null || match "[Ll][Aa][Tt][Ee][Ss][Tt]" v != null));
   isStage = v: v == null || (isString v && v != "" && match ".*\n.*" v == null);
   isAlias = v: v == null || (isString v && v != "" && stringLength v <= 256 && match ".*[/\n].*" v == null);
 

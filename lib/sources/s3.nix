@@ -40,7 +40,7 @@ let
     in if parts == [ ] then spec.bucket else elemAt parts (length parts - 1);
 
   # A Hub repo-id part (integration.huggingface.model), when the folder's name is one.
-  hubName = s: if match "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?" s != null && match ".*(--|\\.\\.).*" s == null && stringLength s <= 96 then s else null;
+  hubName = s: if utils.isHubRepoIdPart s then s else null;
 
 in
 rec {

@@ -1,4 +1,4 @@
-# Phase 2 (DESIGN.md §4): a normal derivation, without network, whose builder is the
+# Phase 2 (docs/architecture.md, "Phases"): a normal derivation, without network, whose builder is the
 # fetcher: `nix-model-repo validate` runs the validators on the raw output ($src) and
 # writes $out as symlinks into it plus a meta file with the report. Its store size does
 # not depend on the model's.

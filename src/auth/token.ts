@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { registerSecret } from "../util/secrets.js";
-import type { AuthSpec } from "../spec/spec.js";
+import type { AuthSpec } from "../spec/auth.js";
 
 /**
- * Finds the token for a source in the order DESIGN.md §2 fixes: `auth.tokenFile`,
+ * Finds the token for a source in the order docs/architecture.md gives: `auth.tokenFile`,
  * then the environment (`auth.tokenEnvVar` first, as the more specific choice, then
  * the source's standard variables), then the source's standard credential files,
  * else anonymous. The token is registered as a secret before it is returned; the

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -16,11 +16,27 @@ export function parseCommandArgs<O extends Options>(
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UserError(
-      { what: error instanceof Error ? error.message : String(error), fix: [`usage:\n${usage}`] },
-      { exitCode: 2 },
-    );
+    throw usageError(error instanceof Error ? error.message : String(error), usage);
   }
+}
+
+/** A mistake on the command line: exit status 2, with the command's usage as the fix. */
+export function usageError(what: string, usage: string): UserError {
+  return new UserError({ what, fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+}
+
+/**
+ * The values of flags a command cannot do without (each may come from the environment
+ * instead); a usage error naming every one that is missing.
+ */
+export function requiredFlags<K extends string>(
+  command: string,
+  usage: string,
+  flags: Readonly<Record<K, string | undefined>>,
+): Record<K, string> {
+  const missing = (Object.keys(flags) as K[]).filter((flag) => !flags[flag]);
+  if (missing.length > 0) throw usageError(`${command} needs ${missing.join(" and ")}`, usage);
+  return flags as Record<K, string>;
 }
 
 /** Parses a non-negative integer flag value, naming the flag on failure. */

@@ -1,6 +1,7 @@
 import { commands } from "./commands/index.js";
-import { UserError, describeError } from "../util/errors.js";
-import { version } from "../version.js";
+import { UserError } from "../errors/user-error.js";
+import { describeError, explainFailure } from "../errors/explain.js";
+import { version } from "../util/version.js";
 
 const topUsage = () => {
   const width = Math.max(...[...commands.keys()].map((name) => name.length));
@@ -18,7 +19,7 @@ Run \`nix-model-repo <command> --help\` for a command's options.`;
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    process.stdout.write(topUsage() + "\n");
+    process.stdout.write(`${topUsage()}\n`);
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
@@ -32,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(command.usage + "\n");
+    process.stdout.write(`${command.usage}\n`);
     return 0;
   }
   return command.run(rest);
@@ -43,7 +44,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    process.stderr.write(describeError(error) + "\n");
-    process.exitCode = error instanceof UserError ? error.exitCode : 1;
+    const explained = explainFailure(error);
+    process.stderr.write(`${describeError(explained)}\n`);
+    process.exitCode = explained instanceof UserError ? explained.exitCode : 1;
   },
 );

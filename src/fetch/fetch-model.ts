@@ -1,16 +1,18 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { createHttpClient } from "../http/client.js";
 import { layoutWriterFor } from "../layout/writer.js";
-import type { ModelMeta } from "../layout/meta.js";
+import type { ModelMeta } from "../model/meta.js";
 import type { ProgressReporter } from "../progress/types.js";
 import { loadSourceAdapter } from "../sources/registry.js";
-import { httpSettingsFrom, type FetchSpec } from "../spec/spec.js";
+import { httpSettingsFrom } from "./http-settings.js";
+import type { FetchSpec } from "./spec.js";
 import { transferAll } from "../transfer/engine.js";
 import { setTimeout } from "node:timers/promises";
-import { UserError, describeError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
+import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
 import { runNotify } from "./notify.js";
-import { version } from "../version.js";
+import { version } from "../util/version.js";
 
 /**
  * One fetch, start to finish: resolve the source, move the bytes, write the layout.
@@ -51,17 +53,27 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const settings = httpSettingsFrom(spec.network, `nix-model-repo/${version}`);
   const http = createHttpClient(settings);
+  const adapter = await loadSourceAdapter(spec.source.type);
+  const described = adapter.describe(spec.source);
+  const subject = Object.values(described).filter(Boolean).slice(1).join(" @ ");
+  let explain: ExplainHook | undefined;
   // Whatever the adapter made outside the output (a git clone, an unpack's scratch space) goes when the fetch does.
   let release: (() => Promise<void>) | undefined;
   try {
-    const adapter = await loadSourceAdapter(spec.source.type);
-    const model = await adapter.resolve(spec.source, { http, auth: spec.auth, env: options.env, signal });
+    const model = await adapter.resolve(spec.source, {
+      http,
+      auth: spec.auth,
+      env: options.env,
+      signal,
+      explainFailuresWith: (hook) => {
+        explain = hook;
+      },
+    });
     release = model.release;
     const layout = layoutWriterFor(model);
     const plan = layout.plan(out, model.files);
-    const label = Object.values(adapter.describe(spec.source)).filter(Boolean).slice(1).join(" @ ");
     options.progress.begin({
-      label,
+      label: subject,
       files: plan.items.length,
       bytes: plan.items.every((item) => item.size !== undefined)
         ? plan.items.reduce((sum, item) => sum + (item.size ?? 0), 0)
@@ -69,17 +81,16 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
     });
     let ok = false;
     try {
-      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal }).catch(
-        (error: unknown) => {
-          throw model.explainDownloadFailure?.(error) ?? error;
-        },
-      );
+      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal });
       const meta = await layout.finish(out, model, plan, transferred);
       ok = true;
       return meta;
     } finally {
       options.progress.end({ ok });
     }
+  } catch (error) {
+    // The one place a failure of the fetch becomes the user's message, in the source's words first.
+    throw explainFailure(error, { context: described, subject, hook: explain });
   } finally {
     controller.abort();
     await http.close();

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { describeError } from "../util/errors.js";
+import { describeError } from "../errors/explain.js";
 import { logger } from "../util/log.js";
 import { redact } from "../util/secrets.js";
 

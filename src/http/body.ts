@@ -1,8 +1,8 @@
 import { pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { TransferFailure } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
-import { failureFromError } from "./failure.js";
+import { failureFromError } from "../errors/classify.js";
 
 /**
  * Response bodies: content decoding and bounded reads.
@@ -22,7 +22,7 @@ export interface ResponseBodyReader extends AsyncIterable<Uint8Array> {
   dump(): Promise<void>;
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The Content-Encoding values we can decode; undefined for identity (or no header). */
 export function contentEncodingOf(header: string | string[] | undefined): string | undefined {
@@ -45,6 +45,7 @@ export function decodeBody(body: Readable, encoding: string | undefined, url: UR
     discard(body);
     throw new TransferFailure(`unsupported Content-Encoding "${encoding}" from ${displayUrl(url)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(url),
     });
   }
@@ -88,6 +89,7 @@ export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): Re
       if (total > limitBytes) {
         throw new TransferFailure(`response from ${displayUrl(url)} is larger than ${limitBytes} bytes`, {
           retryable: false,
+          code: "NMR_BAD_RESPONSE",
           url: displayUrl(url),
         });
       }

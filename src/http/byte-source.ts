@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { TransferFailure, type ByteSource, type OpenedBody } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
+import type { ByteSource, OpenedBody } from "../transfer/types.js";
 import { displayUrl } from "../util/secrets.js";
-import { contentEncodingOf, decodeBody, discard, guardedChunks, readExcerpt } from "./body.js";
-import { failureFromResponse, statusText } from "./failure.js";
-import { exchangeFollowingRedirects, type Exchange } from "./redirects.js";
+import { contentEncodingOf, decodeBody, discard, guardedChunks } from "./body.js";
+import { failureOfUnexpected, statusText } from "./failure.js";
+import { exchangeFollowingRedirects, firstHeader, type Exchange } from "./redirects.js";
 import type { Credential } from "./settings.js";
 
 /**
@@ -50,7 +51,7 @@ export function httpByteSource(
       credential: options.credential,
       signal,
     });
-    const opened = await interpret(exchange, range, signal);
+    const opened = await interpret(exchange, signal);
     if (exchange.url.host !== url.host) remembered = exchange.url;
     return opened;
   };
@@ -102,7 +103,7 @@ export function parseContentRange(
   return { first: Number(first), last: Number(last), total: total === "*" ? undefined : Number(total) };
 }
 
-async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortSignal): Promise<OpenedBody> {
+async function interpret(exchange: Exchange, signal: AbortSignal): Promise<OpenedBody> {
   const { status, headers, url } = exchange;
   const raw = exchange.body as unknown as Readable;
   const encoding = contentEncodingOf(headers["content-encoding"]);
@@ -115,12 +116,13 @@ async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortS
   }
 
   if (status === 206) {
-    const contentRange = parseContentRange(single(headers["content-range"]));
+    const contentRange = parseContentRange(firstHeader(headers["content-range"]));
     if (contentRange === undefined || encoding !== undefined) {
       discard(raw);
       const why = contentRange === undefined ? "without a valid Content-Range" : `encoded as ${encoding}`;
       throw new TransferFailure(`${statusText(206)} ${why} from ${displayUrl(url)}`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         status,
         url: displayUrl(url),
       });
@@ -128,13 +130,7 @@ async function interpret(exchange: Exchange, range: RangeRequest, signal: AbortS
     return opened(raw, url, signal, contentRange.first, contentRange.total, true);
   }
 
-  let excerpt: string | undefined;
-  try {
-    excerpt = await readExcerpt(decodeBody(raw, encoding, url));
-  } catch {
-    excerpt = undefined;
-  }
-  throw failureFromResponse(status, headers, url, excerpt);
+  throw await failureOfUnexpected(exchange, encoding);
 }
 
 function opened(
@@ -154,11 +150,7 @@ function opened(
   };
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function numberHeader(value: string | string[] | undefined): number | undefined {
-  const text = single(value);
+  const text = firstHeader(value);
   return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text) : undefined;
 }

@@ -1,14 +1,15 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { TransferFailure, type ByteSource } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
+import type { ByteSource } from "../transfer/types.js";
 import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
-import { bodyReader, contentEncodingOf, decodeBody, readExcerpt, type ResponseBodyReader } from "./body.js";
+import { bodyReader, contentEncodingOf, decodeBody, type ResponseBodyReader } from "./body.js";
 import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
-import { failureFromResponse, normaliseHeaders, type ResponseHeaders } from "./failure.js";
+import { failureOfUnexpected, normaliseHeaders, type ResponseHeaders } from "./failure.js";
 import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
-import { retryPolicyFrom, withRetries } from "./retry.js";
+import { retryPolicyFrom, withRetries } from "../retry/retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
 
 /**
@@ -114,13 +115,7 @@ export function createHttpClient(
     const encoding = init.method === "HEAD" ? undefined : contentEncodingOf(exchange.headers["content-encoding"]);
     const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);
     if (!unfollowed && !statusExpected(exchange.status, init.expectStatus)) {
-      let excerpt: string | undefined;
-      try {
-        excerpt = await readExcerpt(decodeBody(raw, encoding, exchange.url));
-      } catch {
-        excerpt = undefined;
-      }
-      throw failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
+      throw await failureOfUnexpected(exchange, encoding);
     }
     return {
       status: exchange.status,
@@ -166,25 +161,24 @@ export function createHttpClient(
   };
 
   function requestJson<T>(url: URL, init: HttpRequestInit): Promise<JsonResponse<T>> {
-    {
-      // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
-      return retrying(url, init, async () => {
-        const response = await exchangeOnce(url, init);
-        const text = await response.body.text();
-        let body: T;
-        try {
-          body = JSON.parse(text) as T;
-        } catch (error) {
-          throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
-            retryable: false,
-            status: response.status,
-            url: displayUrl(response.url),
-            headers: response.headers,
-          });
-        }
-        return { status: response.status, headers: response.headers, url: response.url, body };
-      });
-    }
+    // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
+    return retrying(url, init, async () => {
+      const response = await exchangeOnce(url, init);
+      const text = await response.body.text();
+      let body: T;
+      try {
+        body = JSON.parse(text) as T;
+      } catch (error) {
+        throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
+          retryable: false,
+          code: "NMR_BAD_RESPONSE",
+          status: response.status,
+          url: displayUrl(response.url),
+          headers: response.headers,
+        });
+      }
+      return { status: response.status, headers: response.headers, url: response.url, body };
+    });
   }
 }
 

@@ -62,7 +62,7 @@ export function resolveProxies(settings: HttpSettings, env: NodeJS.ProcessEnv): 
  * cacert's bundle. nixpkgs' stdenv sets `/no-cert-file.crt` as a placeholder, so an
  * unreadable file is skipped and Node's built-in roots apply: verification stays on.
  */
-export function readCaBundle(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function readCaBundle(env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const name of ["NIX_SSL_CERT_FILE", "SSL_CERT_FILE"]) {
     const file = env[name];
     if (!file) continue;

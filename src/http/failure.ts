@@ -1,6 +1,9 @@
 import { STATUS_CODES } from "node:http";
-import { TransferFailure } from "../transfer/types.js";
+import type { Readable } from "node:stream";
+import { TransferFailure } from "../errors/failures.js";
 import { displayUrl, redact } from "../util/secrets.js";
+import { decodeBody, readExcerpt } from "./body.js";
+import type { Exchange } from "./redirects.js";
 import { retryAfterMsFromHeaders } from "./retry-after.js";
 
 /**
@@ -15,41 +18,7 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 5
  * The longest server-requested wait we honour. A server asking for more (an hourly quota)
  * gets a clear failure instead of a build that hangs silently for an hour.
  */
-export const MAX_RETRY_AFTER_MS = 5 * 60_000;
-
-/** Network failures that a new connection can fix. */
-const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
-  "ERR_STREAM_PREMATURE_CLOSE",
-  // A compressed body cut short by a dropped connection.
-  "Z_BUF_ERROR",
-]);
-
-/** TLS verification failures: never retried, never worked around; the fix is a CA bundle. */
-const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 /** Response headers kept on a failure for adapters to explain it; cookies are dropped. */
 export type ResponseHeaders = Readonly<Record<string, string>>;
@@ -73,7 +42,7 @@ export function statusText(status: number): string {
  * The server's own explanation: the Hub's X-Error-Message, else a JSON `error` /
  * `error_description` / `message` field, else a one-line excerpt of a text body.
  */
-export function serverMessageFrom(headers: ResponseHeaders, bodyText: string | undefined): string | undefined {
+function serverMessageFrom(headers: ResponseHeaders, bodyText: string | undefined): string | undefined {
   const fromHeader = headers["x-error-message"];
   if (fromHeader) return redact(fromHeader);
   if (!bodyText) return undefined;
@@ -107,7 +76,22 @@ function oneLine(text: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
-export function failureFromResponse(
+/**
+ * The failure of a response the request did not expect: its status, and the server's own
+ * explanation from the first bytes of its body (which is then released).
+ */
+export async function failureOfUnexpected(exchange: Exchange, encoding: string | undefined): Promise<TransferFailure> {
+  let excerpt: string | undefined;
+  try {
+    excerpt = await readExcerpt(decodeBody(exchange.body as unknown as Readable, encoding, exchange.url));
+  } catch {
+    // An encoding we cannot decode: the status tells the story alone.
+    excerpt = undefined;
+  }
+  return failureFromResponse(exchange.status, exchange.headers, exchange.url, excerpt);
+}
+
+function failureFromResponse(
   status: number,
   rawHeaders: Readonly<Record<string, string | string[] | undefined>>,
   url: URL,
@@ -136,44 +120,5 @@ export function failureFromResponse(
     headers,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(serverMessage === undefined ? {} : { serverMessage }),
-  });
-}
-
-/** The error code of a Node system error or undici error, looking through `cause`. */
-export function errorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/**
- * Classifies anything thrown while sending a request or reading a body. TransferFailures
- * pass through; system and undici errors become retryable or not by their code; errors
- * without a code (programming errors) are not retried.
- */
-export function failureFromError(error: unknown, url: URL | string | undefined): TransferFailure {
-  if (error instanceof TransferFailure) return error;
-  const code = errorCode(error);
-  const shown = url === undefined ? undefined : displayUrl(url);
-  const detail = error instanceof Error ? error.message : String(error);
-  const where = shown === undefined ? "" : ` (${shown})`;
-  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
-    return new TransferFailure(
-      redact(
-        `TLS certificate verification failed${where}: ${code}: ${detail}. ` +
-          "If a proxy or private CA signs this host, point SSL_CERT_FILE or NIX_SSL_CERT_FILE at a CA bundle that includes it",
-      ),
-      { retryable: false, cause: error, ...(shown === undefined ? {} : { url: shown }) },
-    );
-  }
-  const retryable = code !== undefined && RETRYABLE_ERROR_CODES.has(code);
-  const text = code !== undefined && !detail.includes(code) ? `${code}: ${detail}` : detail;
-  return new TransferFailure(redact(`${text}${where}`), {
-    retryable,
-    cause: error,
-    ...(shown === undefined ? {} : { url: shown }),
   });
 }

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from "undici";
-import { TransferFailure } from "../transfer/types.js";
+import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
-import { failureFromError } from "./failure.js";
+import { failureFromError } from "../errors/classify.js";
 import type { Credential } from "./settings.js";
 
 /**
@@ -15,7 +15,7 @@ import type { Credential } from "./settings.js";
  * not trust chose that URL.
  */
 
-export const MAX_REDIRECTS = 10;
+const MAX_REDIRECTS = 10;
 
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
@@ -91,6 +91,7 @@ export async function exchangeFollowingRedirects(
     if (hop + 1 > MAX_REDIRECTS) {
       throw new TransferFailure(`more than ${MAX_REDIRECTS} redirects starting at ${displayUrl(start)}`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         status: response.statusCode,
         url: displayUrl(url),
       });
@@ -108,19 +109,22 @@ function resolveLocation(location: string, base: URL): URL {
   } catch {
     throw new TransferFailure(`invalid redirect Location from ${displayUrl(base)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(base),
     });
   }
   if (next.protocol !== "https:" && next.protocol !== "http:") {
     throw new TransferFailure(`redirect to unsupported scheme ${next.protocol} from ${displayUrl(base)}`, {
       retryable: false,
+      code: "NMR_BAD_RESPONSE",
       url: displayUrl(base),
     });
   }
   return next;
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
+/** The first value of a response header undici may give as a list. */
+export function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 

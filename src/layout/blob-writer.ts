@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { access, mkdir, rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobWriter } from "../sources/adapter.js";
+import type { BlobWriter } from "../model/resolved-model.js";
 import { outputPath } from "./output-path.js";
 
 /**
@@ -14,7 +14,7 @@ import { outputPath } from "./output-path.js";
  */
 export function blobWriterInto(out: string): BlobWriter {
   let counter = 0;
-  return async (content, signal) => {
+  return async (content) => {
     const blobs = outputPath(out, "blobs");
     await mkdir(blobs, { recursive: true });
     const temporary = outputPath(out, "blobs", `.writing-${counter++}`);
@@ -31,7 +31,6 @@ export function blobWriterInto(out: string): BlobWriter {
           }
         },
         createWriteStream(temporary, { flags: "wx", mode: 0o644 }),
-        ...(signal ? [{ signal }] : []),
       );
     } catch (error) {
       await rm(temporary, { force: true });

@@ -1,16 +1,17 @@
 import { createHash } from "node:crypto";
 import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { PlannedFile, ResolvedModel } from "../sources/adapter.js";
+import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferItem, TransferredFile } from "../transfer/types.js";
 import { compareBytes } from "./canonical-json.js";
-import { buildMeta, writeMeta, type ModelMeta } from "./meta.js";
+import { buildMeta, writeMeta } from "./meta.js";
+import type { ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
 
 /**
- * The Hugging Face layout (DESIGN.md §3): the output is one repo folder of a Hub
- * cache, exactly as huggingface_hub writes it, so `HF_HUB_CACHE` pointed at a folder
- * holding it (as models--org--name) loads offline.
+ * The Hugging Face layout (docs/architecture.md, "Layouts"): the output is one repo folder
+ * of a Hub cache, exactly as huggingface_hub writes it, so `HF_HUB_CACHE` pointed at a
+ * folder holding it (as models--org--name) loads offline.
  *
  *   blobs/<etag>                         content (etag: LFS sha256 or git blob sha1;
  *                                        content sha256 for sources without etags)
@@ -28,8 +29,23 @@ export interface BlobPlan {
   readonly transferOf: readonly number[];
 }
 
+/** What the blob plan needs of each file. */
+export type BlobFile = Pick<PlannedFile, "path" | "size" | "expected" | "blobName" | "source">;
+
+/** What the snapshot needs of the resolved model, once its blobs are downloaded. */
+export type Snapshot = Pick<ResolvedModel, "commit" | "refs" | "metaSource" | "resolved"> & {
+  readonly files: readonly Pick<PlannedFile, "path" | "blobName" | "hubTreeEntry">[];
+};
+
+/** A snapshot file whose blob is in place under blobs/<blob>. */
+export interface LinkedFile extends Pick<PlannedFile, "path" | "hubTreeEntry"> {
+  readonly size: number;
+  readonly sha256: string;
+  readonly blob: string;
+}
+
 /** Files with the same blob name are downloaded once. Unnamed blobs get a temporary name. */
-export function planBlobTransfers(out: string, files: readonly PlannedFile[]): BlobPlan {
+export function planBlobTransfers(out: string, files: readonly BlobFile[]): BlobPlan {
   const items: TransferItem[] = [];
   const byBlob = new Map<string, number>();
   const transferOf = files.map((file, index) => {
@@ -53,34 +69,48 @@ export function planBlobTransfers(out: string, files: readonly PlannedFile[]): B
 
 export async function finishHuggingFaceLayout(
   out: string,
-  model: ResolvedModel,
+  snapshot: Snapshot,
   plan: BlobPlan,
   transferred: readonly TransferredFile[],
 ): Promise<ModelMeta> {
-  const blobNames = await nameBlobs(out, model.files, plan, transferred);
-  const files = model.files.map((file, index) => {
+  const blobNames = await nameBlobs(out, snapshot.files, plan, transferred);
+  const files = snapshot.files.map((file, index): LinkedFile => {
     const result = transferred[plan.transferOf[index]!]!;
-    return { path: file.path, size: result.size, sha256: result.sha256, blob: blobNames[index]! };
+    return {
+      path: file.path,
+      size: result.size,
+      sha256: result.sha256,
+      blob: blobNames[index]!,
+      ...(file.hubTreeEntry === undefined ? {} : { hubTreeEntry: file.hubTreeEntry }),
+    };
   });
-  const commit = model.commit ?? manifestCommit(files);
+  return writeSnapshot(out, { ...snapshot, files });
+}
 
+/** The snapshot's links, refs, tree listing and the meta file, for files whose blobs are in place. */
+export async function writeSnapshot(
+  out: string,
+  snapshot: Omit<Snapshot, "files"> & { readonly files: readonly LinkedFile[] },
+): Promise<ModelMeta> {
+  const { files } = snapshot;
+  const commit = snapshot.commit ?? manifestCommit(files);
   for (const file of files) {
     const link = outputPath(out, "snapshots", commit, ...file.path.split("/"));
     await mkdir(dirname(link), { recursive: true });
     await symlink(blobLinkTarget(file.path, file.blob), link);
   }
-  const refs = model.refs.includes("main") ? model.refs : [...model.refs, "main"];
+  const refs = snapshot.refs.includes("main") ? snapshot.refs : [...snapshot.refs, "main"];
   for (const ref of refs) {
     const refFile = outputPath(out, "refs", ...ref.split("/"));
     await mkdir(dirname(refFile), { recursive: true });
     // No trailing newline: huggingface_hub reads refs without stripping.
     await writeFile(refFile, commit, { flag: "wx" });
   }
-  await writeTreeCache(out, commit, model.files);
+  await writeTreeCache(out, commit, files);
   const meta = buildMeta({
     layout: "huggingface",
-    source: model.metaSource,
-    resolved: { ...model.resolved, commit },
+    source: snapshot.metaSource,
+    resolved: { ...snapshot.resolved, commit },
     files: files.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
   });
   await writeMeta(out, meta);
@@ -95,7 +125,7 @@ export async function finishHuggingFaceLayout(
  * subset too. Format: huggingface_hub _tree_cache.py (format_version 1, sorted keys, indent 1).
  * Only Hub sources have the real blob ids; for others no listing is written.
  */
-async function writeTreeCache(out: string, commit: string, files: readonly PlannedFile[]): Promise<void> {
+async function writeTreeCache(out: string, commit: string, files: readonly LinkedFile[]): Promise<void> {
   if (files.length === 0 || files.some((file) => file.hubTreeEntry === undefined)) return;
   const entries = [...files]
     .sort((a, b) => compareCodePoints(a.path, b.path))
@@ -136,7 +166,7 @@ function pythonJsonDump(value: unknown): string {
 /** Renames temporarily named blobs to their content sha256, merging identical contents. */
 async function nameBlobs(
   out: string,
-  files: readonly PlannedFile[],
+  files: Snapshot["files"],
   plan: BlobPlan,
   transferred: readonly TransferredFile[],
 ): Promise<string[]> {
@@ -161,7 +191,7 @@ async function nameBlobs(
 }
 
 /** `snapshots/<commit>/a/b.bin` → `../../../blobs/<etag>`: one more "../" per directory level. */
-export function blobLinkTarget(path: string, blob: string): string {
+function blobLinkTarget(path: string, blob: string): string {
   const depth = path.split("/").length - 1;
   return `${"../".repeat(2 + depth)}blobs/${blob}`;
 }

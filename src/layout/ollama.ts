@@ -1,16 +1,17 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { OllamaOutputLayout, ResolvedModel } from "../sources/adapter.js";
+import type { OllamaOutputLayout, PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferredFile } from "../transfer/types.js";
 import type { BlobPlan } from "./huggingface.js";
-import { buildMeta, writeMeta, type MetaFile, type ModelMeta } from "./meta.js";
+import { buildMeta, writeMeta } from "./meta.js";
+import type { MetaFile, ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
 
 /**
- * The Ollama layout (DESIGN.md §3): what `ollama pull` leaves in $OLLAMA_MODELS for one
- * model, and nothing else, so a directory assembled from such outputs is what Ollama
- * reads (manifest/paths.go, manifest/manifest.go):
+ * The Ollama layout (docs/architecture.md, "Layouts"): what `ollama pull` leaves in
+ * $OLLAMA_MODELS for one model, and nothing else, so a directory assembled from such
+ * outputs is what Ollama reads (manifest/paths.go, manifest/manifest.go):
  *
  *   manifests/<host>/<namespace>/<model>/<tag>   the manifest bytes exactly as received
  *   blobs/sha256-<hex>                           config and layers, by content digest
@@ -27,10 +28,15 @@ import { outputPath } from "./output-path.js";
 const BLOB_NAME = /^sha256-([0-9a-f]{64})$/;
 const NAME_PART = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 
+/** What the Ollama layout needs of the resolved model. */
+export type OllamaModel = Pick<ResolvedModel, "metaSource" | "resolved"> & {
+  readonly files: readonly Pick<PlannedFile, "path" | "blobName">[];
+};
+
 export async function finishOllamaLayout(
   out: string,
   layout: OllamaOutputLayout,
-  model: ResolvedModel,
+  model: OllamaModel,
   plan: BlobPlan,
   transferred: readonly TransferredFile[],
 ): Promise<ModelMeta> {

@@ -2,7 +2,7 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 
 /**
  * Joins checked relative segments under the output directory and proves the result
- * stays inside it. Remote paths are already checked (src/util/remote-path.ts); this is
+ * stays inside it. Remote paths are already checked (src/sources/remote-path.ts); this is
  * the last line of defence at the place where files are created.
  */
 export function outputPath(out: string, ...segments: string[]): string {

@@ -1,17 +1,18 @@
-import type { PlannedFile, ResolvedModel } from "../sources/adapter.js";
+import type { ResolvedModel } from "../model/resolved-model.js";
 import type { TransferredFile } from "../transfer/types.js";
-import { finishHuggingFaceLayout, planBlobTransfers, type BlobPlan } from "./huggingface.js";
-import type { ModelMeta } from "./meta.js";
+import { type BlobFile, type BlobPlan, finishHuggingFaceLayout, planBlobTransfers } from "./huggingface.js";
+import type { ModelMeta } from "../model/meta.js";
 import { finishOllamaLayout } from "./ollama.js";
 import { finishUnpackedLayout, planUnpackDownloads } from "./unpacked.js";
 
 /**
- * The output layout a resolved model asks for (ResolvedModel.layout, DESIGN.md §3),
- * as the two steps fetch-model.ts runs around the download: `plan` names where the
- * engine writes each blob, `finish` writes the rest of the layout and the meta file.
+ * The output layout a resolved model asks for (ResolvedModel.layout; docs/architecture.md,
+ * "Layouts"), as the two steps fetch-model.ts runs around the download: `plan` names
+ * where the engine writes each blob, `finish` writes the rest of the layout and the meta
+ * file.
  */
 export interface LayoutWriter {
-  plan(out: string, files: readonly PlannedFile[]): BlobPlan;
+  plan(out: string, files: readonly BlobFile[]): BlobPlan;
   finish(
     out: string,
     model: ResolvedModel,

@@ -1,6 +1,6 @@
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { NAR_MAGIC, narLength, narPadding, narStrings } from "./format.js";
 
 /**
@@ -154,7 +154,7 @@ function fileKind(stats: Stats): string {
 }
 
 /** A path for messages: UTF-8 when it is, otherwise with the odd bytes escaped as \xNN. */
-export function displayPath(path: Buffer): string {
+function displayPath(path: Buffer): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(path);
   } catch {

@@ -8,7 +8,7 @@
 export const NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
 
 /** Length of the nix32 form of `byteLength` bytes: ceil(bits / 5). */
-export function nix32Length(byteLength: number): number {
+function nix32Length(byteLength: number): number {
   return Math.floor((byteLength * 8 - 1) / 5) + 1;
 }
 

@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 /**
  * Subresource-integrity form of a sha256, `sha256-<base64>`: what `nix hash path` prints

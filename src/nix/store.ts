@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 const run = promisify(execFile);
 

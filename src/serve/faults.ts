@@ -5,7 +5,8 @@ import type { XetFault } from "./xet/faults.js";
 /**
  * Server-side fault injection for tests: a FaultHook sees every request before it is
  * answered and may return a Fault that changes the answer. Faults are injected here, in the
- * real server, so the client under test runs unmodified (DESIGN.md §8).
+ * real server, so the client under test runs unmodified (docs/architecture.md, "How the tests
+ * are built").
  *
  *     const hub = await startHubServer({ root, faults: faults.times(2, faults.serverError(503), isResolveGet) });
  *     hub.setFaults((request) => (request.file === "model.safetensors" ? { dropAfterBytes: 1000 } : undefined));

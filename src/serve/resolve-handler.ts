@@ -156,7 +156,7 @@ export function handleCdn(context: HandlerContext, type: RepoType, repoId: strin
   if (refused) return cdnError(403, "AccessDenied", refused);
   const repo = context.registry.get(type, repoId);
   const file = repo ? findLfsObject(repo, sha256) : undefined;
-  if (!file || !file.lfs) return cdnError(404, "NoSuchKey", "The specified key does not exist.");
+  if (!file?.lfs) return cdnError(404, "NoSuchKey", "The specified key does not exist.");
   const disposition = context.query.get("response-content-disposition");
   const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",

@@ -1,4 +1,4 @@
-import type { ModelMeta } from "../layout/meta.js";
+import type { ModelMeta } from "../model/meta.js";
 
 /**
  * How `nix-model-repo prefetch TARGET` maps a target string (hf:org/name@rev, ...)

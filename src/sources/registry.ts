@@ -1,57 +1,104 @@
 import type { FieldReader } from "../spec/fields.js";
 import type { SourceAdapter } from "./adapter.js";
-import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
-import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
-import { parseS3Source, type S3Source } from "./s3/spec.js";
-import { parseMlflowSource, type MlflowSource } from "./mlflow/spec.js";
-import { parseHttpSource, type HttpSource } from "./http/spec.js";
+import { gitLfsPrefetch } from "./git-lfs/prefetch-target.js";
 import { parseGitLfsSource, type GitLfsSource } from "./git-lfs/spec.js";
+import { httpPrefetch } from "./http/prefetch-target.js";
+import { parseHttpSource, type HttpSource } from "./http/spec.js";
+import { huggingFacePrefetch } from "./huggingface/prefetch-target.js";
+import { parseHuggingFaceSource, type HuggingFaceSource } from "./huggingface/spec.js";
+import { mlflowPrefetch } from "./mlflow/prefetch-target.js";
+import { parseMlflowSource, type MlflowSource } from "./mlflow/spec.js";
+import { ollamaPrefetch } from "./ollama/prefetch-target.js";
+import { parseOllamaSource, type OllamaSource } from "./ollama/spec.js";
+import type { PrefetchScheme } from "./prefetch-target.js";
+import { s3Prefetch } from "./s3/prefetch-target.js";
+import { parseS3Source, type S3Source } from "./s3/spec.js";
 
 /**
- * Every source the fetcher knows: how its spec is read, and (loaded on demand, so a
- * Hugging Face fetch never loads the S3 client) the adapter that resolves it.
+ * Every source the fetcher knows, each defined once: how its spec block is read, the
+ * adapter that resolves it (loaded on demand, so a Hugging Face fetch never loads the S3
+ * client), and how `prefetch` reads its targets. A new source is one entry here.
  */
 export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source | MlflowSource | HttpSource | GitLfsSource;
 
 export type SourceType = SourceSpec["type"];
 
-interface SourceEntry {
-  readonly parse: (reader: FieldReader) => SourceSpec;
-  readonly loadAdapter: () => Promise<SourceAdapter<SourceSpec>>;
+interface SourceDefinition<S extends SourceSpec> {
+  readonly parse: (reader: FieldReader) => S;
+  readonly loadAdapter: () => Promise<SourceAdapter<S>>;
+  readonly prefetch: PrefetchScheme;
 }
 
-const sources: Record<SourceType, SourceEntry> = {
-  huggingface: {
+/** A definition with its spec type erased, once, here: the registry hands each adapter only its own specs. */
+interface ErasedSource {
+  readonly parse: (reader: FieldReader) => SourceSpec;
+  readonly loadAdapter: () => Promise<SourceAdapter<SourceSpec>>;
+  readonly prefetch: PrefetchScheme;
+}
+
+function erase<T extends SourceType, S extends SourceSpec & { readonly type: T }>(
+  type: T,
+  definition: SourceDefinition<S>,
+): ErasedSource {
+  const own = (spec: SourceSpec): S => {
+    if (spec.type !== type) throw new TypeError(`internal error: a ${spec.type} spec given to the ${type} adapter`);
+    return spec as S;
+  };
+  return {
+    parse: definition.parse,
+    prefetch: definition.prefetch,
+    loadAdapter: async () => {
+      const adapter = await definition.loadAdapter();
+      return {
+        describe: (spec) => adapter.describe(own(spec)),
+        resolve: (spec, context) => adapter.resolve(own(spec), context),
+      };
+    },
+  };
+}
+
+/** In the order `prefetch --help` lists their targets. */
+const SOURCES: { readonly [T in SourceType]: ErasedSource } = {
+  huggingface: erase("huggingface", {
     parse: parseHuggingFaceSource,
-    loadAdapter: async () => (await import("./huggingface/adapter.js")).huggingFaceAdapter as SourceAdapter<SourceSpec>,
-  },
-  ollama: {
+    loadAdapter: async () => (await import("./huggingface/adapter.js")).huggingFaceAdapter,
+    prefetch: huggingFacePrefetch,
+  }),
+  ollama: erase("ollama", {
     parse: parseOllamaSource,
-    loadAdapter: async () => (await import("./ollama/adapter.js")).ollamaAdapter as SourceAdapter<SourceSpec>,
-  },
-  s3: {
+    loadAdapter: async () => (await import("./ollama/adapter.js")).ollamaAdapter,
+    prefetch: ollamaPrefetch,
+  }),
+  s3: erase("s3", {
     parse: parseS3Source,
-    loadAdapter: async () => (await import("./s3/adapter.js")).s3Adapter as SourceAdapter<SourceSpec>,
-  },
-  mlflow: {
+    loadAdapter: async () => (await import("./s3/adapter.js")).s3Adapter,
+    prefetch: s3Prefetch,
+  }),
+  mlflow: erase("mlflow", {
     parse: parseMlflowSource,
-    loadAdapter: async () => (await import("./mlflow/adapter.js")).mlflowAdapter as SourceAdapter<SourceSpec>,
-  },
-  url: {
+    loadAdapter: async () => (await import("./mlflow/adapter.js")).mlflowAdapter,
+    prefetch: mlflowPrefetch,
+  }),
+  url: erase("url", {
     parse: parseHttpSource,
-    loadAdapter: async () => (await import("./http/adapter.js")).httpAdapter as SourceAdapter<SourceSpec>,
-  },
-  "git-lfs": {
+    loadAdapter: async () => (await import("./http/adapter.js")).httpAdapter,
+    prefetch: httpPrefetch,
+  }),
+  "git-lfs": erase("git-lfs", {
     parse: parseGitLfsSource,
-    loadAdapter: async () => (await import("./git-lfs/adapter.js")).gitLfsAdapter as SourceAdapter<SourceSpec>,
-  },
+    loadAdapter: async () => (await import("./git-lfs/adapter.js")).gitLfsAdapter,
+    prefetch: gitLfsPrefetch,
+  }),
 };
 
 export function parseSourceSpec(reader: FieldReader): SourceSpec {
-  const type = reader.choice("type", Object.keys(sources) as SourceType[]);
-  return sources[type].parse(reader);
+  const type = reader.choice("type", Object.keys(SOURCES) as SourceType[]);
+  return SOURCES[type].parse(reader);
 }
 
 export function loadSourceAdapter(type: SourceType): Promise<SourceAdapter<SourceSpec>> {
-  return sources[type].loadAdapter();
+  return SOURCES[type].loadAdapter();
 }
+
+/** How `prefetch` reads each source's targets (hf:org/name, s3://bucket/prefix, ...). */
+export const PREFETCH_SCHEMES: readonly PrefetchScheme[] = Object.values(SOURCES).map((source) => source.prefetch);

@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 
 const units: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
  * take after receiving a chunk and before reading the next, so a sleeping taker stops
  * reading its socket and TCP slows the sender: the cap is on the wire, not just on disk.
  */
-export class BandwidthLimiter {
+class BandwidthLimiter {
   readonly #bytesPerMs: number;
   readonly #burstMs: number;
   #clock = 0;
@@ -34,7 +34,7 @@ export class BandwidthLimiter {
 }
 
 /** No limit: takes never wait. */
-export const unlimitedBandwidth = {
+const unlimitedBandwidth = {
   take: (_bytes: number, _signal?: AbortSignal): Promise<void> | undefined => undefined,
 };
 

@@ -1,6 +1,7 @@
 import type { LimitFunction } from "p-limit";
-import type { RetryOptions, RetryPolicy } from "../http/retry.js";
-import type { TransferFailure, TransferItem } from "./types.js";
+import type { RetryOptions, RetryPolicy } from "../retry/retry.js";
+import type { TransferFailure } from "../errors/failures.js";
+import type { TransferItem } from "./types.js";
 import type { ProgressReporter } from "../progress/types.js";
 import type { Bandwidth } from "./bandwidth.js";
 import type { DigestSink } from "./digests.js";

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import { UnverifiableFailure } from "../errors/failures.js";
 import type { ExpectedDigests } from "./types.js";
 
 /**
@@ -33,7 +34,7 @@ export function hashSpecs(expected: ExpectedDigests, size: number | undefined): 
   if (expected.md5 !== undefined) specs.push({ name: "md5", algorithm: "md5" });
   if (expected.gitBlobSha1 !== undefined) {
     if (size === undefined) {
-      throw new Error("a git blob id cannot be checked without knowing the size before the first byte");
+      throw new UnverifiableFailure("a git blob id cannot be checked without knowing the size before the first byte");
     }
     specs.push({ name: "gitBlobSha1", algorithm: "sha1", prefix: `blob ${size}\0` });
   }

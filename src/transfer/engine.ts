@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { isAbsolute, normalize } from "node:path";
 import pLimit from "p-limit";
-import { retryPolicyFrom } from "../http/retry.js";
+import { retryPolicyFrom } from "../retry/retry.js";
 import { silentProgress } from "../progress/silent.js";
 import { bandwidthFor } from "./bandwidth.js";
 import type { EngineContext } from "./context.js";
@@ -14,13 +14,14 @@ import { transferFile } from "./transfer-file.js";
 import type { TransferItem, TransferOptions, TransferredFile } from "./types.js";
 
 /**
- * The transfer engine (DESIGN.md §6): every byte any source adapter downloads moves
+ * The transfer engine (docs/architecture.md, "The transfer engine"): every byte any source
+ * adapter downloads moves
  * through `transferAll`.
  *
  * - Files in parallel, large files (>= parallelThresholdBytes, source supports ranges)
  *   in parallel ranged parts; `settings.concurrency` connections in total.
  * - Each stream resumes with Range after a cut; retries follow the shared policy
- *   (src/http/retry.ts), honouring Retry-After; failures that made progress do not count.
+ *   (src/retry/retry.ts), honouring Retry-After; failures that made progress do not count.
  * - Hashes are computed while writing: sha256 always, plus every expected digest.
  *   Size or digest mismatch: the file is fetched again once, then a UserError.
  * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.
@@ -47,17 +48,17 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * is not kept for frontier streams, so no connection waits for the hasher when all run
  * at the same speed.
  */
-export const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
  * ones on the main thread, where hashing a few KiB costs less than the messages would.
  */
-export const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
+const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
 
 /** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
-export function defaultHashThreads(cores = availableParallelism()): number {
+function defaultHashThreads(cores = availableParallelism()): number {
   return Math.max(0, Math.min(4, cores - 1));
 }
 

@@ -1,5 +1,6 @@
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { DiskFailure } from "../errors/failures.js";
 
 /**
  * The file being written: `<destination>.incomplete`, renamed onto the destination only
@@ -7,7 +8,8 @@ import { dirname } from "node:path";
  * in any order. Nothing is ever written anywhere else.
  *
  * The file is created when the first connection for it opens, not when the transfer is
- * queued: a thousand queued files must not hold a thousand descriptors.
+ * queued: a thousand queued files must not hold a thousand descriptors. A file system
+ * error (no space, no permission) is thrown as a DiskFailure naming the file.
  */
 export class IncompleteFile {
   readonly path: string;
@@ -25,30 +27,42 @@ export class IncompleteFile {
   /** Creates (or truncates: a leftover from a crashed run is not trusted) the file; idempotent. */
   open(): Promise<FileHandle> {
     if (this.#closed) return Promise.reject(new Error(`${this.path} is already closed`));
-    this.#handle ??= this.#directories.ensure(dirname(this.destination)).then(() => open(this.path, "w"));
+    this.#handle ??= this.#directories
+      .ensure(dirname(this.destination))
+      .then(() => open(this.path, "w"))
+      .catch((error: unknown) => this.#fail(error));
     return this.#handle;
   }
 
   async write(chunk: Uint8Array, position: number): Promise<void> {
     const handle = await this.open();
     let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset, position + offset);
-      offset += bytesWritten;
+    try {
+      while (offset < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset, position + offset);
+        offset += bytesWritten;
+      }
+    } catch (error) {
+      this.#fail(error);
     }
   }
 
   /** Back to empty, for a server that ignored Range and sent the whole file again. */
   async truncate(): Promise<void> {
-    await (await this.open()).truncate(0);
+    const handle = await this.open();
+    await handle.truncate(0).catch((error: unknown) => this.#fail(error));
   }
 
   /** Closes and renames onto the destination (an empty file if nothing was written). */
   async commit(): Promise<void> {
     const handle = await this.open();
     this.#closed = true;
-    await handle.close();
-    await rename(this.path, this.destination);
+    try {
+      await handle.close();
+      await rename(this.path, this.destination);
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   /** Closes and removes; never throws (cleanup must not hide the real error). */
@@ -58,6 +72,15 @@ export class IncompleteFile {
     if (handle === undefined) return;
     await handle.then((opened) => opened.close()).catch(() => undefined);
     await rm(this.path, { force: true }).catch(() => undefined);
+  }
+
+  #fail(error: unknown): never {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    // An errno of the file system (ENOSPC, EACCES...), named after the file; anything else as it is.
+    if (error instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code)) {
+      throw new DiskFailure(this.path, error as NodeJS.ErrnoException);
+    }
+    throw error;
   }
 }
 

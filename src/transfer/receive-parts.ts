@@ -1,9 +1,8 @@
 import { setMaxListeners } from "node:events";
-import { withRetries } from "../http/retry.js";
-import { TransferFailure } from "./types.js";
+import { withRetries } from "../retry/retry.js";
+import { TransferFailure, IntegrityFailure } from "../errors/failures.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { InOrderHasher } from "./in-order-hasher.js";
-import { IntegrityFailure, RangesNotHonoured } from "./integrity.js";
 import type { Received } from "./receive-stream.js";
 import { SlabWriter } from "./slab-writer.js";
 
@@ -16,6 +15,14 @@ import { SlabWriter } from "./slab-writer.js";
  * If the server does not honour a ranged request, this throws RangesNotHonoured and the
  * caller receives the file in one stream instead.
  */
+/** A server answered a ranged part with something else (usually 200 and the whole file). */
+export class RangesNotHonoured extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RangesNotHonoured";
+  }
+}
+
 export interface Part {
   readonly start: number;
   /** Exclusive. */
@@ -23,7 +30,7 @@ export interface Part {
 }
 
 /** Consecutive parts of `partSize` bytes covering [0, size); the last one may be shorter. */
-export function planParts(size: number, partSize: number): Part[] {
+function planParts(size: number, partSize: number): Part[] {
   if (!(partSize > 0)) throw new RangeError(`part size must be positive, got ${partSize}`);
   const parts: Part[] = [];
   for (let start = 0; start < size; start += partSize) parts.push({ start, end: Math.min(size, start + partSize) });

@@ -1,9 +1,8 @@
-import { withRetries } from "../http/retry.js";
-import { TransferFailure } from "./types.js";
+import { withRetries } from "../retry/retry.js";
+import { TransferFailure, IntegrityFailure } from "../errors/failures.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import type { FileDigests } from "./digests.js";
 import { InOrderHasher } from "./in-order-hasher.js";
-import { IntegrityFailure } from "./integrity.js";
 import { SlabWriter } from "./slab-writer.js";
 
 /**
@@ -56,6 +55,7 @@ export async function receiveStream(job: FileJob): Promise<Received> {
                 `asked for bytes from ${position}, got bytes from ${opened.start} (${item.source.description})`,
                 {
                   retryable: true,
+                  code: "NMR_BAD_RESPONSE",
                 },
               );
             }

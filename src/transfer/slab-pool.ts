@@ -39,7 +39,7 @@ interface Waiter {
  * 3–6× the system time: 1 GiB of 64 KiB-aligned chunks took 0.9–1.8 s of system time in
  * 512 KiB slabs, 0.29–0.36 s in slabs one byte smaller (where 7 chunks fit, not 8).
  */
-export const DEFAULT_SLAB_BYTES = 512 * 1024 - 1;
+const DEFAULT_SLAB_BYTES = 512 * 1024 - 1;
 
 export class SlabPool {
   readonly slabBytes: number;

@@ -4,10 +4,10 @@
  * An adapter resolves what to download and hands the engine TransferItems; the
  * engine moves the bytes (parallel files, ranged parts, resume, retries, bandwidth
  * cap, progress), hashes them while writing, and checks size and digests. Adapters
- * never retry, hash or write file contents themselves (DESIGN.md §2, §6).
+ * never retry, hash or write file contents themselves (docs/architecture.md).
  */
 
-import type { HttpSettings } from "../http/settings.js";
+import type { RetryPolicy } from "../retry/retry.js";
 import type { ProgressReporter } from "../progress/types.js";
 
 /** Digests the source vouches for; every one given is checked. Lowercase hex. */
@@ -73,13 +73,21 @@ export interface TransferredFile {
   readonly sha256: string;
 }
 
+/**
+ * What the engine reads of the network settings (src/http/settings.ts HttpSettings has
+ * them all): concurrency, the retry policy and the bandwidth cap. Timeouts, proxies and
+ * CAs belong to the HttpClient whose byteSource() made the items.
+ */
+export interface TransferSettings extends RetryPolicy {
+  /** Simultaneous connections, files and ranged parts together. */
+  readonly concurrency: number;
+  /** Shared cap on download throughput across all transfers, bytes per second. */
+  readonly bandwidthLimitBytesPerSec: number | null;
+}
+
 /** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */
 export interface TransferOptions {
-  /**
-   * Concurrency, retry policy and bandwidth cap come from here. Timeouts, proxies and CAs
-   * belong to the HttpClient whose byteSource() made the items.
-   */
-  readonly settings: HttpSettings;
+  readonly settings: TransferSettings;
   /** Told about each file (begin/end are the caller's: it knows the whole fetch). */
   readonly progress?: ProgressReporter;
   /** Aborting cancels every transfer and removes every `.incomplete` file. */
@@ -99,47 +107,4 @@ export interface TransferOptions {
    * beyond the first, at most 4; 0 hashes everything on the main thread.
    */
   readonly hashThreads?: number;
-}
-
-/**
- * A failed request or transfer, classified for the retry policy.
- * `retryable` false means trying again cannot help (401, 403, 404, a bad digest twice).
- */
-export class TransferFailure extends Error {
-  readonly retryable: boolean;
-  /** Server-requested wait before the next attempt (Retry-After / RateLimit reset). */
-  readonly retryAfterMs: number | undefined;
-  readonly status: number | undefined;
-  /** The URL that failed (the last hop of a redirect chain), safe to print: no query string, no userinfo. */
-  readonly url: string | undefined;
-  /**
-   * Response headers of the failed response (lower-case names), so an adapter can
-   * explain the failure, e.g. the Hub's `x-error-code: GatedRepo`. Never holds
-   * request headers, so no credential can end up here.
-   */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The server's own short explanation (X-Error-Message, a JSON `error` field or a text excerpt), redacted. */
-  readonly serverMessage: string | undefined;
-
-  constructor(
-    message: string,
-    options: {
-      retryable: boolean;
-      retryAfterMs?: number;
-      status?: number;
-      cause?: unknown;
-      url?: string;
-      headers?: Readonly<Record<string, string>>;
-      serverMessage?: string;
-    },
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "TransferFailure";
-    this.retryable = options.retryable;
-    this.retryAfterMs = options.retryAfterMs;
-    this.status = options.status;
-    this.url = options.url;
-    this.headers = options.headers ?? {};
-    this.serverMessage = options.serverMessage;
-  }
 }

@@ -16,10 +16,10 @@ function currentLevel(): LogLevel {
     : "info";
 }
 
-export function log(level: LogLevel, message: string): void {
+function log(level: LogLevel, message: string): void {
   if (order[level] > order[currentLevel()]) return;
   const prefix = level === "info" ? "" : `${level}: `;
-  process.stderr.write(redact(`${prefix}${message}`) + "\n");
+  process.stderr.write(`${redact(`${prefix}${message}`)}\n`);
 }
 
 export const logger = {

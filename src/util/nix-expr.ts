@@ -17,7 +17,7 @@ export function nixString(text: string): string {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
 
-export function nixAttrName(name: string): string {
+function nixAttrName(name: string): string {
   return IDENTIFIER.test(name) ? name : nixString(name);
 }
 

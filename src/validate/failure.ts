@@ -1,4 +1,4 @@
-import { UserError } from "../util/errors.js";
+import { UserError } from "../errors/user-error.js";
 import { MAX_FINDINGS_IN_ERROR, findingLines } from "./messages.js";
 import type { ValidationConfig, ValidatorConfig, ValidatorFinding } from "./types.js";
 
@@ -13,8 +13,9 @@ export function validationFailedError(
   findings: readonly ValidatorFinding[],
   timedOut: boolean,
 ): UserError {
-  const shown = findingLines(findings, "    ", MAX_FINDINGS_IN_ERROR).join("\n");
-  const more = findings.length > MAX_FINDINGS_IN_ERROR ? "\n    (every finding is listed in the build log above)" : "";
+  // The error format indents the cause's later lines itself.
+  const shown = findingLines(findings, "", MAX_FINDINGS_IN_ERROR).join("\n");
+  const more = findings.length > MAX_FINDINGS_IN_ERROR ? "\n(every finding is listed in the build log above)" : "";
   return new UserError({
     what: `Validation of model "${config.name}" failed: validator ${validator.name} refused it`,
     context: {

@@ -15,7 +15,7 @@ export function describeValidator(validator: ValidatorConfig): string {
   return `validator ${validator.name}: ${what}`;
 }
 
-export function findingLine(finding: ValidatorFinding): string {
+function findingLine(finding: ValidatorFinding): string {
   return finding.file === null ? finding.reason : `${finding.file}: ${finding.reason}`;
 }
 

@@ -1,12 +1,12 @@
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { canonicalJson, compareBytes } from "../layout/canonical-json.js";
-import { META_FILE } from "../layout/meta.js";
+import { META_FILE } from "../model/meta.js";
 import type { ValidationReport } from "./types.js";
 
 /**
- * The phase-2 output (DESIGN.md §4): the raw output's top-level entries as symlinks into
- * it — blobs, refs, snapshots, trees for a Hugging Face folder; manifests, blobs for
+ * The phase-2 output (docs/architecture.md, "Phases"): the raw output's top-level entries
+ * as symlinks into it — blobs, refs, snapshots, trees for a Hugging Face folder; manifests, blobs for
  * Ollama; whatever a layout has — and a meta file of its own: the raw one plus the
  * validation report. Nothing of the model is copied, so its size does not grow with the
  * model's. Snapshot pointers (../../blobs/…) resolve inside the raw output, which is what

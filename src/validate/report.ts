@@ -9,10 +9,10 @@ import {
 } from "./types.js";
 
 /** Findings kept per validator in the report; the log has them all. */
-export const MAX_REPORTED_FINDINGS = 100;
+const MAX_REPORTED_FINDINGS = 100;
 
 /** What a check's outcome means for the build, given the validator's onFailure. */
-export function statusOf(outcome: CheckResult["outcome"], onFailure: OnFailure): Status {
+function statusOf(outcome: CheckResult["outcome"], onFailure: OnFailure): Status {
   if (outcome === "pass") return "passed";
   if (onFailure === "skip") return "skipped";
   if (outcome === "warn") return "warned";

@@ -1,8 +1,8 @@
 import { lstat, readFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { compareBytes } from "../layout/canonical-json.js";
-import { META_FILE, META_FORMAT_VERSION } from "../layout/meta.js";
-import { UserError } from "../util/errors.js";
+import { META_FILE, META_FORMAT_VERSION } from "../model/meta.js";
+import { UserError } from "../errors/user-error.js";
 
 /**
  * The model as validators see it: the *snapshot view* of a raw (phase 1) output.

@@ -273,7 +273,7 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
   });
 
   it("refuses hostile tree entries and writes nothing outside the output", async () => {
-    const escape = `/tmp/nmr-escape-${TOKEN.slice(-8)}`;
+    const outside = `/tmp/nmr-escape-${TOKEN.slice(-8)}`;
     const result = await nixBuild(
       expression(`name = "e2e-evil"; ${sourceFor(hub, "acme/e2e-evil")} hash = "${FAKE_HASH}";`),
     );
@@ -281,7 +281,7 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     expect(result.stderr).toContain(
       "Refusing a file path from the Hub's listing of acme/e2e-evil: it has a '..' segment",
     );
-    expect(existsSync(escape)).toBe(false);
+    expect(existsSync(outside)).toBe(false);
 
     // The same through the CLI outside any sandbox, where an escape would really land.
     const out = join(await mkdtemp(join(tmpdir(), "nmr-e2e-evil-")), "out");
@@ -297,7 +297,7 @@ describe.skipIf(!nixAvailable)("fetchModel from a Hugging Face Hub, built by Nix
     const cli = await runCli(["fetch", "--spec", spec, "--out", out]);
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toContain("Refusing a file path");
-    expect(existsSync(escape)).toBe(false);
+    expect(existsSync(outside)).toBe(false);
     expect(existsSync(out)).toBe(false); // no partial output either
   });
 });

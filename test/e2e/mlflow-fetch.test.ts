@@ -259,17 +259,17 @@ describe("source.mlflow against a protocol-faithful MLflow server (fetcher CLI)"
   });
 
   it("refuses a listing entry that is not a plain file name, and writes nothing outside the output", async () => {
-    const escape = `nmr-mlflow-escape-${randomBytes(4).toString("hex")}`;
+    const outside = `nmr-mlflow-escape-${randomBytes(4).toString("hex")}`;
     server.faults.rewriteListing = (_path, files) => [
       ...files,
-      { path: `../../../../../tmp/${escape}`, is_dir: false, file_size: 3 },
+      { path: `../../../../../tmp/${outside}`, is_dir: false, file_size: 3 },
     ];
     try {
       const result = await fetchWithCli({ ...at(), modelVersion: "3" });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain("Refusing the artifact listing of mlflow-artifacts");
       expect(result.stderr).toContain("which is not a plain file name");
-      expect(existsSync(`/tmp/${escape}`)).toBe(false);
+      expect(existsSync(`/tmp/${outside}`)).toBe(false);
       expect(existsSync(result.out)).toBe(false);
     } finally {
       server.faults.rewriteListing = undefined;

@@ -371,7 +371,7 @@ describe.skipIf(!nixAvailable || !hasDockerRegistry)(
         );
         const cli = await runCli(["fetch", "--spec", spec, "--out", join(work, "out")]);
         expect(cli.code).not.toBe(0);
-        expect(cli.stderr).toContain(`registry: https://${direct.host}`);
+        expect(cli.stderr).toContain(`Registry: https://${direct.host}`);
         expect(cli.stderr).toContain(`write the model as "http://${direct.host}/library/tiny:1"`);
       } finally {
         await rm(work, { recursive: true, force: true });

@@ -157,7 +157,7 @@ describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs 
     const result = await fetchWithCli({ bucket: "no-such-bucket", prefix: "x", endpoint: server.url });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("The bucket no-such-bucket does not exist on this endpoint");
-    expect(result.stderr).toContain(`endpoint:    ${server.url}`);
+    expect(result.stderr).toContain(`Endpoint:    ${server.url}`);
     expect(result.stderr).toContain("none (anonymous requests)");
     expect(existsSync(result.out)).toBe(false);
   });
@@ -175,11 +175,11 @@ describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs 
   });
 
   it("refuses a hostile key in the listing and writes nothing outside the output", async () => {
-    const escape = `nmr-s3-escape-${randomBytes(4).toString("hex")}`;
+    const outside = `nmr-s3-escape-${randomBytes(4).toString("hex")}`;
     server.faults.rewriteListing = (xml) =>
       xml.replace(
         "<Contents>",
-        `<Contents><Key>org/tiny/../../../../../../tmp/${escape}</Key><Size>2</Size><ETag>"x"</ETag></Contents><Contents>`,
+        `<Contents><Key>org/tiny/../../../../../../tmp/${outside}</Key><Size>2</Size><ETag>"x"</ETag></Contents><Contents>`,
       );
     try {
       const result = await fetchWithCli({ bucket: "models", prefix: "org/tiny/", endpoint: server.url });
@@ -187,7 +187,7 @@ describe.skipIf(!s3rverAvailable)("source.s3 against s3rver (fetcher CLI; needs 
       expect(result.stderr).toContain(
         "Refusing a file path from the listing of s3://models/org/tiny/: it has a '..' segment",
       );
-      expect(existsSync(`/tmp/${escape}`)).toBe(false);
+      expect(existsSync(`/tmp/${outside}`)).toBe(false);
       expect(existsSync(result.out)).toBe(false);
     } finally {
       server.faults.rewriteListing = undefined;

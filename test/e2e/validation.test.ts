@@ -14,7 +14,7 @@ import { writeHubRepo } from "../helpers/hub-fixture.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { runCli } from "../helpers/cli.js";
 import { libPrelude, nixAvailable, nixBuild, type NixBuildResult } from "../helpers/nix.js";
-import { cleanModelFiles, corpus, safetensors } from "../unit/validate-fixtures.js";
+import { cleanModelFiles, corpus, safetensors } from "../validate/fixtures.js";
 
 interface Prefetched {
   readonly repo: string;

@@ -2,7 +2,8 @@
  * Debian's `docker-registry` (distribution 2.8) as the Ollama registry in tests: started
  * by the test with its own config (filesystem storage in a temp dir, 127.0.0.1 on a free
  * port, no auth), filled through the registry API exactly as a client pushes, and read by
- * the fetcher like registry.ollama.ai (reference other-sources.md §1.6).
+ * the fetcher like registry.ollama.ai (distribution 2.8 checks only that a manifest's blobs
+ * exist: registry/storage/schema2manifesthandler.go).
  *
  * Redirect mode mimics registry.ollama.ai's 307 to Cloudflare R2: the storage middleware
  * `redirect` makes blob GETs answer 307 to {baseurl}/docker/registry/v2/blobs/sha256/

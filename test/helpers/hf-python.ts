@@ -51,6 +51,7 @@ const RESULT_MARKER = "@@hf-python-result@@";
 
 // Reads {cacheDir, calls} on stdin, prints one marked JSON line of outcomes. The scan result
 // is flattened to hf-offline.ts's HFCacheInfo shape, every list sorted so runs compare.
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; raw, so an escape added later stays Python's
 const SCRIPT = String.raw`
 import json, sys
 from huggingface_hub import hf_hub_download, scan_cache_dir, snapshot_download, try_to_load_from_cache

@@ -145,7 +145,7 @@ export async function writeHubRepo(cacheRoot: string, fixture: HubRepoFixture): 
   if (fixture.gated) await writeFile(join(folder, ".gated"), fixture.gated === "manual" ? "manual\n" : "auto\n");
   if (fixture.private) await writeFile(join(folder, ".private"), "");
   if (fixture.meta !== undefined) {
-    await writeFile(join(folder, ".nix-model-repo-meta.json"), JSON.stringify(fixture.meta, null, 2) + "\n");
+    await writeFile(join(folder, ".nix-model-repo-meta.json"), `${JSON.stringify(fixture.meta, null, 2)}\n`);
   }
   return { commit, folder, files, extraCommits };
 }

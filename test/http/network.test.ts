@@ -7,28 +7,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpClient } from "../../src/http/client.js";
 import { createDispatcher, resolveProxies } from "../../src/http/dispatcher.js";
-import { TransferFailure } from "../../src/transfer/types.js";
-import { clearSecretsForTesting, redact } from "../../src/util/secrets.js";
-import { FaultServer } from "../helpers/fault-server.js";
-import { quickSettings, tempDir } from "../helpers/transfer-fixtures.js";
+import { TransferFailure } from "../../src/errors/failures.js";
+import { redact } from "../../src/util/secrets.js";
+import { quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 /** Proxies, CA bundles and unfollowed redirects, each against real loopback servers. */
 
-let target: FaultServer;
-let dir: { path: string; remove: () => Promise<void> };
+const bed = useFaultBed();
 
-beforeAll(async () => {
-  target = await FaultServer.start();
-  target.route("/hello", (_request, response) => {
+beforeAll(() => {
+  bed.server.route("/hello", (_request, response) => {
     response.writeHead(200, { "content-type": "application/json" });
     response.end('{"hello":"world"}');
   });
-  dir = await tempDir();
-});
-afterAll(async () => {
-  await target.close();
-  await dir.remove();
-  clearSecretsForTesting();
 });
 
 /** A CONNECT proxy (undici tunnels plain HTTP too) that logs what it was asked. */
@@ -74,10 +65,10 @@ describe("proxies", () => {
     const settings = quickSettings({ proxy: { http: proxyUrl } });
     const http = createHttpClient(settings, createDispatcher(settings, {}));
     try {
-      const response = await http.getJson<{ hello: string }>(target.url("/hello"));
+      const response = await http.getJson<{ hello: string }>(bed.server.url("/hello"));
       expect(response.body.hello).toBe("world");
       expect(proxy.log).toEqual([
-        { target: `127.0.0.1:${target.port}`, auth: `Basic ${Buffer.from("alice:pr0xy-pa55").toString("base64")}` },
+        { target: `127.0.0.1:${bed.server.port}`, auth: `Basic ${Buffer.from("alice:pr0xy-pa55").toString("base64")}` },
       ]);
       expect(redact(`via ${proxyUrl}`)).not.toContain("pr0xy-pa55");
     } finally {
@@ -95,9 +86,9 @@ describe("proxies", () => {
       createDispatcher(settings, { HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }),
     );
     try {
-      await viaProxy.getJson(target.url("/hello"));
+      await viaProxy.getJson(bed.server.url("/hello"));
       expect(proxy.log.length).toBe(1);
-      await direct.getJson(target.url("/hello"));
+      await direct.getJson(bed.server.url("/hello"));
       expect(proxy.log.length).toBe(1);
     } finally {
       await viaProxy.close();
@@ -128,8 +119,8 @@ describe("TLS", () => {
   let certificate: string;
 
   beforeAll(async () => {
-    const key = join(dir.path, "key.pem");
-    certificate = join(dir.path, "cert.pem");
+    const key = join(bed.dir.path, "key.pem");
+    certificate = join(bed.dir.path, "cert.pem");
     execFileSync(
       "openssl",
       [
@@ -196,22 +187,22 @@ describe("TLS", () => {
 
 describe("unfollowed redirects", () => {
   it("returns the redirect itself when followRedirects is false", async () => {
-    target.route("/resolve/main/model.bin", (_request, response) => {
+    bed.server.route("/resolve/main/model.bin", (_request, response) => {
       response.writeHead(302, {
-        location: `${target.origin("127.0.0.2")}/cdn/model.bin?sig=1`,
+        location: `${bed.server.origin("127.0.0.2")}/cdn/model.bin?sig=1`,
         "x-linked-size": "123",
       });
       response.end();
     });
     const http = createHttpClient(quickSettings());
     try {
-      const response = await http.request(target.url("/resolve/main/model.bin"), {
+      const response = await http.request(bed.server.url("/resolve/main/model.bin"), {
         method: "HEAD",
         followRedirects: false,
       });
       expect(response.status).toBe(302);
       expect(response.headers["x-linked-size"]).toBe("123");
-      expect(target.requestsFor("/cdn/model.bin")).toEqual([]);
+      expect(bed.server.requestsFor("/cdn/model.bin")).toEqual([]);
     } finally {
       await http.close();
     }

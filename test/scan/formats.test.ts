@@ -199,7 +199,7 @@ describe("GGUF", () => {
 describe("NumPy, Keras, JSON and text", () => {
   function npy(descr: string, shape: string, data: Buffer): Buffer {
     let dict = `{'descr': ${descr}, 'fortran_order': False, 'shape': ${shape}, }`;
-    dict += " ".repeat(63 - ((10 + dict.length) % 64)) + "\n";
+    dict += `${" ".repeat(63 - ((10 + dict.length) % 64))}\n`;
     const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
     head.writeUInt16LE(dict.length, 8);
     return Buffer.concat([head, Buffer.from(dict, "latin1"), data]);

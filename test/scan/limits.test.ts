@@ -163,7 +163,7 @@ async function writeHostileFiles(at: string): Promise<void> {
   const bomb = await deflateZeros(200 * 2 ** 20);
   const npyHeader = (descr: string, shape: string) => {
     let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-    dict += " ".repeat(63 - ((10 + dict.length) % 64)) + "\n";
+    dict += `${" ".repeat(63 - ((10 + dict.length) % 64))}\n`;
     const head = Buffer.alloc(10);
     Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
     head.writeUInt16LE(dict.length, 8);

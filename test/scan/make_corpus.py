@@ -12,8 +12,8 @@ neither torch nor numpy.
 Every payload is harmless (os.system("true"), exec("pass"), os.getcwd). Nothing here ever loads
 a generated file: the point is that a scanner must judge them without running them.
 
-Case ids follow shared/reference/model-scanning.md §4: B1-B7 benign, M1-M26 malicious; X* are
-further bypasses from the same reference (§1.5), B8+ more benign files.
+Case ids: B1-B7 benign, M1-M26 malicious; X* are further published bypasses
+(picklescan and modelscan issue threads), B8+ more benign files.
 """
 
 import argparse

@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runServe } from "../../src/cli/commands/serve.js";
 import type { HubServer } from "../../src/serve/index.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 import { redact } from "../../src/util/secrets.js";
 import { writeHubRepo } from "../helpers/hub-fixture.js";
 import { makeTempDir, removeDir } from "./harness.js";
@@ -38,7 +38,14 @@ async function withServe(
   let server: HubServer | undefined;
   let listening!: () => void;
   const started = new Promise<void>((resolve) => (listening = resolve));
-  const running = runServe(argv, { stdout, stop: stop.signal, onListening: (live) => ((server = live), listening()) });
+  const running = runServe(argv, {
+    stdout,
+    stop: stop.signal,
+    onListening: (live) => {
+      server = live;
+      listening();
+    },
+  });
   await Promise.race([started, running]);
   try {
     if (server) await body(server, () => printed);

@@ -24,6 +24,7 @@ const available = hhSource !== undefined && existsSync(join(hhSource, "huggingfa
 const ACCEPTED = "hf_acceptedTokenForTests0123456789";
 
 /** Runs `steps` in one Python process; each step's result or exception comes back as JSON. */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; raw, so an escape added later stays Python's
 const DRIVER = String.raw`
 import hashlib, inspect, json, os, sys
 

@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FaultServer, generatedSha256 } from "../helpers/fault-server.js";
-import { MiB, tempDir } from "../helpers/transfer-fixtures.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { generatedSha256 } from "../helpers/fault-server.js";
+import { MiB, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 /**
  * The engine's memory bound, measured in a child process so the numbers are the
@@ -27,16 +27,13 @@ interface Measurement {
   readonly peak: Pick<NodeJS.MemoryUsage, "rss" | "heapUsed" | "external" | "arrayBuffers">;
 }
 
-let server: FaultServer;
-let dir: { path: string; remove: () => Promise<void> };
+const bed = useFaultBed();
 let script: string;
 let expectedSha256: string;
 
 beforeAll(async () => {
-  server = await FaultServer.start();
-  server.serveGenerated("/big.bin", SIZE, 42);
-  dir = await tempDir();
-  script = join(dir.path, "measure-transfer.mjs");
+  bed.server.serveGenerated("/big.bin", SIZE, 42);
+  script = join(bed.dir.path, "measure-transfer.mjs");
   await build({
     entryPoints: [join(import.meta.dirname, "fixtures/measure-transfer.ts")],
     bundle: true,
@@ -53,18 +50,18 @@ beforeAll(async () => {
   expectedSha256 = generatedSha256(42, SIZE);
 });
 
-afterAll(async () => {
-  await server.close();
-  await dir.remove();
-});
-
 async function measure(name: string, options: Record<string, number>): Promise<Measurement> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
       "--expose-gc",
       script,
-      JSON.stringify({ url: server.url("/big.bin"), size: SIZE, destination: join(dir.path, name), ...options }),
+      JSON.stringify({
+        url: bed.server.url("/big.bin"),
+        size: SIZE,
+        destination: join(bed.dir.path, name),
+        ...options,
+      }),
     ],
     { maxBuffer: 1 << 20 },
   );

@@ -1,13 +1,13 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
-import { readSpecFile } from "../../spec/spec.js";
+import { parseCommandArgs, requiredFlags } from "../args.js";
+import { readSpecFile } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
-import { UserError } from "../../util/errors.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
-Fetches the model a spec file describes into DIR, in the layout of DESIGN.md §3.
+Fetches the model a spec file describes into DIR, in the layout docs/architecture.md
+describes ("Layouts").
 This is the builder of every fetchModel fixed-output derivation; you rarely run it
 by hand (use \`prefetch\`).
 
@@ -16,8 +16,6 @@ by hand (use \`prefetch\`).
   --out DIR     where to write; must not exist or be empty; default: $out`;
 
 const command: Command = {
-  name: "fetch",
-  summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -26,17 +24,10 @@ const command: Command = {
       { spec: { type: "string" }, out: { type: "string" } },
       { allowPositionals: false },
     );
-    const specPath = values.spec ?? process.env["specPath"];
-    const out = values.out ?? process.env["out"];
-    if (!specPath || !out) {
-      throw new UserError(
-        {
-          what: `fetch needs ${specPath ? "" : "--spec FILE"}${!specPath && !out ? " and " : ""}${out ? "" : "--out DIR"}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
-    }
+    const { "--spec FILE": specPath, "--out DIR": out } = requiredFlags("fetch", usage, {
+      "--spec FILE": values.spec ?? process.env["specPath"],
+      "--out DIR": values.out ?? process.env["out"],
+    });
     const spec = await readSpecFile(specPath);
     await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
     return 0;

@@ -1,6 +1,5 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { parseCommandArgs, usageError } from "../args.js";
 import { narHash } from "../../nar/hash.js";
 
 const usage = `usage: nix-model-repo hash PATH [--sri | --base32 | --hex]
@@ -15,8 +14,6 @@ options:
   --hex      lowercase hexadecimal, as \`nix-hash --type sha256\` prints`;
 
 const hash: Command = {
-  name: "hash",
-  summary: "Print the SRI sha256 NAR hash of a path, as `nix hash path` does",
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
@@ -26,23 +23,11 @@ const hash: Command = {
     });
     const formats = (["sri", "base32", "hex"] as const).filter((format) => values[format]);
     if (formats.length > 1) {
-      throw new UserError(
-        {
-          what: `choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
+      throw usageError(`choose one output format, not ${formats.map((format) => `--${format}`).join(" and ")}`, usage);
     }
     const [path, ...extra] = positionals;
     if (path === undefined || extra.length > 0) {
-      throw new UserError(
-        {
-          what: path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
+      throw usageError(path === undefined ? "missing PATH" : `expected one PATH, got ${positionals.length}`, usage);
     }
     const result = await narHash(path);
     const format = formats[0] ?? "sri";

@@ -2,33 +2,19 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
-import { parseSpec, SPEC_VERSION } from "../../spec/spec.js";
+import { parseCommandArgs, usageError } from "../args.js";
+import { parseSpec, SPEC_VERSION } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
 import { narHash } from "../../nar/hash.js";
 import { addFixedRecursive, fixedOutputPath, nixStoreAvailable } from "../../nix/store.js";
 import { rawDerivationName } from "../../nix/names.js";
-import { huggingFacePrefetch } from "../../sources/huggingface/prefetch-target.js";
-import { httpPrefetch } from "../../sources/http/prefetch-target.js";
-import { gitLfsPrefetch } from "../../sources/git-lfs/prefetch-target.js";
-import { ollamaPrefetch } from "../../sources/ollama/prefetch-target.js";
-import { s3Prefetch } from "../../sources/s3/prefetch-target.js";
-import { mlflowPrefetch } from "../../sources/mlflow/prefetch-target.js";
+import { PREFETCH_SCHEMES } from "../../sources/registry.js";
 import type { PrefetchScheme, PrefetchTarget } from "../../sources/prefetch-target.js";
-import type { ModelMeta } from "../../layout/meta.js";
-import { UserError } from "../../util/errors.js";
+import type { ModelMeta } from "../../model/meta.js";
+import { UserError } from "../../errors/user-error.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
-
-const schemes: readonly PrefetchScheme[] = [
-  huggingFacePrefetch,
-  ollamaPrefetch,
-  s3Prefetch,
-  mlflowPrefetch,
-  httpPrefetch,
-  gitLfsPrefetch,
-];
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -37,7 +23,7 @@ fetchModel expression to paste, and (when Nix is installed) adds it to the store
 at the derivation's path so the first build needs no network.
 
 targets:
-${schemes.map((scheme) => `  ${scheme.example}`).join("\n")}
+${PREFETCH_SCHEMES.map((scheme) => `  ${scheme.example}`).join("\n")}
 
 options:
   --name NAME        derivation name (default: from the target)
@@ -53,8 +39,6 @@ Tokens come from the environment and standard files (HF_TOKEN, ~/.cache/huggingf
 never from the command line.`;
 
 const command: Command = {
-  name: "prefetch",
-  summary: "Download a model, print its hash and a fetchModel expression",
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
@@ -67,8 +51,7 @@ const command: Command = {
       unpack: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     });
-    if (positionals.length !== 1)
-      throw new UserError({ what: "prefetch takes exactly one TARGET", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+    if (positionals.length !== 1) throw usageError("prefetch takes exactly one TARGET", usage);
     const target = parseTarget(positionals[0]!, {
       files: values.files,
       endpoint: values.endpoint,
@@ -115,12 +98,12 @@ const command: Command = {
 export function parseTarget(text: string, flags: Parameters<PrefetchScheme["parse"]>[1]): PrefetchTarget {
   const colon = text.indexOf(":");
   const prefix = colon === -1 ? "" : text.slice(0, colon);
-  const scheme = schemes.find((candidate) => candidate.prefixes.includes(prefix));
+  const scheme = PREFETCH_SCHEMES.find((candidate) => candidate.prefixes.includes(prefix));
   if (!scheme) {
     throw new UserError(
       {
         what: `Unknown prefetch target '${text}'`,
-        fix: [`Targets look like:\n${schemes.map((s) => s.example).join("\n")}`],
+        fix: [`Targets look like:\n${PREFETCH_SCHEMES.map((s) => s.example).join("\n")}`],
       },
       { exitCode: 2 },
     );
@@ -129,7 +112,7 @@ export function parseTarget(text: string, flags: Parameters<PrefetchScheme["pars
 }
 
 function completeTarget(text: string, target: PrefetchTarget, meta: ModelMeta): PrefetchTarget {
-  const scheme = schemes.find((candidate) => candidate.prefixes.includes(text.slice(0, text.indexOf(":"))));
+  const scheme = PREFETCH_SCHEMES.find((candidate) => candidate.prefixes.includes(text.slice(0, text.indexOf(":"))));
   return scheme?.complete ? scheme.complete(target, meta) : target;
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
-import { parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { parseCommandArgs, usageError } from "../args.js";
+import { UserError } from "../../errors/user-error.js";
 import {
   EXIT_CODES,
   ScanInputError,
@@ -8,6 +8,7 @@ import {
   renderReportJson,
   renderReportText,
   scanPaths,
+  type ScanReport,
 } from "../../scan/index.js";
 
 const usage = `usage: nix-model-repo scan PATH... [--json] [--problems-only]
@@ -31,8 +32,6 @@ exit status (the worst verdict over all files):
   1   internal error`;
 
 const scan: Command = {
-  name: "scan",
-  summary: "Scan model files for malicious serialized code",
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
@@ -40,9 +39,9 @@ const scan: Command = {
       "problems-only": { type: "boolean", default: false },
     });
     if (positionals.length === 0) {
-      throw new UserError({ what: "scan needs at least one PATH", fix: [`usage:\n${usage}`] }, { exitCode: 2 });
+      throw usageError("scan needs at least one PATH", usage);
     }
-    let report;
+    let report: ScanReport;
     try {
       report = await scanPaths(positionals);
     } catch (error) {

@@ -2,8 +2,8 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "../command.js";
-import { integerFlag, parseCommandArgs } from "../args.js";
-import { UserError } from "../../util/errors.js";
+import { integerFlag, parseCommandArgs, usageError } from "../args.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 import { startHubServer, type HubServer, type HubServerOptions } from "../../serve/index.js";
@@ -85,10 +85,7 @@ async function assertDirectory(dir: string): Promise<void> {
 
 function cdnOption(values: { "cdn-url"?: string; "cdn-host"?: string }): HubServerOptions["cdn"] {
   if (values["cdn-url"] !== undefined && values["cdn-host"] !== undefined) {
-    throw new UserError(
-      { what: "use either --cdn-url or --cdn-host, not both", fix: [`usage:\n${usage}`] },
-      { exitCode: 2 },
-    );
+    throw usageError("use either --cdn-url or --cdn-host, not both", usage);
   }
   if (values["cdn-host"] !== undefined) return { host: values["cdn-host"] };
   if (values["cdn-url"] === undefined) return undefined;
@@ -130,13 +127,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   });
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
-    throw new UserError(
-      {
-        what: dir === undefined ? "missing DIR" : `expected one DIR, got ${positionals.length}`,
-        fix: [`usage:\n${usage}`],
-      },
-      { exitCode: 2 },
-    );
+    throw usageError(dir === undefined ? "missing DIR" : `expected one DIR, got ${positionals.length}`, usage);
   }
   const port = integerFlag("port", values.port, DEFAULT_PORT);
   const pageSize = integerFlag("page-size", values["page-size"], 1000);
@@ -216,8 +207,6 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
 }
 
 const serve: Command = {
-  name: "serve",
-  summary: "Serve Hugging Face cache folders over the Hub download API",
   usage,
   async run(argv) {
     const stop = new AbortController();

@@ -1,7 +1,7 @@
 import type { Command } from "../command.js";
-import { integerFlag, parseCommandArgs } from "../args.js";
+import { integerFlag, parseCommandArgs, requiredFlags } from "../args.js";
 import { canonicalJson } from "../../layout/canonical-json.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import {
   readValidationConfig,
   runCheckInChild,
@@ -30,8 +30,6 @@ exit status:
   2   usage error (bad option, unreadable config, SRC is not a raw output)`;
 
 const command: Command = {
-  name: "validate",
-  summary: "Run the validation phase on a raw model output (the phase-2 builder)",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -47,17 +45,10 @@ const command: Command = {
       },
       { allowPositionals: false },
     );
-    const configFile = values.config ?? process.env["configPath"];
-    const src = values.src ?? process.env["src"];
-    if (!configFile || !src) {
-      throw new UserError(
-        {
-          what: `validate needs ${[configFile ? "" : "--config FILE", src ? "" : "--src DIR"].filter(Boolean).join(" and ")}`,
-          fix: [`usage:\n${usage}`],
-        },
-        { exitCode: 2 },
-      );
-    }
+    const { "--config FILE": configFile, "--src DIR": src } = requiredFlags("validate", usage, {
+      "--config FILE": values.config ?? process.env["configPath"],
+      "--src DIR": values.src ?? process.env["src"],
+    });
     const config = await readValidationConfig(configFile);
 
     if (values["run-check"] !== undefined) {

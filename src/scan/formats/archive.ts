@@ -40,7 +40,7 @@ export function scanZipArchive(
   const names = new Set(entries.map((e) => e.name));
   const first = entries.find((e) => e.inCentralDirectory) ?? entries[0];
   // torch takes the archive folder from the first entry, then reads <folder>/data.pkl.
-  const prefix = first && first.name.includes("/") ? first.name.slice(0, first.name.indexOf("/") + 1) : "";
+  const prefix = first?.name.includes("/") ? first.name.slice(0, first.name.indexOf("/") + 1) : "";
   const isTorch = prefix !== "" && names.has(`${prefix}data.pkl`);
   const isTorchScript =
     prefix !== "" && names.has(`${prefix}constants.pkl`) && entries.some((e) => e.name.startsWith(`${prefix}code/`));

@@ -50,19 +50,31 @@ export function analyze(
   const readings: string[] = [];
   let safetensors: SafetensorsFacts | undefined;
   let json: JsonFacts | undefined;
-  const attempt = (label: string, read: () => string | undefined | void) => {
+  const attempt = (label: string, read: () => string | undefined) => {
     const format = guarded(label, reporter, read);
     if (format) readings.push(format);
   };
 
-  if (looksLikeGguf(head)) attempt("gguf", () => (scanGguf(source, reporter, ctx), "gguf"));
-  else if (looksLikeNpy(head)) attempt("npy", () => (scanNpy(source, reporter, ctx), "npy"));
+  if (looksLikeGguf(head))
+    attempt("gguf", () => {
+      scanGguf(source, reporter, ctx);
+      return "gguf";
+    });
+  else if (looksLikeNpy(head))
+    attempt("npy", () => {
+      scanNpy(source, reporter, ctx);
+      return "npy";
+    });
   else if (looksLikeSafetensors(head)) {
     attempt("safetensors", () => {
       safetensors = scanSafetensors(source, reporter, ctx);
       return "safetensors";
     });
-  } else if (looksLikeHdf5(head)) attempt("hdf5", () => (scanHdf5(source, reporter, ctx), "hdf5"));
+  } else if (looksLikeHdf5(head))
+    attempt("hdf5", () => {
+      scanHdf5(source, reporter, ctx);
+      return "hdf5";
+    });
   else if (head[0] === 0x1f && head[1] === 0x8b) attempt("gzip", () => scanGzip(source, name, reporter, ctx));
   else {
     const compressed = COMPRESSED.find(([, magic]) => startsWithBytes(head, magic));
@@ -93,9 +105,15 @@ export function analyze(
   if (readings.length === 0 && PICKLE_EXTENSIONS.test(name)) {
     attempt("pickle", () => scanPickleFile(source, reporter, ctx, "definitive"));
   } else if (readings.length === 0 && /\.safetensors$/i.test(name)) {
-    attempt("safetensors", () => (scanSafetensors(source, reporter, ctx), "safetensors"));
+    attempt("safetensors", () => {
+      scanSafetensors(source, reporter, ctx);
+      return "safetensors";
+    });
   } else if (readings.length === 0 && /\.gguf$/i.test(name)) {
-    attempt("gguf", () => (scanGguf(source, reporter, ctx), "gguf"));
+    attempt("gguf", () => {
+      scanGguf(source, reporter, ctx);
+      return "gguf";
+    });
   }
   // Loaders open JSON by name whatever else the bytes are (a 512-byte JSON document can also be
   // a tar header), so the JSON reading is added, never displaced, by another one.

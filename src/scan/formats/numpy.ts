@@ -71,7 +71,7 @@ function readNpy(source: RandomAccess, reporter: Reporter, ctx: ScanContext): vo
     return;
   }
   const dims = isTuple(shape) ? shape.tuple : undefined;
-  if (!dims || !dims.every((d): d is bigint => typeof d === "bigint" && d >= 0n)) {
+  if (!dims?.every((d): d is bigint => typeof d === "bigint" && d >= 0n)) {
     throw new MalformedError("shape is not a tuple of non-negative integers", 10);
   }
   const itemSize = itemSizeOf(descr);

@@ -18,7 +18,6 @@ import { latin1, quote, utf8OrUndefined } from "../text.js";
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
-const SIG_END = 0x06054b50;
 const SIG_END64 = 0x06064b50;
 const SIG_END64_LOCATOR = 0x07064b50;
 const SIG_DESCRIPTOR = 0x08074b50;

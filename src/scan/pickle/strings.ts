@@ -85,7 +85,7 @@ const SIMPLE_ESCAPES = new Map<number, number>([
 /** UNICODE: raw-unicode-escape, i.e. latin-1 plus \uXXXX and \UXXXXXXXX. */
 export function decodeRawUnicodeEscape(line: Uint8Array, offset: number): string {
   const text = latin1(line);
-  return text.replace(/\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))|\\[uU]/g, (match, short?: string, long?: string) => {
+  return text.replace(/\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))|\\[uU]/g, (_match, short?: string, long?: string) => {
     const hex = short ?? long;
     if (hex === undefined) throw new MalformedError("truncated \\u escape in UNICODE argument", offset);
     const code = parseInt(hex, 16);

@@ -1,6 +1,7 @@
 /**
- * The union of modelscan's, picklescan's and fickling's denylists (see
- * shared/reference/model-scanning.md §1.2) plus names from published bypasses. It never makes a
+ * The union of modelscan's (modelscan/settings.py unsafe_globals), picklescan's
+ * (src/picklescan/scanner.py _unsafe_globals) and fickling's (fickling/analysis.py)
+ * denylists, plus names from published bypasses. It never makes a
  * file SAFE — the allowlist does that — it only decides which unknown imports are MALICIOUS
  * rather than WARN, and labels them.
  */

@@ -1,15 +1,16 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import type { ByteSource } from "../../transfer/types.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
+import { checkRemotePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
-import { requestDownloads, type LfsObjectRequest } from "./batch.js";
+import { explainBatchFailure, requestDownloads, type LfsObjectRequest } from "./batch.js";
 import { gitBlobSource, lfsObjectSource } from "./byte-sources.js";
 import { findGitCredentials } from "./credentials.js";
 import { checkLfsEndpoint, defaultLfsEndpoint } from "./endpoint.js";
@@ -88,6 +89,7 @@ export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
 interface PlanContext {
   readonly http: HttpClient;
   readonly signal: AbortSignal;
+  readonly explainFailuresWith: AdapterContext["explainFailuresWith"];
   readonly repo: string;
   readonly cloneUrl: URL;
   /** Ours, scoped to the clone URL's host. */
@@ -107,8 +109,7 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
       logger.warn(`${entry.path} is a git submodule; it is left out (submodules are not fetched)`);
   }
   const origin = `commit ${source.rev} of ${context.repo}`;
-  for (const entry of blobs) checkRemotePath(entry.path, origin);
-  checkUniquePaths(
+  checkRemotePaths(
     blobs.map((entry) => entry.path),
     origin,
   );
@@ -196,6 +197,10 @@ async function planLfsSources(
   const credential = trusted ? context.credential : undefined;
   const requests: LfsObjectRequest[] = lfsFiles.map((entry) => ({ ...pointers.get(entry.path)!, path: entry.path }));
   const batch = { http: context.http, endpoint, credential, signal: context.signal, repo: context.repo };
+  // Before the downloads, the only HTTP calls are batch requests.
+  context.explainFailuresWith((failure, { file }) =>
+    file === undefined ? explainBatchFailure(failure, batch) : undefined,
+  );
   const actions = await requestDownloads(requests, batch);
   for (const request of requests) {
     const action = actions.get(request.oid)!;

@@ -1,7 +1,8 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import type { Explanation } from "../../errors/explain.js";
+import { type Failure, TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import { displayUrl, registerSecret } from "../../util/secrets.js";
 
 /**
@@ -13,9 +14,9 @@ import { displayUrl, registerSecret } from "../../util/secrets.js";
  * for an object we did not ask about is ignored, a missing one is an error, an href
  * must be http(s).
  */
-export const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
+const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
 /** git-lfs's default lfs.transfer.batchSize. */
-export const BATCH_SIZE = 100;
+const BATCH_SIZE = 100;
 
 export interface LfsObjectRequest {
   readonly oid: string;
@@ -84,19 +85,14 @@ async function requestBatch(
     objects: unique.map(({ oid, size }) => ({ oid, size })),
     hash_algo: "sha256",
   };
-  let response: BatchResponse;
   const askedAt = (context.now ?? Date.now)();
-  try {
-    const answer = await context.http.postJson<BatchResponse>(url, body, {
-      accept: LFS_MEDIA_TYPE,
-      headers: { "content-type": LFS_MEDIA_TYPE },
-      credential: context.credential,
-      signal: context.signal,
-    });
-    response = answer.body;
-  } catch (error) {
-    throw explainBatchFailure(error, url, context);
-  }
+  const answer = await context.http.postJson<BatchResponse>(url, body, {
+    accept: LFS_MEDIA_TYPE,
+    headers: { "content-type": LFS_MEDIA_TYPE },
+    credential: context.credential,
+    signal: context.signal,
+  });
+  const response: BatchResponse = answer.body;
 
   const malformed = (why: string) =>
     new UserError({
@@ -186,8 +182,6 @@ function actionHeaders(
       lower === "content-length" ||
       lower === "range"
     ) {
-      // Not the server's to set: cookies and proxy credentials would travel, the rest is ours.
-      continue;
     } else {
       // Action headers are how hosts pass signatures and tokens: treat every value as secret but the plain ones.
       if (lower !== "accept" && lower !== "content-type" && lower !== "user-agent") registerSecret(value);
@@ -207,33 +201,37 @@ function expiry(download: { expires_in?: unknown; expires_at?: unknown }, askedA
   return undefined;
 }
 
-function explainBatchFailure(error: unknown, url: URL, context: BatchContext): unknown {
-  if (!(error instanceof TransferFailure) || error.status === undefined) return error;
-  const status = error.status;
+/** The git-lfs source's explain hook for a refused or failed batch request. */
+export function explainBatchFailure(
+  failure: Failure,
+  context: Pick<BatchContext, "repo" | "endpoint" | "credential">,
+): Explanation | undefined {
+  if (!(failure instanceof TransferFailure) || failure.status === undefined) return undefined;
+  const status = failure.status;
   const auth = status === 401 || status === 403;
-  return new UserError(
-    {
-      what: auth
-        ? `The LFS server for ${context.repo} refused the batch request (HTTP ${status})`
-        : status === 404
-          ? `There is no Git LFS API at ${displayUrl(context.endpoint)}`
-          : `The LFS batch request for ${context.repo} failed (HTTP ${status})`,
-      context: {
-        source: "git-lfs",
-        repo: context.repo,
-        endpoint: displayUrl(url),
-        credentials: context.credential ? "sent" : "none (anonymous)",
-      },
-      cause: error.serverMessage ?? error.message,
-      fix: auth
-        ? [
-            "Give a token with auth.tokenFile or auth.tokenEnvVar (sent as HTTP Basic; write user:token to choose the user name).",
-            "The token is sent only to the repository's own host: an .lfsconfig lfs.url on another host gets none.",
-          ]
-        : status === 404
-          ? ["Check the URL, or set lfs.url in the repository's .lfsconfig if its LFS server lives elsewhere."]
-          : [],
+  return {
+    what: auth
+      ? `The LFS server for ${context.repo} refused the batch request (HTTP ${status})`
+      : status === 404
+        ? `There is no Git LFS API at ${displayUrl(context.endpoint)}`
+        : `The LFS batch request for ${context.repo} failed (HTTP ${status})`,
+    context: {
+      source: "git-lfs",
+      repo: context.repo,
+      endpoint: failure.url,
+      credentials: context.credential ? "sent" : "none (anonymous)",
     },
-    { cause: error },
-  );
+    cause: failure.serverMessage ?? failure.message,
+    fix: auth
+      ? [
+          "Give a token with auth.tokenFile or auth.tokenEnvVar (sent as HTTP Basic; write user:token to choose the user name).",
+          "The token is sent only to the repository's own host: an .lfsconfig lfs.url on another host gets none.",
+        ]
+      : status === 404
+        ? ["Check the URL, or set lfs.url in the repository's .lfsconfig if its LFS server lives elsewhere."]
+        : status >= 500
+          ? ["The LFS server is having trouble: try again later."]
+          : [],
+    ...(auth ? { help: "docs/sources/git-lfs.md" } : {}),
+  };
 }

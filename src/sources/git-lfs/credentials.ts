@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findToken, homePath } from "../../auth/token.js";
-import type { AuthSpec } from "../../spec/spec.js";
+import type { AuthSpec } from "../../spec/auth.js";
 import { registerSecret } from "../../util/secrets.js";
 
 /**
@@ -9,7 +9,7 @@ import { registerSecret } from "../../util/secrets.js";
  * Gitea, Bitbucket and Hugging Face all accept a token as the password; git credential
  * helpers hand out exactly that).
  *
- * Where they come from, first found wins (DESIGN.md §2's order):
+ * Where they come from, first found wins (the order of docs/architecture.md):
  *   auth.tokenFile, then $<auth.tokenEnvVar>   "token" or "user:token"
  *   git's credential-store files               $XDG_CONFIG_HOME/git/credentials, ~/.git-credentials
  *                                              (lines https://user:token@host, matched by scheme and host)
@@ -17,7 +17,7 @@ import { registerSecret } from "../../util/secrets.js";
  * personal tokens and the Hub; GitLab OAuth tokens want `oauth2:<token>`, Bitbucket
  * `x-token-auth:<token>`).
  */
-export const DEFAULT_USER = "x-access-token";
+const DEFAULT_USER = "x-access-token";
 
 export interface GitCredentials {
   /** The Authorization header value. */
@@ -51,7 +51,7 @@ export function basic(secret: string, origin: string): GitCredentials {
 }
 
 /** git-credential-store's files, in the order it reads them. */
-export function credentialStoreFiles(env: NodeJS.ProcessEnv): string[] {
+function credentialStoreFiles(env: NodeJS.ProcessEnv): string[] {
   const xdg = env["XDG_CONFIG_HOME"]
     ? join(env["XDG_CONFIG_HOME"], "git", "credentials")
     : homePath(env, ".config", "git", "credentials");

@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * The Git LFS API endpoint of a repository (git-lfs docs/api/server-discovery.md):

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { redact } from "../../util/secrets.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { TransferFailure } from "../../errors/failures.js";
 import type { HttpSettings } from "../../http/settings.js";
 
 /**
@@ -37,8 +37,8 @@ export interface GitRunnerOptions {
   readonly network?: { readonly proxy: HttpSettings["proxy"]; readonly readTimeoutMs: number };
 }
 
-/** Variables passed through to git from the fetcher's environment: proxies and TLS roots. */
-const PASSED_THROUGH = [
+/** The variables git takes its proxies from. */
+const PROXY_VARIABLES = [
   "http_proxy",
   "https_proxy",
   "all_proxy",
@@ -47,6 +47,11 @@ const PASSED_THROUGH = [
   "HTTPS_PROXY",
   "ALL_PROXY",
   "NO_PROXY",
+];
+
+/** Variables passed through to git from the fetcher's environment: proxies and TLS roots. */
+const PASSED_THROUGH = [
+  ...PROXY_VARIABLES,
   "SSL_CERT_FILE",
   "SSL_CERT_DIR",
   "NIX_SSL_CERT_FILE",
@@ -75,17 +80,7 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
   const proxy = options.network?.proxy;
   if (proxy) {
     // network.proxy replaces the environment's proxies, for git as for the fetcher's own requests.
-    for (const name of [
-      "http_proxy",
-      "https_proxy",
-      "all_proxy",
-      "no_proxy",
-      "HTTP_PROXY",
-      "HTTPS_PROXY",
-      "ALL_PROXY",
-      "NO_PROXY",
-    ])
-      delete env[name];
+    for (const name of PROXY_VARIABLES) delete env[name];
     if (proxy.http) env["http_proxy"] = proxy.http;
     if (proxy.https) env["https_proxy"] = proxy.https;
     if (proxy.noProxy) env["no_proxy"] = proxy.noProxy;
@@ -152,6 +147,7 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
           child.stdout.destroy(
             new TransferFailure(`git ${args.join(" ")} failed (${code}): ${redact(stderr.trim())}`, {
               retryable: false,
+              code: "NMR_BAD_RESPONSE",
             }),
           );
         }

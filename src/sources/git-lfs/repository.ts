@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
 import { GitFailure, type GitRunner } from "./git.js";

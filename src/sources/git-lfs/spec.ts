@@ -42,7 +42,7 @@ export function parseGitLfsSource(r: FieldReader): GitLfsSource {
   return source;
 }
 
-export function checkGitUrl(text: string, where: string): URL {
+function checkGitUrl(text: string, where: string): URL {
   return checkHttpUrl(text, where, {
     example: "https://github.com/org/model.git",
     credentialsFrom: "auth.tokenFile or auth.tokenEnvVar",

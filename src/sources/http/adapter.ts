@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken, type FoundToken } from "../../auth/token.js";
 import type { Credential } from "../../http/settings.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
-import { UserError } from "../../util/errors.js";
-import { IntegrityFailure } from "../../transfer/integrity.js";
+import type { Explanation, FailureScope } from "../../errors/explain.js";
+import { type Failure, IntegrityFailure } from "../../errors/failures.js";
 import { unpackArchives } from "./archive/unpack.js";
 import type { HttpFileSpec, HttpSource } from "./spec.js";
 
@@ -47,8 +48,8 @@ export const httpAdapter: SourceAdapter<HttpSource> = {
         unpack: source.unpack,
       },
       resolved: {},
-      explainDownloadFailure: (error) => explainMismatch(error, source),
     };
+    context.explainFailuresWith((failure, scope) => explainMismatch(failure, scope, source));
     if (!source.unpack) return model;
     // Beside the output, never inside it: Nix's build directory in a build, $TMPDIR otherwise.
     const scratchDir = await mkdtemp(join(context.env["NIX_BUILD_TOP"] || tmpdir(), "nix-model-repo-unpack-"));
@@ -75,21 +76,17 @@ function planFile(file: HttpFileSpec, token: FoundToken | null, context: Adapter
 }
 
 /** A digest mismatch here means the pin and the server disagree: say which way out there is. */
-function explainMismatch(error: unknown, source: HttpSource): unknown {
-  if (!(error instanceof UserError) || !(error.cause instanceof IntegrityFailure)) return error;
-  const file = source.urls.find((entry) => entry.filename === error.details.context?.["file"]);
-  if (file === undefined) return error;
-  return new UserError(
-    {
-      what: `${file.filename} does not match the sha256 it is pinned to`,
-      context: { source: "url", file: file.filename, url: displayUrl(file.url) },
-      cause: error.details.cause,
-      fix: [
-        'The server now serves other bytes than the ones pinned (a re-upload, a moved "latest" link), or the sha256 is wrong.',
-        `If the change is expected, pin the new content: nix-model-repo prefetch url:${displayUrl(file.url)} prints its sha256.`,
-        "A proxy or cache between you and the server may alter the file: try without it (network.proxy, https_proxy).",
-      ],
-    },
-    { cause: error.cause },
-  );
+function explainMismatch(failure: Failure, scope: FailureScope, source: HttpSource): Explanation | undefined {
+  const pinned = source.urls.find((entry) => entry.filename === scope.file);
+  if (!(failure instanceof IntegrityFailure) || pinned === undefined) return undefined;
+  return {
+    what: `${pinned.filename} does not match the sha256 it is pinned to`,
+    context: { source: "url", file: pinned.filename, url: displayUrl(pinned.url) },
+    cause: `${failure.message}${(scope.downloads ?? 1) > 1 ? ` (downloaded ${scope.downloads} times)` : ""}`,
+    fix: [
+      'The server now serves other bytes than the ones pinned (a re-upload, a moved "latest" link), or the sha256 is wrong.',
+      `If the change is expected, pin the new content: nix-model-repo prefetch url:${displayUrl(pinned.url)} prints its sha256.`,
+      "A proxy or cache between you and the server may alter the file: try without it (network.proxy, https_proxy).",
+    ],
+  };
 }

@@ -1,6 +1,5 @@
-import type { ModelMeta } from "../../layout/meta.js";
-import { archiveResolvedKey } from "../../layout/unpacked.js";
-import { UserError } from "../../util/errors.js";
+import { type ModelMeta, archiveResolvedKey } from "../../model/meta.js";
+import { UserError } from "../../errors/user-error.js";
 import { storeName, type PrefetchScheme, type PrefetchTarget } from "../prefetch-target.js";
 import { checkFileUrl, filenameFromUrl } from "./spec.js";
 

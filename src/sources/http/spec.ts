@@ -1,8 +1,7 @@
-import type { FieldReader } from "../../spec/fields.js";
-import { invalid } from "../../spec/fields.js";
+import { type FieldReader, invalid } from "../../spec/fields.js";
 import { checkHttpUrl } from "../../spec/url.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
+import { checkRemotePath, checkUniquePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
 import { ARCHIVE_SUFFIXES, archiveKind } from "./archive/kind.js";
 import { SHA256_FORMS, parseSha256 } from "./sha256.js";
 

@@ -1,9 +1,10 @@
 import { join } from "node:path";
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
-import { findToken, homePath, type FoundToken } from "../../auth/token.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
-import { TransferFailure } from "../../transfer/types.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
+import { findToken, homePath } from "../../auth/token.js";
+import { nothingSelected } from "../nothing-selected.js";
+import { checkRemotePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
@@ -50,34 +51,39 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       // The token goes to the Hub's own host only: LFS files redirect to CDNs with signed URLs.
       credential: token ? { authorization: `Bearer ${token.token}`, hosts: [new URL(endpoint).host] } : undefined,
     };
-    const explain = (error: unknown) =>
-      explainHubFailure(error, {
-        endpoint,
-        repo: source.repo,
-        repoType: source.repoType,
-        revision: source.revision,
-        token,
-      });
+    const hub = { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token };
+    // Every failure of a Hub call is explained; of a download only a refusal (gated repos
+    // list their files to anyone and refuse the first download): a missing file is the file's.
+    context.explainFailuresWith((failure, { file }) =>
+      file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined,
+    );
 
-    let commit: string;
-    let tree: HubTreeFile[];
-    try {
-      commit = await resolveCommit(context.http, ref, source.revision, context.signal);
-      tree = await listTree(context.http, ref, commit, context.signal);
-    } catch (error) {
-      throw explain(error);
-    }
+    const commit = await resolveCommit(context.http, ref, source.revision, context.signal);
+    const tree = await listTree(context.http, ref, commit, context.signal);
     if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
     const keep = compileAllowPatterns(source.files);
     const selected = tree.filter((entry) => keep(entry.path));
-    if (selected.length === 0) throw nothingSelected(source, tree, token);
+    if (selected.length === 0) {
+      throw nothingSelected({
+        noun: "file",
+        where: `of ${source.repo} at revision ${source.revision}`,
+        context: {
+          source: "huggingface",
+          repo: source.repo,
+          revision: source.revision,
+          files: JSON.stringify(source.files),
+          token: token ? `from ${token.origin}` : "none (anonymous)",
+        },
+        patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
+        available: tree.map((entry) => entry.path),
+        whenEmpty: [],
+      });
+    }
     // Only what will be written is checked: a hostile entry the patterns exclude is never used.
-    const origin = `the Hub's listing of ${source.repo}`;
-    for (const entry of selected) checkRemotePath(entry.path, origin);
-    checkUniquePaths(
+    checkRemotePaths(
       selected.map((entry) => entry.path),
-      origin,
+      `the Hub's listing of ${source.repo}`,
     );
 
     return {
@@ -92,11 +98,6 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
         files: source.files,
       },
       resolved: { commit },
-      // Gated repos list their files to anyone; the refusal comes with the first download.
-      explainDownloadFailure: (error) => {
-        const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
-        return failure && (failure.status === 401 || failure.status === 403) ? explain(failure) : error;
-      },
     } satisfies ResolvedModel;
   },
 };
@@ -124,27 +125,4 @@ function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: 
       ...(entry.lfs ? { lfs: { sha256: entry.lfs.oid, size: entry.lfs.size } } : {}),
     },
   };
-}
-
-function nothingSelected(source: HuggingFaceSource, tree: readonly HubTreeFile[], token: FoundToken | null): UserError {
-  const sample = tree.slice(0, 12).map((entry) => entry.path);
-  return new UserError({
-    what:
-      tree.length === 0
-        ? `${source.repo} has no files at revision ${source.revision}`
-        : `No file of ${source.repo} matches the \`files\` patterns`,
-    context: {
-      source: "huggingface",
-      repo: source.repo,
-      revision: source.revision,
-      files: JSON.stringify(source.files),
-      token: token ? `from ${token.origin}` : "none (anonymous)",
-    },
-    fix:
-      tree.length === 0
-        ? []
-        : [
-            `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/"). The repo has: ${sample.join(", ")}${tree.length > sample.length ? ", ..." : ""}`,
-          ],
-  });
 }

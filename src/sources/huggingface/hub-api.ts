@@ -1,11 +1,12 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import type { HubRepoType } from "./spec.js";
 
 /**
- * The two Hub API calls a download needs (reference/huggingface-hub.md §1.2, §1.3):
- * revision → commit, and the recursive tree at that commit, following `Link` pages.
+ * The two Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
+ * list_repo_tree): revision → commit, and the recursive tree at that commit, following
+ * `Link` pages.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
  */
 export interface HubRepoRef {
@@ -27,7 +28,7 @@ const COMMIT = /^[0-9a-f]{40}$/;
 /** A repo with more pages than this is a server that never stops paginating. */
 const MAX_TREE_PAGES = 100_000;
 
-export function apiBase({ endpoint, repoType, repo }: HubRepoRef): string {
+function apiBase({ endpoint, repoType, repo }: HubRepoRef): string {
   return `${endpoint}/api/${repoType}s/${repo}`;
 }
 
@@ -72,8 +73,7 @@ export async function listTree(
       });
     }
     visited.add(next);
-    const page: { body: unknown; headers: Record<string, string | string[] | undefined>; url: string } =
-      await http.getJson<unknown>(next, { credential: ref.credential, signal });
+    const page = await http.getJson<unknown>(next, { credential: ref.credential, signal });
     if (!Array.isArray(page.body)) {
       throw new UserError({
         what: `The Hub's tree listing of ${ref.repo} is not a JSON array`,
@@ -111,10 +111,9 @@ function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
 }
 
 /** GitHub-style `Link: <url>; rel="next"` (huggingface_hub utils/_pagination.py). */
-export function nextPageUrl(link: string | string[] | undefined, base: string): string | undefined {
-  const header = Array.isArray(link) ? link.join(",") : link;
-  if (!header) return undefined;
-  for (const part of header.split(",")) {
+function nextPageUrl(link: string | undefined, base: string): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(",")) {
     const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
     if (match && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/.test(match[2] ?? ""))
       return new URL(match[1] ?? "", base).toString();

@@ -1,11 +1,12 @@
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError, type FailureContext } from "../../util/errors.js";
+import type { Explanation } from "../../errors/explain.js";
+import { type Failure, TransferFailure } from "../../errors/failures.js";
+import type { FailureContext } from "../../errors/render.js";
 import type { FoundToken } from "../../auth/token.js";
 
 /**
- * Turns a failed Hub API call into the error a user can act on. The Hub says what
- * went wrong in `X-Error-Code` (reference/huggingface-hub.md §1.5); the fix depends
- * on whether a token was sent, and where it came from.
+ * The Hub source's explain hook: a failed Hub call in words a user can act on. The Hub
+ * says what went wrong in `X-Error-Code` (huggingface_hub utils/_http.py,
+ * hf_raise_for_status); the fix depends on whether a token was sent, and where it came from.
  */
 export interface HubFailureContext {
   readonly endpoint: string;
@@ -15,13 +16,15 @@ export interface HubFailureContext {
   readonly token: FoundToken | null;
 }
 
-const DAEMON_HINT =
-  "Builds run in the Nix daemon's environment, not your shell's: give the daemon the token (systemd EnvironmentFile with HF_TOKEN=..., or auth.tokenFile plus extra-sandbox-paths). See docs/authentication.md.";
+const AUTH_DOCS = "docs/authentication.md";
 
-export function explainHubFailure(failure: unknown, context: HubFailureContext): unknown {
-  if (!(failure instanceof TransferFailure) || failure.status === undefined) return failure;
-  const code = headerValue(failure.headers?.["x-error-code"]);
-  const serverMessage = headerValue(failure.headers?.["x-error-message"]);
+const DAEMON_HINT =
+  "Builds run in the Nix daemon's environment, not your shell's: give the daemon the token (systemd EnvironmentFile with HF_TOKEN=..., or auth.tokenFile plus extra-sandbox-paths).";
+
+export function explainHubFailure(failure: Failure, context: HubFailureContext): Explanation | undefined {
+  if (!(failure instanceof TransferFailure) || failure.status === undefined) return undefined;
+  const code = failure.headers["x-error-code"];
+  const serverMessage = failure.headers["x-error-message"];
   const page = `${context.endpoint}/${context.repoType === "model" ? "" : `${context.repoType}s/`}${context.repo}`;
   const where: FailureContext = {
     source: "huggingface",
@@ -38,94 +41,75 @@ export function explainHubFailure(failure: unknown, context: HubFailureContext):
   ];
 
   if (code === "GatedRepo") {
-    return new UserError(
-      {
-        what: `${context.repo} is a gated repository: its files need an accepted licence and a token`,
-        context: where,
-        cause,
-        fix: context.token
-          ? [
-              `Open ${page} while logged in with the account the token belongs to, and accept the licence (access may need approval).`,
-              "Make sure the token has read access to gated repositories.",
-            ]
-          : [`Open ${page}, log in and accept the licence.`, ...tokenSteps],
-      },
-      { cause: failure },
-    );
+    return {
+      what: `${context.repo} is a gated repository: its files need an accepted licence and a token`,
+      context: where,
+      cause,
+      fix: context.token
+        ? [
+            `Open ${page} while logged in with the account the token belongs to, and accept the licence (access may need approval).`,
+            "Make sure the token has read access to gated repositories.",
+          ]
+        : [`Open ${page}, log in and accept the licence.`, ...tokenSteps],
+      help: AUTH_DOCS,
+    };
   }
   if (code === "RevisionNotFound") {
-    return new UserError(
-      {
-        what: `Revision '${context.revision}' does not exist in ${context.repo}`,
-        context: where,
-        cause,
-        fix: [`List branches and tags at ${page}/tree/main, or use a 40-character commit id.`],
-      },
-      { cause: failure },
-    );
+    return {
+      what: `Revision '${context.revision}' does not exist in ${context.repo}`,
+      context: where,
+      cause,
+      fix: [`List branches and tags at ${page}/tree/main, or use a 40-character commit id.`],
+    };
   }
   if (
     code === "RepoNotFound" ||
     ((failure.status === 401 || failure.status === 404) && code === undefined && !context.token)
   ) {
-    return new UserError(
-      {
-        what: `Repository ${context.repo} was not found (or is private)`,
-        context: where,
-        cause,
-        fix: context.token
-          ? [
-              `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
-              "If it is private, check that the token's account can read it.",
-            ]
-          : [
-              `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
-              "If it is private, a token is needed:",
-              ...tokenSteps,
-            ],
-      },
-      { cause: failure },
-    );
+    return {
+      what: `Repository ${context.repo} was not found (or is private)`,
+      context: where,
+      cause,
+      fix: context.token
+        ? [
+            `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
+            "If it is private, check that the token's account can read it.",
+          ]
+        : [
+            `Check the repo id and type (repoType = "${context.repoType}") at ${page}.`,
+            "If it is private, a token is needed:",
+            ...tokenSteps,
+          ],
+      help: AUTH_DOCS,
+    };
   }
   if (failure.status === 401) {
-    return new UserError(
-      {
-        what: `The Hub refused the token for ${context.repo}`,
-        context: where,
-        cause,
-        fix: [
-          "The token is invalid or expired: create a new one and give it to the fetcher.",
-          ...tokenSteps.slice(0, 1),
-        ],
-      },
-      { cause: failure },
-    );
+    return {
+      what: `The Hub refused the token for ${context.repo}`,
+      context: where,
+      cause,
+      fix: ["The token is invalid or expired: create a new one and give it to the fetcher.", ...tokenSteps.slice(0, 1)],
+      help: AUTH_DOCS,
+    };
   }
   if (failure.status === 429) {
-    return new UserError(
-      {
-        what: `The Hub is rate-limiting requests for ${context.repo}`,
-        context: where,
-        cause,
-        fix: [
-          "Wait a few minutes and build again.",
-          "Authenticated requests get higher limits: give the fetcher a token.",
-        ],
-      },
-      { cause: failure },
-    );
+    return {
+      what: `The Hub is rate-limiting requests for ${context.repo}`,
+      context: where,
+      cause,
+      fix: [
+        "Wait a few minutes and build again.",
+        "Authenticated requests get higher limits: give the fetcher a token.",
+      ],
+    };
   }
-  return new UserError(
-    {
+  if (failure.status >= 500) {
+    return {
       what: `The Hub request for ${context.repo} failed`,
       context: where,
       cause,
-      fix: failure.status >= 500 ? ["The Hub or the mirror is having trouble; build again later."] : [],
-    },
-    { cause: failure },
-  );
-}
-
-function headerValue(value: string | readonly string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : (value as string | undefined);
+      fix: ["The Hub or the mirror is having trouble; build again later."],
+    };
+  }
+  return undefined;
 }

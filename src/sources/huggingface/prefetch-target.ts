@@ -1,4 +1,4 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { storeName, type PrefetchScheme } from "../prefetch-target.js";
 
 /**

@@ -17,9 +17,15 @@ export interface HuggingFaceSource {
   readonly endpoint: string | null;
 }
 
-// huggingface_hub utils/_validators.py validate_repo_id.
-const REPO_ID = /^(\b[\w\-.]+\b\/)?\b[\w\-.]+\b$/;
-const MAX_REPO_ID_LENGTH = 96;
+/**
+ * huggingface_hub's validate_repo_id (utils/_validators.py), in the ASCII the Hub's own
+ * names use: [namespace/]name, each part letters, digits, _ . - that starts and ends with
+ * a letter, digit or _, at most 96 characters; no "--" or ".." (the cache folder
+ * models--org--name is split at "--"); not ending in ".git". lib/utils.nix isHubRepoId is
+ * the same rule; test/spec-values.json holds both to it.
+ */
+const REPO_ID_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const MAX_REPO_ID_PART_LENGTH = 96;
 
 export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   const source: HuggingFaceSource = {
@@ -42,18 +48,25 @@ export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   return source;
 }
 
-export function checkRepoId(repo: string, where: string): void {
-  if (!REPO_ID.test(repo) || repo.includes("--") || repo.includes("..") || repo.length > MAX_REPO_ID_LENGTH) {
+function checkRepoId(repo: string, where: string): void {
+  const parts = repo.split("/");
+  const valid =
+    parts.length <= 2 &&
+    parts.every((part) => REPO_ID_PART.test(part) && part.length <= MAX_REPO_ID_PART_LENGTH) &&
+    !repo.includes("--") &&
+    !repo.includes("..") &&
+    !repo.endsWith(".git");
+  if (!valid) {
     throw invalid(
       where,
-      `must be a Hub repo id like "org/name" (letters, digits, - _ .; no "--" or ".."; at most ${MAX_REPO_ID_LENGTH} characters)`,
+      `must be a Hub repo id like "org/name" (letters, digits, - _ .; each part starting and ending with a letter, digit or _, at most ${MAX_REPO_ID_PART_LENGTH} characters; no "--" or ".."; not ending in ".git")`,
       repo,
     );
   }
 }
 
 /** A revision becomes refs/<revision> in the output, so it must be a safe relative path. */
-export function checkRevision(revision: string, where: string): void {
+function checkRevision(revision: string, where: string): void {
   const segments = revision.split("/");
   if (revision.includes("\0") || revision.includes("\\") || segments.some((s) => s === "" || s === "." || s === "..")) {
     throw invalid(where, 'must be a branch, tag, "refs/pr/N" or commit (no empty, "." or ".." segments)', revision);

@@ -1,6 +1,7 @@
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
-import { UserError } from "../../util/errors.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
+import { checkRemotePaths } from "../remote-path.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { DEFAULT_ENDPOINT_ENV_VARS, openS3 } from "../s3/client.js";
 import { explainS3Failure } from "../s3/explain.js";
@@ -51,29 +52,25 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
       model: source.modelName,
       version: describeSelector(selector),
     };
-    const explain = (error: unknown, statuses?: readonly number[]) =>
-      explainMlflowFailure(error, failureContext, credential, statuses);
+    // A download's 404 is about a file, and the engine's message names it: only refusals are explained then.
+    context.explainFailuresWith((failure, { file }) =>
+      explainMlflowFailure(failure, failureContext, credential, file === undefined ? [401, 403, 404] : [401, 403]),
+    );
 
-    let version: string;
-    let downloadUri: string;
-    try {
-      const modelVersion = await resolveModelVersion(context.http, server, source.modelName, selector);
-      if (modelVersion.status !== undefined && modelVersion.status !== "READY") {
-        throw new UserError({
-          what: `Version ${modelVersion.version} of ${source.modelName} is ${modelVersion.status}, not READY`,
-          context: failureContext,
-          fix: ["Wait for its registration to finish, or pick another version."],
-        });
-      }
-      version = modelVersion.version;
-      if (selector.kind !== "version")
-        logger.info(`MLflow: ${source.modelName} ${describeSelector(selector)} is version ${version}`);
-      downloadUri = await getDownloadUri(context.http, server, source.modelName, version);
-    } catch (error) {
-      throw explain(error);
+    const modelVersion = await resolveModelVersion(context.http, server, source.modelName, selector);
+    if (modelVersion.status !== undefined && modelVersion.status !== "READY") {
+      throw new UserError({
+        what: `Version ${modelVersion.version} of ${source.modelName} is ${modelVersion.status}, not READY`,
+        context: failureContext,
+        fix: ["Wait for its registration to finish, or pick another version."],
+      });
     }
+    const version = modelVersion.version;
+    if (selector.kind !== "version")
+      logger.info(`MLflow: ${source.modelName} ${describeSelector(selector)} is version ${version}`);
+    const downloadUri = await getDownloadUri(context.http, server, source.modelName, version);
 
-    const { files, explainDownload } = await planArtifacts(downloadUri, server, credential, context, explain);
+    const files = await planArtifacts(downloadUri, server, credential, context);
     if (files.length === 0) {
       throw new UserError({
         what: `Version ${version} of ${source.modelName} has no artifacts`,
@@ -93,7 +90,6 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
         modelAlias: source.modelAlias,
       },
       resolved: { version },
-      explainDownloadFailure: explainDownload,
     } satisfies ResolvedModel;
   },
 };
@@ -103,15 +99,12 @@ async function planArtifacts(
   server: MlflowServer,
   credential: MlflowCredential | null,
   context: AdapterContext,
-  explain: (error: unknown, statuses?: readonly number[]) => unknown,
-): Promise<{ files: PlannedFile[]; explainDownload: (error: unknown) => unknown }> {
+): Promise<PlannedFile[]> {
   let location: ArtifactLocation = parseArtifactUri(downloadUri, server.trackingUri);
   let where = downloadUri;
   if (location.kind === "run") {
     // runs:/<id>/<path>: the run's own artifact URI, joined; MLflow's RunsArtifactRepository.
-    const runUri = await getRunArtifactUri(context.http, server, location.runId).catch((error: unknown) => {
-      throw explain(error);
-    });
+    const runUri = await getRunArtifactUri(context.http, server, location.runId);
     where = joinArtifactUri(runUri, location.path);
     location = parseArtifactUri(where, server.trackingUri);
     if (location.kind === "run")
@@ -129,16 +122,11 @@ async function planArtifacts(
       env: context.env,
       dispatcher: context.http.dispatcher,
     });
-    const explainS3 = (error: unknown) =>
-      explainS3Failure(error, access, { source: "mlflow", bucket: folder.bucket, prefix: folder.prefix });
-    try {
-      return {
-        files: [...(await planS3Folder(access, folder, () => true, context)).files],
-        explainDownload: explainS3,
-      };
-    } catch (error) {
-      throw explainS3(error);
-    }
+    // From here on every failure is the bucket's.
+    context.explainFailuresWith((failure) =>
+      explainS3Failure(failure, access, { source: "mlflow", bucket: folder.bucket, prefix: folder.prefix }),
+    );
+    return [...(await planS3Folder(access, folder, () => true, context)).files];
   }
 
   const proxy = {
@@ -153,20 +141,10 @@ async function planArtifacts(
       `MLflow: the artifacts are served by ${proxyHost}, not the tracking server: the credentials are not sent there`,
     );
   }
-  let listed;
-  try {
-    listed = await listProxyArtifacts(context.http, proxy);
-  } catch (error) {
-    throw explain(error);
-  }
-  const origin = `the artifact listing of ${where}`;
-  for (const artifact of listed) checkRemotePath(artifact.path, origin);
-  checkUniquePaths(
+  const listed = await listProxyArtifacts(context.http, proxy);
+  checkRemotePaths(
     listed.map((artifact) => artifact.path),
-    origin,
+    `the artifact listing of ${where}`,
   );
-  return {
-    files: listed.map((artifact) => planProxyFile(context.http, proxy, artifact)),
-    explainDownload: (error) => explain(error, [401, 403]),
-  };
+  return listed.map((artifact) => planProxyFile(context.http, proxy, artifact));
 }

@@ -1,8 +1,8 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
-import type { PlannedFile } from "../adapter.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
+import type { PlannedFile } from "../../model/resolved-model.js";
 
 /**
  * The tracking server's artifact proxy (mlflow/protos/mlflow_artifacts.proto,
@@ -133,6 +133,7 @@ function requote(segment: string): string {
 function malformed(url: URL, why: string): TransferFailure {
   return new TransferFailure(`malformed artifact listing from ${url.origin}${url.pathname}: ${why}`, {
     retryable: false,
+    code: "NMR_BAD_RESPONSE",
   });
 }
 

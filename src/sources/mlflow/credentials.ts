@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { findToken, homePath } from "../../auth/token.js";
-import type { AuthSpec } from "../../spec/spec.js";
+import type { AuthSpec } from "../../spec/auth.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 
 /**
  * The Authorization header for an MLflow tracking server, found the way the MLflow
  * client finds it (mlflow/utils/credentials.py, rest_utils.py), after the library's own
- * options (DESIGN.md §2 precedence):
+ * options (the order of docs/architecture.md):
  *
  *   1. auth.tokenFile, then auth.tokenEnvVar          → Bearer <token>
  *   2. MLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD → Basic

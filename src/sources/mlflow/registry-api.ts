@@ -1,7 +1,7 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import type { MlflowSelector } from "./spec.js";
 
 /**
@@ -24,7 +24,7 @@ export interface ModelVersion {
   readonly currentStage: string | undefined;
 }
 
-export function restUrl(
+function restUrl(
   server: MlflowServer,
   endpoint: string,
   query: Readonly<Record<string, string | readonly string[]>>,
@@ -156,7 +156,10 @@ function objectField(value: unknown, key: string, endpoint: string, optional = f
 }
 
 function malformed(endpoint: string, why: string): TransferFailure {
-  return new TransferFailure(`malformed answer from MLflow's ${endpoint}: ${why}`, { retryable: false });
+  return new TransferFailure(`malformed answer from MLflow's ${endpoint}: ${why}`, {
+    retryable: false,
+    code: "NMR_BAD_RESPONSE",
+  });
 }
 
 function nothingInStage(name: string, stage: string): UserError {

@@ -1,7 +1,6 @@
-import type { FieldReader } from "../../spec/fields.js";
-import { invalid } from "../../spec/fields.js";
+import { type FieldReader, invalid } from "../../spec/fields.js";
 import { checkHttpUrl } from "../../spec/url.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * source.mlflow: the artifacts of a registered model version on an MLflow tracking
@@ -91,12 +90,12 @@ export function describeSelector(selector: MlflowSelector): string {
   }
 }
 
-export function checkModelName(name: string, where: string): void {
+function checkModelName(name: string, where: string): void {
   // A "/" would make models:/NAME/VERSION ambiguous; MLflow refuses it in names too.
   if (/[\0\r\n/]/.test(name)) throw invalid(where, 'must be a registered model name (no "/")', name);
 }
 
-export function checkTrackingUri(uri: string, where: string): void {
+function checkTrackingUri(uri: string, where: string): void {
   checkHttpUrl(uri, where, {
     example: "https://mlflow.example",
     credentialsFrom: "MLFLOW_TRACKING_USERNAME/PASSWORD, MLFLOW_TRACKING_TOKEN or auth.tokenFile",

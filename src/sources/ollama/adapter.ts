@@ -1,9 +1,10 @@
-import type { AdapterContext, PlannedFile, ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { AdapterContext, SourceAdapter } from "../adapter.js";
+import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken } from "../../auth/token.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { TransferFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { parseOllamaManifest, type BlobDescriptor } from "./manifest.js";
 import {
   fullOllamaName,
@@ -13,20 +14,14 @@ import {
   shortOllamaName,
   type OllamaName,
 } from "./name.js";
-import {
-  blobUrl,
-  explainRegistryFailure,
-  fetchManifest,
-  type FetchedManifest,
-  type RegistryRepository,
-} from "./registry-api.js";
+import { blobUrl, explainRegistryFailure, fetchManifest, type RegistryRepository } from "./registry-api.js";
 import type { OllamaSource } from "./spec.js";
 
 /**
  * source.ollama: a model from an Ollama registry (registry.ollama.ai or any registry
- * speaking the Docker registry API), written in the Ollama layout (DESIGN.md §3): the
- * manifest exactly as received under manifests/<host>/<namespace>/<model>/<tag>, every
- * blob it lists (config included) under blobs/sha256-<hex>, each checked against its
+ * speaking the Docker registry API), written in the Ollama layout (docs/architecture.md,
+ * "Layouts"): the manifest exactly as received under manifests/<host>/<namespace>/<model>/<tag>,
+ * every blob it lists (config included) under blobs/sha256-<hex>, each checked against its
  * digest and size by the transfer engine.
  */
 export const ollamaAdapter: SourceAdapter<OllamaSource> = {
@@ -55,23 +50,27 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
       credential: token ? { authorization: `Bearer ${token.token}`, hosts: [registryHost] } : undefined,
     };
     const failureContext = { model: fullOllamaName(name), registry: baseUrl, tokenOrigin: token?.origin ?? null };
+    context.explainFailuresWith((failure, { file }) => {
+      if (file === undefined) {
+        return explainRegistryFailure(failure, `Fetching the manifest of ${fullOllamaName(name)}`, failureContext);
+      }
+      // Only the registry's own refusal is about the token; storage behind a redirect has signed URLs.
+      const fromRegistry =
+        failure instanceof TransferFailure && failure.url !== undefined && new URL(failure.url).host === registryHost;
+      return fromRegistry && failure.code === "NMR_AUTH"
+        ? explainRegistryFailure(failure, `Downloading a blob of ${fullOllamaName(name)}`, failureContext)
+        : undefined;
+    });
 
-    let manifest: FetchedManifest;
-    try {
-      manifest = await fetchManifest(context.http, repo, name.tag, context.signal);
-    } catch (error) {
-      throw explainRegistryFailure(error, `Fetching the manifest of ${fullOllamaName(name)}`, failureContext);
-    }
+    const manifest = await fetchManifest(context.http, repo, name.tag, context.signal);
     const { blobs } = parseOllamaManifest(manifest.bytes, `the manifest of ${fullOllamaName(name)} from ${baseUrl}`);
     logger.info(`${shortOllamaName(name)}: tag ${name.tag} is manifest ${manifest.digest}`);
 
     const files = uniqueByDigest(blobs).map((blob) => planBlob(blob, name, repo, context));
     // Digests are checked already; this is the shared last check on every remote-derived path.
-    const origin = `the manifest of ${fullOllamaName(name)}`;
-    for (const file of files) checkRemotePath(file.path, origin);
-    checkUniquePaths(
+    checkRemotePaths(
       files.map((file) => file.path),
-      origin,
+      `the manifest of ${fullOllamaName(name)}`,
     );
 
     return {
@@ -83,14 +82,6 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
       // A tag is a moving pointer: record what it pointed to.
       resolved: { manifestDigest: manifest.digest },
       layout: { kind: "ollama", manifestPath: manifestPathSegments(name), manifest: manifest.bytes },
-      explainDownloadFailure: (error) => {
-        const failure = error instanceof UserError && error.cause instanceof TransferFailure ? error.cause : undefined;
-        // Only the registry's own refusal is about the token; storage behind a redirect has signed URLs.
-        const fromRegistry = failure?.url !== undefined && new URL(failure.url).host === registryHost;
-        return failure && fromRegistry && (failure.status === 401 || failure.status === 403)
-          ? explainRegistryFailure(failure, `Downloading a blob of ${fullOllamaName(name)}`, failureContext)
-          : error;
-      },
     } satisfies ResolvedModel;
   },
 };

@@ -1,8 +1,8 @@
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * An Ollama manifest: a Docker image manifest v2 schema 2 whose config and layers are
- * the model's blobs (manifest/manifest.go; reference §1.2). Digests come from the
+ * the model's blobs (ollama's manifest/manifest.go, server/images.go). Digests come from the
  * server and become file names (blobs/sha256-<hex>), so they are checked strictly
  * here: exactly "sha256:" and 64 lowercase hex digits, nothing else.
  */
@@ -86,7 +86,7 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
   const layers = json["layers"];
   if (!Array.isArray(layers)) throw refuse("it has no layers list");
   if (layers.length === 0) throw refuse("it has no layers: there is no model in it");
-  layers.forEach((layer, index) => blobs.push(descriptor(layer, `layer ${index + 1}`)));
+  for (const [index, layer] of layers.entries()) blobs.push(descriptor(layer, `layer ${index + 1}`));
 
   // The same blob may be listed twice (a config equal to a layer); it must have one size.
   const sizes = new Map<string, BlobDescriptor>();

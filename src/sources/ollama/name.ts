@@ -21,9 +21,9 @@ export interface OllamaName {
   readonly tag: string;
 }
 
-export const OLLAMA_DEFAULT_HOST = "registry.ollama.ai";
-export const OLLAMA_DEFAULT_NAMESPACE = "library";
-export const OLLAMA_DEFAULT_TAG = "latest";
+const OLLAMA_DEFAULT_HOST = "registry.ollama.ai";
+const OLLAMA_DEFAULT_NAMESPACE = "library";
+const OLLAMA_DEFAULT_TAG = "latest";
 
 /** Why a name is not a valid Ollama model name; the message is a sentence fragment. */
 export class InvalidOllamaName extends Error {

@@ -1,6 +1,7 @@
-import { UserError } from "../../util/errors.js";
+import { SpecFailure } from "../../errors/failures.js";
+import { UserError } from "../../errors/user-error.js";
 import type { PrefetchScheme } from "../prefetch-target.js";
-import { InvalidOllamaName, parseOllamaName } from "./name.js";
+import { InvalidOllamaName, parseOllamaName, type OllamaName } from "./name.js";
 import { checkRegistryEndpoint } from "./spec.js";
 
 /**
@@ -12,7 +13,7 @@ export const ollamaPrefetch: PrefetchScheme = {
   example: "ollama:[http(s)://][host/][namespace/]model[:tag] [--endpoint URL]",
   parse(rest, flags) {
     const usage = (what: string, fix: string) => new UserError({ what, fix: [fix] }, { exitCode: 2 });
-    let name;
+    let name: OllamaName;
     try {
       name = parseOllamaName(rest);
     } catch (error) {
@@ -33,10 +34,8 @@ export const ollamaPrefetch: PrefetchScheme = {
       try {
         checkRegistryEndpoint(flags.endpoint, "--endpoint");
       } catch (error) {
-        throw new UserError(
-          { what: (error as Error).message.replace(/^error: Invalid fetch spec: /, "") },
-          { exitCode: 2 },
-        );
+        if (!(error instanceof SpecFailure)) throw error;
+        throw new UserError({ what: error.detail }, { exitCode: 2 });
       }
     }
     const source = { type: "ollama", model: rest, endpoint: flags.endpoint ?? null };
@@ -53,6 +52,6 @@ export const ollamaPrefetch: PrefetchScheme = {
  * "llama3.2-1b": the default name lib/sources/ollama.nix gives too, so prefetch and build
  * agree. Model and tag characters (letters, digits, _ - .) are all valid in store names.
  */
-export function ollamaDefaultName(model: string, tag: string): string {
+function ollamaDefaultName(model: string, tag: string): string {
   return `${model}-${tag}`;
 }

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import { TransferFailure } from "../../transfer/types.js";
-import { UserError } from "../../util/errors.js";
+import { errorCode } from "../../errors/classify.js";
+import type { Explanation } from "../../errors/explain.js";
+import { type Failure, TransferFailure } from "../../errors/failures.js";
 import { displayUrl } from "../../util/secrets.js";
 import { SCHEMA2_MANIFEST } from "./manifest.js";
 
@@ -22,7 +23,7 @@ export interface RegistryRepository {
 }
 
 /** Manifests are small JSON; this bounds memory against a hostile endless answer. */
-export const MANIFEST_LIMIT_BYTES = 16 * 1024 * 1024;
+const MANIFEST_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface FetchedManifest {
   /** Exactly the bytes received: Ollama's model ID is their sha256. */
@@ -32,7 +33,7 @@ export interface FetchedManifest {
   readonly url: string;
 }
 
-export function manifestUrl(repo: RegistryRepository, tag: string): string {
+function manifestUrl(repo: RegistryRepository, tag: string): string {
   return `${repo.baseUrl}/v2/${repo.repository}/manifests/${tag}`;
 }
 
@@ -52,11 +53,12 @@ export async function fetchManifest(
   const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   // Registries name the manifest's digest; when one does, the bytes must be those.
   const announced = response.headers["docker-content-digest"];
-  if (announced !== undefined && announced.startsWith("sha256:") && announced !== digest) {
+  if (announced?.startsWith("sha256:") && announced !== digest) {
     throw new TransferFailure(
       `the manifest from ${displayUrl(response.url)} has digest ${digest}, but the registry says ${announced}`,
       {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         status: response.status,
         url: displayUrl(response.url),
       },
@@ -73,9 +75,16 @@ export interface RegistryFailureContext {
   readonly tokenOrigin: string | null;
 }
 
+/** What a TLS handshake with a server that speaks plain HTTP fails with. */
+const PLAIN_HTTP_ANSWER: ReadonlySet<string> = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "EPROTO"]);
+
 /** A failed registry call, in the user's terms: which model, which registry, what to do. */
-export function explainRegistryFailure(error: unknown, what: string, context: RegistryFailureContext): unknown {
-  if (!(error instanceof TransferFailure)) return error;
+export function explainRegistryFailure(
+  error: Failure,
+  what: string,
+  context: RegistryFailureContext,
+): Explanation | undefined {
+  if (!(error instanceof TransferFailure)) return undefined;
   const status = error.status;
   const base = {
     model: context.model,
@@ -99,15 +108,14 @@ export function explainRegistryFailure(error: unknown, what: string, context: Re
     );
   } else if (
     status === undefined &&
-    /EPROTO|wrong version number|ssl/i.test(error.message) &&
+    PLAIN_HTTP_ANSWER.has(errorCode(error) ?? "") &&
     context.registry.startsWith("https:")
   ) {
     fix.push(
       `The registry may speak plain HTTP: write the model as "http://${context.model}" (what \`ollama pull --insecure\` accepts), or set endpoint = "${context.registry.replace(/^https:/, "http:")}".`,
     );
   }
-  return new UserError(
-    { what: headline, context: base, cause: error.message, ...(fix.length > 0 ? { fix } : {}) },
-    { cause: error },
-  );
+  // Nothing particular to say: the explanation of the failure's code (network, server...) applies.
+  if (fix.length === 0) return undefined;
+  return { what: headline, context: base, cause: error.message, fix };
 }

@@ -1,8 +1,10 @@
-import type { ResolvedModel, SourceAdapter } from "../adapter.js";
+import type { ResolvedModel } from "../../model/resolved-model.js";
+import type { SourceAdapter } from "../adapter.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
-import { UserError } from "../../util/errors.js";
-import type { AuthSpec } from "../../spec/spec.js";
-import { openS3, type S3Access } from "./client.js";
+import { UserError } from "../../errors/user-error.js";
+import type { AuthSpec } from "../../spec/auth.js";
+import { openS3 } from "./client.js";
+import { nothingSelected } from "../nothing-selected.js";
 import { explainS3Failure } from "./explain.js";
 import { planS3Folder } from "./folder.js";
 import type { S3Source } from "./spec.js";
@@ -26,16 +28,25 @@ export const s3Adapter: SourceAdapter<S3Source> = {
       dispatcher: context.http.dispatcher,
     });
     const failureContext = { source: "s3", bucket: source.bucket, prefix: source.prefix };
-    const explain = (error: unknown) => explainS3Failure(error, access, failureContext);
+    context.explainFailuresWith((failure) => explainS3Failure(failure, access, failureContext));
 
     const keep = compileAllowPatterns(source.files);
-    let listing;
-    try {
-      listing = await planS3Folder(access, { bucket: source.bucket, prefix: source.prefix }, keep, context);
-    } catch (error) {
-      throw explain(error);
+    const listing = await planS3Folder(access, { bucket: source.bucket, prefix: source.prefix }, keep, context);
+    if (listing.files.length === 0) {
+      throw nothingSelected({
+        noun: "object",
+        where: `under s3://${source.bucket}/${source.prefix}`,
+        context: {
+          ...failureContext,
+          files: source.files === null ? undefined : JSON.stringify(source.files),
+          endpoint: access.endpoint ?? "AWS S3",
+          credentials: access.credentialsOrigin,
+        },
+        patternRule: 'Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/").',
+        available: listing.all,
+        whenEmpty: ['Check the prefix (a folder of keys, e.g. "models/tiny"), the bucket and the endpoint.'],
+      });
     }
-    if (listing.files.length === 0) throw nothingSelected(source, listing.all, access);
 
     return {
       commit: null,
@@ -45,7 +56,6 @@ export const s3Adapter: SourceAdapter<S3Source> = {
       // and otherwise taken from the builder's AWS_REGION: the hash would depend on the machine).
       metaSource: { type: source.type, bucket: source.bucket, prefix: source.prefix, files: source.files },
       resolved: {},
-      explainDownloadFailure: explain,
     } satisfies ResolvedModel;
   },
 };
@@ -59,29 +69,5 @@ function refuseTokenAuth(auth: AuthSpec): void {
       "S3 uses the AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE with AWS_PROFILE, in the builder's environment.",
       "Remove the auth option; see docs/sources/s3.md.",
     ],
-  });
-}
-
-function nothingSelected(source: S3Source, all: readonly string[], access: S3Access): UserError {
-  const sample = all.slice(0, 12);
-  return new UserError({
-    what:
-      all.length === 0
-        ? `No objects under s3://${source.bucket}/${source.prefix}`
-        : `No object under s3://${source.bucket}/${source.prefix} matches the \`files\` patterns`,
-    context: {
-      source: "s3",
-      bucket: source.bucket,
-      prefix: source.prefix,
-      files: source.files === null ? undefined : JSON.stringify(source.files),
-      endpoint: access.endpoint ?? "AWS S3",
-      credentials: access.credentialsOrigin,
-    },
-    fix:
-      all.length === 0
-        ? ['Check the prefix (a folder of keys, e.g. "models/tiny"), the bucket and the endpoint.']
-        : [
-            `Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/"). There are: ${sample.join(", ")}${all.length > sample.length ? ", ..." : ""}`,
-          ],
   });
 }

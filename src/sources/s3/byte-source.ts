@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { discard, guardedChunks } from "../../http/body.js";
 import { parseContentRange, rangeHeaderFor } from "../../http/byte-source.js";
-import { TransferFailure, type ByteSource, type OpenedBody } from "../../transfer/types.js";
+import { TransferFailure } from "../../errors/failures.js";
+import type { ByteSource, OpenedBody } from "../../transfer/types.js";
 import type { S3Access } from "./client.js";
 import { s3Failure } from "./errors.js";
 
@@ -32,7 +33,7 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
     description,
     supportsRanges: true,
     async open(range, signal): Promise<OpenedBody> {
-      let output;
+      let output: GetObjectCommandOutput;
       try {
         output = await access.client.send(
           new GetObjectCommand({
@@ -49,7 +50,11 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
       }
       const body = output.Body as Readable | undefined;
       if (body === undefined)
-        throw new TransferFailure(`no body in the answer for ${description}`, { retryable: true, url: description });
+        throw new TransferFailure(`no body in the answer for ${description}`, {
+          retryable: true,
+          code: "NMR_BAD_RESPONSE",
+          url: description,
+        });
       const status = output.$metadata.httpStatusCode;
       let start = 0;
       let totalSize = output.ContentLength;
@@ -59,6 +64,7 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
           discard(body);
           throw new TransferFailure(`HTTP 206 without a valid Content-Range from ${description}`, {
             retryable: false,
+            code: "NMR_BAD_RESPONSE",
             status,
             url: description,
           });

@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Dispatcher } from "undici";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 import { undiciRequestHandler } from "./undici-handler.js";
@@ -41,7 +41,7 @@ export interface S3AccessOptions {
   readonly dispatcher: Dispatcher;
 }
 
-export const DEFAULT_REGION = "us-east-1";
+const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_ENDPOINT_ENV_VARS = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
 
 export function resolveRegion(region: string | null, env: NodeJS.ProcessEnv): string {

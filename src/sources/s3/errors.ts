@@ -1,5 +1,6 @@
-import { RETRYABLE_STATUSES, failureFromError } from "../../http/failure.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { RETRYABLE_STATUSES } from "../../http/failure.js";
+import { failureFromError } from "../../errors/classify.js";
+import { TransferFailure } from "../../errors/failures.js";
 import { redact } from "../../util/secrets.js";
 
 /**
@@ -44,21 +45,12 @@ export function s3Failure(error: unknown, target: string): TransferFailure {
 export class S3Failure extends TransferFailure {
   constructor(
     message: string,
-    readonly code: string | undefined,
+    readonly s3Code: string | undefined,
     options: ConstructorParameters<typeof TransferFailure>[1],
   ) {
     super(message, options);
     this.name = "S3Failure";
   }
-}
-
-/** S3's error code of a failure, looking through a UserError's cause. */
-export function s3ErrorCode(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
-    if (current instanceof S3Failure) return current.code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function serviceStatus(error: unknown): number | undefined {

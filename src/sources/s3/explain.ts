@@ -1,16 +1,17 @@
-import { UserError, type FailureContext } from "../../util/errors.js";
-import { TransferFailure } from "../../transfer/types.js";
+import type { Explanation } from "../../errors/explain.js";
+import { type Failure, TransferFailure } from "../../errors/failures.js";
+import type { FailureContext } from "../../errors/render.js";
 import type { S3Access } from "./client.js";
-import { s3ErrorCode } from "./errors.js";
+import { S3Failure } from "./errors.js";
 
 /**
- * S3 failures in the user's terms: which bucket, through which endpoint and region, with
- * which credentials (their origin, never their values), and what to do.
+ * The S3 source's explain hook: S3 failures in the user's terms: which bucket, through
+ * which endpoint and region, with which credentials (their origin, never their values),
+ * and what to do.
  */
-export function explainS3Failure(error: unknown, access: S3Access, context: FailureContext): unknown {
-  const failure = findFailure(error);
-  if (failure === undefined) return error;
-  const code = s3ErrorCode(error);
+export function explainS3Failure(failure: Failure, access: S3Access, context: FailureContext): Explanation | undefined {
+  if (!(failure instanceof TransferFailure)) return undefined;
+  const code = failure instanceof S3Failure ? failure.s3Code : undefined;
   const where: FailureContext = {
     ...context,
     endpoint: access.endpoint ?? "AWS S3",
@@ -18,11 +19,14 @@ export function explainS3Failure(error: unknown, access: S3Access, context: Fail
     credentials: access.credentialsOrigin,
   };
   const fix = fixesFor(failure.status, code, access);
-  if (fix === undefined) return error;
-  return new UserError(
-    { what: whatFor(failure.status, code, context), context: where, cause: failure.message, fix },
-    { cause: error },
-  );
+  if (fix === undefined) return undefined;
+  return {
+    what: whatFor(failure.status, code, context),
+    context: where,
+    cause: failure.message,
+    fix,
+    help: "docs/sources/s3.md",
+  };
 }
 
 function whatFor(status: number | undefined, code: string | undefined, context: FailureContext): string {
@@ -59,14 +63,6 @@ function fixesFor(status: number | undefined, code: string | undefined, access: 
           `The credentials (from ${access.credentialsOrigin}) may not read this bucket: grant s3:ListBucket on the bucket and s3:GetObject on the prefix.`,
           "Check that they are not expired (temporary credentials need a fresh AWS_SESSION_TOKEN).",
         ];
-  }
-  return undefined;
-}
-
-function findFailure(error: unknown): TransferFailure | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
-    if (current instanceof TransferFailure) return current;
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

@@ -1,11 +1,12 @@
-import type { AdapterContext, PlannedFile } from "../adapter.js";
-import { retryPolicyFrom } from "../../http/retry.js";
-import { checkRemotePath, checkUniquePaths } from "../../util/remote-path.js";
+import type { AdapterContext } from "../adapter.js";
+import type { PlannedFile } from "../../model/resolved-model.js";
+import { retryPolicyFrom } from "../../retry/retry.js";
+import { checkRemotePaths } from "../remote-path.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";
 import { listS3Objects, type S3Folder, type S3ListedObject } from "./listing.js";
 import { planS3Files } from "./plan.js";
-import { UserError } from "../../util/errors.js";
+import { UserError } from "../../errors/user-error.js";
 
 /**
  * Everything under an S3 folder as planned snapshot files: used by source.s3 and by
@@ -13,7 +14,7 @@ import { UserError } from "../../util/errors.js";
  *
  * Keys become paths relative to the prefix. Keys ending in "/" are the folder markers
  * consoles create, not files: skipped. Paths are checked like every remote path
- * (src/util/remote-path.ts), but only those selected: a hostile key the patterns
+ * (src/sources/remote-path.ts), but only those selected: a hostile key the patterns
  * exclude is never used.
  */
 export interface S3FolderListing {
@@ -33,8 +34,7 @@ export async function planS3Folder(
   const listed = await listS3Objects(access, folder, policy, context.signal);
   const candidates = listed.flatMap((object) => relativeFile(object, folder, origin));
   const selected = candidates.filter((file) => keep(file.path));
-  for (const file of selected) checkRemotePath(file.path, origin);
-  checkUniquePaths(
+  checkRemotePaths(
     selected.map((file) => file.path),
     origin,
   );

@@ -1,6 +1,6 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { withRetries, type RetryPolicy } from "../../http/retry.js";
-import { TransferFailure } from "../../transfer/types.js";
+import { withRetries, type RetryPolicy } from "../../retry/retry.js";
+import { TransferFailure } from "../../errors/failures.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";
 import { s3Failure } from "./errors.js";
@@ -70,6 +70,7 @@ export async function listS3Objects(
     const broken = (why: string) =>
       new TransferFailure(`the listing of ${where} ${why} (page ${page}); the server is broken`, {
         retryable: false,
+        code: "NMR_BAD_RESPONSE",
         url: where,
       });
     if (next === undefined || next === "") throw broken("is truncated but gives no continuation token");

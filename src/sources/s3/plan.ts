@@ -1,7 +1,7 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
-import { withRetries, type RetryPolicy } from "../../http/retry.js";
-import type { PlannedFile } from "../adapter.js";
+import { withRetries, type RetryPolicy } from "../../retry/retry.js";
+import type { PlannedFile } from "../../model/resolved-model.js";
 import type { ExpectedDigests } from "../../transfer/types.js";
 import { logger } from "../../util/log.js";
 import type { S3Access } from "./client.js";

@@ -50,13 +50,13 @@ export function parseS3Source(r: FieldReader): S3Source {
   return source;
 }
 
-export function checkBucket(bucket: string, where: string): void {
+function checkBucket(bucket: string, where: string): void {
   if (!BUCKET.test(bucket))
     throw invalid(where, "must be a bucket name (letters, digits, . _ -; 2 to 255 characters, no '/')", bucket);
 }
 
 /** A prefix names a folder: keys under it become paths relative to it. */
-export function checkPrefix(prefix: string, where: string): void {
+function checkPrefix(prefix: string, where: string): void {
   if (
     prefix.startsWith("/") ||
     prefix.includes("\0") ||
@@ -77,7 +77,7 @@ export function normaliseS3Prefix(prefix: string): string {
   return prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
 }
 
-export function checkS3Endpoint(endpoint: string, where: string): void {
+function checkS3Endpoint(endpoint: string, where: string): void {
   checkHttpUrl(endpoint, where, {
     example: "https://minio.example:9000",
     credentialsFrom: "the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE...)",

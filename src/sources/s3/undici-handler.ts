@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { request, type Dispatcher } from "undici";
+import { normaliseHeaders } from "../../http/failure.js";
 
 /**
  * The AWS SDK's request handler, sending through the fetcher's own undici dispatcher
@@ -52,7 +53,7 @@ export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3Clie
       return {
         response: {
           statusCode: response.statusCode,
-          headers: flattenHeaders(response.headers),
+          headers: { ...normaliseHeaders(response.headers) },
           body: response.body as Readable,
         },
       };
@@ -98,12 +99,4 @@ function requestBody(body: unknown): string | Uint8Array | Readable | undefined 
   if (typeof body === "string" || body instanceof Uint8Array) return body;
   if (typeof (body as Readable).pipe === "function") return body as Readable;
   throw new TypeError(`unsupported request body type for S3: ${typeof body}`);
-}
-
-function flattenHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return flat;
 }

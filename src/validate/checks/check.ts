@@ -1,41 +1,28 @@
-import { UserError } from "../../util/errors.js";
+import type { SpecDocument } from "../../errors/failures.js";
+import type { FieldReader } from "../../spec/fields.js";
 import type { CheckResult } from "../types.js";
 import type { ModelView } from "../view.js";
 
 /**
- * A built-in check: `parse` turns the params the Nix side wrote into typed ones (refusing
- * anything else, naming the field), `run` decides about the model. Checks only read the
- * view; they never write, and their result must not depend on time or the machine.
+ * A built-in check: `parse` reads the params the Nix side wrote into typed ones, with
+ * the one field reader (src/spec/fields.ts: every field named, unknown ones refused),
+ * `run` decides about the model. Checks only read the view; they never write, and their
+ * result must not depend on time or the machine.
  */
 export interface Check<P> {
-  readonly parse: (params: Readonly<Record<string, unknown>>, where: string) => P;
+  readonly parse: (params: FieldReader) => P;
   readonly run: (view: ModelView, params: P) => Promise<CheckResult>;
 }
 
-export function paramError(where: string, message: string): UserError {
-  return new UserError(
-    {
-      what: `The validation config's ${where} ${message}`,
-      fix: ["set the validator through lib.validation.validators, which checks its arguments"],
-    },
-    { exitCode: 2 },
-  );
-}
+/** The checks' parameters, as their errors name them. */
+export const CHECK_PARAMS: SpecDocument = {
+  title: "validation config",
+  fix: ["Set the validator through lib.validation.validators, which checks its arguments."],
+  help: "docs/validation.md",
+  exitCode: 2,
+};
 
-export function noParams(params: Readonly<Record<string, unknown>>, where: string): Record<string, never> {
-  const keys = Object.keys(params);
-  if (keys.length > 0) throw paramError(where, `takes no parameters, but has ${keys.join(", ")}`);
+/** For checks without parameters: the reader refuses any that are given. */
+export function noParams(): Record<string, never> {
   return {};
-}
-
-export function onlyKeys(params: Readonly<Record<string, unknown>>, allowed: readonly string[], where: string): void {
-  const unknown = Object.keys(params).filter((key) => !allowed.includes(key));
-  if (unknown.length > 0) throw paramError(where, `has unknown parameter ${unknown[0]} (known: ${allowed.join(", ")})`);
-}
-
-export function stringList(value: unknown, where: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === "string" && item !== "")) {
-    throw paramError(where, "must be a list of non-empty strings");
-  }
-  return value as string[];
 }

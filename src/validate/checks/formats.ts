@@ -22,7 +22,7 @@ const OTHER_WEIGHT_FORMATS: ReadonlySet<string> = new Set(["npy", "npz", "gguf",
  * not weights: a `.bin` of unrecognised bytes may be raw tensors read by a loader the
  * scanner does not know (ONNX external data, GGML), so a safetensors-only rule refuses it.
  */
-export const WEIGHT_NAME =
+const WEIGHT_NAME =
   /\.(bin|pt|pth|ckpt|h5|hdf5|keras|msgpack|onnx|onnx_data|gguf|ggml|npz|npy|pkl|pickle|joblib|dill|pb|tflite|ot|nemo|safetensors)$/i;
 
 /** Why this file is pickle data a loader would unpickle, or undefined when it is not. */

@@ -1,6 +1,7 @@
+import { FieldReader } from "../../spec/fields.js";
 import type { CheckName, CheckResult } from "../types.js";
 import type { ModelView } from "../view.js";
-import type { Check } from "./check.js";
+import { CHECK_PARAMS, type Check } from "./check.js";
 import { licenseCheck } from "./license.js";
 import { maxSizeCheck } from "./max-size.js";
 import { noPickleFilesCheck } from "./no-pickle.js";
@@ -17,7 +18,13 @@ interface ErasedCheck {
 }
 
 function erase<P>(check: Check<P>): ErasedCheck {
-  return { parse: check.parse, run: (view, params, where) => check.run(view, check.parse(params, where)) };
+  const parse = (params: Readonly<Record<string, unknown>>, where: string): P => {
+    const reader = FieldReader.root(params, where, CHECK_PARAMS);
+    const parsed = check.parse(reader);
+    reader.done();
+    return parsed;
+  };
+  return { parse, run: (view, params, where) => check.run(view, parse(params, where)) };
 }
 
 /** The built-in checks, by the name lib/validation/validators.nix gives them. */

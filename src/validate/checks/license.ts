@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { ValidatorFinding } from "../types.js";
 import type { ModelView, ViewFile } from "../view.js";
-import { onlyKeys, paramError, stringList, type Check } from "./check.js";
+import type { Check } from "./check.js";
 import { readCardLicense } from "./front-matter.js";
 import { recogniseLicenseText } from "./license-texts.js";
 import { readHead } from "./read.js";
@@ -34,17 +34,16 @@ const OLLAMA_LICENSE_LAYER = "application/vnd.ollama.image.license";
 const MAX_TEXT = 1 << 20;
 
 export const licenseCheck: Check<LicenseParams> = {
-  parse(params, where) {
-    onlyKeys(params, ["allow"], where);
-    const allow = params["allow"] ?? null;
+  parse(params) {
+    const allow = params.optionalStringList("allow");
     if (allow === null) return { allow: null };
-    const list = stringList(allow, `${where}.allow`);
-    if (list.length === 0)
-      throw paramError(
-        `${where}.allow`,
+    if (allow.length === 0)
+      throw params.refuse(
+        "allow",
         "is empty: it would refuse every model (use null to only require a declared licence)",
+        allow,
       );
-    return { allow: list.map((id) => id.toLowerCase()) };
+    return { allow: allow.map((id) => id.toLowerCase()) };
   },
 
   async run(view, params) {

@@ -1,20 +1,14 @@
 import { modelSize } from "../view.js";
 import { formatBytes } from "../bytes.js";
-import { onlyKeys, paramError, type Check } from "./check.js";
+import type { Check } from "./check.js";
 
 /**
  * The model (each distinct blob once, as it occupies the store) must not be larger than
  * `limit`. The Nix side parses the limit ("20G", docs/validation.md) into `bytes`.
  */
 export const maxSizeCheck: Check<{ readonly limit: string; readonly bytes: number }> = {
-  parse(params, where) {
-    onlyKeys(params, ["limit", "bytes"], where);
-    const limit = params["limit"];
-    const bytes = params["bytes"];
-    if (typeof limit !== "string" || limit === "") throw paramError(`${where}.limit`, 'must be a size such as "20G"');
-    if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0)
-      throw paramError(`${where}.bytes`, "must be a non-negative integer");
-    return { limit, bytes };
+  parse(params) {
+    return { limit: params.string("limit"), bytes: params.number("bytes", { min: 0, integer: true }) };
   },
   async run(view, params) {
     const total = modelSize(view);

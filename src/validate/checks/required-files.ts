@@ -1,12 +1,11 @@
 import type { ValidatorFinding } from "../types.js";
-import { onlyKeys, stringList, type Check } from "./check.js";
+import type { Check } from "./check.js";
 import { selectFiles } from "./select.js";
 
 /** Each listed path must be a file of the model; each pattern must match at least one. */
 export const requiredFilesCheck: Check<{ readonly files: readonly string[] }> = {
-  parse(params, where) {
-    onlyKeys(params, ["files"], where);
-    return { files: stringList(params["files"], `${where}.files`) };
+  parse(params) {
+    return { files: params.stringList("files") };
   },
   async run(view, params) {
     const findings: ValidatorFinding[] = [];

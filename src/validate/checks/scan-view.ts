@@ -1,5 +1,5 @@
 import { join, relative, sep } from "node:path";
-import { META_FILE } from "../../layout/meta.js";
+import { META_FILE } from "../../model/meta.js";
 import { scanPaths, type FileReport, type ScanOptions } from "../../scan/index.js";
 import type { ModelView } from "../view.js";
 

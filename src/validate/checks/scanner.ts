@@ -7,7 +7,8 @@ import {
   type Verdict,
 } from "../../scan/index.js";
 import type { CheckResult, ValidatorFinding } from "../types.js";
-import { onlyKeys, paramError, type Check } from "./check.js";
+import type { FieldReader } from "../../spec/fields.js";
+import type { Check } from "./check.js";
 import { scanView } from "./scan-view.js";
 
 /**
@@ -24,11 +25,13 @@ export interface ScannerParams {
 const THRESHOLDS = ["WARN", "INVALID", "MALICIOUS"] as const;
 
 export const scannerCheck: Check<ScannerParams> = {
-  parse(params, where) {
-    onlyKeys(params, ["failOn", "warnOn", "limits"], where);
-    const failOn = threshold(params["failOn"] ?? "INVALID", `${where}.failOn`);
-    const warnOn = params["warnOn"] === null ? null : threshold(params["warnOn"] ?? "WARN", `${where}.warnOn`);
-    return { failOn, warnOn, limits: limits(params["limits"] ?? {}, `${where}.limits`) };
+  parse(params) {
+    return {
+      failOn: params.choice("failOn", THRESHOLDS, "INVALID"),
+      // null: never warn; absent: warn from WARN on.
+      warnOn: params.nullableChoice("warnOn", THRESHOLDS, "WARN"),
+      limits: limits(params),
+    };
   },
 
   async run(view, params) {
@@ -77,21 +80,19 @@ function severityRank(severity: Severity): number {
   return severity === "INFO" ? 0 : verdictRank(severity);
 }
 
-function threshold(value: unknown, where: string): Exclude<Verdict, "SAFE"> {
-  if (typeof value !== "string" || !(THRESHOLDS as readonly string[]).includes(value)) {
-    throw paramError(where, `must be one of "WARN", "INVALID", "MALICIOUS", got ${JSON.stringify(value)}`);
-  }
-  return value as Exclude<Verdict, "SAFE">;
-}
-
-function limits(value: unknown, where: string): Partial<ScanLimits> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw paramError(where, "must be an object");
+/** The scanner's limits: a map whose keys must be known limits (src/scan/limits.ts). */
+function limits(params: FieldReader): Partial<ScanLimits> {
+  const given = params.record("limits");
   const out: Record<string, number> = {};
-  for (const [key, limit] of Object.entries(value)) {
+  for (const [key, limit] of Object.entries(given)) {
     if (!(key in DEFAULT_LIMITS))
-      throw paramError(where, `has unknown limit ${key} (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`);
+      throw params.refuse(
+        "limits",
+        `has unknown limit ${key} (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`,
+        given,
+      );
     if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit <= 0)
-      throw paramError(`${where}.${key}`, "must be a positive integer");
+      throw params.refuse(`limits.${key}`, "must be a positive integer", limit);
     out[key] = limit;
   }
   return out as Partial<ScanLimits>;

@@ -1,5 +1,5 @@
 import type { ValidatorFinding } from "../types.js";
-import { onlyKeys, stringList, type Check } from "./check.js";
+import type { Check } from "./check.js";
 import { readJson } from "./read.js";
 import { selectFiles } from "./select.js";
 
@@ -11,9 +11,8 @@ import { selectFiles } from "./select.js";
 const MAX_JSON_BYTES = 1 << 30;
 
 export const validJsonCheck: Check<{ readonly files: readonly string[] }> = {
-  parse(params, where) {
-    onlyKeys(params, ["files"], where);
-    return { files: stringList(params["files"], `${where}.files`) };
+  parse(params) {
+    return { files: params.stringList("files") };
   },
   async run(view, params) {
     const findings: ValidatorFinding[] = [];

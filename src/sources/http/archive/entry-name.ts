@@ -1,5 +1,5 @@
-import { UserError } from "../../../util/errors.js";
-import { checkRemotePath } from "../../../util/remote-path.js";
+import { UserError } from "../../../errors/user-error.js";
+import { checkRemotePath } from "../../remote-path.js";
 
 /**
  * Archive entry names, as tar and zip tools write them, to snapshot paths. Only the

@@ -2,9 +2,9 @@ import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
-import type { BlobWriter, UnpackedFile } from "../../adapter.js";
-import { UserError } from "../../../util/errors.js";
-import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
+import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
+import { UserError } from "../../../errors/user-error.js";
+import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
  * Unpacks a .tar or .tar.gz in one sequential pass (tar-stream, node:zlib), each regular
@@ -19,10 +19,9 @@ export async function unpackTar(
     readonly archive: string;
     readonly names: EntryNames;
     readonly writeBlob: BlobWriter;
-    readonly signal?: AbortSignal | undefined;
   },
 ): Promise<UnpackedFile[]> {
-  const { archive, names, writeBlob, signal } = options;
+  const { archive, names, writeBlob } = options;
   const parser = extract();
   const input = createReadStream(file);
   const feeding = (options.gzip ? pipeline(input, createGunzip(), parser) : pipeline(input, parser)).catch(
@@ -48,7 +47,7 @@ export async function unpackTar(
       const path = entryPath(header.name, archive);
       names.add(path, archive);
       // streamx streams are async-iterable at run time; their types do not say so.
-      const written = await writeBlob(entry as unknown as AsyncIterable<Uint8Array>, signal);
+      const written = await writeBlob(entry as unknown as AsyncIterable<Uint8Array>);
       if (written.size !== header.size) {
         throw new UserError({
           what: `The archive ${archive} is truncated: entry ${JSON.stringify(path)} holds ${written.size} of ${header.size} bytes`,

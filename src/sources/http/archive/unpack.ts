@@ -1,7 +1,7 @@
-import type { BlobWriter, DownloadedFile, UnpackedFile } from "../../adapter.js";
-import { checkUniquePaths } from "../../../util/remote-path.js";
+import type { BlobWriter, DownloadedFile, UnpackedFile } from "../../../model/resolved-model.js";
+import { checkUniquePaths } from "../../remote-path.js";
 import { logger } from "../../../util/log.js";
-import { UserError } from "../../../util/errors.js";
+import { UserError } from "../../../errors/user-error.js";
 import { archiveKind } from "./kind.js";
 import { EntryNames } from "./entry-name.js";
 import { unpackTar } from "./tar.js";
@@ -16,13 +16,12 @@ import { unpackZip } from "./zip.js";
 export async function unpackArchives(
   downloads: readonly DownloadedFile[],
   writeBlob: BlobWriter,
-  signal?: AbortSignal,
 ): Promise<UnpackedFile[]> {
   const names = new EntryNames();
   const files: UnpackedFile[] = [];
   for (const download of downloads) {
     const kind = archiveKind(download.path);
-    const options = { archive: download.path, names, writeBlob, signal };
+    const options = { archive: download.path, names, writeBlob };
     let unpacked: UnpackedFile[];
     switch (kind) {
       case "tar":

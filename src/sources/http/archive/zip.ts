@@ -2,9 +2,9 @@ import { createReadStream } from "node:fs";
 import { Readable, pipeline } from "node:stream";
 import { open, type FileHandle } from "node:fs/promises";
 import { createInflateRaw, crc32 } from "node:zlib";
-import type { BlobWriter, UnpackedFile } from "../../adapter.js";
-import { UserError } from "../../../util/errors.js";
-import { EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
+import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
+import { UserError } from "../../../errors/user-error.js";
+import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
  * Unpacks a .zip: a strict reader for extraction (the scanner's zip reader in src/scan is
@@ -59,10 +59,9 @@ export async function unpackZip(
     readonly archive: string;
     readonly names: EntryNames;
     readonly writeBlob: BlobWriter;
-    readonly signal?: AbortSignal | undefined;
   },
 ): Promise<UnpackedFile[]> {
-  const { archive, names, writeBlob, signal } = options;
+  const { archive, names, writeBlob } = options;
   const handle = await open(file, "r");
   try {
     const size = (await handle.stat()).size;
@@ -73,7 +72,7 @@ export async function unpackZip(
       if (entry.isDirectory) continue;
       const path = entryPath(entry.name, archive);
       names.add(path, archive);
-      const written = await writeBlob(entryBytes(file, entry, dataOffset, archive), signal);
+      const written = await writeBlob(entryBytes(file, entry, dataOffset, archive));
       files.push({ path, size: written.size, sha256: written.sha256 });
     }
     return files;

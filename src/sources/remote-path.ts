@@ -1,10 +1,10 @@
-import { UserError } from "./errors.js";
+import { UserError } from "../errors/user-error.js";
 
 /**
  * Paths that come from a remote (tree listings, S3 keys, MLflow listings, archive
  * entries, manifest names) decide where the fetcher writes. A hostile or broken
  * server must not be able to write outside the output, overwrite another file, or
- * make the output depend on the filesystem (DESIGN.md §6). So a remote path is
+ * make the output depend on the filesystem (docs/architecture.md, "Security"). So a remote path is
  * refused, never "cleaned up", unless it is a plain relative path of plain segments.
  */
 const MAX_SEGMENT_BYTES = 255;
@@ -30,6 +30,12 @@ export function checkRemotePath(path: string, origin: string): string {
       throw refuse(`a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return path;
+}
+
+/** Every path of a remote listing: each one checked (checkRemotePath), and all of them unique (checkUniquePaths). */
+export function checkRemotePaths(paths: readonly string[], origin: string): void {
+  for (const path of paths) checkRemotePath(path, origin);
+  checkUniquePaths(paths, origin);
 }
 
 /**

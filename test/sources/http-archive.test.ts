@@ -14,7 +14,7 @@ import { gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { blobWriterInto } from "../../src/layout/blob-writer.js";
 import { unpackArchives } from "../../src/sources/http/archive/unpack.js";
-import type { UnpackedFile } from "../../src/sources/adapter.js";
+import type { UnpackedFile } from "../../src/model/resolved-model.js";
 import { buildZip, localRecord } from "../helpers/zip-builder.js";
 
 let work: string;

@@ -18,8 +18,8 @@ import {
   snapshotDownloadOffline,
   tryToLoadFromCache,
   type HFCacheInfo,
-} from "../helpers/hf-offline.js";
-import { realHubSkipReason, runRealHub, type HubCall, type HubOutcome } from "../helpers/hf-python.js";
+} from "./hf-offline.js";
+import { realHubSkipReason, runRealHub, type HubCall, type HubOutcome } from "./hf-python.js";
 
 const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 const sha256 = (content: string | Buffer) => createHash("sha256").update(content).digest("hex");
@@ -211,7 +211,7 @@ const scenarios: Scenario[] = [
     name: "a missing blob (dangling pointer)",
     build(work) {
       const cache = join(work, "cache");
-      const repo = new RepoWriter(join(cache, FOLDER)).standard();
+      new RepoWriter(join(cache, FOLDER)).standard();
       rmSync(join(cache, FOLDER, "blobs", sha256(FILES["config.json"])));
       return cache;
     },
@@ -641,7 +641,10 @@ describe.skipIf(realHubSkipReason !== undefined)(
       );
       const outcomes = await runRealHub(root, calls);
       let next = 0;
-      for (const scenario of scenarios) real.set(scenario.name, outcomes.slice(next, (next += scenario.checks.length)));
+      for (const scenario of scenarios) {
+        real.set(scenario.name, outcomes.slice(next, next + scenario.checks.length));
+        next += scenario.checks.length;
+      }
     });
 
     it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))("%s", (_name, scenario) => {

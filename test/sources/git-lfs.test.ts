@@ -3,7 +3,7 @@
  * (git lfs --include), endpoint discovery, credentials, and the Batch API client against
  * a real HTTP server on loopback whose answers are made wrong on purpose.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,14 +12,14 @@ import { readPointer } from "../../src/sources/git-lfs/pointer.js";
 import { compileLfsFilePatterns } from "../../src/sources/git-lfs/patterns.js";
 import { defaultLfsEndpoint, checkLfsEndpoint } from "../../src/sources/git-lfs/endpoint.js";
 import { basic, findGitCredentials } from "../../src/sources/git-lfs/credentials.js";
-import { requestDownloads } from "../../src/sources/git-lfs/batch.js";
+import { explainBatchFailure, requestDownloads } from "../../src/sources/git-lfs/batch.js";
+import { explainFailure } from "../../src/errors/explain.js";
 import { parseGitLfsSource } from "../../src/sources/git-lfs/spec.js";
 import { gitLfsPrefetch } from "../../src/sources/git-lfs/prefetch-target.js";
 import { FieldReader } from "../../src/spec/fields.js";
-import { createHttpClient, type HttpClient } from "../../src/http/client.js";
 import { defaultHttpSettings } from "../../src/http/settings.js";
 import { redact } from "../../src/util/secrets.js";
-import { FaultServer } from "../helpers/fault-server.js";
+import { useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const OID = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
 const pointer = (lines: string) => Buffer.from(lines);
@@ -199,8 +199,7 @@ describe("git credentials", () => {
 });
 
 describe("the Batch API client against a loopback server", () => {
-  let server: FaultServer;
-  let http: HttpClient;
+  const bed = useFaultBed({ settings: { ...defaultHttpSettings, maxAttempts: 1 } });
   let answer: (body: { objects: { oid: string; size: number }[] }) => {
     status?: number;
     body: unknown;
@@ -208,9 +207,7 @@ describe("the Batch API client against a loopback server", () => {
   };
   const seen: { accept?: string; contentType?: string; authorization?: string; body: unknown }[] = [];
 
-  beforeAll(async () => {
-    server = await FaultServer.start();
-    http = createHttpClient({ ...defaultHttpSettings, maxAttempts: 1 });
+  beforeAll(() => {
     const handler = async (request: IncomingMessage, response: ServerResponse) => {
       const chunks: Buffer[] = [];
       for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -225,32 +222,28 @@ describe("the Batch API client against a loopback server", () => {
       response.writeHead(reply.status ?? 200, { "content-type": "application/vnd.git-lfs+json", ...reply.headers });
       response.end(JSON.stringify(reply.body));
     };
-    server.route("/repo.git/info/lfs/objects/batch", handler);
-    server.route("/moved/objects/batch", handler);
-    server.route("/repo.git/info/lfs-307/objects/batch", (_request, response) => {
-      response.writeHead(307, { location: server.url("/moved/objects/batch") });
+    bed.server.route("/repo.git/info/lfs/objects/batch", handler);
+    bed.server.route("/moved/objects/batch", handler);
+    bed.server.route("/repo.git/info/lfs-307/objects/batch", (_request, response) => {
+      response.writeHead(307, { location: bed.server.url("/moved/objects/batch") });
       response.end();
     });
-    server.route("/repo.git/info/lfs-302/objects/batch", (_request, response) => {
-      response.writeHead(302, { location: server.url("/moved/objects/batch") });
+    bed.server.route("/repo.git/info/lfs-302/objects/batch", (_request, response) => {
+      response.writeHead(302, { location: bed.server.url("/moved/objects/batch") });
       response.end();
     });
-  });
-  afterAll(async () => {
-    await http.close();
-    await server.close();
   });
 
   const object = { oid: OID, size: 5, path: "model.bin" };
   const context = () => ({
-    http,
-    endpoint: new URL(server.url("/repo.git/info/lfs")),
-    credential: { authorization: "Basic c2VjcmV0LWJhdGNo", hosts: [new URL(server.url("/")).host] },
+    http: bed.http,
+    endpoint: new URL(bed.server.url("/repo.git/info/lfs")),
+    credential: { authorization: "Basic c2VjcmV0LWJhdGNo", hosts: [new URL(bed.server.url("/")).host] },
     signal: new AbortController().signal,
     repo: "repo",
   });
   const download = (extra: Record<string, unknown> = {}) => ({
-    objects: [{ oid: OID, size: 5, actions: { download: { href: server.url("/content"), ...extra } } }],
+    objects: [{ oid: OID, size: 5, actions: { download: { href: bed.server.url("/content"), ...extra } } }],
   });
 
   it("posts the LFS media types with our credential and reads the action", async () => {
@@ -274,11 +267,11 @@ describe("the Batch API client against a loopback server", () => {
       hash_algo: "sha256",
     });
     const action = actions.get(OID)!;
-    expect(action.href.href).toBe(server.url("/content"));
+    expect(action.href.href).toBe(bed.server.url("/content"));
     // The server's Authorization is for the href's host only; a cookie is dropped.
     expect(action.credential).toEqual({
       authorization: "RemoteAuth server-given-1",
-      hosts: [new URL(server.url("/")).host],
+      hosts: [new URL(bed.server.url("/")).host],
     });
     expect(action.headers).toEqual({ "X-Sig": "abc-signature" });
     expect(action.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
@@ -289,7 +282,7 @@ describe("the Batch API client against a loopback server", () => {
     answer = () => ({ body: download() });
     const actions = await requestDownloads([object], {
       ...context(),
-      endpoint: new URL(server.url("/repo.git/info/lfs-307")),
+      endpoint: new URL(bed.server.url("/repo.git/info/lfs-307")),
     });
     expect(actions.get(OID)).toBeDefined();
     expect(seen.at(-1)!.body).toMatchObject({ operation: "download" });
@@ -299,7 +292,7 @@ describe("the Batch API client against a loopback server", () => {
     answer = () => ({ body: download() });
     const count = seen.length;
     await expect(
-      requestDownloads([object], { ...context(), endpoint: new URL(server.url("/repo.git/info/lfs-302")) }),
+      requestDownloads([object], { ...context(), endpoint: new URL(bed.server.url("/repo.git/info/lfs-302")) }),
     ).rejects.toThrow(/HTTP 302/);
     expect(seen.length).toBe(count);
   });
@@ -314,7 +307,7 @@ describe("the Batch API client against a loopback server", () => {
     [
       "an answer for another object only",
       () => ({
-        body: { objects: [{ oid: "0".repeat(64), size: 5, actions: { download: { href: server.url("/x") } } }] },
+        body: { objects: [{ oid: "0".repeat(64), size: 5, actions: { download: { href: bed.server.url("/x") } } }] },
       }),
       /no answer for model\.bin/,
     ],
@@ -344,7 +337,11 @@ describe("the Batch API client against a loopback server", () => {
   for (const [label, reply, message] of refusals) {
     it(`fails clearly on ${label}`, async () => {
       answer = reply;
-      await expect(requestDownloads([object], context())).rejects.toThrow(message);
+      // As a fetch does: the source's hook words the refusals, the one explain path renders them.
+      const asked = requestDownloads([object], context()).catch((error: unknown) => {
+        throw explainFailure(error, { hook: (failure) => explainBatchFailure(failure, context()) });
+      });
+      await expect(asked).rejects.toThrow(message);
     });
   }
 });

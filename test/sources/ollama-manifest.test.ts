@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseOllamaManifest } from "../../src/sources/ollama/manifest.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 
 const hex = (char: string) => char.repeat(64);
 const blob = (digest: string, size = 10, mediaType = "application/vnd.ollama.image.model") => ({

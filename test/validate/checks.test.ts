@@ -7,14 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModelView, modelSize, runCheck, type CheckName, type CheckResult } from "../../src/validate/index.js";
-import {
-  cleanModelFiles,
-  corpus,
-  README_APACHE,
-  safetensors,
-  writeRawHf,
-  writeRawOllama,
-} from "./validate-fixtures.js";
+import { cleanModelFiles, corpus, README_APACHE, safetensors, writeRawHf, writeRawOllama } from "./fixtures.js";
 
 let root: string;
 let counter = 0;

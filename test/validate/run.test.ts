@@ -19,7 +19,7 @@ import {
 } from "../../src/validate/index.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { cliPath, runCli } from "../helpers/cli.js";
-import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./validate-fixtures.js";
+import { cleanModelFiles, corpus, writeRawHf, writeRawOllama } from "./fixtures.js";
 
 const selfCommand = [process.execPath, cliPath];
 const PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -83,6 +83,7 @@ describe("shell validators", () => {
       'test "$(cat "$src/config.json")" = \'{"model_type":"tiny","hidden_size":4}\'',
       'test -L "$src/model.safetensors"',
       'test "$HOME" = "$TMPDIR" && test "$PWD" = "$HOME" && touch "$HOME/scratch-file"',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's own ${out:-}, not a template
       'test -z "${out:-}"',
       'test "$NMR_LAYOUT" = huggingface && test -f "$NMR_RAW/.nix-model-repo-meta.json" && test "$NMR_MODEL_NAME" = tiny',
       'echo "src is $src"',

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fromNix32, NIX32_ALPHABET, toNix32 } from "../../src/nar/nix32.js";
 import { parseSriSha256, toSri } from "../../src/nar/sri.js";
 import { narLength, narPadding, narString } from "../../src/nar/format.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 
 const nix = (...args: string[]) =>
   execFileSync("nix", ["--extra-experimental-features", "nix-command", ...args], { encoding: "utf8" })

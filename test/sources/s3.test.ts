@@ -6,7 +6,7 @@ import { s3Prefetch } from "../../src/sources/s3/prefetch-target.js";
 import { expectedDigestsFor } from "../../src/sources/s3/plan.js";
 import { requestUrl } from "../../src/sources/s3/undici-handler.js";
 import { resolveEndpoint, resolveRegion } from "../../src/sources/s3/client.js";
-import { s3Failure, s3ErrorCode } from "../../src/sources/s3/errors.js";
+import { S3Failure, s3Failure } from "../../src/sources/s3/errors.js";
 
 /** Through the registry, as the fetcher reads a spec. */
 const parse = (value: Record<string, unknown>) =>
@@ -158,7 +158,8 @@ describe("S3 errors for the retry policy", () => {
     const denied = s3Failure(serviceError("AccessDenied", 403, "Access Denied"), "s3://b/k");
     expect(denied.retryable).toBe(false);
     expect(denied.message).toBe("HTTP 403 from s3://b/k (AccessDenied: Access Denied)");
-    expect(s3ErrorCode(denied)).toBe("AccessDenied");
+    expect(denied).toBeInstanceOf(S3Failure);
+    expect((denied as S3Failure).s3Code).toBe("AccessDenied");
     expect(s3Failure(serviceError("NoSuchKey", 404), "s3://b/k").retryable).toBe(false);
   });
 

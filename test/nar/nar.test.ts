@@ -10,7 +10,7 @@ import { dumpNar } from "../../src/nar/dump.js";
 import { narHash } from "../../src/nar/hash.js";
 import { fromNix32 } from "../../src/nar/nix32.js";
 import { writeNar } from "../../src/nar/write.js";
-import { UserError } from "../../src/util/errors.js";
+import { UserError } from "../../src/errors/user-error.js";
 
 const run = promisify(execFile);
 

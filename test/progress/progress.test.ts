@@ -1,29 +1,15 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HttpClient } from "../../src/http/client.js";
+import { describe, expect, it } from "vitest";
 import { createProgressReporter, selectProgressMode, type ProgressMode } from "../../src/progress/reporter.js";
 import type { ProgressReporter } from "../../src/progress/types.js";
 import { transferAll } from "../../src/transfer/engine.js";
-import { UserError } from "../../src/util/errors.js";
-import { clearSecretsForTesting, registerSecret } from "../../src/util/secrets.js";
-import { FaultServer } from "../helpers/fault-server.js";
-import { MiB, client, filesUnder, item, quickSettings, tempDir } from "../helpers/transfer-fixtures.js";
+import { explainFailure } from "../../src/errors/explain.js";
+import { DownloadFailure } from "../../src/errors/failures.js";
+import { UserError } from "../../src/errors/user-error.js";
+import { registerSecret } from "../../src/util/secrets.js";
+import { MiB, filesUnder, item, quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
 
-let server: FaultServer;
-let http: HttpClient;
-let dir: { path: string; remove: () => Promise<void> };
-
-beforeAll(async () => {
-  server = await FaultServer.start();
-  http = client();
-  dir = await tempDir();
-});
-afterAll(async () => {
-  await http.close();
-  await server.close();
-  await dir.remove();
-  clearSecretsForTesting();
-});
+const bed = useFaultBed();
 
 /** A reporter of the given mode whose output is captured, with a clock the test moves. */
 function captured(mode: ProgressMode): {
@@ -42,13 +28,16 @@ function captured(mode: ProgressMode): {
 }
 
 function tee(reporters: readonly ProgressReporter[]): ProgressReporter {
+  const each = (tell: (reporter: ProgressReporter) => void): void => {
+    for (const reporter of reporters) tell(reporter);
+  };
   return {
-    begin: (summary) => reporters.forEach((reporter) => reporter.begin(summary)),
-    fileStarted: (path, size) => reporters.forEach((reporter) => reporter.fileStarted(path, size)),
-    fileProgress: (path, received) => reporters.forEach((reporter) => reporter.fileProgress(path, received)),
-    fileRetrying: (path, reason) => reporters.forEach((reporter) => reporter.fileRetrying(path, reason)),
-    fileFinished: (path, size) => reporters.forEach((reporter) => reporter.fileFinished(path, size)),
-    end: (outcome) => reporters.forEach((reporter) => reporter.end(outcome)),
+    begin: (summary) => each((reporter) => reporter.begin(summary)),
+    fileStarted: (path, size) => each((reporter) => reporter.fileStarted(path, size)),
+    fileProgress: (path, received) => each((reporter) => reporter.fileProgress(path, received)),
+    fileRetrying: (path, reason) => each((reporter) => reporter.fileRetrying(path, reason)),
+    fileFinished: (path, size) => each((reporter) => reporter.fileFinished(path, size)),
+    end: (outcome) => each((reporter) => reporter.end(outcome)),
   };
 }
 
@@ -188,9 +177,9 @@ describe("secrets in progress and errors", () => {
   it("no token or signed query reaches any progress output or the error", async () => {
     const token = "hf_progress_token_0123456789";
     registerSecret(token);
-    const credential = { authorization: `Bearer ${token}`, hosts: [new URL(server.origin()).host] };
-    server.serveGenerated("/ok.bin", 2 * MiB, 21, { redirectToOtherHost: true, statuses: [{ status: 503 }] });
-    server.serveGenerated("/denied.bin", 1000, 22, {
+    const credential = { authorization: `Bearer ${token}`, hosts: [new URL(bed.server.origin()).host] };
+    bed.server.serveGenerated("/ok.bin", 2 * MiB, 21, { redirectToOtherHost: true, statuses: [{ status: 503 }] });
+    bed.server.serveGenerated("/denied.bin", 1000, 22, {
       redirectToOtherHost: true,
       statuses: [{ status: 403, body: `{"error":"token ${token} is not allowed"}` }],
     });
@@ -200,12 +189,12 @@ describe("secrets in progress and errors", () => {
 
     const error = await transferAll(
       [
-        item(http, `${server.url("/ok.bin")}?download=true&token=query-secret`, join(dir.path, "ok.bin"), {
+        item(bed.http, `${bed.server.url("/ok.bin")}?download=true&token=query-secret`, join(bed.dir.path, "ok.bin"), {
           path: "ok.bin",
           size: 2 * MiB,
           credential,
         }),
-        item(http, server.url("/denied.bin"), join(dir.path, "denied.bin"), {
+        item(bed.http, bed.server.url("/denied.bin"), join(bed.dir.path, "denied.bin"), {
           path: "denied.bin",
           size: 1000,
           credential,
@@ -215,16 +204,20 @@ describe("secrets in progress and errors", () => {
     ).catch((caught: unknown) => caught);
     reporter.end({ ok: false });
 
-    expect(error).toBeInstanceOf(UserError);
-    const message = (error as UserError).message;
+    expect(error).toBeInstanceOf(DownloadFailure);
+    expect((error as DownloadFailure).code).toBe("NMR_AUTH");
+    const message = (error as DownloadFailure).message;
     expect(message).toContain("denied.bin");
     expect(message).toContain("HTTP 403");
-    const everything = [message, ...modes.map((mode) => mode.output())].join("\n");
+    // And as the user reads it.
+    const explained = explainFailure(error);
+    expect(explained).toBeInstanceOf(UserError);
+    const everything = [message, (explained as UserError).message, ...modes.map((mode) => mode.output())].join("\n");
     expect(modes[0]?.output()).toContain("HTTP 503");
     for (const secret of [token, "very-secret-signature", "X-Signature", "query-secret"]) {
       expect(everything).not.toContain(secret);
     }
     // ok.bin finished before denied.bin failed; removing the output is the caller's job.
-    expect((await filesUnder(dir.path)).filter((file) => file.endsWith(".incomplete"))).toEqual([]);
+    expect((await filesUnder(bed.dir.path)).filter((file) => file.endsWith(".incomplete"))).toEqual([]);
   });
 });

@@ -1,0 +1,101 @@
+import { displayUrl, redact } from "../util/secrets.js";
+import { DiskFailure, Failure, TransferFailure } from "./failures.js";
+
+/**
+ * Anything thrown while sending a request or reading a body, as a TransferFailure the
+ * retry policy understands: Node system errors and undici errors are retryable or not
+ * by their code; errors without a code (programming errors) are not retried.
+ */
+
+/** Network failures that a new connection can fix. */
+const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  // A compressed body cut short by a dropped connection.
+  "Z_BUF_ERROR",
+]);
+
+/** TLS verification failures: never retried, never worked around; the fix is a CA bundle. */
+const TLS_ERROR_CODES: ReadonlySet<string> = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** The error code of a Node system error or undici error, looking through `cause` (and past our own failures). */
+export function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && !(current instanceof Failure)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function failureFromError(error: unknown, url: URL | string | undefined): TransferFailure {
+  if (error instanceof TransferFailure) return error;
+  const code = errorCode(error);
+  const shown = url === undefined ? undefined : displayUrl(url);
+  const detail = error instanceof Error ? error.message : String(error);
+  const where = shown === undefined ? "" : ` (${shown})`;
+  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+    return new TransferFailure(
+      redact(
+        `TLS certificate verification failed${where}: ${code}: ${detail}. ` +
+          "If a proxy or private CA signs this host, point SSL_CERT_FILE or NIX_SSL_CERT_FILE at a CA bundle that includes it",
+      ),
+      { retryable: false, code: "NMR_TLS", cause: error, ...(shown === undefined ? {} : { url: shown }) },
+    );
+  }
+  const retryable = code !== undefined && RETRYABLE_ERROR_CODES.has(code);
+  const text = code !== undefined && !detail.includes(code) ? `${code}: ${detail}` : detail;
+  return new TransferFailure(redact(`${text}${where}`), {
+    retryable,
+    cause: error,
+    ...(shown === undefined ? {} : { url: shown }),
+  });
+}
+
+/** System errors of writing files: the disk's or the permissions' fault, not the network's. */
+const DISK_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "EIO",
+  "EMFILE",
+  "ENFILE",
+  "ENOTDIR",
+  "EISDIR",
+  "ENAMETOOLONG",
+]);
+
+/** A file system error (it has a path and a disk error code) as a DiskFailure; undefined for anything else. */
+export function diskFailureFrom(error: unknown): DiskFailure | undefined {
+  if (error instanceof DiskFailure) return error;
+  const system = error as NodeJS.ErrnoException | undefined;
+  if (!(error instanceof Error) || typeof system?.path !== "string" || !DISK_ERROR_CODES.has(system.code ?? "")) {
+    return undefined;
+  }
+  return new DiskFailure(system.path, system);
+}

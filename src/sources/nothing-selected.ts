@@ -1,0 +1,35 @@
+import type { FailureContext } from "../errors/render.js";
+import { UserError } from "../errors/user-error.js";
+
+/**
+ * The error for a source whose `files` patterns select nothing (or that has nothing to
+ * select): what was asked, and a dozen of the paths there are, to write patterns from.
+ */
+export interface NothingSelected {
+  /** What one item is: "file", "object". */
+  readonly noun: string;
+  /** Where they were looked for: "of acme/tiny at revision main", "under s3://models/tiny/". */
+  readonly where: string;
+  readonly context: FailureContext;
+  /** How patterns match, for the fix: "Patterns are fnmatch patterns over paths ...". */
+  readonly patternRule: string;
+  /** Every path there is, before selection. */
+  readonly available: readonly string[];
+  /** What to check when there is nothing at all. */
+  readonly whenEmpty: readonly string[];
+}
+
+const SAMPLE_SIZE = 12;
+
+export function nothingSelected(details: NothingSelected): UserError {
+  const { available } = details;
+  const sample = available.slice(0, SAMPLE_SIZE).join(", ") + (available.length > SAMPLE_SIZE ? ", ..." : "");
+  return new UserError({
+    what:
+      available.length === 0
+        ? `No ${details.noun}s ${details.where}`
+        : `No ${details.noun} ${details.where} matches the \`files\` patterns`,
+    context: details.context,
+    fix: available.length === 0 ? details.whenEmpty : [`${details.patternRule} There are: ${sample}`],
+  });
+}

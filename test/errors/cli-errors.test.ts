@@ -1,0 +1,252 @@
+/**
+ * Every class of failure, end to end: the bundled CLI fetches from a real server on
+ * loopback that fails on purpose (test/helpers/fault-server.ts), and what reaches the
+ * user is checked line by line against the one format (src/errors/render.ts): what
+ * failed; source, repo or file; the error; numbered steps to fix it. No secret may
+ * appear in any of it.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cliPath, runCli, type CliResult } from "../helpers/cli.js";
+import { generatedSha256 } from "../helpers/fault-server.js";
+import { useFaultBed } from "../helpers/transfer-fixtures.js";
+
+const TOKEN = `tok_${randomBytes(12).toString("hex")}`;
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+
+/** The rendered error at the end of stderr, taken apart by the shape of its lines. */
+interface Rendered {
+  readonly what: string;
+  /** "Source" → "url", in order. */
+  readonly fields: readonly (readonly [string, string])[];
+  readonly error: string;
+  readonly fixes: readonly string[];
+  readonly help: string | undefined;
+}
+
+function rendered(stderr: string): Rendered {
+  const lines = stderr.split("\n");
+  const start = lines.findLastIndex((line) => line.startsWith("error: "));
+  expect(start, stderr).toBeGreaterThanOrEqual(0);
+  const body = lines.slice(start + 1).filter((line) => line !== "");
+  // Every line of the box is indented and drawn: ┌─ first field, │ the rule, ✗ the error, └─ the end.
+  for (const line of body) expect(line, stderr).toMatch(/^ {2}(┌─ |│|✗ Error: |└─ )/);
+  const fields = body
+    .filter((line) => /^ {2}(┌─|│ ) [A-Z][A-Za-z ]*: /.test(line))
+    .map((line) => {
+      const [, name, value] = /^ {2}(?:┌─|│ ) ([A-Z][A-Za-z ]*): +(.*)$/.exec(line)!;
+      return [name!, value!] as const;
+    });
+  const error = body.find((line) => line.startsWith("  ✗ Error: "));
+  const fixes = body
+    .filter((line) => /^ {2}│ {3}\d+\. /.test(line))
+    .map((line) => line.replace(/^ {2}│ {3}\d+\. /, ""));
+  const numbers = body.flatMap((line) => /^ {2}│ {3}(\d+)\. /.exec(line)?.[1] ?? []).map(Number);
+  expect(numbers, stderr).toEqual(numbers.map((_, index) => index + 1));
+  if (fixes.length > 0) expect(body, stderr).toContain("  │ To fix this:");
+  return {
+    what: lines[start]!.slice("error: ".length),
+    fields,
+    error: error?.slice("  ✗ Error: ".length) ?? "",
+    fixes,
+    help: body.find((line) => line.startsWith("  └─ For more help: "))?.slice("  └─ For more help: ".length),
+  };
+}
+
+const bed = useFaultBed();
+/** A port nothing listens on: connections to it are refused. */
+let closedPort: number;
+
+beforeAll(async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+});
+
+let runs = 0;
+
+/** `nix-model-repo fetch` of a spec, retrying fast; `wrap` runs the command some other way (a small disk). */
+async function fetchSpec(
+  source: Record<string, unknown>,
+  options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv; out?: string } = {},
+): Promise<CliResult & { readonly out: string }> {
+  const dir = join(bed.dir.path, `run-${++runs}`);
+  await mkdir(dir);
+  const spec = join(dir, "spec.json");
+  await writeFile(
+    spec,
+    JSON.stringify({
+      specVersion: 1,
+      name: "errors",
+      source,
+      network: { retry: { maxAttempts: 3, baseDelay: 0 } },
+      ...(options.auth ? { auth: options.auth } : {}),
+    }),
+  );
+  const out = options.out ?? join(dir, "out");
+  const result = await runCli(["fetch", "--spec", spec, "--out", out], { env: options.env });
+  return { ...result, out };
+}
+
+function urlSource(path: string, content: Buffer | string, sha?: string) {
+  return {
+    type: "url",
+    urls: [{ url: bed.server.url(path), sha256: sha ?? sha256(content), filename: "model.bin" }],
+    unpack: false,
+  };
+}
+
+describe("what a failed fetch prints", () => {
+  it("a connection that fails after retries: the source, the error with the attempts, what to check", async () => {
+    const result = await fetchSpec({
+      type: "huggingface",
+      repo: "acme/tiny",
+      revision: "main",
+      endpoint: `http://127.0.0.1:${closedPort}`,
+    });
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to fetch acme/tiny @ main");
+    expect(error.fields.slice(0, 3)).toEqual([
+      ["Source", "huggingface"],
+      ["Repo", "acme/tiny"],
+      ["Revision", "main"],
+    ]);
+    expect(error.error).toMatch(/ECONNREFUSED.*gave up after 3 attempts/);
+    expect(error.fixes[0]).toContain("Check the network connection and proxy settings");
+    expect(error.fixes[1]).toContain("network.retry.maxAttempts");
+    expect(existsSync(result.out)).toBe(false);
+  });
+
+  it("a download cut again and again: the file, the error, what to check", async () => {
+    const content = randomBytes(64 * 1024);
+    bed.server.serveBytes("/cut/model.bin", content, { dropAfterBytes: 1000, dropTimes: 1000 });
+    const result = await fetchSpec(urlSource("/cut/model.bin", content));
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to download model.bin");
+    expect(error.fields).toContainEqual(["Source", "url"]);
+    expect(error.fields).toContainEqual(["File", "model.bin"]);
+    expect(error.error).toContain("gave up after");
+    expect(error.fixes[0]).toContain("Check the network connection");
+  });
+
+  it("a refusal (401/403): the file, the status, the token's way in; the token never printed", async () => {
+    const content = Buffer.from("weights");
+    bed.server.serveBytes("/private/model.bin", content, {
+      statuses: [{ status: 403, body: `{"error":"token ${TOKEN} may not read this"}` }],
+    });
+    const result = await fetchSpec(urlSource("/private/model.bin", content), {
+      auth: { tokenEnvVar: "CLI_ERRORS_TOKEN", tokenFile: null },
+      env: { CLI_ERRORS_TOKEN: TOKEN },
+    });
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to download model.bin");
+    expect(error.error).toMatch(/^HTTP 403 Forbidden from /);
+    expect(error.fixes[0]).toContain("Check that the token is given to the fetcher");
+    expect(error.help).toBe("docs/authentication.md");
+    expect(result.stderr).not.toContain(TOKEN);
+    expect(bed.server.requestsFor("/private/model.bin").length).toBe(1);
+  });
+
+  it("a missing file (404): the file, the status, what to check; not retried", async () => {
+    const result = await fetchSpec(urlSource("/nowhere/model.bin", "x"));
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to download model.bin");
+    expect(error.error).toMatch(/^HTTP 404 Not Found from /);
+    expect(error.fixes).toEqual(["Check that the file still exists at this revision/version."]);
+    expect(bed.server.requestsFor("/nowhere/model.bin").length).toBe(1);
+  });
+
+  it("a rate limit that does not end: the status after the retries, when to try again", async () => {
+    const content = Buffer.from("weights");
+    const limited = { status: 429, headers: { "retry-after": "0" } };
+    bed.server.serveBytes("/limited/model.bin", content, { statuses: [limited, limited, limited, limited] });
+    const result = await fetchSpec(urlSource("/limited/model.bin", content));
+    const error = rendered(result.stderr);
+    expect(error.error).toMatch(/^HTTP 429 Too Many Requests from .*gave up after 3 attempts/);
+    expect(error.fixes[0]).toContain("rate limiting");
+    expect(bed.server.requestsFor("/limited/model.bin").length).toBe(3);
+  });
+
+  it("a server error that does not end: the status after the retries, the server's trouble", async () => {
+    const content = Buffer.from("weights");
+    const unavailable = { status: 503, body: "maintenance" };
+    bed.server.serveBytes("/down/model.bin", content, { statuses: [unavailable, unavailable, unavailable] });
+    const result = await fetchSpec(urlSource("/down/model.bin", content));
+    const error = rendered(result.stderr);
+    expect(error.error).toMatch(/^HTTP 503 Service Unavailable from .*\(maintenance\).*gave up after 3 attempts/);
+    expect(error.fixes[0]).toBe("The server is having trouble: try again later.");
+  });
+
+  it("bytes that do not match their pin: the file, both digests, the ways out", async () => {
+    const content = randomBytes(10_000);
+    bed.server.serveBytes("/changed/model.bin", content, { corruptAt: 5 });
+    const result = await fetchSpec(urlSource("/changed/model.bin", content));
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("model.bin does not match the sha256 it is pinned to");
+    expect(error.fields).toContainEqual(["File", "model.bin"]);
+    expect(error.error).toContain(`sha256: expected ${sha256(content)}, got `);
+    expect(error.error).toContain("(downloaded 2 times)");
+    expect(error.fixes.length).toBe(3);
+    expect(error.fixes[1]).toContain("nix-model-repo prefetch url:");
+  });
+
+  it("a spec the fetcher cannot read: the field, what it must be, where to read", async () => {
+    const result = await fetchSpec({ type: "url", urls: [{ url: bed.server.url("/x.bin"), sha256: "abc" }] });
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toMatch(/^Invalid fetch spec: spec\.source\.urls\[0\]\.sha256 must be a sha256 .*, got "abc"$/);
+    expect(error.fixes[0]).toContain("Correct the fetchModel option");
+    expect(error.help).toBe("docs/spec.md");
+  });
+});
+
+/** A 256 KiB tmpfs in a private mount namespace: a real ENOSPC without touching the machine. */
+function canMountSmallDisk(): boolean {
+  try {
+    execFileSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=64k tmpfs "${tmpdir()}"`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user namespaces)", () => {
+  it("names the file being written and says to free space", async () => {
+    const size = 1024 * 1024;
+    bed.server.serveGenerated("/big/model.bin", size, 7);
+    const disk = join(bed.dir.path, "small-disk");
+    await mkdir(disk);
+    const dir = join(bed.dir.path, "disk-run");
+    await mkdir(dir);
+    const spec = join(dir, "spec.json");
+    const source = {
+      type: "url",
+      urls: [{ url: bed.server.url("/big/model.bin"), sha256: generatedSha256(7, size), filename: "model.bin" }],
+      unpack: false,
+    };
+    await writeFile(spec, JSON.stringify({ specVersion: 1, name: "errors", source }));
+    const script = `mount -t tmpfs -o size=256k tmpfs "$1" && exec "$2" "$3" fetch --spec "$4" --out "$1/out"`;
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        "unshare",
+        ["-rm", "sh", "-c", script, "sh", disk, process.execPath, cliPath, spec],
+        { env: { ...process.env, NIX_MODEL_REPO_PROGRESS: "plain" } },
+        (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to write model.bin");
+    expect(error.fields).toContainEqual(["File", "model.bin"]);
+    expect(error.error).toContain("ENOSPC");
+    expect(error.fixes).toEqual(["Free space where the output is written (the Nix store, or --out)."]);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * One fetch, start to finish (src/fetch): resolve, transfer, layout; on failure no output
+ * is left and the error is explained once, with what was being fetched in front.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UserError } from "../../src/errors/user-error.js";
+import { fetchModelInto } from "../../src/fetch/fetch-model.js";
+import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
+import { silentProgress } from "../../src/progress/silent.js";
+import { useFaultBed } from "../helpers/transfer-fixtures.js";
+
+const bed = useFaultBed({ freshDir: true });
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+function spec(path: string, content: Buffer) {
+  return parseSpec({
+    specVersion: SPEC_VERSION,
+    name: "fetch-test",
+    source: { type: "url", urls: [{ url: bed.server.url(path), sha256: sha256(content), filename: "model.bin" }] },
+    network: { retry: { maxAttempts: 2, baseDelay: 0 } },
+  });
+}
+
+const options = { env: {}, progress: silentProgress };
+
+describe("fetchModelInto", () => {
+  it("writes the layout and returns the meta it wrote", async () => {
+    const content = Buffer.from("weights");
+    bed.server.serveBytes("/ok/model.bin", content);
+    const out = join(bed.dir.path, "out");
+    const meta = await fetchModelInto(spec("/ok/model.bin", content), out, options);
+    expect(meta.files).toEqual([{ path: "model.bin", size: content.length, sha256: sha256(content) }]);
+    expect(existsSync(join(out, ".nix-model-repo-meta.json"))).toBe(true);
+  });
+
+  it("leaves no output when the fetch fails, and explains the failure once, in the source's context", async () => {
+    const content = Buffer.from("weights");
+    bed.server.serveBytes("/gone/model.bin", content, { statuses: [{ status: 404 }] });
+    const out = join(bed.dir.path, "out");
+    const error = await fetchModelInto(spec("/gone/model.bin", content), out, options).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).code).toBe("NMR_NOT_FOUND");
+    expect((error as UserError).details.context).toMatchObject({ source: "url", file: "model.bin" });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses an output directory that is not empty, and leaves it alone", async () => {
+    const out = join(bed.dir.path, "out");
+    await mkdir(out);
+    await writeFile(join(out, "keep"), "mine");
+    await expect(fetchModelInto(spec("/any", Buffer.from("x")), out, options)).rejects.toThrow("is not empty");
+    expect(existsSync(join(out, "keep"))).toBe(true);
+  });
+});
