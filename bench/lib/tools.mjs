@@ -4,6 +4,7 @@
  * the way its users would run it for this job; none gets a head start (no warm cache:
  * every run starts from an empty output).
  */
+import { spawnSync } from "node:child_process";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -205,4 +206,72 @@ export function aria2cParallel({ hubUrl, repoId, files, scratch, env, parallel =
     cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(input(run), { force: true })]),
     note: "given the file list for free (no API calls), no checksum",
   };
+}
+
+/** huggingface_hub (Python) snapshot_download(max_workers=8) into a Hub cache: what most users run. */
+export function huggingFaceHubPython({ peer, hubUrl, repoId, scratch, env, expectedFiles, workers = 8 }) {
+  const cache = (run) => join(scratch, `hfpy-${run}`);
+  return {
+    name: `huggingface_hub snapshot_download(max_workers=${workers})`,
+    skip: peer.skip,
+    prepare: (run) => ({
+      command: peer.python,
+      args: [peer.client, "snapshot", repoId, cache(run), String(workers)],
+      env: {
+        ...env,
+        PYTHONPATH: peer.pythonPath,
+        PYTHONDONTWRITEBYTECODE: "1",
+        HF_ENDPOINT: hubUrl,
+        HF_HUB_DISABLE_TELEMETRY: "1",
+        HF_HUB_DISABLE_PROGRESS_BARS: "1",
+      },
+    }),
+    async verify(_result, run) {
+      const blobs = join(cache(run), `models--${repoId.split("/").join("--")}`, "blobs");
+      for (const file of expectedFiles) {
+        const size = await sizeOf(join(blobs, file.etag));
+        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
+      }
+      return undefined;
+    },
+    cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
+    note: "a Hub cache, not a store path; no checksum",
+  };
+}
+
+/**
+ * nix-build of an expression file whose outputs are `outPaths`, each deleted from the
+ * store before every run (outside the timed part), so every run really builds. Builds run
+ * as Nix runs them here: as the nixbld users, no substituters, up to 8 at once.
+ */
+export function nixBuild({ name, expressionFile, outPaths, env, ours = false, note }) {
+  return {
+    name,
+    ours,
+    note,
+    async prepare() {
+      await deleteStorePaths(outPaths);
+      return {
+        command: "nix-build",
+        args: ["--no-out-link", "--option", "substituters", "", "--max-jobs", "8", "--quiet", expressionFile],
+        env,
+      };
+    },
+    async verify(result) {
+      const built = result.stdout.trim().split("\n").filter(Boolean);
+      const missing = outPaths.filter((path) => !built.includes(path));
+      return missing.length ? `${missing.length} of ${outPaths.length} outputs not built (${missing[0]})` : undefined;
+    },
+    cleanup: () => deleteStorePaths(outPaths),
+  };
+}
+
+/** nix-store --delete of the paths that exist (nothing roots them: nix-build ran with --no-out-link). */
+export async function deleteStorePaths(paths) {
+  const present = [];
+  for (const path of paths) if (await stat(path).catch(() => undefined)) present.push(path);
+  for (let index = 0; index < present.length; index += 200) {
+    const result = spawnSync("nix-store", ["--delete", ...present.slice(index, index + 200)], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`nix-store --delete failed: ${result.stderr.trim()}`);
+  }
 }
