@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { request } from "../../http/undici.js";
 import { normaliseHeaders } from "../../http/failure.js";
 
 /**
