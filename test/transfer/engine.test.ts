@@ -63,6 +63,26 @@ describe("transferAll", () => {
     expect(progress.events).toContain(`finished big.bin ${bigSize}`);
   });
 
+  it("starts the largest files first and still returns the results in the items' order", async () => {
+    const sizes = { "a.json": 100, "b.bin": 300 * 1024, "c.json": 200, "d.bin": 900 * 1024, "e.txt": undefined };
+    const items = Object.entries(sizes).map(([name, size], index) => {
+      bed.server.serveGenerated(`/order/${name}`, size ?? 50, 70 + index);
+      return item(bed.http, bed.server.url(`/order/${name}`), join(bed.dir.path, name), { path: name, size });
+    });
+    const progress = recordingProgress();
+
+    const results = await transferAll(items, { settings: quickSettings({ concurrency: 1 }), progress });
+
+    // One connection: the server sees the order in which files took it. Unknown sizes last.
+    expect(bed.server.log.map((request) => request.path)).toEqual(
+      ["d.bin", "b.bin", "c.json", "a.json", "e.txt"].map((name) => `/order/${name}`),
+    );
+    expect(progress.events.filter((event) => event.startsWith("started"))).toEqual(
+      ["d.bin", "b.bin", "c.json", "a.json", "e.txt"].map((name) => `started ${name}`),
+    );
+    expect(results.map((result) => result.path)).toEqual(Object.keys(sizes));
+  });
+
   it("resumes a single stream with Range from where the connection was cut", async () => {
     const size = 3 * MiB;
     const cut = 1 * MiB + 777;
