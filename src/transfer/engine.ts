@@ -27,7 +27,7 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.
  * - The first fatal error aborts everything else; no `.incomplete` file is left behind.
  *
- * The byte path: undici's chunk → one copy into a ~512 KiB slab of a SlabPool
+ * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
  * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.
@@ -35,7 +35,7 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Memory bound, whatever the file sizes:
  *   hashBufferBytes (default 64 MiB): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
- *     allocated on first need, and a stream at the frontier holds ≤ 9 (4.5 MiB)
+ *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
  *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
