@@ -36,6 +36,20 @@ async function sizeOf(path) {
   return (await stat(path).catch(() => undefined))?.size;
 }
 
+/** The blobs folder of `repoId` in a Hub cache. */
+function hubCacheBlobs(cacheDir, repoId) {
+  return join(cacheDir, `models--${repoId.split("/").join("--")}`, "blobs");
+}
+
+/** Why a blobs folder does not hold every expected file (by etag) at its size; undefined if it does. */
+async function wrongBlob(blobs, expectedFiles) {
+  for (const file of expectedFiles) {
+    const size = await sizeOf(join(blobs, file.etag));
+    if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
+  }
+  return undefined;
+}
+
 /** nix-model-repo fetch --spec … --out … (the FOD builder itself). */
 export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, keepRun }) {
   const variant = concurrency ? `c${concurrency}-` : "";
@@ -57,14 +71,8 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
       );
       return { command: process.execPath, args: [cli, "fetch", "--spec", spec, "--out", out(run)], env };
     },
-    async verify(_result, run) {
-      // The fetcher checks sizes and digests itself; make sure every file is there.
-      for (const file of expectedFiles) {
-        const size = await sizeOf(join(out(run), "blobs", file.etag));
-        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
-      }
-      return undefined;
-    },
+    // The fetcher checks sizes and digests itself; make sure every file is there.
+    verify: (_result, run) => wrongBlob(join(out(run), "blobs"), expectedFiles),
     // keepRun: that run's output stays (until the bench's temp dir goes) for a later case.
     cleanup: (run) => (run === keepRun ? undefined : rm(out(run), { recursive: true, force: true })),
     outputOf: out,
@@ -128,14 +136,7 @@ export function huggingFaceHub({ mode, hubUrl, repoId, path, scratch, env, expec
           : [HF_HUB_CLIENT, "snapshot", hubUrl, repoId, cache(run)],
       env,
     }),
-    async verify(_result, run) {
-      const blobs = join(cache(run), `models--${repoId.split("/").join("--")}`, "blobs");
-      for (const file of expectedFiles) {
-        const size = await sizeOf(join(blobs, file.etag));
-        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
-      }
-      return undefined;
-    },
+    verify: (_result, run) => wrongBlob(hubCacheBlobs(cache(run), repoId), expectedFiles),
     cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
     note: "no checksum (trusts the bytes)",
   };
@@ -226,14 +227,7 @@ export function huggingFaceHubPython({ peer, hubUrl, repoId, scratch, env, expec
         HF_HUB_DISABLE_PROGRESS_BARS: "1",
       },
     }),
-    async verify(_result, run) {
-      const blobs = join(cache(run), `models--${repoId.split("/").join("--")}`, "blobs");
-      for (const file of expectedFiles) {
-        const size = await sizeOf(join(blobs, file.etag));
-        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
-      }
-      return undefined;
-    },
+    verify: (_result, run) => wrongBlob(hubCacheBlobs(cache(run), repoId), expectedFiles),
     cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
     note: "a Hub cache, not a store path; no checksum",
   };
