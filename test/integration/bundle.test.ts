@@ -94,7 +94,9 @@ describe("the bundle (scripts/bundle.mjs)", () => {
       if (reachable.has(file)) continue;
       reachable.add(file);
       const text = await readFile(join(dist, file), "utf8");
-      for (const [, specifier] of text.matchAll(/["'](\.\.?\/[^"']+\.mjs)["']/g))
+      // Static and dynamic imports only: esbuild also keys lazily run modules by their
+      // source path, which starts with "../" when node_modules lies outside the checkout.
+      for (const [, specifier] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.\.?\/[^"']+\.mjs)["']/g))
         pending.push(relative(dist, resolve(dist, dirname(file), specifier!)));
     }
     // Nothing stale from an earlier build, nothing missing.
