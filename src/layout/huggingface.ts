@@ -3,7 +3,7 @@ import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferItem, TransferredFile } from "../transfer/types.js";
-import { compareBytes } from "./canonical-json.js";
+import { compareBytes } from "../util/canonical-json.js";
 import { buildMeta, writeMeta } from "./meta.js";
 import type { ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";

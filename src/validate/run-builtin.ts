@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { canonicalJson } from "../layout/canonical-json.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { runCheck } from "./checks/index.js";
 import { describeEnd } from "./describe-end.js";
 import { runProcessGroup } from "./process-group.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalJson } from "../layout/canonical-json.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { UserError } from "../errors/user-error.js";
 import { describeValidator, resultLines } from "./messages.js";
 import { validationReport, validatorReport } from "./report.js";

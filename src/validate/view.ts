@@ -1,6 +1,6 @@
 import { lstat, readFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { compareBytes } from "../layout/canonical-json.js";
+import { compareBytes } from "../util/canonical-json.js";
 import { META_FILE, META_FORMAT_VERSION } from "../model/meta.js";
 import { UserError } from "../errors/user-error.js";
 
