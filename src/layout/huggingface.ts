@@ -99,8 +99,7 @@ export async function writeSnapshot(
     await mkdir(dirname(link), { recursive: true });
     await symlink(blobLinkTarget(file.path, file.blob), link);
   }
-  const refs = snapshot.refs.includes("main") ? snapshot.refs : [...snapshot.refs, "main"];
-  for (const ref of refs) {
+  for (const ref of snapshotRefs(snapshot.refs)) {
     const refFile = outputPath(out, "refs", ...ref.split("/"));
     await mkdir(dirname(refFile), { recursive: true });
     // No trailing newline: huggingface_hub reads refs without stripping.
@@ -194,6 +193,11 @@ async function nameBlobs(
 function blobLinkTarget(path: string, blob: string): string {
   const depth = path.split("/").length - 1;
   return `${"../".repeat(2 + depth)}blobs/${blob}`;
+}
+
+/** The refs a snapshot gets: the resolved revision names, and `main` so default offline loads find it. */
+export function snapshotRefs(refs: readonly string[]): readonly string[] {
+  return refs.includes("main") ? refs : [...refs, "main"];
 }
 
 /** A commit id for sources without commits: sha1 over the sorted manifest (path, size, sha256). */

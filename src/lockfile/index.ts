@@ -5,7 +5,15 @@
  * it knows the lock's format and Nix's naming rules, nothing of sources or downloads.
  */
 export * from "./types.js";
-export { checkLockFile, emptyLock, lockDocument, parseLockFile, readLockFile } from "./read.js";
+export {
+  checkLockFile,
+  emptyLock,
+  isEntryName,
+  isPrintable,
+  lockDocument,
+  parseLockFile,
+  readLockFile,
+} from "./read.js";
 export { serializeLockFile, updateLockFile, withEntry, withoutEntry, writeLockFile } from "./write.js";
 export { type LockedStorePaths, lockedBlobPath, lockedSmallFilesPath, lockedStorePaths } from "./store-paths.js";
 export { entryMeta } from "./meta.js";

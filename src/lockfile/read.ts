@@ -39,6 +39,16 @@ const ENTRY_NAME = /^[A-Za-z0-9_+][A-Za-z0-9_+.=?-]{0,99}$/;
  * `update` and `list` can print what they read.
  */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** Whether a string may go into a lock (and so be printed): no control characters, no bidi overrides. */
+export function isPrintable(text: string): boolean {
+  return !UNPRINTABLE.test(text);
+}
+
+/** Whether `name` may name a lock entry (an attribute and the start of store names). */
+export function isEntryName(name: string): boolean {
+  return ENTRY_NAME.test(name);
+}
 const MAX_SEGMENT_BYTES = 255;
 const REPO_TYPES = ["model", "dataset", "space"] as const;
 const OLLAMA_BLOB = /^blobs\/sha256-([0-9a-f]{64})$/;

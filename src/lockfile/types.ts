@@ -11,6 +11,13 @@ export const LOCK_VERSION = 1;
 /** Where the CLI looks for the lockfile unless told otherwise (--lock FILE). */
 export const DEFAULT_LOCK_PATH = "models.lock.json";
 
+/**
+ * Files at least this large get a fixed-output path of their own; smaller ones share the
+ * small files' path. docs/lockfile.md, "Large and small", has the measurement behind it.
+ * Only `add` and `update` use it: the lock records each file's choice.
+ */
+export const DEFAULT_LARGE_FILE_BYTES = 64 * 1024 * 1024;
+
 export interface LockFile {
   readonly lockVersion: typeof LOCK_VERSION;
   /** By model name: the attribute name `fromLock` gives the model. */

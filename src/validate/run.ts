@@ -46,7 +46,7 @@ export async function runValidation(
   options: RunValidationOptions = {},
 ): Promise<ValidationRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const view = await openModelView(rawDir);
+  const view = await openModelView(rawDir, config.linkRoots);
   const workRoot = await mkdtemp(join(options.tmpDir ?? process.env["TMPDIR"] ?? tmpdir(), "nmr-validate-"));
   const selfCommand = options.selfCommand ?? defaultSelfCommand();
   const reports: ValidatorReport[] = [];
