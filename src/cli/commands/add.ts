@@ -75,10 +75,17 @@ const command: Command = {
     // Fail before downloading when the lock cannot take the entry.
     refuseExisting(await readLockFile(lockPath, { missingOk: true }), name, lockPath, values.replace);
 
+    // MLflow reads its tracking server from $MLFLOW_TRACKING_URI when --endpoint is not
+    // given; the lock records it, since Nix evaluating fromLock cannot read the environment.
+    const endpoint =
+      values.endpoint ??
+      (target.startsWith("mlflow:") || target.startsWith("models:")
+        ? process.env["MLFLOW_TRACKING_URI"] || undefined
+        : undefined);
     const source: LockSource = {
       target,
       ...(values.files && values.files.length > 0 ? { files: values.files } : {}),
-      ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
+      ...(endpoint === undefined ? {} : { endpoint }),
       ...(repoType === undefined ? {} : { repoType: repoType as (typeof REPO_TYPES)[number] }),
       ...(values.region === undefined ? {} : { region: values.region }),
     };
