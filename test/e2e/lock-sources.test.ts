@@ -131,7 +131,10 @@ describe.skipIf(!nixAvailable)("a locked model from MLflow", () => {
       storageLocation: `mlflow-artifacts:/${folder}`,
       artifacts: {
         folder,
-        files: { MLmodel: `artifact_path: model\nrun: ${runId}\n`, "model.safetensors": safetensors(randomBytes(120 * KiB)) },
+        files: {
+          MLmodel: `artifact_path: model\nrun: ${runId}\n`,
+          "model.safetensors": safetensors(randomBytes(120 * KiB)),
+        },
       },
     });
   });
