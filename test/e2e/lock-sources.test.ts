@@ -20,10 +20,12 @@ import {
   pushOllamaModel,
   startDockerRegistry,
   type DockerRegistry,
+  type PushedModel,
 } from "../helpers/docker-registry.js";
 import { FaultServer } from "../helpers/fault-server.js";
 import { GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
 import { pushLfsRepo } from "../helpers/git-lfs-repo.js";
+import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy.js";
 import { buildAll, expectSameLayout, modelAndRaw } from "../helpers/locked.js";
 import { type MlflowTestServer, startMlflowServer } from "../helpers/mlflow-server.js";
 import { nixAvailable, nixReadableTempDir } from "../helpers/nix.js";
@@ -173,19 +175,27 @@ describe.skipIf(!nixAvailable || !hasGitLfs)("a locked model from a git reposito
 describe.skipIf(!nixAvailable || !hasDockerRegistry)("a locked model from an Ollama registry", () => {
   let storage: string;
   let registry: DockerRegistry;
+  let proxy: CountingProxy;
+  const weights = randomBytes(400 * KiB);
+  const layers = (params: string) => [
+    { mediaType: OLLAMA_LAYER("model"), bytes: weights },
+    { mediaType: OLLAMA_LAYER("template"), bytes: Buffer.from("{{ .Prompt }}") },
+    { mediaType: OLLAMA_LAYER("params"), bytes: Buffer.from(params) },
+  ];
+  let first: PushedModel;
   beforeAll(async () => {
     storage = await mkdtemp(join(tmpdir(), "nmr-lock-registry-"));
     registry = await startDockerRegistry({ storage });
-    await pushOllamaModel(registry.url, "library/tiny", "1", [
-      { mediaType: OLLAMA_LAYER("model"), bytes: randomBytes(400 * KiB) },
-      { mediaType: OLLAMA_LAYER("template"), bytes: Buffer.from("{{ .Prompt }}") },
-      {
-        mediaType: OLLAMA_LAYER("params"),
-        bytes: Buffer.from(JSON.stringify({ run: randomBytes(4).toString("hex") })),
-      },
-    ]);
+    proxy = await startCountingProxy(Number(new URL(registry.url).port));
+    first = await pushOllamaModel(
+      registry.url,
+      "library/tiny",
+      "1",
+      layers(JSON.stringify({ run: randomBytes(4).toString("hex") })),
+    );
   });
   afterAll(async () => {
+    await proxy?.close();
     await registry?.close();
     await rm(storage, { recursive: true, force: true });
   });
@@ -193,9 +203,45 @@ describe.skipIf(!nixAvailable || !hasDockerRegistry)("a locked model from an Oll
   it("adds a tag, pins the manifest digest, and builds the Ollama layout from per-blob paths", async () => {
     const { entry, raw } = await lockAndBuild("ollama-tiny", ["ollama:tiny:1", "--endpoint", registry.url], {});
     expect(entry.layout).toEqual({ kind: "ollama" });
-    expect(entry.resolved["manifestDigest"]).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(entry.resolved).toEqual({ manifestDigest: first.manifestDigest });
     const layer = entry.files.find((f) => f.large)!;
     expect(layer.ids).toEqual({ digest: `sha256:${layer.sha256}` });
     expect(existsSync(join(raw, "manifests", "registry.ollama.ai", "library", "tiny", "1"))).toBe(true);
+  });
+
+  it("moves the tag on update: only the changed layer downloaded, the weights keep their path", async () => {
+    const lock = join(await nixReadableTempDir("nmr-lock-ollama-"), "models.lock.json");
+    const lockArgs = ["--lock", lock, "--large-from", LARGE_FROM];
+    const added = await runCli(["add", "tiny", "ollama:tiny:1", "--endpoint", proxy.url, ...lockArgs]);
+    expect(added.code, added.stderr).toBe(0);
+    const before = parseLockFile(await readFile(lock), lock).models["tiny"]!;
+    // The tag now names a manifest with other parameters and the same weights.
+    const moved = await pushOllamaModel(registry.url, "library/tiny", "1", layers('{"temperature":0.2}'));
+    const blob = (pushed: PushedModel, index: number) => `blobs/sha256-${pushed.layers[index]!.sha256}`;
+
+    const dry = await runCli(["update", "--dry-run", "--json", ...lockArgs]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).models[0]).toMatchObject({
+      status: "moved",
+      resolved: { before: before.resolved, after: { manifestDigest: moved.manifestDigest } },
+      added: [{ path: blob(moved, 2), size: moved.layers[2]!.bytes.length }],
+      removed: [{ path: blob(first, 2) }],
+      changed: [{ path: "manifests/registry.ollama.ai/library/tiny/1" }],
+      download: { files: 1, bytes: moved.layers[2]!.bytes.length },
+    });
+
+    proxy.reset();
+    const updated = await runCli(["update", ...lockArgs]);
+    expect(updated.code, updated.stderr).toBe(0);
+    // The manifest and the new parameters crossed the wire, not the weights.
+    expect(proxy.bytesToClient()).toBeLessThan(weights.length);
+    const after = parseLockFile(await readFile(lock), lock).models["tiny"]!;
+    expect(after.resolved).toEqual({ manifestDigest: moved.manifestDigest });
+    expect(after.files.filter((f) => f.large)).toEqual(before.files.filter((f) => f.large));
+    const built = await buildAll(modelAndRaw(lock, "tiny"));
+    expect(built.ok, built.stderr).toBe(true);
+    expect(built.stderr).not.toMatch(/model-blob-|-files\.drv/);
+    const manifest = join(built.paths[1]!, "manifests", "registry.ollama.ai", "library", "tiny", "1");
+    expect((await readFile(manifest)).equals(moved.manifest)).toBe(true);
   });
 });

@@ -50,6 +50,8 @@ interface ModelUpdate {
   readonly changed: readonly { readonly path: string; readonly before: number; readonly after: number | undefined }[];
   readonly unchanged: { readonly files: number; readonly bytes: number };
   readonly download: { readonly files: number; readonly bytes: number | undefined };
+  /** The entry's fixed-output paths, added or already valid (null: Nix is not installed; absent: nothing fetched). */
+  readonly storePaths?: readonly string[] | null;
   /** The new entry, once downloaded (not with --dry-run). */
   readonly entry?: LockEntry;
 }
@@ -151,7 +153,7 @@ async function updateOne(
     resolved: { before: entry.resolved, after: result.entry?.resolved ?? { ...entry.resolved, ...resolved } },
     ...described(diff),
     download,
-    ...(result.entry === undefined ? {} : { entry: result.entry }),
+    ...(result.entry === undefined ? {} : { entry: result.entry, storePaths: result.storePaths }),
   };
 }
 
