@@ -13,7 +13,7 @@ import { humanBytes } from "../../progress/format.js";
 import { PREFETCH_SCHEMES } from "../../sources/registry.js";
 import { parseCommandArgs, sizeFlag, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { LOCK_OPTIONS_USAGE, runLock } from "../locking.js";
+import { LOCK_OPTIONS, LOCK_OPTIONS_USAGE, runLock } from "../locking.js";
 
 const usage = `nix-model-repo add NAME TARGET [options]
 
@@ -50,8 +50,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
       files: { type: "string", multiple: true },
       endpoint: { type: "string" },
       "repo-type": { type: "string" },
