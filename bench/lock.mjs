@@ -168,7 +168,7 @@ async function updateCase({ cli, scratch, runs, progress }) {
   ];
   return {
     header: [
-      "3 × " + SHARD_MIB + " MiB shards, config.json changed",
+      `3 × ${SHARD_MIB} MiB shards, config.json changed`,
       "median s",
       "MiB on the wire",
       "peak RSS MiB",

@@ -202,6 +202,11 @@ describe.skipIf(!nixAvailable)("lib.fromLock", () => {
         'models."tiny".files must not hold a file inside another file',
       ],
       [
+        "two contents under one blob",
+        (j) => (j.models.tiny.files[1].blob = j.models.tiny.files[0].blob),
+        'models."tiny".files must give each blob one content, but blob',
+      ],
+      [
         "an Ollama blob whose path is another digest",
         (j) => (j.models.llama.files[0].sha256 = sha256Of("other")),
         'models."llama".files[0].sha256 must be the digest its path names',
