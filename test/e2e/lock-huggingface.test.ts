@@ -288,6 +288,39 @@ describe.skipIf(!nixAvailable)("a locked model from a Hugging Face Hub", () => {
     expect(again.stdout).toContain("nothing to update");
   });
 
+  it("is what mkHfHub and mkShellHook take: two locked revisions of one repo in one Hub cache", async () => {
+    // After the update: `locked` is main's new commit; lock the first commit beside it.
+    const lock = join(lockDir, "models.lock.json");
+    const added = await runCli(
+      ["add", "locked-first", `hf:acme/locked@${repo.commit}`, "--lock", lock, "--large-from", LARGE_FROM],
+      {
+        env: env(),
+      },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const locked = parseLockFile(await readFile(lock), lock).models;
+    const latest = locked["locked"]!.resolved["commit"]!;
+    expect(latest).not.toBe(repo.commit);
+    await hub.close();
+    try {
+      const built = await buildAll(
+        `${libPrelude} let m = nmr.fromLock ${lock}; in nmr.integration.mkHfHub { models = [ m.locked m.locked-first ]; }`,
+      );
+      expect(built.ok, built.stderr).toBe(true);
+      const hubDir = built.paths[0]!;
+      const hook = await nixEval(`${libPrelude} nmr.mkShellHook { models = [ (nmr.fromLock ${lock}).locked ]; }`);
+      expect(hook.stderr).toBe("");
+      expect(hook.value).toContain("HF_HUB_OFFLINE");
+      const first = expected(repo.files);
+      const files = Object.fromEntries(locked["locked"]!.files.map((file) => [file.path, file.sha256]));
+      await assertEveryFileFoundOffline(hubDir, "acme/locked", new Map(Object.entries(files)), { linkedBlobs: true });
+      await assertEveryFileFoundOffline(hubDir, "acme/locked", first, { revision: repo.commit, linkedBlobs: true });
+    } finally {
+      await restartHub();
+      proxy.retarget(hub.port);
+    }
+  });
+
   it("stores a weight file two models share once, and downloads it once", async () => {
     const shared = safetensors(randomBytes(MiB + 77));
     const [a] = await Promise.all(
