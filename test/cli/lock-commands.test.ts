@@ -93,6 +93,28 @@ describe("add and update on the command line", () => {
     expect(unknown.stderr).toContain('has no model named "tinny"; it has tiny');
   });
 
+  it("never moves a model pinned to a commit, and does not ask the source", async () => {
+    const lock = join(dir, "pinned.lock.json");
+    const added = await runCli(["add", "tiny", "hf:acme/tiny", "--lock", lock, "--json"], { env: env() });
+    const commit = JSON.parse(added.stdout).resolved.commit as string;
+    const pinned = await runCli(["add", "pinned", `hf:acme/tiny@${commit}`, "--lock", lock], { env: env() });
+    expect(pinned.code, pinned.stderr).toBe(0);
+    const before = await readFile(lock, "utf8");
+    hub.clearRequests();
+    const result = await runCli(["update", "pinned", "--lock", lock, "--json"], { env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).models).toEqual([
+      expect.objectContaining({
+        name: "pinned",
+        status: "pinned",
+        pinnedTo: `commit ${commit}`,
+        download: { files: 0, bytes: 0 },
+      }),
+    ]);
+    expect(hub.requests).toHaveLength(0);
+    expect(await readFile(lock, "utf8")).toBe(before);
+  });
+
   it("refuses a hand-edited lock before touching the network, naming the entry and field", async () => {
     const lock = join(dir, "edited.lock.json");
     await runCli(["add", "tiny", "hf:acme/tiny", "--lock", lock], { env: env() });

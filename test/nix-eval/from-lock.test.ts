@@ -87,6 +87,20 @@ describe.skipIf(!nixAvailable)("lib.fromLock", () => {
     });
   });
 
+  it("is the same kind of value fetchModel returns: every attribute of one, and passthru", async () => {
+    const file = await lockFile();
+    const v = await value<{ fetched: string[]; locked: string[]; passthru: string[] }>(`let
+        fetched = nmr.fetchModel { name = "tiny"; source.huggingface = { repo = "acme/tiny"; files = [ "*.json" "*.safetensors" ]; }; hash = "${hubEntry().smallFiles!.narHash}"; };
+        locked = (nmr.fromLock ${file}).tiny;
+      in {
+        fetched = builtins.attrNames fetched;
+        locked = builtins.attrNames locked;
+        passthru = builtins.attrNames fetched.passthru;
+      }`);
+    expect(v.locked).toEqual(expect.arrayContaining(v.fetched));
+    expect(v.locked).toEqual(expect.arrayContaining([...v.passthru, "lockEntry", "lockedFiles"]));
+  });
+
   it("names a large file's path by content: the same in two models and two locks", async () => {
     const first = await lockFile();
     const second = await lockFile((j) => {
