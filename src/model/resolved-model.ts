@@ -25,6 +25,12 @@ export interface PlannedFile {
    * huggingface_hub's offline snapshot_download works with a pinned commit.
    */
   readonly hubTreeEntry?: HubTreeEntry;
+  /**
+   * The ETag the source gives the file (S3), recorded in a lockfile so `update` can tell
+   * an unchanged file without downloading it. Hub and Ollama files are told by their
+   * tree entry and digest instead.
+   */
+  readonly etag?: string;
 }
 
 /** One file of huggingface_hub's tree cache (its _tree_cache.py TreeCacheEntry). */

@@ -18,6 +18,12 @@ export interface AdapterContext {
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   /**
+   * What a lockfile says this source resolved to (the meta file's `resolved`: commit,
+   * version, manifestDigest): an adapter with a moving pointer resolves to exactly that
+   * instead of asking where the pointer is now (docs/lockfile.md). Absent: resolve afresh.
+   */
+  readonly pinned?: Readonly<Record<string, string>>;
+  /**
    * Gives the fetch the source's words for the failures it recognises (a gated repo, an
    * expired credential), for every failure from now on, while resolving and while
    * downloading: src/errors/explain.ts asks this hook first. Called again, the newer

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalJson } from "../layout/canonical-json.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { UserError } from "../errors/user-error.js";
 import { describeValidator, resultLines } from "./messages.js";
 import { validationReport, validatorReport } from "./report.js";
@@ -46,7 +46,7 @@ export async function runValidation(
   options: RunValidationOptions = {},
 ): Promise<ValidationRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const view = await openModelView(rawDir);
+  const view = await openModelView(rawDir, config.linkRoots);
   const workRoot = await mkdtemp(join(options.tmpDir ?? process.env["TMPDIR"] ?? tmpdir(), "nmr-validate-"));
   const selfCommand = options.selfCommand ?? defaultSelfCommand();
   const reports: ValidatorReport[] = [];

@@ -52,6 +52,7 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
         "fetchFromS3",
         "fetchFromUrl",
         "fetchModel",
+        "fromLock",
         "instantiate",
         "instantiateRaw",
         "integration",

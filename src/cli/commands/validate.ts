@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { integerFlag, parseCommandArgs, requiredFlags } from "../args.js";
-import { canonicalJson } from "../../layout/canonical-json.js";
+import { canonicalJson } from "../../util/canonical-json.js";
 import { UserError } from "../../errors/user-error.js";
 import {
   readValidationConfig,

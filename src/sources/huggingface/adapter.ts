@@ -58,9 +58,11 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined,
     );
 
-    const commit = await resolveCommit(context.http, ref, source.revision, context.signal);
+    const pinned = pinnedCommit(context.pinned);
+    const commit = pinned ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
     const tree = await listTree(context.http, ref, commit, context.signal);
-    if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
+    if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
+    else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
     const keep = compileAllowPatterns(source.files);
     const selected = tree.filter((entry) => keep(entry.path));
@@ -101,6 +103,14 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     } satisfies ResolvedModel;
   },
 };
+
+/** A lock's commit (docs/lockfile.md): the tree at that commit, wherever the revision points now. */
+function pinnedCommit(pinned: AdapterContext["pinned"]): string | undefined {
+  const commit = pinned?.["commit"];
+  if (commit !== undefined && !GIT_SHA1.test(commit))
+    throw new UserError({ what: `The pinned commit ${JSON.stringify(commit)} is not 40 lowercase hex digits` });
+  return commit;
+}
 
 function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: AdapterContext): PlannedFile {
   const malformed = (why: string) =>
