@@ -80,6 +80,25 @@ describe("assembling a file", () => {
     }
   });
 
+  it("yields a range's first chunks before the rest of the range has arrived", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const halfThenWait: RangeFetcher = async function* (fetch) {
+      const body = xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
+      yield body.subarray(0, xorb.offsets[2]!);
+      await gate;
+      yield body.subarray(xorb.offsets[2]!);
+    };
+    const stream = assembleFile(dedupPlan(), { fetchRange: halfThenWait });
+    const first = await stream.next();
+    expect(Buffer.from(first.value as Uint8Array).equals(Buffer.from(xorb.chunks[0]!))).toBe(true);
+    release();
+    const rest = await collect(stream);
+    expect(Buffer.concat([first.value as Uint8Array, rest]).equals(dedupExpected)).toBe(true);
+  });
+
   it("skips offset_into_first_range and cuts the end of a byte range", async () => {
     const reply = {
       offset_into_first_range: 100,
