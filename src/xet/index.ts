@@ -30,5 +30,13 @@ export { chunkHash, fileHash, hashToHex, hexToHash, isXetHashHex, xorbHash } fro
 export type { SizedHash } from "./hash.js";
 export { planDownload } from "./planner.js";
 export type { DownloadPlan, ExpectedLength, PlannedFetch, PlannedTerm } from "./planner.js";
-export { MAX_XORB_BYTES, parseReconstructionV1, parseReconstructionV2 } from "./reconstruction.js";
+export {
+  MAX_RECONSTRUCTION_REPLY_BYTES,
+  MAX_SERIALIZED_XORB_BYTES,
+  MAX_XORB_BYTES,
+  MAX_XORB_CHUNKS,
+  parseReconstructionReply,
+  parseReconstructionV1,
+  parseReconstructionV2,
+} from "./reconstruction.js";
 export type { ByteRange, ChunkRange, Reconstruction, ReconstructionTerm, XorbFetch } from "./reconstruction.js";
