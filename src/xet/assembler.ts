@@ -4,9 +4,10 @@ import type { DownloadPlan, PlannedFetch } from "./planner.js";
 
 /**
  * Downloads a plan's ranges and yields the file's bytes in order. The HTTP part is injected:
- * `fetchRange` returns the body of `GET fetch.url` with `Range: bytes=<fetch.bytes>` (it may
- * retry or resume inside, or swap in a fresher URL for the same range after a 403, as long as
- * it yields exactly those bytes once). Ranges are fetched in order of first use, several at a
+ * `fetchRange` gets the body of `GET fetch.url` with `Range: bytes=<fetch.bytes>` and hands
+ * it to `receive` piece by piece (it may retry or resume inside, or swap in a fresher URL for
+ * the same range after a 403, as long as every byte is handed over once, in order); an error
+ * `receive` throws must end it. Ranges are fetched in order of first use, several at a
  * time, and decoded as their bytes arrive; the range the writer is on is yielded chunk by chunk
  * as it decodes, so the writer, the hash and the network overlap.
  *
@@ -22,7 +23,11 @@ import type { DownloadPlan, PlannedFetch } from "./planner.js";
  * The yielded arrays may be views of chunks a later term reads again: treat them as read-only.
  */
 
-export type RangeFetcher = (fetch: PlannedFetch, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+export type RangeFetcher = (
+  fetch: PlannedFetch,
+  receive: (piece: Uint8Array) => void,
+  signal: AbortSignal,
+) => Promise<void>;
 
 export interface AssembleOptions {
   readonly fetchRange: RangeFetcher;
@@ -67,7 +72,7 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
   const kept = (index: number) => fetch.keep.some((range) => range.start <= index && index < range.end);
   let received = 0;
   let keptBytes = 0;
-  for await (const piece of options.fetchRange(fetch, signal)) {
+  const receive = (piece: Uint8Array) => {
     received += piece.length;
     if (received > expected) {
       throw new XetFormatError("chunk-stream", `${label}: the server sent more than the ${expected} bytes asked for`);
@@ -86,7 +91,8 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
       arrived = true;
     }
     if (arrived) state.changed();
-  }
+  };
+  await options.fetchRange(fetch, receive, signal);
   if (received !== expected) {
     throw new XetFormatError(
       "chunk-stream",

@@ -6,7 +6,7 @@
  *     const plan = planDownload(reconstruction, { length: fileSize, exact: true });
  *     for await (const bytes of assembleFile(plan, { fetchRange })) write(bytes);
  *
- * `fetchRange(fetch, signal)` yields the body of `GET fetch.url` with
+ * `fetchRange(fetch, receive, signal)` hands `receive` the body of `GET fetch.url` with
  * `Range: bytes=<fetch.bytes.start>-<fetch.bytes.end>` and no credentials (the URL is
  * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
  */

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faults, match, startHubServer, type HubServer } from "../../src/serve/index.js";
 import type { XetFault } from "../../src/serve/xet/faults.js";
@@ -51,13 +52,19 @@ async function xetToken(url: string, hubToken?: string): Promise<{ accessToken: 
   return (await response.json()) as { accessToken: string; casUrl: string; exp: number };
 }
 
-const fetchRange: RangeFetcher = async function* (fetchInfo, signal) {
-  const response = await fetch(fetchInfo.url, {
+// undici's request rather than the global fetch: Node 20's fetch can leave a body read pending
+// forever when it is aborted just as the last byte arrives (the assembler aborts the other
+// ranges when one fails).
+const fetchRange: RangeFetcher = async (fetchInfo, receive, signal) => {
+  const response = await request(fetchInfo.url, {
     headers: { Range: `bytes=${fetchInfo.bytes.start}-${fetchInfo.bytes.end}` },
     signal,
   });
-  if (response.status !== 206) throw new Error(`HTTP ${response.status} from the xorb host`);
-  for await (const piece of response.body as AsyncIterable<Uint8Array>) yield piece;
+  if (response.statusCode !== 206) {
+    await response.body.dump();
+    throw new Error(`HTTP ${response.statusCode} from the xorb host`);
+  }
+  for await (const piece of response.body) receive(piece);
 };
 
 /** A whole Xet download with src/xet: probe, token, reconstruction, ranges. */

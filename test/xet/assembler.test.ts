@@ -13,6 +13,7 @@ import {
   chunkBytes,
   fetchEntry,
   memoryFetcher,
+  piecewise,
   sampleContent,
   term,
   type TestXorb,
@@ -85,12 +86,12 @@ describe("assembling a file", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const halfThenWait: RangeFetcher = async function* (fetch) {
+    const halfThenWait = piecewise(async function* (fetch) {
       const body = xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
       yield body.subarray(0, xorb.offsets[2]!);
       await gate;
       yield body.subarray(xorb.offsets[2]!);
-    };
+    });
     const stream = assembleFile(dedupPlan(), { fetchRange: halfThenWait });
     const first = await stream.next();
     expect(Buffer.from(first.value as Uint8Array).equals(Buffer.from(xorb.chunks[0]!))).toBe(true);
@@ -131,16 +132,16 @@ describe("assembling a file", () => {
   });
 
   it("refuses a range whose server sends too few or too many bytes, or stray bytes", async () => {
-    const short: RangeFetcher = async function* (fetch) {
+    const short = piecewise(async function* (fetch) {
       yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end);
-    };
+    });
     expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: short })))).message).toMatch(
       /the server sent \d+ of the \d+ bytes asked for/,
     );
-    const long: RangeFetcher = async function* (fetch) {
+    const long = piecewise(async function* (fetch) {
       yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
       yield Uint8Array.of(0);
-    };
+    });
     expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: long })))).message).toMatch(
       /more than the \d+ bytes asked for/,
     );
@@ -167,7 +168,7 @@ describe("assembling a file", () => {
     };
     const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
     const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
-    const slowThenFail: RangeFetcher = async function* (fetch, signal) {
+    const slowThenFail: RangeFetcher = async (fetch, _receive, signal) => {
       if (fetch.xorb === second.hash) throw new Error("HTTP 403 from the xorb host");
       await new Promise((resolve) => signal.addEventListener("abort", resolve));
       throw new Error("aborted");
@@ -192,9 +193,9 @@ describe("the memory bound", () => {
     let consumed = 0;
     const seen: number[] = [];
     const { fetchRange } = memoryFetcher(xorbs);
-    const recording: RangeFetcher = (fetch, signal) => {
+    const recording: RangeFetcher = (fetch, receive, signal) => {
       seen.push(consumed);
-      return fetchRange(fetch, signal);
+      return fetchRange(fetch, receive, signal);
     };
     for await (const piece of assembleFile(plan, { fetchRange: recording, concurrency: 4, maxBufferedBytes }))
       consumed += piece.length;
