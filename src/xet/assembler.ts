@@ -33,13 +33,50 @@ export interface AssembleOptions {
   readonly fetchRange: RangeFetcher;
   /** Ranges in flight at once; default 4 (xet-core's initial download concurrency). */
   readonly concurrency?: number;
-  /** Budget for decoded data held ahead of the writer; default 128 MiB. */
+  /** Budget for decoded data held ahead of the writer; default 128 MiB. Ignored when `budget` is given. */
   readonly maxBufferedBytes?: number;
+  /** A budget shared with other files assembled at the same time (see BufferBudget). */
+  readonly budget?: BufferBudget;
   readonly signal?: AbortSignal;
 }
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Decoded bytes reserved for ranges not yet released, for one file or shared by several
+ * assembled at once. A range is reserved before it starts and released after the last term
+ * that reads it; a file's next needed range is always let through (`force`), so a file never
+ * waits for another's buffers to drain: the bound is the limit plus one range per file.
+ */
+export class BufferBudget {
+  #reserved = 0;
+  readonly #waiting = new Set<() => void>();
+
+  constructor(readonly limit: number) {}
+
+  get reserved(): number {
+    return this.#reserved;
+  }
+
+  /** Reserves `bytes` if they fit (or nothing is reserved, or `force`); false otherwise. */
+  tryReserve(bytes: number, force: boolean): boolean {
+    if (!force && this.#reserved > 0 && this.#reserved + bytes > this.limit) return false;
+    this.#reserved += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#reserved -= bytes;
+    for (const wake of [...this.#waiting]) wake();
+  }
+
+  /** Calls `wake` after each release until the returned function is called. */
+  onRelease(wake: () => void): () => void {
+    this.#waiting.add(wake);
+    return () => this.#waiting.delete(wake);
+  }
+}
 
 class FetchState {
   readonly chunks = new Map<number, Uint8Array>();
@@ -114,7 +151,7 @@ function lastReaders(plan: DownloadPlan): Int32Array[] {
 
 export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions): AsyncGenerator<Uint8Array> {
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const budget = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const budget = options.budget ?? new BufferBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -126,6 +163,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   }
   let nextToStart = 0;
   let running = 0;
+  /** Bytes this file holds reserved in the budget, given back however it ends. */
   let reserved = 0;
   let firstError: unknown;
 
@@ -133,7 +171,6 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     const fetch = plan.fetches[index]!;
     const state = states[index]!;
     running += 1;
-    reserved += fetch.keptBytesBound;
     const done = downloadRange(fetch, state, options, controller.signal).finally(() => {
       running -= 1;
       state.settled = true;
@@ -148,11 +185,13 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   };
   const pump = (needed: number | undefined) => {
     while (nextToStart < plan.fetches.length && running < concurrency && !controller.signal.aborted) {
-      const fetch = plan.fetches[nextToStart]!;
-      if (nextToStart !== needed && reserved > 0 && reserved + fetch.keptBytesBound > budget) break;
+      const bound = plan.fetches[nextToStart]!.keptBytesBound;
+      if (!budget.tryReserve(bound, nextToStart === needed)) break;
+      reserved += bound;
       start(nextToStart++);
     }
   };
+  const stopWaking = budget.onRelease(() => pump(undefined));
   /** Chunk `index` of the fetch, once it has arrived; the fetch's own failure (or the first) if it never does. */
   const chunkOf = async (state: FetchState, index: number): Promise<Uint8Array> => {
     for (;;) {
@@ -178,7 +217,12 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       if (state.done === undefined) {
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
-        if (state.done === undefined) start(nextToStart++);
+        if (state.done === undefined) {
+          const bound = plan.fetches[nextToStart]!.keptBytesBound;
+          budget.tryReserve(bound, true);
+          reserved += bound;
+          start(nextToStart++);
+        }
       }
       pump(undefined);
       const fetchStart = plan.fetches[term.fetch]!.chunks.start;
@@ -208,6 +252,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       for (const fetchIndex of releaseAfter.get(index) ?? []) {
         states[fetchIndex]!.chunks.clear();
         reserved -= plan.fetches[fetchIndex]!.keptBytesBound;
+        budget.release(plan.fetches[fetchIndex]!.keptBytesBound);
       }
     }
     // The terms may be written before a range's last bytes arrive: a range that then turns out
@@ -218,8 +263,11 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       });
     }
   } finally {
+    stopWaking();
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));
+    for (const state of states) state.chunks.clear();
+    if (reserved > 0) budget.release(reserved);
   }
 }

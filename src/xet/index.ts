@@ -10,7 +10,7 @@
  * `Range: bytes=<fetch.bytes.start>-<fetch.bytes.end>` and no credentials (the URL is
  * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
  */
-export { assembleFile, describeFetch } from "./assembler.js";
+export { assembleFile, BufferBudget, describeFetch } from "./assembler.js";
 export type { AssembleOptions, RangeFetcher } from "./assembler.js";
 export {
   CHUNK_HEADER_BYTES,

@@ -3,7 +3,7 @@
  * ranges delivered in small pieces, dedup, hostile bytes, and the memory bound.
  */
 import { describe, expect, it } from "vitest";
-import { assembleFile, type RangeFetcher } from "../../src/xet/assembler.js";
+import { assembleFile, BufferBudget, type RangeFetcher } from "../../src/xet/assembler.js";
 import { CompressionScheme, encodeChunk, encodeChunkHeader, parseChunkHeader } from "../../src/xet/chunk-format.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { planDownload, type DownloadPlan } from "../../src/xet/planner.js";
@@ -209,6 +209,28 @@ describe("the memory bound", () => {
       reply.terms.slice(0, index).reduce((sum, t) => sum + t.unpacked_length, 0),
     );
     expect(seen).toEqual(ends);
+  });
+
+  it("a budget shared by two files holds each to its needed range when the budget is spent", async () => {
+    const budget = new BufferBudget(1);
+    let inFlight = 0;
+    let most = 0;
+    const { fetchRange } = memoryFetcher(xorbs);
+    const counting: RangeFetcher = async (fetch, receive, signal) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await fetchRange(fetch, receive, signal);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const [a, b] = await Promise.all(
+      [1, 2].map(() => collect(assembleFile(plan, { fetchRange: counting, concurrency: 4, budget }))),
+    );
+    expect(a!.length).toBe(length);
+    expect(b!.equals(a!)).toBe(true);
+    expect(most).toBe(2);
+    expect(budget.reserved).toBe(0);
   });
 
   it("with room for all, starts up to `concurrency` ranges at once", async () => {
