@@ -65,6 +65,7 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
       auth: spec.auth,
       env: options.env,
       signal,
+      xet: spec.network.xet,
       explainFailuresWith: (hook) => {
         explain = hook;
       },

@@ -70,7 +70,8 @@ function pieceFetcher(job: FileJob<AssembledSource>): PieceFetcher {
               const chunk = received.byteLength > rest ? received.subarray(0, rest) : received;
               const throttled = bandwidth.take(chunk.byteLength, signal);
               if (throttled !== undefined) await throttled;
-              receive(chunk);
+              const taking = receive(chunk);
+              if (taking !== undefined) await taking;
               position += chunk.byteLength;
               if (position >= range.end) break;
             }

@@ -57,13 +57,14 @@ export interface ByteSource {
 /**
  * Downloads bytes [range.start, range.end) of `source` through the engine — one connection
  * slot, retries with resume after a cut, the bandwidth cap — handing each piece to `receive`
- * in order, every byte once. Resolves when the range has arrived. An error thrown by
- * `receive` ends it at once, without a retry.
+ * in order, every byte once. Resolves when the range has arrived. A promise `receive` returns
+ * is awaited before the next read (back-pressure); an error it throws ends the download at
+ * once, without a retry.
  */
 export type PieceFetcher = (
   source: ByteSource,
   range: { readonly start: number; readonly end: number },
-  receive: (bytes: Uint8Array) => void,
+  receive: (bytes: Uint8Array) => void | Promise<void>,
   signal: AbortSignal,
 ) => Promise<void>;
 

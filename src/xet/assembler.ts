@@ -1,6 +1,7 @@
 import { ChunkStreamDecoder } from "./chunk-stream.js";
 import { XetFormatError } from "./errors.js";
 import type { DownloadPlan, PlannedFetch } from "./planner.js";
+import type { XorbFetch } from "./reconstruction.js";
 
 /**
  * Downloads a plan's ranges and yields the file's bytes in order. The HTTP part is injected:
@@ -99,7 +100,7 @@ class FetchState {
   }
 }
 
-export const describeFetch = (fetch: PlannedFetch) =>
+export const describeFetch = (fetch: XorbFetch) =>
   `xorb ${fetch.xorb.slice(0, 12)}… bytes ${fetch.bytes.start}-${fetch.bytes.end}`;
 
 async function downloadRange(fetch: PlannedFetch, state: FetchState, options: AssembleOptions, signal: AbortSignal) {

@@ -28,7 +28,14 @@ function assembled(url: string, ranges: ReadonlyArray<[number, number]>, log: st
       // All pieces at once (the engine's slots bound them), yielded in order.
       const pieces = ranges.map(([start, end]) => {
         const parts: Uint8Array[] = [];
-        const done = fetchPiece(source, { start, end }, (bytes) => parts.push(Uint8Array.from(bytes)), signal);
+        const done = fetchPiece(
+          source,
+          { start, end },
+          (bytes) => {
+            parts.push(Uint8Array.from(bytes));
+          },
+          signal,
+        );
         return done.then(() => Buffer.concat(parts));
       });
       for (const piece of pieces) {

@@ -1,0 +1,262 @@
+/**
+ * The Hugging Face source through Xet, against serve speaking Xet on loopback: the choice
+ * (network.xet, HF_HUB_DISABLE_XET, files without Xet data), the same output whichever path
+ * the bytes took, where each credential goes (recorded at serve), and every fault of the Xet
+ * path injected server-side — each ends in the right bytes or a clear error naming the file,
+ * with no output left.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { UserError } from "../../src/errors/user-error.js";
+import { fetchModelInto } from "../../src/fetch/fetch-model.js";
+import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
+import { narHash } from "../../src/nar/hash.js";
+import { silentProgress } from "../../src/progress/silent.js";
+import { faults, match, startHubServer, type HubServer, type XetFault } from "../../src/serve/index.js";
+import { clearSecretsForTesting } from "../../src/util/secrets.js";
+import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
+import { xetRepoFiles } from "../serve/xet-fixture.js";
+
+const TOKEN = `hf_xet_${randomBytes(12).toString("hex")}`;
+const REPO = "acme/xet-model";
+
+let root: string;
+let repo: WrittenHubRepo;
+let hub: HubServer;
+let scratch: string;
+let outputs = 0;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "nmr-hf-xet-"));
+  scratch = await mkdtemp(join(tmpdir(), "nmr-hf-xet-out-"));
+  repo = await writeHubRepo(root, { repoId: REPO, files: xetRepoFiles() });
+  await writeFile(join(repo.folder, ".xet"), "");
+  await writeHubRepo(root, { repoId: "acme/plain", files: { "w.bin": randomBytes(5000), "config.json": "{}" } });
+  // Small xorbs so files span several; xorbs on another host (127.0.0.2), as huggingface.co's.
+  hub = await startHubServer({
+    root,
+    tokens: [TOKEN],
+    cdn: { host: "127.0.0.2" },
+    xet: { xorbMaxBytes: 256 * 1024 },
+  });
+});
+
+afterAll(async () => {
+  await hub?.close();
+  await rm(root, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
+  clearSecretsForTesting();
+});
+
+afterEach(() => {
+  hub.setFaults(undefined);
+  hub.setTreeOverride(undefined);
+  hub.clearRequests();
+  vi.restoreAllMocks();
+});
+
+function spec(xet: "auto" | "off" | "required", repoId: string, files: string[] | null) {
+  return parseSpec({
+    specVersion: SPEC_VERSION,
+    name: "xet-test",
+    source: { type: "huggingface", repo: repoId, endpoint: hub.url, files },
+    network: { xet, retry: { maxAttempts: 2, baseDelay: 0 } },
+  });
+}
+
+/** Fetches into a fresh directory; the log lines it printed come back too. */
+async function fetchWith(
+  xet: "auto" | "off" | "required",
+  env: NodeJS.ProcessEnv = { HF_TOKEN: TOKEN },
+  repoId = REPO,
+  files: string[] | null = null,
+): Promise<{ out: string; log: string; error: unknown }> {
+  const out = join(scratch, `out-${++outputs}`);
+  let log = "";
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    log += String(chunk);
+    return true;
+  });
+  try {
+    await fetchModelInto(spec(xet, repoId, files), out, { env, progress: silentProgress });
+    return { out, log, error: undefined };
+  } catch (error) {
+    return { out, log, error };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+const lfsFiles = () => repo.files.filter((file) => file.lfs);
+const routes = () => hub.requests.map((request) => request.route);
+const contentFromResolve = () =>
+  hub.requests.filter(
+    (request) => request.method === "GET" && (request.route === "resolve" || request.route === "cdn"),
+  );
+
+async function expectWholeModel(out: string, only?: string): Promise<void> {
+  for (const file of repo.files.filter((candidate) => only === undefined || candidate.path === only)) {
+    const bytes = await readFile(join(out, "snapshots", repo.commit, file.path));
+    expect(bytes.equals(file.content), file.path).toBe(true);
+  }
+}
+
+describe("choosing Xet", () => {
+  it('takes every LFS file through Xet with "required", and none with "off": the same output, the same hash', async () => {
+    const viaXet = await fetchWith("required");
+    expect(viaXet.error).toBeUndefined();
+    await expectWholeModel(viaXet.out);
+    expect(routes().filter((route) => route === "xet-reconstruction")).toHaveLength(lfsFiles().length);
+    expect(routes()).toContain("xet-xorb");
+    // Only the regular git files came through resolve.
+    expect(
+      contentFromResolve()
+        .map((request) => decodeURIComponent(request.url.split("/").pop()!))
+        .sort(),
+    ).toEqual(
+      repo.files
+        .filter((file) => !file.lfs)
+        .map((file) => file.path)
+        .sort(),
+    );
+
+    hub.clearRequests();
+    const viaBridge = await fetchWith("off");
+    expect(viaBridge.error).toBeUndefined();
+    expect(routes().some((route) => route.startsWith("xet-"))).toBe(false);
+
+    expect((await narHash(viaXet.out)).sri).toBe((await narHash(viaBridge.out)).sri);
+    expect(await readFile(join(viaXet.out, ".nix-model-repo-meta.json"), "utf8")).toBe(
+      await readFile(join(viaBridge.out, ".nix-model-repo-meta.json"), "utf8"),
+    );
+  });
+
+  it("sends the Hub token to the Hub only, the Xet token to the CAS only, and nothing to pre-signed xorb URLs", async () => {
+    const { error } = await fetchWith("required");
+    expect(error).toBeUndefined();
+    const xorbHost = new URL(hub.cdnUrl!).host;
+    for (const request of hub.requests) {
+      const where = `${request.route} ${request.url.split("?")[0]}`;
+      if (request.route === "xet-reconstruction") expect(request.credential, where).toBe("xet-token");
+      else if (request.route === "xet-xorb") {
+        expect(request.credential, where).toBe("none");
+        expect(request.host, where).toBe(xorbHost);
+      } else expect(request.credential, where).toBe("hub-token");
+    }
+    expect(routes()).toContain("xet-token");
+  });
+
+  it('with "auto" uses Xet where it can; HF_HUB_DISABLE_XET turns "auto" off but not "required"', async () => {
+    await fetchWith("auto");
+    expect(routes()).toContain("xet-reconstruction");
+
+    hub.clearRequests();
+    const disabled = await fetchWith("auto", { HF_TOKEN: TOKEN, HF_HUB_DISABLE_XET: "yes" });
+    expect(disabled.error).toBeUndefined();
+    expect(disabled.log).toContain("Xet is off (HF_HUB_DISABLE_XET=yes)");
+    expect(routes().some((route) => route.startsWith("xet-"))).toBe(false);
+
+    hub.clearRequests();
+    const required = await fetchWith("required", { HF_TOKEN: TOKEN, HF_HUB_DISABLE_XET: "1" });
+    expect(required.error).toBeUndefined();
+    expect(routes()).toContain("xet-reconstruction");
+  });
+
+  it("takes a repo without Xet data through resolve, and says nothing about Xet", async () => {
+    const { error, log } = await fetchWith("auto", { HF_TOKEN: TOKEN }, "acme/plain");
+    expect(error).toBeUndefined();
+    expect(log).not.toMatch(/xet/i);
+    expect(routes().some((route) => route.startsWith("xet-"))).toBe(false);
+  });
+
+  it('takes a file whose listing has no valid xetHash through resolve with a log line ("auto"), and refuses it ("required")', async () => {
+    const target = "model-v2.safetensors";
+    const listing = (await (await fetch(`${hub.url}/api/models/${REPO}/tree/main?recursive=true`)).json()) as Array<{
+      path: string;
+    }>;
+    const spoilt = listing.map((entry) => (entry.path === target ? { ...entry, xetHash: "not-a-hash" } : entry));
+    hub.setTreeOverride(({ repo: { id } }) => (id === REPO ? spoilt : undefined));
+    const auto = await fetchWith("auto");
+    expect(auto.error).toBeUndefined();
+    await expectWholeModel(auto.out);
+    expect(auto.log).toContain(`1 of the ${lfsFiles().length} LFS files of ${REPO} have no Xet data`);
+    expect(contentFromResolve().some((request) => request.url.includes(target))).toBe(true);
+
+    const required = await fetchWith("required");
+    expect(required.error).toBeInstanceOf(UserError);
+    expect((required.error as Error).message).toContain('network.xet = "required", but the Hub lists no Xet data');
+    expect(existsSync(required.out)).toBe(false);
+  });
+});
+
+describe("faults on the Xet path", () => {
+  it("gets a fresh token when the CAS says the token expired mid-download", async () => {
+    hub.setFaults(
+      faults.first(
+        faults.times(1, faults.xetTokenExpired(), (request) => match.xetReconstruction(request) && request.nth === 1),
+      ),
+    );
+    const { error, out } = await fetchWith("required");
+    expect(error).toBeUndefined();
+    await expectWholeModel(out);
+    expect(
+      hub.requests.filter((request) => request.route === "xet-reconstruction" && request.status === 401),
+    ).toHaveLength(1);
+    expect(routes().filter((route) => route === "xet-token").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("asks for the reconstruction again when a pre-signed xorb URL is refused (403)", async () => {
+    hub.setFaults(faults.times(2, faults.xorbAccessDenied(), match.xetXorb));
+    const { error, out } = await fetchWith("required");
+    expect(error).toBeUndefined();
+    await expectWholeModel(out);
+    expect(hub.requests.filter((request) => request.route === "xet-xorb" && request.status === 403)).toHaveLength(2);
+    // One new reconstruction serves every range of a file refused at the same time.
+    const queries = routes().filter((route) => route === "xet-reconstruction").length;
+    expect(queries).toBeGreaterThan(lfsFiles().length);
+    expect(queries).toBeLessThanOrEqual(lfsFiles().length + 2);
+  });
+
+  it.each<[XetFault, string, RegExp]>([
+    ["chunk-version", "chunk-header", /header version 1, but Xet only defines version 0/],
+    ["chunk-scheme", "chunk-header", /unknown compression scheme 7/],
+    ["chunk-uncompressed-size", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
+    ["lz4-bomb", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
+    ["term-unpacked-length", "term-length", /unpacked_length/],
+    ["term-outside-fetch", "reconstruction", /is not inside any fetch entry/],
+    ["total-length", "reconstruction", /add up to \d+ bytes, but \d+ were expected/],
+  ])(
+    "%s: a clear error naming the file with Xet required, the right bytes through resolve with auto",
+    async (fault, code, message) => {
+      // One file (several xorbs, all three schemes), so the fault has one place to show.
+      const target = "model.safetensors";
+      const onXet = (request: { route: string }) =>
+        request.route === "xet-xorb" || request.route === "xet-reconstruction";
+      hub.setFaults(faults.always({ xet: fault }, onXet));
+
+      const required = await fetchWith("required", undefined, REPO, [target]);
+      expect(required.error).toBeInstanceOf(UserError);
+      const failure = required.error as UserError;
+      expect(failure.code).toBe("NMR_BAD_RESPONSE");
+      expect(failure.message).toContain(`Xet storage gave data for ${target} that does not decode`);
+      expect(failure.message).toContain('Set network.xet = "auto"');
+      expect(failure.details.context).toMatchObject({ source: "huggingface", repo: REPO });
+      expect(failure.details.context?.["file"]).toBe(target);
+      expect(failure.details.cause).toContain(`(${code})`);
+      expect(failure.details.cause).toMatch(message);
+      expect(existsSync(required.out)).toBe(false);
+
+      hub.clearRequests();
+      const auto = await fetchWith("auto", undefined, REPO, [target]);
+      expect(auto.error).toBeUndefined();
+      await expectWholeModel(auto.out, target);
+      expect(auto.log).toMatch(new RegExp(`the Xet download failed \\(the Xet data for .* is unusable \\(${code}\\)`));
+      expect(auto.log).toContain("through resolve instead");
+      expect(contentFromResolve().some((request) => request.url.includes(target))).toBe(true);
+    },
+  );
+});
