@@ -175,11 +175,7 @@ describe("choosing Xet", () => {
 
   it('takes a file whose listing has no valid xetHash through resolve with a log line ("auto"), and refuses it ("required")', async () => {
     const target = "model-v2.safetensors";
-    const listing = (await (await fetch(`${hub.url}/api/models/${REPO}/tree/main?recursive=true`)).json()) as Array<{
-      path: string;
-    }>;
-    const spoilt = listing.map((entry) => (entry.path === target ? { ...entry, xetHash: "not-a-hash" } : entry));
-    hub.setTreeOverride(({ repo: { id } }) => (id === REPO ? spoilt : undefined));
+    await spoilListing(target, { xetHash: "not-a-hash" });
     const auto = await fetchWith("auto");
     expect(auto.error).toBeUndefined();
     await expectWholeModel(auto.out);
@@ -190,6 +186,69 @@ describe("choosing Xet", () => {
     expect(required.error).toBeInstanceOf(UserError);
     expect((required.error as Error).message).toContain('network.xet = "required", but the Hub lists no Xet data');
     expect(existsSync(required.out)).toBe(false);
+  });
+});
+
+/** The real listing with `change` applied to one entry, served instead of it. */
+async function spoilListing(path: string, change: Record<string, unknown>): Promise<void> {
+  const listing = (await (await fetch(`${hub.url}/api/models/${REPO}/tree/main?recursive=true`)).json()) as Array<{
+    path: string;
+  }>;
+  const spoilt = listing.map((entry) => (entry.path === path ? { ...entry, ...change } : entry));
+  hub.setTreeOverride(({ repo: { id } }) => (id === REPO ? spoilt : undefined));
+}
+
+describe("hostile Xet servers", () => {
+  const target = "model.safetensors";
+
+  it("a listed size of 1e15 for a Xet file: one batch, found short, a clear error", async () => {
+    const real = repo.files.find((file) => file.path === target)!;
+    await spoilListing(target, { size: 1e15, lfs: { oid: real.sha256, size: 1e15, pointerSize: 134 } });
+    const { error, out } = await fetchWith("required", undefined, REPO, [target]);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.cause).toMatch(/add up to \d+ bytes, but 4294967296 were expected/);
+    expect(routes().filter((route) => route === "xet-reconstruction")).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it.each([
+    ["a reconstruction reply over 32 MiB", () => Buffer.alloc(33 * 1024 * 1024, 0x20), /larger than 33554432 bytes/],
+    ["a reply of nested brackets", () => "[".repeat(1_000_000), /not JSON the protocol allows: .*nested/i],
+    ["an HTML page", () => "<html><body>Service busy</body></html>", /not JSON the protocol allows/],
+  ])("%s: a clear error naming the file", async (_, body, message) => {
+    hub.setFaults(
+      faults.always(
+        { respond: { status: 200, headers: { "Content-Type": "application/json" }, body: body() } },
+        match.xetReconstruction,
+      ),
+    );
+    const { error } = await fetchWith("required", undefined, REPO, [target]);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.context?.["file"]).toBe(target);
+    expect((error as UserError).details.cause).toMatch(message);
+  });
+
+  it.each([
+    ["a file: CAS URL", { casUrl: "file:///etc/passwd" }, /casUrl is not http\(s\) but file:/],
+    ["a CAS URL with credentials", { casUrl: "http://user:pw@127.0.0.1:1/" }, /casUrl carries credentials/],
+    ["a token with a line break", { accessToken: "xet_a\r\nX-Injected: 1" }, /accessToken is not a token/],
+    ["no expiry", { exp: "soon" }, /exp "soon" is not a Unix time/],
+  ])("a Xet token reply with %s is refused before any CAS request", async (_, change, message) => {
+    hub.setFaults(
+      faults.always(
+        {
+          respond: {
+            status: 200,
+            body: { accessToken: "xet_forged_token_value", exp: 4_000_000_000, casUrl: hub.url, ...change },
+          },
+        },
+        match.route("xet-token"),
+      ),
+    );
+    const { error } = await fetchWith("required", undefined, REPO, [target]);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.cause).toMatch(message);
+    expect(hub.requests.filter((request) => request.route === "xet-reconstruction")).toHaveLength(0);
   });
 });
 

@@ -68,14 +68,16 @@ interface Batch {
   readonly length: number;
 }
 
-function batchesOf(size: number): Batch[] {
-  if (size <= BATCH_BYTES) return [{ range: undefined, length: size }];
-  const batches: Batch[] = [];
+/** One at a time: a listing that claims a petabyte costs one batch, which then comes up short, not a plan of them all. */
+function* batchesOf(size: number): Generator<Batch> {
+  if (size <= BATCH_BYTES) {
+    yield { range: undefined, length: size };
+    return;
+  }
   for (let start = 0; start < size; start += BATCH_BYTES) {
     const end = Math.min(size, start + BATCH_BYTES) - 1;
-    batches.push({ range: { start, end }, length: end - start + 1 });
+    yield { range: { start, end }, length: end - start + 1 };
   }
-  return batches;
 }
 
 export function xetFileSource(file: XetFile, downloads: XetDownloads): AssembledSource {
