@@ -111,7 +111,7 @@ describe("choosing Xet", () => {
     expect(viaXet.error).toBeUndefined();
     await expectWholeModel(viaXet.out);
     expect(routes().filter((route) => route === "xet-reconstruction")).toHaveLength(lfsFiles().length);
-    expect(routes()).toContain("xet-xorb");
+    expect(hub.requests.filter((request) => request.url.startsWith("/v1/"))).toHaveLength(0);
     // Only the regular git files came through resolve.
     expect(
       contentFromResolve()
@@ -148,6 +148,22 @@ describe("choosing Xet", () => {
       } else expect(request.credential, where).toBe("hub-token");
     }
     expect(routes()).toContain("xet-token");
+  });
+
+  it("downloads a range once however many terms of the file read it", async () => {
+    // repeats.bin is one block three times: its reconstruction reads the same chunks thrice.
+    const { error, out } = await fetchWith("required", undefined, REPO, ["repeats.bin"]);
+    expect(error).toBeUndefined();
+    await expectWholeModel(out, "repeats.bin");
+    const reads = hub.requests.filter((request) => request.route === "xet-xorb");
+    expect(reads.length).toBeGreaterThan(0);
+    expect(new Set(reads.map((request) => `${request.url} ${request.range}`)).size).toBe(reads.length);
+    const file = repo.files.find((candidate) => candidate.path === "repeats.bin")!;
+    const fetched = reads.reduce((sum, request) => {
+      const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(request.range ?? "") ?? [];
+      return sum + Number(last) - Number(first) + 1;
+    }, 0);
+    expect(fetched).toBeLessThan(file.size / 2);
   });
 
   it('with "auto" uses Xet where it can; HF_HUB_DISABLE_XET turns "auto" off but not "required"', async () => {
@@ -253,11 +269,71 @@ describe("hostile Xet servers", () => {
 });
 
 describe("faults on the Xet path", () => {
-  it("gets a fresh token when the CAS says the token expired mid-download", async () => {
+  it("falls back to V1 reconstructions when the CAS answers 501 to V2, and keeps to V1", async () => {
     hub.setFaults(
-      faults.first(
-        faults.times(1, faults.xetTokenExpired(), (request) => match.xetReconstruction(request) && request.nth === 1),
+      faults.always(
+        { respond: { status: 501, body: { error: "not implemented" } } },
+        (request) => match.xetReconstruction(request) && request.url.startsWith("/v2/"),
       ),
+    );
+    const { error, out } = await fetchWith("required");
+    expect(error).toBeUndefined();
+    await expectWholeModel(out);
+    // Files asked at the same time each see V2 refused; then V1 serves every file.
+    expect(hub.requests.filter((request) => request.url.startsWith("/v2/")).length).toBeLessThanOrEqual(
+      lfsFiles().length,
+    );
+    expect(hub.requests.filter((request) => request.url.startsWith("/v1/"))).toHaveLength(lfsFiles().length);
+  });
+
+  it("asks for a cut xorb range again, with the same signed Range, and gets the file right", async () => {
+    // Two ranges long enough to be cut mid-way.
+    const long = (request: { range?: string | undefined }) => {
+      const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(request.range ?? "") ?? [];
+      return Number(last) - Number(first) > 50_000;
+    };
+    hub.setFaults(faults.times(2, { dropAfterBytes: 5000 }, (request) => match.xetXorb(request) && long(request)));
+    const { error, out } = await fetchWith("required");
+    expect(error).toBeUndefined();
+    await expectWholeModel(out);
+    const reads = hub.requests.filter((request) => request.route === "xet-xorb");
+    const cut = reads.filter((request) => request.faulted);
+    expect(cut).toHaveLength(2);
+    for (const request of cut) {
+      expect(reads.filter((again) => again.url === request.url && again.range === request.range)).toHaveLength(2);
+    }
+  });
+
+  it("renews the token a minute before it expires", async () => {
+    // Tokens that live 30 s are always inside the 60 s margin: each reconstruction gets a fresh one.
+    const shortLived = await startHubServer({ root, tokens: [TOKEN], xet: { tokenTtlSeconds: 30 } });
+    try {
+      const out = join(scratch, `out-${++outputs}`);
+      await fetchModelInto(
+        parseSpec({
+          specVersion: SPEC_VERSION,
+          name: "xet-test",
+          source: { type: "huggingface", repo: REPO, endpoint: shortLived.url },
+          // One file at a time, so each asks for the token after the previous one got it.
+          network: { xet: "required", concurrency: 1 },
+        }),
+        out,
+        { env: { HF_TOKEN: TOKEN }, progress: silentProgress },
+      );
+      await expectWholeModel(out);
+      const there = shortLived.requests.map((request) => request.route);
+      expect(there.filter((route) => route === "xet-token")).toHaveLength(lfsFiles().length);
+      expect(shortLived.requests.filter((request) => request.status === 401)).toHaveLength(0);
+    } finally {
+      await shortLived.close();
+    }
+  });
+
+  it("gets a fresh token when the CAS says the token expired mid-download", async () => {
+    // The third reconstruction: files are already downloading through Xet when it comes.
+    let reconstructions = 0;
+    hub.setFaults((request) =>
+      match.xetReconstruction(request) && ++reconstructions === 3 ? faults.xetTokenExpired() : undefined,
     );
     const { error, out } = await fetchWith("required");
     expect(error).toBeUndefined();
