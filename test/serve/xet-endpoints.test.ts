@@ -21,7 +21,7 @@ import {
 } from "../../src/xet/index.js";
 import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
 import { makeTempDir, removeDir } from "./harness.js";
-import { xetRepoFiles } from "./xet-fixture.js";
+import { xetRepoFiles, XET_FAULT_REFUSALS } from "./xet-fixture.js";
 
 const ACCEPTED = "hf_acceptedXetTestToken000000000000";
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -222,16 +222,7 @@ describe("serve's Xet endpoints", () => {
       }
     };
 
-    it.each([
-      ["chunk-version", "chunk-header", /header version 1/],
-      ["chunk-scheme", "chunk-header", /unknown compression scheme 7/],
-      ["chunk-uncompressed-size", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
-      ["lz4-bomb", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
-      // Either the per-term check or the per-range bound catches it first, depending on timing.
-      ["term-unpacked-length", "term-length", /unpacked_length/],
-      ["term-outside-fetch", "reconstruction", /is not inside any fetch entry/],
-      ["total-length", "reconstruction", /add up to \d+ bytes, but \d+ were expected/],
-    ] as const)("%s is refused by the client core with code %s", async (fault, code, message) => {
+    it.each(XET_FAULT_REFUSALS)("%s is refused by the client core with code %s", async (fault, code, message) => {
       const error = await refusal(fault);
       expect(error.code).toBe(code);
       expect(error.message).toMatch(message);

@@ -16,10 +16,10 @@ import { fetchModelInto } from "../../src/fetch/fetch-model.js";
 import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
 import { narHash } from "../../src/nar/hash.js";
 import { silentProgress } from "../../src/progress/silent.js";
-import { faults, match, startHubServer, type HubServer, type XetFault } from "../../src/serve/index.js";
+import { faults, match, startHubServer, type HubServer } from "../../src/serve/index.js";
 import { clearSecretsForTesting } from "../../src/util/secrets.js";
 import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
-import { xetRepoFiles } from "../serve/xet-fixture.js";
+import { XET_FAULT_REFUSALS, xetRepoFiles } from "../serve/xet-fixture.js";
 
 const TOKEN = `hf_xet_${randomBytes(12).toString("hex")}`;
 const REPO = "acme/xet-model";
@@ -356,15 +356,7 @@ describe("faults on the Xet path", () => {
     expect(queries).toBeLessThanOrEqual(lfsFiles().length + 2);
   });
 
-  it.each<[XetFault, string, RegExp]>([
-    ["chunk-version", "chunk-header", /header version 1, but Xet only defines version 0/],
-    ["chunk-scheme", "chunk-header", /unknown compression scheme 7/],
-    ["chunk-uncompressed-size", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
-    ["lz4-bomb", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
-    ["term-unpacked-length", "term-length", /unpacked_length/],
-    ["term-outside-fetch", "reconstruction", /is not inside any fetch entry/],
-    ["total-length", "reconstruction", /add up to \d+ bytes, but \d+ were expected/],
-  ])(
+  it.each(XET_FAULT_REFUSALS)(
     "%s: a clear error naming the file with Xet required, the right bytes through resolve with auto",
     async (fault, code, message) => {
       // One file (several xorbs, all three schemes), so the fault has one place to show.
