@@ -183,6 +183,16 @@ describe.skipIf(!hasGitLfs)("source.git-xet", () => {
     expect(existsSync(required.out)).toBe(false);
   });
 
+  it("names its own option, files, when the patterns match no LFS file, under source git-xet", async () => {
+    const { error, out } = await fetchGitXet("auto", { files: ["*.gguf"] });
+    expect(error).toBeInstanceOf(UserError);
+    const { details, message } = error as UserError;
+    expect(message).toContain(`No LFS file of ${repo.url} matches the files patterns`);
+    expect(message).not.toContain("lfsFiles");
+    expect(details.context).toMatchObject({ source: "git-xet", files: '["*.gguf"]' });
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("falls back to the basic transfer, from where Xet stopped, when the Xet data is bad", async () => {
     hub.setFaults(faults.always({ xet: "chunk-version" }, (request) => request.route === "xet-xorb"));
     const target = "model.safetensors";

@@ -47,7 +47,7 @@ export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
   },
 
   async resolve(source, context) {
-    const resolved = await resolveGitRepository(source, context, BASIC_TRANSFER);
+    const resolved = await resolveGitRepository({ ...source, lfsFilesOption: "lfsFiles" }, context, BASIC_TRANSFER);
     // The URL is left out: the commit names the content, on any mirror.
     return { ...resolved, metaSource: { type: source.type, rev: source.rev, lfsFiles: source.lfsFiles } };
   },
@@ -59,6 +59,8 @@ export interface GitRepositoryRequest {
   readonly rev: string;
   /** git-lfs include patterns; null = every LFS file. */
   readonly lfsFiles: readonly string[] | null;
+  /** The option that holds them, for messages ("lfsFiles" for git-lfs, "files" for git-xet). */
+  readonly lfsFilesOption: string;
 }
 
 /** The basic transfer's batch context, with our credential for hrefs on trusted hosts. */
@@ -175,7 +177,7 @@ async function planFiles(git: GitRunner, source: GitRepositoryRequest, context: 
     if (reading.kind === "invalid") {
       throw new UserError({
         what: `${entry.path} in ${origin} is a broken Git LFS pointer: ${reading.why}`,
-        context: { source: "git-lfs", repo: context.repo, rev: source.rev, file: entry.path },
+        context: { repo: context.repo, rev: source.rev, file: entry.path },
         fix: [
           "The repository is damaged or hostile. Fix the pointer file upstream (git lfs track, then add the file again).",
         ],
@@ -188,15 +190,15 @@ async function planFiles(git: GitRunner, source: GitRepositoryRequest, context: 
   const skipped = blobs.filter((entry) => pointers.has(entry.path) && !wanted(entry.path)).length;
   if (source.lfsFiles !== null && lfsFiles.length === 0 && pointers.size > 0) {
     throw new UserError({
-      what: `No LFS file of ${context.repo} matches the lfsFiles patterns`,
-      context: { source: "git-lfs", rev: source.rev, lfsFiles: JSON.stringify(source.lfsFiles) },
+      what: `No LFS file of ${context.repo} matches the ${source.lfsFilesOption} patterns`,
+      context: { rev: source.rev, [source.lfsFilesOption]: JSON.stringify(source.lfsFiles) },
       fix: [
         `Patterns are git-lfs --include patterns (gitignore-style: "*.safetensors" matches at any depth, "onnx/" a folder). The LFS files are: ${[...pointers.keys()].slice(0, 12).join(", ")}`,
       ],
     });
   }
   logger.info(
-    `${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by lfsFiles)` : ""}`,
+    `${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by ${source.lfsFilesOption})` : ""}`,
   );
 
   const hasLfsConfig = blobs.some((entry) => entry.path === ".lfsconfig");

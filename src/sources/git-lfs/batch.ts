@@ -138,7 +138,6 @@ async function requestBatch(
             ? `The LFS server does not have ${object.path}`
             : `The LFS server refused ${object.path}`,
         context: {
-          source: "git-lfs",
           repo: context.repo,
           file: object.path,
           oid: object.oid,
@@ -149,7 +148,7 @@ async function requestBatch(
         fix:
           code === 404 || code === 410
             ? [
-                "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Exclude the file with lfsFiles if you do not need it.",
+                "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Leave the file out with the LFS file patterns (lfsFiles for source.git-lfs, files for source.git-xet) if you do not need it.",
               ]
             : [],
       });
@@ -245,7 +244,6 @@ export function explainBatchFailure(
         ? `There is no Git LFS API at ${displayUrl(context.endpoint)}`
         : `The LFS batch request for ${context.repo} failed (HTTP ${status})`,
     context: {
-      source: "git-lfs",
       repo: context.repo,
       endpoint: failure.url,
       credentials: context.credential ? "sent" : "none (anonymous)",

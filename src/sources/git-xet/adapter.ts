@@ -31,7 +31,7 @@ export const gitXetAdapter: SourceAdapter<GitXetSource> = {
             explain: explainXetFailure,
           };
     const resolved = await resolveGitRepository(
-      { url: source.url, rev: source.rev, lfsFiles: source.files },
+      { url: source.url, rev: source.rev, lfsFiles: source.files, lfsFilesOption: "files" },
       context,
       transfers,
     );
