@@ -59,12 +59,17 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function spec(xet: "auto" | "off" | "required", repoId: string, files: string[] | null) {
+function spec(
+  xet: "auto" | "off" | "required",
+  repoId: string,
+  files: string[] | null,
+  network: Record<string, unknown> = { retry: { maxAttempts: 2, baseDelay: 0 } },
+) {
   return parseSpec({
     specVersion: SPEC_VERSION,
     name: "xet-test",
     source: { type: "huggingface", repo: repoId, endpoint: hub.url, files },
-    network: { xet, retry: { maxAttempts: 2, baseDelay: 0 } },
+    network: { xet, ...network },
   });
 }
 
@@ -74,6 +79,7 @@ async function fetchWith(
   env: NodeJS.ProcessEnv = { HF_TOKEN: TOKEN },
   repoId = REPO,
   files: string[] | null = null,
+  network?: Record<string, unknown>,
 ): Promise<{ out: string; log: string; error: unknown }> {
   const out = join(scratch, `out-${++outputs}`);
   let log = "";
@@ -82,7 +88,7 @@ async function fetchWith(
     return true;
   });
   try {
-    await fetchModelInto(spec(xet, repoId, files), out, { env, progress: silentProgress });
+    await fetchModelInto(spec(xet, repoId, files, network), out, { env, progress: silentProgress });
     return { out, log, error: undefined };
   } catch (error) {
     return { out, log, error };
@@ -301,6 +307,20 @@ describe("faults on the Xet path", () => {
     expect(cut).toHaveLength(2);
     for (const request of cut) {
       expect(reads.filter((again) => again.url === request.url && again.range === request.range)).toHaveLength(2);
+    }
+  });
+
+  it("reads a stalled xorb range and a stalled reconstruction again after network.timeout.read", async () => {
+    // A short read timeout, so a stalled answer costs seconds, not five minutes; attempts to
+    // spare, so a slow answer on a loaded machine is retried too.
+    const shortTimeout = { retry: { maxAttempts: 4, baseDelay: 0 }, timeout: { connect: 30, read: 3 } };
+    for (const route of ["xet-xorb", "xet-reconstruction"] as const) {
+      hub.clearRequests();
+      hub.setFaults(faults.times(1, { stallAfterBytes: 100 }, match.route(route)));
+      const { error, out } = await fetchWith("required", undefined, REPO, ["model.safetensors"], shortTimeout);
+      expect(error, route).toBeUndefined();
+      await expectWholeModel(out, "model.safetensors");
+      expect(hub.requests.filter((request) => request.faulted).map((request) => request.route)).toEqual([route]);
     }
   });
 

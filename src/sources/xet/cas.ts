@@ -1,5 +1,8 @@
 import type { HttpClient } from "../../http/client.js";
 import { TransferFailure } from "../../errors/failures.js";
+import { retryPolicyFrom, withRetries } from "../../retry/retry.js";
+import { logger } from "../../util/log.js";
+import { displayUrl } from "../../util/secrets.js";
 import { MAX_RECONSTRUCTION_REPLY_BYTES, parseReconstructionReply, type Reconstruction } from "../../xet/index.js";
 import type { XetAccess, XetTokens } from "./tokens.js";
 
@@ -47,13 +50,27 @@ export class CasClient {
       const version = this.#version;
       const url = new URL(`${token.casUrl}/v${version}/reconstructions/${fileId}`);
       try {
-        const response = await this.http.request(url, {
-          credential: { authorization: `Bearer ${token.accessToken}`, hosts: [url.host] },
-          headers: range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` },
-          accept: "application/json",
-          signal,
-        });
-        return parseReconstructionReply(await response.body.bytes(MAX_RECONSTRUCTION_REPLY_BYTES), version);
+        // http.request retries up to the headers; a reply cut or stalled mid-body is asked for
+        // again here (a request that already gave up is no longer retryable, so this adds no
+        // attempts to it).
+        const reply = await withRetries(
+          async () => {
+            const response = await this.http.request(url, {
+              credential: { authorization: `Bearer ${token.accessToken}`, hosts: [url.host] },
+              headers: range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` },
+              accept: "application/json",
+              signal,
+            });
+            return response.body.bytes(MAX_RECONSTRUCTION_REPLY_BYTES);
+          },
+          {
+            policy: retryPolicyFrom(this.http.settings),
+            signal,
+            onRetry: (failure, delayMs) =>
+              logger.info(`${failure.message} (${displayUrl(url)}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
+          },
+        );
+        return parseReconstructionReply(reply, version);
       } catch (error) {
         const unsupported = error instanceof TransferFailure && (error.status === 404 || error.status === 501);
         if (version !== 2 || !unsupported) throw error;
