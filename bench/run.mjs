@@ -21,10 +21,11 @@ import * as rateLimited from "./cases/rate-limited.mjs";
 import * as smallFiles from "./cases/small-files.mjs";
 import * as narHash from "./cases/nar-hash.mjs";
 import * as overhead from "./cases/overhead.mjs";
+import * as xet from "./cases/xet.mjs";
 import { findBenchModules, runBenchModule } from "./cases/modules.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/nix-model-repo.mjs", import.meta.url));
-const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead };
+const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead, xet };
 
 function progress(message) {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  … ${message}`);

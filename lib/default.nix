@@ -40,7 +40,7 @@ import ./without-pkgs.nix // {
   fetchFromUrl = fetchFrom "url";
   fetchFromOllama = fetchFrom "ollama";
   fetchFromMlflow = fetchFrom "mlflow";
-  # fetchFromGitXet arrives with the Xet source.
+  fetchFromGitXet = fetchFrom "git-xet";
 
   # The fetcher package this library builds with.
   inherit (surface) fetcher;

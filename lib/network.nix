@@ -4,7 +4,7 @@
 { utils }:
 let
   ctx = "fetchModel";
-  known = [ "timeout" "retry" "bandwidth" "proxy" "concurrency" ];
+  known = [ "timeout" "retry" "bandwidth" "proxy" "concurrency" "xet" ];
   sub = name: keys: value: utils.checkKnownAttrs ctx "network.${name}." keys (utils.expect ctx "network.${name}" "an attribute set" "{ }" builtins.isAttrs value);
   isProxy = v: v == null || builtins.isAttrs v;
   isRate = v: v == null || (builtins.isString v && builtins.match "[0-9]+(\\.[0-9]+)?[kKmMgG]?" v != null);
@@ -38,4 +38,7 @@ in
         noProxy = utils.expect ctx "network.proxy.noProxy" "null or a comma-separated host list" "\"localhost,.internal\"" utils.isStringOrNull (p.noProxy or null);
       };
   concurrency = utils.expect ctx "network.concurrency" "a positive integer (simultaneous connections)" "8" utils.isPositiveInt (n.concurrency or 8);
+  # Xet storage (huggingface and git-xet sources): "auto" uses it where a file has Xet data,
+  # "off" never, "required" fails a file that cannot come through Xet. docs/sources/xet.md.
+  xet = utils.expect ctx "network.xet" ''one of "auto", "off", "required"'' ''"off"'' (v: builtins.elem v [ "auto" "off" "required" ]) (n.xet or "auto");
 }

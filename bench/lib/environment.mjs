@@ -17,7 +17,7 @@ function positiveNumber(name, fallback) {
   return value;
 }
 
-export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "modules"];
+export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "modules"];
 
 export function readConfig() {
   const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(","))
@@ -38,6 +38,8 @@ export function readConfig() {
     smallKiB: positiveNumber("BENCH_SMALL_KIB", 8),
     mediumFiles: Math.round(positiveNumber("BENCH_MEDIUM_FILES", 4)),
     mediumMiB: positiveNumber("BENCH_MEDIUM_MIB", 4),
+    xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
+    xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
   };
 }

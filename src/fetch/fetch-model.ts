@@ -130,6 +130,7 @@ export async function withResolvedModel<T>(
       env: options.env,
       signal,
       ...(options.pinned === undefined ? {} : { pinned: options.pinned }),
+      xet: spec.network.xet,
       explainFailuresWith: (hook) => {
         explain = hook;
       },

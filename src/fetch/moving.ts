@@ -12,6 +12,7 @@ export function pinnedTo(source: SourceSpec): string | null {
     case "huggingface":
       return /^[0-9a-f]{40}$/.test(source.revision) ? `commit ${source.revision}` : null;
     case "git-lfs":
+    case "git-xet":
       return `commit ${source.rev}`;
     case "mlflow":
       return source.modelVersion !== null && source.modelVersion.toLowerCase() !== "latest"

@@ -1,4 +1,4 @@
-import type { ByteSource, ExpectedDigests } from "../transfer/types.js";
+import type { ExpectedDigests, FileSource } from "../transfer/types.js";
 
 /**
  * The contract between the source adapters (src/sources), which resolve a request into
@@ -19,7 +19,7 @@ export interface PlannedFile {
    * sources without one, where the content sha256 (known after download) is used.
    */
   readonly blobName: string | null;
-  readonly source: ByteSource;
+  readonly source: FileSource;
   /**
    * The Hub's tree entry, for sources that are a Hub: written to trees/<commit>.json so
    * huggingface_hub's offline snapshot_download works with a pinned commit.

@@ -13,7 +13,16 @@ export interface NetworkSpec {
     readonly noProxy: string | null;
   } | null;
   readonly concurrency: number;
+  /**
+   * Whether files stored in Xet are downloaded through Xet (the Hugging Face and git-xet
+   * sources): "auto" when they can be, else through their plain URL; "off" never; "required"
+   * always, failing a file that cannot be (docs/sources/xet.md).
+   */
+  readonly xet: XetSetting;
 }
+
+export const XET_SETTINGS = ["auto", "off", "required"] as const;
+export type XetSetting = (typeof XET_SETTINGS)[number];
 
 const defaultNetwork: NetworkSpec = {
   timeout: { connect: 30, read: 300 },
@@ -21,6 +30,7 @@ const defaultNetwork: NetworkSpec = {
   bandwidth: { limit: null },
   proxy: null,
   concurrency: 8,
+  xet: "auto",
 };
 
 export function parseNetwork(r: FieldReader): NetworkSpec {
@@ -39,6 +49,7 @@ export function parseNetwork(r: FieldReader): NetworkSpec {
     bandwidth: { limit: bandwidth.optionalString("limit") },
     proxy: parseProxy(r.nullableObject("proxy")),
     concurrency: r.number("concurrency", { min: 1, integer: true, fallback: defaultNetwork.concurrency }),
+    xet: r.choice("xet", XET_SETTINGS, defaultNetwork.xet),
   };
   for (const reader of [timeout, retry, bandwidth, r]) reader.done();
   if (network.bandwidth.limit !== null) parseBandwidthLimit(network.bandwidth.limit, "spec.network.bandwidth.limit");

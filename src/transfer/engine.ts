@@ -76,6 +76,7 @@ export async function transferAll(
   const workers = hashThreads > 0 ? new HashWorkers(hashThreads) : undefined;
   const context: EngineContext = {
     limit: pLimit(Math.max(1, settings.concurrency)),
+    assemblies: pLimit(Math.max(1, settings.concurrency)),
     bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
     pool: new SlabPool(options.hashBufferBytes ?? DEFAULT_HASH_BUFFER_BYTES),
     digestsFor: (item, size) =>

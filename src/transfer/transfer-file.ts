@@ -2,9 +2,10 @@ import { FileMeter, type EngineContext, type FileJob } from "./context.js";
 import { digestMismatches } from "./digests.js";
 import { IncompleteFile } from "./incomplete-file.js";
 import { DownloadFailure, Failure, IntegrityFailure } from "../errors/failures.js";
+import { receiveAssembled } from "./receive-assembled.js";
 import { RangesNotHonoured, receiveParts } from "./receive-parts.js";
 import { receiveStream, type Received } from "./receive-stream.js";
-import type { TransferItem, TransferredFile } from "./types.js";
+import { isAssembled, type ByteSource, type FileSource, type TransferItem, type TransferredFile } from "./types.js";
 
 /**
  * One file, start to finish: receive it (in parts or one stream), check size and every
@@ -24,7 +25,7 @@ export async function transferFile(
 
   for (let attempt = 1; ; attempt++) {
     const file = new IncompleteFile(item.destination, context.directories);
-    const job: FileJob = { item, file, signal, context, meter };
+    const job: FileJob<FileSource> = { item, file, signal, context, meter };
     try {
       const received = await receiveAndCommit(job);
       meter.finished(received.size);
@@ -41,7 +42,10 @@ export async function transferFile(
   }
 }
 
-function usesParts(item: TransferItem, context: EngineContext): item is TransferItem & { size: number } {
+function usesParts(
+  item: TransferItem & { readonly source: ByteSource },
+  context: EngineContext,
+): item is TransferItem & { readonly source: ByteSource; size: number } {
   return (
     item.source.supportsRanges &&
     item.size !== undefined &&
@@ -51,13 +55,16 @@ function usesParts(item: TransferItem, context: EngineContext): item is Transfer
 }
 
 /** Receives the file, checks it and renames it into place. */
-async function receiveAndCommit(job: FileJob): Promise<Received> {
-  const { item, context } = job;
+async function receiveAndCommit(anyJob: FileJob<FileSource>): Promise<Received> {
   const commit = async (received: Received) => {
-    verify(item, received);
-    await job.file.commit();
+    verify(anyJob.item, received);
+    await anyJob.file.commit();
     return received;
   };
+  const source = anyJob.item.source;
+  if (isAssembled(source)) return commit(await receiveAssembled({ ...anyJob, item: { ...anyJob.item, source } }));
+  const job: FileJob = { ...anyJob, item: { ...anyJob.item, source } };
+  const { item, context } = job;
   if (usesParts(item, context)) {
     try {
       return await commit(await receiveParts(job, item.size));

@@ -46,6 +46,7 @@ describe.skipIf(!nixAvailable)("flake outputs (stand-in nixpkgs)", () => {
       ],
       lib: [
         "fetchFromGitLfs",
+        "fetchFromGitXet",
         "fetchFromHuggingFace",
         "fetchFromMlflow",
         "fetchFromOllama",

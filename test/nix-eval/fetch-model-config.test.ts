@@ -27,6 +27,7 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         bandwidth: { limit: null },
         proxy: null,
         concurrency: 8,
+        xet: "auto",
       },
       auth: { tokenEnvVar: null, tokenFile: null },
       onFailure: { attempts: 1, notify: null },
@@ -51,6 +52,8 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         "HUGGING_FACE_HUB_TOKEN",
         "HF_HOME",
         "HF_ENDPOINT",
+        // huggingface_hub's switch; it turns network.xet = "auto" off in the daemon's environment.
+        "HF_HUB_DISABLE_XET",
         "MY_TOKEN",
         "https_proxy",
         "NO_PROXY",
@@ -158,6 +161,9 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     );
     expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain(
       "network.concurrency must be a positive integer",
+    );
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.xet = true;`)).toContain(
+      'network.xet must be one of "auto", "off", "required", but it is bool true. Example: network.xet = "off";',
     );
     const { value } = await evalModel(
       `${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`,

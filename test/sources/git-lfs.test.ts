@@ -321,7 +321,16 @@ describe("the Batch API client against a loopback server", () => {
       () => ({ body: download({ header: { "X-A": "a\r\nX-Injected: 1" } }) }),
       /is not a valid header/,
     ],
-    ["another transfer adapter", () => ({ body: { transfer: "tus", ...download() } }), /transfer "tus" is not "basic"/],
+    [
+      "another transfer adapter",
+      () => ({ body: { transfer: "tus", ...download() } }),
+      /transfer "tus" is not one offered \("basic"\)/,
+    ],
+    [
+      "the xet transfer, not offered by git-lfs",
+      () => ({ body: { transfer: "xet", ...download() } }),
+      /transfer "xet" is not one offered \("basic"\)/,
+    ],
     ["no objects list", () => ({ body: { message: "hi" } }), /no objects list/],
     [
       "a 401 with a challenge",

@@ -1,12 +1,13 @@
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import { UserError } from "../../errors/user-error.js";
+import { readXetAccess, type XetAccess } from "../xet/tokens.js";
 import type { HubRepoType } from "./spec.js";
 
 /**
- * The two Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
+ * The Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
  * list_repo_tree): revision → commit, and the recursive tree at that commit, following
- * `Link` pages.
+ * `Link` pages; and for files stored in Xet, a Xet read token.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
  */
 export interface HubRepoRef {
@@ -22,9 +23,15 @@ export interface HubTreeFile {
   /** Git blob sha1 (of the LFS pointer for LFS files). */
   readonly oid: string;
   readonly lfs: { readonly oid: string; readonly size: number } | undefined;
+  /**
+   * The Xet file hash, lowercased, when the listing gives a valid one (64 hex digits, as
+   * huggingface_hub's utils/_xet.py accepts it); anything else means the file has no Xet data.
+   */
+  readonly xetHash: string | undefined;
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
+const XET_HASH = /^[0-9a-fA-F]{64}$/;
 /** A repo with more pages than this is a server that never stops paginating. */
 const MAX_TREE_PAGES = 100_000;
 
@@ -96,18 +103,34 @@ function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
       context: { entry: JSON.stringify(entry)?.slice(0, 200) },
     });
   if (typeof entry !== "object" || entry === null) throw bad("not an object");
-  const { type, path, size, oid, lfs } = entry as Record<string, unknown>;
+  const { type, path, size, oid, lfs, xetHash } = entry as Record<string, unknown>;
   if (type === "directory") return undefined;
   if (type !== "file") throw bad(`unknown type ${JSON.stringify(type)}`);
   if (typeof path !== "string") throw bad("path is not a string");
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
     throw bad("size is not a non-negative integer");
   if (typeof oid !== "string") throw bad("oid is not a string");
-  if (lfs === undefined || lfs === null) return { path, size, oid, lfs: undefined };
+  const xet = typeof xetHash === "string" && XET_HASH.test(xetHash) ? xetHash.toLowerCase() : undefined;
+  if (lfs === undefined || lfs === null) return { path, size, oid, lfs: undefined, xetHash: xet };
   const { oid: lfsOid, size: lfsSize } = lfs as Record<string, unknown>;
   if (typeof lfsOid !== "string") throw bad("lfs.oid is not a string");
   if (lfsSize !== undefined && lfsSize !== size) throw bad(`lfs.size ${String(lfsSize)} differs from size ${size}`);
-  return { path, size, oid, lfs: { oid: lfsOid, size } };
+  return { path, size, oid, lfs: { oid: lfsOid, size }, xetHash: xet };
+}
+
+/**
+ * A Xet token for the repo at `commit` (huggingface_hub's xet-read-token route; the Hub's
+ * own credential goes with it, to the Hub's host only). The token itself is for the CAS.
+ */
+export async function xetReadToken(
+  http: HttpClient,
+  ref: HubRepoRef,
+  commit: string,
+  signal: AbortSignal,
+): Promise<XetAccess> {
+  const url = new URL(`${apiBase(ref)}/xet-read-token/${commit}`);
+  const { body } = await http.getJson<unknown>(url, { credential: ref.credential, signal });
+  return readXetAccess(body, url);
 }
 
 /** GitHub-style `Link: <url>; rel="next"` (huggingface_hub utils/_pagination.py). */
