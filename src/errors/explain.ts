@@ -1,4 +1,4 @@
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
 import { diskFailureFrom } from "./classify.js";
 import { DiskFailure, DownloadFailure, Failure, SpecFailure, TransferFailure } from "./failures.js";
 import type { FailureContext, UserErrorDetails } from "./render.js";
@@ -47,15 +47,16 @@ export function explainFailure(error: unknown, options: ExplainOptions = {}): un
   return new UserError({ ...explanation, context }, { cause: error, code: failure.code, exitCode });
 }
 
-/** A message for any thrown value, redacted; typed failures are explained first. */
+/** A message for any thrown value, safe to print (printable()); typed failures are explained first. */
 export function describeError(error: unknown): string {
   const explained = explainFailure(error);
   if (explained instanceof UserError) return explained.message;
   if (explained instanceof Error) {
     const code = (explained as NodeJS.ErrnoException).code;
-    return redact(code && !explained.message.includes(code) ? `${code}: ${explained.message}` : explained.message);
+    const message = code && !explained.message.includes(code) ? `${code}: ${explained.message}` : explained.message;
+    return printable(message, { multiline: true });
   }
-  return redact(String(explained));
+  return printable(String(explained), { multiline: true });
 }
 
 /** Puts the fields that identify the fetch in front of an error's own, when it lacks them. */

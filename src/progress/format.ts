@@ -1,4 +1,4 @@
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
 
 /** Human units for progress lines. */
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -24,11 +24,10 @@ export function humanDuration(seconds: number): string {
 }
 
 /**
- * Every progress line passes through here: registered secrets are redacted, and a
- * URL's query string (which may be a signature) is cut, whoever built the message.
+ * Every progress line passes through here: a URL's query string (which may be a
+ * signature) is cut, whoever built the message, then the line goes through printable():
+ * secrets redacted, control characters of remote names shown as escapes, one line.
  */
 export function safeLine(text: string): string {
-  return redact(text)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?(?!…)[^\s"'<>]*/gi, "$1?…")
-    .replace(/[\r\n]+/g, " ");
+  return printable(text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?(?!…)[^\s"'<>]*/gi, "$1?…"));
 }

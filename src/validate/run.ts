@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalJson } from "../layout/canonical-json.js";
 import { UserError } from "../errors/user-error.js";
+import { printable } from "../util/printable.js";
 import { describeValidator, resultLines } from "./messages.js";
 import { validationReport, validatorReport } from "./report.js";
 import { runBuiltinValidator } from "./run-builtin.js";
@@ -45,7 +46,8 @@ export async function runValidation(
   rawDir: string,
   options: RunValidationOptions = {},
 ): Promise<ValidationRun> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Validators print what they find in the model (file names, strings): shown safely.
+  const log = options.log ?? ((line: string) => process.stderr.write(`${printable(line)}\n`));
   const view = await openModelView(rawDir);
   const workRoot = await mkdtemp(join(options.tmpDir ?? process.env["TMPDIR"] ?? tmpdir(), "nmr-validate-"));
   const selfCommand = options.selfCommand ?? defaultSelfCommand();
