@@ -1,6 +1,16 @@
 import { printable } from "../util/printable.js";
+import { humanBytes } from "../util/units.js";
 import { diskFailureFrom } from "./classify.js";
-import { DiskFailure, DownloadFailure, Failure, SpecFailure, TransferFailure } from "./failures.js";
+import { tmpdir } from "node:os";
+import { isAbsolute, relative } from "node:path";
+import {
+  DiskFailure,
+  DownloadFailure,
+  Failure,
+  InsufficientSpaceFailure,
+  SpecFailure,
+  TransferFailure,
+} from "./failures.js";
 import type { FailureContext, UserErrorDetails } from "./render.js";
 import { UserError } from "./user-error.js";
 
@@ -70,6 +80,35 @@ function withContext(error: UserError, context: FailureContext | undefined): Use
 }
 
 const AUTH_DOCS = "docs/authentication.md";
+
+function isInside(path: string, directory: string | undefined): boolean {
+  if (!directory) return false;
+  const rel = relative(directory, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * The free-space check's refusal (src/transfer/preflight.ts): both numbers, and what to do
+ * about the place it is: Nix's build directory, the temporary directory `prefetch` works
+ * in, or the Nix store (where a build writes its output).
+ */
+function notEnoughSpace(failure: InsufficientSpaceFailure, subject: string | undefined): Explanation {
+  const { directory, needed, available } = failure;
+  const env = process.env;
+  const where = isInside(directory, env["NIX_BUILD_TOP"])
+    ? "Nix's build directory: set `build-dir` in nix.conf (older Nix: the nix-daemon's TMPDIR) to a file system with room."
+    : isInside(directory, tmpdir())
+      ? `the temporary directory (TMPDIR): point it at a file system with room, e.g. \`TMPDIR=/var/tmp nix-model-repo prefetch ...\`.`
+      : isInside(directory, env["NIX_STORE_DIR"] || "/nix/store")
+        ? "the Nix store: `nix-collect-garbage` removes what no GC root keeps; or grow the file system that holds it."
+        : "the output directory (--out): choose one on a file system with room.";
+  return {
+    what: `Not enough space to download ${subject ?? "the model"}`,
+    context: { to: directory, needed: humanBytes(needed), available: humanBytes(available) },
+    cause: `the files need ${humanBytes(needed)} (${needed} bytes) and ${humanBytes(available)} (${available} bytes) are free there`,
+    fix: [`Free at least ${humanBytes(needed - available)} where the files go, ${where}`],
+  };
+}
 
 const NETWORK_FIXES = [
   "Check the network connection and proxy settings (https_proxy, no_proxy, network.proxy), then try again.",
@@ -152,6 +191,7 @@ function generic(failure: Failure, download: DownloadFailure | undefined, subjec
         fix: ["The source listed a digest the fetcher cannot check this way: report it with this message."],
       };
     case "NMR_DISK": {
+      if (failure instanceof InsufficientSpaceFailure) return notEnoughSpace(failure, subject);
       const disk = failure instanceof DiskFailure ? failure : undefined;
       return {
         ...base,

@@ -1,18 +1,6 @@
 import { printable } from "../util/printable.js";
 
-/** Human units for progress lines. */
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-/** 1536 → "1.5 KiB". */
-export function humanBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
+export { humanBytes } from "../util/units.js";
 
 /** 83.4 → "1m23s"; 3725 → "1h02m". */
 export function humanDuration(seconds: number): string {
