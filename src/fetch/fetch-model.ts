@@ -7,7 +7,7 @@ import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom } from "./http-settings.js";
 import type { FetchSpec } from "./spec.js";
 import { transferAll } from "../transfer/engine.js";
-import { setTimeout } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
@@ -28,6 +28,16 @@ export interface FetchOptions {
 }
 
 export async function fetchModelInto(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+  const deadline = deadlineFor(spec);
+  const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
+  try {
+    return await fetchWithRetries(spec, out, { ...options, signal });
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function fetchWithRetries(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
   for (let attempt = 1; ; attempt++) {
     await createEmptyOutput(out);
     try {
@@ -41,12 +51,39 @@ export async function fetchModelInto(spec: FetchSpec, out: string, options: Fetc
       logger.warn(
         `fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`,
       );
-      await setTimeout(WHOLE_FETCH_RETRY_DELAY_MS);
+      await sleep(WHOLE_FETCH_RETRY_DELAY_MS);
     }
   }
 }
 
 const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
+
+/**
+ * network.timeout.total: one deadline for the whole fetch, its retries included. When it
+ * passes, everything in flight is aborted with this explanation as the reason, and the
+ * fetch fails like any other (no output left).
+ */
+function deadlineFor(spec: FetchSpec): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const seconds = spec.network.timeout.total;
+  if (seconds === null) return { signal: controller.signal, clear: () => undefined };
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new UserError({
+          what: `The fetch did not finish within network.timeout.total (${seconds} s)`,
+          cause: `stopped after ${seconds} s`,
+          fix: [
+            "If the link is slow but working, raise network.timeout.total, or set it to null for no deadline.",
+            "A server that stalls is cut by network.timeout.read and the low-speed limit (network.timeout.lowSpeedLimit, lowSpeedTime) on their own.",
+          ],
+        }),
+      ),
+    seconds * 1000,
+  );
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
 
 async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
   const controller = new AbortController();
