@@ -1,6 +1,5 @@
 import { commands } from "./commands/index.js";
-import { UserError } from "../errors/user-error.js";
-import { describeError, explainFailure } from "../errors/explain.js";
+import { explainForUser } from "../errors/explain.js";
 import { version } from "../util/version.js";
 
 const topUsage = () => {
@@ -44,8 +43,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const explained = explainFailure(error);
-    process.stderr.write(`${describeError(explained)}\n`);
-    process.exitCode = explained instanceof UserError ? explained.exitCode : 1;
+    const explained = explainForUser(error);
+    process.stderr.write(`${explained.message}\n`);
+    process.exitCode = explained.exitCode;
   },
 );

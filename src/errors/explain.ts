@@ -57,6 +57,29 @@ export function explainFailure(error: unknown, options: ExplainOptions = {}): un
   return new UserError({ ...explanation, context }, { cause: error, code: failure.code, exitCode });
 }
 
+/**
+ * The CLI's last word on any error (src/cli/main.ts): explained if it is a failure the fetcher
+ * knows, and otherwise (a bug, or an answer nobody foresaw) still in the one format, with the
+ * error as it is and what to do.
+ */
+export function explainForUser(error: unknown): UserError {
+  const explained = explainFailure(error);
+  if (explained instanceof UserError) return explained;
+  const code = (explained as NodeJS.ErrnoException | undefined)?.code;
+  const message = explained instanceof Error ? explained.message : String(explained);
+  const name = explained instanceof Error ? explained.name : typeof explained;
+  return new UserError(
+    {
+      what: "Unexpected error",
+      cause: `${name}${code && !message.includes(code) ? ` ${code}` : ""}: ${message}`,
+      fix: [
+        "Try again; if it happens again, report it to the nix-model-repo maintainers with this message and the output of the same command run with --verbose.",
+      ],
+    },
+    { cause: explained },
+  );
+}
+
 /** A message for any thrown value, safe to print (printable()); typed failures are explained first. */
 export function describeError(error: unknown): string {
   const explained = explainFailure(error);
@@ -166,6 +189,15 @@ function generic(failure: Failure, download: DownloadFailure | undefined, subjec
         fix: ["Check the URL and the endpoint: the server answered with a status the fetcher does not expect."],
       };
     case "NMR_BAD_RESPONSE":
+      if (failure instanceof TransferFailure && /html/i.test(failure.headers["content-type"] ?? "")) {
+        return {
+          ...base,
+          fix: [
+            "The server answered with a web page (HTML) where its API answers JSON: check the endpoint (the API's base URL, such as https://huggingface.co, not a page of the site).",
+            "A proxy, firewall or captive portal may have answered instead: try without it (network.proxy, https_proxy).",
+          ],
+        };
+      }
       return {
         ...base,
         fix: [

@@ -226,7 +226,7 @@ function jsonFailure(error: JsonError, response: HttpResponse): TransferFailure 
     error.code === "JSON_TOO_DEEP"
       ? "JSON nested too deeply"
       : error.code === "JSON_TOO_LARGE"
-        ? "JSON with too many values"
+        ? "JSON too large (a string, a number or the values in all)"
         : "invalid JSON";
   const answer = `HTTP ${response.status}${type === undefined ? ", no Content-Type" : `, Content-Type ${type}`}`;
   return new TransferFailure(`${what} from ${displayUrl(response.url)} (${answer}): ${error.message}`, {

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cliPath, runCli, type CliResult } from "../helpers/cli.js";
 import { generatedSha256 } from "../helpers/fault-server.js";
-import { useFaultBed } from "../helpers/transfer-fixtures.js";
+import { FAKE_COMMIT, fakeHub, treeFile } from "../helpers/fake-hub.js";
+import { gitBlobSha1, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const TOKEN = `tok_${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
@@ -248,5 +249,69 @@ describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user names
     expect(error.fields).toContainEqual(["File", "model.bin"]);
     expect(error.error).toContain("ENOSPC");
     expect(error.fixes).toEqual(["Free space where the output is written (the Nix store, or --out)."]);
+  });
+});
+
+/** Answers that once ended in a misleading or raw message (issue 14, item 7). */
+describe("what a failed fetch prints about an answer it cannot use", () => {
+  const hubSource = (repo: string) => ({
+    type: "huggingface",
+    repo,
+    revision: "main",
+    endpoint: bed.server.origin(),
+  });
+
+  it("an HTML page where JSON belongs: invalid JSON, with the status and Content-Type, and where to look", async () => {
+    fakeHub(bed.server, {
+      repo: "acme/portal",
+      page: () => undefined,
+      revision: (response) => {
+        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        response.end("<!DOCTYPE html><html><body>Please sign in to the network</body></html>");
+      },
+    });
+    const result = await fetchSpec(hubSource("acme/portal"));
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to fetch acme/portal @ main");
+    expect(error.error).toMatch(
+      /^invalid JSON from http:.*\/revision\/main \(HTTP 200, Content-Type text\/html; charset=utf-8\): expected a value, found '<' at byte 0$/,
+    );
+    expect(error.fixes[0]).toContain("web page (HTML) where its API answers JSON: check the endpoint");
+  });
+
+  it("an answer longer than an API call may be: said in words, with what to do", async () => {
+    fakeHub(bed.server, {
+      repo: "acme/endless",
+      page: () => undefined,
+      revision: (response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        // Only `sha` is kept of this answer: the rest is read and checked, never built.
+        response.end(`{"sha": "${"a".repeat(40)}", "siblings": [${"0,".repeat(17 * 1024 * 1024)}0]}`);
+      },
+    });
+    const error = rendered((await fetchSpec(hubSource("acme/endless"))).stderr);
+    expect(error.error).toMatch(/is longer than 32 MiB, the most the fetcher reads from one API call$/);
+    expect(error.error).not.toContain("33554432");
+    expect(error.fixes.length).toBeGreaterThan(0);
+  });
+
+  it("a path too long for the system: refused before anything is downloaded, not ENAMETOOLONG afterwards", async () => {
+    const content = Buffer.from("deep");
+    // 17 segments of 250 bytes: each one allowed, together longer than PATH_MAX.
+    const deep = Array.from({ length: 17 }, (_, index) => `${index}`.padEnd(250, "d")).join("/");
+    fakeHub(bed.server, {
+      repo: "acme/deep",
+      page: (page) => (page === 0 ? [treeFile(deep, content.length, gitBlobSha1(content))] : undefined),
+      files: { [deep]: content },
+    });
+    const result = await fetchSpec(hubSource("acme/deep"));
+    const error = rendered(result.stderr);
+    expect(error.what).toMatch(
+      /^Refusing "0d+\/1d+\/.*": its place in the output would take a path of \d+ bytes, more than the 4095 the system allows$/,
+    );
+    expect(error.fixes[0]).toContain("`files` patterns");
+    expect(result.stderr).not.toContain("ENAMETOOLONG");
+    expect(bed.server.log.filter((record) => record.path.includes(`/resolve/${FAKE_COMMIT}/`))).toEqual([]);
   });
 });

@@ -70,6 +70,20 @@ describe("a garbled answer", () => {
   });
 });
 
+describe("a request undici refuses to send", () => {
+  it("for a value taken from a server's answer is a clear failure, not a raw UND_ERR_INVALID_ARG", async () => {
+    bed.server.serveBytes("/header.bin", Buffer.from("x"));
+    const source = bed.http.byteSource(bed.server.url("/header.bin"), { headers: { "x-signature": "a\u0001b" } });
+    const error = await failureOf(source.open({ start: 0 }, new AbortController().signal));
+    expect(error).toBeInstanceOf(TransferFailure);
+    expect((error as TransferFailure).code).toBe("NMR_BAD_RESPONSE");
+    expect((error as TransferFailure).retryable).toBe(false);
+    expect(error.message).toMatch(
+      /^cannot send the request: invalid x-signature header, a value taken from the server's answer/,
+    );
+  });
+});
+
 describe("a compressed answer", () => {
   /** gzip members concatenated: `count` × 16 MiB of zeros, about 16 KiB each. */
   function gzipBomb(count: number): Buffer {
