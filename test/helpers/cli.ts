@@ -12,12 +12,12 @@ export interface CliResult {
 
 export function runCli(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [cliPath, ...args],
+      [...(options.nodeArgs ?? []), cliPath, ...args],
       {
         env: { ...process.env, NIX_MODEL_REPO_PROGRESS: "plain", ...options.env },
         cwd: options.cwd,

@@ -35,7 +35,9 @@ export function fakeHub(server: FaultServer, hub: FakeHubRepo): { readonly endpo
     response.writeHead(200, headers);
     // Written element by element: a page of 300,000 entries is never one string here.
     response.write("[");
-    (entries ?? []).forEach((entry, index) => response.write(`${index === 0 ? "" : ","}${JSON.stringify(entry)}`));
+    for (const [index, entry] of (entries ?? []).entries()) {
+      response.write(`${index === 0 ? "" : ","}${JSON.stringify(entry)}`);
+    }
     response.end("]");
   });
   for (const [path, content] of Object.entries(hub.files ?? {})) {

@@ -59,11 +59,10 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     );
 
     const commit = await resolveCommit(context.http, ref, source.revision, context.signal);
-    const tree = await listTree(context.http, ref, commit, context.signal);
+    const keep = compileAllowPatterns(source.files);
+    const { files: selected, listed } = await listTree(context.http, ref, commit, keep, context.signal);
     if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
-    const keep = compileAllowPatterns(source.files);
-    const selected = tree.filter((entry) => keep(entry.path));
     if (selected.length === 0) {
       throw nothingSelected({
         noun: "file",
@@ -76,7 +75,8 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
           token: token ? `from ${token.origin}` : "none (anonymous)",
         },
         patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
-        available: tree.map((entry) => entry.path),
+        available: listed.sample,
+        availableCount: listed.count,
         whenEmpty: [],
       });
     }
