@@ -1,5 +1,6 @@
 import { commands } from "./commands/index.js";
 import { explainForUser } from "../errors/explain.js";
+import { interruption } from "./interrupt.js";
 import { version } from "../util/version.js";
 
 const topUsage = () => {
@@ -43,6 +44,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
+    const interrupted = interruption(error);
+    if (interrupted) {
+      process.stderr.write(`${interrupted.message}: stopped, and removed what it had written\n`);
+      process.exitCode = interrupted.exitCode;
+      return;
+    }
     const explained = explainForUser(error);
     process.stderr.write(`${explained.message}\n`);
     process.exitCode = explained.exitCode;

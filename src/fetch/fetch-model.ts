@@ -31,13 +31,19 @@ export async function fetchModelInto(spec: FetchSpec, out: string, options: Fetc
   const deadline = deadlineFor(spec);
   const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
   try {
-    return await fetchWithRetries(spec, out, { ...options, signal });
+    return await fetchWithRetries(spec, out, { ...options, signal }, options.signal);
   } finally {
     deadline.clear();
   }
 }
 
-async function fetchWithRetries(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+/** `stopped` is the caller's own signal: stopped on purpose (Ctrl-C), the fetch did not fail, and notifies no one. */
+async function fetchWithRetries(
+  spec: FetchSpec,
+  out: string,
+  options: FetchOptions,
+  stopped: AbortSignal | undefined,
+): Promise<ModelMeta> {
   for (let attempt = 1; ; attempt++) {
     await createEmptyOutput(out);
     try {
@@ -45,7 +51,9 @@ async function fetchWithRetries(spec: FetchSpec, out: string, options: FetchOpti
     } catch (error) {
       await rm(out, { recursive: true, force: true });
       if (attempt >= spec.onFailure.attempts || options.signal?.aborted) {
-        if (spec.onFailure.notify !== null) await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        if (spec.onFailure.notify !== null && !stopped?.aborted) {
+          await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        }
         throw error;
       }
       logger.warn(

@@ -3,6 +3,7 @@ import { parseCommandArgs, requiredFlags } from "../args.js";
 import { readSpecFile } from "../../fetch/spec.js";
 import { fetchModelInto } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
+import { handleInterrupts, interruptSignal } from "../interrupt.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
@@ -29,7 +30,9 @@ const command: Command = {
       "--out DIR": values.out ?? process.env["out"],
     });
     const spec = await readSpecFile(specPath);
-    await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+    // Interrupted, the output is removed before the exit, as on any failure.
+    handleInterrupts();
+    await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter(), signal: interruptSignal });
     return 0;
   },
 };
