@@ -1,6 +1,7 @@
 import { commands } from "./commands/index.js";
 import { explainForUser } from "../errors/explain.js";
 import { interruption } from "./interrupt.js";
+import { applyVerbosity, VERBOSITY_HELP } from "./verbosity.js";
 import { version } from "../util/version.js";
 
 const topUsage = () => {
@@ -13,11 +14,14 @@ usage: nix-model-repo <command> [options]
 commands:
 ${list}
 
+${VERBOSITY_HELP}
+
 Run \`nix-model-repo <command> --help\` for a command's options.`;
 };
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // -v and -q go anywhere: before the command's name or among its options.
+  const [name, ...rest] = applyVerbosity(argv, topUsage());
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     process.stdout.write(`${topUsage()}\n`);
     return name === undefined ? 2 : 0;
@@ -33,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${command.usage}\n\n${VERBOSITY_HELP}\n`);
     return 0;
   }
   return command.run(rest);

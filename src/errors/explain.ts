@@ -119,17 +119,17 @@ function notEnoughSpace(failure: InsufficientSpaceFailure, subject: string | und
   const { directory, needed, available } = failure;
   const env = process.env;
   const where = isInside(directory, env["NIX_BUILD_TOP"])
-    ? "Nix's build directory: set `build-dir` in nix.conf (older Nix: the nix-daemon's TMPDIR) to a file system with room."
+    ? "It is Nix's build directory: set `build-dir` in nix.conf (older Nix: the nix-daemon's TMPDIR) to a file system with room."
     : isInside(directory, tmpdir())
-      ? `the temporary directory (TMPDIR): point it at a file system with room, e.g. \`TMPDIR=/var/tmp nix-model-repo prefetch ...\`.`
+      ? "It is in the temporary directory (TMPDIR), where `nix-model-repo prefetch` downloads: point TMPDIR at a file system with room (e.g. `TMPDIR=/var/tmp`), or fetch to another --out."
       : isInside(directory, env["NIX_STORE_DIR"] || "/nix/store")
-        ? "the Nix store: `nix-collect-garbage` removes what no GC root keeps; or grow the file system that holds it."
-        : "the output directory (--out): choose one on a file system with room.";
+        ? "It is the Nix store: `nix-collect-garbage` removes what no GC root keeps; or grow the file system that holds it."
+        : "Or write the output (--out) to a file system with room.";
   return {
     what: `Not enough space to download ${subject ?? "the model"}`,
     context: { to: directory, needed: humanBytes(needed), available: humanBytes(available) },
     cause: `the files need ${humanBytes(needed)} (${needed} bytes) and ${humanBytes(available)} (${available} bytes) are free there`,
-    fix: [`Free at least ${humanBytes(needed - available)} where the files go, ${where}`],
+    fix: [`Free at least ${humanBytes(needed - available)} on the file system that holds ${directory}.`, where],
   };
 }
 

@@ -2,10 +2,11 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
 import type { ByteSource, OpenedBody } from "../transfer/types.js";
+import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
 import { contentEncodingOf, decodeBody, discard, guardedChunks } from "./body.js";
 import { failureOfUnexpected, statusText } from "./failure.js";
-import { exchangeFollowingRedirects, firstHeader, type Exchange } from "./redirects.js";
+import { exchangeFollowingRedirects, firstHeader, viaRedirect, type Exchange } from "./redirects.js";
 import type { Credential } from "./settings.js";
 
 /**
@@ -51,6 +52,9 @@ export function httpByteSource(
       credential: options.credential,
       signal,
     });
+    logger.debug(
+      `GET ${displayUrl(target)}${rangeHeader === undefined ? "" : ` (${rangeHeader})`}: HTTP ${exchange.status}${viaRedirect(target, exchange.url)}`,
+    );
     const opened = await interpret(exchange, signal);
     if (exchange.url.host !== url.host) remembered = exchange.url;
     return opened;

@@ -9,7 +9,7 @@ import { bodyReader, contentEncodingOf, decodeBody, type ResponseBodyReader } fr
 import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
 import { failureOfUnexpected, normaliseHeaders, type ResponseHeaders } from "./failure.js";
-import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
+import { REDIRECT_STATUSES, exchangeFollowingRedirects, viaRedirect } from "./redirects.js";
 import { retryPolicyFrom, withRetries } from "../retry/retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
 
@@ -142,6 +142,9 @@ export function createHttpClient(
       ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
     });
     const raw = exchange.body as unknown as Readable;
+    logger.debug(
+      `${init.method ?? "GET"} ${displayUrl(url)}: HTTP ${exchange.status}${viaRedirect(url, exchange.url)}`,
+    );
     // A HEAD response has no body to decode, whatever its Content-Encoding says.
     const encoding = init.method === "HEAD" ? undefined : contentEncodingOf(exchange.headers["content-encoding"]);
     const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);

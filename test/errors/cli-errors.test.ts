@@ -219,7 +219,73 @@ function canMountSmallDisk(): boolean {
   }
 }
 
+/** Runs the CLI in a private mount namespace with a 256 KiB tmpfs at `disk`; "$DISK" in `args` is that path. */
+function onSmallDisk(disk: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const script = 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"';
+  const command = [process.execPath, cliPath, ...args.map((arg) => arg.replaceAll("$DISK", disk))];
+  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    execFile(
+      "unshare",
+      ["-rm", "sh", "-c", script, "sh", disk, ...command],
+      { env: { ...process.env, NIX_MODEL_REPO_PROGRESS: "plain", ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr, stdout }),
+    );
+  });
+}
+
 describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user namespaces)", () => {
+  it("refuses before downloading when the listed sizes do not fit: both numbers, and what to do", async () => {
+    const content = Buffer.alloc(1024 * 1024, 0x33);
+    fakeHub(bed.server, {
+      repo: "acme/roomy",
+      page: (page) =>
+        page === 0
+          ? [treeFile("model.bin", content.length, gitBlobSha1(Buffer.from("p")), sha256(content))]
+          : undefined,
+      files: { "model.bin": content },
+    });
+    const disk = join(bed.dir.path, "small-disk-precheck");
+    await mkdir(disk);
+    const dir = join(bed.dir.path, "precheck-run");
+    await mkdir(dir);
+    const spec = join(dir, "spec.json");
+    const source = { type: "huggingface", repo: "acme/roomy", revision: "main", endpoint: bed.server.origin() };
+    await writeFile(spec, JSON.stringify({ specVersion: 1, name: "errors", source }));
+    const result = await onSmallDisk(disk, ["fetch", "--spec", spec, "--out", "$DISK/out"]);
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Not enough space to download acme/roomy @ main");
+    expect(error.fields).toContainEqual(["Needed", "1.0 MiB"]);
+    expect(error.fields.find(([name]) => name === "Available")?.[1]).toMatch(/^\d+(\.\d)? KiB$/);
+    expect(error.error).toMatch(/^the files need 1\.0 MiB \(1048576 bytes\) and .* \(\d+ bytes\) are free there$/);
+    expect(error.fixes[0]).toMatch(
+      /^Free at least 768\.0 KiB on the file system that holds .*\/small-disk-precheck\/out\.$/,
+    );
+    expect(result.stderr).not.toContain("ENOSPC");
+    expect(bed.server.log.filter((record) => record.path.includes("/acme/roomy/resolve/"))).toEqual([]);
+  });
+
+  it("says where prefetch works when $TMPDIR is too small", async () => {
+    const content = Buffer.alloc(1024 * 1024, 0x34);
+    fakeHub(bed.server, {
+      repo: "acme/prefetched",
+      page: (page) =>
+        page === 0
+          ? [treeFile("model.bin", content.length, gitBlobSha1(Buffer.from("q")), sha256(content))]
+          : undefined,
+      files: { "model.bin": content },
+    });
+    const disk = join(bed.dir.path, "small-tmpdir");
+    await mkdir(disk);
+    const result = await onSmallDisk(disk, ["prefetch", "hf:acme/prefetched", "--endpoint", bed.server.origin()], {
+      TMPDIR: disk,
+    });
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Not enough space to download acme/prefetched @ main");
+    expect(error.fixes[1]).toContain("point TMPDIR at a file system with room");
+  });
+
   it("names the file being written and says to free space", async () => {
     const size = 1024 * 1024;
     bed.server.serveGenerated("/big/model.bin", size, 7);
