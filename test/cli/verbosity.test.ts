@@ -5,11 +5,10 @@
  * Results on stdout never change.
  */
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
-import { runCli } from "../helpers/cli.js";
+import { fetchCommand, runCli } from "../helpers/cli.js";
 import { useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed();
@@ -17,23 +16,19 @@ const content = Buffer.from("weights for the verbosity test");
 const sha256 = createHash("sha256").update(content).digest("hex");
 let runs = 0;
 
+function fetchUrl(path: string, filename: string) {
+  const url = bed.server.url(path);
+  return fetchCommand(join(bed.dir.path, `run-${++runs}`), {
+    name: "v",
+    source: { type: "url", urls: [{ url, sha256, filename }] },
+  });
+}
+
 async function fetchWith(flags: readonly string[], where: "before" | "after" = "after") {
   bed.server.serveBytes("/verbosity/model.bin", content);
-  const dir = join(bed.dir.path, `run-${++runs}`);
-  await mkdir(dir);
-  const spec = join(dir, "spec.json");
-  const url = bed.server.url("/verbosity/model.bin");
-  await writeFile(
-    spec,
-    JSON.stringify({
-      specVersion: 1,
-      name: "v",
-      source: { type: "url", urls: [{ url, sha256, filename: "model.bin" }] },
-    }),
-  );
-  const args = ["--spec", spec, "--out", join(dir, "out")];
+  const { args } = await fetchUrl("/verbosity/model.bin", "model.bin");
   // The plain progress mode is what a user sees outside a terminal; -q must silence it too.
-  return runCli(where === "before" ? [...flags, "fetch", ...args] : ["fetch", ...args, ...flags]);
+  return runCli(where === "before" ? [...flags, ...args] : [...args, ...flags]);
 }
 
 describe("-v and -q", () => {
@@ -78,19 +73,8 @@ describe("-v and -q", () => {
 
   it("leave an error in full: -q still prints what failed and how to fix it", async () => {
     bed.server.serveBytes("/verbosity/missing.bin", content, { statuses: [{ status: 404 }] });
-    const dir = join(bed.dir.path, `run-${++runs}`);
-    await mkdir(dir);
-    const spec = join(dir, "spec.json");
-    const url = bed.server.url("/verbosity/missing.bin");
-    await writeFile(
-      spec,
-      JSON.stringify({
-        specVersion: 1,
-        name: "v",
-        source: { type: "url", urls: [{ url, sha256, filename: "m.bin" }] },
-      }),
-    );
-    const result = await runCli(["fetch", "-q", "--spec", spec, "--out", join(dir, "out")]);
+    const { args } = await fetchUrl("/verbosity/missing.bin", "m.bin");
+    const result = await runCli([args[0]!, "-q", ...args.slice(1)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: Failed to download m\.bin\n/);
     expect(result.stderr).toContain("To fix this:");

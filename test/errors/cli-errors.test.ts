@@ -5,15 +5,14 @@
  * failed; source, repo or file; the error; numbered steps to fix it. No secret may
  * appear in any of it.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliPath, runCli, type CliResult } from "../helpers/cli.js";
+import { canMountTmpfs, cliPath, fetchCommand, runCli, type CliResult } from "../helpers/cli.js";
 import { generatedSha256 } from "../helpers/fault-server.js";
 import { FAKE_COMMIT, fakeHub, treeFile } from "../helpers/fake-hub.js";
 import { gitBlobSha1, useFaultBed } from "../helpers/transfer-fixtures.js";
@@ -73,26 +72,18 @@ beforeAll(async () => {
 
 let runs = 0;
 
-/** `nix-model-repo fetch` of a spec, retrying fast; `wrap` runs the command some other way (a small disk). */
+/** `nix-model-repo fetch` of a spec, retrying fast. */
 async function fetchSpec(
   source: Record<string, unknown>,
-  options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv; out?: string } = {},
+  options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult & { readonly out: string }> {
-  const dir = join(bed.dir.path, `run-${++runs}`);
-  await mkdir(dir);
-  const spec = join(dir, "spec.json");
-  await writeFile(
-    spec,
-    JSON.stringify({
-      specVersion: 1,
-      name: "errors",
-      source,
-      network: { retry: { maxAttempts: 3, baseDelay: 0 } },
-      ...(options.auth ? { auth: options.auth } : {}),
-    }),
-  );
-  const out = options.out ?? join(dir, "out");
-  const result = await runCli(["fetch", "--spec", spec, "--out", out], { env: options.env });
+  const { args, out } = await fetchCommand(join(bed.dir.path, `run-${++runs}`), {
+    name: "errors",
+    source,
+    network: { retry: { maxAttempts: 3, baseDelay: 0 } },
+    ...(options.auth ? { auth: options.auth } : {}),
+  });
+  const result = await runCli(args, { env: options.env });
   return { ...result, out };
 }
 
@@ -209,16 +200,6 @@ describe("what a failed fetch prints", () => {
   });
 });
 
-/** A 256 KiB tmpfs in a private mount namespace: a real ENOSPC without touching the machine. */
-function canMountSmallDisk(): boolean {
-  try {
-    execFileSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=64k tmpfs "${tmpdir()}"`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the CLI in a private mount namespace with a 256 KiB tmpfs at `disk`; "$DISK" in `args` is that path. */
 function onSmallDisk(disk: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   const script = 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"';
@@ -233,7 +214,8 @@ function onSmallDisk(disk: string, args: readonly string[], env: NodeJS.ProcessE
   });
 }
 
-describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user namespaces)", () => {
+/** A 256 KiB tmpfs in a private mount namespace: a real ENOSPC without touching the machine. */
+describe.skipIf(!canMountTmpfs())("a full disk (needs unshare and user namespaces)", () => {
   it("refuses before downloading when the listed sizes do not fit: both numbers, and what to do", async () => {
     const content = Buffer.alloc(1024 * 1024, 0x33);
     fakeHub(bed.server, {

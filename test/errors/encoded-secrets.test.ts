@@ -5,11 +5,10 @@
  * those forms may appear in what the CLI prints.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodedForms } from "../../src/util/secrets.js";
-import { runCli } from "../helpers/cli.js";
+import { fetchCommand, runCli } from "../helpers/cli.js";
 import { useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed();
@@ -31,22 +30,13 @@ describe("a token echoed in another encoding", () => {
     bed.server.serveBytes(path, Buffer.from("weights"), {
       statuses: [{ status: 403, headers: { "content-type": "text/plain" }, body: `denied for ${echoed} (sorry)` }],
     });
-    const dir = join(bed.dir.path, name.replace(/\W+/g, "-"));
-    await mkdir(dir);
-    const spec = join(dir, "spec.json");
-    await writeFile(
-      spec,
-      JSON.stringify({
-        specVersion: 1,
-        name: "echo",
-        source: { type: "url", urls: [{ url: bed.server.url(path), sha256: "0".repeat(64), filename: "model.bin" }] },
-        auth: { tokenEnvVar: "ECHO_TOKEN", tokenFile: null },
-        network: { retry: { maxAttempts: 1, baseDelay: 0 } },
-      }),
-    );
-    const result = await runCli(["fetch", "--spec", spec, "--out", join(dir, "out")], {
-      env: { ECHO_TOKEN: TOKEN },
+    const { args } = await fetchCommand(join(bed.dir.path, name.replace(/\W+/g, "-")), {
+      name: "echo",
+      source: { type: "url", urls: [{ url: bed.server.url(path), sha256: "0".repeat(64), filename: "model.bin" }] },
+      auth: { tokenEnvVar: "ECHO_TOKEN", tokenFile: null },
+      network: { retry: { maxAttempts: 1, baseDelay: 0 } },
     });
+    const result = await runCli(args, { env: { ECHO_TOKEN: TOKEN } });
     expect(result.code).toBe(1);
     // The server's message is shown, with the token taken out.
     expect(result.stderr).toMatch(/denied for .*\*\*\*.* \(sorry\)/);

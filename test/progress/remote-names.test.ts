@@ -5,12 +5,12 @@
  * whatever the CLI prints about it, in each progress mode and in an error, carries no
  * control character: the name is shown with escapes instead.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faults, startHubServer, type HubServer } from "../../src/serve/index.js";
-import { runCli } from "../helpers/cli.js";
+import { fetchCommand, runCli } from "../helpers/cli.js";
 import { writeHubRepo } from "../helpers/hub-fixture.js";
 
 const HOSTILE = "\x1b[2J\x1b]0;pwned\x07X.txt";
@@ -35,19 +35,12 @@ afterAll(async () => {
 });
 
 async function fetchNames(mode: string, maxAttempts = 1) {
-  const dir = join(root, `run-${++runs}`);
-  await mkdir(dir);
-  const spec = join(dir, "spec.json");
-  await writeFile(
-    spec,
-    JSON.stringify({
-      specVersion: 1,
-      name: "names",
-      source: { type: "huggingface", repo: "acme/names", revision: "main", endpoint: hub.url },
-      network: { retry: { maxAttempts, baseDelay: 0 } },
-    }),
-  );
-  return runCli(["fetch", "--spec", spec, "--out", join(dir, "out")], { env: { NIX_MODEL_REPO_PROGRESS: mode } });
+  const { args } = await fetchCommand(join(root, `run-${++runs}`), {
+    name: "names",
+    source: { type: "huggingface", repo: "acme/names", revision: "main", endpoint: hub.url },
+    network: { retry: { maxAttempts, baseDelay: 0 } },
+  });
+  return runCli(args, { env: { NIX_MODEL_REPO_PROGRESS: mode } });
 }
 
 /** No ESC, BEL or CSI/OSC introducer a remote name could have put there; `allowed` lists the CLI's own. */

@@ -12,11 +12,11 @@
  */
 import { createHash } from "node:crypto";
 import { statfsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fetchCommand } from "../helpers/cli.js";
 import { FAKE_COMMIT, fakeHub, treeFile } from "../helpers/fake-hub.js";
 import { GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
 import { pushLfsRepo } from "../helpers/git-lfs-repo.js";
@@ -46,14 +46,12 @@ const bed = useFaultBed();
 let runs = 0;
 
 async function fetchSource(source: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<MeasuredRun> {
-  const dir = join(bed.dir.path, `run-${++runs}`);
-  await mkdir(dir);
-  const spec = join(dir, "spec.json");
-  await writeFile(
-    spec,
-    JSON.stringify({ specVersion: 1, name: "hostile", source, network: { retry: { maxAttempts: 2, baseDelay: 0 } } }),
-  );
-  const result = await runCliMeasured(["fetch", "--spec", spec, "--out", join(dir, "out")], env);
+  const { args } = await fetchCommand(join(bed.dir.path, `run-${++runs}`), {
+    name: "hostile",
+    source,
+    network: { retry: { maxAttempts: 2, baseDelay: 0 } },
+  });
+  const result = await runCliMeasured(args, env);
   console.log(
     `${expect.getState().currentTestName}: peak RSS ${(result.peakRss / MiB).toFixed(0)} MiB, exit ${result.code}`,
   );

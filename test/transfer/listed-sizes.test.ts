@@ -11,12 +11,13 @@
  * what is written) in a private mount namespace, so what is tested is the engine's
  * planning, not the disk.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleFixture } from "../helpers/bundle-fixture.js";
+import { canMountTmpfs } from "../helpers/cli.js";
 import { MiB, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 /**
@@ -43,15 +44,6 @@ beforeAll(async () => {
   script = join(tmpdir(), `nmr-measure-${process.pid}.mjs`);
   await bundleFixture(join(import.meta.dirname, "fixtures/measure-transfer.ts"), script);
 });
-
-function canMountBigDisk(): boolean {
-  try {
-    execFileSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=20T tmpfs "${tmpdir()}"`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs the fixture; with `bigDisk`, in a private mount namespace with a 20 TiB tmpfs for the output. */
 async function measure(options: Record<string, unknown>, bigDisk: boolean): Promise<Measurement> {
@@ -103,7 +95,7 @@ describe("a listed size", () => {
     expect(growth(result)).toBeLessThan(BOUND);
   });
 
-  describe.skipIf(!canMountBigDisk())("that passes the rule (a 20 TiB tmpfs; needs unshare)", () => {
+  describe.skipIf(!canMountTmpfs())("that passes the rule (a 20 TiB tmpfs; needs unshare)", () => {
     it.each([1e13, 1e12])(
       "of %d bytes, for a 1 MiB file: the first answer's total is checked before any other part is asked for",
       async (listed) => {
