@@ -78,10 +78,15 @@ async function existingAncestor(directory: string): Promise<{ dev: number; direc
   }
 }
 
-/** Free bytes for an unprivileged writer; undefined where statfs cannot tell (the write will). */
+/**
+ * Free bytes for an unprivileged writer; undefined where statfs cannot tell (the write will):
+ * a file system that reports no size at all (some FUSE and network file systems) is not
+ * taken to be full.
+ */
 async function freeBytes(directory: string): Promise<number | undefined> {
   try {
     const info = await statfs(directory);
+    if (info.blocks === 0) return undefined;
     return info.bavail * info.bsize;
   } catch {
     return undefined;
