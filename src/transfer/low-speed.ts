@@ -62,11 +62,6 @@ export class LowSpeedWatch {
     if (this.#windowWaitMs >= this.#limit.timeMs) this.#judgeWindow();
   }
 
-  /** Whether the connection was cut for being too slow. */
-  get tooSlow(): boolean {
-    return this.#slow;
-  }
-
   /** Bytes arrived, at no less than the limit on average: what counts as progress for retries. */
   madeProgress(): boolean {
     this.#stopWaiting();
@@ -92,11 +87,11 @@ export class LowSpeedWatch {
 
   #check(): void {
     if (this.#slow || this.#waitingSince === undefined) return;
-    const now = performance.now();
-    if (this.#windowWaitMs + (now - this.#waitingSince) < this.#limit.timeMs) return;
+    if (this.#windowWaitMs + (performance.now() - this.#waitingSince) < this.#limit.timeMs) return;
+    // Still waiting: the window closes now, and the wait goes on in the next one.
     this.#stopWaiting();
     this.#judgeWindow();
-    if (!this.#slow) this.#waitingSince = now;
+    if (!this.#slow) this.waiting();
   }
 
   #judgeWindow(): void {

@@ -112,7 +112,8 @@ export async function listTree(
       signal,
     });
     listed.add(page.body.entries, page.body.paths);
-    files.push(...page.body.files);
+    // One by one: a page may hold hundreds of thousands, more than a spread's arguments may be.
+    for (const file of page.body.files) files.push(file);
     next = nextPageUrl(page.headers["link"], page.url);
   }
   return { files, listed };
@@ -127,7 +128,7 @@ interface TreePage {
 }
 
 function treePage(ref: HubRepoRef, keep: (path: string) => boolean, listed: ListingTally): JsonReader<TreePage> {
-  const page: TreePage = { files: [], entries: 0, paths: [] };
+  const page = { files: [] as HubTreeFile[], paths: [] as string[] };
   let entries = 0;
   const stream = new JsonArrayStream({
     onElement: (entry) => {

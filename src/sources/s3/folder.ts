@@ -43,7 +43,7 @@ export async function planS3Folder(
       objects.length,
       files.map((file) => file.path),
     );
-    selected.push(...files.filter((file) => keep(file.path)));
+    for (const file of files) if (keep(file.path)) selected.push(file);
   });
   checkRemotePaths(
     selected.map((file) => file.path),
