@@ -10,7 +10,7 @@ import { usageError } from "./args.js";
  *
  * As with any option, the command line wins over the environment.
  *
- * What each level prints is in docs/cli.md. Results on stdout (prefetch's expression,
+ * What each level prints is in docs/errors.md. Results on stdout (prefetch's expression,
  * scan's report, hash) are never affected.
  */
 export const VERBOSITY_HELP = `common options (every command):

@@ -1,6 +1,6 @@
 /**
  * -v/--verbose and -q/--quiet (issue 9), the same for every command: each command's --help
- * names them, and a fetch prints what its level promises (docs/cli.md): quiet, nothing but
+ * names them, and a fetch prints what its level promises (docs/errors.md): quiet, nothing but
  * warnings and errors on stderr; the default, progress and notes; verbose, every request too.
  * Results on stdout never change.
  */
