@@ -10,7 +10,7 @@ import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom } from "./http-settings.js";
 import type { FetchSpec } from "./spec.js";
 import { transferAll } from "../transfer/engine.js";
-import { setTimeout } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
@@ -33,8 +33,8 @@ export interface FetchOptions {
 /** The whole model in its layout, with the meta file; returns the meta. */
 export function fetchModelInto(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
   if (spec.select !== null) throw new Error("internal error: fetchModelInto given a per-file spec (use runFetchSpec)");
-  return withAttempts(spec, out, options, () =>
-    withResolvedModel(spec, options, async ({ model, transfer }) => {
+  return withAttempts(spec, out, options, (attemptOptions) =>
+    withResolvedModel(spec, attemptOptions, async ({ model, transfer }) => {
       const layout = layoutWriterFor(model);
       const plan = layout.plan(out, model.files);
       const transferred = await transfer(plan.items);
@@ -54,38 +54,90 @@ export async function runFetchSpec(spec: FetchSpec, out: string, options: FetchO
     await fetchModelInto(spec, out, options);
     return;
   }
-  await withAttempts(spec, out, options, () =>
-    withResolvedModel(spec, { ...options, pinned: select.resolved }, (fetch) => fetchSelected(select, out, fetch)),
+  await withAttempts(spec, out, options, (attemptOptions) =>
+    withResolvedModel(spec, { ...attemptOptions, pinned: select.resolved }, (fetch) =>
+      fetchSelected(select, out, fetch),
+    ),
   );
 }
 
-/** Runs `once` with a fresh output, as many times as onFailure allows; removes the output after each failure. */
+/**
+ * Runs `once` with a fresh output, as many times as onFailure allows, all within
+ * network.timeout.total; removes the output after each failure. `once` gets the options
+ * whose signal carries the deadline.
+ */
 async function withAttempts<T>(
   spec: FetchSpec,
   out: string,
   options: FetchOptions,
-  once: () => Promise<T>,
+  once: (options: FetchOptions) => Promise<T>,
+): Promise<T> {
+  const deadline = deadlineFor(spec);
+  const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
+  try {
+    return await attemptsOf(spec, out, { ...options, signal }, options.signal, once);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** `stopped` is the caller's own signal: stopped on purpose (Ctrl-C), the fetch did not fail, and notifies no one. */
+async function attemptsOf<T>(
+  spec: FetchSpec,
+  out: string,
+  options: FetchOptions,
+  stopped: AbortSignal | undefined,
+  once: (options: FetchOptions) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     if (spec.select?.output === "file") await refuseExisting(out);
     else await createEmptyOutput(out);
     try {
-      return await once();
+      return await once(options);
     } catch (error) {
       await rm(out, { recursive: true, force: true });
       if (attempt >= spec.onFailure.attempts || options.signal?.aborted) {
-        if (spec.onFailure.notify !== null) await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        if (spec.onFailure.notify !== null && !stopped?.aborted) {
+          await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        }
         throw error;
       }
       logger.warn(
         `fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`,
       );
-      await setTimeout(WHOLE_FETCH_RETRY_DELAY_MS);
+      await sleep(WHOLE_FETCH_RETRY_DELAY_MS);
     }
   }
 }
 
 const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
+
+/**
+ * network.timeout.total: one deadline for the whole fetch, its retries included. When it
+ * passes, everything in flight is aborted with this explanation as the reason, and the
+ * fetch fails like any other (no output left).
+ */
+function deadlineFor(spec: FetchSpec): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const seconds = spec.network.timeout.total;
+  if (seconds === null) return { signal: controller.signal, clear: () => undefined };
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new UserError({
+          what: `The fetch did not finish within network.timeout.total (${seconds} s)`,
+          cause: `stopped after ${seconds} s`,
+          fix: [
+            "If the link is slow but working, raise network.timeout.total, or set it to null for no deadline.",
+            "A server that stalls is cut by network.timeout.read and the low-speed limit (network.timeout.lowSpeedLimit, lowSpeedTime) on their own.",
+          ],
+        }),
+      ),
+    seconds * 1000,
+  );
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
 
 /** A source resolved into files, and the engine to move them with. */
 export interface ResolvedFetch {

@@ -7,6 +7,7 @@ import { compareBytes } from "../util/canonical-json.js";
 import { buildMeta, writeMeta } from "./meta.js";
 import type { ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
+import { checkSnapshotPaths } from "./path-length.js";
 
 /**
  * The Hugging Face layout (docs/architecture.md, "Layouts"): the output is one repo folder
@@ -93,6 +94,11 @@ export async function writeSnapshot(
   snapshot: Omit<Snapshot, "files"> & { readonly files: readonly LinkedFile[] },
 ): Promise<ModelMeta> {
   const { files } = snapshot;
+  // Checked again here for what was only known after the download (an archive's entries).
+  checkSnapshotPaths(
+    out,
+    files.map((file) => file.path),
+  );
   const commit = snapshot.commit ?? manifestCommit(files);
   for (const file of files) {
     const link = outputPath(out, "snapshots", commit, ...file.path.split("/"));

@@ -5,7 +5,9 @@ import type { ByteSource, FileSource, TransferItem } from "./types.js";
 import type { ProgressReporter } from "../progress/types.js";
 import type { Bandwidth } from "./bandwidth.js";
 import type { DigestSink } from "./digests.js";
+import type { ContentIdentity } from "./connection.js";
 import type { Directories, IncompleteFile } from "./incomplete-file.js";
+import type { LowSpeedLimit } from "./low-speed.js";
 import type { SlabPool } from "./slab-pool.js";
 
 /** What every transfer of one transferAll call shares. */
@@ -27,6 +29,7 @@ export interface EngineContext {
   readonly progress: ProgressReporter;
   readonly partSizeBytes: number;
   readonly parallelThresholdBytes: number;
+  readonly lowSpeed: LowSpeedLimit;
 }
 
 /** One file being received (by default from a ByteSource). */
@@ -36,6 +39,8 @@ export interface FileJob<S extends FileSource = ByteSource> {
   readonly signal: AbortSignal;
   readonly context: EngineContext;
   readonly meter: FileMeter;
+  /** The validators of the file's answers, across its downloads (connection.ts). */
+  readonly identity: ContentIdentity;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ContentIdentity, SameContentAgain } from "./connection.js";
 import { FileMeter, type EngineContext, type FileJob } from "./context.js";
 import { digestMismatches } from "./digests.js";
 import { IncompleteFile } from "./incomplete-file.js";
@@ -10,9 +11,15 @@ import { isAssembled, type ByteSource, type FileSource, type TransferItem, type 
 /**
  * One file, start to finish: receive it (in parts or one stream), check size and every
  * digest, rename `.incomplete` onto the destination. A size or digest mismatch deletes
- * the file and fetches it once more; a second mismatch, or a failure retrying cannot
- * fix, fails the file with a DownloadFailure naming it (src/errors/explain.ts words it
- * for the user). No `.incomplete` file survives a failure.
+ * the file and fetches it once more, which helps when the file changed on the server or
+ * something in between garbled it; a second mismatch, or a failure retrying cannot fix,
+ * fails the file with a DownloadFailure naming it (src/errors/explain.ts words it for the
+ * user). No `.incomplete` file survives a failure.
+ *
+ * The second download is not made when it would fail the same way: when its first answer
+ * carries the validator (a strong ETag, Last-Modified with the size, a git blob id) of the
+ * download that failed, the server is sending the same bytes again (ContentIdentity in
+ * connection.ts), and the file fails at once with the first download's mismatch.
  */
 const INTEGRITY_ATTEMPTS = 2;
 
@@ -22,10 +29,12 @@ export async function transferFile(
   signal: AbortSignal,
 ): Promise<TransferredFile> {
   const meter = new FileMeter(item.path, item.size, context.progress);
+  const identity = new ContentIdentity();
+  let mismatch: IntegrityFailure | undefined;
 
   for (let attempt = 1; ; attempt++) {
     const file = new IncompleteFile(item.destination, context.directories);
-    const job: FileJob<FileSource> = { item, file, signal, context, meter };
+    const job: FileJob<FileSource> = { item, file, signal, context, meter, identity };
     try {
       const received = await receiveAndCommit(job);
       meter.finished(received.size);
@@ -33,7 +42,13 @@ export async function transferFile(
     } catch (error) {
       await file.discard();
       if (signal.aborted) throw signal.reason;
+      if (error instanceof SameContentAgain && mismatch !== undefined) {
+        const final = new IntegrityFailure(`${mismatch.message}; ${error.message}, so it was not downloaded again`);
+        throw new DownloadFailure(item.path, item.source.description, attempt - 1, final);
+      }
       if (error instanceof IntegrityFailure && attempt < INTEGRITY_ATTEMPTS) {
+        mismatch = error;
+        identity.downloadFailed();
         meter.reset(`${error.message}; deleted it`);
         continue;
       }

@@ -36,6 +36,13 @@ export interface OpenedBody {
    * instead of resuming. Absent means true.
    */
   readonly resumable?: boolean;
+  /**
+   * What identifies the exact bytes this answer carries, when the source can tell: a strong
+   * ETag, a Last-Modified date with the size, a git blob id. Two answers with the same
+   * validator carry the same bytes, so a file that failed its digest check is not
+   * downloaded again to fail the same way (see transfer-file.ts). Absent: unknown.
+   */
+  readonly validator?: string;
 }
 
 /**
@@ -117,6 +124,12 @@ export interface TransferSettings extends RetryPolicy {
   readonly concurrency: number;
   /** Shared cap on download throughput across all transfers, bytes per second. */
   readonly bandwidthLimitBytesPerSec: number | null;
+  /**
+   * A connection receiving less than this many bytes per second on average, over
+   * lowSpeedTimeMs of waiting for the network, is cut and retried (low-speed.ts); 0: off.
+   */
+  readonly lowSpeedLimitBytesPerSec: number;
+  readonly lowSpeedTimeMs: number;
 }
 
 /** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */

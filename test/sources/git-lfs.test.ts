@@ -322,6 +322,17 @@ describe("the Batch API client against a loopback server", () => {
       /is not a valid header/,
     ],
     [
+      // undici refuses such a value (UND_ERR_INVALID_ARG) when it sends the download.
+      "a header with a control character",
+      () => ({ body: download({ header: { "X-Sig": "a\u0001b" } }) }),
+      /action header "X-Sig" is not a valid header/,
+    ],
+    [
+      "a header with a character beyond Latin-1",
+      () => ({ body: download({ header: { "X-Sig": "a\u20acb" } }) }),
+      /action header "X-Sig" is not a valid header/,
+    ],
+    [
       "another transfer adapter",
       () => ({ body: { transfer: "tus", ...download() } }),
       /transfer "tus" is not one offered \("basic"\)/,

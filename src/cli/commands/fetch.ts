@@ -3,6 +3,7 @@ import { parseCommandArgs, requiredFlags } from "../args.js";
 import { readSpecFile } from "../../fetch/spec.js";
 import { runFetchSpec } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
+import { handleInterrupts, interruptSignal } from "../interrupt.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
@@ -31,7 +32,9 @@ const command: Command = {
       "--out DIR": values.out ?? process.env["out"],
     });
     const spec = await readSpecFile(specPath);
-    await runFetchSpec(spec, out, { env: process.env, progress: createProgressReporter() });
+    // Interrupted, the output is removed before the exit, as on any failure.
+    handleInterrupts();
+    await runFetchSpec(spec, out, { env: process.env, progress: createProgressReporter(), signal: interruptSignal });
     return 0;
   },
 };

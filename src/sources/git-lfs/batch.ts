@@ -20,6 +20,8 @@ import { displayUrl, registerSecret } from "../../util/secrets.js";
  * X-Xet-Token-Expiration and, by this project's convention, X-Xet-Hash (sources/git-xet/).
  */
 const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
+/** What a header value may not hold: anything but tab, visible ASCII, space and obs-text (RFC 9110 §5.5). */
+const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** git-lfs's default lfs.transfer.batchSize. */
 const BATCH_SIZE = 100;
 
@@ -185,7 +187,8 @@ function actionHeaders(
   const headers: Record<string, string> = {};
   let credential: Credential | undefined;
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value))
+    // RFC 9110 field names and values, as undici checks them before it sends a request.
+    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || INVALID_FIELD_VALUE.test(value))
       throw malformed(`action header ${JSON.stringify(name)} is not a valid header`);
     const lower = name.toLowerCase();
     if (lower === "authorization") {

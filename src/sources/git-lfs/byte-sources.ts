@@ -73,6 +73,8 @@ export function gitBlobSource(git: GitRunner, oid: string, path: string): ByteSo
         start: 0,
         totalSize: undefined,
         resumable: false,
+        // A blob id names its bytes: a copy that failed its check would fail again.
+        validator: `git blob ${oid}`,
         cancel: async () => {
           stdout.destroy();
         },

@@ -64,12 +64,11 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
 
     const pinned = pinnedCommit(context.pinned);
     const commit = pinned ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
-    const tree = await listTree(context.http, ref, commit, context.signal);
+    const keep = compileAllowPatterns(source.files);
+    const { files: selected, listed } = await listTree(context.http, ref, commit, keep, context.signal);
     if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
     else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
-    const keep = compileAllowPatterns(source.files);
-    const selected = tree.filter((entry) => keep(entry.path));
     if (selected.length === 0) {
       throw nothingSelected({
         noun: "file",
@@ -82,7 +81,8 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
           token: token ? `from ${token.origin}` : "none (anonymous)",
         },
         patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
-        available: tree.map((entry) => entry.path),
+        available: listed.sample,
+        availableCount: listed.count,
         whenEmpty: [],
       });
     }

@@ -1,6 +1,8 @@
-import type { HttpClient } from "../../http/client.js";
+import type { HttpClient, JsonReader } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import { UserError } from "../../errors/user-error.js";
+import { JsonArrayStream, JsonEntryStream } from "../../json/index.js";
+import { type ListingTally, listingTally } from "../listing.js";
 import { readXetAccess, type XetAccess } from "../xet/tokens.js";
 import type { HubRepoType } from "./spec.js";
 
@@ -9,6 +11,12 @@ import type { HubRepoType } from "./spec.js";
  * list_repo_tree): revision → commit, and the recursive tree at that commit, following
  * `Link` pages; and for files stored in Xet, a Xet read token.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
+ *
+ * Both are read as they arrive (src/json), keeping only what is used: of the revision info
+ * its `sha` (not the list of every file a large repo's answer carries), of the tree the
+ * entries the `files` patterns select, each page filtered while it is parsed. A listing's
+ * memory is then what is fetched, not what the repo holds; its length is capped
+ * (src/sources/listing.ts).
  */
 export interface HubRepoRef {
   readonly endpoint: string;
@@ -51,8 +59,7 @@ export async function resolveCommit(
   signal: AbortSignal,
 ): Promise<string> {
   const url = `${apiBase(ref)}/revision/${encodeURIComponent(revision)}`;
-  const { body } = await http.getJson<unknown>(url, { credential: ref.credential, signal });
-  const sha = typeof body === "object" && body !== null ? (body as { sha?: unknown }).sha : undefined;
+  const { body: sha } = await http.readJson(url, shaOnly, { credential: ref.credential, signal });
   if (typeof sha !== "string" || !COMMIT.test(sha)) {
     throw new UserError({
       what: `The Hub did not return a commit for revision '${revision}' of ${ref.repo}`,
@@ -63,13 +70,39 @@ export async function resolveCommit(
   return sha;
 }
 
+/** The `sha` member of the revision info; the rest (siblings, card data) is checked but never built. */
+function shaOnly(): JsonReader<unknown> {
+  let sha: unknown;
+  const stream = new JsonEntryStream({
+    select: (key) => key === "sha",
+    onEntry: (_key, value) => {
+      sha = value;
+    },
+  });
+  return {
+    write: (chunk) => stream.write(chunk),
+    end: () => {
+      stream.end();
+      return sha;
+    },
+  };
+}
+
+/** The files of a tree listing that `keep` selects, and a tally of all of it (for "nothing matches"). */
+export interface HubTree {
+  readonly files: readonly HubTreeFile[];
+  readonly listed: ListingTally;
+}
+
 export async function listTree(
   http: HttpClient,
   ref: HubRepoRef,
   commit: string,
+  keep: (path: string) => boolean,
   signal: AbortSignal,
-): Promise<HubTreeFile[]> {
+): Promise<HubTree> {
   const files: HubTreeFile[] = [];
+  const listed = listingTally(`the Hub's tree listing of ${ref.repo}`);
   const visited = new Set<string>();
   let next: string | undefined = `${apiBase(ref)}/tree/${commit}?recursive=true&expand=false`;
   while (next !== undefined) {
@@ -80,21 +113,49 @@ export async function listTree(
       });
     }
     visited.add(next);
-    const page = await http.getJson<unknown>(next, { credential: ref.credential, signal });
-    if (!Array.isArray(page.body)) {
-      throw new UserError({
-        what: `The Hub's tree listing of ${ref.repo} is not a JSON array`,
-        context: { endpoint: ref.endpoint },
-      });
-    }
-    for (const entry of page.body) {
-      const file = readTreeEntry(entry, ref.repo);
-      if (file) files.push(file);
-    }
+    // Filtered while parsed, into the page's own list: a page cut off and asked again is not counted twice.
+    const page = await http.readJson(next, () => treePage(ref, keep, listed), {
+      credential: ref.credential,
+      signal,
+    });
+    listed.add(page.body.entries, page.body.paths);
+    // One by one: a page may hold hundreds of thousands, more than a spread's arguments may be.
+    for (const file of page.body.files) files.push(file);
     next = nextPageUrl(page.headers["link"], page.url);
   }
-  return files;
+  return { files, listed };
 }
+
+interface TreePage {
+  readonly files: HubTreeFile[];
+  /** Entries on the page, directories included. */
+  readonly entries: number;
+  /** The first few file paths, for a message. */
+  readonly paths: string[];
+}
+
+function treePage(ref: HubRepoRef, keep: (path: string) => boolean, listed: ListingTally): JsonReader<TreePage> {
+  const page = { files: [] as HubTreeFile[], paths: [] as string[] };
+  let entries = 0;
+  const stream = new JsonArrayStream({
+    onElement: (entry) => {
+      listed.check(++entries);
+      const file = readTreeEntry(entry, ref.repo);
+      if (file === undefined) return;
+      if (page.paths.length < SAMPLE_PATHS) page.paths.push(file.path);
+      if (keep(file.path)) page.files.push(file);
+    },
+  });
+  return {
+    write: (chunk) => stream.write(chunk),
+    end: () => {
+      stream.end();
+      return { ...page, entries };
+    },
+  };
+}
+
+const SAMPLE_PATHS = 12;
 
 function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
   const bad = (why: string) =>
