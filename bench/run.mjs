@@ -21,11 +21,12 @@ import * as rateLimited from "./cases/rate-limited.mjs";
 import * as smallFiles from "./cases/small-files.mjs";
 import * as narHash from "./cases/nar-hash.mjs";
 import * as overhead from "./cases/overhead.mjs";
+import * as xet from "./cases/xet.mjs";
 import * as endToEnd from "./cases/end-to-end.mjs";
 import { findBenchModules, runBenchModule } from "./cases/modules.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/nix-model-repo.mjs", import.meta.url));
-const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead, e2e: endToEnd };
+const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead, xet, e2e: endToEnd };
 
 function progress(message) {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  … ${message}`);

@@ -11,6 +11,8 @@ let
   sources = import ./sources { inherit utils; };
   fetchModel = import ./fetchModel.nix { inherit utils sources surface; };
   integration = import ./integration { inherit surface utils; };
+  # The models of a lockfile (docs/lockfile.md), one fixed-output path per large file.
+  fromLock = import ./lock/fromLock.nix { inherit utils sources surface; };
 
   # fetchModel with a flat argument set, in the style of nixpkgs' fetchFrom*: the
   # source's options beside fetchModel's own.
@@ -24,7 +26,7 @@ let
     fetchModel ((removeAttrs args sourceKeys) // { source.${type} = source; });
 in
 import ./without-pkgs.nix // {
-  inherit fetchModel integration;
+  inherit fetchModel fromLock integration;
 
   # Integration helpers the original design lists at the top beside lib.integration.
   inherit (integration) mkShellHook mkHfSymlinks mkModelWrapper;
@@ -38,7 +40,7 @@ import ./without-pkgs.nix // {
   fetchFromUrl = fetchFrom "url";
   fetchFromOllama = fetchFrom "ollama";
   fetchFromMlflow = fetchFrom "mlflow";
-  # fetchFromGitXet arrives with the Xet source.
+  fetchFromGitXet = fetchFrom "git-xet";
 
   # The fetcher package this library builds with.
   inherit (surface) fetcher;

@@ -10,20 +10,15 @@
 # config becomes a spec file (docs/spec.md) that never holds a secret. Phase 2
 # (docs/validation.md) runs the validators without network and gives the result: a
 # derivation named `name` whose output links into the raw one and adds the report.
+# lib/model.nix has what fromLock shares with it.
 { utils, sources, surface }:
 let
-  inherit (builtins) toJSON isAttrs;
+  inherit (builtins) toJSON;
   ctx = "fetchModel";
-  network = import ./network.nix { inherit utils; };
-  auth = import ./auth.nix { inherit utils; };
-  onFailure = import ./on-failure.nix { inherit utils; };
+  model = import ./model.nix { inherit utils sources surface; };
   modelSource = import ./model-source.nix { inherit utils sources; };
-  inherit (modelSource) exampleSource prefetchCommand fakeHash;
-  integrationConfig = import ./integration/config.nix { inherit utils; };
-  validationLib = import ./validation { inherit utils; };
-  phase2 = validationLib.phase2 surface;
-
-  knownOptions = [ "name" "source" "hash" "validation" "integration" "network" "auth" "onFailure" "meta" "passthru" ];
+  inherit (modelSource) prefetchCommand fakeHash;
+  storeNames = import ./store-names.nix;
 
   checkHash = name: sourceSpec: adapter: hash:
     if hash == null || hash == "" then
@@ -34,71 +29,16 @@ let
 in
 args:
 let
-  config = utils.checkKnownAttrs ctx "" knownOptions (utils.expect ctx "the argument" "an attribute set of options" "{ name = \"tiny\"; ${exampleSource} hash = \"sha256-...\"; }" isAttrs args);
-  picked = modelSource.pick ctx (config.source or (utils.fail ctx "source is missing. Example: ${exampleSource}"));
-  sourceSpec = picked.adapter.toSpec picked.config;
-  name = utils.expect ctx "name" "a store name (letters, digits, + - . _ ? =)" "\"tiny\"" utils.isStoreName (config.name or (picked.adapter.defaultName sourceSpec));
-  hash = checkHash name sourceSpec picked.adapter (config.hash or null);
-  authSpec = auth (config.auth or { });
+  prepared = model.prepare ctx args;
+  inherit (prepared) name;
+  hash = checkHash name prepared.sourceSpec prepared.picked.adapter (prepared.config.hash or null);
 
-  spec = {
-    specVersion = 1;
-    inherit name;
-    source = sourceSpec;
-    network = network (config.network or { });
-    auth = authSpec;
-    onFailure = onFailure (config.onFailure or { });
-  };
-
-  # Extra builder environment a source needs (git-lfs: the git executable).
-  builderEnv = (picked.adapter.builderEnv or (_: { })) surface;
-
-  raw = derivation (builderEnv // {
+  raw = prepared.fixedOutput {
     # A pure function of `name` (docs/prefetch.md): `prefetch` adds its result under this name.
-    name = "${name}-raw";
-    inherit (surface) system;
-    builder = "${surface.fetcher}/bin/nix-model-repo";
-    args = [ "fetch" ];
-    spec = toJSON spec;
-    passAsFile = [ "spec" ];
+    name = storeNames.raw name;
+    spec = toJSON prepared.spec;
     outputHashMode = "recursive";
-    outputHashAlgo = "sha256";
     outputHash = hash;
-    impureEnvVars = picked.adapter.impureEnvVars
-      ++ (if authSpec.tokenEnvVar == null then [ ] else [ authSpec.tokenEnvVar ])
-      ++ surface.proxyImpureEnvVars;
-    SSL_CERT_FILE = surface.caBundle;
-    # Models are large: building elsewhere only to copy them back doubles the transfer.
-    preferLocalBuild = true;
-  });
-
-  modelInfo = picked.adapter.info sourceSpec;
-  # The `integration` option, resolved for lib/integration (Hub folder, layout, environment).
-  integration = integrationConfig.resolve { inherit name; info = modelInfo; sourceType = picked.type; integration = config.integration or { }; };
-
-  # The `validation` option, resolved (lib/validation/config.nix); disabled: the result is `raw`.
-  resolvedValidation = validationLib.resolve { validation = config.validation or { }; };
-  validation = resolvedValidation.config;
-  result = if validation.enable then phase2 { inherit name raw validation; } else raw;
-
-  passthru = {
-    inherit raw spec modelInfo integration validation;
-    sourceType = picked.type;
-    source = picked.config;
-    # What is known before building; the output's .nix-model-repo-meta.json has the rest.
-    metaFile = "${result}/.nix-model-repo-meta.json";
-    # The folder under HF_HUB_CACHE (models--org--name), honouring integration.huggingface; null for Ollama.
-    hubCacheFolder = integration.huggingface.folder;
-  } // (config.passthru or { });
-
-  # `integration` only shapes passthru, so nothing else would check it: it is checked
-  # when the model is built or its path used, like the options that shape the spec.
-  # `validation` likewise, even when disabled.
-  checked = value: builtins.deepSeq integration (builtins.seq resolvedValidation.checked value);
+  };
 in
-result // passthru // {
-  meta = { description = "Model ${name} fetched by nix-model-repo"; } // (config.meta or { });
-  inherit passthru;
-  drvPath = checked result.drvPath;
-  outPath = checked result.outPath;
-}
+model.finish { inherit prepared raw; }

@@ -22,8 +22,6 @@ in
     in
     if length names != 1 then
       utils.fail ctx "source must name exactly one source, but it names ${if names == [ ] then "none" else concatStringsSep ", " names}. Example: ${exampleSource} Known sources: ${known}."
-    else if type == "git-xet" then
-      utils.fail ctx "source.git-xet is not supported yet. Xet-stored files on the Hugging Face Hub come through source.huggingface (the Hub serves them over HTTP); a git repository with Git LFS through source.git-lfs = { url; rev; lfsFiles; };."
     else if !(sources ? ${type}) then
       utils.fail ctx "unknown source '${type}'.${utils.suggestion type (attrNames sources)} Known sources: ${known}."
     else { inherit type; adapter = sources.${type}; config = source.${type}; };

@@ -4,7 +4,7 @@
 { utils }:
 let
   ctx = "fetchModel";
-  known = [ "timeout" "retry" "bandwidth" "proxy" "concurrency" ];
+  known = [ "timeout" "retry" "bandwidth" "proxy" "concurrency" "xet" ];
   sub = name: keys: value: utils.checkKnownAttrs ctx "network.${name}." keys (utils.expect ctx "network.${name}" "an attribute set" "{ }" builtins.isAttrs value);
   isProxy = v: v == null || builtins.isAttrs v;
   isRate = v: v == null || (builtins.isString v && builtins.match "[0-9]+(\\.[0-9]+)?[kKmMgG]?" v != null);
@@ -12,7 +12,7 @@ in
 network:
 let
   n = utils.checkKnownAttrs ctx "network." known (utils.expect ctx "network" "an attribute set" "{ timeout.connect = 30; }" builtins.isAttrs network);
-  timeout = sub "timeout" [ "connect" "read" ] (n.timeout or { });
+  timeout = sub "timeout" [ "connect" "read" "lowSpeedLimit" "lowSpeedTime" "total" ] (n.timeout or { });
   retry = sub "retry" [ "maxAttempts" "baseDelay" ] (n.retry or { });
   bandwidth = sub "bandwidth" [ "limit" ] (n.bandwidth or { });
   proxy = utils.expect ctx "network.proxy" "null or { http; https; noProxy; }" "{ https = \"http://proxy.example:3128\"; }" isProxy (n.proxy or null);
@@ -22,6 +22,11 @@ in
   timeout = {
     connect = utils.expect ctx "network.timeout.connect" "a positive number of seconds" "30" utils.isPositiveNumber (timeout.connect or 30);
     read = utils.expect ctx "network.timeout.read" "a positive number of seconds" "300" utils.isPositiveNumber (timeout.read or 300);
+    # curl's --speed-limit/--speed-time, as Nix's own downloader uses them (there: 1 byte/s
+    # over stalled-download-timeout): a connection averaging less is cut and retried.
+    lowSpeedLimit = utils.expect ctx "network.timeout.lowSpeedLimit" "a number of bytes per second >= 0 (0 turns the limit off)" "1024" utils.isNonNegativeNumber (timeout.lowSpeedLimit or 1024);
+    lowSpeedTime = utils.expect ctx "network.timeout.lowSpeedTime" "a positive number of seconds" "60" utils.isPositiveNumber (timeout.lowSpeedTime or 60);
+    total = utils.expect ctx "network.timeout.total" "null (no deadline) or a positive number of seconds for the whole fetch" "3600" (v: v == null || utils.isPositiveNumber v) (timeout.total or null);
   };
   retry = {
     maxAttempts = utils.expect ctx "network.retry.maxAttempts" "a positive integer" "3" utils.isPositiveInt (retry.maxAttempts or 3);
@@ -38,4 +43,7 @@ in
         noProxy = utils.expect ctx "network.proxy.noProxy" "null or a comma-separated host list" "\"localhost,.internal\"" utils.isStringOrNull (p.noProxy or null);
       };
   concurrency = utils.expect ctx "network.concurrency" "a positive integer (simultaneous connections)" "8" utils.isPositiveInt (n.concurrency or 8);
+  # Xet storage (huggingface and git-xet sources): "auto" uses it where a file has Xet data,
+  # "off" never, "required" fails a file that cannot come through Xet. docs/sources/xet.md.
+  xet = utils.expect ctx "network.xet" ''one of "auto", "off", "required"'' ''"off"'' (v: builtins.elem v [ "auto" "off" "required" ]) (n.xet or "auto");
 }

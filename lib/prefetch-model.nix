@@ -51,7 +51,7 @@ in
   inherit (found) name command;
   inherit (modelSource) fakeHash;
   # The fixed-output derivation's name: prefetch adds the download under it.
-  rawName = "${found.name}-raw";
+  rawName = (import ./store-names.nix).raw found.name;
   howTo = ''
     Run ${found.command}
     It prints the hash and a fetchModel expression to paste, and adds the download to the store,

@@ -18,7 +18,7 @@ function positiveNumber(name, fallback) {
   return value;
 }
 
-export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "e2e", "modules"];
+export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "e2e", "modules"];
 
 export function readConfig() {
   const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(","))
@@ -40,6 +40,8 @@ export function readConfig() {
     mediumFiles: Math.round(positiveNumber("BENCH_MEDIUM_FILES", 4)),
     mediumMiB: positiveNumber("BENCH_MEDIUM_MIB", 4),
     e2eLargeMiB: positiveNumber("BENCH_E2E_LARGE_MIB", positiveNumber("BENCH_LARGE_MIB", 1024)),
+    xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
+    xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
   };
 }

@@ -66,13 +66,19 @@ export function* deterministicChunks(size, seed) {
   }
 }
 
+/** A file's bytes: one seeded run, or `parts` ([{ size, seed }]) one after another (equal parts, equal bytes). */
+function* fileChunks(file) {
+  for (const part of file.parts ?? [{ size: file.size, seed: file.seed }])
+    yield* deterministicChunks(part.size, part.seed);
+}
+
 async function writeBlob(blobsDir, file) {
   await mkdir(blobsDir, { recursive: true });
   const temporary = join(blobsDir, `.writing-${process.pid}`);
   const out = createWriteStream(temporary);
   const sha256 = createHash("sha256");
   const gitSha1 = createHash("sha1").update(`blob ${file.size}\0`);
-  for (const chunk of deterministicChunks(file.size, file.seed)) {
+  for (const chunk of fileChunks(file)) {
     sha256.update(chunk);
     gitSha1.update(chunk);
     if (!out.write(chunk)) await once(out, "drain");
@@ -94,7 +100,8 @@ async function writeBlob(blobsDir, file) {
 
 /**
  * Writes `models--org--name` under cacheRoot.
- * files: [{ path, size, seed }] (seed: any string; equal seeds and sizes give equal bytes).
+ * files: [{ path, size, seed }] (seed: any string; equal seeds and sizes give equal bytes), or
+ * [{ path, size, parts: [{ size, seed }] }] for files that share runs of bytes.
  * Returns { folder, commit, files: [{ path, size, sha256, gitOid, etag, lfs }] }.
  */
 export async function writeHubRepo(cacheRoot, repoId, files) {

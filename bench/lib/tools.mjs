@@ -50,16 +50,21 @@ async function wrongBlob(blobs, expectedFiles) {
   return undefined;
 }
 
-/** nix-model-repo fetch --spec … --out … (the FOD builder itself). */
-export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, keepRun }) {
-  const variant = concurrency ? `c${concurrency}-` : "";
+/**
+ * nix-model-repo fetch --spec … --out … (the FOD builder itself). `concurrency` makes it a
+ * variant (not "ours": its ratio is against the default); `xet` sets network.xet, and a
+ * variant when it is "off".
+ */
+export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, xet, keepRun }) {
+  const variant = `${concurrency ? `c${concurrency}-` : ""}${xet ? `xet-${xet}-` : ""}`;
   const spec = join(scratch, `spec-${variant}${repoId.replace("/", "-")}.json`);
   const out = (run) => join(scratch, `ours-${variant}${run}`);
+  const label = xet === "required" ? ", through Xet" : xet === "off" ? ", through the bridge (xet off)" : "";
   return {
-    name: concurrency ? `nix-model-repo fetch, concurrency ${concurrency}` : "nix-model-repo fetch",
-    ours: !concurrency,
+    name: concurrency ? `nix-model-repo fetch, concurrency ${concurrency}` : `nix-model-repo fetch${label}`,
+    ours: !concurrency && xet !== "off",
     async prepare(run) {
-      const network = concurrency ? { concurrency } : undefined;
+      const network = concurrency || xet ? { ...(concurrency && { concurrency }), ...(xet && { xet }) } : undefined;
       await writeFile(
         spec,
         JSON.stringify({

@@ -50,8 +50,13 @@ in
     { repo, rev, files ? null }:
     { "git-lfs" = { url = joinUrl baseUrl repo; inherit rev; lfsFiles = files; }; };
 
-  # A place for Xet storage (git-xet), which is not supported yet.
-  mkGitXet = _: throw "lib.sources.mkGitXet: git-xet is not supported yet; use source.huggingface (the Hub serves Xet files over HTTP) or git-lfs (sources.mkGitLfs).";
+  # Xet storage behind git repositories (git-xet), its CAS written once; `files` are git-lfs
+  # include patterns. endpoint = null takes the CAS the LFS server names:
+  #   xet = sources.mkGitXet { endpoint = "https://cas-server.xethub.hf.co"; };
+  #   source = xet { url = "https://huggingface.co/acme/tiny"; rev = "<40-hex commit>"; files = [ "*.safetensors" ]; };
+  mkGitXet = { endpoint }:
+    { url, rev, files ? null }:
+    { "git-xet" = { inherit url rev files; xet = { inherit endpoint; }; }; };
 
   ollama = {
     # sources.ollama.model "llama3.2:1b" (any name `ollama pull` takes)

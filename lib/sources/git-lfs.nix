@@ -30,25 +30,46 @@ let
   # A Hub repo-id part (for integration.huggingface), when the URL's segment is one.
   hubName = s: if utils.isHubRepoIdPart s then s else null;
 
+  # url and rev of a git source ("git-lfs", "git-xet"): the checks both share.
+  repoFields = source: c:
+    let
+      at = name: "source.${source}.${name}";
+      url = utils.expect ctx (at "url") "an http(s) clone URL without credentials (ssh is not available in a build)" "\"https://huggingface.co/acme/tiny\"" utils.isHttpUrl (c.url or null);
+      rev = c.rev or null;
+    in
+    {
+      inherit url;
+      rev =
+        if isCommit rev then rev
+        else if isString rev && match "[0-9a-fA-F]{40}" rev != null then
+          utils.fail ctx ''${at "rev"} must be written in lowercase hex: "${rev}".''
+        else
+          utils.fail ctx ''${at "rev"} must be a full 40-hex commit id, but it is ${utils.describeValue rev}. A branch or tag name can move, and a fixed-output derivation must name content that cannot: pin the commit. Find it with: git ls-remote ${url} ${if isString rev then rev else "main"}'';
+    };
+
+  # A `<scheme>:URL@<40-hex commit>` prefetch target → { url; rev; }.
+  parseRepoTarget = scheme: rest:
+    let
+      at = utils.splitLast "@" rest;
+      url = if at == null then rest else at.before;
+      rev = if at == null then "" else at.after;
+    in
+    if url == "" || !(isCommit rev) then
+      utils.fail "parseModelSpec" "cannot read the ${scheme} target '${scheme}:${rest}'. Write it as ${scheme}:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."
+    else { inherit url rev; };
 in
 rec {
+  inherit repoFields parseRepoTarget;
+
   known = [ "url" "rev" "lfsFiles" ];
 
   toSpec = cfg:
     let
       c = utils.checkKnownAttrs ctx "source.git-lfs." known cfg;
-      url = utils.expect ctx (opt "url") "an http(s) clone URL without credentials (ssh is not available in a build)" "\"https://huggingface.co/acme/tiny\"" utils.isHttpUrl (c.url or null);
-      rev = c.rev or null;
     in
     {
       type = "git-lfs";
-      inherit url;
-      rev =
-        if isCommit rev then rev
-        else if isString rev && match "[0-9a-fA-F]{40}" rev != null then
-          utils.fail ctx ''${opt "rev"} must be written in lowercase hex: "${rev}".''
-        else
-          utils.fail ctx ''${opt "rev"} must be a full 40-hex commit id, but it is ${utils.describeValue rev}. A branch or tag name can move, and a fixed-output derivation must name content that cannot: pin the commit. Find it with: git ls-remote ${url} ${if isString rev then rev else "main"}'';
+      inherit (repoFields "git-lfs" c) url rev;
       lfsFiles = utils.expect ctx (opt "lfsFiles") "null or a list of git-lfs include patterns" "[ \"*.safetensors\" \"tokenizer/\" ]" utils.isStringListOrNull (c.lfsFiles or null);
     };
 
@@ -69,14 +90,7 @@ rec {
   prefixes = [ "git-lfs" ];
   targetExample = "git-lfs:https://host/org/repo.git@<40-hex commit>";
   parseTarget = rest: flags:
-    let
-      at = utils.splitLast "@" rest;
-      url = if at == null then rest else at.before;
-      rev = if at == null then "" else at.after;
-    in
-    if url == "" || !(isCommit rev) then
-      utils.fail "parseModelSpec" "cannot read the git-lfs target 'git-lfs:${rest}'. Write it as git-lfs:https://host/org/repo.git@<commit>, with the full 40-hex commit id (git ls-remote https://host/org/repo.git main prints it)."
-    else { inherit url rev; } // (if flags.files == null then { } else { lfsFiles = flags.files; });
+    parseRepoTarget "git-lfs" rest // (if flags.files == null then { } else { lfsFiles = flags.files; });
 
   info = spec:
     let

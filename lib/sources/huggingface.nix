@@ -39,8 +39,9 @@ rec {
       endpoint = utils.expect ctx (opt "endpoint") "null or an http(s) URL without credentials, query or fragment" "\"https://hf-mirror.example\"" isEndpoint (c.endpoint or null);
     };
 
-  # Variables the builder may read: tokens, token file locations, the endpoint.
-  impureEnvVars = [ "HF_TOKEN" "HUGGING_FACE_HUB_TOKEN" "HF_TOKEN_PATH" "HF_HOME" "HF_ENDPOINT" ];
+  # Variables the builder may read: tokens, token file locations, the endpoint, and
+  # HF_HUB_DISABLE_XET (network.xet = "auto" then stays off Xet; docs/sources/xet.md).
+  impureEnvVars = [ "HF_TOKEN" "HUGGING_FACE_HUB_TOKEN" "HF_TOKEN_PATH" "HF_HOME" "HF_ENDPOINT" "HF_HUB_DISABLE_XET" ];
 
   defaultName = spec: utils.sanitizeName (lastSegment spec.repo);
 

@@ -3,7 +3,9 @@
 # writes $out as symlinks into it plus a meta file with the report. Its store size does
 # not depend on the model's.
 { surface }:
-{ name, raw, validation }:
+# `linkRoots`: the store paths a locked model's raw output links into (lib/lock/), which
+# the validators follow as if they were inside it.
+{ name, raw, validation, linkRoots ? [ ] }:
 let
   inherit (builtins) any concatStringsSep toJSON;
 
@@ -31,7 +33,7 @@ let
     inherit (validation) preset;
     shell = if hasCommands then "${surface.bash}/bin/bash" else null;
     validators = map toConfig validation.validators;
-  };
+  } // (if linkRoots == [ ] then { } else { linkRoots = map toString linkRoots; });
 in
 derivation {
   inherit name;

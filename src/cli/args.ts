@@ -48,3 +48,19 @@ export function integerFlag(name: string, value: string | undefined, fallback: n
   }
   return parsed;
 }
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Parses a size flag: bytes, or a number with K, M, G or T (powers of 1024), e.g. "64M". */
+export function sizeFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)([KMGT]?)(?:i?B)?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]!) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new UserError(
+      { what: `--${name} must be a size like 64M (K/M/G/T = 1024-based), got '${value}'` },
+      { exitCode: 2 },
+    );
+  }
+  return bytes;
+}

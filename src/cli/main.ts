@@ -1,7 +1,8 @@
 import { setFlagsFromString } from "node:v8";
 import { commands } from "./commands/index.js";
-import { UserError } from "../errors/user-error.js";
-import { describeError, explainFailure } from "../errors/explain.js";
+import { explainForUser } from "../errors/explain.js";
+import { interruption } from "./interrupt.js";
+import { applyVerbosity, VERBOSITY_HELP } from "./verbosity.js";
 import { version } from "../util/version.js";
 
 const topUsage = () => {
@@ -14,11 +15,14 @@ usage: nix-model-repo <command> [options]
 commands:
 ${list}
 
+${VERBOSITY_HELP}
+
 Run \`nix-model-repo <command> --help\` for a command's options.`;
 };
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // -v and -q go anywhere: before the command's name or among its options.
+  const [name, ...rest] = applyVerbosity(argv, topUsage());
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     process.stdout.write(`${topUsage()}\n`);
     return name === undefined ? 2 : 0;
@@ -34,7 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${command.usage}\n\n${VERBOSITY_HELP}\n`);
     return 0;
   }
   return command.run(rest);
@@ -59,8 +63,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const explained = explainFailure(error);
-    process.stderr.write(`${describeError(explained)}\n`);
-    process.exitCode = explained instanceof UserError ? explained.exitCode : 1;
+    const interrupted = interruption(error);
+    if (interrupted) {
+      process.stderr.write(`${interrupted.message}: stopped, and removed what it had written\n`);
+      process.exitCode = interrupted.exitCode;
+      return;
+    }
+    const explained = explainForUser(error);
+    process.stderr.write(`${explained.message}\n`);
+    process.exitCode = explained.exitCode;
   },
 );

@@ -51,6 +51,15 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether `error` or one of its causes has this class name (undici's errors, without importing undici here). */
+function errorNamed(error: unknown, name: string): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    if ((current as { name?: unknown }).name === name) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function failureFromError(error: unknown, url: URL | string | undefined): TransferFailure {
   if (error instanceof TransferFailure) return error;
   const code = errorCode(error);
@@ -66,10 +75,33 @@ export function failureFromError(error: unknown, url: URL | string | undefined):
       { retryable: false, code: "NMR_TLS", cause: error, ...(shown === undefined ? {} : { url: shown }) },
     );
   }
-  const retryable = code !== undefined && RETRYABLE_ERROR_CODES.has(code);
   const text = code !== undefined && !detail.includes(code) ? `${code}: ${detail}` : detail;
+  // undici's HTTPParserError (llhttp's HPE_* codes, or none): bytes that are not an HTTP
+  // answer. One garbled answer is retried like a reset; a server that only sends garbage
+  // fails after the retries.
+  if (code?.startsWith("HPE_") || errorNamed(error, "HTTPParserError")) {
+    return new TransferFailure(redact(`the server's answer is not valid HTTP (${text})${where}`), {
+      retryable: true,
+      code: "NMR_BAD_RESPONSE",
+      cause: error,
+      ...(shown === undefined ? {} : { url: shown }),
+    });
+  }
+  // undici refuses to send a header or URL it finds invalid; ours are checked, so such a
+  // value came from a server's answer (a Git LFS action header, an ETag sent back as If-Match).
+  if (code === "UND_ERR_INVALID_ARG") {
+    return new TransferFailure(
+      redact(`cannot send the request: ${detail}, a value taken from the server's answer${where}`),
+      {
+        retryable: false,
+        code: "NMR_BAD_RESPONSE",
+        cause: error,
+        ...(shown === undefined ? {} : { url: shown }),
+      },
+    );
+  }
   return new TransferFailure(redact(`${text}${where}`), {
-    retryable,
+    retryable: code !== undefined && RETRYABLE_ERROR_CODES.has(code),
     cause: error,
     ...(shown === undefined ? {} : { url: shown }),
   });

@@ -1,6 +1,16 @@
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
+import { humanBytes } from "../util/units.js";
 import { diskFailureFrom } from "./classify.js";
-import { DiskFailure, DownloadFailure, Failure, SpecFailure, TransferFailure } from "./failures.js";
+import { tmpdir } from "node:os";
+import { isAbsolute, relative } from "node:path";
+import {
+  DiskFailure,
+  DownloadFailure,
+  Failure,
+  InsufficientSpaceFailure,
+  SpecFailure,
+  TransferFailure,
+} from "./failures.js";
 import type { FailureContext, UserErrorDetails } from "./render.js";
 import { UserError } from "./user-error.js";
 
@@ -47,15 +57,39 @@ export function explainFailure(error: unknown, options: ExplainOptions = {}): un
   return new UserError({ ...explanation, context }, { cause: error, code: failure.code, exitCode });
 }
 
-/** A message for any thrown value, redacted; typed failures are explained first. */
+/**
+ * The CLI's last word on any error (src/cli/main.ts): explained if it is a failure the fetcher
+ * knows, and otherwise (a bug, or an answer nobody foresaw) still in the one format, with the
+ * error as it is and what to do.
+ */
+export function explainForUser(error: unknown): UserError {
+  const explained = explainFailure(error);
+  if (explained instanceof UserError) return explained;
+  const code = (explained as NodeJS.ErrnoException | undefined)?.code;
+  const message = explained instanceof Error ? explained.message : String(explained);
+  const name = explained instanceof Error ? explained.name : typeof explained;
+  return new UserError(
+    {
+      what: "Unexpected error",
+      cause: `${name}${code && !message.includes(code) ? ` ${code}` : ""}: ${message}`,
+      fix: [
+        "Try again; if it happens again, report it to the nix-model-repo maintainers with this message and the output of the same command run with --verbose.",
+      ],
+    },
+    { cause: explained },
+  );
+}
+
+/** A message for any thrown value, safe to print (printable()); typed failures are explained first. */
 export function describeError(error: unknown): string {
   const explained = explainFailure(error);
   if (explained instanceof UserError) return explained.message;
   if (explained instanceof Error) {
     const code = (explained as NodeJS.ErrnoException).code;
-    return redact(code && !explained.message.includes(code) ? `${code}: ${explained.message}` : explained.message);
+    const message = code && !explained.message.includes(code) ? `${code}: ${explained.message}` : explained.message;
+    return printable(message, { multiline: true });
   }
-  return redact(String(explained));
+  return printable(String(explained), { multiline: true });
 }
 
 /** Puts the fields that identify the fetch in front of an error's own, when it lacks them. */
@@ -69,6 +103,35 @@ function withContext(error: UserError, context: FailureContext | undefined): Use
 }
 
 const AUTH_DOCS = "docs/authentication.md";
+
+function isInside(path: string, directory: string | undefined): boolean {
+  if (!directory) return false;
+  const rel = relative(directory, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * The free-space check's refusal (src/transfer/preflight.ts): both numbers, and what to do
+ * about the place it is: Nix's build directory, the temporary directory `prefetch` works
+ * in, or the Nix store (where a build writes its output).
+ */
+function notEnoughSpace(failure: InsufficientSpaceFailure, subject: string | undefined): Explanation {
+  const { directory, needed, available } = failure;
+  const env = process.env;
+  const where = isInside(directory, env["NIX_BUILD_TOP"])
+    ? "It is Nix's build directory: set `build-dir` in nix.conf (older Nix: the nix-daemon's TMPDIR) to a file system with room."
+    : isInside(directory, tmpdir())
+      ? "It is in the temporary directory (TMPDIR), where `nix-model-repo prefetch` downloads: point TMPDIR at a file system with room (e.g. `TMPDIR=/var/tmp`), or fetch to another --out."
+      : isInside(directory, env["NIX_STORE_DIR"] || "/nix/store")
+        ? "It is the Nix store: `nix-collect-garbage` removes what no GC root keeps; or grow the file system that holds it."
+        : "Or write the output (--out) to a file system with room.";
+  return {
+    what: `Not enough space to download ${subject ?? "the model"}`,
+    context: { to: directory, needed: humanBytes(needed), available: humanBytes(available) },
+    cause: `the files need ${humanBytes(needed)} (${needed} bytes) and ${humanBytes(available)} (${available} bytes) are free there`,
+    fix: [`Free at least ${humanBytes(needed - available)} on the file system that holds ${directory}.`, where],
+  };
+}
 
 const NETWORK_FIXES = [
   "Check the network connection and proxy settings (https_proxy, no_proxy, network.proxy), then try again.",
@@ -126,6 +189,15 @@ function generic(failure: Failure, download: DownloadFailure | undefined, subjec
         fix: ["Check the URL and the endpoint: the server answered with a status the fetcher does not expect."],
       };
     case "NMR_BAD_RESPONSE":
+      if (failure instanceof TransferFailure && /html/i.test(failure.headers["content-type"] ?? "")) {
+        return {
+          ...base,
+          fix: [
+            "The server answered with a web page (HTML) where its API answers JSON: check the endpoint (the API's base URL, such as https://huggingface.co, not a page of the site).",
+            "A proxy, firewall or captive portal may have answered instead: try without it (network.proxy, https_proxy).",
+          ],
+        };
+      }
       return {
         ...base,
         fix: [
@@ -151,6 +223,7 @@ function generic(failure: Failure, download: DownloadFailure | undefined, subjec
         fix: ["The source listed a digest the fetcher cannot check this way: report it with this message."],
       };
     case "NMR_DISK": {
+      if (failure instanceof InsufficientSpaceFailure) return notEnoughSpace(failure, subject);
       const disk = failure instanceof DiskFailure ? failure : undefined;
       return {
         ...base,

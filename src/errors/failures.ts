@@ -132,6 +132,28 @@ export class DiskFailure extends Failure {
   }
 }
 
+/**
+ * The planned downloads do not fit where they are written: found before the first byte
+ * moves, by comparing the listed sizes with the free space of the file system (statfs).
+ * What a plan cannot foresee (files without a listed size, other writers) still ends in
+ * ENOSPC, as a DiskFailure.
+ */
+export class InsufficientSpaceFailure extends Failure {
+  readonly code = "NMR_DISK";
+
+  constructor(
+    /** The directory the downloads go to (the first of them on that file system). */
+    readonly directory: string,
+    /** Bytes the planned files need there. */
+    readonly needed: number,
+    /** Bytes free there for an unprivileged writer. */
+    readonly available: number,
+  ) {
+    super(`the files to download need ${needed} bytes in ${directory}, and ${available} are free there`);
+    this.name = "InsufficientSpaceFailure";
+  }
+}
+
 /** A JSON document the fetcher reads (the fetch spec, the validation config), as its errors name it. */
 export interface SpecDocument {
   /** "fetch spec": its errors read "Invalid fetch spec: ...". */

@@ -1,4 +1,4 @@
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
 
 /**
  * The one format every error a user reads is printed in (docs/architecture.md, "Errors"):
@@ -19,8 +19,10 @@ import { redact } from "../util/secrets.js";
  *     │
  *     └─ For more help: docs/authentication.md
  *
- * An error with nothing but its first line is printed as that line alone. Secrets are
- * redacted from the whole text.
+ * An error with nothing but its first line is printed as that line alone. Every part goes
+ * through printable() (src/util/printable.ts): secrets are redacted, and a remote string's
+ * control characters are shown as escapes; a value cannot span lines, so it cannot draw
+ * lines of its own into the box. Only the error and the steps to fix may span lines.
  */
 export interface FailureContext {
   readonly [field: string]: string | number | undefined;
@@ -47,32 +49,33 @@ export function renderUserError(details: UserErrorDetails): string {
     const width = Math.max(...labels.map((text) => text.length));
     blocks.push(
       context.map(
-        ([, value], index) => `${index === 0 ? "┌─ " : "│  "}${labels[index]!.padEnd(width)} ${String(value)}`,
+        ([, value], index) =>
+          `${index === 0 ? "┌─ " : "│  "}${labels[index]!.padEnd(width)} ${printable(String(value))}`,
       ),
     );
   }
   if (details.cause) {
-    const [first, ...rest] = details.cause.split("\n");
+    const [first, ...rest] = printable(details.cause, { multiline: true }).split("\n");
     blocks.push([`✗ Error: ${first}`, ...rest.map((line) => `│   ${line}`)]);
   }
   if (details.fix && details.fix.length > 0) {
     blocks.push([
       "│ To fix this:",
       ...details.fix.flatMap((step, index) => {
-        const [first, ...rest] = step.split("\n");
+        const [first, ...rest] = printable(step, { multiline: true }).split("\n");
         const number = `${index + 1}. `;
         return [`│   ${number}${first}`, ...rest.map((line) => `│   ${" ".repeat(number.length)}${line}`)];
       }),
     ]);
   }
-  if (details.help) blocks.push([`└─ For more help: ${details.help}`]);
+  if (details.help) blocks.push([`└─ For more help: ${printable(details.help)}`]);
 
   const body = blocks.flatMap((block, index) => (index === 0 ? block : ["│", ...block]));
   const lines = [
-    `error: ${details.what}`,
+    `error: ${printable(details.what)}`,
     ...(body.length > 0 ? ["", ...body.map((line) => `  ${line}`.trimEnd())] : []),
   ];
-  return redact(lines.join("\n"));
+  return lines.join("\n");
 }
 
 const ACRONYMS: Readonly<Record<string, string>> = { url: "URL", uri: "URI", lfs: "LFS", id: "ID", oid: "OID" };

@@ -1,13 +1,16 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { createHttpClient } from "../http/client.js";
 import { layoutWriterFor } from "../layout/writer.js";
 import type { ModelMeta } from "../model/meta.js";
+import type { ResolvedModel } from "../model/resolved-model.js";
+import type { TransferItem, TransferredFile } from "../transfer/types.js";
+import { fetchSelected } from "./fetch-selected.js";
 import type { ProgressReporter } from "../progress/types.js";
 import { loadSourceAdapter } from "../sources/registry.js";
 import { httpSettingsFrom } from "./http-settings.js";
 import type { FetchSpec } from "./spec.js";
 import { transferAll } from "../transfer/engine.js";
-import { setTimeout } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
@@ -19,7 +22,7 @@ import { version } from "../util/version.js";
  * This is the single code path behind both the FOD builder (`fetch`) and `prefetch`,
  * which is why a prefetched hash always matches the later build.
  *
- * On failure the output directory is removed: no partial output is ever left.
+ * On failure the output is removed: no partial output is ever left.
  */
 export interface FetchOptions {
   readonly env: NodeJS.ProcessEnv;
@@ -27,28 +30,141 @@ export interface FetchOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function fetchModelInto(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+/** The whole model in its layout, with the meta file; returns the meta. */
+export function fetchModelInto(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+  if (spec.select !== null) throw new Error("internal error: fetchModelInto given a per-file spec (use runFetchSpec)");
+  return withAttempts(spec, out, options, (attemptOptions) =>
+    withResolvedModel(spec, attemptOptions, async ({ model, transfer }) => {
+      const layout = layoutWriterFor(model);
+      const plan = layout.plan(out, model.files);
+      const transferred = await transfer(plan.items);
+      return layout.finish(out, model, plan, transferred);
+    }),
+  );
+}
+
+/**
+ * What the spec asks for: the whole model (fetchModelInto), or with `select` — a
+ * lockfile's per-file fetch (selection.ts) — only the files it names, into a file or a
+ * folder of files (fetch-selected.ts), with no layout and no meta file.
+ */
+export async function runFetchSpec(spec: FetchSpec, out: string, options: FetchOptions): Promise<void> {
+  const select = spec.select;
+  if (select === null) {
+    await fetchModelInto(spec, out, options);
+    return;
+  }
+  await withAttempts(spec, out, options, (attemptOptions) =>
+    withResolvedModel(spec, { ...attemptOptions, pinned: select.resolved }, (fetch) =>
+      fetchSelected(select, out, fetch),
+    ),
+  );
+}
+
+/**
+ * Runs `once` with a fresh output, as many times as onFailure allows, all within
+ * network.timeout.total; removes the output after each failure. `once` gets the options
+ * whose signal carries the deadline.
+ */
+async function withAttempts<T>(
+  spec: FetchSpec,
+  out: string,
+  options: FetchOptions,
+  once: (options: FetchOptions) => Promise<T>,
+): Promise<T> {
+  const deadline = deadlineFor(spec);
+  const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
+  try {
+    return await attemptsOf(spec, out, { ...options, signal }, options.signal, once);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** `stopped` is the caller's own signal: stopped on purpose (Ctrl-C), the fetch did not fail, and notifies no one. */
+async function attemptsOf<T>(
+  spec: FetchSpec,
+  out: string,
+  options: FetchOptions,
+  stopped: AbortSignal | undefined,
+  once: (options: FetchOptions) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    await createEmptyOutput(out);
+    if (spec.select?.output === "file") await refuseExisting(out);
+    else await createEmptyOutput(out);
     try {
-      return await fetchOnce(spec, out, options);
+      return await once(options);
     } catch (error) {
       await rm(out, { recursive: true, force: true });
       if (attempt >= spec.onFailure.attempts || options.signal?.aborted) {
-        if (spec.onFailure.notify !== null) await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        if (spec.onFailure.notify !== null && !stopped?.aborted) {
+          await runNotify(spec.onFailure.notify, spec.name, error, options.env);
+        }
         throw error;
       }
       logger.warn(
         `fetch attempt ${attempt} of ${spec.onFailure.attempts} failed; starting over (onFailure.action = "retry"):\n${describeError(error)}`,
       );
-      await setTimeout(WHOLE_FETCH_RETRY_DELAY_MS);
+      await sleep(WHOLE_FETCH_RETRY_DELAY_MS);
     }
   }
 }
 
 const WHOLE_FETCH_RETRY_DELAY_MS = 5_000;
 
-async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): Promise<ModelMeta> {
+/**
+ * network.timeout.total: one deadline for the whole fetch, its retries included. When it
+ * passes, everything in flight is aborted with this explanation as the reason, and the
+ * fetch fails like any other (no output left).
+ */
+function deadlineFor(spec: FetchSpec): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const seconds = spec.network.timeout.total;
+  if (seconds === null) return { signal: controller.signal, clear: () => undefined };
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new UserError({
+          what: `The fetch did not finish within network.timeout.total (${seconds} s)`,
+          cause: `stopped after ${seconds} s`,
+          fix: [
+            "If the link is slow but working, raise network.timeout.total, or set it to null for no deadline.",
+            "A server that stalls is cut by network.timeout.read and the low-speed limit (network.timeout.lowSpeedLimit, lowSpeedTime) on their own.",
+          ],
+        }),
+      ),
+    seconds * 1000,
+  );
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** A source resolved into files, and the engine to move them with. */
+export interface ResolvedFetch {
+  readonly model: ResolvedModel;
+  /** What was being fetched, in a few words ("acme/tiny @ main"): for progress and messages. */
+  readonly subject: string;
+  /** Moves the bytes of `items` through the transfer engine; progress begins and ends here. */
+  transfer(items: readonly TransferItem[]): Promise<readonly TransferredFile[]>;
+}
+
+export interface ResolveOptions extends FetchOptions {
+  /** A lock's `resolved`: the adapter resolves to exactly that (AdapterContext.pinned). */
+  readonly pinned?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Resolves the spec's source and runs `work` with the resolved model: the frame every
+ * fetch shares — the HTTP client built from the spec's network settings, the adapter's
+ * explanation of failures (every failure inside `work` is explained here, once), and
+ * the release of whatever the adapter made outside the output (a git clone, scratch
+ * space), whether `work` succeeds or not.
+ */
+export async function withResolvedModel<T>(
+  spec: FetchSpec,
+  options: ResolveOptions,
+  work: (fetch: ResolvedFetch) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const settings = httpSettingsFrom(spec.network, `nix-model-repo/${version}`);
@@ -65,29 +181,31 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
       auth: spec.auth,
       env: options.env,
       signal,
+      ...(options.pinned === undefined ? {} : { pinned: options.pinned }),
+      xet: spec.network.xet,
       explainFailuresWith: (hook) => {
         explain = hook;
       },
     });
     release = model.release;
-    const layout = layoutWriterFor(model);
-    const plan = layout.plan(out, model.files);
-    options.progress.begin({
-      label: subject,
-      files: plan.items.length,
-      bytes: plan.items.every((item) => item.size !== undefined)
-        ? plan.items.reduce((sum, item) => sum + (item.size ?? 0), 0)
-        : undefined,
-    });
-    let ok = false;
-    try {
-      const transferred = await transferAll(plan.items, { settings, progress: options.progress, signal });
-      const meta = await layout.finish(out, model, plan, transferred);
-      ok = true;
-      return meta;
-    } finally {
-      options.progress.end({ ok });
-    }
+    const transfer = async (items: readonly TransferItem[]): Promise<readonly TransferredFile[]> => {
+      options.progress.begin({
+        label: subject,
+        files: items.length,
+        bytes: items.every((item) => item.size !== undefined)
+          ? items.reduce((sum, item) => sum + (item.size ?? 0), 0)
+          : undefined,
+      });
+      let ok = false;
+      try {
+        const transferred = await transferAll(items, { settings, progress: options.progress, signal });
+        ok = true;
+        return transferred;
+      } finally {
+        options.progress.end({ ok });
+      }
+    };
+    return await work({ model, subject, transfer });
   } catch (error) {
     // The one place a failure of the fetch becomes the user's message, in the source's words first.
     throw explainFailure(error, { context: described, subject, hook: explain });
@@ -96,6 +214,17 @@ async function fetchOnce(spec: FetchSpec, out: string, options: FetchOptions): P
     await http.close();
     await release?.();
   }
+}
+
+/** A flat output is the file itself: it must not exist yet (its folder must). */
+async function refuseExisting(out: string): Promise<void> {
+  try {
+    await lstat(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  throw new UserError({ what: `The output ${out} already exists`, fix: ["Remove it, or choose another --out."] });
 }
 
 async function createEmptyOutput(out: string): Promise<void> {

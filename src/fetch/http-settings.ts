@@ -15,6 +15,8 @@ export function httpSettingsFrom(network: NetworkSpec, userAgent: string): HttpS
     ...defaultHttpSettings,
     connectTimeoutMs: network.timeout.connect * 1000,
     readTimeoutMs: network.timeout.read * 1000,
+    lowSpeedLimitBytesPerSec: network.timeout.lowSpeedLimit,
+    lowSpeedTimeMs: network.timeout.lowSpeedTime * 1000,
     maxAttempts: network.retry.maxAttempts,
     baseDelayMs: network.retry.baseDelay * 1000,
     proxy,

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { describeError } from "../errors/explain.js";
 import { logger } from "../util/log.js";
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
 
 /** A notify script gets this long; a hung notifier must not hang the build. */
 const NOTIFY_TIMEOUT_MS = 60_000;
@@ -27,7 +27,7 @@ export async function runNotify(
     stdio: ["ignore", "pipe", "pipe"],
     timeout: NOTIFY_TIMEOUT_MS,
   });
-  const relay = (chunk: Buffer) => process.stderr.write(redact(chunk.toString()));
+  const relay = (chunk: Buffer) => process.stderr.write(printable(chunk.toString(), { multiline: true }));
   child.stdout.on("data", relay);
   child.stderr.on("data", relay);
   const status = await new Promise<number | string>((resolve) => {

@@ -5,6 +5,7 @@ import { FieldReader, invalid } from "../spec/fields.js";
 import { parseNetwork, type NetworkSpec } from "../spec/network.js";
 import { parseFailure, type FailureSpec } from "../spec/on-failure.js";
 import { parseSourceSpec, type SourceSpec } from "../sources/registry.js";
+import { type FetchSelection, parseSelection } from "./selection.js";
 
 /**
  * The fetch spec: the JSON the Nix library writes (builtins.toJSON, passed with
@@ -23,6 +24,8 @@ export interface FetchSpec {
   readonly network: NetworkSpec;
   readonly auth: AuthSpec;
   readonly onFailure: FailureSpec;
+  /** Only these files of a locked model, pinned (selection.ts); null: the whole model in its layout. */
+  readonly select: FetchSelection | null;
 }
 
 export async function readSpecFile(path: string): Promise<FetchSpec> {
@@ -68,7 +71,13 @@ export function parseSpec(json: unknown): FetchSpec {
     network: parseNetwork(root.optionalObject("network")),
     auth: parseAuth(root.optionalObject("auth")),
     onFailure: parseFailure(root.optionalObject("onFailure")),
+    select: readSelection(root),
   };
   root.done();
   return spec;
+}
+
+function readSelection(root: FieldReader): FetchSelection | null {
+  const select = root.nullableObject("select");
+  return select === null ? null : parseSelection(select);
 }

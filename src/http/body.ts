@@ -1,4 +1,4 @@
-import { pipeline, type Readable } from "node:stream";
+import { PassThrough, Transform, pipeline, type Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
@@ -18,11 +18,26 @@ export interface ResponseBodyReader extends AsyncIterable<Uint8Array> {
   text(limitBytes?: number): Promise<string>;
   /** The whole body as bytes; fails beyond `limitBytes` (default 32 MiB). */
   bytes(limitBytes?: number): Promise<Uint8Array>;
+  /**
+   * Hands each chunk to `sink` as it arrives, nothing kept; fails beyond `limitBytes` (default
+   * 32 MiB). A sink that throws stops the read there and releases the connection.
+   */
+  each(sink: (chunk: Uint8Array) => void, limitBytes?: number): Promise<void>;
   /** Discards the rest of the body and releases the connection. */
   dump(): Promise<void>;
 }
 
 const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The most a compressed body may decode to: this many times the compressed bytes received so
+ * far, plus DECODE_ALLOWANCE_BYTES. Text compresses 3 to 20 times and weights hardly at all; a
+ * decompression bomb about 1000 times, deflate's own limit (1 MiB of gzip that decodes to
+ * 1 GiB). The caller bounds what it expects on top of this (a listed size, 32 MiB for an API
+ * answer); this is the bound when nothing is expected, such as a url: file without a size.
+ */
+const MAX_DECODE_RATIO = 100;
+const DECODE_ALLOWANCE_BYTES = 16 * 1024 * 1024;
 
 /** The Content-Encoding values we can decode; undefined for identity (or no header). */
 export function contentEncodingOf(header: string | string[] | undefined): string | undefined {
@@ -49,8 +64,30 @@ export function decodeBody(body: Readable, encoding: string | undefined, url: UR
       url: displayUrl(url),
     });
   }
-  // pipeline propagates an error on either side to the decoder, which is what we iterate.
-  return pipeline(body, decoder, () => undefined);
+  let encodedBytes = 0;
+  let decodedBytes = 0;
+  const counter = new PassThrough();
+  counter.on("data", (chunk: Uint8Array) => {
+    encodedBytes += chunk.byteLength;
+  });
+  const bounded = new Transform({
+    transform(chunk: Uint8Array, _encoding, done) {
+      decodedBytes += chunk.byteLength;
+      if (decodedBytes > encodedBytes * MAX_DECODE_RATIO + DECODE_ALLOWANCE_BYTES) {
+        done(decompressionBomb(url, encoding, encodedBytes, decodedBytes));
+      } else done(null, chunk);
+    },
+  });
+  // pipeline propagates an error on any stage to the last, which is what we iterate.
+  return pipeline(body, counter, decoder, bounded, () => undefined);
+}
+
+function decompressionBomb(url: URL, encoding: string, encoded: number, decoded: number): TransferFailure {
+  return new TransferFailure(
+    `the ${encoding}-encoded answer from ${displayUrl(url)} decodes to more than ${MAX_DECODE_RATIO} times its ` +
+      `size (${decoded} bytes from ${encoded}): a decompression bomb, refused before it fills the disk`,
+    { retryable: false, code: "NMR_BAD_RESPONSE", url: displayUrl(url) },
+  );
 }
 
 /**
@@ -81,28 +118,39 @@ export async function* guardedChunks(
 }
 
 export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): ResponseBodyReader {
-  const bytes = async (limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<Uint8Array> => {
-    const chunks: Uint8Array[] = [];
+  const each = async (sink: (chunk: Uint8Array) => void, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<void> => {
     let total = 0;
     for await (const chunk of guardedChunks(stream, url, signal)) {
       total += chunk.byteLength;
-      if (total > limitBytes) {
-        throw new TransferFailure(`response from ${displayUrl(url)} is larger than ${limitBytes} bytes`, {
-          retryable: false,
-          code: "NMR_BAD_RESPONSE",
-          url: displayUrl(url),
-        });
-      }
-      chunks.push(chunk);
+      if (total > limitBytes) throw tooLarge(url, limitBytes);
+      sink(chunk);
     }
+  };
+  const bytes = async (limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    await each((chunk) => {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }, limitBytes);
     return Buffer.concat(chunks, total);
   };
   return {
     [Symbol.asyncIterator]: () => guardedChunks(stream, url, signal),
+    each,
     bytes,
     text: async (limitBytes) => Buffer.from(await bytes(limitBytes)).toString("utf8"),
     dump: async () => discard(stream),
   };
+}
+
+/** An API answer longer than the fetcher reads: a broken or hostile server (or the wrong URL). */
+function tooLarge(url: URL, limitBytes: number): TransferFailure {
+  const size = limitBytes % (1024 * 1024) === 0 ? `${limitBytes / (1024 * 1024)} MiB` : `${limitBytes} bytes`;
+  return new TransferFailure(
+    `the answer from ${displayUrl(url)} is longer than ${size}, the most the fetcher reads from one API call`,
+    { retryable: false, code: "NMR_BAD_RESPONSE", url: displayUrl(url) },
+  );
 }
 
 /** At most `limitBytes` of a body as text, for error messages; never throws. */

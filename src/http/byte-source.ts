@@ -2,10 +2,11 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
 import type { ByteSource, OpenedBody } from "../transfer/types.js";
+import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
 import { contentEncodingOf, decodeBody, discard, guardedChunks } from "./body.js";
 import { failureOfUnexpected, statusText } from "./failure.js";
-import { exchangeFollowingRedirects, firstHeader, type Exchange } from "./redirects.js";
+import { exchangeFollowingRedirects, firstHeader, viaRedirect, type Exchange } from "./redirects.js";
 import type { Credential } from "./settings.js";
 
 /**
@@ -51,6 +52,9 @@ export function httpByteSource(
       credential: options.credential,
       signal,
     });
+    logger.debug(
+      `GET ${displayUrl(target)}${rangeHeader === undefined ? "" : ` (${rangeHeader})`}: HTTP ${exchange.status}${viaRedirect(target, exchange.url)}`,
+    );
     const opened = await interpret(exchange, signal);
     if (exchange.url.host !== url.host) remembered = exchange.url;
     return opened;
@@ -93,14 +97,21 @@ export function rangeHeaderFor(range: RangeRequest): string | undefined {
   return range.start > 0 ? `bytes=${range.start}-` : undefined;
 }
 
-/** `bytes <first>-<last>/<total|*>` (RFC 9110 §14.4). */
+/**
+ * `bytes <first>-<last>/<total|*>` (RFC 9110 §14.4), or undefined when it is not one that
+ * makes sense: first after last, last past the total, or numbers beyond exact integers.
+ */
 export function parseContentRange(
   value: string | undefined,
 ): { readonly first: number; readonly last: number; readonly total: number | undefined } | undefined {
-  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? "");
+  const match = /^\s*bytes\s+(\d{1,16})-(\d{1,16})\/(\d{1,16}|\*)\s*$/i.exec(value ?? "");
   if (!match) return undefined;
-  const [, first, last, total] = match;
-  return { first: Number(first), last: Number(last), total: total === "*" ? undefined : Number(total) };
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  const total = match[3] === "*" ? undefined : Number(match[3]);
+  const exact = [first, last, total ?? 0].every(Number.isSafeInteger);
+  if (!exact || first > last || (total !== undefined && last >= total)) return undefined;
+  return { first, last, total };
 }
 
 async function interpret(exchange: Exchange, signal: AbortSignal): Promise<OpenedBody> {
@@ -112,7 +123,7 @@ async function interpret(exchange: Exchange, signal: AbortSignal): Promise<Opene
     const body = decodeBody(raw, encoding, url);
     // A compressed body's Content-Length counts compressed bytes: the size is unknown.
     const length = encoding === undefined ? numberHeader(headers["content-length"]) : undefined;
-    return opened(body, url, signal, 0, length, encoding === undefined);
+    return opened(body, url, signal, 0, length, encoding === undefined, validatorOf(headers, length));
   }
 
   if (status === 206) {
@@ -120,17 +131,40 @@ async function interpret(exchange: Exchange, signal: AbortSignal): Promise<Opene
     if (contentRange === undefined || encoding !== undefined) {
       discard(raw);
       const why = contentRange === undefined ? "without a valid Content-Range" : `encoded as ${encoding}`;
+      // One malformed answer is retried like a reset: a flaky proxy or server may do better next time.
       throw new TransferFailure(`${statusText(206)} ${why} from ${displayUrl(url)}`, {
-        retryable: false,
+        retryable: true,
         code: "NMR_BAD_RESPONSE",
         status,
         url: displayUrl(url),
       });
     }
-    return opened(raw, url, signal, contentRange.first, contentRange.total, true);
+    return opened(
+      raw,
+      url,
+      signal,
+      contentRange.first,
+      contentRange.total,
+      true,
+      validatorOf(headers, contentRange.total),
+    );
   }
 
   throw await failureOfUnexpected(exchange, encoding);
+}
+
+/**
+ * What identifies the bytes of an answer (OpenedBody.validator): a strong ETag (RFC 9110
+ * §8.8.3: byte-for-byte the same representation), else Last-Modified with the size. A weak
+ * ETag ("W/...") promises no such thing.
+ */
+function validatorOf(headers: Exchange["headers"], size: number | undefined): string | undefined {
+  const etag = firstHeader(headers["etag"]);
+  if (etag !== undefined && etag !== "" && !etag.startsWith("W/")) return `ETag ${etag}`;
+  const modified = firstHeader(headers["last-modified"]);
+  if (modified !== undefined && modified !== "" && size !== undefined)
+    return `Last-Modified ${modified}, ${size} bytes`;
+  return undefined;
 }
 
 function opened(
@@ -140,12 +174,14 @@ function opened(
   start: number,
   totalSize: number | undefined,
   resumable: boolean,
+  validator: string | undefined,
 ): OpenedBody {
   return {
     body: guardedChunks(stream, url, signal),
     start,
     totalSize,
     resumable,
+    ...(validator === undefined ? {} : { validator }),
     cancel: async () => discard(stream),
   };
 }

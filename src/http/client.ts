@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { TransferFailure } from "../errors/failures.js";
+import { JsonError, JsonValueStream } from "../json/index.js";
 import type { ByteSource } from "../transfer/types.js";
 import { logger } from "../util/log.js";
 import { displayUrl } from "../util/secrets.js";
@@ -8,7 +9,7 @@ import { bodyReader, contentEncodingOf, decodeBody, type ResponseBodyReader } fr
 import { httpByteSource, type ByteSourceOptions } from "./byte-source.js";
 import { createDispatcher } from "./dispatcher.js";
 import { failureOfUnexpected, normaliseHeaders, type ResponseHeaders } from "./failure.js";
-import { REDIRECT_STATUSES, exchangeFollowingRedirects } from "./redirects.js";
+import { REDIRECT_STATUSES, exchangeFollowingRedirects, viaRedirect } from "./redirects.js";
 import { retryPolicyFrom, withRetries } from "../retry/retry.js";
 import type { Credential, HttpSettings } from "./settings.js";
 
@@ -51,6 +52,24 @@ export interface HttpResponse {
   readonly body: ResponseBodyReader;
 }
 
+/**
+ * Reads one JSON answer as its bytes arrive: one of src/json's streams behind a small
+ * wrapper (a listing filtered while it is parsed, the one member of an object that matters).
+ * A fresh reader is made for each attempt, so an answer cut short and asked again is never
+ * read twice. A JsonError thrown by write() or end() stops the read.
+ */
+export interface JsonReader<T> {
+  write(chunk: Uint8Array): void;
+  end(): T;
+}
+
+/**
+ * Bounds on a whole JSON answer (getJson, postJson): src/json's defaults for API replies
+ * (32 MiB, nesting 64 deep) and at most a million values, so neither 32 MiB of `[` nor of
+ * `{},` costs more than a few times its size. Long listings are read with `readJson`.
+ */
+const WHOLE_ANSWER_LIMITS = { maxValues: 1_000_000 } as const;
+
 /** A parsed JSON response; headers and the final URL stay available (e.g. for `Link` pagination). */
 export interface JsonResponse<T> {
   readonly status: number;
@@ -70,8 +89,20 @@ export interface HttpClient {
    */
   readonly dispatcher: Dispatcher;
   request(url: string | URL, init?: HttpRequestInit): Promise<HttpResponse>;
-  /** GET and parse JSON (body read inside the retry loop, at most 32 MiB). */
+  /**
+   * GET and parse JSON (body read inside the retry loop, at most 32 MiB, parsed by src/json
+   * within WHOLE_ANSWER_LIMITS). The body's type is the caller's claim: narrow it.
+   */
   getJson<T = unknown>(url: string | URL, init?: Omit<HttpRequestInit, "method">): Promise<JsonResponse<T>>;
+  /**
+   * GET a JSON answer and hand its bytes, as they arrive, to a reader made by `reader` (one
+   * per attempt): for listings filtered while parsed, and answers of which little is kept.
+   */
+  readJson<T>(
+    url: string | URL,
+    reader: () => JsonReader<T>,
+    init?: Omit<HttpRequestInit, "method">,
+  ): Promise<JsonResponse<T>>;
   /**
    * POST a JSON body and parse the JSON answer, retried like getJson: only for calls that
    * are safe to repeat (a query such as the Git LFS Batch API's download operation).
@@ -111,6 +142,9 @@ export function createHttpClient(
       ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
     });
     const raw = exchange.body as unknown as Readable;
+    logger.debug(
+      `${init.method ?? "GET"} ${displayUrl(url)}: HTTP ${exchange.status}${viaRedirect(url, exchange.url)}`,
+    );
     // A HEAD response has no body to decode, whatever its Content-Encoding says.
     const encoding = init.method === "HEAD" ? undefined : contentEncodingOf(exchange.headers["content-encoding"]);
     const unfollowed = init.followRedirects === false && REDIRECT_STATUSES.has(exchange.status);
@@ -145,10 +179,12 @@ export function createHttpClient(
       return retrying(url, init, () => exchangeOnce(url, init));
     },
     getJson: <T>(input: string | URL, init: Omit<HttpRequestInit, "method"> = {}) =>
-      requestJson<T>(new URL(input), { ...init, method: "GET", accept: init.accept ?? "application/json" }),
+      requestJson(new URL(input), wholeValue<T>, { ...init, method: "GET", accept: init.accept ?? "application/json" }),
+    readJson: <T>(input: string | URL, reader: () => JsonReader<T>, init: Omit<HttpRequestInit, "method"> = {}) =>
+      requestJson(new URL(input), reader, { ...init, method: "GET", accept: init.accept ?? "application/json" }),
     postJson: <T>(input: string | URL, body: unknown, init: Omit<HttpRequestInit, "method" | "body"> = {}) => {
       const hasContentType = Object.keys(init.headers ?? {}).some((name) => name.toLowerCase() === "content-type");
-      return requestJson<T>(new URL(input), {
+      return requestJson(new URL(input), wholeValue<T>, {
         ...init,
         method: "POST",
         body: JSON.stringify(body),
@@ -160,26 +196,50 @@ export function createHttpClient(
     close: () => dispatcher.close(),
   };
 
-  function requestJson<T>(url: URL, init: HttpRequestInit): Promise<JsonResponse<T>> {
+  function requestJson<T>(url: URL, reader: () => JsonReader<T>, init: HttpRequestInit): Promise<JsonResponse<T>> {
     // Reading the body is inside the retry: a connection cut mid-body is retried like any other.
     return retrying(url, init, async () => {
       const response = await exchangeOnce(url, init);
-      const text = await response.body.text();
-      let body: T;
+      const json = reader();
       try {
-        body = JSON.parse(text) as T;
+        await response.body.each((chunk) => json.write(chunk));
+        return { status: response.status, headers: response.headers, url: response.url, body: json.end() };
       } catch (error) {
-        throw new TransferFailure(`invalid JSON from ${displayUrl(response.url)}: ${(error as Error).message}`, {
-          retryable: false,
-          code: "NMR_BAD_RESPONSE",
-          status: response.status,
-          url: displayUrl(response.url),
-          headers: response.headers,
-        });
+        throw error instanceof JsonError ? jsonFailure(error, response) : error;
       }
-      return { status: response.status, headers: response.headers, url: response.url, body };
     });
   }
+}
+
+/** The reader of getJson and postJson: the whole value, bounded. Its type is the caller's claim. */
+function wholeValue<T>(): JsonReader<T> {
+  const stream = new JsonValueStream(WHOLE_ANSWER_LIMITS);
+  return { write: (chunk) => stream.write(chunk), end: () => stream.end() as T };
+}
+
+/**
+ * An answer that is not the JSON asked for. What it was (its status and Content-Type: an
+ * HTML page from a proxy or a captive portal, a web page at a wrong endpoint) is the first
+ * thing a user needs. Not retried: a complete answer that is not the JSON asked for is what
+ * that URL serves (an answer cut short is a network failure, and is retried).
+ */
+function jsonFailure(error: JsonError, response: HttpResponse): TransferFailure {
+  const type = response.headers["content-type"];
+  const what =
+    error.code === "JSON_TOO_DEEP"
+      ? "JSON nested too deeply"
+      : error.code === "JSON_TOO_LARGE"
+        ? "JSON too large (a string, a number or the values in all)"
+        : "invalid JSON";
+  const answer = `HTTP ${response.status}${type === undefined ? ", no Content-Type" : `, Content-Type ${type}`}`;
+  return new TransferFailure(`${what} from ${displayUrl(response.url)} (${answer}): ${error.message}`, {
+    retryable: false,
+    code: "NMR_BAD_RESPONSE",
+    status: response.status,
+    url: displayUrl(response.url),
+    headers: response.headers,
+    cause: error,
+  });
 }
 
 function statusExpected(status: number, expect: HttpRequestInit["expectStatus"]): boolean {

@@ -124,6 +124,11 @@ function resolveLocation(location: string, base: URL): URL {
   return next;
 }
 
+/** ", from <url>" when redirects led elsewhere than asked, for the debug log. */
+export function viaRedirect(asked: URL, answered: URL): string {
+  return answered.href === asked.href ? "" : `, from ${displayUrl(answered)}`;
+}
+
 /** The first value of a response header undici may give as a list. */
 export function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

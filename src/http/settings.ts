@@ -16,6 +16,12 @@ export interface HttpSettings {
   readonly proxy: { readonly http?: string; readonly https?: string; readonly noProxy?: string } | null;
   /** Shared cap on download throughput across all transfers, bytes per second. */
   readonly bandwidthLimitBytesPerSec: number | null;
+  /**
+   * The low-speed limit (src/transfer/low-speed.ts): less than this many bytes per second
+   * on one connection, averaged over lowSpeedTimeMs of waiting, cuts it; 0 turns it off.
+   */
+  readonly lowSpeedLimitBytesPerSec: number;
+  readonly lowSpeedTimeMs: number;
   /** Simultaneous transfers (files and ranged parts together). */
   readonly concurrency: number;
   /** User-Agent sent with every request. */
@@ -30,6 +36,8 @@ export const defaultHttpSettings: HttpSettings = {
   maxDelayMs: 30_000,
   proxy: null,
   bandwidthLimitBytesPerSec: null,
+  lowSpeedLimitBytesPerSec: 1024,
+  lowSpeedTimeMs: 60_000,
   concurrency: 8,
   userAgent: "nix-model-repo",
 };

@@ -6,7 +6,14 @@
 export { type JsonBuildOptions, ValueBuilder } from "./builder.js";
 export { type JsonEncoding, Utf8Transcoder, Utf8Validator, detectJsonEncoding } from "./encoding.js";
 export { JsonError, type JsonErrorCode } from "./errors.js";
-export { JSON_BODY_DEFAULTS, type JsonParseOptions, parseJson, parseJsonChunks, parseJsonPrefix } from "./parse.js";
+export {
+  JSON_BODY_DEFAULTS,
+  type JsonParseOptions,
+  JsonValueStream,
+  parseJson,
+  parseJsonChunks,
+  parseJsonPrefix,
+} from "./parse.js";
 export {
   JsonArrayStream,
   type JsonArrayStreamOptions,

@@ -36,20 +36,47 @@ export function parseJsonPrefix(
   return read(chunks, { ...JSON_BODY_DEFAULTS, ...options, trailing: "stop" });
 }
 
-function read(chunks: Iterable<Uint8Array>, options: JsonParseOptions): { value: unknown; end: number } {
-  let value: unknown;
-  const tokenizer: JsonTokenizer = new JsonTokenizer(
-    new ValueBuilder(
-      options,
-      (built) => (value = built),
-      () => tokenizer.tokenPosition,
-    ),
-    options,
-  );
-  for (const chunk of chunks) {
-    tokenizer.write(chunk);
-    if (tokenizer.valueEnd >= 0) break;
+/**
+ * parseJson over a document pushed in pieces as they arrive (a reply read from the network):
+ * write() each chunk, end() for the value. A refusal is thrown by the write() that sees it, so
+ * a reply of 32 MiB of `[` is refused at its 65th byte and the rest need never be read.
+ */
+export class JsonValueStream {
+  private value: unknown;
+  private readonly tokenizer: JsonTokenizer;
+
+  constructor(options: JsonParseOptions = {}) {
+    const withDefaults = { ...JSON_BODY_DEFAULTS, trailing: "error" as const, ...options };
+    this.tokenizer = new JsonTokenizer(
+      new ValueBuilder(
+        withDefaults,
+        (built) => (this.value = built),
+        () => this.tokenizer.tokenPosition,
+      ),
+      withDefaults,
+    );
   }
-  tokenizer.end();
-  return { value, end: tokenizer.valueEnd };
+
+  write(chunk: Uint8Array): void {
+    this.tokenizer.write(chunk);
+  }
+
+  /** Where the value ended (with trailing: "stop"), -1 while it has not. */
+  get valueEnd(): number {
+    return this.tokenizer.valueEnd;
+  }
+
+  end(): unknown {
+    this.tokenizer.end();
+    return this.value;
+  }
+}
+
+function read(chunks: Iterable<Uint8Array>, options: JsonParseOptions): { value: unknown; end: number } {
+  const stream = new JsonValueStream(options);
+  for (const chunk of chunks) {
+    stream.write(chunk);
+    if (stream.valueEnd >= 0) break;
+  }
+  return { value: stream.end(), end: stream.valueEnd };
 }

@@ -4,10 +4,11 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferItem, TransferredFile } from "../transfer/types.js";
-import { compareBytes } from "./canonical-json.js";
+import { compareBytes } from "../util/canonical-json.js";
 import { buildMeta, writeMeta } from "./meta.js";
 import type { ModelMeta } from "../model/meta.js";
 import { outputPath } from "./output-path.js";
+import { checkSnapshotPaths } from "./path-length.js";
 
 /**
  * The Hugging Face layout (docs/architecture.md, "Layouts"): the output is one repo folder
@@ -94,6 +95,11 @@ export async function writeSnapshot(
   snapshot: Omit<Snapshot, "files"> & { readonly files: readonly LinkedFile[] },
 ): Promise<ModelMeta> {
   const { files } = snapshot;
+  // Checked again here for what was only known after the download (an archive's entries).
+  checkSnapshotPaths(
+    out,
+    files.map((file) => file.path),
+  );
   const commit = snapshot.commit ?? manifestCommit(files);
   // Direct calls, one mkdir per folder: a link is one small system call, and as promises
   // each was a round trip through libuv's thread pool, made one after another while
@@ -108,8 +114,7 @@ export async function writeSnapshot(
     }
     symlinkSync(blobLinkTarget(file.path, file.blob), link);
   }
-  const refs = snapshot.refs.includes("main") ? snapshot.refs : [...snapshot.refs, "main"];
-  for (const ref of refs) {
+  for (const ref of snapshotRefs(snapshot.refs)) {
     const refFile = outputPath(out, "refs", ...ref.split("/"));
     await mkdir(dirname(refFile), { recursive: true });
     // No trailing newline: huggingface_hub reads refs without stripping.
@@ -203,6 +208,11 @@ async function nameBlobs(
 function blobLinkTarget(path: string, blob: string): string {
   const depth = path.split("/").length - 1;
   return `${"../".repeat(2 + depth)}blobs/${blob}`;
+}
+
+/** The refs a snapshot gets: the resolved revision names, and `main` so default offline loads find it. */
+export function snapshotRefs(refs: readonly string[]): readonly string[] {
+  return refs.includes("main") ? refs : [...refs, "main"];
 }
 
 /** A commit id for sources without commits: sha1 over the sorted manifest (path, size, sha256). */

@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { canonicalJson, compareBytes } from "./canonical-json.js";
+import { canonicalJson, compareBytes } from "../util/canonical-json.js";
 import { outputPath } from "./output-path.js";
 import { META_FILE, META_FORMAT_VERSION, type ModelMeta } from "../model/meta.js";
 

@@ -3,6 +3,7 @@ import type { TransferredFile } from "../transfer/types.js";
 import { type BlobFile, type BlobPlan, finishHuggingFaceLayout, planBlobTransfers } from "./huggingface.js";
 import type { ModelMeta } from "../model/meta.js";
 import { finishOllamaLayout } from "./ollama.js";
+import { checkSnapshotPaths } from "./path-length.js";
 import { finishUnpackedLayout, planUnpackDownloads } from "./unpacked.js";
 
 /**
@@ -32,7 +33,16 @@ export function layoutWriterFor(model: ResolvedModel): LayoutWriter {
   const layout = model.layout ?? { kind: "huggingface" };
   switch (layout.kind) {
     case "huggingface":
-      return { plan: planBlobTransfers, finish: finishHuggingFaceLayout };
+      return {
+        plan: (out, files) => {
+          checkSnapshotPaths(
+            out,
+            files.map((file) => file.path),
+          );
+          return planBlobTransfers(out, files);
+        },
+        finish: finishHuggingFaceLayout,
+      };
     case "ollama":
       // Both layouts keep blobs under blobs/<name>; the Ollama names are "sha256-<hex>".
       return {

@@ -1,4 +1,4 @@
-import type { ByteSource, ExpectedDigests } from "../transfer/types.js";
+import type { ExpectedDigests, FileSource } from "../transfer/types.js";
 
 /**
  * The contract between the source adapters (src/sources), which resolve a request into
@@ -19,12 +19,18 @@ export interface PlannedFile {
    * sources without one, where the content sha256 (known after download) is used.
    */
   readonly blobName: string | null;
-  readonly source: ByteSource;
+  readonly source: FileSource;
   /**
    * The Hub's tree entry, for sources that are a Hub: written to trees/<commit>.json so
    * huggingface_hub's offline snapshot_download works with a pinned commit.
    */
   readonly hubTreeEntry?: HubTreeEntry;
+  /**
+   * The ETag the source gives the file (S3), recorded in a lockfile so `update` can tell
+   * an unchanged file without downloading it. Hub and Ollama files are told by their
+   * tree entry and digest instead.
+   */
+  readonly etag?: string;
 }
 
 /** One file of huggingface_hub's tree cache (its _tree_cache.py TreeCacheEntry). */

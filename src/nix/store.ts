@@ -22,18 +22,34 @@ export async function nixStoreAvailable(): Promise<boolean> {
  * on the directory's base name and content hash, so naming the directory after the
  * FOD (`<name>-raw`) makes the later build a store hit.
  */
-export async function addFixedRecursive(directory: string): Promise<string> {
+export function addFixedRecursive(directory: string): Promise<string> {
+  return addFixed(
+    directory,
+    "recursive",
+    "The hash printed above is still right; the first build will download the model itself.",
+  );
+}
+
+/**
+ * Adds a file (flat: the file's own sha256) or a directory (recursive: its NAR's sha256)
+ * as a fixed-output path named after its base name; returns the store path.
+ */
+export async function addFixed(path: string, mode: "flat" | "recursive", consequence?: string): Promise<string> {
   try {
-    const { stdout } = await run("nix-store", ["--add-fixed", "--recursive", "sha256", directory], {
-      maxBuffer: 1 << 20,
-    });
+    const { stdout } = await run(
+      "nix-store",
+      ["--add-fixed", ...(mode === "recursive" ? ["--recursive"] : []), "sha256", path],
+      {
+        maxBuffer: 1 << 20,
+      },
+    );
     return stdout.trim();
   } catch (error) {
     throw new UserError({
-      what: "Could not add the fetched model to the Nix store",
+      what: `Could not add ${path} to the Nix store`,
       cause: (error as { stderr?: string }).stderr?.trim() || (error as Error).message,
       fix: [
-        "The hash printed above is still right; the first build will download the model itself.",
+        ...(consequence === undefined ? [] : [consequence]),
         "Check that you may write to the store (a trusted user, or single-user Nix).",
       ],
     });
@@ -44,4 +60,21 @@ export async function addFixedRecursive(directory: string): Promise<string> {
 export async function fixedOutputPath(nix32Hash: string, name: string): Promise<string> {
   const { stdout } = await run("nix-store", ["--print-fixed-path", "--recursive", "sha256", nix32Hash, name]);
   return stdout.trim();
+}
+
+/** Paths per nix-store call: far below any argv limit. */
+const VALIDITY_BATCH = 500;
+
+/** Which of `paths` are valid store paths (nix-store --check-validity --print-invalid), in batches. */
+export async function validStorePaths(paths: readonly string[]): Promise<Set<string>> {
+  const valid = new Set<string>();
+  for (let start = 0; start < paths.length; start += VALIDITY_BATCH) {
+    const batch = paths.slice(start, start + VALIDITY_BATCH);
+    const { stdout } = await run("nix-store", ["--check-validity", "--print-invalid", ...batch], {
+      maxBuffer: 16 << 20,
+    });
+    const invalid = new Set(stdout.split("\n").filter(Boolean));
+    for (const path of batch) if (!invalid.has(path)) valid.add(path);
+  }
+  return valid;
 }

@@ -1,18 +1,6 @@
-import { redact } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
 
-/** Human units for progress lines. */
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-/** 1536 → "1.5 KiB". */
-export function humanBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
+export { humanBytes } from "../util/units.js";
 
 /** 83.4 → "1m23s"; 3725 → "1h02m". */
 export function humanDuration(seconds: number): string {
@@ -24,11 +12,10 @@ export function humanDuration(seconds: number): string {
 }
 
 /**
- * Every progress line passes through here: registered secrets are redacted, and a
- * URL's query string (which may be a signature) is cut, whoever built the message.
+ * Every progress line passes through here: a URL's query string (which may be a
+ * signature) is cut, whoever built the message, then the line goes through printable():
+ * secrets redacted, control characters of remote names shown as escapes, one line.
  */
 export function safeLine(text: string): string {
-  return redact(text)
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?(?!…)[^\s"'<>]*/gi, "$1?…")
-    .replace(/[\r\n]+/g, " ");
+  return printable(text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?(?!…)[^\s"'<>]*/gi, "$1?…"));
 }

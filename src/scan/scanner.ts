@@ -25,7 +25,7 @@ interface ScannedFile {
 /** Scans files and directories (recursively, following in-root symlinks). */
 export async function scanPaths(paths: readonly string[], options: ScanOptions = {}): Promise<ScanReport> {
   const limits = resolveLimits(options.limits);
-  const walked = await walkPaths(paths);
+  const walked = await walkPaths(paths, options.followLinksInto);
   const scanned: ScannedFile[] = [];
   for (const file of walked.files) {
     scanned.push(scanRealFile(file.realPath, file.path, limits, options.stats));

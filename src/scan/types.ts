@@ -90,6 +90,12 @@ export interface ScanLimits {
 
 export interface ScanOptions {
   readonly limits?: Partial<ScanLimits>;
+  /**
+   * Folders besides the scanned path that its symlinks may lead into and be followed: the
+   * store paths a locked model's links point at (docs/lockfile.md). Links elsewhere are
+   * still not followed.
+   */
+  readonly followLinksInto?: readonly string[];
   /** Filled in as files are scanned (benchmarks, progress); not part of the report. */
   readonly stats?: ScanStats;
 }

@@ -38,9 +38,10 @@ export class ScanInputError extends Error {
   }
 }
 
-export async function walkPaths(paths: readonly string[]): Promise<WalkResult> {
+export async function walkPaths(paths: readonly string[], linkRoots: readonly string[] = []): Promise<WalkResult> {
   const found: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
+  const extraRoots = await realRoots(linkRoots);
   for (const path of paths) {
     let rootReal: string;
     try {
@@ -51,16 +52,33 @@ export async function walkPaths(paths: readonly string[]): Promise<WalkResult> {
     const rootStat = await stat(rootReal);
     if (rootStat.isFile()) found.push({ path, realPath: rootReal, size: rootStat.size });
     else if (rootStat.isDirectory())
-      await walkDirectory(path, rootReal, rootReal, new Set([rootReal]), found, problems);
+      await walkDirectory(path, rootReal, [rootReal, ...extraRoots], new Set([rootReal]), found, problems);
     else problems.push(special(path));
   }
   return { files: dedupe(found), problems: problems.sort((a, b) => compareCodeUnits(a.path, b.path)) };
 }
 
+/** The extra roots, resolved; one that does not exist admits nothing. */
+async function realRoots(roots: readonly string[]): Promise<string[]> {
+  const resolved: string[] = [];
+  for (const root of roots) {
+    try {
+      resolved.push(await realpath(root));
+    } catch {
+      // Nothing can lead into a root that is not there.
+    }
+  }
+  return resolved;
+}
+
+function isInside(target: string, roots: readonly string[]): boolean {
+  return roots.some((root) => target === root || target.startsWith(root + sep));
+}
+
 async function walkDirectory(
   displayDir: string,
   realDir: string,
-  rootReal: string,
+  roots: readonly string[],
   visited: Set<string>,
   found: WalkedFile[],
   problems: WalkProblem[],
@@ -87,7 +105,7 @@ async function walkDirectory(
         });
         continue;
       }
-      if (target !== rootReal && !target.startsWith(rootReal + sep)) {
+      if (!isInside(target, roots)) {
         problems.push({
           path: display,
           format: "symlink",
@@ -104,13 +122,13 @@ async function walkDirectory(
       else if (targetInfo.isDirectory()) {
         if (!visited.has(target)) {
           visited.add(target);
-          await walkDirectory(display, target, rootReal, visited, found, problems);
+          await walkDirectory(display, target, roots, visited, found, problems);
         }
       } else problems.push(special(display));
     } else if (info.isDirectory()) {
       if (!visited.has(real)) {
         visited.add(real);
-        await walkDirectory(display, real, rootReal, visited, found, problems);
+        await walkDirectory(display, real, roots, visited, found, problems);
       }
     } else if (info.isFile()) found.push({ path: display, realPath: real, size: info.size });
     else problems.push(special(display));

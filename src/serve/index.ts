@@ -19,6 +19,7 @@
  *     process.env.HF_ENDPOINT = hub.url;
  *     …
  *     hub.requests.filter((r) => r.host.startsWith("127.0.0.2")).every((r) => !r.hasAuthorization);
+ *     hub.requests.filter((r) => r.route === "xet-reconstruction").every((r) => r.credential === "xet-token");
  *     hub.setFaults((request) => (request.file === "model.safetensors" && request.nth === 1 ? { dropAfterBytes: 4096 } : undefined));
  *     await hub.close();
  *

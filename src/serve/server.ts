@@ -71,6 +71,12 @@ export interface RecordedRequest {
   readonly route: RouteKind | "bad-request";
   /** Whether an Authorization header was sent (the token itself is never recorded). */
   readonly hasAuthorization: boolean;
+  /**
+   * What the Authorization header held: an accepted Hub token, a Xet token this server issued
+   * (live or expired), or something else: tests check that each credential goes only where
+   * it belongs.
+   */
+  readonly credential: "none" | "hub-token" | "xet-token" | "other";
   readonly range: string | undefined;
   /** The status answered (set when the answer is decided; undefined while a fault delays it). */
   status: number | undefined;
@@ -169,6 +175,11 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   if (!Number.isSafeInteger(pageSize) || pageSize < 1)
     throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   const requests: RecordedRequest[] = [];
+  const credentialKind = (authorization: string | undefined): RecordedRequest["credential"] => {
+    if (authorization === undefined) return "none";
+    if (identifyCaller({ authorization }, tokens).accepted) return "hub-token";
+    return xet.tokens.issued(authorization) ? "xet-token" : "other";
+  };
   const seen = new Map<string, number>();
   let cdn: CdnSigner | undefined;
 
@@ -187,6 +198,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       url: rawUrl,
       route: route.kind,
       hasAuthorization: req.headers.authorization !== undefined,
+      credential: credentialKind(req.headers.authorization),
       range: req.headers.range,
       status: undefined,
       faulted: false,

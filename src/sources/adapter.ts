@@ -1,5 +1,6 @@
 import type { HttpClient } from "../http/client.js";
 import type { AuthSpec } from "../spec/auth.js";
+import type { XetSetting } from "../spec/network.js";
 import type { ResolvedModel } from "../model/resolved-model.js";
 import type { ExplainHook } from "../errors/explain.js";
 import type { FailureContext } from "../errors/render.js";
@@ -17,6 +18,14 @@ export interface AdapterContext {
   readonly auth: AuthSpec;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
+  /** `network.xet`: whether sources that can download through Xet do (see sources/xet/mode.ts). */
+  readonly xet: XetSetting;
+  /**
+   * What a lockfile says this source resolved to (the meta file's `resolved`: commit,
+   * version, manifestDigest): an adapter with a moving pointer resolves to exactly that
+   * instead of asking where the pointer is now (docs/lockfile.md). Absent: resolve afresh.
+   */
+  readonly pinned?: Readonly<Record<string, string>>;
   /**
    * Gives the fetch the source's words for the failures it recognises (a gated repo, an
    * expired credential), for every failure from now on, while resolving and while

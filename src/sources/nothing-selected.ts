@@ -13,8 +13,10 @@ export interface NothingSelected {
   readonly context: FailureContext;
   /** How patterns match, for the fix: "Patterns are fnmatch patterns over paths ...". */
   readonly patternRule: string;
-  /** Every path there is, before selection. */
+  /** Paths there are, before selection: all of them, or the first few of `availableCount`. */
   readonly available: readonly string[];
+  /** How many there are, when `available` holds only the first few (a listing filtered while read). */
+  readonly availableCount?: number;
   /** What to check when there is nothing at all. */
   readonly whenEmpty: readonly string[];
 }
@@ -23,13 +25,15 @@ const SAMPLE_SIZE = 12;
 
 export function nothingSelected(details: NothingSelected): UserError {
   const { available } = details;
-  const sample = available.slice(0, SAMPLE_SIZE).join(", ") + (available.length > SAMPLE_SIZE ? ", ..." : "");
+  const count = details.availableCount ?? available.length;
+  const sample =
+    available.slice(0, SAMPLE_SIZE).join(", ") + (count > Math.min(available.length, SAMPLE_SIZE) ? ", ..." : "");
   return new UserError({
     what:
-      available.length === 0
+      count === 0
         ? `No ${details.noun}s ${details.where}`
         : `No ${details.noun} ${details.where} matches the \`files\` patterns`,
     context: details.context,
-    fix: available.length === 0 ? details.whenEmpty : [`${details.patternRule} There are: ${sample}`],
+    fix: count === 0 ? details.whenEmpty : [`${details.patternRule} There are: ${sample}`],
   });
 }

@@ -2,6 +2,8 @@ import type { FieldReader } from "../spec/fields.js";
 import type { SourceAdapter } from "./adapter.js";
 import { gitLfsPrefetch } from "./git-lfs/prefetch-target.js";
 import { parseGitLfsSource, type GitLfsSource } from "./git-lfs/spec.js";
+import { gitXetPrefetch } from "./git-xet/prefetch-target.js";
+import { parseGitXetSource, type GitXetSource } from "./git-xet/spec.js";
 import { httpPrefetch } from "./http/prefetch-target.js";
 import { parseHttpSource, type HttpSource } from "./http/spec.js";
 import { huggingFacePrefetch } from "./huggingface/prefetch-target.js";
@@ -19,7 +21,14 @@ import { parseS3Source, type S3Source } from "./s3/spec.js";
  * adapter that resolves it (loaded on demand, so a Hugging Face fetch never loads the S3
  * client), and how `prefetch` reads its targets. A new source is one entry here.
  */
-export type SourceSpec = HuggingFaceSource | OllamaSource | S3Source | MlflowSource | HttpSource | GitLfsSource;
+export type SourceSpec =
+  | HuggingFaceSource
+  | OllamaSource
+  | S3Source
+  | MlflowSource
+  | HttpSource
+  | GitLfsSource
+  | GitXetSource;
 
 export type SourceType = SourceSpec["type"];
 
@@ -88,6 +97,11 @@ const SOURCES: { readonly [T in SourceType]: ErasedSource } = {
     parse: parseGitLfsSource,
     loadAdapter: async () => (await import("./git-lfs/adapter.js")).gitLfsAdapter,
     prefetch: gitLfsPrefetch,
+  }),
+  "git-xet": erase("git-xet", {
+    parse: parseGitXetSource,
+    loadAdapter: async () => (await import("./git-xet/adapter.js")).gitXetAdapter,
+    prefetch: gitXetPrefetch,
   }),
 };
 

@@ -168,9 +168,10 @@ export class FieldReader {
     });
   }
 
-  boolean(key: string, fallback: boolean): boolean {
+  /** true or false; `fallback` when absent (required when no fallback is given). */
+  boolean(key: string, fallback?: boolean): boolean {
     const value = this.take(key);
-    if (value === undefined || value === null) return fallback;
+    if ((value === undefined || value === null) && fallback !== undefined) return fallback;
     if (typeof value !== "boolean") throw this.refuse(key, "must be true or false", value);
     return value;
   }

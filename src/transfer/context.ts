@@ -1,17 +1,24 @@
 import type { LimitFunction } from "p-limit";
 import type { RetryOptions, RetryPolicy } from "../retry/retry.js";
 import type { TransferFailure } from "../errors/failures.js";
-import type { TransferItem } from "./types.js";
+import type { ByteSource, FileSource, TransferItem } from "./types.js";
 import type { ProgressReporter } from "../progress/types.js";
 import type { Bandwidth } from "./bandwidth.js";
 import type { DigestSink } from "./digests.js";
+import type { ContentIdentity } from "./connection.js";
 import type { Directories, IncompleteFile } from "./incomplete-file.js";
+import type { LowSpeedLimit } from "./low-speed.js";
 import type { SlabPool } from "./slab-pool.js";
 
 /** What every transfer of one transferAll call shares. */
 export interface EngineContext {
   /** One slot per connection: files and parts together. */
   readonly limit: LimitFunction;
+  /**
+   * Assembled files (AssembledSource) being received at once: their pieces take connection
+   * slots, so the files themselves take none; this bounds how many plan and buffer at a time.
+   */
+  readonly assemblies: LimitFunction;
   readonly bandwidth: Bandwidth;
   /** All memory between the network and the disk and hash (hashBufferBytes). */
   readonly pool: SlabPool;
@@ -22,15 +29,18 @@ export interface EngineContext {
   readonly progress: ProgressReporter;
   readonly partSizeBytes: number;
   readonly parallelThresholdBytes: number;
+  readonly lowSpeed: LowSpeedLimit;
 }
 
-/** One file being received. */
-export interface FileJob {
-  readonly item: TransferItem;
+/** One file being received (by default from a ByteSource). */
+export interface FileJob<S extends FileSource = ByteSource> {
+  readonly item: TransferItem & { readonly source: S };
   readonly file: IncompleteFile;
   readonly signal: AbortSignal;
   readonly context: EngineContext;
   readonly meter: FileMeter;
+  /** The validators of the file's answers, across its downloads (connection.ts). */
+  readonly identity: ContentIdentity;
 }
 
 /**
@@ -89,7 +99,11 @@ export class FileMeter {
  * (a flaky link may cut a 50 GiB single stream many times; a server that sends one
  * byte per connection must still end).
  */
-export function streamRetryOptions(job: FileJob, bytes: number | undefined, madeProgress: () => boolean): RetryOptions {
+export function streamRetryOptions(
+  job: FileJob<FileSource>,
+  bytes: number | undefined,
+  madeProgress: () => boolean,
+): RetryOptions {
   const { policy } = job.context;
   const perGiB = Math.floor((bytes ?? 0) / 2 ** 30);
   return {

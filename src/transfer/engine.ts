@@ -9,6 +9,7 @@ import type { EngineContext } from "./context.js";
 import { StreamingDigests } from "./digests.js";
 import { HashWorkers } from "./hash-workers.js";
 import { Directories } from "./incomplete-file.js";
+import { preflight } from "./preflight.js";
 import { SlabPool } from "./slab-pool.js";
 import { transferFile } from "./transfer-file.js";
 import type { TransferItem, TransferOptions, TransferredFile } from "./types.js";
@@ -25,6 +26,9 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * - Hashes are computed while writing: sha256 always, plus every expected digest.
  *   Size or digest mismatch: the file is fetched again once, then a UserError.
  * - One bandwidth cap (settings.bandwidthLimitBytesPerSec) shared by all streams.
+ * - A low-speed limit per connection (low-speed.ts), as curl's --speed-limit.
+ * - Before anything moves, the listed sizes are checked and compared with the free space
+ *   (preflight.ts); parts are planned lazily, so memory does not grow with a file's size.
  * - The first fatal error aborts everything else; no `.incomplete` file is left behind.
  *
  * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
@@ -67,6 +71,7 @@ export async function transferAll(
   options: TransferOptions,
 ): Promise<TransferredFile[]> {
   assertDistinctDestinations(items);
+  await preflight(items);
   const { settings } = options;
   const aborter = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
@@ -76,6 +81,7 @@ export async function transferAll(
   const workers = hashThreads > 0 ? new HashWorkers(hashThreads) : undefined;
   const context: EngineContext = {
     limit: pLimit(Math.max(1, settings.concurrency)),
+    assemblies: pLimit(Math.max(1, settings.concurrency)),
     bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
     pool: new SlabPool(options.hashBufferBytes ?? DEFAULT_HASH_BUFFER_BYTES),
     digestsFor: (item, size) =>
@@ -87,6 +93,7 @@ export async function transferAll(
     progress: options.progress ?? silentProgress,
     partSizeBytes: options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES,
     parallelThresholdBytes: options.parallelThresholdBytes ?? DEFAULT_PARALLEL_THRESHOLD_BYTES,
+    lowSpeed: { limitBytesPerSec: settings.lowSpeedLimitBytesPerSec, timeMs: settings.lowSpeedTimeMs },
   };
 
   let firstError: unknown;

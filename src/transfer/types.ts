@@ -36,6 +36,13 @@ export interface OpenedBody {
    * instead of resuming. Absent means true.
    */
   readonly resumable?: boolean;
+  /**
+   * What identifies the exact bytes this answer carries, when the source can tell: a strong
+   * ETag, a Last-Modified date with the size, a git blob id. Two answers with the same
+   * validator carry the same bytes, so a file that failed its digest check is not
+   * downloaded again to fail the same way (see transfer-file.ts). Absent: unknown.
+   */
+  readonly validator?: string;
 }
 
 /**
@@ -54,10 +61,44 @@ export interface ByteSource {
   readonly supportsRanges: boolean;
 }
 
+/**
+ * Downloads bytes [range.start, range.end) of `source` through the engine — one connection
+ * slot, retries with resume after a cut, the bandwidth cap — handing each piece to `receive`
+ * in order, every byte once. Resolves when the range has arrived. A promise `receive` returns
+ * is awaited before the next read (back-pressure); an error it throws ends the download at
+ * once, without a retry.
+ */
+export type PieceFetcher = (
+  source: ByteSource,
+  range: { readonly start: number; readonly end: number },
+  receive: (bytes: Uint8Array) => void | Promise<void>,
+  signal: AbortSignal,
+) => Promise<void>;
+
+/**
+ * A file made from pieces of other resources rather than downloaded as itself (Xet: ranges
+ * of xorbs, decoded and put in order). `assemble` yields the file's bytes from the first, in
+ * order, fetching every piece with `fetchPiece`; the engine writes, hashes and checks them as
+ * it does any file. Called again after a size or digest mismatch: a source that can reach
+ * the bytes another way may take it then.
+ */
+export interface AssembledSource {
+  /** Where the bytes come from, safe to print (no query string, no credentials). */
+  readonly description: string;
+  assemble(fetchPiece: PieceFetcher, signal: AbortSignal): AsyncIterable<Uint8Array>;
+}
+
+/** Where a file comes from: itself (a ByteSource) or assembled from pieces. */
+export type FileSource = ByteSource | AssembledSource;
+
+export function isAssembled(source: FileSource): source is AssembledSource {
+  return "assemble" in source;
+}
+
 export interface TransferItem {
   /** Path in the model (for messages, progress and the report), e.g. "model-00001.safetensors". */
   readonly path: string;
-  readonly source: ByteSource;
+  readonly source: FileSource;
   /** Exact size when the source lists it; undefined when only the response will tell. */
   readonly size: number | undefined;
   readonly expected: ExpectedDigests;
@@ -83,6 +124,12 @@ export interface TransferSettings extends RetryPolicy {
   readonly concurrency: number;
   /** Shared cap on download throughput across all transfers, bytes per second. */
   readonly bandwidthLimitBytesPerSec: number | null;
+  /**
+   * A connection receiving less than this many bytes per second on average, over
+   * lowSpeedTimeMs of waiting for the network, is cut and retried (low-speed.ts); 0: off.
+   */
+  readonly lowSpeedLimitBytesPerSec: number;
+  readonly lowSpeedTimeMs: number;
 }
 
 /** How transferAll runs (src/transfer/engine.ts). Sizes are bytes. */

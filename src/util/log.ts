@@ -1,9 +1,10 @@
-import { redact } from "./secrets.js";
+import { printable } from "./printable.js";
 
 /**
  * Plain diagnostic lines on stderr. Progress bars and Nix's structured log lines live
  * in src/progress; this is for the few lines a user should read in a build log.
- * Everything is redacted, so a registered secret can never reach a log.
+ * Everything goes through printable(): no registered secret and no terminal control
+ * sequence from a remote string can reach a log.
  */
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
@@ -19,7 +20,7 @@ function currentLevel(): LogLevel {
 function log(level: LogLevel, message: string): void {
   if (order[level] > order[currentLevel()]) return;
   const prefix = level === "info" ? "" : `${level}: `;
-  process.stderr.write(`${redact(`${prefix}${message}`)}\n`);
+  process.stderr.write(`${printable(`${prefix}${message}`, { multiline: true })}\n`);
 }
 
 export const logger = {

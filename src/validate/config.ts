@@ -70,6 +70,11 @@ export function parseValidationConfig(json: unknown): ValidationConfig {
     preset: root.optionalString("preset"),
     shell: root.optionalString("shell"),
     validators: root.objectList("validators", parseValidator),
+    linkRoots: (root.optionalStringList("linkRoots") ?? []).map((path, index) => {
+      if (!path.startsWith("/") || path.split("/").includes(".."))
+        throw root.refuse(`linkRoots[${index}]`, "must be an absolute store path", path);
+      return path;
+    }),
   };
   root.done();
   const names = new Set<string>();

@@ -1,6 +1,6 @@
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { canonicalJson, compareBytes } from "../layout/canonical-json.js";
+import { canonicalJson, compareBytes } from "../util/canonical-json.js";
 import { META_FILE } from "../model/meta.js";
 import type { ValidationReport } from "./types.js";
 

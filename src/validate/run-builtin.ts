@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { canonicalJson } from "../layout/canonical-json.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { runCheck } from "./checks/index.js";
 import { describeEnd } from "./describe-end.js";
 import { runProcessGroup } from "./process-group.js";
@@ -73,7 +73,7 @@ export async function runCheckInChild(
   const validator = config.validators[index];
   if (validator === undefined || validator.kind !== "builtin")
     throw new Error(`internal error: validator ${index} is not a built-in check`);
-  const result = await runCheck(validator.check, await openModelView(rawDir), validator.params);
+  const result = await runCheck(validator.check, await openModelView(rawDir, config.linkRoots), validator.params);
   await writeFile(resultFile, canonicalJson(result));
 }
 

@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalJson } from "../layout/canonical-json.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { UserError } from "../errors/user-error.js";
+import { logger } from "../util/log.js";
 import { describeValidator, resultLines } from "./messages.js";
 import { validationReport, validatorReport } from "./report.js";
 import { runBuiltinValidator } from "./run-builtin.js";
@@ -14,8 +15,8 @@ import { openModelView, type ModelView } from "./view.js";
 export interface RunValidationOptions {
   /** How to start the fetcher again for built-in checks; default this process's [node, script]. */
   readonly selfCommand?: readonly string[];
-  /** Where log lines go; default stderr. */
-  readonly log?: (line: string) => void;
+  /** Where log lines go; default the logger (stderr): notes at info level, a validator's warning at warn. */
+  readonly log?: (line: string, level?: "info" | "warn") => void;
   /** A path no validator may create (the build's $out). */
   readonly outGuard?: string;
   /** Parent of the private working directory; default $TMPDIR. */
@@ -45,8 +46,9 @@ export async function runValidation(
   rawDir: string,
   options: RunValidationOptions = {},
 ): Promise<ValidationRun> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const view = await openModelView(rawDir);
+  // Validators print what they find in the model (file names, strings): the logger shows them safely.
+  const log = options.log ?? ((line: string, level: "info" | "warn" = "info") => logger[level](line));
+  const view = await openModelView(rawDir, config.linkRoots);
   const workRoot = await mkdtemp(join(options.tmpDir ?? process.env["TMPDIR"] ?? tmpdir(), "nmr-validate-"));
   const selfCommand = options.selfCommand ?? defaultSelfCommand();
   const reports: ValidatorReport[] = [];
@@ -83,7 +85,9 @@ export async function runValidation(
       }
       const report = validatorReport(validator, result);
       reports.push(report);
-      for (const line of resultLines(report, result.findings)) log(line);
+      // What a validator found that did not stop the build still shows under --quiet.
+      const level = report.status === "warned" ? "warn" : "info";
+      for (const line of resultLines(report, result.findings)) log(line, level);
       if (report.status === "failed") {
         aborted = { validator, result, timedOut: result.timedOut };
         break;

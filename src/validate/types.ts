@@ -76,6 +76,12 @@ export interface ValidationConfig {
   /** bash, for command validators; null when there are none. */
   readonly shell: string | null;
   readonly validators: readonly ValidatorConfig[];
+  /**
+   * Store paths the raw output's symlinks may lead into: the large files and small files
+   * a locked model is assembled from (docs/lockfile.md). Empty for a fetchModel output,
+   * whose links all stay inside it.
+   */
+  readonly linkRoots: readonly string[];
 }
 
 /** One thing a validator found. `file` is relative to the snapshot view ($src), null for the model as a whole. */

@@ -1,6 +1,6 @@
 import { lstat, readFile, readdir, realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { compareBytes } from "../layout/canonical-json.js";
+import { compareBytes } from "../util/canonical-json.js";
 import { META_FILE, META_FORMAT_VERSION } from "../model/meta.js";
 import { UserError } from "../errors/user-error.js";
 
@@ -34,18 +34,21 @@ export interface ModelView {
   readonly meta: Readonly<Record<string, unknown>>;
   /** Every regular file of the view, sorted by path (bytewise). */
   readonly files: readonly ViewFile[];
+  /** Store paths besides `raw` its links may lead into (a locked model's files: ValidationConfig.linkRoots). */
+  readonly linkRoots: readonly string[];
 }
 
-export async function openModelView(rawDir: string): Promise<ModelView> {
+export async function openModelView(rawDir: string, linkRoots: readonly string[] = []): Promise<ModelView> {
   const raw = resolve(rawDir);
   const meta = await readRawMeta(raw);
   const layout = meta["layout"] as Layout;
   const root = layout === "huggingface" ? await snapshotRoot(raw, meta) : raw;
-  const rawReal = await realpath(raw);
+  const roots = [await realpath(raw)];
+  for (const linkRoot of linkRoots) roots.push(await realpath(linkRoot).catch(() => linkRoot));
   const files: ViewFile[] = [];
-  await walk(root, "", rawReal, files, layout === "ollama");
+  await walk(root, "", roots, files, layout === "ollama");
   files.sort((a, b) => compareBytes(a.path, b.path));
-  return { raw, root, layout, meta, files };
+  return { raw, root, layout, meta, files, linkRoots };
 }
 
 /** Bytes of the model: each distinct blob once (two paths may share a blob). */
@@ -109,10 +112,17 @@ async function snapshotRoot(raw: string, meta: Record<string, unknown>): Promise
 }
 
 /**
- * Files under `dir`, following symlinks that stay inside the raw output. The fetcher
- * writes only such links; anything else means the output was tampered with or is not one.
+ * Files under `dir`, following symlinks that stay inside the raw output (or lead into one
+ * of the store paths a locked model is assembled from). The fetcher writes only such
+ * links; anything else means the output was tampered with or is not one.
  */
-async function walk(dir: string, prefix: string, rawReal: string, out: ViewFile[], skipMeta: boolean): Promise<void> {
+async function walk(
+  dir: string,
+  prefix: string,
+  roots: readonly string[],
+  out: ViewFile[],
+  skipMeta: boolean,
+): Promise<void> {
   for (const name of (await readdir(dir)).sort(compareBytes)) {
     if (skipMeta && prefix === "" && name === META_FILE) continue;
     const full = join(dir, name);
@@ -125,11 +135,11 @@ async function walk(dir: string, prefix: string, rawReal: string, out: ViewFile[
       } catch {
         throw damaged(path, "is a dangling symlink (a missing blob)");
       }
-      if (real !== rawReal && !real.startsWith(rawReal + sep))
+      if (!roots.some((root) => real === root || real.startsWith(root + sep)))
         throw damaged(path, "is a symlink that leads outside the output");
     }
     const target = info.isSymbolicLink() ? await stat(real) : info;
-    if (target.isDirectory()) await walk(full, path, rawReal, out, false);
+    if (target.isDirectory()) await walk(full, path, roots, out, false);
     else if (target.isFile())
       out.push({ path, realPath: info.isSymbolicLink() ? real : await realpath(full), size: target.size });
     else throw damaged(path, "is not a regular file");

@@ -28,21 +28,42 @@ export class ChunkStreamDecoder {
   }
 
   push(piece: Uint8Array): DecodedChunk[] {
+    const decoded: DecodedChunk[] = [];
     let data = piece;
     if (this.leftover.length > 0) {
-      data = new Uint8Array(this.leftover.length + piece.length);
-      data.set(this.leftover);
-      data.set(piece, this.leftover.length);
+      // Complete the chunk that straddles the pieces from the head of this one, then go on in
+      // the piece itself: only the straddling chunk is copied, not every piece.
+      const needed = this.#straddlingLength(piece);
+      if (needed === undefined || this.leftover.length + piece.length < needed) {
+        this.leftover = concat(this.leftover, piece);
+        return decoded;
+      }
+      const taken = needed - this.leftover.length;
+      const chunk = concat(this.leftover, piece.subarray(0, taken));
+      this.leftover = new Uint8Array(0);
+      this.#decode(chunk, decoded);
+      data = piece.subarray(taken);
     }
-    const decoded: DecodedChunk[] = [];
+    this.#decode(data, decoded);
+    return decoded;
+  }
+
+  /** Bytes of the chunk that starts the leftover, once its header is complete. */
+  #straddlingLength(piece: Uint8Array): number | undefined {
+    if (this.leftover.length + piece.length < CHUNK_HEADER_BYTES) return undefined;
+    this.#expectAnotherChunk();
+    const header =
+      this.leftover.length >= CHUNK_HEADER_BYTES
+        ? this.leftover.subarray(0, CHUNK_HEADER_BYTES)
+        : concat(this.leftover, piece.subarray(0, CHUNK_HEADER_BYTES - this.leftover.length));
+    return CHUNK_HEADER_BYTES + parseChunkHeader(header, `${this.label}, chunk ${this.nextIndex}`).compressedSize;
+  }
+
+  /** Decodes the whole chunks at the start of `data`; keeps the rest as the leftover. */
+  #decode(data: Uint8Array, decoded: DecodedChunk[]): void {
     let offset = 0;
     while (data.length - offset >= CHUNK_HEADER_BYTES) {
-      if (this.nextIndex >= this.endIndex) {
-        throw new XetFormatError(
-          "chunk-stream",
-          `${this.label}: more data after the last expected chunk (${this.endIndex - 1})`,
-        );
-      }
+      this.#expectAnotherChunk();
       const at = `${this.label}, chunk ${this.nextIndex}`;
       const header = parseChunkHeader(data.subarray(offset, offset + CHUNK_HEADER_BYTES), at);
       const end = offset + CHUNK_HEADER_BYTES + header.compressedSize;
@@ -58,12 +79,21 @@ export class ChunkStreamDecoder {
       offset = end;
     }
     this.leftover = data.slice(offset);
-    return decoded;
+  }
+
+  #expectAnotherChunk(): void {
+    if (this.nextIndex >= this.endIndex) {
+      throw new XetFormatError(
+        "chunk-stream",
+        `${this.label}: more data after the last expected chunk (${this.endIndex - 1})`,
+      );
+    }
   }
 
   /** Call when the range's bytes have all arrived. */
   finish(): void {
     if (this.leftover.length > 0) {
+      this.#expectAnotherChunk();
       throw new XetFormatError(
         "chunk-stream",
         `${this.label}: the data ends inside chunk ${this.nextIndex} (${this.leftover.length} bytes of it)`,
@@ -76,4 +106,11 @@ export class ChunkStreamDecoder {
       );
     }
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }

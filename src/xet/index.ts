@@ -6,11 +6,11 @@
  *     const plan = planDownload(reconstruction, { length: fileSize, exact: true });
  *     for await (const bytes of assembleFile(plan, { fetchRange })) write(bytes);
  *
- * `fetchRange(fetch, signal)` yields the body of `GET fetch.url` with
+ * `fetchRange(fetch, receive, signal)` hands `receive` the body of `GET fetch.url` with
  * `Range: bytes=<fetch.bytes.start>-<fetch.bytes.end>` and no credentials (the URL is
  * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
  */
-export { assembleFile, describeFetch } from "./assembler.js";
+export { assembleFile, BufferBudget, describeFetch } from "./assembler.js";
 export type { AssembleOptions, RangeFetcher } from "./assembler.js";
 export {
   CHUNK_HEADER_BYTES,
@@ -30,5 +30,13 @@ export { chunkHash, fileHash, hashToHex, hexToHash, isXetHashHex, xorbHash } fro
 export type { SizedHash } from "./hash.js";
 export { planDownload } from "./planner.js";
 export type { DownloadPlan, ExpectedLength, PlannedFetch, PlannedTerm } from "./planner.js";
-export { MAX_XORB_BYTES, parseReconstructionV1, parseReconstructionV2 } from "./reconstruction.js";
+export {
+  MAX_RECONSTRUCTION_REPLY_BYTES,
+  MAX_SERIALIZED_XORB_BYTES,
+  MAX_XORB_BYTES,
+  MAX_XORB_CHUNKS,
+  parseReconstructionReply,
+  parseReconstructionV1,
+  parseReconstructionV2,
+} from "./reconstruction.js";
 export type { ByteRange, ChunkRange, Reconstruction, ReconstructionTerm, XorbFetch } from "./reconstruction.js";

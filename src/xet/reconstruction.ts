@@ -1,3 +1,4 @@
+import { JsonError, parseJson } from "../json/index.js";
 import { CHUNK_HEADER_BYTES } from "./chunk-format.js";
 import { MAX_CHUNK_SIZE } from "./chunking.js";
 import { XetFormatError } from "./errors.js";
@@ -48,10 +49,16 @@ export interface Reconstruction {
   readonly fetches: ReadonlyMap<string, readonly XorbFetch[]>;
 }
 
-/** A serialized xorb is at most 64 MiB (spec/xorb.md): no range in one can be longer. */
+/**
+ * A xorb holds at most 64 MiB of chunk data and 8192 chunks (xet-core
+ * xet_core_structures/src/xorb_object/constants.rs, MAX_XORB_BYTES and MAX_XORB_CHUNKS: the
+ * uploader cuts a xorb before either is passed). So a term decodes to at most 64 MiB, and a
+ * fetched range — chunks stored raw when compression does not help, each behind its 8-byte
+ * header — spans at most 64 MiB plus 8192 headers.
+ */
 export const MAX_XORB_BYTES = 64 * 1024 * 1024;
-/** Each chunk takes at least its header and one byte, so a xorb has at most this many. */
-const MAX_CHUNKS_PER_XORB = Math.floor(MAX_XORB_BYTES / (CHUNK_HEADER_BYTES + 1));
+export const MAX_XORB_CHUNKS = 8 * 1024;
+export const MAX_SERIALIZED_XORB_BYTES = MAX_XORB_BYTES + MAX_XORB_CHUNKS * CHUNK_HEADER_BYTES;
 
 const fail = (message: string): never => {
   throw new XetFormatError("reconstruction", `reconstruction: ${message}`);
@@ -83,15 +90,15 @@ function xorbHash(value: unknown, path: string): string {
 
 function chunkRange(value: unknown, path: string): ChunkRange {
   const range = object(value, path);
-  const start = integer(range.start, `${path}.start`, 0, MAX_CHUNKS_PER_XORB - 1);
-  const end = integer(range.end, `${path}.end`, start + 1, MAX_CHUNKS_PER_XORB);
+  const start = integer(range.start, `${path}.start`, 0, MAX_XORB_CHUNKS - 1);
+  const end = integer(range.end, `${path}.end`, start + 1, MAX_XORB_CHUNKS);
   return { start, end };
 }
 
 function byteRange(value: unknown, path: string, chunks: ChunkRange): ByteRange {
   const range = object(value, path);
-  const start = integer(range.start, `${path}.start`, 0, MAX_XORB_BYTES - 1);
-  const end = integer(range.end, `${path}.end`, start, MAX_XORB_BYTES - 1);
+  const start = integer(range.start, `${path}.start`, 0, MAX_SERIALIZED_XORB_BYTES - 1);
+  const end = integer(range.end, `${path}.end`, start, MAX_SERIALIZED_XORB_BYTES - 1);
   const minimum = (chunks.end - chunks.start) * (CHUNK_HEADER_BYTES + 1);
   if (end - start + 1 < minimum) {
     fail(`${path} spans ${end - start + 1} bytes, too few for ${chunks.end - chunks.start} chunks`);
@@ -120,7 +127,8 @@ function parseTerms(reply: JsonObject): ReconstructionTerm[] {
     const xorb = xorbHash(term.hash, `${path}.hash`);
     const chunks = chunkRange(term.range, `${path}.range`);
     const count = chunks.end - chunks.start;
-    const unpackedLength = integer(term.unpacked_length, `${path}.unpacked_length`, count, count * MAX_CHUNK_SIZE);
+    const most = Math.min(count * MAX_CHUNK_SIZE, MAX_XORB_BYTES);
+    const unpackedLength = integer(term.unpacked_length, `${path}.unpacked_length`, count, most);
     return { xorb, chunks, unpackedLength };
   });
 }
@@ -179,4 +187,23 @@ export function parseReconstructionV2(json: unknown): Reconstruction {
     fetches.set(xorb, list);
   }
   return { offsetIntoFirstRange: parseOffset(reply), terms: parseTerms(reply), fetches };
+}
+
+/**
+ * The most a reconstruction reply may be. A term is ~150 bytes of JSON and covers at least one
+ * chunk (64 KiB on average), so a 4 GiB batch of a file (the fetcher asks for files in batches,
+ * as xet-core's spec recommends for huge files) needs a few MiB even at one chunk per term.
+ */
+export const MAX_RECONSTRUCTION_REPLY_BYTES = 32 * 1024 * 1024;
+
+/** A reply body as received, parsed with bounds (size, depth, string lengths) before it is read. */
+export function parseReconstructionReply(body: Uint8Array, version: 1 | 2): Reconstruction {
+  let json: unknown;
+  try {
+    json = parseJson(body, { maxBytes: MAX_RECONSTRUCTION_REPLY_BYTES, maxDepth: 8, maxTextBytes: 64 * 1024 });
+  } catch (error) {
+    if (error instanceof JsonError) fail(`the reply is not JSON the protocol allows: ${error.message}`);
+    throw error;
+  }
+  return version === 1 ? parseReconstructionV1(json) : parseReconstructionV2(json);
 }

@@ -5,17 +5,17 @@
  * failed; source, repo or file; the error; numbered steps to fix it. No secret may
  * appear in any of it.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cliPath, runCli, type CliResult } from "../helpers/cli.js";
+import { canMountTmpfs, cliPath, fetchCommand, runCli, type CliResult } from "../helpers/cli.js";
 import { generatedSha256 } from "../helpers/fault-server.js";
-import { useFaultBed } from "../helpers/transfer-fixtures.js";
+import { FAKE_COMMIT, fakeHub, treeFile } from "../helpers/fake-hub.js";
+import { gitBlobSha1, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const TOKEN = `tok_${randomBytes(12).toString("hex")}`;
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
@@ -72,26 +72,18 @@ beforeAll(async () => {
 
 let runs = 0;
 
-/** `nix-model-repo fetch` of a spec, retrying fast; `wrap` runs the command some other way (a small disk). */
+/** `nix-model-repo fetch` of a spec, retrying fast. */
 async function fetchSpec(
   source: Record<string, unknown>,
-  options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv; out?: string } = {},
+  options: { auth?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult & { readonly out: string }> {
-  const dir = join(bed.dir.path, `run-${++runs}`);
-  await mkdir(dir);
-  const spec = join(dir, "spec.json");
-  await writeFile(
-    spec,
-    JSON.stringify({
-      specVersion: 1,
-      name: "errors",
-      source,
-      network: { retry: { maxAttempts: 3, baseDelay: 0 } },
-      ...(options.auth ? { auth: options.auth } : {}),
-    }),
-  );
-  const out = options.out ?? join(dir, "out");
-  const result = await runCli(["fetch", "--spec", spec, "--out", out], { env: options.env });
+  const { args, out } = await fetchCommand(join(bed.dir.path, `run-${++runs}`), {
+    name: "errors",
+    source,
+    network: { retry: { maxAttempts: 3, baseDelay: 0 } },
+    ...(options.auth ? { auth: options.auth } : {}),
+  });
+  const result = await runCli(args, { env: options.env });
   return { ...result, out };
 }
 
@@ -208,17 +200,74 @@ describe("what a failed fetch prints", () => {
   });
 });
 
-/** A 256 KiB tmpfs in a private mount namespace: a real ENOSPC without touching the machine. */
-function canMountSmallDisk(): boolean {
-  try {
-    execFileSync("unshare", ["-rm", "sh", "-c", `mount -t tmpfs -o size=64k tmpfs "${tmpdir()}"`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+/** Runs the CLI in a private mount namespace with a 256 KiB tmpfs at `disk`; "$DISK" in `args` is that path. */
+function onSmallDisk(disk: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const script = 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"';
+  const command = [process.execPath, cliPath, ...args.map((arg) => arg.replaceAll("$DISK", disk))];
+  return new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    execFile(
+      "unshare",
+      ["-rm", "sh", "-c", script, "sh", disk, ...command],
+      { env: { ...process.env, NIX_MODEL_REPO_PROGRESS: "plain", ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr, stdout }),
+    );
+  });
 }
 
-describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user namespaces)", () => {
+/** A 256 KiB tmpfs in a private mount namespace: a real ENOSPC without touching the machine. */
+describe.skipIf(!canMountTmpfs())("a full disk (needs unshare and user namespaces)", () => {
+  it("refuses before downloading when the listed sizes do not fit: both numbers, and what to do", async () => {
+    const content = Buffer.alloc(1024 * 1024, 0x33);
+    fakeHub(bed.server, {
+      repo: "acme/roomy",
+      page: (page) =>
+        page === 0
+          ? [treeFile("model.bin", content.length, gitBlobSha1(Buffer.from("p")), sha256(content))]
+          : undefined,
+      files: { "model.bin": content },
+    });
+    const disk = join(bed.dir.path, "small-disk-precheck");
+    await mkdir(disk);
+    const dir = join(bed.dir.path, "precheck-run");
+    await mkdir(dir);
+    const spec = join(dir, "spec.json");
+    const source = { type: "huggingface", repo: "acme/roomy", revision: "main", endpoint: bed.server.origin() };
+    await writeFile(spec, JSON.stringify({ specVersion: 1, name: "errors", source }));
+    const result = await onSmallDisk(disk, ["fetch", "--spec", spec, "--out", "$DISK/out"]);
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Not enough space to download acme/roomy @ main");
+    expect(error.fields).toContainEqual(["Needed", "1.0 MiB"]);
+    expect(error.fields.find(([name]) => name === "Available")?.[1]).toMatch(/^\d+(\.\d)? KiB$/);
+    expect(error.error).toMatch(/^the files need 1\.0 MiB \(1048576 bytes\) and .* \(\d+ bytes\) are free there$/);
+    expect(error.fixes[0]).toMatch(
+      /^Free at least 768\.0 KiB on the file system that holds .*\/small-disk-precheck\/out\.$/,
+    );
+    expect(result.stderr).not.toContain("ENOSPC");
+    expect(bed.server.log.filter((record) => record.path.includes("/acme/roomy/resolve/"))).toEqual([]);
+  });
+
+  it("says where prefetch works when $TMPDIR is too small", async () => {
+    const content = Buffer.alloc(1024 * 1024, 0x34);
+    fakeHub(bed.server, {
+      repo: "acme/prefetched",
+      page: (page) =>
+        page === 0
+          ? [treeFile("model.bin", content.length, gitBlobSha1(Buffer.from("q")), sha256(content))]
+          : undefined,
+      files: { "model.bin": content },
+    });
+    const disk = join(bed.dir.path, "small-tmpdir");
+    await mkdir(disk);
+    const result = await onSmallDisk(disk, ["prefetch", "hf:acme/prefetched", "--endpoint", bed.server.origin()], {
+      TMPDIR: disk,
+    });
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Not enough space to download acme/prefetched @ main");
+    expect(error.fixes[1]).toContain("point TMPDIR at a file system with room");
+  });
+
   it("names the file being written and says to free space", async () => {
     const size = 1024 * 1024;
     bed.server.serveGenerated("/big/model.bin", size, 7);
@@ -248,5 +297,69 @@ describe.skipIf(!canMountSmallDisk())("a full disk (needs unshare and user names
     expect(error.fields).toContainEqual(["File", "model.bin"]);
     expect(error.error).toContain("ENOSPC");
     expect(error.fixes).toEqual(["Free space where the output is written (the Nix store, or --out)."]);
+  });
+});
+
+/** Answers that once ended in a misleading or raw message (issue 14, item 7). */
+describe("what a failed fetch prints about an answer it cannot use", () => {
+  const hubSource = (repo: string) => ({
+    type: "huggingface",
+    repo,
+    revision: "main",
+    endpoint: bed.server.origin(),
+  });
+
+  it("an HTML page where JSON belongs: invalid JSON, with the status and Content-Type, and where to look", async () => {
+    fakeHub(bed.server, {
+      repo: "acme/portal",
+      page: () => undefined,
+      revision: (response) => {
+        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        response.end("<!DOCTYPE html><html><body>Please sign in to the network</body></html>");
+      },
+    });
+    const result = await fetchSpec(hubSource("acme/portal"));
+    expect(result.code).toBe(1);
+    const error = rendered(result.stderr);
+    expect(error.what).toBe("Failed to fetch acme/portal @ main");
+    expect(error.error).toMatch(
+      /^invalid JSON from http:.*\/revision\/main \(HTTP 200, Content-Type text\/html; charset=utf-8\): expected a value, found '<' at byte 0$/,
+    );
+    expect(error.fixes[0]).toContain("web page (HTML) where its API answers JSON: check the endpoint");
+  });
+
+  it("an answer longer than an API call may be: said in words, with what to do", async () => {
+    fakeHub(bed.server, {
+      repo: "acme/endless",
+      page: () => undefined,
+      revision: (response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        // Only `sha` is kept of this answer: the rest is read and checked, never built.
+        response.end(`{"sha": "${"a".repeat(40)}", "siblings": [${"0,".repeat(17 * 1024 * 1024)}0]}`);
+      },
+    });
+    const error = rendered((await fetchSpec(hubSource("acme/endless"))).stderr);
+    expect(error.error).toMatch(/is longer than 32 MiB, the most the fetcher reads from one API call$/);
+    expect(error.error).not.toContain("33554432");
+    expect(error.fixes.length).toBeGreaterThan(0);
+  });
+
+  it("a path too long for the system: refused before anything is downloaded, not ENAMETOOLONG afterwards", async () => {
+    const content = Buffer.from("deep");
+    // 17 segments of 250 bytes: each one allowed, together longer than PATH_MAX.
+    const deep = Array.from({ length: 17 }, (_, index) => `${index}`.padEnd(250, "d")).join("/");
+    fakeHub(bed.server, {
+      repo: "acme/deep",
+      page: (page) => (page === 0 ? [treeFile(deep, content.length, gitBlobSha1(content))] : undefined),
+      files: { [deep]: content },
+    });
+    const result = await fetchSpec(hubSource("acme/deep"));
+    const error = rendered(result.stderr);
+    expect(error.what).toMatch(
+      /^Refusing "0d+\/1d+\/.*": its place in the output would take a path of \d+ bytes, more than the 4095 the system allows$/,
+    );
+    expect(error.fixes[0]).toContain("`files` patterns");
+    expect(result.stderr).not.toContain("ENAMETOOLONG");
+    expect(bed.server.log.filter((record) => record.path.includes(`/resolve/${FAKE_COMMIT}/`))).toEqual([]);
   });
 });

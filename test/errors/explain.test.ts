@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { explainFailure, describeError, type ExplainHook } from "../../src/errors/explain.js";
+import { explainFailure, explainForUser, describeError, type ExplainHook } from "../../src/errors/explain.js";
 import { DiskFailure, DownloadFailure, IntegrityFailure, TransferFailure } from "../../src/errors/failures.js";
 import { UserError } from "../../src/errors/user-error.js";
 import { invalid } from "../../src/spec/fields.js";
@@ -74,5 +74,16 @@ describe("explainFailure: the one place failures become messages", () => {
     const bug = new TypeError("undefined is not a function");
     expect(explainFailure(bug, { context })).toBe(bug);
     expect(describeError(bug)).toBe("undefined is not a function");
+  });
+
+  it("gives the CLI an error nothing classified in the one format too, with what to do", () => {
+    const explained = explainForUser(new TypeError("undefined is not a function"));
+    expect(explained).toBeInstanceOf(UserError);
+    expect(explained.details.what).toBe("Unexpected error");
+    expect(explained.details.cause).toBe("TypeError: undefined is not a function");
+    expect(explained.details.fix?.[0]).toContain("--verbose");
+    expect(explained.message).toMatch(
+      /^error: Unexpected error\n\n {2}✗ Error: TypeError: undefined is not a function\n/,
+    );
   });
 });

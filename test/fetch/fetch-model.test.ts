@@ -16,12 +16,12 @@ import { useFaultBed } from "../helpers/transfer-fixtures.js";
 const bed = useFaultBed({ freshDir: true });
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
-function spec(path: string, content: Buffer) {
+function spec(path: string, content: Buffer, timeout: Record<string, unknown> = {}) {
   return parseSpec({
     specVersion: SPEC_VERSION,
     name: "fetch-test",
     source: { type: "url", urls: [{ url: bed.server.url(path), sha256: sha256(content), filename: "model.bin" }] },
-    network: { retry: { maxAttempts: 2, baseDelay: 0 } },
+    network: { retry: { maxAttempts: 2, baseDelay: 0 }, timeout },
   });
 }
 
@@ -47,6 +47,22 @@ describe("fetchModelInto", () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe("NMR_NOT_FOUND");
     expect((error as UserError).details.context).toMatchObject({ source: "url", file: "model.bin" });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("stops at network.timeout.total, a server that is slow but never slow enough to be cut", async () => {
+    const content = Buffer.alloc(100_000, 7);
+    // 600 bytes/s: over the low-speed limit set here, far from done in 1 s.
+    bed.server.serveBytes("/slow/model.bin", content, { trickleBytesPer100Ms: 60 });
+    const out = join(bed.dir.path, "out");
+    const error = await fetchModelInto(
+      spec("/slow/model.bin", content, { total: 1, lowSpeedLimit: 10, lowSpeedTime: 1 }),
+      out,
+      options,
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.what).toBe("The fetch did not finish within network.timeout.total (1 s)");
+    expect((error as UserError).details.fix?.[0]).toContain("raise network.timeout.total");
     expect(existsSync(out)).toBe(false);
   });
 

@@ -36,10 +36,21 @@ export interface Faults {
   readonly corruptAt?: number;
   /** Send the body gzip-compressed (ignoring Accept-Encoding: identity and Range). */
   readonly gzip?: boolean;
-  /** Send this many body bytes, then go silent (connection left open) on the first GET response. */
+  /** Send this many body bytes, then go silent (connection left open) on the first `stallTimes` (default 1) GET responses. */
   readonly stallAfterBytes?: number;
+  readonly stallTimes?: number;
   /** Send at most this many bytes per 100 ms. */
   readonly trickleBytesPer100Ms?: number;
+  /** Send `bytes` body bytes every `everyMs` milliseconds (e.g. one byte every 2 s). */
+  readonly trickle?: { readonly bytes: number; readonly everyMs: number };
+  /** Send this ETag (and keep it on every answer). */
+  readonly etag?: string;
+  /** Send the content as it is, labelled with this Content-Encoding (content already compressed: a bomb). */
+  readonly contentEncoding?: string;
+  /** Answer the first this many GET requests with bytes that are not HTTP, then close. */
+  readonly garbageTimes?: number;
+  /** Answer the first this many ranged GET requests with 206 and a Content-Range that makes no sense. */
+  readonly badContentRangeTimes?: number;
   /** Answer 401 unless Authorization equals this. */
   readonly requireAuthorization?: string;
   /**
@@ -76,6 +87,8 @@ interface Entry {
   statusIndex: number;
   drops: number;
   stalls: number;
+  garbage: number;
+  badRanges: number;
   /** Uses of each signature minted by redirects. */
   readonly signatureUses: Map<string, number>;
 }
@@ -168,6 +181,8 @@ export class FaultServer {
       statusIndex: 0,
       drops: 0,
       stalls: 0,
+      garbage: 0,
+      badRanges: 0,
       signatureUses: new Map(),
     });
   }
@@ -180,6 +195,8 @@ export class FaultServer {
       statusIndex: 0,
       drops: 0,
       stalls: 0,
+      garbage: 0,
+      badRanges: 0,
       signatureUses: new Map(),
     });
   }
@@ -257,6 +274,13 @@ export class FaultServer {
       entry.statusIndex += 1;
       return this.#finish(response, record, scripted.status, scripted.headers ?? {}, scripted.body ?? "");
     }
+    if (request.method === "GET" && entry.garbage < (faults.garbageTimes ?? 0)) {
+      entry.garbage += 1;
+      record.status = -1;
+      // Straight onto the socket: no status line, no headers, nothing an HTTP client can parse.
+      response.socket?.end("\x00\x01garbage, not HTTP\r\n\r\n");
+      return;
+    }
 
     const size = entry.content.kind === "bytes" ? entry.content.bytes.length : entry.content.size;
     const read = (start: number, end: number): Buffer => {
@@ -271,6 +295,19 @@ export class FaultServer {
       return bytes;
     };
 
+    if (faults.contentEncoding !== undefined) {
+      const body = read(0, size);
+      response.writeHead(200, {
+        "content-encoding": faults.contentEncoding,
+        "content-type": "application/octet-stream",
+        "content-length": String(body.length),
+        ...(faults.etag === undefined ? {} : { etag: faults.etag }),
+      });
+      record.status = 200;
+      if (request.method === "HEAD") return void response.end();
+      await this.#send(response, record, entry, chunksOf(read, 0, size));
+      return;
+    }
     if (faults.gzip) {
       const body = gzipSync(read(0, size));
       response.writeHead(200, { "content-encoding": "gzip", "content-type": "text/plain" });
@@ -284,6 +321,7 @@ export class FaultServer {
     let end = size;
     let status = 200;
     const headers: Record<string, string> = { "accept-ranges": "bytes", "content-type": "application/octet-stream" };
+    if (faults.etag !== undefined) headers["etag"] = faults.etag;
     const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
     if (range && !faults.ignoreRange) {
       start = Number(range[1]);
@@ -293,6 +331,12 @@ export class FaultServer {
       }
       status = 206;
       headers["content-range"] = `bytes ${start}-${end - 1}/${size}`;
+      if (entry.badRanges < (faults.badContentRangeTimes ?? 0)) {
+        entry.badRanges += 1;
+        // The last byte before the first: a range that cannot be.
+        headers["content-range"] = `bytes ${end - 1}-${start}/${size}`;
+        if (end - 1 === start) headers["content-range"] = `bytes ${start}-${end - 1}/${start}`;
+      }
     }
     headers["content-length"] = String(end - start);
     if (faults.closeConnection !== undefined) {
@@ -314,7 +358,10 @@ export class FaultServer {
     const dropAt =
       faults.dropAfterBytes !== undefined && entry.drops < (faults.dropTimes ?? 1) ? faults.dropAfterBytes : undefined;
     if (dropAt !== undefined) entry.drops += 1;
-    const stallAt = faults.stallAfterBytes !== undefined && entry.stalls === 0 ? faults.stallAfterBytes : undefined;
+    const stallAt =
+      faults.stallAfterBytes !== undefined && entry.stalls < (faults.stallTimes ?? 1)
+        ? faults.stallAfterBytes
+        : undefined;
     if (stallAt !== undefined) entry.stalls += 1;
     for (let chunk of chunks) {
       if (response.destroyed) return;
@@ -334,6 +381,16 @@ export class FaultServer {
         await sleep(20);
         response.socket?.destroy();
         return;
+      }
+      if (faults.trickle !== undefined) {
+        for (let offset = 0; offset < chunk.length; offset += faults.trickle.bytes) {
+          const piece = chunk.subarray(offset, offset + faults.trickle.bytes);
+          await write(response, piece);
+          record.bytesSent += piece.length;
+          await sleep(faults.trickle.everyMs);
+          if (response.destroyed) return;
+        }
+        continue;
       }
       if (faults.trickleBytesPer100Ms !== undefined) {
         for (let offset = 0; offset < chunk.length; offset += faults.trickleBytesPer100Ms) {

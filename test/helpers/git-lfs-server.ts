@@ -57,6 +57,24 @@ export interface GitLfsFaults {
   readonly batchStatus?: { readonly status: number; readonly message: string };
 }
 
+/**
+ * The `xet` transfer, as Hugging Face's LFS endpoint answers it (xet-core git_xet/): when a
+ * download batch offers "xet", the server picks it, and each action's `href` is the token
+ * refresh URL (here `<repo>.git/info/lfs/xet-read-token`, behind the same authentication as
+ * the batch) and its headers carry X-Xet-Cas-Url, X-Xet-Access-Token and
+ * X-Xet-Token-Expiration, plus X-Xet-Hash, this project's convention for the file id. The Xet
+ * storage is `serve`'s (its CAS), for a Hub repo holding the same files: tokens and file
+ * hashes are asked of it.
+ */
+export interface GitLfsXet {
+  /** serve's URL: its xet-read-token issues the tokens, its tree listing gives the Xet hashes. */
+  readonly hubUrl: string;
+  /** The Hub repo (served through Xet) holding the same LFS files. */
+  readonly hubRepo: string;
+  /** Leave X-Xet-Hash out of the actions (as huggingface.co's Batch replies do). */
+  readonly withoutHash?: boolean;
+}
+
 export interface GitLfsServerOptions {
   /**
    * When set, every git and LFS request must authenticate with it: HTTP Basic with any
@@ -71,6 +89,8 @@ const OID = /^[0-9a-f]{64}$/;
 export class GitLfsServer {
   readonly log: GitLfsRequest[] = [];
   faults: GitLfsFaults = {};
+  /** Answer download batches that offer `xet` with the xet transfer (undefined: basic only, as before). */
+  xet: GitLfsXet | undefined;
   #listeners: LoopbackPair | undefined;
 
   private constructor(
@@ -144,7 +164,7 @@ export class GitLfsServer {
     response.on("finish", () => (record.status = response.statusCode));
 
     const lfs =
-      /^\/(?:(.+)\.git\/info\/lfs|lfs-elsewhere\/(.+))\/(objects\/batch|objects\/[^/]+|verify|locks\/verify|locks)$/.exec(
+      /^\/(?:(.+)\.git\/info\/lfs|lfs-elsewhere\/(.+))\/(objects\/batch|objects\/[^/]+|verify|locks\/verify|locks|xet-read-token)$/.exec(
         url.pathname,
       );
     if (lfs) return this.#lfs(request, response, record, (lfs[1] ?? lfs[2])!, lfs[3]!, url);
@@ -244,6 +264,9 @@ export class GitLfsServer {
       return this.#json(response, 401, { message: "Credentials needed" });
     }
     if (rest === "objects/batch" && request.method === "POST") return this.#batch(request, response, record, repo, url);
+    if (rest === "xet-read-token" && request.method === "GET" && this.xet) {
+      return this.#json(response, 200, await this.#xetToken(this.xet));
+    }
     if (rest === "locks/verify" && request.method === "POST") {
       await readBody(request);
       return this.#json(response, 200, { ours: [], theirs: [], next_cursor: "" });
@@ -286,7 +309,8 @@ export class GitLfsServer {
       return this.#json(response, this.faults.batchStatus.status, { message: this.faults.batchStatus.message });
     if (body.operation !== "download" && body.operation !== "upload")
       return this.#json(response, 422, { message: "operation must be download or upload" });
-    if (body.transfers !== undefined && !body.transfers.includes("basic"))
+    const xet = body.operation === "download" && body.transfers?.includes("xet") ? this.xet : undefined;
+    if (body.transfers !== undefined && !body.transfers.includes("basic") && !xet)
       return this.#json(response, 422, { message: "only the basic transfer is supported" });
     if (body.hash_algo !== undefined && body.hash_algo !== "sha256")
       return this.#json(response, 409, { message: "only sha256" });
@@ -295,6 +319,7 @@ export class GitLfsServer {
     const arrivedAt = record.host === "127.0.0.2" ? "127.0.0.2" : "127.0.0.1";
     const base = `${this.origin(this.faults.hrefHost ?? arrivedAt)}${url.pathname.replace(/\/objects\/batch$/, "")}`;
     const authorization = request.headers.authorization;
+    if (xet) return this.#xetBatch(response, repo, base, body.objects, xet);
     const objects = await Promise.all(
       body.objects.map(async (object) => {
         const { oid, size } = object;
@@ -346,6 +371,54 @@ export class GitLfsServer {
       }),
     );
     return this.#json(response, 200, { transfer: "basic", objects, hash_algo: "sha256" });
+  }
+
+  /** A token for the Hub repo from serve, in the refresh route's JSON shape. */
+  async #xetToken(xet: GitLfsXet): Promise<{ accessToken: string; exp: number; casUrl: string }> {
+    const answer = await fetch(`${xet.hubUrl}/api/models/${xet.hubRepo}/xet-read-token/main`);
+    if (!answer.ok) throw new Error(`serve refused a Xet token for ${xet.hubRepo}: HTTP ${answer.status}`);
+    return (await answer.json()) as { accessToken: string; exp: number; casUrl: string };
+  }
+
+  async #xetBatch(
+    response: ServerResponse,
+    repo: string,
+    base: string,
+    objects: { oid?: unknown; size?: unknown }[],
+    xet: GitLfsXet,
+  ): Promise<void> {
+    const token = await this.#xetToken(xet);
+    const listing = (await (
+      await fetch(`${xet.hubUrl}/api/models/${xet.hubRepo}/tree/main?recursive=true`)
+    ).json()) as Array<{ lfs?: { oid: string }; xetHash?: string }>;
+    const xetHashes = new Map(
+      listing.flatMap((entry) => (entry.lfs && entry.xetHash ? [[entry.lfs.oid, entry.xetHash]] : [])),
+    );
+    const answered = await Promise.all(
+      objects.map(async ({ oid, size }) => {
+        if (typeof oid !== "string" || !OID.test(oid) || (await sizeOf(this.objectPath(repo, oid))) !== size) {
+          return { oid, size, error: { code: 404, message: "Object does not exist" } };
+        }
+        const hash = xetHashes.get(oid);
+        return {
+          oid,
+          size,
+          authenticated: true,
+          actions: {
+            download: {
+              href: `${base}/xet-read-token`,
+              header: {
+                "X-Xet-Cas-Url": token.casUrl,
+                "X-Xet-Access-Token": token.accessToken,
+                "X-Xet-Token-Expiration": String(token.exp),
+                ...(hash && !xet.withoutHash ? { "X-Xet-Hash": hash } : {}),
+              },
+            },
+          },
+        };
+      }),
+    );
+    return this.#json(response, 200, { transfer: "xet", objects: answered, hash_algo: "sha256" });
   }
 
   async #upload(request: IncomingMessage, response: ServerResponse, repo: string, oid: string): Promise<void> {

@@ -513,6 +513,13 @@ export interface OfflineCheckOptions extends LookupOptions {
    * differ for a 40-hex revision (see SnapshotOptions.localFilesOnly).
    */
   readonly offlineModes?: readonly OfflineMode[];
+  /**
+   * The repo's blobs may themselves be symlinks to files outside it (a locked model's
+   * blobs/<etag> link to the store paths that hold them, docs/lockfile.md): each pointer
+   * must still lead through the repo's own blobs/<name>, and on to a regular file.
+   * Default false: a pointer must resolve inside blobs/.
+   */
+  readonly linkedBlobs?: boolean;
 }
 
 export interface FoundFile {
@@ -547,6 +554,7 @@ export async function assertEveryFileFoundOffline(
     repoType = "model",
     allowExtraFiles = false,
     offlineModes = ["HF_HUB_OFFLINE", "local_files_only"],
+    linkedBlobs = false,
   }: OfflineCheckOptions = {},
 ): Promise<OfflineCheckReport> {
   const problems: string[] = [];
@@ -637,8 +645,13 @@ export async function assertEveryFileFoundOffline(
       problems.push(`${path}: pointer does not resolve (dangling symlink)`);
       continue;
     }
-    if (realBlobs === undefined || dirname(blob) !== realBlobs) {
-      problems.push(`${path}: pointer resolves to ${blob}, outside the repo's blobs/`);
+    // With linked blobs, the pointer's own target (one link followed) is what must be in blobs/.
+    const viaBlobs =
+      linkedBlobs && link.isSymbolicLink()
+        ? resolve(realpathOrUndefined(dirname(pointer)) ?? "", readlinkSync(pointer))
+        : blob;
+    if (realBlobs === undefined || dirname(viaBlobs) !== realBlobs) {
+      problems.push(`${path}: pointer resolves to ${viaBlobs}, outside the repo's blobs/`);
     }
     if (!statSync(blob).isFile()) {
       problems.push(`${path}: blob ${blob} is not a regular file`);

@@ -243,14 +243,22 @@ describe.skipIf(!nixAvailable)("the original design's examples, pasted", () => {
         embeddings = fetchModel { name = "embeddings"; source = mkS3Source { prefix = "embeddings/v3"; }; inherit hash; };
         hf = fetchModel { name = "hf"; source = mkHfSource { model = "llm"; }; inherit hash; };
       }`);
-    // The Git-Xet factory's source: not supported yet, and the error says what to use.
+    // The Git-Xet factory's source, as the design writes it: its short rev is refused with
+    // the command that finds the full one; with the full commit it instantiates.
     const xet = await failsWith(`(fetchModel {
         name = "llm-experimental";
         source.git-xet = { url = "https://github.com/mycompany/llm-models"; rev = "abc123"; files = null; xet.endpoint = "https://xethub.mycompany.com"; };
         inherit hash;
       }).drvPath`);
-    expect(xet).toContain("source.git-xet is not supported yet");
-    expect(xet).toContain("source.huggingface");
+    expect(xet).toContain('source.git-xet.rev must be a full 40-hex commit id, but it is the string "abc123"');
+    expect(xet).toContain("git ls-remote https://github.com/mycompany/llm-models abc123");
+    await instantiates(`{
+        llm-experimental = fetchModel {
+          name = "llm-experimental";
+          source.git-xet = { url = "https://github.com/mycompany/llm-models"; rev = "${"a".repeat(40)}"; files = null; xet.endpoint = "https://xethub.mycompany.com"; };
+          inherit hash;
+        };
+      }`);
   });
 
   it("§16.2, §16.3: the library's factories", async () => {
@@ -258,6 +266,7 @@ describe.skipIf(!nixAvailable)("the original design's examples, pasted", () => {
         myMlflow = sources.mkMlflow { trackingUri = "https://mlflow.mycompany.com"; };
         myS3 = sources.mkS3 { bucket = "mycompany-models"; region = "us-west-2"; };
         myLfs = sources.mkGitLfs { baseUrl = "https://git.mycompany.com"; };
+        myXet = sources.mkGitXet { endpoint = "https://xethub.mycompany.com"; };
       in {
         llama = fetchModel { name = "llama-2-7b"; source = sources.huggingface.metaLlama "Llama-2-7b-hf"; inherit hash; };
         mistral = fetchModel { name = "mistral-7b"; source = sources.huggingface.mistralai "Mistral-7B-v0.1"; inherit hash; };
@@ -267,11 +276,9 @@ describe.skipIf(!nixAvailable)("the original design's examples, pasted", () => {
         sft-prod = fetchModel { name = "sft-prod"; source = myMlflow { modelName = "mistral-sft"; stage = "Production"; }; inherit hash; };
         embeddings-v2 = fetchModel { name = "embeddings-v2"; source = myS3 { prefix = "embeddings/v2"; }; inherit hash; };
         lfs = fetchModel { name = "lfs"; source = myLfs { repo = "models/tiny.git"; rev = "${"0".repeat(40)}"; }; inherit hash; };
+        xet = fetchModel { name = "mistral-7b-xet"; source = myXet { url = "https://github.com/mycompany/model-mirrors"; rev = "${"0".repeat(40)}"; files = [ "mistral-7b/*" ]; }; inherit hash; };
         llama-quantized = fetchModel { name = "llama-quantized"; source = sources.ollama.model "llama2:7b-q4_0"; inherit hash; };
       }`);
-    expect(await failsWith(`sources.mkGitXet { endpoint = "https://xethub.mycompany.com"; }`)).toContain(
-      "git-xet is not supported yet; use source.huggingface",
-    );
     // mkHttp { baseUrl }, used as the design writes it (no sha256): fetchModel asks for the
     // sha256 and prints the command that gives it.
     const http = await failsWith(`let files = sources.mkHttp { baseUrl = "https://models.mycompany.com/tiny"; };

@@ -22,11 +22,12 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         endpoint: null,
       },
       network: {
-        timeout: { connect: 30, read: 300 },
+        timeout: { connect: 30, read: 300, lowSpeedLimit: 1024, lowSpeedTime: 60, total: null },
         retry: { maxAttempts: 3, baseDelay: 2 },
         bandwidth: { limit: null },
         proxy: null,
         concurrency: 8,
+        xet: "auto",
       },
       auth: { tokenEnvVar: null, tokenFile: null },
       onFailure: { attempts: 1, notify: null },
@@ -51,6 +52,8 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         "HUGGING_FACE_HUB_TOKEN",
         "HF_HOME",
         "HF_ENDPOINT",
+        // huggingface_hub's switch; it turns network.xet = "auto" off in the daemon's environment.
+        "HF_HUB_DISABLE_XET",
         "MY_TOKEN",
         "https_proxy",
         "NO_PROXY",
@@ -159,6 +162,9 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
     expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.concurrency = 0;`)).toContain(
       "network.concurrency must be a positive integer",
     );
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.xet = true;`)).toContain(
+      'network.xet must be one of "auto", "off", "required", but it is bool true. Example: network.xet = "off";',
+    );
     const { value } = await evalModel(
       `${tiny}; hash = "${goodHash}"; network = { bandwidth.limit = "50M"; proxy.https = "http://proxy.example:3128"; };`,
       "spec.network",
@@ -167,6 +173,23 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
       bandwidth: { limit: "50M" },
       proxy: { http: null, https: "http://proxy.example:3128", noProxy: null },
     });
+  });
+
+  it("checks the low-speed limit and the overall deadline, and passes them on", async () => {
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.lowSpeedLimit = -1;`)).toContain(
+      "network.timeout.lowSpeedLimit must be a number of bytes per second >= 0 (0 turns the limit off), but it is int -1. Example: network.timeout.lowSpeedLimit = 1024;",
+    );
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.lowSpeedTime = "1m";`)).toContain(
+      "network.timeout.lowSpeedTime must be a positive number of seconds",
+    );
+    expect(await fetchModelEvalError(`${tiny}; hash = "${goodHash}"; network.timeout.total = 0;`)).toContain(
+      "network.timeout.total must be null (no deadline) or a positive number of seconds for the whole fetch",
+    );
+    const { value } = await evalModel(
+      `${tiny}; hash = "${goodHash}"; network.timeout = { lowSpeedLimit = 0; lowSpeedTime = 30; total = 7200; };`,
+      "spec.network.timeout",
+    );
+    expect(value).toEqual({ connect: 30, read: 300, lowSpeedLimit: 0, lowSpeedTime: 30, total: 7200 });
   });
 
   it("offers fetchFromHuggingFace with flat arguments", async () => {

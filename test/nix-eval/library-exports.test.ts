@@ -20,6 +20,7 @@ describe.skipIf(!nixAvailable)("the library's exports (stand-in pkgs)", () => {
       in builtins.mapAttrs (_: spec) {
         s3 = nmr.fetchFromS3 { bucket = "models"; prefix = "bert"; region = "eu-west-1"; inherit hash; };
         gitLfs = nmr.fetchFromGitLfs { url = "https://git.example/acme/tiny.git"; rev = "${"a".repeat(40)}"; inherit hash; };
+        gitXet = nmr.fetchFromGitXet { url = "https://git.example/acme/tiny.git"; rev = "${"a".repeat(40)}"; xet.endpoint = "https://cas.example"; inherit hash; };
         url = nmr.fetchFromUrl { name = "weights"; urls = [ { url = "https://example.org/w.bin"; sha256 = "${"b".repeat(64)}"; } ]; inherit hash; };
         ollama = nmr.fetchFromOllama { model = "llama3.2:1b"; inherit hash; };
         mlflow = nmr.fetchFromMlflow { trackingUri = "https://mlflow.example"; modelName = "churn"; modelVersion = 3; inherit hash; };
@@ -28,6 +29,7 @@ describe.skipIf(!nixAvailable)("the library's exports (stand-in pkgs)", () => {
     expect(Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, [v.name, v.source["type"]]]))).toEqual({
       s3: ["bert", "s3"],
       gitLfs: ["tiny", "git-lfs"],
+      gitXet: ["tiny", "git-xet"],
       url: ["weights", "url"],
       ollama: ["llama3.2-1b", "ollama"],
       mlflow: ["churn", "mlflow"],

@@ -198,11 +198,61 @@ describe.skipIf(!nixAvailable)("lib.sources factories for HTTP, git-lfs and git-
     });
   });
 
-  it("mkGitXet throws a message that says what to use instead", async () => {
-    const result = await nixEval(`${libPrelude} nmr.sources.mkGitXet { baseUrl = "https://huggingface.co"; }`);
-    expect(result.ok).toBe(false);
-    expect(result.stderr).toContain(
-      "git-xet is not supported yet; use source.huggingface (the Hub serves Xet files over HTTP) or git-lfs",
+  it("mkGitXet writes the CAS once; its sources feed fetchModel, and fetchFromGitXet takes them flat", async () => {
+    const value = (await evalValue(`let
+        xet = nmr.sources.mkGitXet { endpoint = "https://cas.example"; };
+        xetSource = xet { url = "https://huggingface.co/acme/tiny"; rev = "${commit}"; files = [ "*.safetensors" ]; };
+      in {
+        inherit xetSource;
+        xetSpec = (nmr.fetchModel { source = xetSource; hash = "${goodHash}"; }).spec.source;
+        flat = (nmr.fetchFromGitXet { url = "https://huggingface.co/acme/tiny"; rev = "${commit}"; hash = "${goodHash}"; }).spec.source;
+        name = (nmr.fetchFromGitXet { url = "https://huggingface.co/acme/tiny"; rev = "${commit}"; hash = "${goodHash}"; }).raw.name;
+      }`)) as Record<string, unknown>;
+    expect(value["xetSource"]).toEqual({
+      "git-xet": {
+        url: "https://huggingface.co/acme/tiny",
+        rev: commit,
+        files: ["*.safetensors"],
+        xet: { endpoint: "https://cas.example" },
+      },
+    });
+    expect(value["xetSpec"]).toEqual({
+      type: "git-xet",
+      url: "https://huggingface.co/acme/tiny",
+      rev: commit,
+      files: ["*.safetensors"],
+      xet: { endpoint: "https://cas.example" },
+    });
+    expect(value["flat"]).toEqual({
+      type: "git-xet",
+      url: "https://huggingface.co/acme/tiny",
+      rev: commit,
+      files: null,
+      xet: { endpoint: null },
+    });
+    expect(value["name"]).toBe("tiny-raw");
+  });
+
+  it("source.git-xet: checks that name the option, and the prefetch command for a missing hash", async () => {
+    const error = (fields: string) =>
+      nixEval(`${libPrelude} (nmr.fetchModel { source.git-xet = { ${fields} }; hash = "${goodHash}"; }).drvPath`);
+    expect((await error(`url = "https://g.example/m.git"; rev = "main";`)).stderr).toContain(
+      'source.git-xet.rev must be a full 40-hex commit id, but it is the string "main"',
+    );
+    expect((await error(`url = "git@g.example:m.git"; rev = "${commit}";`)).stderr).toContain(
+      "source.git-xet.url must be",
+    );
+    expect((await error(`url = "https://g.example/m.git"; rev = "${commit}"; xet.cas = "x";`)).stderr).toContain(
+      "unknown option source.git-xet.xet.cas",
+    );
+    expect((await error(`url = "https://g.example/m.git"; rev = "${commit}"; lfsFiles = [ "*" ];`)).stderr).toContain(
+      "unknown option source.git-xet.lfsFiles",
+    );
+    const missing = await nixEval(
+      `${libPrelude} (nmr.fetchModel { source.git-xet = { url = "https://g.example/org/m.git"; rev = "${commit}"; files = [ "*.bin" ]; xet.endpoint = "https://cas.example"; }; }).drvPath`,
+    );
+    expect(missing.stderr).toContain(
+      `nix-model-repo prefetch 'git-xet:https://g.example/org/m.git@${commit}' --files '*.bin' --endpoint 'https://cas.example'`,
     );
   });
 });

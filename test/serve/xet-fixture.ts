@@ -5,6 +5,8 @@
  * across files), one holds the middle chunks of another in swapped order (two disjoint ranges
  * of one xorb: a multi-range read), and there are regular git files beside the LFS ones.
  */
+import type { XetFault } from "../../src/serve/index.js";
+import type { XetErrorCode } from "../../src/xet/index.js";
 import { pseudoRandomBytes } from "../helpers/hub-fixture.js";
 
 export function floats(count: number, seed: number): Buffer {
@@ -33,3 +35,19 @@ export function xetRepoFiles(): Record<string, Buffer | string> {
     "ba.bin": Buffer.concat([second, first]),
   };
 }
+
+/**
+ * Each of serve's Xet faults, the code a client built on src/xet refuses it with, and the words
+ * of the refusal: the same for the client core (xet-endpoints.test.ts) and the fetcher
+ * (test/sources/huggingface-xet.test.ts).
+ */
+export const XET_FAULT_REFUSALS: ReadonlyArray<readonly [XetFault, XetErrorCode, RegExp]> = [
+  ["chunk-version", "chunk-header", /header version 1, but Xet only defines version 0/],
+  ["chunk-scheme", "chunk-header", /unknown compression scheme 7/],
+  ["chunk-uncompressed-size", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
+  ["lz4-bomb", "lz4", /decodes to more than the \d+ bytes the chunk header declares/],
+  // Either the per-term check or the per-range bound catches it first, depending on timing.
+  ["term-unpacked-length", "term-length", /unpacked_length/],
+  ["term-outside-fetch", "reconstruction", /is not inside any fetch entry/],
+  ["total-length", "reconstruction", /add up to \d+ bytes, but \d+ were expected/],
+];

@@ -321,7 +321,27 @@ describe("the Batch API client against a loopback server", () => {
       () => ({ body: download({ header: { "X-A": "a\r\nX-Injected: 1" } }) }),
       /is not a valid header/,
     ],
-    ["another transfer adapter", () => ({ body: { transfer: "tus", ...download() } }), /transfer "tus" is not "basic"/],
+    [
+      // undici refuses such a value (UND_ERR_INVALID_ARG) when it sends the download.
+      "a header with a control character",
+      () => ({ body: download({ header: { "X-Sig": "a\u0001b" } }) }),
+      /action header "X-Sig" is not a valid header/,
+    ],
+    [
+      "a header with a character beyond Latin-1",
+      () => ({ body: download({ header: { "X-Sig": "a\u20acb" } }) }),
+      /action header "X-Sig" is not a valid header/,
+    ],
+    [
+      "another transfer adapter",
+      () => ({ body: { transfer: "tus", ...download() } }),
+      /transfer "tus" is not one offered \("basic"\)/,
+    ],
+    [
+      "the xet transfer, not offered by git-lfs",
+      () => ({ body: { transfer: "xet", ...download() } }),
+      /transfer "xet" is not one offered \("basic"\)/,
+    ],
     ["no objects list", () => ({ body: { message: "hi" } }), /no objects list/],
     [
       "a 401 with a challenge",

@@ -498,7 +498,8 @@ describe("transferAll retry budget", () => {
     const error = await transferAll(
       [item(bed.http, bed.server.url("/trickle.bin"), join(bed.dir.path, "trickle.bin"), { size: 100_000 })],
       {
-        settings: quickSettings({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }),
+        // Without the low-speed limit, which would end it sooner (test/transfer/low-speed.test.ts).
+        settings: quickSettings({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, lowSpeedLimitBytesPerSec: 0 }),
       },
     ).catch((caught: unknown) => caught);
 

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
+import { bundleFixture } from "../helpers/bundle-fixture.js";
 import { generatedSha256 } from "../helpers/fault-server.js";
 import { MiB, useFaultBed } from "../helpers/transfer-fixtures.js";
 
@@ -34,19 +34,7 @@ let expectedSha256: string;
 beforeAll(async () => {
   bed.server.serveGenerated("/big.bin", SIZE, 42);
   script = join(bed.dir.path, "measure-transfer.mjs");
-  await build({
-    entryPoints: [join(import.meta.dirname, "fixtures/measure-transfer.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: script,
-    // undici calls require(); give the ESM bundle one, as scripts/bundle.mjs does.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: "silent",
-  });
+  await bundleFixture(join(import.meta.dirname, "fixtures/measure-transfer.ts"), script);
   expectedSha256 = generatedSha256(42, SIZE);
 });
 

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalJson } from "../../src/layout/canonical-json.js";
+import { canonicalJson } from "../../src/util/canonical-json.js";
 import {
   parseValidationConfig,
   runValidation,

@@ -3,7 +3,7 @@
  * ranges delivered in small pieces, dedup, hostile bytes, and the memory bound.
  */
 import { describe, expect, it } from "vitest";
-import { assembleFile, type RangeFetcher } from "../../src/xet/assembler.js";
+import { assembleFile, BufferBudget, type RangeFetcher } from "../../src/xet/assembler.js";
 import { CompressionScheme, encodeChunk, encodeChunkHeader, parseChunkHeader } from "../../src/xet/chunk-format.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { planDownload, type DownloadPlan } from "../../src/xet/planner.js";
@@ -13,6 +13,7 @@ import {
   chunkBytes,
   fetchEntry,
   memoryFetcher,
+  piecewise,
   sampleContent,
   term,
   type TestXorb,
@@ -80,6 +81,25 @@ describe("assembling a file", () => {
     }
   });
 
+  it("yields a range's first chunks before the rest of the range has arrived", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const halfThenWait = piecewise(async function* (fetch) {
+      const body = xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
+      yield body.subarray(0, xorb.offsets[2]!);
+      await gate;
+      yield body.subarray(xorb.offsets[2]!);
+    });
+    const stream = assembleFile(dedupPlan(), { fetchRange: halfThenWait });
+    const first = await stream.next();
+    expect(Buffer.from(first.value as Uint8Array).equals(Buffer.from(xorb.chunks[0]!))).toBe(true);
+    release();
+    const rest = await collect(stream);
+    expect(Buffer.concat([first.value as Uint8Array, rest]).equals(dedupExpected)).toBe(true);
+  });
+
   it("skips offset_into_first_range and cuts the end of a byte range", async () => {
     const reply = {
       offset_into_first_range: 100,
@@ -112,16 +132,16 @@ describe("assembling a file", () => {
   });
 
   it("refuses a range whose server sends too few or too many bytes, or stray bytes", async () => {
-    const short: RangeFetcher = async function* (fetch) {
+    const short = piecewise(async function* (fetch) {
       yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end);
-    };
+    });
     expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: short })))).message).toMatch(
       /the server sent \d+ of the \d+ bytes asked for/,
     );
-    const long: RangeFetcher = async function* (fetch) {
+    const long = piecewise(async function* (fetch) {
       yield xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
       yield Uint8Array.of(0);
-    };
+    });
     expect((await refusal(() => collect(assembleFile(dedupPlan(), { fetchRange: long })))).message).toMatch(
       /more than the \d+ bytes asked for/,
     );
@@ -148,7 +168,7 @@ describe("assembling a file", () => {
     };
     const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
     const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
-    const slowThenFail: RangeFetcher = async function* (fetch, signal) {
+    const slowThenFail: RangeFetcher = async (fetch, _receive, signal) => {
       if (fetch.xorb === second.hash) throw new Error("HTTP 403 from the xorb host");
       await new Promise((resolve) => signal.addEventListener("abort", resolve));
       throw new Error("aborted");
@@ -173,9 +193,9 @@ describe("the memory bound", () => {
     let consumed = 0;
     const seen: number[] = [];
     const { fetchRange } = memoryFetcher(xorbs);
-    const recording: RangeFetcher = (fetch, signal) => {
+    const recording: RangeFetcher = (fetch, receive, signal) => {
       seen.push(consumed);
-      return fetchRange(fetch, signal);
+      return fetchRange(fetch, receive, signal);
     };
     for await (const piece of assembleFile(plan, { fetchRange: recording, concurrency: 4, maxBufferedBytes }))
       consumed += piece.length;
@@ -189,6 +209,28 @@ describe("the memory bound", () => {
       reply.terms.slice(0, index).reduce((sum, t) => sum + t.unpacked_length, 0),
     );
     expect(seen).toEqual(ends);
+  });
+
+  it("a budget shared by two files holds each to its needed range when the budget is spent", async () => {
+    const budget = new BufferBudget(1);
+    let inFlight = 0;
+    let most = 0;
+    const { fetchRange } = memoryFetcher(xorbs);
+    const counting: RangeFetcher = async (fetch, receive, signal) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await fetchRange(fetch, receive, signal);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const [a, b] = await Promise.all(
+      [1, 2].map(() => collect(assembleFile(plan, { fetchRange: counting, concurrency: 4, budget }))),
+    );
+    expect(a!.length).toBe(length);
+    expect(b!.equals(a!)).toBe(true);
+    expect(most).toBe(2);
+    expect(budget.reserved).toBe(0);
   });
 
   it("with room for all, starts up to `concurrency` ranges at once", async () => {

@@ -2,7 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { planDownload } from "../../src/xet/planner.js";
-import { parseReconstructionV1, parseReconstructionV2 } from "../../src/xet/reconstruction.js";
+import {
+  MAX_RECONSTRUCTION_REPLY_BYTES,
+  parseReconstructionReply,
+  parseReconstructionV1,
+  parseReconstructionV2,
+} from "../../src/xet/reconstruction.js";
 import { buildXorb, chunkBytes, fetchEntry, sampleContent, term, urlFor } from "./xorb-fixture.js";
 
 const xorb = buildXorb(chunkBytes(sampleContent(600_000, 1)));
@@ -108,9 +113,20 @@ describe("reconstruction replies", () => {
       /url_range\.end must be an integer from 10/,
     ],
     [
-      "a byte range longer than a xorb can be",
-      (reply) => Object.assign(reply.fetch_info[xorb.hash]![0]!, { url_range: { start: 0, end: 64 * 1024 * 1024 } }),
-      /url_range\.end must be an integer from 0 to 67108863/,
+      "a byte range longer than a xorb can be (64 MiB of data and 8192 chunk headers)",
+      (reply) =>
+        Object.assign(reply.fetch_info[xorb.hash]![0]!, { url_range: { start: 0, end: 64 * 1024 * 1024 + 8192 * 8 } }),
+      /url_range\.end must be an integer from 0 to 67174399/,
+    ],
+    [
+      "a chunk index past the 8192 chunks a xorb holds",
+      (reply) => Object.assign(reply.terms[0]!, { range: { start: 8190, end: 8193 } }),
+      /terms\[0\]\.range\.end must be an integer from 8191 to 8192/,
+    ],
+    [
+      "a term longer than the 64 MiB a xorb holds",
+      (reply) => Object.assign(reply.terms[0]!, { range: { start: 0, end: 600 }, unpacked_length: 600 * 131072 }),
+      /unpacked_length must be an integer from 600 to 67108864/,
     ],
     [
       "a byte range too short for its chunks",
@@ -128,6 +144,20 @@ describe("reconstruction replies", () => {
     const reply = v1() as ReturnType<typeof v1> & Record<string, unknown>;
     spoil(reply);
     expectRefused(() => parseReconstructionV1(reply), message);
+  });
+
+  it("parses a reply body with bounds: size, nesting and text length", () => {
+    const body = (value: unknown) => Buffer.from(JSON.stringify(value));
+    expect(parseReconstructionReply(body(v1()), 1)).toEqual(parseReconstructionV1(v1()));
+    expectRefused(
+      () => parseReconstructionReply(Buffer.alloc(MAX_RECONSTRUCTION_REPLY_BYTES + 1, 0x20), 2),
+      /not JSON the protocol allows: .*at byte/,
+    );
+    expectRefused(() => parseReconstructionReply(Buffer.from("[".repeat(100_000)), 2), /not JSON the protocol allows/);
+    const longUrl = v1();
+    longUrl.fetch_info[xorb.hash]![0]!.url = `https://x.example/${"a".repeat(100_000)}`;
+    expectRefused(() => parseReconstructionReply(body(longUrl), 1), /not JSON the protocol allows/);
+    expectRefused(() => parseReconstructionReply(Buffer.from("<html>busy</html>"), 2), /not JSON/);
   });
 
   it("refuses a V2 reply without xorbs, and a non-object", () => {

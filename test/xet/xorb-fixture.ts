@@ -7,6 +7,7 @@ import { CompressionScheme, encodeChunk } from "../../src/xet/chunk-format.js";
 import { chunkBytes } from "../../src/xet/chunking.js";
 import { chunkHash, hashToHex, xorbHash } from "../../src/xet/hash.js";
 import type { RangeFetcher } from "../../src/xet/assembler.js";
+import type { PlannedFetch } from "../../src/xet/planner.js";
 
 export interface TestXorb {
   readonly hash: string;
@@ -45,10 +46,19 @@ export function fetchEntry(xorb: TestXorb, start: number, end: number) {
   };
 }
 
+/** A RangeFetcher that hands over what `pieces` yields for each range (a test's server, in a line). */
+export function piecewise(
+  pieces: (fetch: PlannedFetch, signal: AbortSignal) => AsyncIterable<Uint8Array>,
+): RangeFetcher {
+  return async (fetch, receive, signal) => {
+    for await (const piece of pieces(fetch, signal)) receive(piece);
+  };
+}
+
 /** Serves ranges of the given xorbs in `pieceSize` pieces; `calls` records each request. */
 export function memoryFetcher(xorbs: TestXorb[], pieceSize = 3000) {
   const calls: Array<{ xorb: string; start: number; end: number }> = [];
-  const fetchRange: RangeFetcher = async function* (fetch) {
+  const fetchRange = piecewise(async function* (fetch) {
     calls.push({ xorb: fetch.xorb, start: fetch.bytes.start, end: fetch.bytes.end });
     const xorb = xorbs.find((candidate) => candidate.hash === fetch.xorb)!;
     const body = xorb.bytes.subarray(fetch.bytes.start, fetch.bytes.end + 1);
@@ -56,7 +66,7 @@ export function memoryFetcher(xorbs: TestXorb[], pieceSize = 3000) {
       await Promise.resolve();
       yield body.subarray(offset, offset + pieceSize);
     }
-  };
+  });
   return { fetchRange, calls };
 }
 

@@ -1,13 +1,16 @@
 import type { Command } from "../command.js";
 import { parseCommandArgs, requiredFlags } from "../args.js";
 import { readSpecFile } from "../../fetch/spec.js";
-import { fetchModelInto } from "../../fetch/fetch-model.js";
+import { runFetchSpec } from "../../fetch/fetch-model.js";
 import { createProgressReporter } from "../../progress/reporter.js";
+import { handleInterrupts, interruptSignal } from "../interrupt.js";
 
 const usage = `nix-model-repo fetch [--spec FILE] [--out DIR]
 
 Fetches the model a spec file describes into DIR, in the layout docs/architecture.md
-describes ("Layouts").
+describes ("Layouts"); or, for a spec with \`select\` (a lockfile's per-file fetch,
+docs/spec.md), only the files it names: DIR is then the one file, or a folder of
+files named by their sha256.
 This is the builder of every fetchModel fixed-output derivation; you rarely run it
 by hand (use \`prefetch\`).
 
@@ -29,7 +32,9 @@ const command: Command = {
       "--out DIR": values.out ?? process.env["out"],
     });
     const spec = await readSpecFile(specPath);
-    await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+    // Interrupted, the output is removed before the exit, as on any failure.
+    handleInterrupts();
+    await runFetchSpec(spec, out, { env: process.env, progress: createProgressReporter(), signal: interruptSignal });
     return 0;
   },
 };

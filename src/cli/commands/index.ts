@@ -10,6 +10,20 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
     },
   ],
   [
+    "add",
+    {
+      summary: "Lock a model in models.lock.json: download it once, add its files to the store",
+      load: async () => (await import("./add.js")).default,
+    },
+  ],
+  [
+    "update",
+    {
+      summary: "Move locked models to what their sources have now, downloading only what changed",
+      load: async () => (await import("./update.js")).default,
+    },
+  ],
+  [
     "fetch",
     {
       summary: "Fetch a model described by a spec file into a directory (the FOD builder)",
@@ -35,6 +49,13 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
     {
       summary: "Scan model files for malicious serialized code",
       load: async () => (await import("./scan.js")).default,
+    },
+  ],
+  [
+    "assemble",
+    {
+      summary: "Lay out a locked model from the store paths of its files (lib.fromLock's builder)",
+      load: async () => (await import("./assemble.js")).default,
     },
   ],
   [

@@ -15,6 +15,7 @@ import type { ModelMeta } from "../../model/meta.js";
 import { UserError } from "../../errors/user-error.js";
 import { toNix, nixString } from "../../util/nix-expr.js";
 import { humanBytes } from "../../progress/format.js";
+import { handleInterrupts, interruptSignal, removeOnExit } from "../interrupt.js";
 
 const usage = `nix-model-repo prefetch TARGET [options]
 
@@ -36,7 +37,11 @@ options:
   --json             print a JSON object instead of text
 
 Tokens come from the environment and standard files (HF_TOKEN, ~/.cache/huggingface/token),
-never from the command line.`;
+never from the command line.
+
+The download goes to a directory under $TMPDIR first (it needs room for the whole model
+there, and again in the Nix store). Interrupted (Ctrl-C, SIGTERM) or failed, it removes
+that directory before it exits; nothing is resumed, a new prefetch starts over.`;
 
 const command: Command = {
   usage,
@@ -67,14 +72,19 @@ const command: Command = {
       auth: { tokenEnvVar: values["token-env"] ?? null, tokenFile: null },
     });
 
+    handleInterrupts();
+    const signal = interruptSignal;
     const workdir = await mkdtemp(join(tmpdir(), "nix-model-repo-prefetch-"));
+    const scratch = removeOnExit(workdir);
     try {
       // The directory's name is the FOD's name: `nix-store --add-fixed` names the path after it.
       const out = join(workdir, rawDerivationName(name));
-      const meta = await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter() });
+      const meta = await fetchModelInto(spec, out, { env: process.env, progress: createProgressReporter(), signal });
       // What only the fetch could tell (a URL's sha256) goes into the expression to paste.
       const pinned = completeTarget(positionals[0]!, target, meta);
+      signal.throwIfAborted();
       const hash = await narHash(out);
+      signal.throwIfAborted();
       const storePath = (await nixStoreAvailable()) ? await addToStore(out, hash.nix32, rawDerivationName(name)) : null;
       const result = {
         name,
@@ -90,6 +100,7 @@ const command: Command = {
       return 0;
     } finally {
       await rm(workdir, { recursive: true, force: true });
+      scratch.release();
     }
   },
 };

@@ -1,7 +1,8 @@
 import type { Command } from "../command.js";
 import { integerFlag, parseCommandArgs, requiredFlags } from "../args.js";
-import { canonicalJson } from "../../layout/canonical-json.js";
+import { canonicalJson } from "../../util/canonical-json.js";
 import { UserError } from "../../errors/user-error.js";
+import { logger } from "../../util/log.js";
 import {
   readValidationConfig,
   runCheckInChild,
@@ -69,7 +70,7 @@ const command: Command = {
       return 0;
     }
     await writeValidatedOutput(src, out, run.view.meta, run.report);
-    process.stderr.write(`validated ${config.name}: ${run.report.result}\n`);
+    logger.info(`validated ${config.name}: ${run.report.result}`);
     return 0;
   },
 };

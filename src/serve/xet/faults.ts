@@ -60,15 +60,19 @@ export function corruptXorbBody(body: Uint8Array, fault: XetFault): Uint8Array {
   const copy = Uint8Array.from(body);
   let at = 0;
   if (fault === "chunk-uncompressed-size") {
-    // The first compressed chunk: for a raw one the header check would catch the lie first.
+    // The first compressed chunk: for a raw one the header check would catch the lie first,
+    // so a range of raw chunks only is left alone (each refusal then has one cause).
+    let found: number | undefined;
     for (let offset = 0; offset + CHUNK_HEADER_BYTES <= copy.length; ) {
       const header = parseChunkHeader(copy.subarray(offset, offset + CHUNK_HEADER_BYTES), "served chunk");
       if (header.scheme !== CompressionScheme.None) {
-        at = offset;
+        found = offset;
         break;
       }
       offset += CHUNK_HEADER_BYTES + header.compressedSize;
     }
+    if (found === undefined) return copy;
+    at = found;
   }
   const header = parseChunkHeader(copy.subarray(at, at + CHUNK_HEADER_BYTES), "served chunk");
   switch (fault) {

@@ -9,7 +9,9 @@ import {
   encodeChunkSmallest,
   fileHash,
   hashToHex,
+  MAX_SERIALIZED_XORB_BYTES,
   MAX_XORB_BYTES,
+  MAX_XORB_CHUNKS,
   type SizedHash,
   xorbHash,
 } from "../../xet/index.js";
@@ -28,7 +30,10 @@ import {
 export interface XetStoreOptions {
   /** Where xorbs are written; default a new folder in the system temp dir, removed on close. */
   readonly directory?: string;
-  /** Seal a xorb before it would pass this many serialized bytes; default 64 MiB (the spec's limit). */
+  /**
+   * Seal a xorb before it would pass this many serialized bytes. Whatever this says, a xorb is
+   * sealed before it passes 64 MiB of chunk data or 8192 chunks, as xet-core's uploader does.
+   */
   readonly xorbMaxBytes?: number;
 }
 
@@ -69,6 +74,8 @@ const SCHEME_KEYS = {
 const READ_PIECE = 1024 * 1024;
 
 interface OpenXorb {
+  /** Bytes of chunk data (before compression). */
+  raw: number;
   readonly encoded: Uint8Array[];
   readonly hashes: SizedHash[];
   readonly offsets: number[];
@@ -91,7 +98,7 @@ export class XetStore {
   constructor(options: XetStoreOptions = {}) {
     this.directory = options.directory;
     this.ownsDirectory = options.directory === undefined;
-    this.xorbMaxBytes = Math.min(options.xorbMaxBytes ?? MAX_XORB_BYTES, MAX_XORB_BYTES);
+    this.xorbMaxBytes = Math.min(options.xorbMaxBytes ?? MAX_SERIALIZED_XORB_BYTES, MAX_SERIALIZED_XORB_BYTES);
   }
 
   /**
@@ -179,12 +186,17 @@ export class XetStore {
     }
     const { chunk, scheme } = encodeChunkSmallest(data);
     this.stats[SCHEME_KEYS[scheme]] += 1;
-    if (this.open && this.open.offsets[this.open.offsets.length - 1]! + chunk.length > this.xorbMaxBytes) this.seal();
+    const full = (open: OpenXorb) =>
+      open.offsets[open.offsets.length - 1]! + chunk.length > this.xorbMaxBytes ||
+      open.raw + data.length > MAX_XORB_BYTES ||
+      open.encoded.length >= MAX_XORB_CHUNKS;
+    if (this.open && full(this.open)) this.seal();
     if (!this.open) {
-      this.open = { encoded: [], hashes: [], offsets: [0] };
+      this.open = { raw: 0, encoded: [], hashes: [], offsets: [0] };
       this.xorbs.push(undefined);
     }
     const open = this.open;
+    open.raw += data.length;
     open.encoded.push(chunk);
     open.hashes.push({ hash, size: data.length });
     open.offsets.push(open.offsets[open.offsets.length - 1]! + chunk.length);

@@ -41,6 +41,12 @@ export class XetTokenIssuer {
     return { repoKey: r };
   }
 
+  /** Whether `authorization` carries a token this issuer signed, expired or not. */
+  issued(authorization: string | undefined): boolean {
+    const check = this.check(authorization, 0);
+    return "repoKey" in check;
+  }
+
   private sign(payload: string): string {
     return createHmac("sha256", this.key).update(payload).digest("base64url");
   }

@@ -5,12 +5,20 @@ import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { HttpClient } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
-import type { ByteSource } from "../../transfer/types.js";
+import type { ByteSource, FileSource } from "../../transfer/types.js";
+import type { ExplainHook } from "../../errors/explain.js";
 import { checkRemotePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { displayUrl } from "../../util/secrets.js";
 import { logger } from "../../util/log.js";
-import { explainBatchFailure, requestDownloads, type LfsObjectRequest } from "./batch.js";
+import {
+  explainBatchFailure,
+  requestDownloads,
+  type BatchContext,
+  type DownloadAction,
+  type LfsObjectRequest,
+  type LfsTransfer,
+} from "./batch.js";
 import { gitBlobSource, lfsObjectSource } from "./byte-sources.js";
 import { findGitCredentials } from "./credentials.js";
 import { checkLfsEndpoint, defaultLfsEndpoint } from "./endpoint.js";
@@ -39,52 +47,96 @@ export const gitLfsAdapter: SourceAdapter<GitLfsSource> = {
   },
 
   async resolve(source, context) {
-    const cloneUrl = new URL(source.url);
-    const repo = displayUrl(cloneUrl);
-    const credentials = await findGitCredentials(context.auth, context.env, cloneUrl);
-    if (credentials) logger.info(`using the git credentials from ${credentials.origin} for ${cloneUrl.host}`);
-
-    const scratch = await mkdtemp(join(context.env["NIX_BUILD_TOP"] || tmpdir(), "nix-model-repo-git-"));
-    const release = () => rm(scratch, { recursive: true, force: true });
-    try {
-      await mkdir(join(scratch, "home"));
-      const git = createGitRunner({
-        gitDir: join(scratch, "repo.git"),
-        home: join(scratch, "home"),
-        env: context.env,
-        describe: repo,
-        network: { proxy: context.http.settings.proxy, readTimeoutMs: context.http.settings.readTimeoutMs },
-        extraHeaders: credentials
-          ? [
-              {
-                urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`,
-                header: `Authorization: ${credentials.authorization}`,
-              },
-            ]
-          : [],
-      });
-      await fetchCommit(git, source.url, source.rev, context.signal);
-      const files = await planFiles(git, source, {
-        ...context,
-        repo,
-        credential: credentials ? { authorization: credentials.authorization, hosts: [cloneUrl.host] } : undefined,
-        cloneUrl,
-      });
-      return {
-        commit: source.rev,
-        refs: [],
-        files,
-        // The URL is left out: the commit names the content, on any mirror.
-        metaSource: { type: source.type, rev: source.rev, lfsFiles: source.lfsFiles },
-        resolved: { commit: source.rev },
-        release,
-      } satisfies ResolvedModel;
-    } catch (error) {
-      await release();
-      throw error;
-    }
+    const resolved = await resolveGitRepository({ ...source, lfsFilesOption: "lfsFiles" }, context, BASIC_TRANSFER);
+    // The URL is left out: the commit names the content, on any mirror.
+    return { ...resolved, metaSource: { type: source.type, rev: source.rev, lfsFiles: source.lfsFiles } };
   },
 };
+
+/** A commit of a git repository whose large files are LFS objects (git-lfs, git-xet). */
+export interface GitRepositoryRequest {
+  readonly url: string;
+  readonly rev: string;
+  /** git-lfs include patterns; null = every LFS file. */
+  readonly lfsFiles: readonly string[] | null;
+  /** The option that holds them, for messages ("lfsFiles" for git-lfs, "files" for git-xet). */
+  readonly lfsFilesOption: string;
+}
+
+/** The basic transfer's batch context, with our credential for hrefs on trusted hosts. */
+export type BasicBatch = BatchContext & { readonly ownCredential: Credential | undefined };
+
+/** How LFS objects are transferred: the transfers offered in the Batch request, and what becomes of a `xet` answer. */
+export interface LfsTransfers {
+  readonly offered: readonly LfsTransfer[];
+  /**
+   * For each object the server answered with the `xet` transfer: how to make its files'
+   * sources; `basic` reaches the same bytes through the basic transfer (asked for only if used).
+   */
+  readonly xetObject?: (
+    object: LfsObjectRequest,
+    action: DownloadAction,
+    basic: (path: string) => ByteSource,
+    batch: BasicBatch,
+  ) => (path: string) => FileSource;
+  /** Told which objects the server answered with `basic` although more was offered (e.g. to refuse them). */
+  readonly onBasic?: (objects: readonly LfsObjectRequest[]) => void;
+  /** Called once every object has a source (for a summary line). */
+  readonly planned?: () => void;
+  /** The source's words for failures it recognises, asked before the batch API's. */
+  readonly explain?: ExplainHook;
+}
+
+const BASIC_TRANSFER: LfsTransfers = { offered: ["basic"] };
+
+/**
+ * Everything of a git LFS source but its meta: the commit fetched into scratch space, the
+ * files planned (git blobs copied out of the repository, LFS objects through the Batch API
+ * with `transfers`), the scratch space released when the fetch ends.
+ */
+export async function resolveGitRepository(
+  source: GitRepositoryRequest,
+  context: AdapterContext,
+  transfers: LfsTransfers,
+): Promise<Omit<ResolvedModel, "metaSource">> {
+  const cloneUrl = new URL(source.url);
+  const repo = displayUrl(cloneUrl);
+  const credentials = await findGitCredentials(context.auth, context.env, cloneUrl);
+  if (credentials) logger.info(`using the git credentials from ${credentials.origin} for ${cloneUrl.host}`);
+
+  const scratch = await mkdtemp(join(context.env["NIX_BUILD_TOP"] || tmpdir(), "nix-model-repo-git-"));
+  const release = () => rm(scratch, { recursive: true, force: true });
+  try {
+    await mkdir(join(scratch, "home"));
+    const git = createGitRunner({
+      gitDir: join(scratch, "repo.git"),
+      home: join(scratch, "home"),
+      env: context.env,
+      describe: repo,
+      network: { proxy: context.http.settings.proxy, readTimeoutMs: context.http.settings.readTimeoutMs },
+      extraHeaders: credentials
+        ? [
+            {
+              urlPrefix: `${cloneUrl.protocol}//${cloneUrl.host}/`,
+              header: `Authorization: ${credentials.authorization}`,
+            },
+          ]
+        : [],
+    });
+    await fetchCommit(git, source.url, source.rev, context.signal);
+    const files = await planFiles(git, source, {
+      ...context,
+      repo,
+      credential: credentials ? { authorization: credentials.authorization, hosts: [cloneUrl.host] } : undefined,
+      cloneUrl,
+      transfers,
+    });
+    return { commit: source.rev, refs: [], files, resolved: { commit: source.rev }, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
 
 interface PlanContext {
   readonly http: HttpClient;
@@ -94,9 +146,10 @@ interface PlanContext {
   readonly cloneUrl: URL;
   /** Ours, scoped to the clone URL's host. */
   readonly credential: Credential | undefined;
+  readonly transfers: LfsTransfers;
 }
 
-async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanContext): Promise<PlannedFile[]> {
+async function planFiles(git: GitRunner, source: GitRepositoryRequest, context: PlanContext): Promise<PlannedFile[]> {
   const tree = await listTree(git, source.rev, context.signal);
   const blobs: TreeEntry[] = [];
   for (const entry of tree) {
@@ -124,7 +177,7 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
     if (reading.kind === "invalid") {
       throw new UserError({
         what: `${entry.path} in ${origin} is a broken Git LFS pointer: ${reading.why}`,
-        context: { source: "git-lfs", repo: context.repo, rev: source.rev, file: entry.path },
+        context: { repo: context.repo, rev: source.rev, file: entry.path },
         fix: [
           "The repository is damaged or hostile. Fix the pointer file upstream (git lfs track, then add the file again).",
         ],
@@ -137,15 +190,15 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
   const skipped = blobs.filter((entry) => pointers.has(entry.path) && !wanted(entry.path)).length;
   if (source.lfsFiles !== null && lfsFiles.length === 0 && pointers.size > 0) {
     throw new UserError({
-      what: `No LFS file of ${context.repo} matches the lfsFiles patterns`,
-      context: { source: "git-lfs", rev: source.rev, lfsFiles: JSON.stringify(source.lfsFiles) },
+      what: `No LFS file of ${context.repo} matches the ${source.lfsFilesOption} patterns`,
+      context: { rev: source.rev, [source.lfsFilesOption]: JSON.stringify(source.lfsFiles) },
       fix: [
         `Patterns are git-lfs --include patterns (gitignore-style: "*.safetensors" matches at any depth, "onnx/" a folder). The LFS files are: ${[...pointers.keys()].slice(0, 12).join(", ")}`,
       ],
     });
   }
   logger.info(
-    `${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by lfsFiles)` : ""}`,
+    `${context.repo} @ ${source.rev.slice(0, 12)}: ${blobs.length - pointers.size} files in git, ${lfsFiles.length} LFS files${skipped > 0 ? ` (${skipped} left out by ${source.lfsFilesOption})` : ""}`,
   );
 
   const hasLfsConfig = blobs.some((entry) => entry.path === ".lfsconfig");
@@ -178,12 +231,12 @@ async function planFiles(git: GitRunner, source: GitLfsSource, context: PlanCont
 /** Asks the Batch API for every selected object; returns a source maker per oid. */
 async function planLfsSources(
   git: GitRunner,
-  source: GitLfsSource,
+  source: GitRepositoryRequest,
   lfsFiles: readonly TreeEntry[],
   pointers: ReadonlyMap<string, LfsPointer>,
   context: PlanContext & { readonly hasLfsConfig: boolean },
-): Promise<Map<string, (path: string) => ByteSource>> {
-  const makers = new Map<string, (path: string) => ByteSource>();
+): Promise<Map<string, (path: string) => FileSource>> {
+  const makers = new Map<string, (path: string) => FileSource>();
   if (lfsFiles.length === 0) return makers;
   const endpoint = await lfsEndpoint(git, source, context);
   // Our credential goes to the LFS API only on the clone URL's host, and never over a downgrade to http.
@@ -196,24 +249,44 @@ async function planLfsSources(
     );
   const credential = trusted ? context.credential : undefined;
   const requests: LfsObjectRequest[] = lfsFiles.map((entry) => ({ ...pointers.get(entry.path)!, path: entry.path }));
-  const batch = { http: context.http, endpoint, credential, signal: context.signal, repo: context.repo };
+  const { transfers } = context;
+  const batch = {
+    http: context.http,
+    endpoint,
+    credential,
+    signal: context.signal,
+    repo: context.repo,
+    transfers: transfers.offered,
+  };
+  // A basic href that expires is renewed with the basic transfer alone.
+  const basicBatch: BasicBatch = { ...batch, transfers: ["basic"], ownCredential: credential };
   // Before the downloads, the only HTTP calls are batch requests.
-  context.explainFailuresWith((failure, { file }) =>
-    file === undefined ? explainBatchFailure(failure, batch) : undefined,
+  context.explainFailuresWith(
+    (failure, scope) =>
+      transfers.explain?.(failure, scope) ??
+      (scope.file === undefined ? explainBatchFailure(failure, batch) : undefined),
   );
   const actions = await requestDownloads(requests, batch);
+  const answeredBasic = requests.filter((request) => actions.get(request.oid)!.transfer === "basic");
+  if (transfers.offered.length > 1 && answeredBasic.length > 0) transfers.onBasic?.(answeredBasic);
   for (const request of requests) {
     const action = actions.get(request.oid)!;
-    makers.set(request.oid, (path) =>
-      lfsObjectSource({ ...request, path }, action, { ...batch, ownCredential: credential }),
+    const basic = (path: string) =>
+      lfsObjectSource({ ...request, path }, action.transfer === "basic" ? action : undefined, basicBatch);
+    makers.set(
+      request.oid,
+      action.transfer === "xet" && transfers.xetObject
+        ? transfers.xetObject(request, action, basic, basicBatch)
+        : basic,
     );
   }
+  transfers.planned?.();
   return makers;
 }
 
 async function lfsEndpoint(
   git: GitRunner,
-  source: GitLfsSource,
+  source: GitRepositoryRequest,
   context: PlanContext & { readonly hasLfsConfig: boolean },
 ): Promise<URL> {
   for (const key of context.hasLfsConfig ? ["lfs.url", "remote.origin.lfsurl"] : []) {

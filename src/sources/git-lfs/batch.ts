@@ -12,9 +12,16 @@ import { displayUrl, registerSecret } from "../../util/secrets.js";
  * answers, per object, a download action { href, header?, expires_in?, expires_at? } or
  * an error { code, message }. Everything in the answer is checked before use: an action
  * for an object we did not ask about is ignored, a missing one is an error, an href
- * must be http(s).
+ * must be http(s), the transfer must be one we offered.
+ *
+ * The git-xet source offers ["xet", "basic"]: a server that picks "xet" (Hugging Face's,
+ * for repos stored in Xet; xet-core git_xet/) answers actions whose `href` is the Xet token's
+ * refresh URL and whose headers carry X-Xet-Cas-Url, X-Xet-Access-Token,
+ * X-Xet-Token-Expiration and, by this project's convention, X-Xet-Hash (sources/git-xet/).
  */
 const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
+/** What a header value may not hold: anything but tab, visible ASCII, space and obs-text (RFC 9110 §5.5). */
+const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** git-lfs's default lfs.transfer.batchSize. */
 const BATCH_SIZE = 100;
 
@@ -25,7 +32,12 @@ export interface LfsObjectRequest {
   readonly path: string;
 }
 
+/** The transfer adapters this client speaks. */
+export type LfsTransfer = "basic" | "xet";
+
 export interface DownloadAction {
+  /** The transfer the server chose for this action: `href` is the content for "basic", the Xet token refresh URL for "xet". */
+  readonly transfer: LfsTransfer;
   readonly href: URL;
   /** Headers the server wants on the download, Authorization excluded (it is in `credential`). */
   readonly headers: Readonly<Record<string, string>>;
@@ -44,6 +56,8 @@ export interface BatchContext {
   /** Describes the repo in messages. */
   readonly repo: string;
   readonly now?: () => number;
+  /** The transfers offered, in order of preference; default ["basic"]. */
+  readonly transfers?: readonly LfsTransfer[];
 }
 
 interface BatchResponse {
@@ -79,9 +93,10 @@ async function requestBatch(
   const url = new URL(`${context.endpoint.href.replace(/\/+$/, "")}/objects/batch`);
   // The same object can be two files: ask once.
   const unique = [...new Map(objects.map((object) => [object.oid, object])).values()];
+  const transfers = context.transfers ?? ["basic"];
   const body = {
     operation: "download",
-    transfers: ["basic"],
+    transfers,
     objects: unique.map(({ oid, size }) => ({ oid, size })),
     hash_algo: "sha256",
   };
@@ -101,8 +116,12 @@ async function requestBatch(
     });
   if (typeof response !== "object" || response === null || !Array.isArray(response.objects))
     throw malformed("no objects list");
-  if (response.transfer !== undefined && response.transfer !== null && response.transfer !== "basic")
-    throw malformed(`transfer ${JSON.stringify(response.transfer)} is not "basic"`);
+  // No transfer named means basic (batch.md).
+  const transfer = response.transfer === undefined || response.transfer === null ? "basic" : response.transfer;
+  if (!(transfers as readonly unknown[]).includes(transfer))
+    throw malformed(
+      `transfer ${JSON.stringify(response.transfer)} is not one offered (${transfers.map((t) => `"${t}"`).join(", ")})`,
+    );
 
   const answered = new Map<string, BatchObject>();
   for (const item of response.objects as BatchObject[]) {
@@ -121,7 +140,6 @@ async function requestBatch(
             ? `The LFS server does not have ${object.path}`
             : `The LFS server refused ${object.path}`,
         context: {
-          source: "git-lfs",
           repo: context.repo,
           file: object.path,
           oid: object.oid,
@@ -132,7 +150,7 @@ async function requestBatch(
         fix:
           code === 404 || code === 410
             ? [
-                "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Exclude the file with lfsFiles if you do not need it.",
+                "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Leave the file out with the LFS file patterns (lfsFiles for source.git-lfs, files for source.git-xet) if you do not need it.",
               ]
             : [],
       });
@@ -149,6 +167,7 @@ async function requestBatch(
     if (href.protocol !== "https:" && href.protocol !== "http:")
       throw malformed(`the href for ${object.path} is not http(s)`);
     actions.set(object.oid, {
+      transfer: transfer as LfsTransfer,
       href,
       ...actionHeaders(download.header, href, malformed),
       expiresAt: expiry(download, askedAt),
@@ -168,7 +187,8 @@ function actionHeaders(
   const headers: Record<string, string> = {};
   let credential: Credential | undefined;
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value))
+    // RFC 9110 field names and values, as undici checks them before it sends a request.
+    if (typeof value !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || INVALID_FIELD_VALUE.test(value))
       throw malformed(`action header ${JSON.stringify(name)} is not a valid header`);
     const lower = name.toLowerCase();
     if (lower === "authorization") {
@@ -184,12 +204,23 @@ function actionHeaders(
     ) {
     } else {
       // Action headers are how hosts pass signatures and tokens: treat every value as secret but the plain ones.
-      if (lower !== "accept" && lower !== "content-type" && lower !== "user-agent") registerSecret(value);
+      if (!PLAIN_HEADERS.has(lower)) registerSecret(value);
       headers[name] = value;
     }
   }
   return { headers, credential };
 }
+
+/** Action headers whose values say nothing secret (redacting them would only garble messages). */
+const PLAIN_HEADERS: ReadonlySet<string> = new Set([
+  "accept",
+  "content-type",
+  "user-agent",
+  "x-xet-cas-url",
+  "x-xet-token-expiration",
+  "x-xet-hash",
+  "x-xet-session-id",
+]);
 
 /** expires_in (relative to our clock when we asked) wins over expires_at, as git-lfs does. */
 function expiry(download: { expires_in?: unknown; expires_at?: unknown }, askedAt: number): number | undefined {
@@ -216,7 +247,6 @@ export function explainBatchFailure(
         ? `There is no Git LFS API at ${displayUrl(context.endpoint)}`
         : `The LFS batch request for ${context.repo} failed (HTTP ${status})`,
     context: {
-      source: "git-lfs",
       repo: context.repo,
       endpoint: failure.url,
       credentials: context.credential ? "sent" : "none (anonymous)",

@@ -14,27 +14,31 @@ const EXPIRY_MARGIN_MS = 60_000;
  * The server's own Authorization (in the action) goes to the href's host; ours goes only
  * to the hosts we trust with it (never to an href on another host). An href that has
  * expired (the engine may reach a file long after the batch call, or resume it later)
- * is renewed with a one-object batch request first.
+ * is renewed with a one-object batch request first. Without a `first` action (a fallback
+ * that may never be needed) the batch request is made on the first open.
  */
 export function lfsObjectSource(
   object: LfsObjectRequest,
-  first: DownloadAction,
+  first: DownloadAction | undefined,
   context: BatchContext & { readonly ownCredential: Credential | undefined; readonly now?: () => number },
 ): ByteSource {
   let action = first;
-  let source = byteSourceFor(context.http, action, context.ownCredential, object.path);
+  let source = action && byteSourceFor(context.http, action, context.ownCredential, object.path);
   return {
-    description: `${object.path} (${displayUrl(first.href)})`,
+    description: first
+      ? `${object.path} (${displayUrl(first.href)})`
+      : `${object.path} (${displayUrl(context.endpoint)})`,
     supportsRanges: true,
     async open(range, signal) {
       const now = (context.now ?? Date.now)();
-      if (action.expiresAt !== undefined && action.expiresAt - EXPIRY_MARGIN_MS <= now) {
+      if (action === undefined || (action.expiresAt !== undefined && action.expiresAt - EXPIRY_MARGIN_MS <= now)) {
         const renewed = (await requestDownloads([object], { ...context, signal })).get(object.oid);
         if (renewed !== undefined) {
           action = renewed;
           source = byteSourceFor(context.http, action, context.ownCredential, object.path);
         }
       }
+      if (source === undefined) throw new Error(`internal error: no download action for ${object.path}`);
       return source.open(range, signal);
     },
   };
@@ -69,6 +73,8 @@ export function gitBlobSource(git: GitRunner, oid: string, path: string): ByteSo
         start: 0,
         totalSize: undefined,
         resumable: false,
+        // A blob id names its bytes: a copy that failed its check would fail again.
+        validator: `git blob ${oid}`,
         cancel: async () => {
           stdout.destroy();
         },

@@ -11,10 +11,13 @@
  * with extensions (`ext-N-name` lines) are refused: their content must be run through
  * programs we do not have.
  */
+import { MAX_FILE_BYTES } from "../../transfer/preflight.js";
+
 export const MAX_POINTER_BYTES = 1024;
 
 const VERSIONS = ["https://git-lfs.github.com/spec/v1", "https://hawser.github.com/spec/v1", "http://git-media.io/v/2"];
-const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+/** The engine's rule for any listed size (src/transfer/preflight.ts), applied where the pointer is read. */
+const MAX_SIZE = MAX_FILE_BYTES;
 
 export interface LfsPointer {
   readonly oid: string;
@@ -54,8 +57,12 @@ export function readPointer(content: Uint8Array): PointerReading {
   if (oid === undefined || size === undefined) return invalid("it lacks an oid or size line");
   const hex = /^sha256:([0-9a-f]{64})$/.exec(oid);
   if (!hex) return invalid(`its oid ${JSON.stringify(oid.slice(0, 80))} is not "sha256:" and 64 lowercase hex digits`);
-  if (!/^(0|[1-9][0-9]*)$/.test(size) || Number(size) > MAX_SIZE)
+  if (!/^(0|[1-9][0-9]*)$/.test(size))
     return invalid(`its size ${JSON.stringify(size.slice(0, 40))} is not a whole number of bytes`);
+  if (Number(size) > MAX_SIZE)
+    return invalid(
+      `its size ${size.slice(0, 40)} is more than the ${MAX_SIZE} bytes (64 TiB) the fetcher accepts for one file`,
+    );
   const known = new Set(["version", "oid", "size"]);
   const unknown = [...fields.keys()].filter((key) => !known.has(key));
   if (unknown.length > 0) return invalid(`it has unknown keys: ${unknown.join(", ")}`);

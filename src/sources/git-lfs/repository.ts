@@ -55,7 +55,7 @@ export async function fetchCommit(git: GitRunner, url: string, rev: string, sign
   if (type !== "commit") {
     throw new UserError({
       what: `Commit ${rev} is not in ${displayUrl(url)}`,
-      context: { source: "git-lfs", url: displayUrl(url), rev, found: type },
+      context: { url: displayUrl(url), rev, found: type },
       fix: ["Check rev: it must be a full commit id of this repository (git ls-remote URL lists the branch heads)."],
     });
   }
@@ -150,7 +150,7 @@ function explainFetchFailure(error: unknown, url: string, rev: string): unknown 
         : missing
           ? `${displayUrl(url)} has no git repository`
           : `Cannot fetch commit ${rev} from ${displayUrl(url)}`,
-      context: { source: "git-lfs", url: displayUrl(url), rev },
+      context: { url: displayUrl(url), rev },
       cause:
         error.stderr
           .split("\n")

@@ -32,17 +32,22 @@ export function parseGitLfsSource(r: FieldReader): GitLfsSource {
   };
   r.done();
   checkGitUrl(source.url, `${r.where}.url`);
-  if (!COMMIT.test(source.rev)) {
-    throw invalid(
-      `${r.where}.rev`,
-      "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move",
-      source.rev,
-    );
-  }
+  checkCommit(source.rev, `${r.where}.rev`);
   return source;
 }
 
-function checkGitUrl(text: string, where: string): URL {
+/** A revision a fixed-output fetch can pin: a full commit id (git-lfs and git-xet). */
+export function checkCommit(rev: string, where: string): void {
+  if (!COMMIT.test(rev)) {
+    throw invalid(
+      where,
+      "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move",
+      rev,
+    );
+  }
+}
+
+export function checkGitUrl(text: string, where: string): URL {
   return checkHttpUrl(text, where, {
     example: "https://github.com/org/model.git",
     credentialsFrom: "auth.tokenFile or auth.tokenEnvVar",

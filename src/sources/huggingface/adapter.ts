@@ -9,6 +9,8 @@ import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
 import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
 import { explainHubFailure } from "./hub-errors.js";
+import { hubXet, type HubXet } from "./xet.js";
+import { explainXetFailure } from "../xet/explain.js";
 import type { HuggingFaceSource } from "./spec.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
@@ -54,16 +56,19 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     const hub = { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token };
     // Every failure of a Hub call is explained; of a download only a refusal (gated repos
     // list their files to anyone and refuse the first download): a missing file is the file's.
-    context.explainFailuresWith((failure, { file }) =>
-      file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined,
+    context.explainFailuresWith(
+      (failure, scope) =>
+        explainXetFailure(failure, scope) ??
+        (scope.file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined),
     );
 
-    const commit = await resolveCommit(context.http, ref, source.revision, context.signal);
-    const tree = await listTree(context.http, ref, commit, context.signal);
-    if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
-
+    const pinned = pinnedCommit(context.pinned);
+    const commit = pinned ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
     const keep = compileAllowPatterns(source.files);
-    const selected = tree.filter((entry) => keep(entry.path));
+    const { files: selected, listed } = await listTree(context.http, ref, commit, keep, context.signal);
+    if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
+    else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
+
     if (selected.length === 0) {
       throw nothingSelected({
         noun: "file",
@@ -76,7 +81,8 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
           token: token ? `from ${token.origin}` : "none (anonymous)",
         },
         patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
-        available: tree.map((entry) => entry.path),
+        available: listed.sample,
+        availableCount: listed.count,
         whenEmpty: [],
       });
     }
@@ -86,10 +92,11 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       `the Hub's listing of ${source.repo}`,
     );
 
+    const xet = hubXet(selected, ref, commit, context);
     return {
       commit,
       refs: source.revision === commit ? [] : [source.revision],
-      files: selected.map((entry) => planFile(entry, ref, commit, context)),
+      files: selected.map((entry) => planFile(entry, ref, commit, context, xet)),
       metaSource: {
         type: source.type,
         repo: source.repo,
@@ -102,7 +109,21 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
   },
 };
 
-function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: AdapterContext): PlannedFile {
+/** A lock's commit (docs/lockfile.md): the tree at that commit, wherever the revision points now. */
+function pinnedCommit(pinned: AdapterContext["pinned"]): string | undefined {
+  const commit = pinned?.["commit"];
+  if (commit !== undefined && !GIT_SHA1.test(commit))
+    throw new UserError({ what: `The pinned commit ${JSON.stringify(commit)} is not 40 lowercase hex digits` });
+  return commit;
+}
+
+function planFile(
+  entry: HubTreeFile,
+  ref: HubRepoRef,
+  commit: string,
+  context: AdapterContext,
+  xet: HubXet,
+): PlannedFile {
   const malformed = (why: string) =>
     new UserError({ what: `The Hub's listing of ${ref.repo} gives ${entry.path} a malformed digest: ${why}` });
   // The blob name comes from the server and becomes a file name: only plain hex is accepted.
@@ -118,7 +139,10 @@ function planFile(entry: HubTreeFile, ref: HubRepoRef, commit: string, context: 
     size: entry.size,
     expected: entry.lfs ? { sha256: entry.lfs.oid } : { gitBlobSha1: entry.oid },
     blobName: entry.lfs ? entry.lfs.oid : entry.oid,
-    source: context.http.byteSource(url, { credential: ref.credential, description: `${ref.repo}/${entry.path}` }),
+    source: xet.sourceFor(
+      entry,
+      context.http.byteSource(url, { credential: ref.credential, description: `${ref.repo}/${entry.path}` }),
+    ),
     hubTreeEntry: {
       size: entry.size,
       blobId: entry.oid,

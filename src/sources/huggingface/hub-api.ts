@@ -1,13 +1,22 @@
-import type { HttpClient } from "../../http/client.js";
+import type { HttpClient, JsonReader } from "../../http/client.js";
 import type { Credential } from "../../http/settings.js";
 import { UserError } from "../../errors/user-error.js";
+import { JsonArrayStream, JsonEntryStream } from "../../json/index.js";
+import { type ListingTally, listingTally } from "../listing.js";
+import { readXetAccess, type XetAccess } from "../xet/tokens.js";
 import type { HubRepoType } from "./spec.js";
 
 /**
- * The two Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
+ * The Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
  * list_repo_tree): revision → commit, and the recursive tree at that commit, following
- * `Link` pages.
+ * `Link` pages; and for files stored in Xet, a Xet read token.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
+ *
+ * Both are read as they arrive (src/json), keeping only what is used: of the revision info
+ * its `sha` (not the list of every file a large repo's answer carries), of the tree the
+ * entries the `files` patterns select, each page filtered while it is parsed. A listing's
+ * memory is then what is fetched, not what the repo holds; its length is capped
+ * (src/sources/listing.ts).
  */
 export interface HubRepoRef {
   readonly endpoint: string;
@@ -22,9 +31,15 @@ export interface HubTreeFile {
   /** Git blob sha1 (of the LFS pointer for LFS files). */
   readonly oid: string;
   readonly lfs: { readonly oid: string; readonly size: number } | undefined;
+  /**
+   * The Xet file hash, lowercased, when the listing gives a valid one (64 hex digits, as
+   * huggingface_hub's utils/_xet.py accepts it); anything else means the file has no Xet data.
+   */
+  readonly xetHash: string | undefined;
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
+const XET_HASH = /^[0-9a-fA-F]{64}$/;
 /** A repo with more pages than this is a server that never stops paginating. */
 const MAX_TREE_PAGES = 100_000;
 
@@ -44,8 +59,7 @@ export async function resolveCommit(
   signal: AbortSignal,
 ): Promise<string> {
   const url = `${apiBase(ref)}/revision/${encodeURIComponent(revision)}`;
-  const { body } = await http.getJson<unknown>(url, { credential: ref.credential, signal });
-  const sha = typeof body === "object" && body !== null ? (body as { sha?: unknown }).sha : undefined;
+  const { body: sha } = await http.readJson(url, shaOnly, { credential: ref.credential, signal });
   if (typeof sha !== "string" || !COMMIT.test(sha)) {
     throw new UserError({
       what: `The Hub did not return a commit for revision '${revision}' of ${ref.repo}`,
@@ -56,13 +70,39 @@ export async function resolveCommit(
   return sha;
 }
 
+/** The `sha` member of the revision info; the rest (siblings, card data) is checked but never built. */
+function shaOnly(): JsonReader<unknown> {
+  let sha: unknown;
+  const stream = new JsonEntryStream({
+    select: (key) => key === "sha",
+    onEntry: (_key, value) => {
+      sha = value;
+    },
+  });
+  return {
+    write: (chunk) => stream.write(chunk),
+    end: () => {
+      stream.end();
+      return sha;
+    },
+  };
+}
+
+/** The files of a tree listing that `keep` selects, and a tally of all of it (for "nothing matches"). */
+export interface HubTree {
+  readonly files: readonly HubTreeFile[];
+  readonly listed: ListingTally;
+}
+
 export async function listTree(
   http: HttpClient,
   ref: HubRepoRef,
   commit: string,
+  keep: (path: string) => boolean,
   signal: AbortSignal,
-): Promise<HubTreeFile[]> {
+): Promise<HubTree> {
   const files: HubTreeFile[] = [];
+  const listed = listingTally(`the Hub's tree listing of ${ref.repo}`);
   const visited = new Set<string>();
   let next: string | undefined = `${apiBase(ref)}/tree/${commit}?recursive=true&expand=false`;
   while (next !== undefined) {
@@ -73,21 +113,49 @@ export async function listTree(
       });
     }
     visited.add(next);
-    const page = await http.getJson<unknown>(next, { credential: ref.credential, signal });
-    if (!Array.isArray(page.body)) {
-      throw new UserError({
-        what: `The Hub's tree listing of ${ref.repo} is not a JSON array`,
-        context: { endpoint: ref.endpoint },
-      });
-    }
-    for (const entry of page.body) {
-      const file = readTreeEntry(entry, ref.repo);
-      if (file) files.push(file);
-    }
+    // Filtered while parsed, into the page's own list: a page cut off and asked again is not counted twice.
+    const page = await http.readJson(next, () => treePage(ref, keep, listed), {
+      credential: ref.credential,
+      signal,
+    });
+    listed.add(page.body.entries, page.body.paths);
+    // One by one: a page may hold hundreds of thousands, more than a spread's arguments may be.
+    for (const file of page.body.files) files.push(file);
     next = nextPageUrl(page.headers["link"], page.url);
   }
-  return files;
+  return { files, listed };
 }
+
+interface TreePage {
+  readonly files: HubTreeFile[];
+  /** Entries on the page, directories included. */
+  readonly entries: number;
+  /** The first few file paths, for a message. */
+  readonly paths: string[];
+}
+
+function treePage(ref: HubRepoRef, keep: (path: string) => boolean, listed: ListingTally): JsonReader<TreePage> {
+  const page = { files: [] as HubTreeFile[], paths: [] as string[] };
+  let entries = 0;
+  const stream = new JsonArrayStream({
+    onElement: (entry) => {
+      listed.check(++entries);
+      const file = readTreeEntry(entry, ref.repo);
+      if (file === undefined) return;
+      if (page.paths.length < SAMPLE_PATHS) page.paths.push(file.path);
+      if (keep(file.path)) page.files.push(file);
+    },
+  });
+  return {
+    write: (chunk) => stream.write(chunk),
+    end: () => {
+      stream.end();
+      return { ...page, entries };
+    },
+  };
+}
+
+const SAMPLE_PATHS = 12;
 
 function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
   const bad = (why: string) =>
@@ -96,18 +164,34 @@ function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
       context: { entry: JSON.stringify(entry)?.slice(0, 200) },
     });
   if (typeof entry !== "object" || entry === null) throw bad("not an object");
-  const { type, path, size, oid, lfs } = entry as Record<string, unknown>;
+  const { type, path, size, oid, lfs, xetHash } = entry as Record<string, unknown>;
   if (type === "directory") return undefined;
   if (type !== "file") throw bad(`unknown type ${JSON.stringify(type)}`);
   if (typeof path !== "string") throw bad("path is not a string");
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
     throw bad("size is not a non-negative integer");
   if (typeof oid !== "string") throw bad("oid is not a string");
-  if (lfs === undefined || lfs === null) return { path, size, oid, lfs: undefined };
+  const xet = typeof xetHash === "string" && XET_HASH.test(xetHash) ? xetHash.toLowerCase() : undefined;
+  if (lfs === undefined || lfs === null) return { path, size, oid, lfs: undefined, xetHash: xet };
   const { oid: lfsOid, size: lfsSize } = lfs as Record<string, unknown>;
   if (typeof lfsOid !== "string") throw bad("lfs.oid is not a string");
   if (lfsSize !== undefined && lfsSize !== size) throw bad(`lfs.size ${String(lfsSize)} differs from size ${size}`);
-  return { path, size, oid, lfs: { oid: lfsOid, size } };
+  return { path, size, oid, lfs: { oid: lfsOid, size }, xetHash: xet };
+}
+
+/**
+ * A Xet token for the repo at `commit` (huggingface_hub's xet-read-token route; the Hub's
+ * own credential goes with it, to the Hub's host only). The token itself is for the CAS.
+ */
+export async function xetReadToken(
+  http: HttpClient,
+  ref: HubRepoRef,
+  commit: string,
+  signal: AbortSignal,
+): Promise<XetAccess> {
+  const url = new URL(`${apiBase(ref)}/xet-read-token/${commit}`);
+  const { body } = await http.getJson<unknown>(url, { credential: ref.credential, signal });
+  return readXetAccess(body, url);
 }
 
 /** GitHub-style `Link: <url>; rel="next"` (huggingface_hub utils/_pagination.py). */

@@ -45,7 +45,11 @@ export const mlflowAdapter: SourceAdapter<MlflowSource> = {
         : undefined,
       signal: context.signal,
     };
-    const selector = selectorOf(source);
+    // A lock pins the version a stage, alias or "latest" resolved to (docs/lockfile.md).
+    const pinned = context.pinned?.["version"];
+    if (pinned !== undefined && !/^[1-9][0-9]{0,18}$/.test(pinned))
+      throw new UserError({ what: `The pinned MLflow version ${JSON.stringify(pinned)} is not a version number` });
+    const selector = pinned === undefined ? selectorOf(source) : ({ kind: "version", version: pinned } as const);
     const failureContext = {
       source: "mlflow",
       trackingUri,

@@ -1,4 +1,6 @@
-import type { HttpClient } from "../../http/client.js";
+import type { HttpClient, JsonReader } from "../../http/client.js";
+import { JsonArrayStream } from "../../json/index.js";
+import { type ListingTally, listingTally } from "../listing.js";
 import type { Credential } from "../../http/settings.js";
 import { TransferFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";
@@ -14,6 +16,8 @@ import type { PlannedFile } from "../../model/resolved-model.js";
  * The listing gives base names only, no pagination; an empty folder may omit "files";
  * file_size is absent for folders and may be a number or a decimal string (int64 in
  * proto JSON). The client walks folders recursively, as MLflow's download_artifacts does.
+ * Each listing is read as it arrives, entry by entry (src/json), into compact entries, and the
+ * whole walk is capped like every listing (src/sources/listing.ts).
  */
 export interface ProxyArtifacts {
   readonly baseUrl: string;
@@ -30,17 +34,15 @@ export interface ListedArtifact {
 
 /** Folders deeper than this are taken for a server that lists a folder inside itself. */
 const MAX_DEPTH = 64;
-const MAX_ENTRIES = 1_000_000;
 
 export async function listProxyArtifacts(http: HttpClient, proxy: ProxyArtifacts): Promise<ListedArtifact[]> {
   const files: ListedArtifact[] = [];
-  let entries = 0;
+  const tally = listingTally(`the artifact listing of mlflow-artifacts ${proxy.root || "/"}`);
   const walk = async (relative: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH)
       throw refuse(proxy, `folders nest deeper than ${MAX_DEPTH} levels at ${JSON.stringify(relative)}`);
-    const listed = await listFolder(http, proxy, relative);
-    entries += listed.length;
-    if (entries > MAX_ENTRIES) throw refuse(proxy, `it lists more than ${MAX_ENTRIES} entries`);
+    const listed = await listFolder(http, proxy, relative, tally);
+    tally.add(listed.length);
     for (const entry of listed) {
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDir) await walk(path, depth + 1);
@@ -78,15 +80,33 @@ interface FolderEntry {
   readonly size: number | undefined;
 }
 
-async function listFolder(http: HttpClient, proxy: ProxyArtifacts, relative: string): Promise<FolderEntry[]> {
+async function listFolder(
+  http: HttpClient,
+  proxy: ProxyArtifacts,
+  relative: string,
+  tally: ListingTally,
+): Promise<FolderEntry[]> {
   const url = new URL(proxy.baseUrl);
   url.searchParams.set("path", joinPath(proxy.root, relative));
-  const { body } = await http.getJson(url, { credential: proxy.credential, signal: proxy.signal });
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw malformed(url, "the answer is not an object");
-  const files = (body as { files?: unknown }).files ?? [];
-  if (!Array.isArray(files)) throw malformed(url, "files is not a list");
-  return files.map((item: unknown) => folderEntry(item, proxy, relative, url));
+  const read = (): JsonReader<FolderEntry[]> => {
+    const entries: FolderEntry[] = [];
+    const stream = new JsonArrayStream({
+      at: "files",
+      onElement: (item) => {
+        tally.check(entries.length + 1);
+        entries.push(folderEntry(item, proxy, relative, url));
+      },
+    });
+    return {
+      write: (chunk) => stream.write(chunk),
+      end: () => {
+        stream.end();
+        return entries;
+      },
+    };
+  };
+  const { body } = await http.readJson(url, read, { credential: proxy.credential, signal: proxy.signal });
+  return body;
 }
 
 function folderEntry(item: unknown, proxy: ProxyArtifacts, relative: string, url: URL): FolderEntry {

@@ -62,7 +62,21 @@ export const ollamaAdapter: SourceAdapter<OllamaSource> = {
         : undefined;
     });
 
-    const manifest = await fetchManifest(context.http, repo, name.tag, context.signal);
+    // A lock pins the manifest by digest: the registry serves it whatever the tag names now.
+    const pinned = context.pinned?.["manifestDigest"];
+    if (pinned !== undefined && !/^sha256:[0-9a-f]{64}$/.test(pinned))
+      throw new UserError({ what: `The pinned manifest digest ${JSON.stringify(pinned)} is not sha256:<64 hex>` });
+    const manifest = await fetchManifest(context.http, repo, pinned ?? name.tag, context.signal);
+    if (pinned !== undefined && manifest.digest !== pinned) {
+      throw new TransferFailure(
+        `the registry answered the manifest ${pinned} of ${fullOllamaName(name)} with ${manifest.digest}`,
+        {
+          retryable: false,
+          code: "NMR_INTEGRITY",
+          url: manifest.url,
+        },
+      );
+    }
     const { blobs } = parseOllamaManifest(manifest.bytes, `the manifest of ${fullOllamaName(name)} from ${baseUrl}`);
     logger.info(`${shortOllamaName(name)}: tag ${name.tag} is manifest ${manifest.digest}`);
 

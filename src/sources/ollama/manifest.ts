@@ -1,4 +1,5 @@
 import { UserError } from "../../errors/user-error.js";
+import { JsonError, parseJson } from "../../json/index.js";
 
 /**
  * An Ollama manifest: a Docker image manifest v2 schema 2 whose config and layers are
@@ -14,6 +15,8 @@ const MANIFEST_LISTS = new Set([
 ]);
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
+/** A model's manifest lists a handful of layers; this is ample room and a bound on a hostile one. */
+const MAX_MANIFEST_VALUES = 100_000;
 
 export interface BlobDescriptor {
   /** "config", or "layer 3" (1-based, in manifest order), for messages. */
@@ -43,9 +46,11 @@ export function parseOllamaManifest(bytes: Uint8Array, origin: string): OllamaMa
 
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    // Bounded as every API answer is (src/json): nesting, and a manifest of a few hundred values at most.
+    json = parseJson(bytes, { maxValues: MAX_MANIFEST_VALUES });
   } catch (error) {
-    throw refuse(`it is not valid JSON (${(error as Error).message})`);
+    if (!(error instanceof JsonError)) throw error;
+    throw refuse(`it is not valid JSON (${error.message})`);
   }
   if (!isObject(json)) throw refuse("it is not a JSON object");
   const mediaType = json["mediaType"];

@@ -43,7 +43,8 @@ export const s3Adapter: SourceAdapter<S3Source> = {
           credentials: access.credentialsOrigin,
         },
         patternRule: 'Patterns are fnmatch patterns over paths relative to the prefix ("*" also matches "/").',
-        available: listing.all,
+        available: listing.sample,
+        availableCount: listing.count,
         whenEmpty: ['Check the prefix (a folder of keys, e.g. "models/tiny"), the bucket and the endpoint.'],
       });
     }

@@ -62,8 +62,9 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
         const contentRange = parseContentRange(output.ContentRange);
         if (contentRange === undefined) {
           discard(body);
+          // Retried like a reset, as for every HTTP source (src/http/byte-source.ts).
           throw new TransferFailure(`HTTP 206 without a valid Content-Range from ${description}`, {
-            retryable: false,
+            retryable: true,
             code: "NMR_BAD_RESPONSE",
             status,
             url: description,
@@ -76,6 +77,8 @@ export function s3ByteSource(access: S3Access, object: S3ObjectRef): ByteSource 
         body: guardedChunks(body, new URL(description), signal),
         start,
         totalSize,
+        // S3's ETags are strong: the same ETag, the same bytes.
+        ...(output.ETag === undefined ? {} : { validator: `ETag ${output.ETag}` }),
         cancel: async () => discard(body),
       };
     },

@@ -7,6 +7,7 @@ import type { S3Access } from "./client.js";
 import { listS3Objects, type S3Folder, type S3ListedObject } from "./listing.js";
 import { planS3Files } from "./plan.js";
 import { UserError } from "../../errors/user-error.js";
+import { listingTally } from "../listing.js";
 
 /**
  * Everything under an S3 folder as planned snapshot files: used by source.s3 and by
@@ -18,8 +19,10 @@ import { UserError } from "../../errors/user-error.js";
  * exclude is never used.
  */
 export interface S3FolderListing {
-  /** Every file under the folder, by relative path, before selection. */
-  readonly all: readonly string[];
+  /** The first few files under the folder, by relative path, before selection (for a message). */
+  readonly sample: readonly string[];
+  /** How many objects the listing holds. */
+  readonly count: number;
   readonly files: readonly PlannedFile[];
 }
 
@@ -31,9 +34,17 @@ export async function planS3Folder(
 ): Promise<S3FolderListing> {
   const policy = retryPolicyFrom(context.http.settings);
   const origin = `the listing of s3://${folder.bucket}/${folder.prefix}`;
-  const listed = await listS3Objects(access, folder, policy, context.signal);
-  const candidates = listed.flatMap((object) => relativeFile(object, folder, origin));
-  const selected = candidates.filter((file) => keep(file.path));
+  const tally = listingTally(origin);
+  const selected: { key: string; path: string }[] = [];
+  // Filtered a page at a time: only the selected objects are kept.
+  await listS3Objects(access, folder, policy, context.signal, (objects) => {
+    const files = objects.flatMap((object) => relativeFile(object, folder, origin));
+    tally.add(
+      objects.length,
+      files.map((file) => file.path),
+    );
+    for (const file of files) if (keep(file.path)) selected.push(file);
+  });
   checkRemotePaths(
     selected.map((file) => file.path),
     origin,
@@ -43,7 +54,7 @@ export async function planS3Folder(
     selected.map((file) => ({ bucket: folder.bucket, key: file.key, path: file.path })),
     { policy, concurrency: context.http.settings.concurrency, signal: context.signal },
   );
-  return { all: candidates.map((file) => file.path), files };
+  return { sample: tally.sample, count: tally.count, files };
 }
 
 function relativeFile(object: S3ListedObject, folder: S3Folder, origin: string): { key: string; path: string }[] {

@@ -23,16 +23,19 @@ const MAX_PAGES = 100_000;
 
 /**
  * Every object whose key starts with the prefix, following ListObjectsV2's continuation
- * tokens. Each page is retried by the shared policy. A server that repeats a token or
- * claims more pages without giving a token is refused rather than followed forever.
+ * tokens, handed to `onPage` a page at a time (the caller keeps what it selects: a listing
+ * costs what is fetched, not what the prefix holds). Each page is retried by the shared
+ * policy. A server that repeats a token or claims more pages without giving a token is
+ * refused rather than followed forever. The SDK reads each answer whole and parses its
+ * XML recursively; undici-handler.ts bounds both.
  */
 export async function listS3Objects(
   access: S3Access,
   folder: S3Folder,
   policy: RetryPolicy,
   signal: AbortSignal,
-): Promise<S3ListedObject[]> {
-  const objects: S3ListedObject[] = [];
+  onPage: (objects: readonly S3ListedObject[]) => void,
+): Promise<void> {
   const seenTokens = new Set<string>();
   const where = `s3://${folder.bucket}/${folder.prefix}`;
   let token: string | undefined;
@@ -61,11 +64,13 @@ export async function listS3Objects(
           ),
       },
     );
+    const objects: S3ListedObject[] = [];
     for (const entry of response.Contents ?? []) {
       if (entry.Key === undefined) continue;
       objects.push({ key: entry.Key, size: entry.Size ?? 0, etag: entry.ETag });
     }
-    if (!response.IsTruncated) return objects;
+    onPage(objects);
+    if (!response.IsTruncated) return;
     const next = response.NextContinuationToken;
     const broken = (why: string) =>
       new TransferFailure(`the listing of ${where} ${why} (page ${page}); the server is broken`, {

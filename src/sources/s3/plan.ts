@@ -43,6 +43,7 @@ export async function planS3Files(
           expected: expectedDigestsFor(head, access.endpoint !== undefined),
           blobName: null,
           source: s3ByteSource(access, { bucket: file.bucket, key: file.key, etag: head.ETag }),
+          ...(head.ETag === undefined ? {} : { etag: head.ETag }),
         };
       }),
     ),

@@ -1,8 +1,10 @@
-import type { Readable } from "node:stream";
+import { pipeline, Transform, type Readable } from "node:stream";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Dispatcher } from "undici";
+import { TransferFailure } from "../../errors/failures.js";
 import { request } from "../../http/undici.js";
 import { normaliseHeaders } from "../../http/failure.js";
+import { displayUrl } from "../../util/secrets.js";
 
 /**
  * The AWS SDK's request handler, sending through the fetcher's own undici dispatcher
@@ -15,6 +17,12 @@ import { normaliseHeaders } from "../../http/failure.js";
  *
  * The SDK's handler contract is structural: `handle(request)` resolves to
  * `{ response: { statusCode, headers, body } }` with a Node Readable body.
+ *
+ * The SDK reads an XML answer (a listing, an error) whole into memory and parses it with a
+ * recursive descent parser (@aws-sdk/xml-builder's parseXML), bounded in neither size nor
+ * depth: a hostile endpoint could send gigabytes, or nest elements until the stack
+ * overflows. Such answers pass through `boundedXml` first: at most 32 MiB (a page of 1000
+ * keys is well under 1 MiB), nested at most 64 elements deep (S3's are 3).
  */
 export interface SdkRequest {
   readonly method: string;
@@ -51,11 +59,14 @@ export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3Clie
         // undici follows no redirect without its interceptor: the SDK reads S3's 301/307 itself.
         ...(signal === undefined ? {} : { signal }),
       });
+      const body = response.body as Readable;
+      // Object contents are the engine's (a GetObject's 2xx body); listings and errors are XML for the SDK.
+      const isXml = sdkRequest.query?.["list-type"] !== undefined || response.statusCode >= 300;
       return {
         response: {
           statusCode: response.statusCode,
           headers: { ...normaliseHeaders(response.headers) },
-          body: response.body as Readable,
+          body: isXml ? pipeline(body, boundedXml(url), () => undefined) : body,
         },
       };
     },
@@ -93,6 +104,42 @@ function buildQueryString(query: Readonly<Record<string, string | readonly strin
 
 function escapeUri(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const MAX_XML_BYTES = 32 * 1024 * 1024;
+const MAX_XML_DEPTH = 64;
+
+/**
+ * Passes an XML answer through unchanged while counting its bytes and how deep its elements
+ * nest (an opening tag `<name` counts one level, `</` and `/>` close one; comments,
+ * declarations and CDATA start with `<!` or `<?` and do not count), and fails it past either
+ * bound before the SDK sees it.
+ */
+function boundedXml(url: URL): Transform {
+  let bytes = 0;
+  let depth = 0;
+  let previous = 0;
+  const refuse = (why: string) =>
+    new TransferFailure(`the S3 answer from ${displayUrl(url)} ${why}: refused before the SDK parses it`, {
+      retryable: false,
+      code: "NMR_BAD_RESPONSE",
+      url: displayUrl(url),
+    });
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.byteLength;
+      if (bytes > MAX_XML_BYTES) return done(refuse(`is longer than ${MAX_XML_BYTES / (1024 * 1024)} MiB`));
+      for (const byte of chunk) {
+        if (previous === 0x3c /* < */) {
+          if (byte === 0x2f /* / */) depth--;
+          else if (byte !== 0x21 /* ! */ && byte !== 0x3f /* ? */) depth++;
+        } else if (previous === 0x2f && byte === 0x3e /* /> */) depth--;
+        previous = byte;
+        if (depth > MAX_XML_DEPTH) return done(refuse(`nests elements deeper than ${MAX_XML_DEPTH} levels`));
+      }
+      done(null, chunk);
+    },
+  });
 }
 
 function requestBody(body: unknown): string | Uint8Array | Readable | undefined {

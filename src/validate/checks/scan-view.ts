@@ -17,7 +17,7 @@ export interface ScannedViewFile {
  * (the meta file, refs/, trees/) are not model content and are left out.
  */
 export async function scanView(view: ModelView, options: ScanOptions = {}): Promise<ScannedViewFile[]> {
-  const report = await scanPaths([view.raw], options);
+  const report = await scanPaths([view.raw], { ...options, followLinksInto: view.linkRoots });
   const scanned: ScannedViewFile[] = [];
   for (const file of report.files) {
     const inRaw = relative(view.raw, file.path).split(sep).join("/");

@@ -1,0 +1,123 @@
+/**
+ * Case: Xet. `serve` keeps two repos in Xet (--xet): one large file, and a 3-file model whose
+ * files share runs of bytes (file 2 starts with file 1's first quarter of the model; file 3
+ * is one block twice). nix-model-repo downloads them through Xet (network.xet = "required") and
+ * through the bridge (`resolve`, network.xet = "off"); @huggingface/hub downloads them through
+ * its own Xet client (XetBlob). Serve's Xet preparation (content-defined chunking, ~27 MiB/s)
+ * runs before anything is timed. A counting relay in front of serve measures the bytes each
+ * client received on the wire.
+ *
+ * The contents are incompressible (the bench's AES stream), as trained weights nearly are:
+ * Xet's compression has little to find; what it saves is repeated chunks within a file. Neither
+ * client keeps a chunk cache across files, so runs shared between files are downloaded per file.
+ */
+import { join } from "node:path";
+import { startCountingProxy } from "../lib/counting-proxy.mjs";
+import { compareTools, comparisonTable } from "../lib/compare.mjs";
+import { writeHubRepo } from "../lib/fixture.mjs";
+import { startHubServer } from "../lib/servers.mjs";
+import { fixed, MiB } from "../lib/table.mjs";
+import { cleanEnv, huggingFaceHub, oursFetch } from "../lib/tools.mjs";
+
+export const title = "Xet: through Xet vs the bridge (resolve) vs @huggingface/hub's Xet download";
+
+/** The 3-file model in units of an eighth of its size: 4 + 3 + 1 units, 2 shared across files, ½ repeated within one. */
+function modelFiles(totalBytes) {
+  const unit = Math.floor(totalBytes / 8);
+  return [
+    { path: "config.json", size: 200, seed: "xet-config" },
+    {
+      path: "model-00001-of-00003.safetensors",
+      size: 4 * unit,
+      parts: [
+        { size: 3 * unit, seed: "xet-a" },
+        { size: unit, seed: "xet-b" },
+      ],
+    },
+    {
+      path: "model-00002-of-00003.safetensors",
+      size: 3 * unit,
+      // The AES stream's prefix: the first two units of "xet-a" are file 1's first two.
+      parts: [
+        { size: 2 * unit, seed: "xet-a" },
+        { size: unit, seed: "xet-c" },
+      ],
+    },
+    {
+      path: "model-00003-of-00003.safetensors",
+      size: unit,
+      parts: [
+        { size: unit / 2, seed: "xet-d" },
+        { size: unit / 2, seed: "xet-d" },
+      ],
+    },
+  ];
+}
+
+export async function run(context) {
+  const { config, peers, cli, scratch, progress } = context;
+  const root = join(scratch, "hub");
+  const largeBytes = Math.round(config.xetLargeMiB * MiB);
+  progress(`writing a ${config.xetLargeMiB} MiB file and a ${config.xetModelMiB} MiB model`);
+  const large = await writeHubRepo(root, "bench/xet-large", [
+    { path: "model.safetensors", size: largeBytes, seed: "xet-large" },
+  ]);
+  const model = await writeHubRepo(root, "bench/xet-model", modelFiles(Math.round(config.xetModelMiB * MiB)));
+  const hub = await startHubServer(cli, root, ["--xet", "bench/xet-large", "--xet", "bench/xet-model"]);
+  const relay = await startCountingProxy(hub.url);
+  try {
+    // The first listing of a Xet repo chunks its files: done here, before any timing.
+    const preparing = performance.now();
+    for (const repoId of ["bench/xet-large", "bench/xet-model"]) {
+      progress(`serve chunks ${repoId} for Xet (not timed)`);
+      const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
+      if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
+      const listing = await answer.json();
+      if (!listing.some((entry) => entry.xetHash)) throw new Error(`serve lists no xetHash for ${repoId}`);
+    }
+    const prepareSeconds = (performance.now() - preparing) / 1000;
+
+    const env = cleanEnv(scratch);
+    const sections = [
+      `serve's Xet preparation of ${fixed(config.xetLargeMiB + config.xetModelMiB, 0)} MiB took ${fixed(prepareSeconds, 1)} s (not timed below).`,
+    ];
+    for (const { name, repo, repoId, mode, bytes } of [
+      { name: "one large file", repo: large, repoId: "bench/xet-large", mode: "file", bytes: largeBytes },
+      {
+        name: "a 3-file model with shared chunks",
+        repo: model,
+        repoId: "bench/xet-model",
+        mode: "snapshot",
+        bytes: model.files.reduce((sum, file) => sum + file.size, 0),
+      },
+    ]) {
+      const common = { scratch, env, hubUrl: relay.url, repoId, expectedFiles: repo.files, expected: repo.files[0] };
+      const tools = [
+        oursFetch({ ...common, cli, xet: "required" }),
+        oursFetch({ ...common, cli, xet: "off" }),
+        {
+          ...huggingFaceHub({ ...common, mode, path: repo.files.find((file) => file.lfs).path }),
+          skip: peers.huggingFaceHub.skip,
+        },
+      ];
+      progress(`downloading ${name}`);
+      const summaries = await compareTools({
+        tools,
+        runs: config.runs,
+        scratch,
+        counters: [{ count: () => relay.received() }],
+      });
+      sections.push(
+        `-- ${name}: ${fixed(bytes / MiB, 0)} MiB in ${repo.files.length} file(s)`,
+        comparisonTable(summaries, { bytes }, [
+          { header: "wire MiB", value: (summary) => summary.requests && fixed(summary.requests / MiB, 1) },
+          { header: "wire / size", value: (summary) => summary.requests && fixed(summary.requests / bytes, 3) },
+        ]),
+      );
+    }
+    return sections.join("\n");
+  } finally {
+    await relay.close();
+    await hub.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * An interrupted `prefetch` leaves nothing behind (issue 14, item 6): the bundled CLI
+ * prefetches a file from a server on loopback that sends it slowly, and is sent SIGINT (or
+ * SIGTERM) while the file is half written. It must exit as a shell does (128 + the signal)
+ * and leave no nix-model-repo-prefetch-* directory and no .incomplete file in its TMPDIR.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { cliPath } from "../helpers/cli.js";
+import { useFaultBed } from "../helpers/transfer-fixtures.js";
+
+const bed = useFaultBed();
+let runs = 0;
+
+/** Every path under `dir`, relative. */
+async function everythingUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
+}
+
+async function interruptMidDownload(signal: "SIGINT" | "SIGTERM") {
+  const tmp = join(bed.dir.path, `tmp-${++runs}`);
+  await mkdir(tmp);
+  const path = `/slow-${runs}/model.bin`;
+  // 1 MiB at 200 KiB/s: the download is under way for seconds.
+  bed.server.serveGenerated(path, 1024 * 1024, runs, { trickleBytesPer100Ms: 20 * 1024 });
+  const child = spawn(process.execPath, [cliPath, "prefetch", `url:${bed.server.url(path)}`], {
+    env: { ...process.env, TMPDIR: tmp, NIX_MODEL_REPO_PROGRESS: "plain" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // Wait until the file is being written, then interrupt.
+  for (;;) {
+    const paths = await everythingUnder(tmp);
+    if (paths.some((entry) => entry.endsWith(".incomplete")) && bed.server.requestsFor(path)[0]?.bytesSent) break;
+    await sleep(20);
+  }
+  child.kill(signal);
+  return { code: await exited, stderr, tmp };
+}
+
+describe("an interrupted prefetch", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("on %s exits with %d and leaves no directory and no .incomplete file", async (signal, status) => {
+    const { code, stderr, tmp } = await interruptMidDownload(signal);
+    expect(code, stderr).toBe(status);
+    expect(stderr).toContain(`interrupted by ${signal}: stopped, and removed what it had written`);
+    expect(await everythingUnder(tmp)).toEqual([]);
+  });
+});
