@@ -26,7 +26,15 @@ import * as endToEnd from "./cases/end-to-end.mjs";
 import { findBenchModules, runBenchModule } from "./cases/modules.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/nix-model-repo.mjs", import.meta.url));
-const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead, xet, e2e: endToEnd };
+const CASES = {
+  large: largeFile,
+  limited: rateLimited,
+  small: smallFiles,
+  hash: narHash,
+  overhead,
+  xet,
+  e2e: endToEnd,
+};
 
 function progress(message) {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  … ${message}`);
