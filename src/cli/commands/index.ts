@@ -24,6 +24,27 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
     },
   ],
   [
+    "list",
+    {
+      summary: "List the models on this machine and in the lockfile, with sizes and what keeps them",
+      load: async () => (await import("./list.js")).default,
+    },
+  ],
+  [
+    "info",
+    {
+      summary: "Show one model: source, revision, files, hashes, validation, GC roots, shared blobs",
+      load: async () => (await import("./info.js")).default,
+    },
+  ],
+  [
+    "gc",
+    {
+      summary: "Pin models against garbage collection (gc pin|unpin|list)",
+      load: async () => (await import("./gc.js")).default,
+    },
+  ],
+  [
     "fetch",
     {
       summary: "Fetch a model described by a spec file into a directory (the FOD builder)",

@@ -1,0 +1,64 @@
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/**
+ * A Nix store of its own for a test file (NIX_STORE_DIR, NIX_STATE_DIR, NIX_LOG_DIR under
+ * a temporary folder): its GC roots are only the test's, so `list` shows exactly what the
+ * test made, and `nix-collect-garbage` collects only the test's paths, never what other
+ * tests or people have in /nix/store. Builds work as in /nix/store (sandbox off, the
+ * stand-in pkgs use host tools); nothing can be substituted into it.
+ */
+export interface PrivateStore {
+  readonly root: string;
+  readonly storeDir: string;
+  /** The environment every Nix command and CLI run of the test needs (and XDG_DATA_HOME for pins). */
+  readonly env: NodeJS.ProcessEnv;
+  /** nix-build of an expression; each out path gets a GC root link `<outLink>`, `<outLink>-2`, … when given. */
+  build(expression: string, outLink?: string): Promise<string[]>;
+  nixStore(args: readonly string[]): Promise<string>;
+  collectGarbage(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function privateStore(): Promise<PrivateStore> {
+  const root = await mkdtemp(join(tmpdir(), "nmr-store-"));
+  // Builds run as the nixbld users: they must reach the store.
+  await chmod(root, 0o755);
+  const storeDir = join(root, "store");
+  const env: NodeJS.ProcessEnv = {
+    NIX_STORE_DIR: storeDir,
+    NIX_STATE_DIR: join(root, "var"),
+    NIX_LOG_DIR: join(root, "log"),
+    XDG_DATA_HOME: join(root, "data"),
+  };
+  const exec = async (command: string, args: readonly string[]) => {
+    const { stdout } = await run(command, [...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 << 20,
+      timeout: 300_000,
+    });
+    return stdout;
+  };
+  return {
+    root,
+    storeDir,
+    env,
+    async build(expression, outLink) {
+      const dir = await mkdtemp(join(root, "expr-"));
+      await chmod(dir, 0o755);
+      const file = join(dir, "default.nix");
+      await writeFile(file, expression);
+      const link = outLink === undefined ? ["--no-out-link"] : ["--out-link", outLink];
+      const stdout = await exec("nix-build", [...link, "--option", "substituters", "", file]);
+      return stdout.trim().split("\n");
+    },
+    nixStore: (args) => exec("nix-store", args),
+    collectGarbage: () => exec("nix-collect-garbage", []),
+    close: () => rm(root, { recursive: true, force: true }),
+  };
+}
