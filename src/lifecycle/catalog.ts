@@ -4,6 +4,7 @@ import { entryMeta, type LockEntry, type LockFile, readLockFile } from "../lockf
 import { defaultStoreDir } from "../nix/store-path.js";
 import { requisites, storePathInfos, storePathOf } from "../nix/store-query.js";
 import { canonicalJson } from "../util/canonical-json.js";
+import { printable } from "../util/printable.js";
 import { type Inventory, modelsOf, rootGraph, type StoreModel, takeInventory } from "./inventory.js";
 import { readStoredMeta, type StoredMeta } from "./meta.js";
 
@@ -74,12 +75,19 @@ export async function resolveTarget(argument: string, catalog: Catalog): Promise
   if (looksLikePath(argument)) return { kind: "store", ...(await modelAtPath(argument, catalog.inventory)) };
   const locked = catalog.entries.find((entry) => entry.name === argument);
   if (locked !== undefined) return { kind: "lock", locked };
-  const named = catalog.inventory.models.filter((model) => model.name === argument);
-  if (named.length === 1) return { kind: "store", model: named[0]!, rooted: true };
+  const lookedIn =
+    catalog.lock === null ? "there is no lockfile here" : `${catalog.lockPath} has no entry of that name`;
+  return { kind: "store", model: modelNamed(argument, catalog.inventory, lookedIn), rooted: true };
+}
+
+/** The one store model the GC roots keep under `name`; `lookedIn` says where else it was looked for. */
+export function modelNamed(name: string, inventory: Inventory, lookedIn: string): StoreModel {
+  const named = inventory.models.filter((model) => model.name === name);
+  if (named.length === 1) return named[0]!;
   if (named.length > 1) {
     throw new UserError(
       {
-        what: `${named.length} models on this machine are named ${argument}`,
+        what: `${named.length} models on this machine are named ${printable(name)}`,
         context: Object.fromEntries(named.map((model, index) => [`path ${index + 1}`, model.path])),
         fix: ["Name one by its store path instead of its name."],
       },
@@ -88,11 +96,8 @@ export async function resolveTarget(argument: string, catalog: Catalog): Promise
   }
   throw new UserError(
     {
-      what: `No model named ${argument}`,
-      cause:
-        catalog.lock === null
-          ? "no lockfile entry has that name (there is no lockfile here) and no model of that name is kept by a GC root"
-          : `${catalog.lockPath} has no entry of that name and no model of that name is kept by a GC root`,
+      what: `No model named ${printable(name)}`,
+      cause: `${lookedIn}, and no model of that name is kept by a GC root`,
       fix: [
         "`nix-model-repo list` shows the names; a model nothing roots is named by its store path (./result, /nix/store/…).",
       ],
@@ -118,7 +123,7 @@ export async function modelAtPath(
     real = await realpath(argument);
   } catch (error) {
     throw new UserError(
-      { what: `Cannot read ${argument}`, cause: (error as NodeJS.ErrnoException).code ?? String(error) },
+      { what: `Cannot read ${printable(argument)}`, cause: (error as NodeJS.ErrnoException).code ?? String(error) },
       { exitCode: 2 },
     );
   }
@@ -127,7 +132,7 @@ export async function modelAtPath(
   if (storePath === undefined) {
     throw new UserError(
       {
-        what: `${argument} is not in the Nix store (${storeDir})`,
+        what: `${printable(argument)} is not in the Nix store (${storeDir})`,
         fix: ["Give a model's store path, or a link to one such as ./result."],
       },
       { exitCode: 2 },

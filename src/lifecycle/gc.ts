@@ -6,6 +6,7 @@ import { isEntryName, lockedStorePaths } from "../lockfile/index.js";
 import { validStorePaths } from "../nix/store.js";
 import { addIndirectRoot, gcRoots, storePathName } from "../nix/store-query.js";
 import { compareBytes } from "../util/canonical-json.js";
+import { printable } from "../util/printable.js";
 import type { Target } from "./catalog.js";
 
 /**
@@ -130,7 +131,7 @@ function checkPinName(name: string): void {
   if (!isEntryName(name)) {
     throw new UserError(
       {
-        what: `${JSON.stringify(name)} cannot name a pin`,
+        what: `${printable(JSON.stringify(name))} cannot name a pin`,
         fix: ["A pin is named like a model: letters, digits and + _ . = ? - (not starting with . - = or ?)."],
       },
       { exitCode: 2 },

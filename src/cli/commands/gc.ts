@@ -61,7 +61,7 @@ const command: Command = {
       const removed = await unpin(rest[0]!);
       if (removed.length === 0) {
         throw new UserError({
-          what: `${rest[0]} is not pinned`,
+          what: `${rest[0]!} is not pinned`,
           fix: [`\`nix-model-repo gc list\` shows the pins in ${gcRootsDirectory()}.`],
         });
       }

@@ -24,6 +24,13 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
     },
   ],
   [
+    "verify",
+    {
+      summary: "Tell whether upstream changed since a model was locked or built, without downloading weights",
+      load: async () => (await import("./verify.js")).default,
+    },
+  ],
+  [
     "list",
     {
       summary: "List the models on this machine and in the lockfile, with sizes and what keeps them",
