@@ -9,7 +9,7 @@ import {
   storePathName,
 } from "../nix/store-query.js";
 import { defaultStoreDir } from "../nix/store-path.js";
-import { readStoredMeta, type StoredMeta } from "./meta.js";
+import { hasMetaFile, readStoredMeta, type StoredMeta } from "./meta.js";
 
 /**
  * The models on this machine, as Nix sees them: the store paths that are reachable from a
@@ -58,11 +58,13 @@ const META_READS = 32;
 export async function takeInventory(storeDir = defaultStoreDir()): Promise<Inventory> {
   const roots = await gcRoots(storeDir);
   const reachable = await requisites(roots.map((root) => root.path));
-  const infos = await storePathInfos(reachable);
   const limit = pLimit(META_READS);
-  const readings = await Promise.all(
-    reachable.map((path) => limit(async () => ({ path, reading: await readStoredMeta(path) }))),
-  );
+  // Most kept paths are not models: one lstat each tells, before anything is read.
+  const candidates = reachable.filter(hasMetaFile);
+  const [infos, readings] = await Promise.all([
+    storePathInfos(reachable),
+    Promise.all(candidates.map((path) => limit(async () => ({ path, reading: await readStoredMeta(path) })))),
+  ]);
   const metas = new Map<string, StoredMeta>();
   const unreadable: { path: string; why: string }[] = [];
   for (const { path, reading } of readings) {

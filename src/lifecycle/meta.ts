@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { JsonError, parseJson } from "../json/index.js";
@@ -45,6 +46,20 @@ export type MetaReading =
   | { readonly kind: "none" }
   | { readonly kind: "meta"; readonly meta: StoredMeta }
   | { readonly kind: "unreadable"; readonly why: string };
+
+/**
+ * Whether `directory` has an entry named like the meta file, by one synchronous lstat: a
+ * store path that is a file, or a folder without one, costs a failed system call, not a
+ * round trip through the thread pool (`list` asks this of every path the roots keep).
+ */
+export function hasMetaFile(directory: string): boolean {
+  try {
+    return lstatSync(join(directory, META_FILE), { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    // ENOTDIR (the store path is a file), EACCES: not a model list can read.
+    return false;
+  }
+}
 
 /** The meta file of `directory`: none, a checked meta, or why it cannot be used. */
 export async function readStoredMeta(directory: string): Promise<MetaReading> {

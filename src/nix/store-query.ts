@@ -31,8 +31,11 @@ export interface StorePathInfo {
   readonly references: readonly string[];
 }
 
-/** Store paths per nix-store call: tens of kilobytes of argv, far below any limit. */
-const BATCH = 500;
+/**
+ * Bytes of paths per nix-store call: each call costs Nix's start-up (~0.1 s), so as many
+ * as fit, well below Linux's 2 MiB for argv and environment together.
+ */
+const BATCH_BYTES = 512 * 1024;
 
 /**
  * Every root the garbage collector would keep (`nix-store --gc --print-roots`). Nix 2.8
@@ -144,8 +147,19 @@ export function storePathName(path: string): string {
   return base.slice(33);
 }
 
-function* batches<T>(items: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < items.length; start += BATCH) yield items.slice(start, start + BATCH);
+function* batches(paths: readonly string[]): Generator<string[]> {
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const path of paths) {
+    if (batch.length > 0 && bytes + path.length + 1 > BATCH_BYTES) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(path);
+    bytes += path.length + 1;
+  }
+  if (batch.length > 0) yield batch;
 }
 
 function unique(paths: readonly string[]): string[] {

@@ -73,7 +73,9 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     await startHub();
     proxy = await startCountingProxy(hub.port);
     for (const name of ["steady", "moving", "doomed", "tampered"]) {
-      const added = await runCli(["add", name, `hf:acme/${name}`, "--lock", lock, "--large-from", "1M"], { env: env() });
+      const added = await runCli(["add", name, `hf:acme/${name}`, "--lock", lock, "--large-from", "1M"], {
+        env: env(),
+      });
       expect(added.code, added.stderr).toBe(0);
     }
     // A target pinned to a commit: nothing can move it.
@@ -115,7 +117,9 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     expectNoDownloads(result);
     const text = await runCli(["verify", "steady", "--lock", lock], { env: env() });
     expect(text.stdout).toContain(`steady: unchanged`);
-    expect(text.stdout).toContain(`still ${repos["steady"]!.commit.slice(0, 12)}; files compared: 1 by gitOid, 1 by sha256`);
+    expect(text.stdout).toContain(
+      `still ${repos["steady"]!.commit.slice(0, 12)}; files compared: 1 by gitOid, 1 by sha256`,
+    );
     expect(text.stderr).toContain("steady: asking hf:acme/steady for its listing");
   });
 
@@ -123,7 +127,10 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     const before = repos["moving"]!;
     const after = await writeHubRepo(hubRoot, {
       repoId: "acme/moving",
-      files: { ...model("moving"), "model.safetensors": before.files.find((f) => f.path === "model.safetensors")!.content },
+      files: {
+        ...model("moving"),
+        "model.safetensors": before.files.find((f) => f.path === "model.safetensors")!.content,
+      },
     });
     await restartHub();
     proxy.retarget(hub.port);
