@@ -34,8 +34,8 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
   let hub: HubServer;
   let proxy: CountingProxy;
   const repos: Record<string, WrittenHubRepo> = {};
-  /** The locked commit of acme/tampered lists this instead of its config.json. */
-  let tamperedTree: ((commit: string) => unknown[] | undefined) | undefined;
+  /** What a repo's tree listing says instead of the truth, by repo id (for the commit given). */
+  const treeOverrides = new Map<string, (commit: string) => unknown[] | undefined>();
 
   const env = () => ({ ...store.env, HF_ENDPOINT: proxy.url, HF_TOKEN: "" });
   const verify = async (...args: string[]) => {
@@ -50,8 +50,7 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     hub = await startHubServer({
       root: hubRoot,
       ...(port === undefined ? {} : { port }),
-      treeOverride: ({ repo, commit }) =>
-        repo.id === "acme/tampered" && tamperedTree !== undefined ? tamperedTree(commit) : undefined,
+      treeOverride: ({ repo, commit }) => treeOverrides.get(repo.id)?.(commit),
     });
   }
 
@@ -67,12 +66,12 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     hubRoot = await mkdtemp(join(tmpdir(), "nmr-verify-hub-"));
     work = await mkdtemp(join(tmpdir(), "nmr-verify-work-"));
     lock = join(work, "models.lock.json");
-    for (const name of ["steady", "moving", "doomed", "tampered", "fixed"]) {
+    for (const name of ["steady", "moving", "doomed", "tampered", "fixed", "flood"]) {
       repos[name] = await writeHubRepo(hubRoot, { repoId: `acme/${name}`, files: model(name) });
     }
     await startHub();
     proxy = await startCountingProxy(hub.port);
-    for (const name of ["steady", "moving", "doomed", "tampered"]) {
+    for (const name of ["steady", "moving", "doomed", "tampered", "flood"]) {
       const added = await runCli(["add", name, `hf:acme/${name}`, "--lock", lock, "--large-from", "1M"], {
         env: env(),
       });
@@ -93,6 +92,16 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
     await rm(hubRoot, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   });
+
+  /** A repo's files as the Hub's tree lists them. */
+  const treeOf = (repo: WrittenHubRepo) =>
+    repo.files.map((file) => ({
+      type: "file",
+      path: file.path,
+      oid: file.gitOid,
+      size: file.size,
+      ...(file.lfs ? { lfs: { oid: file.sha256, size: file.size, pointerSize: 134 } } : {}),
+    }));
 
   /** Nothing a verify does downloads a file: no resolve or CDN request, and far fewer bytes than one weight file. */
   function expectNoDownloads(result: { bytes: number; routes: string[] }): void {
@@ -147,20 +156,13 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
 
   it("says changed-in-place, exit 13, when the locked commit lists other bytes", async () => {
     const locked = repos["tampered"]!;
-    tamperedTree = (commit) =>
+    treeOverrides.set("acme/tampered", (commit) =>
       commit !== locked.commit
         ? undefined
-        : locked.files.map((file) =>
-            file.path === "config.json"
-              ? { type: "file", path: file.path, oid: "1".repeat(40), size: file.size + 3 }
-              : {
-                  type: "file",
-                  path: file.path,
-                  oid: file.gitOid,
-                  size: file.size,
-                  ...(file.lfs ? { lfs: { oid: file.sha256, size: file.size, pointerSize: 134 } } : {}),
-                },
-          );
+        : treeOf(locked).map((entry) =>
+            entry.path === "config.json" ? { ...entry, oid: "1".repeat(40), size: entry.size + 3 } : entry,
+          ),
+    );
     const result = await verify("tampered");
     expect(result.code, result.stderr).toBe(13);
     const config = locked.files.find((file) => file.path === "config.json")!;
@@ -191,7 +193,7 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
   });
 
   it("reports every model and exits with the most serious finding", async () => {
-    const result = await verify();
+    const result = await verify("doomed", "fixed", "moving", "steady", "tampered");
     expect(result.code, result.stderr).toBe(13);
     const states = Object.fromEntries(
       result.report.models.map((entry: { name: string; state: string }) => [entry.name, entry.state]),
@@ -203,6 +205,32 @@ describe.skipIf(!nixAvailable)("verify against a Hugging Face Hub", () => {
       steady: "unchanged",
       tampered: "changed-in-place",
     });
+  });
+
+  it("counts a flood of files added to the locked commit, reporting a bounded few", async () => {
+    const locked = repos["flood"]!;
+    const junk = 30_000;
+    treeOverrides.set("acme/flood", (commit) =>
+      commit !== locked.commit
+        ? undefined
+        : [
+            ...treeOf(locked),
+            ...Array.from({ length: junk }, (_, index) => ({
+              type: "file",
+              path: `junk/${String(index).padStart(6, "0")}.bin`,
+              oid: "2".repeat(40),
+              size: 1,
+            })),
+          ],
+    );
+    const result = await verify("flood");
+    expect(result.code, result.stderr).toBe(13);
+    expect(result.report.models[0].inPlaceCount).toBe(junk);
+    expect(result.report.models[0].inPlace).toHaveLength(100);
+    expect(result.routes.filter((route) => route === "resolve" || route === "cdn")).toEqual([]);
+    const text = await runCli(["verify", "flood", "--lock", lock], { env: env() });
+    expect(text.stdout).toContain(`… and ${junk - 100} more`);
+    expect(text.stdout.length).toBeLessThan(20_000);
   });
 
   it("with --deep hashes the local copies and says damaged, exit 12, when a byte changed in the store", async () => {
