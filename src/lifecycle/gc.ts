@@ -4,7 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { UserError } from "../errors/user-error.js";
 import { isEntryName, lockedStorePaths } from "../lockfile/index.js";
 import { validStorePaths } from "../nix/store.js";
-import { addIndirectRoot, gcRoots, storePathName } from "../nix/store-query.js";
+import { addIndirectRoot, gcRoots, isStorePath, storePathName } from "../nix/store-query.js";
 import { compareBytes } from "../util/canonical-json.js";
 import { printable } from "../util/printable.js";
 import type { Target } from "./catalog.js";
@@ -78,10 +78,9 @@ export async function pin(target: Target, options: { name?: string | undefined }
   const keep = new Set(links.map((entry) => entry.link));
   const replaced: { link: string; path: string | null }[] = [];
   for (const existing of await pinsNamed(directory, name)) {
-    const update = links.find((entry) => entry.link === existing.link);
-    if (update !== undefined && existing.target === update.path) continue;
-    if (!keep.has(existing.link) || existing.target !== null)
-      replaced.push({ link: existing.link, path: existing.target });
+    if (links.some((entry) => entry.link === existing.link && entry.path === existing.target)) continue;
+    if (existing.target === null) throw notOurs(existing.link);
+    replaced.push({ link: existing.link, path: existing.target });
   }
   for (const { link, path } of links) await addIndirectRoot(link, path);
   for (const old of replaced) if (!keep.has(old.link)) await removeLink(old.link);
@@ -101,8 +100,9 @@ export async function listPins(): Promise<Pin[]> {
   const directory = gcRootsDirectory();
   const raw = await linksIn(directory);
   const targets = raw.flatMap((entry) => (entry.target === null ? [] : [entry.target]));
+  // Only store paths can be asked about: a link pointed elsewhere is reported as broken.
   const [valid, roots] = await Promise.all([
-    validStorePaths(targets.filter(isAbsolute)),
+    validStorePaths(targets.filter((target) => isStorePath(target))),
     raw.length > 0 ? gcRoots() : [],
   ]);
   const registered = new Set(roots.map((root) => root.link));
@@ -169,11 +169,13 @@ async function linksIn(directory: string): Promise<PinLink[]> {
 /** Removes a pin's link, and only a link: anything else in the folder is not ours to delete. */
 async function removeLink(link: string): Promise<void> {
   const info = await lstat(link);
-  if (!info.isSymbolicLink()) {
-    throw new UserError({
-      what: `${link} is not a link nix-model-repo made`,
-      fix: ["Move it out of the gc-roots folder, then run the command again."],
-    });
-  }
+  if (!info.isSymbolicLink()) throw notOurs(link);
   await rm(link);
+}
+
+function notOurs(path: string): UserError {
+  return new UserError({
+    what: `${printable(path)} is not a link nix-model-repo made`,
+    fix: ["Move it out of the gc-roots folder, then run the command again."],
+  });
 }

@@ -6,7 +6,7 @@
  * can carry. Each is left out with a warning or refused with a message; nothing hangs,
  * nothing crashes, and no escape sequence reaches the terminal.
  */
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_META_BYTES } from "../../src/lifecycle/meta.js";
@@ -146,5 +146,22 @@ describe.skipIf(!nixAvailable)("list and info with hostile meta files, links and
       expectNoControls(result.stderr);
       expectNoControls(result.stdout);
     }
+  });
+
+  it("gc list reports links it cannot use, and pin does not overwrite what it did not make", async () => {
+    const directory = join(store.env["XDG_DATA_HOME"]!, "nix-model-repo", "gc-roots");
+    await mkdir(directory, { recursive: true });
+    await symlink("/etc/passwd", join(directory, "foreign"));
+    await writeFile(join(directory, "good"), "not a link");
+    const listed = await runCli(["gc", "list", "--json"], { env: env() });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).pins).toEqual([
+      expect.objectContaining({ name: "foreign", target: "/etc/passwd", valid: false, registered: false }),
+      expect.objectContaining({ name: "good", target: null, valid: false }),
+    ]);
+    const pinned = await runCli(["gc", "pin", added["good"]!], { env: env() });
+    expect(pinned.code).toBe(1);
+    expect(pinned.stderr).toContain("is not a link nix-model-repo made");
+    expect(await readFile(join(directory, "good"), "utf8")).toBe("not a link");
   });
 });
