@@ -117,20 +117,17 @@ export function modelsOf(
   return models.sort((a, b) => a.name.localeCompare(b.name) || a.path.localeCompare(b.path));
 }
 
-/** The model's path, its raw path, and the locked files' paths in its closure. */
+/**
+ * The model's path, its raw path, and the locked files' paths they refer to: a validated
+ * output refers to its raw output, a raw output built from a lock to its files, and
+ * nothing else they refer to belongs to the model.
+ */
 function partsOf(path: string, raw: string | null, infos: ReadonlyMap<string, StorePathInfo>): string[] {
-  const parts = new Set([path, ...(raw === null ? [] : [raw])]);
-  const seen = new Set<string>();
-  const stack = [path];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const reference of infos.get(current)?.references ?? []) {
+  const own = raw === null ? [path] : [path, raw];
+  const parts = new Set(own);
+  for (const part of own) {
+    for (const reference of infos.get(part)?.references ?? []) {
       if (isLockedPartName(storePathName(reference))) parts.add(reference);
-      // Only through the model's own paths: a validated output refers to its raw output, a
-      // raw output built from a lock to its files; nothing else belongs to the model.
-      if (reference === raw) stack.push(reference);
     }
   }
   return [...parts];

@@ -3,7 +3,7 @@ import { openCatalog, resolveTarget } from "../../lifecycle/catalog.js";
 import { gcRootsDirectory, listPins, pin, unpin } from "../../lifecycle/gc.js";
 import { parseCommandArgs, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { lockOptionOf } from "../lock-option.js";
+import { LOCK_OPTIONS, lockOptionOf } from "../lock-option.js";
 import { LOCK_OPTIONS_USAGE } from "../locking.js";
 import { printJson, printLines, table } from "../print.js";
 
@@ -35,8 +35,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
       name: { type: "string" },
     });
     const [action, ...rest] = positionals;

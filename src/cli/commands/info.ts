@@ -3,7 +3,7 @@ import { type ModelInfo, modelInfo } from "../../lifecycle/info.js";
 import { humanBytes } from "../../progress/format.js";
 import { parseCommandArgs, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { lockOptionOf } from "../lock-option.js";
+import { LOCK_OPTIONS, lockOptionOf } from "../lock-option.js";
 import { LOCK_OPTIONS_USAGE } from "../locking.js";
 import { printJson, printLines, table } from "../print.js";
 
@@ -30,8 +30,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
     });
     if (positionals.length !== 1) throw usageError("info takes one NAME or PATH", usage);
     const catalog = await openCatalog(lockOptionOf(values.lock));

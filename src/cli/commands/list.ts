@@ -4,7 +4,7 @@ import { humanBytes } from "../../progress/format.js";
 import { logger } from "../../util/log.js";
 import { parseCommandArgs, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { lockOptionOf } from "../lock-option.js";
+import { LOCK_OPTIONS, lockOptionOf } from "../lock-option.js";
 import { LOCK_OPTIONS_USAGE } from "../locking.js";
 import { printJson, printLines, table } from "../print.js";
 
@@ -29,8 +29,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
     });
     if (positionals.length > 0) throw usageError("list takes no arguments", usage);
     logger.info("reading the garbage collector's roots and what they keep…");

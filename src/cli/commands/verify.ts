@@ -9,7 +9,7 @@ import type { LockEntry, LockFile } from "../../lockfile/index.js";
 import { humanBytes } from "../../progress/format.js";
 import { parseCommandArgs, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { lockOptionOf } from "../lock-option.js";
+import { LOCK_OPTIONS, lockOptionOf } from "../lock-option.js";
 import { LOCK_OPTIONS_USAGE, specOf } from "../locking.js";
 import { printJson, printLines } from "../print.js";
 
@@ -61,8 +61,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
       deep: { type: "boolean", default: false },
       endpoint: { type: "string" },
       "token-env": { type: "string" },
