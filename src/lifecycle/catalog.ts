@@ -45,7 +45,7 @@ export async function readLock(option: LockOption): Promise<LockFile | null> {
   return option.explicit || Object.keys(lock.models).length > 0 ? lock : null;
 }
 
-export function entryIdentity(entry: LockEntry): string {
+function entryIdentity(entry: LockEntry): string {
   return canonicalJson(entryMeta(entry));
 }
 
@@ -65,19 +65,19 @@ function matchEntries(inventory: Inventory, lock: LockFile | null): LockedModel[
 /** What a NAME|PATH argument names. */
 export type Target =
   | { readonly kind: "lock"; readonly locked: LockedModel }
-  | { readonly kind: "store"; readonly model: StoreModel; readonly rooted: boolean };
+  | { readonly kind: "store"; readonly model: StoreModel };
 
 /**
  * A PATH (it has a "/", or starts with "."): the store model it is in, rooted or not. A
  * NAME: the lock entry of that name, else the one store model of that name.
  */
 export async function resolveTarget(argument: string, catalog: Catalog): Promise<Target> {
-  if (looksLikePath(argument)) return { kind: "store", ...(await modelAtPath(argument, catalog.inventory)) };
+  if (looksLikePath(argument)) return { kind: "store", model: await modelAtPath(argument, catalog.inventory) };
   const locked = catalog.entries.find((entry) => entry.name === argument);
   if (locked !== undefined) return { kind: "lock", locked };
   const lookedIn =
     catalog.lock === null ? "there is no lockfile here" : `${catalog.lockPath} has no entry of that name`;
-  return { kind: "store", model: modelNamed(argument, catalog.inventory, lookedIn), rooted: true };
+  return { kind: "store", model: modelNamed(argument, catalog.inventory, lookedIn) };
 }
 
 /** The one store model the GC roots keep under `name`; `lookedIn` says where else it was looked for. */
@@ -114,10 +114,7 @@ export function looksLikePath(argument: string): boolean {
  * The model a path is in: a store path (or a link to one, or a path inside one) whose
  * store path holds a meta file, or is the raw output of a validated one the store keeps.
  */
-export async function modelAtPath(
-  argument: string,
-  inventory: Inventory,
-): Promise<{ model: StoreModel; rooted: boolean }> {
+export async function modelAtPath(argument: string, inventory: Inventory): Promise<StoreModel> {
   let real: string;
   try {
     real = await realpath(argument);
@@ -139,7 +136,7 @@ export async function modelAtPath(
     );
   }
   const kept = inventory.models.find((model) => model.path === storePath || model.raw === storePath);
-  if (kept !== undefined) return { model: kept, rooted: true };
+  if (kept !== undefined) return kept;
   // Not kept by a root: read the path's own closure.
   const closure = await requisites([storePath]);
   const infos = await storePathInfos(closure);
@@ -163,5 +160,5 @@ export async function modelAtPath(
       { exitCode: 2 },
     );
   }
-  return { model, rooted: false };
+  return model;
 }

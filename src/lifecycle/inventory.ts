@@ -9,6 +9,7 @@ import {
   storePathName,
 } from "../nix/store-query.js";
 import { defaultStoreDir } from "../nix/store-path.js";
+import { logger } from "../util/log.js";
 import { hasMetaFile, readStoredMeta, type StoredMeta } from "./meta.js";
 
 /**
@@ -56,6 +57,7 @@ export interface Inventory {
 const META_READS = 32;
 
 export async function takeInventory(storeDir = defaultStoreDir()): Promise<Inventory> {
+  logger.info("reading the garbage collector's roots and what they keep…");
   const roots = await gcRoots(storeDir);
   const reachable = await requisites(roots.map((root) => root.path));
   const limit = pLimit(META_READS);

@@ -68,6 +68,8 @@ export interface Verification {
   readonly inPlace: readonly FileChange[];
   /** How many there are in all: a hostile listing can add millions. */
   readonly inPlaceCount: number;
+  /** Recorded files a source without revisions (S3, URLs) no longer has: what makes it gone. */
+  readonly missing: readonly string[];
   /** moved: how the new revision differs from the record. */
   readonly moved: { readonly added: number; readonly removed: number; readonly changed: number } | null;
   /** How files were compared: counts per kind of evidence ("sha256", "gitOid", "lfsOid", "etag", "digest", "size"). */
@@ -106,6 +108,7 @@ export async function verify(
       state: gone ? "gone" : "error",
       inPlace: [],
       inPlaceCount: 0,
+      missing: [],
       moved: null,
       comparedBy: {},
       unverified: [],

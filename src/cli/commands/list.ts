@@ -32,7 +32,6 @@ const command: Command = {
       ...LOCK_OPTIONS,
     });
     if (positionals.length > 0) throw usageError("list takes no arguments", usage);
-    logger.info("reading the garbage collector's roots and what they keep…");
     const catalog = await openCatalog(lockOptionOf(values.lock));
     const list = await listModels(catalog);
     for (const { path, why } of list.unreadable) logger.warn(`${path} is left out: its ${why}`);

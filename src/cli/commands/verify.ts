@@ -108,7 +108,7 @@ class Subjects {
     const entry = looksLikePath(argument) ? undefined : this.lock?.models[argument];
     if (entry !== undefined) return this.ofEntry(argument, entry);
     const model = looksLikePath(argument)
-      ? (await modelAtPath(argument, await this.store())).model
+      ? await modelAtPath(argument, await this.store())
       : modelNamed(
           argument,
           await this.store(),
@@ -172,6 +172,7 @@ function unverifiable(
     revision: { recorded: null, upstream: null },
     inPlace: [],
     inPlaceCount: 0,
+    missing: [],
     moved: null,
     comparedBy: {},
     unverified: [],
