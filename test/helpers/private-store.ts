@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
+
+/** The build-user pool of Nix's default state directory (NIX_STATE_DIR=/nix/var/nix). */
+const DEFAULT_USER_POOL = "/nix/var/nix/userpool";
 
 /**
  * A Nix store of its own for a test file (NIX_STORE_DIR, NIX_STATE_DIR, NIX_LOG_DIR under
@@ -30,6 +33,14 @@ export async function privateStore(): Promise<PrivateStore> {
   // Builds run as the nixbld users: they must reach the store.
   await chmod(root, 0o755);
   const storeDir = join(root, "store");
+  // Nix picks a free build user by locking <state dir>/userpool/<uid>, then kills every
+  // process of that uid before building (Nix 2.8 src/libstore/lock.cc). A state dir of
+  // our own would have a pool of its own: a build here and one in /nix/store (or another
+  // test's private store) could get the same nixbld user and kill each other's builder
+  // ("due to signal 9"). One pool for every store on the machine: the default one.
+  await mkdir(DEFAULT_USER_POOL, { recursive: true });
+  await mkdir(join(root, "var"));
+  await symlink(DEFAULT_USER_POOL, join(root, "var", "userpool"));
   const env: NodeJS.ProcessEnv = {
     NIX_STORE_DIR: storeDir,
     NIX_STATE_DIR: join(root, "var"),
