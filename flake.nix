@@ -25,7 +25,7 @@
       # What needs pkgs takes it first, as fetchModel does: fetchModel pkgs { ... },
       # fetchFromS3 pkgs { ... }, prefetchModel pkgs "hf:acme/tiny", mkShellHook pkgs { ... }.
       withPkgs = name: pkgs:
-        if builtins.isString pkgs || (builtins.isAttrs pkgs && !(pkgs ? stdenv)) then
+        if builtins.isString pkgs || builtins.isPath pkgs || (builtins.isAttrs pkgs && !(pkgs ? stdenv)) then
           throw "nix-model-repo.lib.${name} takes pkgs first, as fetchModel does: nix-model-repo.lib.${name} pkgs ..."
         else (libFor pkgs).${name};
       withoutPkgs = import ./lib/without-pkgs.nix;

@@ -6,7 +6,7 @@
 # validation phase's symlinks. A folder that several models provide (two revisions of
 # one repo, or two file selections) is merged: real directories whose entries point into
 # the models, laid out as huggingface_hub writes them, so every model's snapshot and ref
-# resolve. Nothing is copied but refs (40 bytes each).
+# resolve, and each commit's trees/<commit>.json. Nothing is copied but refs (40 bytes each).
 
 nmr_fail() {
   echo "mkHfHub: $*" >&2
@@ -55,6 +55,18 @@ nmr_merge_snapshots() {
   done < <(cd "$model/snapshots" && find . \( -type l -o -type f \) -print0)
 }
 
+# nmr_merge_trees DEST MODEL: each commit's tree listing (trees/<commit>.json), which
+# huggingface_hub >= 1.22 needs to load a pinned commit offline.
+nmr_merge_trees() {
+  local dest=$1 model=$2 tree
+  [ -d "$model/trees" ] || return 0
+  mkdir -p "$dest/trees"
+  for tree in "$model"/trees/*.json; do
+    [ -e "$tree" ] || continue
+    [ -e "$dest/trees/${tree##*/}" ] || ln -s "$tree" "$dest/trees/${tree##*/}"
+  done
+}
+
 # nmr_copy_ref DEST MODEL REF MODE: MODE "asked" fails on a conflict, "other" keeps the first.
 nmr_copy_ref() {
   local dest=$1 model=$2 ref=$3 mode=$4
@@ -84,6 +96,7 @@ nmr_merge_folder() {
     model=${args[i + 1]}
     nmr_check_folder "$folder" "$model"
     nmr_merge_snapshots "$dest" "$model"
+    nmr_merge_trees "$dest" "$model"
   done
   for ((i = 0; i < ${#args[@]}; i += 2)); do
     ref=${args[i]}

@@ -125,6 +125,10 @@ let
       # "a/b/c" → [ "a" "a/b" ]: a file there would make this one's folder a file.
       parentsOf = p: let s = segments p; in genList (i: concatStringsSep "/" (genList (elemAt s) (i + 1))) (length s - 1);
       nested = filter (p: any (parent: pathSet ? ${parent}) (parentsOf p)) paths;
+      # Files that share a blob share its bytes: one blob with two contents would serve one file under the other's name.
+      blobContents = map (f: { name = f.blob; value = "${f.sha256} ${toString f.size} ${if f.large then "large" else "small"}"; }) (filter (f: f ? blob) files);
+      blobTable = listToAttrs blobContents;
+      sharedBlob = filter (b: blobTable.${b.name} != b.value) blobContents;
       hasSmall = any (f: !f.large) files;
       smallFiles = get o "smallFiles";
       manifests = filter (f: match "manifests/.*" f.path != null) files;
@@ -133,6 +137,7 @@ let
       refuse where "must be named with letters, digits and + _ . = ? - (not starting with . - = or ?), at most 100 characters" name
     else if !(unique paths) then refuse "${where}.files" "must name each path once" paths
     else if nested != [ ] then refuse "${where}.files" "must not hold a file inside another file" (builtins.head nested)
+    else if sharedBlob != [ ] then refuse "${where}.files" "must give each blob one content, but blob ${(builtins.head sharedBlob).name} has two" (map (f: f.path) files)
     else if hasSmall && smallFiles == null then refuse "${where}.smallFiles" "must give the narHash of the small files" null
     else if !hasSmall && smallFiles != null then refuse "${where}.smallFiles" "must be null: every file is large" smallFiles
     else if hub && !(isGitOid (resolved.commit or null)) then refuse "${where}.resolved.commit" "must be a 40-hex commit" (resolved.commit or null)

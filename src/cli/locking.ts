@@ -16,7 +16,13 @@ import { parseTarget } from "./commands/prefetch.js";
  * added to the store at exactly the paths `fromLock` asks for.
  */
 
-/** The options every lock command takes, in the words of its usage text. */
+/** The options every lock command takes (parseCommandArgs), and their usage text. */
+export const LOCK_OPTIONS = {
+  lock: { type: "string" },
+  json: { type: "boolean", default: false },
+} as const;
+
+/** LOCK_OPTIONS in the words of a usage text. */
 export const LOCK_OPTIONS_USAGE = `  --lock FILE        the lockfile (default: ./models.lock.json)
   --json             print JSON on stdout instead of text (progress stays on stderr)`;
 

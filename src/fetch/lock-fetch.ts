@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { UserError } from "../errors/user-error.js";
 import { manifestCommit, snapshotRefs } from "../layout/huggingface.js";
 import {
+  checkNewEntry,
   diffFiles,
   type FileDiff,
   isPrintable,
@@ -180,18 +181,19 @@ export async function lockModel(request: LockRequest, options: FetchOptions): Pr
     }
     await rm(incoming, { recursive: true, force: true });
 
-    const entry = entryFor(request, model, candidates, contents);
-    const toAdd: PathToAdd[] = [];
-    for (const [sha256, file] of blobs) {
-      toAdd.push({ file, mode: "flat", storePath: lockedBlobPath({ sha256 }) });
-    }
-    if (entry.smallFiles === null) await rm(smallDir, { recursive: true, force: true });
-    else {
-      const narHashOfSmall = (await narHash(smallDir)).sri;
-      // The entry's narHash is the folder's: built here, so the two cannot differ.
-      toAdd.push({ file: smallDir, mode: "recursive", storePath: lockedSmallFilesPath(request.name, narHashOfSmall) });
-      return { plan, entry: { ...entry, smallFiles: { narHash: narHashOfSmall } }, toAdd };
-    }
+    const hasSmall = [...contents.values()].some((content) => !content.large);
+    // The entry's narHash is the folder's: built here, so the two cannot differ.
+    const smallNarHash = hasSmall ? (await narHash(smallDir)).sri : null;
+    if (!hasSmall) await rm(smallDir, { recursive: true, force: true });
+    // Checked before anything reaches the store: an ETag or a name the lock would refuse stops here.
+    const entry = checkNewEntry(request.name, entryFor(request, model, candidates, contents, smallNarHash), subject);
+    const toAdd: PathToAdd[] = [...blobs].map(([sha256, file]) => ({
+      file,
+      mode: "flat",
+      storePath: lockedBlobPath({ sha256 }),
+    }));
+    if (smallNarHash !== null)
+      toAdd.push({ file: smallDir, mode: "recursive", storePath: lockedSmallFilesPath(request.name, smallNarHash) });
     return { plan, entry, toAdd };
   });
 }
@@ -334,6 +336,7 @@ function entryFor(
   model: ResolvedModel,
   candidates: readonly Candidate[],
   contents: ReadonlyMap<Candidate, { size: number; sha256: string; large: boolean }>,
+  smallNarHash: string | null,
 ): LockEntry {
   const huggingFace = (model.layout?.kind ?? "huggingface") === "huggingface";
   const files: LockedFile[] = candidates.map((file) => {
@@ -347,9 +350,7 @@ function entryFor(
       ids: file.listed.ids,
     };
   });
-  const hasSmall = files.some((file) => !file.large);
-  // The narHash is filled in once the small files' folder is complete.
-  const smallFiles = hasSmall ? { narHash: "" } : null;
+  const smallFiles = smallNarHash === null ? null : { narHash: smallNarHash };
   if (!huggingFace) {
     return {
       source: request.source,

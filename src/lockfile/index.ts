@@ -7,6 +7,7 @@
 export * from "./types.js";
 export {
   checkLockFile,
+  checkNewEntry,
   emptyLock,
   isEntryName,
   isPrintable,

@@ -111,6 +111,22 @@ export function parseLockFile(text: Uint8Array | string, file: string): LockFile
   return checkLockFile(json, document);
 }
 
+/**
+ * Checks an entry a command is about to write (made from a source's answers), with the
+ * rules of a read: a value from a broken or hostile server that the lock would refuse
+ * is refused before anything is added to the store or written.
+ */
+export function checkNewEntry(name: string, entry: LockEntry, origin: string): LockEntry {
+  const document: SpecDocument = {
+    title: `lock entry from ${origin}`,
+    fix: ["The source answered with a value a lockfile cannot hold: it is broken or hostile. Nothing was written."],
+    help: "docs/lockfile.md",
+    exitCode: 1,
+  };
+  return checkLockFile(JSON.parse(JSON.stringify({ lockVersion: LOCK_VERSION, models: { [name]: entry } })), document)
+    .models[name]!;
+}
+
 export function checkLockFile(json: unknown, document: SpecDocument): LockFile {
   const root = FieldReader.root(json, "", document);
   const version = root.number("lockVersion", { min: 0, integer: true, fallback: -1 });
@@ -158,6 +174,7 @@ function readEntry(r: FieldReader): LockEntry {
   const files = r.objectList("files", (file) => readLockedFile(file, layout));
   if (files.length === 0) throw r.refuse("files", "must list at least one file", []);
   checkPaths(r, files);
+  checkBlobs(r, files);
   const smallFiles = r.nullableObject("smallFiles");
   let narHash: string | null = null;
   if (smallFiles !== null) {
@@ -366,6 +383,26 @@ function checkPaths(r: FieldReader, files: readonly LockedFile[]): void {
       if (seen.has(segments.slice(0, depth).join("/")))
         throw invalid(`${r.path("files")}[${index}].path`, "must not be inside another file", file.path, r.document);
     }
+  }
+}
+
+/**
+ * Files that share a blob (blobs/<blob> in the Hugging Face layout) share its bytes: a lock
+ * giving one blob two contents would serve one file's bytes under the other's name.
+ */
+function checkBlobs(r: FieldReader, files: readonly LockedFile[]): void {
+  const byBlob = new Map<string, LockedFile>();
+  for (const [index, file] of files.entries()) {
+    if (file.blob === undefined) continue;
+    const first = byBlob.get(file.blob);
+    if (first === undefined) byBlob.set(file.blob, file);
+    else if (first.sha256 !== file.sha256 || first.size !== file.size || first.large !== file.large)
+      throw invalid(
+        `${r.path("files")}[${index}].blob`,
+        `must name a blob of its own: ${first.path} has this blob with other content`,
+        file.blob,
+        r.document,
+      );
   }
 }
 

@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -20,7 +20,9 @@ import { runCli } from "../helpers/cli.js";
 import { type CountingProxy, startCountingProxy } from "../helpers/counting-proxy.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import { type FixtureFile, writeHubRepo } from "../helpers/hub-fixture.js";
-import { hubCacheWith, libPrelude, nixAvailable, nixReadableTempDir } from "../helpers/nix.js";
+import { hubCacheWith, libPrelude, nixAvailable, nixEval, nixReadableTempDir } from "../helpers/nix.js";
+import { buildAll, expectSameLayout, modelAndRaw } from "../helpers/locked.js";
+import { realHubSkipReason, runRealHub } from "../helpers/hf-python.js";
 import { safetensors } from "../integration/fixtures.js";
 
 const run = promisify(execFile);
@@ -42,55 +44,7 @@ function shardedModel(config: Record<string, unknown> = {}): Record<string, Buff
   };
 }
 
-/** nix-build of a list of derivations: every out path, in order. */
-async function buildAll(
-  expression: string,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ ok: boolean; paths: string[]; stderr: string }> {
-  const dir = await nixReadableTempDir("nmr-lock-expr-");
-  const file = join(dir, "default.nix");
-  await writeFile(file, expression);
-  try {
-    const { stdout, stderr } = await run("nix-build", ["--no-out-link", "--option", "substituters", "", file], {
-      env: { ...process.env, ...env },
-      maxBuffer: 64 << 20,
-      timeout: 300_000,
-    });
-    return { ok: true, paths: stdout.trim().split("\n"), stderr };
-  } catch (error) {
-    return { ok: false, paths: [], stderr: String((error as { stderr?: string }).stderr ?? error) };
-  }
-}
-
 const expected = (files: readonly FixtureFile[]) => new Map(files.map((file) => [file.path, file.sha256]));
-
-/** The same layout: every entry of `reference` (a fetchModel output) in `assembled`, blobs as links to the same bytes. */
-async function expectSameLayout(reference: string, assembled: string, relative = ""): Promise<void> {
-  const names = (await readdir(join(reference, relative))).sort();
-  expect((await readdir(join(assembled, relative))).sort(), `entries of ${relative || "/"}`).toEqual(names);
-  for (const name of names) {
-    const path = join(relative, name);
-    const ref = await lstat(join(reference, path));
-    const got = await lstat(join(assembled, path));
-    if (ref.isDirectory()) {
-      expect(got.isDirectory(), path).toBe(true);
-      await expectSameLayout(reference, assembled, path);
-    } else if (ref.isSymbolicLink()) {
-      expect(await readlink(join(assembled, path)), path).toBe(await readlink(join(reference, path)));
-    } else if (relative === "blobs") {
-      // A blob is a link to the fixed-output path that holds exactly its bytes.
-      expect(got.isSymbolicLink(), path).toBe(true);
-      expect((await readFile(join(assembled, path))).equals(await readFile(join(reference, path))), path).toBe(true);
-    } else {
-      expect(got.isFile(), path).toBe(true);
-      expect(await readFile(join(assembled, path), "utf8"), path).toBe(await readFile(join(reference, path), "utf8"));
-    }
-  }
-}
-
-/** A locked model and its raw (assembled) output, built together. */
-const modelAndRaw = (lock: string, name: string) =>
-  `${libPrelude} let m = (nmr.fromLock ${lock}).${name}; in [ m m.raw ]`;
 
 describe.skipIf(!nixAvailable)("a locked model from a Hugging Face Hub", () => {
   let root: string;
@@ -187,6 +141,283 @@ describe.skipIf(!nixAvailable)("a locked model from a Hugging Face Hub", () => {
     } finally {
       await restartHub();
       proxy.retarget(hub.port);
+    }
+  });
+
+  it.skipIf(realHubSkipReason !== undefined)(
+    `the real huggingface_hub loads the locked model offline (${realHubSkipReason ? "skipped: set HUGGINGFACE_HUB_SRC to run" : "HUGGINGFACE_HUB_SRC"})`,
+    async () => {
+      const lock = join(lockDir, "models.lock.json");
+      const built = await buildAll(`${libPrelude} (nmr.fromLock ${lock}).locked`);
+      expect(built.ok, built.stderr).toBe(true);
+      const cache = await hubCacheWith(built.paths[0]!, "acme/locked");
+      const outcomes = await runRealHub(cache, [
+        ...repo.files.map((file) => ({ op: "hf_hub_download" as const, repoId: "acme/locked", filename: file.path })),
+        { op: "snapshot_download", repoId: "acme/locked" },
+        { op: "snapshot_download", repoId: "acme/locked", revision: "main" },
+        { op: "snapshot_download", repoId: "acme/locked", revision: repo.commit },
+        { op: "scan_cache_dir" },
+      ]);
+      for (const [index, outcome] of outcomes.entries()) {
+        expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true });
+        if (index < repo.files.length) {
+          const content = await readFile((outcome as { value: string }).value);
+          expect(content.equals(repo.files[index]!.content)).toBe(true);
+        }
+      }
+      expect((outcomes.at(-1) as unknown as { value: { warnings: unknown[] } }).value.warnings).toEqual([]);
+    },
+  );
+
+  it("builds every file in fixed-output derivations of its own when the store lacks them, each once", async () => {
+    const fresh = await writeHubRepo(root, { repoId: "acme/fod", files: shardedModel() });
+    await restartHub();
+    proxy.retarget(hub.port);
+    const lock = join(lockDir, "fod.lock.json");
+    // Without nix-store on PATH, `add` writes the lock and adds nothing: the build must fetch.
+    const added = await runCli(["add", "fod", "hf:acme/fod", "--lock", lock, "--large-from", LARGE_FROM], {
+      env: { ...env(), PATH: "/nonexistent" },
+    });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("not added to the store");
+    const entry = parseLockFile(await readFile(lock), lock).models["fod"]!;
+    for (const file of entry.files.filter((f) => f.large)) expect(existsSync(lockedBlobPath(file))).toBe(false);
+
+    hub.clearRequests();
+    const built = await buildAll(modelAndRaw(lock, "fod"), env());
+    expect(built.ok, built.stderr).toBe(true);
+    // One fixed-output derivation per large file, one for the small files: each fetched its own files, once.
+    expect(built.stderr.match(/building '[^']*-model-blob-[0-9a-f]{64}\.drv'/g)).toHaveLength(3);
+    expect(built.stderr.match(/building '[^']*-fod-files\.drv'/g)).toHaveLength(1);
+    const downloads = hub.requests.filter((request) => request.route === "resolve" && request.method === "GET");
+    expect(downloads.map((request) => decodeURIComponent(request.url.split("/").pop()!)).sort()).toEqual(
+      fresh.files.map((file) => file.path).sort(),
+    );
+    // At exactly the paths the lock names: a second model with these bytes would share them.
+    for (const file of entry.files.filter((f) => f.large)) expect(existsSync(lockedBlobPath(file))).toBe(true);
+    expect(existsSync(lockedSmallFilesPath("fod", entry.smallFiles!.narHash))).toBe(true);
+    await assertEveryFileFoundOffline(
+      await hubCacheWith(built.paths[0]!, "acme/fod"),
+      "acme/fod",
+      expected(fresh.files),
+      {
+        linkedBlobs: true,
+      },
+    );
+  });
+
+  it("updates after main moves: exactly config.json changed, only it downloaded, large files keep their paths", async () => {
+    const lock = join(lockDir, "models.lock.json");
+    const before = parseLockFile(await readFile(lock), lock).models["locked"]!;
+    const blobPaths = async () =>
+      (
+        await nixEval(
+          `${libPrelude} builtins.mapAttrs (_: d: d.outPath) (nmr.fromLock ${lock}).locked.lockedFiles.blobs`,
+        )
+      ).value;
+    const pathsBefore = await blobPaths();
+
+    // Upstream: a new commit on main that changes config.json only.
+    const files = Object.fromEntries(repo.files.map((file) => [file.path, file.content]));
+    const moved = await writeHubRepo(root, {
+      repoId: "acme/locked",
+      files: {
+        ...files,
+        "config.json": JSON.stringify({ model_type: "tiny", revised: randomBytes(6).toString("hex") }),
+      },
+    });
+    await restartHub();
+    proxy.retarget(hub.port);
+    const newConfig = moved.files.find((file) => file.path === "config.json")!;
+
+    const dry = await runCli(["update", "--dry-run", "--json", "--lock", lock, "--large-from", LARGE_FROM], {
+      env: env(),
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = JSON.parse(dry.stdout).models[0];
+    expect(planned).toMatchObject({
+      name: "locked",
+      status: "moved",
+      resolved: { before: { commit: repo.commit }, after: { commit: moved.commit } },
+      added: [],
+      removed: [],
+      changed: [{ path: "config.json", after: newConfig.size }],
+      unchanged: { files: 5 },
+      download: { files: 1, bytes: newConfig.size },
+    });
+    expect(await readFile(lock, "utf8")).toContain(repo.commit); // a dry run writes nothing
+
+    hub.clearRequests();
+    proxy.reset();
+    const updated = await runCli(["update", "locked", "--lock", lock, "--large-from", LARGE_FROM], { env: env() });
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain("changed   config.json");
+    // At the server: one file downloaded, config.json; the rest of the traffic is the two API calls.
+    const downloads = hub.requests.filter((request) => request.route === "resolve");
+    expect(downloads.map((request) => request.url)).toEqual([`/acme/locked/resolve/${moved.commit}/config.json`]);
+    expect(proxy.bytesToClient()).toBeGreaterThan(newConfig.size);
+    expect(proxy.bytesToClient()).toBeLessThan(64 * 1024); // a shard is more than 1 MiB
+
+    const after = parseLockFile(await readFile(lock), lock).models["locked"]!;
+    expect(after.resolved).toEqual({ commit: moved.commit });
+    expect(after.files.find((file) => file.path === "config.json")).toMatchObject({ sha256: newConfig.sha256 });
+    expect(after.files.filter((file) => file.large)).toEqual(before.files.filter((file) => file.large));
+    expect(await blobPaths()).toEqual(pathsBefore);
+
+    // The new small files were added: the build needs no network, and serves the new config.
+    await hub.close();
+    try {
+      const built = await buildAll(`${libPrelude} (nmr.fromLock ${lock}).locked`);
+      expect(built.ok, built.stderr).toBe(true);
+      expect(built.stderr).not.toMatch(/model-blob-|-files\.drv/);
+      await assertEveryFileFoundOffline(
+        await hubCacheWith(built.paths[0]!, "acme/locked"),
+        "acme/locked",
+        expected(moved.files),
+        {
+          linkedBlobs: true,
+        },
+      );
+    } finally {
+      await restartHub();
+      proxy.retarget(hub.port);
+    }
+
+    const again = await runCli(["update", "--lock", lock, "--large-from", LARGE_FROM], { env: env() });
+    expect(again.stdout).toContain("locked: unchanged");
+    expect(again.stdout).toContain("nothing to update");
+  });
+
+  it("is what mkHfHub and mkShellHook take: two locked revisions of one repo in one Hub cache", async () => {
+    // After the update: `locked` is main's new commit; lock the first commit beside it.
+    const lock = join(lockDir, "models.lock.json");
+    const added = await runCli(
+      ["add", "locked-first", `hf:acme/locked@${repo.commit}`, "--lock", lock, "--large-from", LARGE_FROM],
+      {
+        env: env(),
+      },
+    );
+    expect(added.code, added.stderr).toBe(0);
+    const locked = parseLockFile(await readFile(lock), lock).models;
+    const latest = locked["locked"]!.resolved["commit"]!;
+    expect(latest).not.toBe(repo.commit);
+    await hub.close();
+    try {
+      const built = await buildAll(
+        `${libPrelude} let m = nmr.fromLock ${lock}; in nmr.integration.mkHfHub { models = [ m.locked m.locked-first ]; }`,
+      );
+      expect(built.ok, built.stderr).toBe(true);
+      const hubDir = built.paths[0]!;
+      const hook = await nixEval(`${libPrelude} nmr.mkShellHook { models = [ (nmr.fromLock ${lock}).locked ]; }`);
+      expect(hook.stderr).toBe("");
+      expect(hook.value).toContain("HF_HUB_OFFLINE");
+      const first = expected(repo.files);
+      const files = Object.fromEntries(locked["locked"]!.files.map((file) => [file.path, file.sha256]));
+      await assertEveryFileFoundOffline(hubDir, "acme/locked", new Map(Object.entries(files)), { linkedBlobs: true });
+      await assertEveryFileFoundOffline(hubDir, "acme/locked", first, { revision: repo.commit, linkedBlobs: true });
+    } finally {
+      await restartHub();
+      proxy.retarget(hub.port);
+    }
+  });
+
+  it("stores a weight file two models share once, and downloads it once", async () => {
+    const shared = safetensors(randomBytes(MiB + 77));
+    const [a] = await Promise.all(
+      ["share-a", "share-b"].map((name) =>
+        writeHubRepo(root, {
+          repoId: `acme/${name}`,
+          files: {
+            "config.json": JSON.stringify({ name, run: randomBytes(4).toString("hex") }),
+            "model.safetensors": shared,
+          },
+        }),
+      ),
+    );
+    await restartHub();
+    proxy.retarget(hub.port);
+    const sharedSha = a!.files.find((file) => file.path === "model.safetensors")!.sha256;
+    const isSharedDownload = (request: { route: string; url: string }) =>
+      request.route === "resolve" && request.url.endsWith("/model.safetensors");
+
+    // add: the second model finds the weights in the store and does not download them.
+    const lock = join(lockDir, "shared.lock.json");
+    hub.clearRequests();
+    for (const name of ["share-a", "share-b"]) {
+      const added = await runCli(["add", name, `hf:acme/${name}`, "--lock", lock, "--large-from", LARGE_FROM], {
+        env: env(),
+      });
+      expect(added.code, added.stderr).toBe(0);
+    }
+    expect(hub.requests.filter(isSharedDownload)).toHaveLength(1);
+    const paths = (
+      await nixEval(
+        `${libPrelude} let m = nmr.fromLock ${lock}; in [ m.share-a.lockedFiles.blobs."${sharedSha}".outPath m.share-b.lockedFiles.blobs."${sharedSha}".outPath ]`,
+      )
+    ).value as string[];
+    expect(paths[0]).toBe(paths[1]);
+    expect(paths[0]).toBe(lockedBlobPath({ sha256: sharedSha }));
+
+    // A Nix build of two more models sharing weights that are not in the store: fetched once.
+    const lock2 = join(lockDir, "shared2.lock.json");
+    const sharedElsewhere = safetensors(randomBytes(MiB + 99));
+    await writeHubRepo(root, {
+      repoId: "acme/share-c",
+      files: { "config.json": '{"c":1}', "model.safetensors": sharedElsewhere },
+    });
+    await writeHubRepo(root, {
+      repoId: "acme/share-d",
+      files: { "config.json": '{"d":1}', "model.safetensors": sharedElsewhere },
+    });
+    await restartHub();
+    proxy.retarget(hub.port);
+    for (const name of ["share-c", "share-d"]) {
+      const added = await runCli(["add", name, `hf:acme/${name}`, "--lock", lock2, "--large-from", LARGE_FROM], {
+        env: { ...env(), PATH: "/nonexistent" },
+      });
+      expect(added.code, added.stderr).toBe(0);
+    }
+    hub.clearRequests();
+    const built = await buildAll(`${libPrelude} let m = nmr.fromLock ${lock2}; in [ m.share-c m.share-d ]`, env());
+    expect(built.ok, built.stderr).toBe(true);
+    expect(hub.requests.filter(isSharedDownload)).toHaveLength(1);
+  });
+
+  it("copies a locked model to a binary cache as one NAR per large file", async () => {
+    const lock = join(lockDir, "models.lock.json");
+    const built = await buildAll(`${libPrelude} (nmr.fromLock ${lock}).locked`);
+    expect(built.ok, built.stderr).toBe(true);
+    const cache = await mkdtemp(join(tmpdir(), "nmr-binary-cache-"));
+    try {
+      await run(
+        "nix",
+        [
+          "--extra-experimental-features",
+          "nix-command",
+          "copy",
+          "--to",
+          `file://${cache}?compression=none`,
+          built.paths[0]!,
+        ],
+        { maxBuffer: 16 << 20 },
+      );
+      const entry = parseLockFile(await readFile(lock), lock).models["locked"]!;
+      const narinfos = new Map<string, string>();
+      for (const name of (await readdir(cache)).filter((n) => n.endsWith(".narinfo")))
+        narinfos.set(name, await readFile(join(cache, name), "utf8"));
+      const storePathOf = (info: string) => /^StorePath: (.*)$/m.exec(info)![1]!;
+      const narSizeOf = (info: string) => Number(/^NarSize: (\d+)$/m.exec(info)![1]);
+      for (const file of entry.files.filter((f) => f.large)) {
+        const info = [...narinfos.values()].find((text) => storePathOf(text) === lockedBlobPath(file));
+        expect(info, file.path).toBeDefined();
+        // A flat file's NAR is the file plus a few hundred bytes of framing.
+        expect(narSizeOf(info!) - file.size).toBeLessThan(512);
+      }
+      // No NAR holds more than the largest file: the model never travels as one archive.
+      const largest = Math.max(...entry.files.map((f) => f.size));
+      for (const info of narinfos.values()) expect(narSizeOf(info)).toBeLessThan(largest + 512);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
     }
   });
 });

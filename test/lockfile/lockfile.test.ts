@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  checkNewEntry,
   entryMeta,
   lockedStorePaths,
   parseLockFile,
@@ -158,6 +159,11 @@ describe("the lockfile format", () => {
         'models."tiny".files[1].path must not be inside another file',
       ],
       [
+        "two contents under one blob",
+        (j) => (j.models.tiny.files[1].blob = j.models.tiny.files[0].blob),
+        'models."tiny".files[1].blob must name a blob of its own: config.json has this blob with other content',
+      ],
+      [
         "a ref with ..",
         (j) => (j.models.tiny.layout.refs = [".."]),
         'models."tiny".layout.refs[0] must be a revision name',
@@ -192,6 +198,18 @@ describe("the lockfile format", () => {
       expect(refusal(edited((j) => (j.models.tiny.files[0].sha256 = "x")))).toContain(
         "Invalid lockfile models.lock.json:",
       ));
+  });
+
+  it("refuses an entry made from a hostile answer before it is written or stored", () => {
+    const entry = hubEntry();
+    const hostile = {
+      ...entry,
+      files: [{ ...entry.files[0]!, ids: { etag: "\u001b]0;owned\u0007" } }, entry.files[1]!],
+    };
+    expect(() => checkNewEntry("tiny", hostile, "s3://models/tiny")).toThrow(
+      'Invalid lock entry from s3://models/tiny: models."tiny".files[0].ids.etag must be at most 256 printable characters',
+    );
+    expect(checkNewEntry("tiny", entry, "hf:acme/tiny")).toEqual(entry);
   });
 
   it("is never written with something it would refuse to read", () => {

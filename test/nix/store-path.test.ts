@@ -32,13 +32,14 @@ describe.skipIf(!nixAvailable)("fixedOutputStorePath", () => {
 });
 
 describe.skipIf(!nixAvailable)("the store names, shared with the Nix library", () => {
-  it("are the names src/nix/store-names.json gives the Nix side", async () => {
+  it("are the names lib/store-names.nix gives, from the same src/nix/store-names.json", async () => {
     const sha256 = createHash("sha256").update("shared").digest("hex");
     const result = await nixEval(
-      `let names = builtins.fromJSON (builtins.readFile ${repoRoot}/src/nix/store-names.json); in
-       [ "tiny\${names.rawSuffix}" "\${names.lockedBlobPrefix}${sha256}" "tiny\${names.lockedSmallFilesSuffix}" ]`,
+      `let names = import ${repoRoot}/lib/store-names.nix; in
+       [ (names.raw "tiny") (names.lockedBlob "${sha256}") (names.lockedSmallFiles "tiny") ]`,
     );
     expect(result.stderr).toBe("");
     expect(result.value).toEqual([rawDerivationName("tiny"), lockedBlobName(sha256), lockedSmallFilesName("tiny")]);
+    expect(result.value).toEqual(["tiny-raw", `model-blob-${sha256}`, "tiny-files"]);
   });
 });

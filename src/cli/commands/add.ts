@@ -13,7 +13,7 @@ import { humanBytes } from "../../progress/format.js";
 import { PREFETCH_SCHEMES } from "../../sources/registry.js";
 import { parseCommandArgs, sizeFlag, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { LOCK_OPTIONS_USAGE, runLock } from "../locking.js";
+import { LOCK_OPTIONS, LOCK_OPTIONS_USAGE, runLock } from "../locking.js";
 
 const usage = `nix-model-repo add NAME TARGET [options]
 
@@ -50,8 +50,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
       files: { type: "string", multiple: true },
       endpoint: { type: "string" },
       "repo-type": { type: "string" },
@@ -75,10 +74,17 @@ const command: Command = {
     // Fail before downloading when the lock cannot take the entry.
     refuseExisting(await readLockFile(lockPath, { missingOk: true }), name, lockPath, values.replace);
 
+    // MLflow reads its tracking server from $MLFLOW_TRACKING_URI when --endpoint is not
+    // given; the lock records it, since Nix evaluating fromLock cannot read the environment.
+    const endpoint =
+      values.endpoint ??
+      (target.startsWith("mlflow:") || target.startsWith("models:")
+        ? process.env["MLFLOW_TRACKING_URI"] || undefined
+        : undefined);
     const source: LockSource = {
       target,
       ...(values.files && values.files.length > 0 ? { files: values.files } : {}),
-      ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
+      ...(endpoint === undefined ? {} : { endpoint }),
       ...(repoType === undefined ? {} : { repoType: repoType as (typeof REPO_TYPES)[number] }),
       ...(values.region === undefined ? {} : { region: values.region }),
     };

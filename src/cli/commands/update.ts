@@ -11,7 +11,7 @@ import {
 import { humanBytes } from "../../progress/format.js";
 import { parseCommandArgs, sizeFlag, usageError } from "../args.js";
 import type { Command } from "../command.js";
-import { LOCK_OPTIONS_USAGE, runLock, sourceSpecOf } from "../locking.js";
+import { LOCK_OPTIONS, LOCK_OPTIONS_USAGE, runLock, sourceSpecOf } from "../locking.js";
 
 const usage = `nix-model-repo update [NAME...] [options]
 
@@ -50,6 +50,8 @@ interface ModelUpdate {
   readonly changed: readonly { readonly path: string; readonly before: number; readonly after: number | undefined }[];
   readonly unchanged: { readonly files: number; readonly bytes: number };
   readonly download: { readonly files: number; readonly bytes: number | undefined };
+  /** The entry's fixed-output paths, added or already valid (null: Nix is not installed; absent: nothing fetched). */
+  readonly storePaths?: readonly string[] | null;
   /** The new entry, once downloaded (not with --dry-run). */
   readonly entry?: LockEntry;
 }
@@ -58,8 +60,7 @@ const command: Command = {
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(usage, argv, {
-      lock: { type: "string" },
-      json: { type: "boolean", default: false },
+      ...LOCK_OPTIONS,
       "dry-run": { type: "boolean", default: false },
       "token-env": { type: "string" },
       "large-from": { type: "string" },
@@ -75,13 +76,14 @@ const command: Command = {
       );
     }
     const dryRun = values["dry-run"];
+    const options: UpdateOptions = {
+      dryRun,
+      tokenEnvVar: values["token-env"],
+      largeFileBytes: sizeFlag("large-from", values["large-from"], DEFAULT_LARGE_FILE_BYTES),
+    };
     const updates: ModelUpdate[] = [];
     for (const name of names) {
-      const update = await updateOne(name, lock.models[name]!, {
-        dryRun,
-        tokenEnvVar: values["token-env"],
-        largeFileBytes: sizeFlag("large-from", values["large-from"], DEFAULT_LARGE_FILE_BYTES),
-      });
+      const update = await updateOne(name, lock.models[name]!, options);
       updates.push(update);
       if (!values.json) process.stdout.write(text(update, dryRun));
     }
@@ -151,7 +153,7 @@ async function updateOne(
     resolved: { before: entry.resolved, after: result.entry?.resolved ?? { ...entry.resolved, ...resolved } },
     ...described(diff),
     download,
-    ...(result.entry === undefined ? {} : { entry: result.entry }),
+    ...(result.entry === undefined ? {} : { entry: result.entry, storePaths: result.storePaths }),
   };
 }
 

@@ -58,10 +58,11 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined,
     );
 
-    const commit =
-      pinnedCommit(context.pinned) ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
+    const pinned = pinnedCommit(context.pinned);
+    const commit = pinned ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
     const tree = await listTree(context.http, ref, commit, context.signal);
-    if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
+    if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
+    else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
     const keep = compileAllowPatterns(source.files);
     const selected = tree.filter((entry) => keep(entry.path));

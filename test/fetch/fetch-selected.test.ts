@@ -1,0 +1,121 @@
+/**
+ * The per-file fetch of a locked model (the spec's `select`, src/fetch/fetch-selected.ts):
+ * only the files named, pinned to the locked commit whatever the branch says now, checked
+ * against the lock's size and sha256, into a file or a folder of <sha256> files; anything
+ * else refused naming the file, with no output left.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runFetchSpec } from "../../src/fetch/fetch-model.js";
+import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
+import { silentProgress } from "../../src/progress/silent.js";
+import { type HubServer, startHubServer } from "../../src/serve/index.js";
+import { type FixtureFile, writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
+
+const options = { env: {}, progress: silentProgress };
+
+describe("fetching the files a lock names", () => {
+  let root: string;
+  let work: string;
+  let hub: HubServer;
+  let old: WrittenHubRepo;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "nmr-select-hub-"));
+    work = await mkdtemp(join(tmpdir(), "nmr-select-out-"));
+    // main has moved on since the lock was written: the old commit is still there, unnamed.
+    old = await writeHubRepo(root, {
+      repoId: "acme/tiny",
+      files: { "config.json": '{"v":1}', "model.safetensors": Buffer.alloc(5000, 1), "vocab.txt": "a\nb\n" },
+      refs: {},
+      extraCommits: [{ files: { "config.json": '{"v":2}' }, refs: ["main"] }],
+    });
+    hub = await startHubServer({ root });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await rm(root, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const file = (path: string): FixtureFile => old.files.find((f) => f.path === path)!;
+  const spec = (output: "file" | "directory", files: readonly { path: string; size: number; sha256: string }[]) =>
+    parseSpec({
+      specVersion: SPEC_VERSION,
+      name: "tiny",
+      source: { type: "huggingface", repo: "acme/tiny", revision: "main", endpoint: hub.url },
+      select: { output, resolved: { commit: old.commit }, files },
+    });
+  const pick = (path: string) => ({ path, size: file(path).size, sha256: file(path).sha256 });
+
+  it("fetches one file as the output itself, from the pinned commit, not where main points now", async () => {
+    const out = join(work, "one");
+    hub.clearRequests();
+    await runFetchSpec(spec("file", [pick("config.json")]), out, options);
+    expect(await readFile(out, "utf8")).toBe('{"v":1}');
+    // Pinned: no question about where the branch points, one listing, one download.
+    expect(hub.requests.some((request) => request.route === "info")).toBe(false);
+    expect(hub.requests.filter((request) => request.route === "resolve").map((r) => r.url)).toEqual([
+      `/acme/tiny/resolve/${old.commit}/config.json`,
+    ]);
+  });
+
+  it("fetches the small files into a folder named by content, each content once", async () => {
+    const out = join(work, "small");
+    await runFetchSpec(spec("directory", [pick("config.json"), pick("vocab.txt")]), out, options);
+    expect((await readdir(out)).sort()).toEqual([file("config.json").sha256, file("vocab.txt").sha256].sort());
+    expect(await readFile(join(out, file("vocab.txt").sha256), "utf8")).toBe("a\nb\n");
+  });
+
+  it("refuses a file the pinned commit does not list, before downloading anything", async () => {
+    const out = join(work, "missing");
+    const missing = { path: "gone.bin", size: 1, sha256: "0".repeat(64) };
+    await expect(runFetchSpec(spec("file", [missing]), out, options)).rejects.toThrow(
+      "gone.bin is locked, but acme/tiny @ main does not list it at the locked revision",
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses a file whose listed size or digest is not the lock's: changed in place", async () => {
+    const out = join(work, "changed");
+    const wrongSize = { ...pick("model.safetensors"), size: 4999 };
+    await expect(runFetchSpec(spec("file", [wrongSize]), out, options)).rejects.toThrow(
+      "model.safetensors of acme/tiny @ main is not the file the lock pins: it changed in place upstream",
+    );
+    const wrongDigest = { ...pick("model.safetensors"), sha256: "f".repeat(64) };
+    await expect(runFetchSpec(spec("file", [wrongDigest]), out, options)).rejects.toThrow("changed in place");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("checks the bytes against the lock's sha256 even when the source vouches only for a git oid", async () => {
+    const out = join(work, "corrupt");
+    const lying = { ...pick("vocab.txt"), sha256: "e".repeat(64) };
+    const error = await runFetchSpec(spec("directory", [lying]), out, options).catch((caught: unknown) => caught);
+    expect(String((error as Error).message)).toContain("vocab.txt");
+    expect((error as { code?: string }).code).toBe("NMR_INTEGRITY");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses a spec whose select is malformed, naming the field", () => {
+    expect(() =>
+      parseSpec({
+        specVersion: SPEC_VERSION,
+        name: "tiny",
+        source: { type: "huggingface", repo: "acme/tiny" },
+        select: { output: "file", resolved: {}, files: [pick("config.json"), pick("vocab.txt")] },
+      }),
+    ).toThrow('spec.select.files must name exactly one file when output = "file"');
+    expect(() =>
+      parseSpec({
+        specVersion: SPEC_VERSION,
+        name: "tiny",
+        source: { type: "huggingface", repo: "acme/tiny" },
+        select: { output: "file", resolved: {}, files: [{ path: "x", size: 1, sha256: "XYZ" }] },
+      }),
+    ).toThrow("spec.select.files[0].sha256 must be 64 lowercase hex digits");
+  });
+});
