@@ -120,7 +120,11 @@ describe.skipIf(!nixAvailable)("verify for S3, URLs, Ollama, MLflow and git-lfs"
       await s3.client.send(new DeleteObjectCommand({ Bucket: "models", Key: "tiny/config.json" }));
       const [gone] = await objectGets(() => verify("s3tiny", env()));
       expect(gone.code, gone.stderr).toBe(11);
-      expect(gone.model).toMatchObject({ state: "gone", reason: expect.stringContaining("weights.bin") });
+      expect(gone.model).toMatchObject({
+        state: "gone",
+        missing: ["config.json", "weights.bin"],
+        reason: expect.stringContaining("weights.bin"),
+      });
     });
   });
 
@@ -174,7 +178,11 @@ describe.skipIf(!nixAvailable)("verify for S3, URLs, Ollama, MLflow and git-lfs"
       status = 404;
       const gone = await verify("web");
       expect(gone.code, gone.stderr).toBe(11);
-      expect(gone.model).toMatchObject({ state: "gone", reason: expect.stringContaining("HTTP 404") });
+      expect(gone.model).toMatchObject({
+        state: "gone",
+        missing: ["weights.bin"],
+        reason: expect.stringContaining("HTTP 404"),
+      });
       expect(gets).toEqual([]);
     });
   });
