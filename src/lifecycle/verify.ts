@@ -81,6 +81,16 @@ export interface Verification {
   readonly reason: string | null;
 }
 
+/** The findings of a comparison that could not be made: a model that is gone, or could not be asked. */
+export const NOTHING_COMPARED = {
+  inPlace: [],
+  inPlaceCount: 0,
+  missing: [],
+  moved: null,
+  comparedBy: {},
+  unverified: [],
+} as const satisfies Partial<Verification>;
+
 /** Changes reported one by one; past this only counted. */
 export const MAX_REPORTED_CHANGES = 100;
 
@@ -105,13 +115,8 @@ export async function verify(
     if (!(error instanceof UserError)) throw error;
     const gone = isGone(error);
     upstream = {
+      ...NOTHING_COMPARED,
       state: gone ? "gone" : "error",
-      inPlace: [],
-      inPlaceCount: 0,
-      missing: [],
-      moved: null,
-      comparedBy: {},
-      unverified: [],
       reason: error.details.cause ? `${error.details.what}: ${error.details.cause}` : error.details.what,
     };
   }

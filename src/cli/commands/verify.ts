@@ -4,7 +4,13 @@ import type { Inventory, StoreModel } from "../../lifecycle/inventory.js";
 import { takeInventory } from "../../lifecycle/inventory.js";
 import { recordedTarget } from "../../lifecycle/recorded-source.js";
 import { lockEntryCopies, storeModelRecord } from "../../lifecycle/records.js";
-import { type Verification, type VerifyState, type VerifySubject, verify } from "../../lifecycle/verify.js";
+import {
+  NOTHING_COMPARED,
+  type Verification,
+  type VerifyState,
+  type VerifySubject,
+  verify,
+} from "../../lifecycle/verify.js";
 import type { LockEntry, LockFile } from "../../lockfile/index.js";
 import { humanBytes } from "../../progress/format.js";
 import { parseCommandArgs, usageError } from "../args.js";
@@ -170,12 +176,7 @@ function unverifiable(
     target,
     state: "error",
     revision: { recorded: null, upstream: null },
-    inPlace: [],
-    inPlaceCount: 0,
-    missing: [],
-    moved: null,
-    comparedBy: {},
-    unverified: [],
+    ...NOTHING_COMPARED,
     local: null,
     reason,
   };
