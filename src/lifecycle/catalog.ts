@@ -99,7 +99,7 @@ export function modelNamed(name: string, inventory: Inventory, lookedIn: string)
       what: `No model named ${printable(name)}`,
       cause: `${lookedIn}, and no model of that name is kept by a GC root`,
       fix: [
-        "`nix-model-repo list` shows the names; a model nothing roots is named by its store path (./result, /nix/store/…).",
+        "`nix-model-repo list` shows the names; a model nothing roots is named by its store path (./result, or the path itself).",
       ],
     },
     { exitCode: 2 },
