@@ -45,7 +45,7 @@ export function sourceSpecOf(source: LockSource): SourceSpec {
   return specOf("lock", source, undefined).source;
 }
 
-function specOf(name: string, source: LockSource, tokenEnvVar: string | undefined) {
+export function specOf(name: string, source: LockSource, tokenEnvVar: string | undefined) {
   const target = parseTarget(source.target, {
     files: source.files,
     endpoint: source.endpoint,

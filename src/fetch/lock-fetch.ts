@@ -198,7 +198,7 @@ export async function lockModel(request: LockRequest, options: FetchOptions): Pr
   });
 }
 
-function ollamaManifest(model: ResolvedModel): { path: string; bytes: Uint8Array; sha256: string } | undefined {
+export function ollamaManifest(model: ResolvedModel): { path: string; bytes: Uint8Array; sha256: string } | undefined {
   if (model.layout?.kind !== "ollama") return undefined;
   const bytes = model.layout.manifest;
   return {
@@ -209,7 +209,7 @@ function ollamaManifest(model: ResolvedModel): { path: string; bytes: Uint8Array
 }
 
 /** The resolved model's files as a listing: what a lock entry's files are compared with. */
-function listFiles(
+export function listFiles(
   model: ResolvedModel,
   manifest: ReturnType<typeof ollamaManifest>,
 ): { listed: ListedFile; planned: PlannedFile | undefined }[] {

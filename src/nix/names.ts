@@ -26,3 +26,16 @@ export function lockedBlobName(sha256: string): string {
 export function lockedSmallFilesName(name: string): string {
   return `${name}${storeNames.lockedSmallFilesSuffix}`;
 }
+
+/** The model name of a raw derivation's output name ("tiny-raw" → "tiny"); undefined for other names. */
+export function nameOfRaw(storeName: string): string | undefined {
+  return storeName.endsWith(storeNames.rawSuffix) ? storeName.slice(0, -storeNames.rawSuffix.length) : undefined;
+}
+
+/** Whether a store name is one of the paths a locked model is made of: a large file or the small files. */
+export function isLockedPartName(storeName: string): boolean {
+  const { lockedBlobPrefix, lockedSmallFilesSuffix } = storeNames;
+  const blob =
+    storeName.startsWith(lockedBlobPrefix) && /^[0-9a-f]{64}$/.test(storeName.slice(lockedBlobPrefix.length));
+  return blob || storeName.endsWith(lockedSmallFilesSuffix);
+}

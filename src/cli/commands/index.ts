@@ -24,6 +24,34 @@ export const commands: ReadonlyMap<string, { summary: string; load: CommandLoade
     },
   ],
   [
+    "verify",
+    {
+      summary: "Tell whether upstream changed since a model was locked or built, without downloading weights",
+      load: async () => (await import("./verify.js")).default,
+    },
+  ],
+  [
+    "list",
+    {
+      summary: "List the models on this machine and in the lockfile, with sizes and what keeps them",
+      load: async () => (await import("./list.js")).default,
+    },
+  ],
+  [
+    "info",
+    {
+      summary: "Show one model: source, revision, files, hashes, validation, GC roots, shared blobs",
+      load: async () => (await import("./info.js")).default,
+    },
+  ],
+  [
+    "gc",
+    {
+      summary: "Pin models against garbage collection (gc pin|unpin|list)",
+      load: async () => (await import("./gc.js")).default,
+    },
+  ],
+  [
     "fetch",
     {
       summary: "Fetch a model described by a spec file into a directory (the FOD builder)",

@@ -134,26 +134,27 @@ async function requestBatch(
     if (item.error !== undefined && item.error !== null) {
       const code = typeof item.error.code === "number" ? item.error.code : undefined;
       const message = typeof item.error.message === "string" ? item.error.message : "";
-      throw new UserError({
-        what:
-          code === 404 || code === 410
-            ? `The LFS server does not have ${object.path}`
-            : `The LFS server refused ${object.path}`,
-        context: {
-          repo: context.repo,
-          file: object.path,
-          oid: object.oid,
-          size: object.size,
-          endpoint: displayUrl(context.endpoint),
-        },
-        cause: `LFS error ${code ?? "?"}${message ? `: ${message}` : ""}`,
-        fix:
-          code === 404 || code === 410
+      const missing = code === 404 || code === 410;
+      throw new UserError(
+        {
+          what: missing ? `The LFS server does not have ${object.path}` : `The LFS server refused ${object.path}`,
+          context: {
+            repo: context.repo,
+            file: object.path,
+            oid: object.oid,
+            size: object.size,
+            endpoint: displayUrl(context.endpoint),
+          },
+          cause: `LFS error ${code ?? "?"}${message ? `: ${message}` : ""}`,
+          fix: missing
             ? [
                 "The object was never pushed to this LFS server (git lfs push --all), or it was removed. Leave the file out with the LFS file patterns (lfsFiles for source.git-lfs, files for source.git-xet) if you do not need it.",
               ]
             : [],
-      });
+        },
+        // A missing object is "gone" to `verify`, like a 404 from any other source.
+        missing ? { code: "NMR_NOT_FOUND" } : undefined,
+      );
     }
     const download = item.actions?.download;
     if (download === undefined || download === null || typeof download.href !== "string")

@@ -53,11 +53,14 @@ export async function fetchCommit(git: GitRunner, url: string, rev: string, sign
     () => "missing",
   );
   if (type !== "commit") {
-    throw new UserError({
-      what: `Commit ${rev} is not in ${displayUrl(url)}`,
-      context: { url: displayUrl(url), rev, found: type },
-      fix: ["Check rev: it must be a full commit id of this repository (git ls-remote URL lists the branch heads)."],
-    });
+    throw new UserError(
+      {
+        what: `Commit ${rev} is not in ${displayUrl(url)}`,
+        context: { url: displayUrl(url), rev, found: type },
+        fix: ["Check rev: it must be a full commit id of this repository (git ls-remote URL lists the branch heads)."],
+      },
+      { code: "NMR_NOT_FOUND" },
+    );
   }
 }
 
@@ -166,6 +169,7 @@ function explainFetchFailure(error: unknown, url: string, rev: string): unknown 
           ? ["Check url: it is the repository's https clone URL."]
           : ["Check that rev is a commit of this repository and that the server is reachable."],
     },
-    { cause: error },
+    // A repository that is not there is "gone" to `verify`, like a 404 from any other source.
+    { cause: error, ...(missing ? { code: "NMR_NOT_FOUND" as const } : {}) },
   );
 }
