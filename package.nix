@@ -1,7 +1,8 @@
-# The fetcher package: the TypeScript CLI bundled by esbuild into one file, run by
-# Node. Every fetchModel FOD uses it as its builder, so its closure is kept to
-# nodejs-slim (node without npm or corepack) plus one script: no node_modules, and no
-# package.json (the version is inlined at bundle time, scripts/bundle.mjs).
+# The fetcher package: the TypeScript CLI bundled by esbuild (an entry and the chunks
+# it loads on demand), run by Node. Every fetchModel FOD uses it as its builder, so its
+# closure is kept to nodejs-slim (node without npm or corepack) plus that folder of
+# scripts: no node_modules, and no package.json (the version is inlined at bundle time,
+# scripts/bundle.mjs).
 #
 # Node: nixpkgs' default `nodejs` builds it (buildNpmPackage runs npm), `nodejs-slim`
 # runs it. Both track nixpkgs' maintained release, so an end-of-life major marked
@@ -47,9 +48,12 @@ buildNpmPackage {
 
   nativeBuildInputs = [ makeWrapper ];
 
+  # dist/ is the entry (nix-model-repo.mjs) and the chunks it loads on demand
+  # (scripts/bundle.mjs): the whole folder, nothing else.
   installPhase = ''
     runHook preInstall
-    install -Dm644 dist/nix-model-repo.mjs $out/lib/nix-model-repo/nix-model-repo.mjs
+    mkdir -p $out/lib/nix-model-repo
+    cp -r dist/. $out/lib/nix-model-repo/
     makeWrapper ${lib.getExe nodejs-slim} $out/bin/nix-model-repo \
       --add-flags $out/lib/nix-model-repo/nix-model-repo.mjs
     runHook postInstall

@@ -1,8 +1,8 @@
 /**
- * `npm run bench`: throughput, files per second, peak memory and fixed overhead of
- * nix-model-repo against its peers (curl, aria2c, @huggingface/hub, nix-hash), all measured
- * in this one run on this machine, printed as tables of ratios. docs/bench.md explains the
- * cases and how to read them.
+ * `npm run bench`: throughput, CPU time, files per second, peak memory and fixed overhead of
+ * nix-model-repo against its peers (curl, aria2c, @huggingface/hub, huggingface_hub,
+ * nix-hash, Nix's builtin fetcher), all measured in this one run on this machine, printed
+ * as tables of ratios. docs/bench.md explains the cases and how to read them.
  *
  * Sizes and repetitions come from BENCH_* variables (bench/lib/environment.mjs). Peers that
  * are not installed are skipped with the command that installs them. Benchmarks are not
@@ -22,10 +22,19 @@ import * as smallFiles from "./cases/small-files.mjs";
 import * as narHash from "./cases/nar-hash.mjs";
 import * as overhead from "./cases/overhead.mjs";
 import * as xet from "./cases/xet.mjs";
+import * as endToEnd from "./cases/end-to-end.mjs";
 import { findBenchModules, runBenchModule } from "./cases/modules.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/nix-model-repo.mjs", import.meta.url));
-const CASES = { large: largeFile, limited: rateLimited, small: smallFiles, hash: narHash, overhead, xet };
+const CASES = {
+  large: largeFile,
+  limited: rateLimited,
+  small: smallFiles,
+  hash: narHash,
+  overhead,
+  xet,
+  e2e: endToEnd,
+};
 
 function progress(message) {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  … ${message}`);

@@ -12,12 +12,11 @@ import { aria2cParallel, cleanEnv, curlParallel, huggingFaceHub, oursFetch } fro
 
 export const title = "many small files";
 
-export async function run(context) {
-  const { config, peers, cli, scratch, progress } = context;
-  const repoId = "bench/small";
+/** The repo of case 3 (and of the end-to-end case): small files in folders of 50, plus a few LFS files. */
+export function smallRepoFiles(config) {
   const smallBytes = Math.round(config.smallKiB * 1024);
   const mediumBytes = Math.round(config.mediumMiB * MiB);
-  const files = [
+  return [
     // 50 files per directory: nested paths, as in real repos with shards or subfolders.
     ...Array.from({ length: config.smallFiles }, (_, index) => ({
       path: `part-${String(Math.floor(index / 50)).padStart(3, "0")}/file-${String(index).padStart(5, "0")}.json`,
@@ -30,6 +29,12 @@ export async function run(context) {
       seed: `medium-${index}`,
     })),
   ];
+}
+
+export async function run(context) {
+  const { config, peers, cli, scratch, progress } = context;
+  const repoId = "bench/small";
+  const files = smallRepoFiles(config);
   progress(`writing ${files.length} files`);
   const repo = await writeHubRepo(join(scratch, "hub"), repoId, files);
   const totalBytes = repo.files.reduce((sum, file) => sum + file.size, 0);

@@ -1,7 +1,9 @@
 /**
  * Runs our tool and its peers on the same work, N times each, interleaved (ours, peer A,
  * peer B, ours, ...) so that load from other processes on the machine spreads over all of
- * them instead of hitting one tool's runs. Reports medians and
+ * them instead of hitting one tool's runs. Reports medians, the CPU time each tool used
+ * (user + system, all threads and waited-for children; per GiB when the work has a size)
+ * and
  *   time ratio = peer median wall / our median wall   (> 1: we are faster)
  *   mem ratio  = peer median peak RSS / ours          (> 1: we use less memory)
  *
@@ -11,7 +13,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { measure, median } from "./measure.mjs";
-import { formatTable, fixed, MiB } from "./table.mjs";
+import { formatTable, fixed, GiB, MiB } from "./table.mjs";
 
 export async function compareTools({ tools, runs, scratch, counters = [], hub }) {
   const results = new Map(
@@ -52,6 +54,7 @@ function summarize(tool, { runs, failure }) {
   const times = pick("ms");
   const requests = pick("requests");
   const firstFile = pick("firstFileRequestMs");
+  const cpu = pick("cpuSeconds");
   return {
     tool,
     runs: runs.length,
@@ -59,6 +62,7 @@ function summarize(tool, { runs, failure }) {
     minMs: Math.min(...times),
     maxMs: Math.max(...times),
     rssKiB: median(pick("rssKiB")),
+    cpuSeconds: cpu.length ? median(cpu) : undefined,
     requests: requests.length ? median(requests) : undefined,
     firstFileRequestMs: firstFile.length ? median(firstFile) : undefined,
     stdout: runs.at(-1).stdout,
@@ -71,7 +75,8 @@ function summarize(tool, { runs, failure }) {
  */
 export function comparisonTable(summaries, work = {}, columns = []) {
   const ours = summaries.find((summary) => summary.tool.ours && !summary.failure);
-  const header = ["tool", "median s", "min–max s"];
+  const header = ["tool", "median s", "min–max s", "CPU s"];
+  if (work.bytes) header.push("CPU s/GiB");
   if (work.bytes) header.push("MiB/s");
   if (work.files) header.push("files/s");
   header.push("peak RSS MiB", ...columns.map((column) => column.header), "time ratio", "mem ratio");
@@ -86,7 +91,10 @@ export function comparisonTable(summaries, work = {}, columns = []) {
       summary.tool.name,
       fixed(summary.ms / 1000, 3),
       `${fixed(summary.minMs / 1000)}–${fixed(summary.maxMs / 1000)}`,
+      summary.cpuSeconds === undefined ? "-" : fixed(summary.cpuSeconds, 2),
     ];
+    if (work.bytes)
+      row.push(summary.cpuSeconds === undefined ? "-" : fixed(summary.cpuSeconds / (work.bytes / GiB), 2));
     if (work.bytes) row.push(fixed(work.bytes / MiB / (summary.ms / 1000), 1));
     if (work.files) row.push(fixed(work.files / (summary.ms / 1000), 0));
     row.push(fixed(summary.rssKiB / 1024, 1), ...columns.map((column) => column.value(summary) ?? "-"));

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { rssMethod } from "./measure.mjs";
 
 function positiveNumber(name, fallback) {
@@ -17,7 +18,7 @@ function positiveNumber(name, fallback) {
   return value;
 }
 
-export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "modules"];
+export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "e2e", "modules"];
 
 export function readConfig() {
   const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(","))
@@ -38,6 +39,7 @@ export function readConfig() {
     smallKiB: positiveNumber("BENCH_SMALL_KIB", 8),
     mediumFiles: Math.round(positiveNumber("BENCH_MEDIUM_FILES", 4)),
     mediumMiB: positiveNumber("BENCH_MEDIUM_MIB", 4),
+    e2eLargeMiB: positiveNumber("BENCH_E2E_LARGE_MIB", positiveNumber("BENCH_LARGE_MIB", 1024)),
     xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
     xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
@@ -70,6 +72,33 @@ function huggingFaceHubVersion() {
   return undefined;
 }
 
+const HF_PYTHON_CLIENT = fileURLToPath(new URL("../clients/huggingface-hub.py", import.meta.url));
+
+/**
+ * huggingface_hub (Python) from a checkout: HUGGINGFACE_HUB_SRC names the checkout or its
+ * src/ (the folder holding huggingface_hub/), run by HUGGINGFACE_HUB_PYTHON (default
+ * /usr/bin/python3, whose Debian packages provide the library's dependencies).
+ * { version, python, pythonPath } or { skip }.
+ */
+function huggingFaceHubPython() {
+  const source = process.env.HUGGINGFACE_HUB_SRC;
+  const install =
+    "set HUGGINGFACE_HUB_SRC to a huggingface_hub checkout, with its dependencies importable by HUGGINGFACE_HUB_PYTHON";
+  if (!source) return { skip: `HUGGINGFACE_HUB_SRC is not set (${install})` };
+  const pythonPath = [source, join(source, "src")].find((dir) => existsSync(join(dir, "huggingface_hub")));
+  if (!pythonPath) return { skip: `HUGGINGFACE_HUB_SRC=${source} holds no huggingface_hub/ nor src/huggingface_hub/` };
+  const python = process.env.HUGGINGFACE_HUB_PYTHON || "/usr/bin/python3";
+  const result = spawnSync(python, [HF_PYTHON_CLIENT, "version"], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: pythonPath },
+  });
+  if (result.error || result.status !== 0) {
+    const why = result.error?.message ?? result.stderr.trim().split("\n").at(-1);
+    return { skip: `cannot import huggingface_hub with ${python}: ${why} (${install})` };
+  }
+  return { version: `huggingface_hub ${result.stdout.trim()} (Python)`, python, pythonPath, client: HF_PYTHON_CLIENT };
+}
+
 /** { name → { version, skip } } for every peer; skip says why and how to install it. */
 export function detectPeers() {
   const found = (version, install) => (version ? { version } : { skip: `not installed (${install})` });
@@ -85,6 +114,8 @@ export function detectPeers() {
     nixHash: found(nixHash, "apt-get install nix-bin"),
     openssl: found(openssl?.split(" ").slice(0, 2).join(" "), "apt-get install openssl"),
     huggingFaceHub: found(hub && `@huggingface/hub ${hub}`, "npm ci: it is a devDependency"),
+    huggingFaceHubPython: huggingFaceHubPython(),
+    nixBuild: found(versionLine("nix-build", ["--version"]), "apt-get install nix-bin"),
   };
 }
 

@@ -1,9 +1,11 @@
 /**
- * Runs one command and measures it from outside: wall time (hrtime around spawn → exit)
- * and the peak resident set size of the process. Peak RSS comes from GNU time's %M
- * (getrusage of the waited child: exact) when /usr/bin/time exists, else from polling
- * VmHWM in /proc/<pid>/status (the kernel's own high-water mark; the last sample before
- * exit can miss a final spike).
+ * Runs one command and measures it from outside: wall time (hrtime around spawn → exit),
+ * the peak resident set size of the process and the CPU time it used (user + system, all
+ * its threads and the children it waited for: a nix-build's builders, a Python client's
+ * threads). Peak RSS and CPU come from GNU time's %M %U %S (the rusage of the waited
+ * child: exact) when /usr/bin/time exists; without it peak RSS comes from polling VmHWM in
+ * /proc/<pid>/status (the kernel's own high-water mark; the last sample before exit can
+ * miss a final spike) and CPU is not measured.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,12 +20,13 @@ let sequence = 0;
 
 /**
  * command: { command, args, env?, cwd? }; scratch: a directory for the time output.
- * Returns { ms, rssKiB, code, stdout, stderrTail, startedAt, endedAt } (times from performance.now()).
+ * Returns { ms, rssKiB, cpuSeconds?, code, stdout, stderrTail, startedAt, endedAt } (times from
+ * performance.now()).
  */
 export async function measure({ command, args, env, cwd }, scratch) {
   const rssFile = join(scratch, `rss-${process.pid}-${sequence++}`);
   const useTime = rssMethod === "GNU time %M";
-  const [file, argv] = useTime ? [GNU_TIME, ["-f", "%M", "-o", rssFile, command, ...args]] : [command, args];
+  const [file, argv] = useTime ? [GNU_TIME, ["-f", "%M %U %S", "-o", rssFile, command, ...args]] : [command, args];
   const startedAt = performance.now();
   const child = trackChild(
     spawn(file, argv, { ...OWN_GROUP, env: env ?? process.env, cwd, stdio: ["ignore", "pipe", "pipe"] }),
@@ -55,14 +58,16 @@ export async function measure({ command, args, env, cwd }, scratch) {
   const endedAt = performance.now();
   if (poll) clearInterval(poll);
   let rssKiB = polledKiB;
+  let cpuSeconds;
   if (useTime) {
     const text = await readFile(rssFile, "utf8").catch(() => "");
     await rm(rssFile, { force: true });
-    // GNU time writes "Command exited with non-zero status N" before the figure on failure.
-    const figure = text.trim().split("\n").at(-1);
-    rssKiB = Number(figure) || 0;
+    // GNU time writes "Command exited with non-zero status N" before the figures on failure.
+    const [rss, user, system] = (text.trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+    rssKiB = rss || 0;
+    if (Number.isFinite(user) && Number.isFinite(system)) cpuSeconds = user + system;
   }
-  return { ms: endedAt - startedAt, rssKiB, code, stdout, stderrTail: stderr.trim(), startedAt, endedAt };
+  return { ms: endedAt - startedAt, rssKiB, cpuSeconds, code, stdout, stderrTail: stderr.trim(), startedAt, endedAt };
 }
 
 export function median(values) {

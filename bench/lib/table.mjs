@@ -11,6 +11,7 @@ export function formatTable(header, rows) {
 }
 
 export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
 
 export function fixed(value, digits = 2) {
   return Number.isFinite(value) ? value.toFixed(digits) : "-";

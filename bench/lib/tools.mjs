@@ -4,6 +4,7 @@
  * the way its users would run it for this job; none gets a head start (no warm cache:
  * every run starts from an empty output).
  */
+import { spawnSync } from "node:child_process";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +36,20 @@ async function sizeOf(path) {
   return (await stat(path).catch(() => undefined))?.size;
 }
 
+/** The blobs folder of `repoId` in a Hub cache. */
+function hubCacheBlobs(cacheDir, repoId) {
+  return join(cacheDir, `models--${repoId.split("/").join("--")}`, "blobs");
+}
+
+/** Why a blobs folder does not hold every expected file (by etag) at its size; undefined if it does. */
+async function wrongBlob(blobs, expectedFiles) {
+  for (const file of expectedFiles) {
+    const size = await sizeOf(join(blobs, file.etag));
+    if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
+  }
+  return undefined;
+}
+
 /**
  * nix-model-repo fetch --spec … --out … (the FOD builder itself). `concurrency` makes it a
  * variant (not "ours": its ratio is against the default); `xet` sets network.xet, and a
@@ -61,14 +76,8 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
       );
       return { command: process.execPath, args: [cli, "fetch", "--spec", spec, "--out", out(run)], env };
     },
-    async verify(_result, run) {
-      // The fetcher checks sizes and digests itself; make sure every file is there.
-      for (const file of expectedFiles) {
-        const size = await sizeOf(join(out(run), "blobs", file.etag));
-        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
-      }
-      return undefined;
-    },
+    // The fetcher checks sizes and digests itself; make sure every file is there.
+    verify: (_result, run) => wrongBlob(join(out(run), "blobs"), expectedFiles),
     // keepRun: that run's output stays (until the bench's temp dir goes) for a later case.
     cleanup: (run) => (run === keepRun ? undefined : rm(out(run), { recursive: true, force: true })),
     outputOf: out,
@@ -132,14 +141,7 @@ export function huggingFaceHub({ mode, hubUrl, repoId, path, scratch, env, expec
           : [HF_HUB_CLIENT, "snapshot", hubUrl, repoId, cache(run)],
       env,
     }),
-    async verify(_result, run) {
-      const blobs = join(cache(run), `models--${repoId.split("/").join("--")}`, "blobs");
-      for (const file of expectedFiles) {
-        const size = await sizeOf(join(blobs, file.etag));
-        if (size !== file.size) return `blobs/${file.etag} (${file.path}) has ${size} bytes, expected ${file.size}`;
-      }
-      return undefined;
-    },
+    verify: (_result, run) => wrongBlob(hubCacheBlobs(cache(run), repoId), expectedFiles),
     cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
     note: "no checksum (trusts the bytes)",
   };
@@ -210,4 +212,65 @@ export function aria2cParallel({ hubUrl, repoId, files, scratch, env, parallel =
     cleanup: (run) => Promise.all([rm(dir(run), { recursive: true, force: true }), rm(input(run), { force: true })]),
     note: "given the file list for free (no API calls), no checksum",
   };
+}
+
+/** huggingface_hub (Python) snapshot_download(max_workers=8) into a Hub cache: what most users run. */
+export function huggingFaceHubPython({ peer, hubUrl, repoId, scratch, env, expectedFiles, workers = 8 }) {
+  const cache = (run) => join(scratch, `hfpy-${run}`);
+  return {
+    name: `huggingface_hub snapshot_download(max_workers=${workers})`,
+    skip: peer.skip,
+    prepare: (run) => ({
+      command: peer.python,
+      args: [peer.client, "snapshot", repoId, cache(run), String(workers)],
+      env: {
+        ...env,
+        PYTHONPATH: peer.pythonPath,
+        PYTHONDONTWRITEBYTECODE: "1",
+        HF_ENDPOINT: hubUrl,
+        HF_HUB_DISABLE_TELEMETRY: "1",
+        HF_HUB_DISABLE_PROGRESS_BARS: "1",
+      },
+    }),
+    verify: (_result, run) => wrongBlob(hubCacheBlobs(cache(run), repoId), expectedFiles),
+    cleanup: (run) => rm(cache(run), { recursive: true, force: true }),
+    note: "a Hub cache, not a store path; no checksum",
+  };
+}
+
+/**
+ * nix-build of an expression file whose outputs are `outPaths`, each deleted from the
+ * store before every run (outside the timed part), so every run really builds. Builds run
+ * as Nix runs them here: as the nixbld users, no substituters, up to 8 at once.
+ */
+export function nixBuild({ name, expressionFile, outPaths, env, ours = false, note }) {
+  return {
+    name,
+    ours,
+    note,
+    async prepare() {
+      await deleteStorePaths(outPaths);
+      return {
+        command: "nix-build",
+        args: ["--no-out-link", "--option", "substituters", "", "--max-jobs", "8", "--quiet", expressionFile],
+        env,
+      };
+    },
+    async verify(result) {
+      const built = result.stdout.trim().split("\n").filter(Boolean);
+      const missing = outPaths.filter((path) => !built.includes(path));
+      return missing.length ? `${missing.length} of ${outPaths.length} outputs not built (${missing[0]})` : undefined;
+    },
+    cleanup: () => deleteStorePaths(outPaths),
+  };
+}
+
+/** nix-store --delete of the paths that exist (nothing roots them: nix-build ran with --no-out-link). */
+export async function deleteStorePaths(paths) {
+  const present = [];
+  for (const path of paths) if (await stat(path).catch(() => undefined)) present.push(path);
+  for (let index = 0; index < present.length; index += 200) {
+    const result = spawnSync("nix-store", ["--delete", ...present.slice(index, index + 200)], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`nix-store --delete failed: ${result.stderr.trim()}`);
+  }
 }

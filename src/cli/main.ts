@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { commands } from "./commands/index.js";
 import { explainForUser } from "../errors/explain.js";
 import { interruption } from "./interrupt.js";
@@ -42,6 +43,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   return command.run(rest);
 }
+
+// V8 settings for a batch program with a small heap, set before any work starts
+// (docs/bench.md, "Where the time went"):
+// - undici parses HTTP/1 with llhttp compiled to WebAssembly. V8 recompiles hot wasm with
+//   TurboFan on a background thread, and node waits for that job before it exits: ~0.13 s
+//   of CPU and of wall time at the end of every fetch, for a parser that spends O(1) per
+//   body chunk. Baseline (Liftoff) code is plenty; undici compiles it at the first connection.
+// - Incremental marking starts a full collection whenever the old generation's headroom
+//   is below the young generation's size. With a heap of ~10 MB that is always: a 1 GiB
+//   download ran ~50 back-to-back full collections (~1 s of CPU on other cores) to free
+//   ~2 MB each. Without it, V8 collects the old generation when it is full: 0-1 times per
+//   GiB, each a pause of a few milliseconds on a heap this small.
+setFlagsFromString("--liftoff-only");
+setFlagsFromString("--no-incremental-marking");
 
 main(process.argv.slice(2)).then(
   (status) => {

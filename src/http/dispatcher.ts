@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { EnvHttpProxyAgent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { EnvHttpProxyAgent } from "./undici.js";
 import { logger } from "../util/log.js";
 import { registerSecret } from "../util/secrets.js";
 import type { HttpSettings } from "./settings.js";

@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { request } from "./undici.js";
 import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
 import { failureFromError } from "../errors/classify.js";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import type { TransferItem, TransferredFile } from "../transfer/types.js";
@@ -100,10 +101,18 @@ export async function writeSnapshot(
     files.map((file) => file.path),
   );
   const commit = snapshot.commit ?? manifestCommit(files);
+  // Direct calls, one mkdir per folder: a link is one small system call, and as promises
+  // each was a round trip through libuv's thread pool, made one after another while
+  // nothing else runs (the transfer is over): ~0.3 s for 500 files (docs/bench.md).
+  const folders = new Set<string>();
   for (const file of files) {
     const link = outputPath(out, "snapshots", commit, ...file.path.split("/"));
-    await mkdir(dirname(link), { recursive: true });
-    await symlink(blobLinkTarget(file.path, file.blob), link);
+    const folder = dirname(link);
+    if (!folders.has(folder)) {
+      mkdirSync(folder, { recursive: true });
+      folders.add(folder);
+    }
+    symlinkSync(blobLinkTarget(file.path, file.blob), link);
   }
   for (const ref of snapshotRefs(snapshot.refs)) {
     const refFile = outputPath(out, "refs", ...ref.split("/"));

@@ -1,4 +1,5 @@
-import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { closeSync, ftruncateSync, openSync, renameSync, writeSync } from "node:fs";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DiskFailure } from "../errors/failures.js";
 
@@ -10,38 +11,43 @@ import { DiskFailure } from "../errors/failures.js";
  * The file is created when the first connection for it opens, not when the transfer is
  * queued: a thousand queued files must not hold a thousand descriptors. A file system
  * error (no space, no permission) is thrown as a DiskFailure naming the file.
+ *
+ * `direct`, for a small file (one write): its system calls are made directly instead of
+ * through libuv's thread pool. A call through the pool costs a wake-up of a pool thread
+ * and another of the event loop, more than creating an 8 KiB file does; a repo of 500
+ * such files took ~10 % less time with direct calls (bench case 3 on tmpfs).
  */
 export class IncompleteFile {
   readonly path: string;
   readonly destination: string;
   readonly #directories: Directories;
-  #handle: Promise<FileHandle> | undefined;
+  readonly #io: FileIo;
+  #descriptor: Promise<Descriptor> | undefined;
   #closed = false;
 
-  constructor(destination: string, directories: Directories = new Directories()) {
+  constructor(destination: string, directories: Directories = new Directories(), { direct = false } = {}) {
     this.destination = destination;
     this.path = `${destination}.incomplete`;
     this.#directories = directories;
+    this.#io = direct ? directIo : pooledIo;
   }
 
   /** Creates (or truncates: a leftover from a crashed run is not trusted) the file; idempotent. */
-  open(): Promise<FileHandle> {
+  open(): Promise<Descriptor> {
     if (this.#closed) return Promise.reject(new Error(`${this.path} is already closed`));
-    this.#handle ??= this.#directories
+    this.#descriptor ??= this.#directories
       .ensure(dirname(this.destination))
-      .then(() => open(this.path, "w"))
+      .then(() => this.#io.open(this.path))
       .catch((error: unknown) => this.#fail(error));
-    return this.#handle;
+    return this.#descriptor;
   }
 
   async write(chunk: Uint8Array, position: number): Promise<void> {
-    const handle = await this.open();
+    const descriptor = await this.open();
     let offset = 0;
     try {
-      while (offset < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset, position + offset);
-        offset += bytesWritten;
-      }
+      while (offset < chunk.byteLength)
+        offset += await descriptor.write(chunk, offset, chunk.byteLength - offset, position + offset);
     } catch (error) {
       this.#fail(error);
     }
@@ -49,17 +55,17 @@ export class IncompleteFile {
 
   /** Back to empty, for a server that ignored Range and sent the whole file again. */
   async truncate(): Promise<void> {
-    const handle = await this.open();
-    await handle.truncate(0).catch((error: unknown) => this.#fail(error));
+    const descriptor = await this.open();
+    await descriptor.truncate().catch((error: unknown) => this.#fail(error));
   }
 
   /** Closes and renames onto the destination (an empty file if nothing was written). */
   async commit(): Promise<void> {
-    const handle = await this.open();
+    const descriptor = await this.open();
     this.#closed = true;
     try {
-      await handle.close();
-      await rename(this.path, this.destination);
+      await descriptor.close();
+      await this.#io.rename(this.path, this.destination);
     } catch (error) {
       this.#fail(error);
     }
@@ -67,10 +73,10 @@ export class IncompleteFile {
 
   /** Closes and removes; never throws (cleanup must not hide the real error). */
   async discard(): Promise<void> {
-    const handle = this.#handle;
+    const descriptor = this.#descriptor;
     this.#closed = true;
-    if (handle === undefined) return;
-    await handle.then((opened) => opened.close()).catch(() => undefined);
+    if (descriptor === undefined) return;
+    await descriptor.then((opened) => opened.close()).catch(() => undefined);
     await rm(this.path, { force: true }).catch(() => undefined);
   }
 
@@ -83,6 +89,45 @@ export class IncompleteFile {
     throw error;
   }
 }
+
+/** An open file; `write` resolves to the bytes written. */
+interface Descriptor {
+  write(chunk: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  truncate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How an IncompleteFile makes its system calls. */
+interface FileIo {
+  open(path: string): Promise<Descriptor>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+const pooledIo: FileIo = {
+  async open(path) {
+    const handle = await open(path, "w");
+    return {
+      write: async (chunk, offset, length, position) =>
+        (await handle.write(chunk, offset, length, position)).bytesWritten,
+      truncate: () => handle.truncate(0),
+      close: () => handle.close(),
+    };
+  },
+  rename,
+};
+
+// Async functions, so a failed call rejects like its thread-pool twin instead of throwing.
+const directIo: FileIo = {
+  async open(path) {
+    const fd = openSync(path, "w");
+    return {
+      write: async (chunk, offset, length, position) => writeSync(fd, chunk, offset, length, position),
+      truncate: async () => ftruncateSync(fd, 0),
+      close: async () => closeSync(fd),
+    };
+  },
+  rename: async (from, to) => renameSync(from, to),
+};
 
 /**
  * The directories one transfer has created, so that a thousand files in one folder cost

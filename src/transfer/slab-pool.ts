@@ -31,15 +31,17 @@ interface Waiter {
 }
 
 /**
- * Just under 512 KiB: one positional write per slab, as large as the write-behind blocks
- * before slabs were (writes of 64–128 KiB cost 1.5–2× the system time per byte), and
- * never a whole 512 KiB. The kernel sizes page-cache folios by the write (ext4 on 6.x):
- * a 512 KiB write at a 512 KiB boundary gets a 512 KiB folio, and on the bench VM, whose
- * free memory in 2 MiB blocks the host has reclaimed (page_reporting_order 9), those cost
- * 3–6× the system time: 1 GiB of 64 KiB-aligned chunks took 0.9–1.8 s of system time in
- * 512 KiB slabs, 0.29–0.36 s in slabs one byte smaller (where 7 chunks fit, not 8).
+ * Just under 1 MiB: one positional write and one message to the hashing thread per slab.
+ * Each is a wake-up of another thread, which on a busy machine costs a context switch:
+ * 1 GiB took ~7 % less CPU in 1 MiB slabs than in 512 KiB ones (6 interleaved runs, twice).
+ * Never a whole power of two: the kernel sizes page-cache folios by the write (ext4 on
+ * 6.x), a 512 KiB write at a 512 KiB boundary gets a 512 KiB folio, and on the bench VM,
+ * whose free memory in 2 MiB blocks the host has reclaimed (page_reporting_order 9), those
+ * cost 3–6× the system time: 1 GiB of 64 KiB-aligned chunks took 0.9–1.8 s of system time
+ * in 512 KiB slabs, 0.29–0.36 s in slabs one byte smaller. Slabs also end at chunk
+ * boundaries (slab-writer.ts), so no write is whole and aligned.
  */
-const DEFAULT_SLAB_BYTES = 512 * 1024 - 1;
+const DEFAULT_SLAB_BYTES = 1024 * 1024 - 1;
 
 export class SlabPool {
   readonly slabBytes: number;
@@ -53,7 +55,7 @@ export class SlabPool {
   #peak = 0;
   readonly #waiters: Waiter[] = [];
 
-  /** Slabs are `slabBytes` (default just under 512 KiB, less when the capacity is small). */
+  /** Slabs are `slabBytes` (default just under 1 MiB, less when the capacity is small). */
   constructor(
     capacityBytes: number,
     slabBytes = Math.min(DEFAULT_SLAB_BYTES, Math.max(4096, Math.floor(capacityBytes / 16))),

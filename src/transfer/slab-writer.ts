@@ -40,7 +40,9 @@ export class SlabWriter {
     hasher: InOrderHasher,
     position: number,
     signal?: AbortSignal,
-    maxInFlight = 4,
+    // Two slabs being written and two being hashed keep the disk and the hashing thread
+    // busy while the next slab fills (2 MiB each way with the default ~1 MiB slabs).
+    maxInFlight = 2,
   ) {
     this.#maxInFlight = maxInFlight;
     this.#file = file;

@@ -1,15 +1,16 @@
 /**
- * The bundle scripts/bundle.mjs writes, as the Nix build makes it: there package.json is
- * the one importNpmLock rewrites with a /nix/store tarball for every dependency, so a
- * bundle that embedded it would make all of them (typescript, vitest, ...) references of
- * the fetcher, and so of every fixed-output derivation. It must hold no store path and
- * none of the devDependencies, and still know its version.
+ * The bundle scripts/bundle.mjs writes (dist/: the entry and the chunks it loads), as the
+ * Nix build makes it: there package.json is the one importNpmLock rewrites with a
+ * /nix/store tarball for every dependency, so a bundle that embedded it would make all of
+ * them (typescript, vitest, ...) references of the fetcher, and so of every fixed-output
+ * derivation. No file of it may hold a store path or any of the devDependencies, and it
+ * must still know its version.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { repoRoot } from "../helpers/nix.js";
 
 interface PackageJson {
@@ -23,6 +24,14 @@ const packageJson = JSON.parse(await readFile(join(repoRoot, "package.json"), "u
 /** A store path as importNpmLock writes them: `file:/nix/store/<hash>-<name>-<version>.tgz`. */
 function storeTarball(name: string): string {
   return `file:/nix/store/${"0".repeat(32)}-${name.replace(/[@/]/g, "-")}.tgz`;
+}
+
+/** Every file of a bundle folder (the entry and its chunks), joined. */
+async function bundleText(dist: string): Promise<string> {
+  const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  expect(files.map((entry) => entry.name)).toContain("nix-model-repo.mjs");
+  const texts = await Promise.all(files.map((entry) => readFile(join(entry.parentPath, entry.name), "utf8")));
+  return texts.join("\n");
 }
 
 /** Whether the bundle carries a package.json entry for `name` ("name": "range" in any quoting). */
@@ -51,7 +60,7 @@ describe("the bundle (scripts/bundle.mjs)", () => {
     };
     await writeFile(join(work, "package.json"), JSON.stringify(rewritten, null, 2));
     execFileSync(process.execPath, [join(work, "scripts", "bundle.mjs")], { cwd: work, stdio: "pipe" });
-    bundle = await readFile(join(work, "dist", "nix-model-repo.mjs"), "utf8");
+    bundle = await bundleText(join(work, "dist"));
   }, 120_000);
 
   afterAll(async () => {
@@ -68,10 +77,40 @@ describe("the bundle (scripts/bundle.mjs)", () => {
       expect(hasEntry(bundle, name, rewritten.devDependencies[name]!), name).toBe(false);
     }
     // The checkout's own bundle, which the tests run, neither.
-    const own = await readFile(join(repoRoot, "dist", "nix-model-repo.mjs"), "utf8");
+    const own = await bundleText(join(repoRoot, "dist"));
     expect(own).not.toContain("/nix/store/");
     for (const [name, range] of Object.entries(packageJson.devDependencies))
       expect(hasEntry(own, name, range), `${name}: ${range}`).toBe(false);
+  });
+
+  it("is the entry and exactly the chunks it can load: every command runs from it", async () => {
+    const dist = join(repoRoot, "dist");
+    const files = (await readdir(dist, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(dist, join(entry.parentPath, entry.name)));
+    const reachable = new Set<string>();
+    const pending = ["nix-model-repo.mjs"];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (reachable.has(file)) continue;
+      reachable.add(file);
+      const text = await readFile(join(dist, file), "utf8");
+      // Static and dynamic imports only: esbuild also keys lazily run modules by their
+      // source path, which starts with "../" when node_modules lies outside the checkout.
+      for (const [, specifier] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.\.?\/[^"']+\.mjs)["']/g))
+        pending.push(relative(dist, resolve(dist, dirname(file), specifier!)));
+    }
+    // Nothing stale from an earlier build, nothing missing.
+    expect(files.sort()).toEqual([...reachable].sort());
+    const printed = execFileSync(process.execPath, [join(dist, "nix-model-repo.mjs"), "hash", "--hex", dist]);
+    expect(printed.toString().trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  // Importing a value from "undici" anywhere in src/ would bring back its index, and with it
+  // fetch, WebSocket and the rest it exports: ~0.1 s of every run (src/http/undici.ts).
+  // esbuild names each bundled module in a comment; the first check shows the comments are there.
+  it("loads undici's dispatcher and request API through src/http/undici.ts, never its index", () => {
+    expect(bundle).toContain("node_modules/undici/lib/api/api-request.js");
+    expect(bundle).not.toContain("node_modules/undici/index.js");
   });
 
   it("still knows its version: package.json's, inlined", () => {

@@ -37,6 +37,11 @@ describe.skipIf(!nixAvailable)("package.nix (stand-in nixpkgs, where nodejs_20 i
         .toString()
         .trim(),
     ).toBe(packageJson.version);
+    // The commands are chunks beside the entry (scripts/bundle.mjs): `hash` loads its own.
+    const lib = join(out, "lib", "nix-model-repo");
+    expect(execFileSync(join(out, "bin", "nix-model-repo"), ["hash", "--base32", lib]).toString()).toBe(
+      execFileSync("nix-hash", ["--type", "sha256", "--base32", lib]).toString(),
+    );
     const closure = execFileSync("nix-store", ["--query", "--requisites", out]).toString().trim().split("\n");
     const names = closure.map((path) => path.replace(/^\/nix\/store\/[a-z0-9]{32}-/, ""));
     expect(names).toContain("nodejs-slim-24-host");

@@ -298,10 +298,11 @@ let
         mkDerivation (removeAttrs args [ "src" "npmDeps" "npmConfigHook" "npmBuildScript" "nodejs" "preBuild" ] // {
           nativeBuildInputs = nativeBuildInputs ++ [ nodejs ];
           buildInputs = buildInputs ++ [ nodejs ];
-          bundle = builtins.path { path = repoRoot + "/dist/nix-model-repo.mjs"; name = "nix-model-repo.mjs"; };
+          bundle = builtins.path { path = repoRoot + "/dist"; name = "nix-model-repo-dist"; };
           buildPhase = ''
             mkdir -p dist
-            cp "$bundle" dist/nix-model-repo.mjs
+            cp -r "$bundle"/. dist/
+            chmod -R u+w dist
           '';
           meta = meta // { platforms = meta.platforms or nodejs.meta.platforms; };
         });
@@ -376,10 +377,10 @@ let
     # The fetcher from this checkout's bundle (`npm run build`), run by the host's node:
     # what the tests build models with (quicker to rebuild than package.nix's package).
     nix-model-repo-dev = runCommand "nix-model-repo-dev" {
-      bundle = builtins.path { path = repoRoot + "/dist/nix-model-repo.mjs"; name = "nix-model-repo.mjs"; };
+      bundle = builtins.path { path = repoRoot + "/dist"; name = "nix-model-repo-dist"; };
     } ''
       mkdir -p $out/bin
-      printf '#!/bin/sh\nexec /usr/bin/node %s "$@"\n' "$bundle" > $out/bin/nix-model-repo
+      printf '#!/bin/sh\nexec /usr/bin/node %s "$@"\n' "$bundle/nix-model-repo.mjs" > $out/bin/nix-model-repo
       chmod +x $out/bin/nix-model-repo
     '';
   };

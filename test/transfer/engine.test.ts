@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { transferAll } from "../../src/transfer/engine.js";
-import { DownloadFailure } from "../../src/errors/failures.js";
+import { DiskFailure, DownloadFailure } from "../../src/errors/failures.js";
 import { generatedBytes, generatedSha256 } from "../helpers/fault-server.js";
 import {
   MiB,
@@ -61,6 +61,26 @@ describe("transferAll", () => {
     expect(bigRequests.every((request) => /^bytes=\d+-\d+$/.test(request.range ?? ""))).toBe(true);
     expect(bigRequests.every((request) => request.acceptEncoding === "identity")).toBe(true);
     expect(progress.events).toContain(`finished big.bin ${bigSize}`);
+  });
+
+  it("starts the largest files first and still returns the results in the items' order", async () => {
+    const sizes = { "a.json": 100, "b.bin": 300 * 1024, "c.json": 200, "d.bin": 900 * 1024, "e.txt": undefined };
+    const items = Object.entries(sizes).map(([name, size], index) => {
+      bed.server.serveGenerated(`/order/${name}`, size ?? 50, 70 + index);
+      return item(bed.http, bed.server.url(`/order/${name}`), join(bed.dir.path, name), { path: name, size });
+    });
+    const progress = recordingProgress();
+
+    const results = await transferAll(items, { settings: quickSettings({ concurrency: 1 }), progress });
+
+    // One connection: the server sees the order in which files took it. Unknown sizes last.
+    expect(bed.server.log.map((request) => request.path)).toEqual(
+      ["d.bin", "b.bin", "c.json", "a.json", "e.txt"].map((name) => `/order/${name}`),
+    );
+    expect(progress.events.filter((event) => event.startsWith("started"))).toEqual(
+      ["d.bin", "b.bin", "c.json", "a.json", "e.txt"].map((name) => `started ${name}`),
+    );
+    expect(results.map((result) => result.path)).toEqual(Object.keys(sizes));
   });
 
   it("resumes a single stream with Range from where the connection was cut", async () => {
@@ -377,6 +397,26 @@ describe("transferAll", () => {
       expect(result).toMatchObject({ size, sha256: expected.sha256 });
       expect((await readFile(destination)).equals(bytes)).toBe(true);
     }
+  });
+
+  // A file of one slab is written by direct system calls, a larger one through libuv's
+  // thread pool (src/transfer/incomplete-file.ts). /dev/full answers every write with ENOSPC:
+  // the .incomplete file is made a link to it.
+  it.each([
+    ["by direct calls", 64 * 1024],
+    ["through the thread pool", 3 * MiB],
+  ])("fails a full disk the same way %s: a DiskFailure naming the file, nothing left", async (_how, size) => {
+    bed.server.serveGenerated(`/full-${size}.bin`, size, 11);
+    const destination = join(bed.dir.path, `full-${size}.bin`);
+    await symlink("/dev/full", `${destination}.incomplete`);
+    const error = await transferAll([item(bed.http, bed.server.url(`/full-${size}.bin`), destination, { size })], {
+      settings: quickSettings(),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DownloadFailure);
+    const cause = (error as DownloadFailure).cause;
+    expect(cause).toBeInstanceOf(DiskFailure);
+    expect(cause).toMatchObject({ errno: "ENOSPC", path: `${destination}.incomplete` });
+    expect(await readdir(bed.dir.path)).toEqual([]);
   });
 
   it("writes an empty file", async () => {

@@ -1,7 +1,8 @@
 import { pipeline, Transform, type Readable } from "node:stream";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { TransferFailure } from "../../errors/failures.js";
+import { request } from "../../http/undici.js";
 import { normaliseHeaders } from "../../http/failure.js";
 import { displayUrl } from "../../util/secrets.js";
 
