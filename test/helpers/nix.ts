@@ -98,6 +98,19 @@ function run(
 }
 
 /** A hash that is valid SRI but matches nothing: a build with it fails and reports the real one. */
+/**
+ * Nix's stderr without the lines Nix prints while it waits for its own database
+ * ("warning: error: SQLite database '…/db.sqlite' is busy"): Nix retries them itself, so
+ * they say nothing about the build, but they contain "error:". Builds running in
+ * parallel (vitest's workers, another checkout's tests) cause them.
+ */
+export function nixStderrWithoutBusyRetries(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((line) => !/^warning: error: SQLite database '[^']*' is busy/.test(line))
+    .join("\n");
+}
+
 export const FAKE_HASH = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 /** Any well-formed SRI sha256, for evaluation tests where nothing is built. */

@@ -12,7 +12,14 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { nixAvailable, nixBuild, nixEval, nixReadableTempDir, repoRoot } from "../helpers/nix.js";
+import {
+  nixAvailable,
+  nixBuild,
+  nixEval,
+  nixReadableTempDir,
+  repoRoot,
+  nixStderrWithoutBusyRetries,
+} from "../helpers/nix.js";
 import { safetensors, startModelHub, type ModelHub } from "./fixtures.js";
 
 const example = join(repoRoot, "examples", "devshell");
@@ -86,7 +93,7 @@ describe.skipIf(!nixAvailable)("examples/devshell", () => {
 
     const expression = `let e = (${standIn}).example ${copy}; in e.devShells.\${builtins.currentSystem}.default`;
     const built = await nixBuild(expression, { env: { HF_ENDPOINT: hub.hub.url } });
-    expect(built.stderr, built.stderr).not.toMatch(/error:/);
+    expect(nixStderrWithoutBusyRetries(built.stderr), built.stderr).not.toMatch(/error:/);
     const hook = (await nixEval(`(${expression}).shellHook`)).value as string;
 
     const project = await mkdtemp(join(tmpdir(), "nmr-example-project-"));

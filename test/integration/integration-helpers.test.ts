@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertEveryFileFoundOffline, hfHubDownloadOffline, scanCacheDir } from "../helpers/hf-offline.js";
-import { libPrelude, nixAvailable, nixBuild, nixEval } from "../helpers/nix.js";
+import { libPrelude, nixAvailable, nixBuild, nixEval, nixStderrWithoutBusyRetries } from "../helpers/nix.js";
 import { modelFiles, startModelHub, type ModelHub, type PrefetchedModel } from "./fixtures.js";
 import type { WrittenHubRepo } from "../helpers/hub-fixture.js";
 
@@ -31,7 +31,7 @@ async function evalError(expression: string): Promise<string> {
 
 async function build(expression: string, env?: NodeJS.ProcessEnv): Promise<string> {
   const result = await nixBuild(`${libPrelude} ${expression}`, { env });
-  expect(result.stderr, result.stderr).not.toMatch(/error:/);
+  expect(nixStderrWithoutBusyRetries(result.stderr), result.stderr).not.toMatch(/error:/);
   return result.outPath!;
 }
 

@@ -11,7 +11,14 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { nixAvailable, nixBuild, nixEval, nixReadableTempDir, repoRoot } from "../helpers/nix.js";
+import {
+  nixAvailable,
+  nixBuild,
+  nixEval,
+  nixReadableTempDir,
+  repoRoot,
+  nixStderrWithoutBusyRetries,
+} from "../helpers/nix.js";
 import { modelFiles, startModelHub, type ModelHub, type PrefetchedModel } from "../integration/fixtures.js";
 
 const nixpkgsLibEnv = process.env["NIXPKGS_LIB"] ?? "";
@@ -257,7 +264,7 @@ describe.skipIf(!haveLib)("NixOS module services.model-repo with the real nixpkg
          args = [ "-c" "if [ -e ${tokenFile} ]; then read -r token < ${tokenFile}; echo $token > $out; else echo absent > $out; fi" ]; }`;
     const missing = await sandboxedBuild(unrelated(`missing-${Date.now()}`), paths);
 
-    expect(missing.stderr, missing.stderr).not.toMatch(/error:/);
+    expect(nixStderrWithoutBusyRetries(missing.stderr), missing.stderr).not.toMatch(/error:/);
     expect(readFileSync(missing.outPath, "utf8").trim()).toBe("absent");
     // ...and once it exists, every sandboxed build sees it, not only the models' (docs/nixos.md).
     writeFileSync(tokenFile, "hf_example\n", { mode: 0o644 });
@@ -418,7 +425,7 @@ describe.skipIf(!haveHomeManager)(
         "config.home-files",
       );
       const result = await nixBuild(expression);
-      expect(result.stderr, result.stderr).not.toMatch(/error:/);
+      expect(nixStderrWithoutBusyRetries(result.stderr), result.stderr).not.toMatch(/error:/);
       const hubDir = join(result.outPath!, ".cache", "huggingface", "hub");
       expect(lstatSync(join(hubDir, "models--acme--home")).isSymbolicLink()).toBe(true);
       expect(readlinkSync(join(hubDir, "models--acme--home"))).toMatch(/-home-hf-hub\/models--acme--home$/);

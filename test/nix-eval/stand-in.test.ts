@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { nixAvailable, nixBuild, nixEval, repoRoot } from "../helpers/nix.js";
+import { nixAvailable, nixBuild, nixEval, repoRoot, nixStderrWithoutBusyRetries } from "../helpers/nix.js";
 
 const pkgs = `import ${repoRoot}/test/nix/pkgs.nix`;
 
@@ -67,7 +67,7 @@ describe.skipIf(!nixAvailable)("the stand-in pkgs behaves like nixpkgs where use
     const declared = await nixBuild(
       `let p = ${pkgs} { }; in p.runCommand "declared" { nativeBuildInputs = [ p.jq ]; } "jq -n 1+1 > $out; cmp --version >/dev/null"`,
     );
-    expect(declared.stderr, declared.stderr).not.toMatch(/error:/);
+    expect(nixStderrWithoutBusyRetries(declared.stderr), declared.stderr).not.toMatch(/error:/);
     expect(readFileSync(declared.outPath!, "utf8").trim()).toBe("2");
   });
 
@@ -99,7 +99,7 @@ describe.skipIf(!nixAvailable)("the stand-in pkgs behaves like nixpkgs where use
         tool = p.writeShellScriptBin "tool" "echo tool";
         hooked = p.writeText "hooked" "in the hook";
       in p.mkShell { packages = [ tool ]; shellHook = "cat \${hooked}"; }`);
-    expect(shell.stderr, shell.stderr).not.toMatch(/error:/);
+    expect(nixStderrWithoutBusyRetries(shell.stderr), shell.stderr).not.toMatch(/error:/);
     const recorded = readFileSync(shell.outPath!, "utf8");
     expect(recorded).toContain("It is an internal implementation detail for pkgs.mkShell.");
     expect(recorded).toMatch(/declare -x nativeBuildInputs="\/nix\/store\/[a-z0-9]{32}-tool"/);
