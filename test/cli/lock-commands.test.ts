@@ -132,6 +132,17 @@ describe("add and update on the command line", () => {
     expect(hub.requests).toHaveLength(0);
   });
 
+  it("refuses a lockfile that never ends (/dev/zero, a link to a device) after a bounded read", async () => {
+    // Before: every command read the whole file first, and /dev/zero grew the heap by
+    // gigabytes a minute. Now at most 256 MiB are read, then the lock is refused.
+    // (info, list and gc read it through the same readLockFile, after asking Nix: not on PATH here.)
+    for (const args of [["update"], ["add", "other", "hf:acme/tiny"], ["verify"]]) {
+      const result = await runCli([...args, "--lock", "/dev/zero"], { env: env(), timeoutMs: 60_000 });
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain("The lockfile /dev/zero is longer than 256 MiB");
+    }
+  }, 120_000);
+
   describe("a hostile listing", () => {
     const lock = () => join(dir, "hostile.lock.json");
     let before: string;
