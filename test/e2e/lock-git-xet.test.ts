@@ -7,16 +7,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockedBlobPath, parseLockFile } from "../../src/lockfile/index.js";
-import { startHubServer, type HubServer } from "../../src/serve/index.js";
+import type { HubServer } from "../../src/serve/index.js";
 import { runCli } from "../helpers/cli.js";
-import { pushLfsRepo, type PushedRepo } from "../helpers/git-lfs-repo.js";
-import { GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
-import { writeHubRepo } from "../helpers/hub-fixture.js";
+import type { PushedRepo } from "../helpers/git-lfs-repo.js";
+import { hasGitLfs } from "../helpers/git-lfs-server.js";
+import { type GitXetRepo, startGitXetRepo } from "../helpers/git-xet-repo.js";
 import { buildAll, expectSameLayout } from "../helpers/locked.js";
 import { libPrelude, nixAvailable, nixReadableTempDir } from "../helpers/nix.js";
 import { xetRepoFiles } from "../serve/xet-fixture.js";
@@ -24,29 +23,17 @@ import { xetRepoFiles } from "../serve/xet-fixture.js";
 const TOKEN = `glpat-lock-xet-${randomBytes(12).toString("hex")}`;
 
 describe.skipIf(!nixAvailable || !hasGitLfs)("a locked git-xet model", () => {
-  let lfs: GitLfsServer;
+  let servers: GitXetRepo;
   let hub: HubServer;
-  let root: string;
   let repo: PushedRepo;
 
   beforeAll(async () => {
-    const files = { ...xetRepoFiles(), "run.bin": randomBytes(150_000) };
-    lfs = await GitLfsServer.start({ token: TOKEN });
-    repo = await pushLfsRepo(lfs, "acme/xet-locked", files, { token: TOKEN });
-    root = await mkdtemp(join(tmpdir(), "nmr-lock-git-xet-"));
-    const lfsFiles = Object.fromEntries(
-      Object.entries(files).filter(([path]) => repo.files.find((file) => file.path === path)?.lfs),
-    );
-    const mirror = await writeHubRepo(root, { repoId: "acme/xet-storage", files: lfsFiles, isLfs: () => true });
-    await writeFile(join(mirror.folder, ".xet"), "");
-    hub = await startHubServer({ root, cdn: { host: "127.0.0.2" }, xet: { xorbMaxBytes: 256 * 1024 } });
-    lfs.xet = { hubUrl: hub.url, hubRepo: "acme/xet-storage" };
+    servers = await startGitXetRepo("acme/xet-locked", { ...xetRepoFiles(), "run.bin": randomBytes(150_000) }, TOKEN);
+    ({ hub, repo } = servers);
   });
 
   afterAll(async () => {
-    await lfs?.close();
-    await hub?.close();
-    await rm(root, { recursive: true, force: true });
+    await servers?.close();
   });
 
   it("adds it, builds it file by file through Xet into fetchModel's layout, and verifies it unchanged", async () => {
