@@ -9,6 +9,7 @@ import { addFixed, nixStoreAvailable, validStorePaths } from "../nix/store.js";
 import { createProgressReporter } from "../progress/reporter.js";
 import type { SourceSpec } from "../sources/registry.js";
 import { parseTarget } from "./commands/prefetch.js";
+import { handleInterrupts, interruptSignal, removeOnExit } from "./interrupt.js";
 
 /**
  * What `add` and `update` share: a lock source read as `prefetch` reads a target, one
@@ -64,7 +65,11 @@ export function specOf(name: string, source: LockSource, tokenEnvVar: string | u
 export async function runLock(run: LockRun): Promise<LockRunResult> {
   const spec = specOf(run.name, run.source, run.tokenEnvVar);
   const nix = await nixStoreAvailable();
+  // Ctrl-C stops the downloads and removes the scratch folder (as prefetch does); the
+  // lockfile is written only after this returns, so it stays as it was.
+  handleInterrupts();
   const workdir = await mkdtemp(join(tmpdir(), "nix-model-repo-lock-"));
+  const scratch = removeOnExit(workdir);
   try {
     const outcome = await lockModel(
       {
@@ -77,12 +82,17 @@ export async function runLock(run: LockRun): Promise<LockRunResult> {
         validPaths: nix ? validStorePaths : async () => new Set(),
         dryRun: run.dryRun,
       },
-      { env: process.env, progress: createProgressReporter() },
+      { env: process.env, progress: createProgressReporter(), signal: interruptSignal },
     );
     if (outcome.toAdd === undefined || !nix) return { ...outcome, storePaths: null };
-    return { ...outcome, storePaths: await addToStore(outcome.toAdd) };
+    const storePaths = await addToStore(outcome.toAdd);
+    // Interrupted while adding to the store: what was added is garbage Nix may collect; the
+    // lockfile is not written.
+    interruptSignal.throwIfAborted();
+    return { ...outcome, storePaths };
   } finally {
     await rm(workdir, { recursive: true, force: true });
+    scratch.release();
   }
 }
 

@@ -26,7 +26,12 @@ export function printLines(lines: readonly string[]): void {
 /** Columns padded to the widest cell; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const cells = [header, ...rows].map((row) => row.map((cell) => printable(cell)));
-  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
+  // A loop, not Math.max(...column): a lock entry may have hundreds of thousands of rows,
+  // past the arguments one call can take.
+  const widths = header.map(() => 0);
+  for (const row of cells) {
+    for (const [column, cell] of row.entries()) widths[column] = Math.max(widths[column] ?? 0, cell.length);
+  }
   return cells.map((row) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))

@@ -3,6 +3,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
 import { failureFromError } from "../errors/classify.js";
+import { LowSpeedWatch, type LowSpeedLimit } from "../transfer/low-speed.js";
 
 /**
  * Response bodies: content decoding and bounded reads.
@@ -117,10 +118,63 @@ export async function* guardedChunks(
   }
 }
 
-export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): ResponseBodyReader {
+/**
+ * How a body is held to the low-speed limit: `limit`, and `cut`, which aborts the request
+ * (its signal is the one bodyReader gets, so the read ends with the failure `cut` was given).
+ */
+export interface BodySpeedLimit {
+  readonly limit: LowSpeedLimit;
+  readonly cut: (failure: TransferFailure) => void;
+}
+
+/**
+ * The chunks of `stream`, held to the low-speed limit like a file body in the engine: only
+ * time spent waiting for the next chunk counts (not the caller's own work between chunks),
+ * and the watch starts with the first read, so a body read late or never costs no timer.
+ */
+async function* watchedChunks(
+  stream: Readable,
+  url: URL,
+  signal: AbortSignal | undefined,
+  speed: BodySpeedLimit | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  if (speed === undefined || speed.limit.limitBytesPerSec <= 0) {
+    yield* guardedChunks(stream, url, signal);
+    return;
+  }
+  const watch = new LowSpeedWatch(speed.limit, (failure) =>
+    speed.cut(
+      new TransferFailure(`${failure.message} (${displayUrl(url)})`, {
+        retryable: true,
+        code: failure.code,
+        url: displayUrl(url),
+      }),
+    ),
+  );
+  const chunks = guardedChunks(stream, url, signal);
+  try {
+    for (;;) {
+      watch.waiting();
+      const next = await chunks.next();
+      if (next.done === true) return;
+      watch.received(next.value.byteLength);
+      yield next.value;
+    }
+  } finally {
+    watch.stop();
+    await chunks.return();
+  }
+}
+
+export function bodyReader(
+  stream: Readable,
+  url: URL,
+  signal?: AbortSignal,
+  speed?: BodySpeedLimit,
+): ResponseBodyReader {
   const each = async (sink: (chunk: Uint8Array) => void, limitBytes = DEFAULT_BODY_LIMIT_BYTES): Promise<void> => {
     let total = 0;
-    for await (const chunk of guardedChunks(stream, url, signal)) {
+    for await (const chunk of watchedChunks(stream, url, signal, speed)) {
       total += chunk.byteLength;
       if (total > limitBytes) throw tooLarge(url, limitBytes);
       sink(chunk);
@@ -136,7 +190,7 @@ export function bodyReader(stream: Readable, url: URL, signal?: AbortSignal): Re
     return Buffer.concat(chunks, total);
   };
   return {
-    [Symbol.asyncIterator]: () => guardedChunks(stream, url, signal),
+    [Symbol.asyncIterator]: () => watchedChunks(stream, url, signal, speed),
     each,
     bytes,
     text: async (limitBytes) => Buffer.from(await bytes(limitBytes)).toString("utf8"),

@@ -133,12 +133,16 @@ export function createHttpClient(
       ...init.headers,
     };
     if (init.accept !== undefined) headers["accept"] = init.accept;
+    // The low-speed limit cuts a body that drips (one byte every few seconds never trips the
+    // read timeout) by aborting the request with its failure, which the retry loop sees.
+    const cut = new AbortController();
+    const signal = init.signal === undefined ? cut.signal : AbortSignal.any([init.signal, cut.signal]);
     const exchange = await exchangeFollowingRedirects(dispatcher, url, {
       method: init.method ?? "GET",
       headers,
       ...(init.body === undefined ? {} : { body: init.body }),
       credential: init.credential,
-      signal: init.signal,
+      signal,
       ...(init.followRedirects === undefined ? {} : { followRedirects: init.followRedirects }),
     });
     const raw = exchange.body as unknown as Readable;
@@ -155,7 +159,10 @@ export function createHttpClient(
       status: exchange.status,
       headers: normaliseHeaders(exchange.headers),
       url: exchange.url.href,
-      body: bodyReader(decodeBody(raw, encoding, exchange.url), exchange.url, init.signal),
+      body: bodyReader(decodeBody(raw, encoding, exchange.url), exchange.url, signal, {
+        limit: { limitBytesPerSec: settings.lowSpeedLimitBytesPerSec, timeMs: settings.lowSpeedTimeMs },
+        cut: (failure) => cut.abort(failure),
+      }),
     };
   };
 

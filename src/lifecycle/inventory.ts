@@ -162,8 +162,9 @@ export function rootGraph(infos: ReadonlyMap<string, StorePathInfo>, roots: read
         const current = stack.pop()!;
         if (seen.has(current)) continue;
         seen.add(current);
-        found.push(...(rootsByPath.get(current) ?? []));
-        stack.push(...(referrers.get(current) ?? []));
+        // Loops, not push(...): a store path may have more referrers than one call takes arguments.
+        for (const root of rootsByPath.get(current) ?? []) found.push(root);
+        for (const referrer of referrers.get(current) ?? []) stack.push(referrer);
       }
       return found.sort((a, b) => a.link.localeCompare(b.link));
     },

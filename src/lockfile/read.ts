@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { SpecDocument } from "../errors/failures.js";
 import { UserError } from "../errors/user-error.js";
 import { JsonError, parseJson } from "../json/index.js";
@@ -70,9 +70,9 @@ export async function readLockFile(
   path: string,
   { missingOk = false }: { missingOk?: boolean } = {},
 ): Promise<LockFile> {
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
-    bytes = await readFile(path);
+    bytes = await readAtMost(path, MAX_LOCK_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && missingOk) return emptyLock();
@@ -88,7 +88,39 @@ export async function readLockFile(
       { exitCode: 2 },
     );
   }
+  if (bytes === undefined) {
+    throw new UserError(
+      {
+        what: `The lockfile ${path} is longer than ${MAX_LOCK_BYTES / (1024 * 1024)} MiB: it is not a lockfile`,
+        fix: lockDocument(path).fix,
+      },
+      { exitCode: 2 },
+    );
+  }
   return parseLockFile(bytes, path);
+}
+
+/**
+ * The file's bytes, or undefined when it goes on past `limit`: read in chunks rather than
+ * whole, since the path may be a device or a pipe (`--lock /dev/zero`, a link to one) whose
+ * end never comes.
+ */
+async function readAtMost(path: string, limit: number): Promise<Buffer | undefined> {
+  const handle = await open(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks, total);
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) return undefined;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export function emptyLock(): LockFile {

@@ -60,6 +60,11 @@ export interface Fault {
   /** Send this many body bytes, then send nothing more and keep the connection open. */
   readonly stallAfterBytes?: number;
   /**
+   * Send `bytes` body bytes every `everyMs` milliseconds (e.g. one byte every 2 s: never
+   * silent long enough for a read timeout; what the low-speed limit is for).
+   */
+  readonly trickle?: { readonly bytes: number; readonly everyMs: number };
+  /**
    * Send the content gzip-encoded, chunked, without Content-Length, as the Hub's CDN does for
    * text, if the client accepts gzip and asked for no range. dropAfterBytes/stallAfterBytes
    * then count compressed bytes; corruptByteAt still addresses the content.

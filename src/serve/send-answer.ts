@@ -3,6 +3,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createGzip } from "node:zlib";
 import type { Answer, AnswerBody, FileSlice, PartsBody } from "./answer.js";
 import type { Fault } from "./faults.js";
@@ -73,6 +74,23 @@ async function* corrupting(source: AsyncIterable<Buffer>, base: number, at: numb
       yield chunk;
     }
     offset += chunk.length;
+  }
+}
+
+/** The same bytes, `bytes` at a time every `everyMs`; stops when the client goes away. */
+async function* trickling(
+  source: AsyncIterable<Buffer>,
+  { bytes, everyMs }: { readonly bytes: number; readonly everyMs: number },
+  res: ServerResponse,
+): AsyncIterable<Buffer> {
+  let first = true;
+  for await (const chunk of source) {
+    for (let at = 0; at < chunk.length; at += bytes) {
+      if (!first) await sleep(everyMs);
+      if (res.destroyed) return;
+      first = false;
+      yield chunk.subarray(at, at + bytes);
+    }
   }
 }
 
@@ -160,6 +178,7 @@ export async function sendAnswer(
     if (fault?.corruptByteAt !== undefined)
       stream = corrupting(stream, body.kind === "file" ? body.start : 0, fault.corruptByteAt);
     if (compress) stream = gzipped(stream);
+    if (fault?.trickle !== undefined) stream = trickling(stream, fault.trickle, res);
 
     // A cut at exactly the body's length still closes the connection after the last byte; a
     // cut beyond the body's length never triggers.

@@ -1,6 +1,6 @@
 import type { FileJob } from "./context.js";
 import { LowSpeedWatch } from "./low-speed.js";
-import type { OpenedBody } from "./types.js";
+import type { FileSource, OpenedBody } from "./types.js";
 
 /**
  * One attempt of one stream (a whole file or a ranged part): its own abort signal, which
@@ -13,9 +13,9 @@ export class Connection {
   readonly signal: AbortSignal;
   readonly watch: LowSpeedWatch;
   readonly #cut = new AbortController();
-  readonly #job: FileJob;
+  readonly #job: FileJob<FileSource>;
 
-  constructor(job: FileJob) {
+  constructor(job: FileJob<FileSource>) {
     this.#job = job;
     this.signal = AbortSignal.any([job.signal, this.#cut.signal]);
     this.watch = new LowSpeedWatch(job.context.lowSpeed, (failure) => this.#cut.abort(failure));

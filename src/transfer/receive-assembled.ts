@@ -1,5 +1,6 @@
 import { withRetries } from "../retry/retry.js";
 import { IntegrityFailure, TransferFailure } from "../errors/failures.js";
+import { Connection } from "./connection.js";
 import { streamRetryOptions, type FileJob } from "./context.js";
 import { InOrderHasher } from "./in-order-hasher.js";
 import type { Received } from "./receive-stream.js";
@@ -53,39 +54,60 @@ function pieceFetcher(job: FileJob<AssembledSource>): PieceFetcher {
     limit(async () => {
       let position = range.start;
       let attemptStart = position;
+      let connection: Connection | undefined;
       await withRetries(
         async () => {
           attemptStart = position;
-          const opened = await source.open({ start: position, end: range.end }, signal);
+          // The low-speed limit holds for pieces as for streams: a xorb host sending one byte
+          // every 2 s never trips the read timeout.
+          connection = new Connection(job);
+          const { watch } = connection;
           try {
-            if (opened.start !== position) {
-              throw new TransferFailure(
-                `asked ${source.description} for bytes ${position}-${range.end - 1}, got bytes from ${opened.start}`,
-                { retryable: false, code: "NMR_BAD_RESPONSE" },
-              );
+            watch.waiting();
+            const opened = await source.open(
+              { start: position, end: range.end },
+              AbortSignal.any([signal, connection.signal]),
+            );
+            try {
+              if (opened.start !== position) {
+                throw new TransferFailure(
+                  `asked ${source.description} for bytes ${position}-${range.end - 1}, got bytes from ${opened.start}`,
+                  { retryable: false, code: "NMR_BAD_RESPONSE" },
+                );
+              }
+              for await (const received of opened.body) {
+                watch.received(received.byteLength);
+                // A server may send past the end asked for: the piece is exactly the range.
+                const rest = range.end - position;
+                const chunk = received.byteLength > rest ? received.subarray(0, rest) : received;
+                const throttled = bandwidth.take(chunk.byteLength, signal);
+                if (throttled !== undefined) await throttled;
+                const taking = receive(chunk);
+                if (taking !== undefined) await taking;
+                position += chunk.byteLength;
+                if (position >= range.end) break;
+                watch.waiting();
+              }
+              if (position < range.end) {
+                throw new TransferFailure(
+                  `connection closed after ${position - range.start} of ${range.end - range.start} bytes (${source.description})`,
+                  { retryable: true },
+                );
+              }
+            } finally {
+              await opened.cancel();
             }
-            for await (const received of opened.body) {
-              // A server may send past the end asked for: the piece is exactly the range.
-              const rest = range.end - position;
-              const chunk = received.byteLength > rest ? received.subarray(0, rest) : received;
-              const throttled = bandwidth.take(chunk.byteLength, signal);
-              if (throttled !== undefined) await throttled;
-              const taking = receive(chunk);
-              if (taking !== undefined) await taking;
-              position += chunk.byteLength;
-              if (position >= range.end) break;
-            }
-            if (position < range.end) {
-              throw new TransferFailure(
-                `connection closed after ${position - range.start} of ${range.end - range.start} bytes (${source.description})`,
-                { retryable: true },
-              );
-            }
+          } catch (error) {
+            throw connection.failure(error);
           } finally {
-            await opened.cancel();
+            connection.close();
           }
         },
-        streamRetryOptions(job, range.end - range.start, () => position > attemptStart),
+        streamRetryOptions(
+          job,
+          range.end - range.start,
+          () => position > attemptStart && (connection?.watch.madeProgress() ?? false),
+        ),
       );
     });
 }

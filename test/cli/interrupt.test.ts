@@ -1,11 +1,12 @@
 /**
- * An interrupted `prefetch` leaves nothing behind (issue 14, item 6): the bundled CLI
- * prefetches a file from a server on loopback that sends it slowly, and is sent SIGINT (or
+ * An interrupted `prefetch` or `add` leaves nothing behind (issue 14, item 6): the bundled
+ * CLI downloads a file from a server on loopback that sends it slowly, and is sent SIGINT (or
  * SIGTERM) while the file is half written. It must exit as a shell does (128 + the signal)
- * and leave no nix-model-repo-prefetch-* directory and no .incomplete file in its TMPDIR.
+ * and leave no nix-model-repo-prefetch-* or -lock-* directory and no .incomplete file in its
+ * TMPDIR; `add` leaves the lockfile as it was.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed();
 let runs = 0;
+const prefetch = (target: string) => ["prefetch", target];
 
 /** Every path under `dir`, relative. */
 async function everythingUnder(dir: string): Promise<string[]> {
@@ -21,13 +23,13 @@ async function everythingUnder(dir: string): Promise<string[]> {
   return entries.map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
 }
 
-async function interruptMidDownload(signal: "SIGINT" | "SIGTERM") {
+async function interruptMidDownload(signal: "SIGINT" | "SIGTERM", command: (target: string) => string[] = prefetch) {
   const tmp = join(bed.dir.path, `tmp-${++runs}`);
   await mkdir(tmp);
   const path = `/slow-${runs}/model.bin`;
   // 1 MiB at 200 KiB/s: the download is under way for seconds.
   bed.server.serveGenerated(path, 1024 * 1024, runs, { trickleBytesPer100Ms: 20 * 1024 });
-  const child = spawn(process.execPath, [cliPath, "prefetch", `url:${bed.server.url(path)}`], {
+  const child = spawn(process.execPath, [cliPath, ...command(`url:${bed.server.url(path)}`)], {
     env: { ...process.env, TMPDIR: tmp, NIX_MODEL_REPO_PROGRESS: "plain" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -55,5 +57,27 @@ describe("an interrupted prefetch", () => {
     expect(code, stderr).toBe(status);
     expect(stderr).toContain(`interrupted by ${signal}: stopped, and removed what it had written`);
     expect(await everythingUnder(tmp)).toEqual([]);
+  });
+});
+
+describe("an interrupted add", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("on %s exits with %d, leaves the lockfile as it was, and no directory", async (signal, status) => {
+    const lock = join(bed.dir.path, `models-${signal}.lock.json`);
+    const before = '{\n  "lockVersion": 1,\n  "models": {}\n}\n';
+    await writeFile(lock, before);
+    const { code, stderr, tmp } = await interruptMidDownload(signal, (target) => [
+      "add",
+      "slow",
+      target,
+      "--lock",
+      lock,
+    ]);
+    expect(code, stderr).toBe(status);
+    expect(stderr).toContain(`interrupted by ${signal}: stopped, and removed what it had written`);
+    expect(await everythingUnder(tmp)).toEqual([]);
+    expect(await readFile(lock, "utf8")).toBe(before);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseLockFile } from "../../src/lockfile/index.js";
-import { type HubServer, startHubServer } from "../../src/serve/index.js";
+import { faults, type HubServer, match, startHubServer } from "../../src/serve/index.js";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { writeHubRepo } from "../helpers/hub-fixture.js";
 
@@ -132,6 +132,17 @@ describe("add and update on the command line", () => {
     expect(hub.requests).toHaveLength(0);
   });
 
+  it("refuses a lockfile that never ends (/dev/zero, a link to a device) after a bounded read", async () => {
+    // Before: every command read the whole file first, and /dev/zero grew the heap by
+    // gigabytes a minute. Now at most 256 MiB are read, then the lock is refused.
+    // (info, list and gc read it through the same readLockFile, after asking Nix: not on PATH here.)
+    for (const args of [["update"], ["add", "other", "hf:acme/tiny"], ["verify"]]) {
+      const result = await runCli([...args, "--lock", "/dev/zero"], { env: env(), timeoutMs: 60_000 });
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain("The lockfile /dev/zero is longer than 256 MiB");
+    }
+  }, 120_000);
+
   describe("a hostile listing", () => {
     const lock = () => join(dir, "hostile.lock.json");
     let before: string;
@@ -171,6 +182,34 @@ describe("add and update on the command line", () => {
       expect(await readFile(lock(), "utf8")).toBe(before);
     });
 
+    it("with an absolute path, a bidirectional override, or one name in two Unicode forms is refused", async () => {
+      const absolute = await attempt([entry("/etc/passwd")]);
+      expect(absolute.code).toBe(1);
+      expect(absolute.stderr).toContain("/etc/passwd");
+      const bidi = await attempt([entry("model\u202egnp.json")]);
+      expect(bidi.code).toBe(1);
+      expect(bidi.stderr).not.toContain("\u202e");
+      // "é" composed and decomposed: two names on the Hub, one file on a file system that normalises.
+      const twice = await attempt([entry("caf\u00e9.json"), entry("cafe\u0301.json")]);
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toContain("two entries name the same file");
+      expect(await readFile(lock(), "utf8")).toBe(before);
+    });
+
+    it("with a listed size of 1e15 is refused before any download, by the one rule for listed sizes", async () => {
+      hub.clearRequests();
+      const huge = await attempt([
+        {
+          ...entry("model.safetensors", 1e15),
+          lfs: { oid: "a".repeat(64), size: 1e15, pointerSize: 130 },
+        },
+      ]);
+      expect(huge.code).toBe(1);
+      expect(huge.stderr).toContain("model.safetensors");
+      expect(hub.requests.filter((request) => request.route === "resolve" || request.route === "cdn")).toEqual([]);
+      expect(await readFile(lock(), "utf8")).toBe(before);
+    });
+
     it("that lies about a size fails the download and leaves the lock", async () => {
       const result = await attempt([entry("config.json", 3 * 1024 ** 3)]);
       expect(result.code).toBe(1);
@@ -178,6 +217,24 @@ describe("add and update on the command line", () => {
       expect(await readFile(lock(), "utf8")).toBe(before);
       expect((await readdir(dir)).filter((name) => name.endsWith(".tmp") || name.endsWith(".lck"))).toEqual([]);
     });
+  });
+
+  it("fails when the bytes differ from what the listing said (changed between resolve and download); nothing written", async () => {
+    const lock = join(dir, "changed.lock.json");
+    await runCli(["add", "tiny", "hf:acme/tiny", "--lock", lock], { env: env() });
+    const before = await readFile(lock, "utf8");
+    hub.setFaults(
+      faults.always({ corruptByteAt: 100 }, (request) => match.contentGet(request) && request.file !== "config.json"),
+    );
+    try {
+      const result = await runCli(["add", "again", "hf:acme/tiny", "--lock", lock], { env: env() });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("model.safetensors");
+      expect(result.stderr).toMatch(/sha256|digest|checksum/i);
+    } finally {
+      hub.setFaults(undefined);
+    }
+    expect(await readFile(lock, "utf8")).toBe(before);
   });
 
   it("leaves the lock whole when add is killed while downloading", async () => {

@@ -6,46 +6,32 @@
  * transfer to the same bytes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHubServer, type HubServer } from "../../src/serve/index.js";
-import { pushLfsRepo, type PushedRepo } from "../helpers/git-lfs-repo.js";
-import { GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
+import type { HubServer } from "../../src/serve/index.js";
+import type { PushedRepo } from "../helpers/git-lfs-repo.js";
+import { type GitLfsServer, hasGitLfs } from "../helpers/git-lfs-server.js";
+import { type GitXetRepo, startGitXetRepo } from "../helpers/git-xet-repo.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
-import { writeHubRepo } from "../helpers/hub-fixture.js";
 import { FAKE_HASH, hubCacheWith, libPrelude, nixAvailable, nixBuild, reportedHash } from "../helpers/nix.js";
 import { xetRepoFiles } from "../serve/xet-fixture.js";
 
 const TOKEN = `glpat-e2e-xet-${randomBytes(12).toString("hex")}`;
 
 describe.skipIf(!nixAvailable || !hasGitLfs)("fetchModel of a git-xet repository, built by Nix", () => {
+  let servers: GitXetRepo;
   let lfs: GitLfsServer;
   let hub: HubServer;
-  let root: string;
   let repo: PushedRepo;
   let hash: string | undefined;
 
   beforeAll(async () => {
     // Fresh bytes every run, so every build really runs instead of hitting the store.
-    const files = { ...xetRepoFiles(), "run.bin": randomBytes(200_000) };
-    lfs = await GitLfsServer.start({ token: TOKEN });
-    repo = await pushLfsRepo(lfs, "acme/xet-tiny", files, { token: TOKEN });
-    root = await mkdtemp(join(tmpdir(), "nmr-e2e-git-xet-"));
-    const lfsFiles = Object.fromEntries(
-      Object.entries(files).filter(([path]) => repo.files.find((file) => file.path === path)?.lfs),
-    );
-    const mirror = await writeHubRepo(root, { repoId: "acme/xet-storage", files: lfsFiles, isLfs: () => true });
-    await writeFile(join(mirror.folder, ".xet"), "");
-    hub = await startHubServer({ root, cdn: { host: "127.0.0.2" }, xet: { xorbMaxBytes: 256 * 1024 } });
-    lfs.xet = { hubUrl: hub.url, hubRepo: "acme/xet-storage" };
+    servers = await startGitXetRepo("acme/xet-tiny", { ...xetRepoFiles(), "run.bin": randomBytes(200_000) }, TOKEN);
+    ({ lfs, hub, repo } = servers);
   });
 
   afterAll(async () => {
-    await lfs?.close();
-    await hub?.close();
-    await rm(root, { recursive: true, force: true });
+    await servers?.close();
   });
 
   const build = (xet: string, withHash: string, check = false) =>

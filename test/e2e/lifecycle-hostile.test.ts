@@ -3,13 +3,15 @@
  * store written to make `list` misbehave (a link to /dev/zero, a file past the size a
  * meta file can have, JSON nested a hundred thousand deep, the wrong shape, a future
  * format), terminal escapes in every string a meta file, a GC root link or an argument
- * can carry. Each is left out with a warning or refused with a message; nothing hangs,
+ * can carry, a lock entry of 150,000 files each listed at 1e15 bytes. Each is left out with a warning or refused with a message; nothing hangs,
  * nothing crashes, and no escape sequence reaches the terminal.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_META_BYTES } from "../../src/lifecycle/meta.js";
+import { serializeLockFile } from "../../src/lockfile/index.js";
+import { hubEntry, sha256Of } from "../lockfile/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 import { nixAvailable } from "../helpers/nix.js";
 import { type PrivateStore, privateStore } from "../helpers/private-store.js";
@@ -164,4 +166,30 @@ describe.skipIf(!nixAvailable)("list and info with hostile meta files, links and
     expect(pinned.stderr).toContain("is not a link nix-model-repo made");
     expect(await readFile(join(directory, "good"), "utf8")).toBe("not a link");
   });
+
+  it("shows a lock entry of 150,000 files listed at 1e15 bytes each, every row, without a crash", async () => {
+    // Before: "Unexpected error (RangeError: Maximum call stack size exceeded)": the table's
+    // column widths were a Math.max over one argument per row.
+    const template = hubEntry().files[1]!;
+    const files = Array.from({ length: 150_000 }, (_, index) => {
+      const sha256 = sha256Of(`weights ${index}`);
+      return {
+        ...template,
+        path: `w/${String(index).padStart(6, "0")}.bin`,
+        size: 1e15,
+        sha256,
+        blob: sha256,
+        ids: { ...template.ids, lfsOid: sha256 },
+      };
+    });
+    const lock = join(work, "big.lock.json");
+    await writeFile(
+      lock,
+      serializeLockFile({ lockVersion: 1, models: { big: { ...hubEntry(), files, smallFiles: null } } }),
+    );
+    const result = await runCli(["info", "big", "--lock", lock], { env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("files (150000)");
+    expect(result.stdout).toMatch(/w\/149999\.bin {2}909\.5 TiB/);
+  }, 120_000);
 });

@@ -324,6 +324,31 @@ describe("faults on the Xet path", () => {
     }
   });
 
+  it("cuts a xorb range, a reconstruction and a token answer that drip one byte every 2 s (the low-speed limit), and gets the file", async () => {
+    // A read timeout the drip never trips; 100 bytes/s over 1 s of waiting. Before the limit
+    // held for API answers, the reconstruction and token drips kept the fetch waiting for hours.
+    const slow = {
+      retry: { maxAttempts: 3, baseDelay: 0 },
+      timeout: { connect: 30, read: 5, lowSpeedLimit: 100, lowSpeedTime: 1 },
+    };
+    for (const route of ["xet-xorb", "xet-reconstruction", "xet-token"] as const) {
+      hub.clearRequests();
+      hub.setFaults(faults.times(1, { trickle: { bytes: 1, everyMs: 2_000 } }, match.route(route)));
+      const { error, out, log } = await fetchWith("required", undefined, REPO, ["model.safetensors"], slow);
+      expect(error, route).toBeUndefined();
+      await expectWholeModel(out, "model.safetensors");
+      const [cut, ...others] = hub.requests.filter((request) => request.faulted);
+      expect([cut?.route, ...others], route).toEqual([route]);
+      // The cut answer was asked for again (a xorb range with the same signed Range).
+      const again = hub.requests.filter(
+        (request) => !request.faulted && request.url === cut?.url && request.range === cut?.range,
+      );
+      expect(again.length, route).toBeGreaterThanOrEqual(1);
+      // API answers say why in the log; a xorb range's retry goes to the progress reporter.
+      if (route !== "xet-xorb") expect(log, route).toMatch(/too slow: \d+ bytes in \d+ s, below the low-speed limit/);
+    }
+  }, 60_000);
+
   it("renews the token a minute before it expires", async () => {
     // Tokens that live 30 s are always inside the 60 s margin: each reconstruction gets a fresh one.
     const shortLived = await startHubServer({ root, tokens: [TOKEN], xet: { tokenTtlSeconds: 30 } });

@@ -1,0 +1,106 @@
+/**
+ * The low-speed limit on API answers (listings, revisions, Xet tokens and reconstructions,
+ * LFS Batch replies), not only on file bodies: a server that sends one byte every 2 s never
+ * goes silent long enough for the read timeout, so without it one JSON answer of a few
+ * kilobytes keeps `add`, `verify` or a build waiting for hours. Found attacking the lockfile
+ * and Xet paths the way issue 14's outside run attacked the transfer engine. Real server on
+ * loopback, faults server-side; the vitest timeout is the bound (no timed assertion).
+ */
+import { describe, expect, it } from "vitest";
+import { TransferFailure } from "../../src/errors/failures.js";
+import { client, quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
+
+const bed = useFaultBed();
+/** 100 bytes/s over 1 s of waiting; the read timeout (5 s) alone never fires on a 2 s drip. */
+const slow = quickSettings({
+  lowSpeedLimitBytesPerSec: 100,
+  lowSpeedTimeMs: 1_000,
+  readTimeoutMs: 5_000,
+  maxAttempts: 2,
+  baseDelayMs: 10,
+  maxDelayMs: 20,
+});
+const BOUND_MS = 30_000;
+const answer = Buffer.from(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => `entry-${i}`) }));
+
+async function failureOf(promise: Promise<unknown>): Promise<TransferFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TransferFailure);
+  return error as TransferFailure;
+}
+
+describe("the low-speed limit on API answers", () => {
+  it(
+    "cuts a JSON answer that drips one byte every 2 s, retries, and gives up saying why",
+    async () => {
+      bed.server.serveBytes("/drip.json", answer, { trickle: { bytes: 1, everyMs: 2_000 } });
+      const http = client(slow);
+      try {
+        const failure = await failureOf(http.getJson(bed.server.url("/drip.json")));
+        expect(failure.code).toBe("NMR_NETWORK");
+        expect(failure.message).toMatch(/too slow: \d+ bytes in 1 s, below the low-speed limit of 100 bytes\/s/);
+        expect(failure.message).toContain("/drip.json");
+        expect(bed.server.requestsFor("/drip.json").length).toBe(2);
+      } finally {
+        await http.close();
+      }
+    },
+    BOUND_MS,
+  );
+
+  it(
+    "cuts a whole-body read (request().body.bytes) that drips, as the Xet reconstruction reads it",
+    async () => {
+      bed.server.serveBytes("/drip-bytes.json", answer, { trickle: { bytes: 1, everyMs: 2_000 } });
+      const http = client(slow);
+      try {
+        const failure = await failureOf(
+          http.request(bed.server.url("/drip-bytes.json")).then((response) => response.body.bytes()),
+        );
+        expect(failure.message).toContain("too slow: ");
+      } finally {
+        await http.close();
+      }
+    },
+    BOUND_MS,
+  );
+
+  it(
+    "reads a dripping answer again and succeeds when the next connection is honest",
+    async () => {
+      bed.server.serveBytes("/drip-once.json", answer, { trickle: { bytes: 1, everyMs: 2_000 } });
+      const http = client(slow);
+      // The fault server applies a trickle to every answer: switch it off once the first began.
+      const first = http.getJson<{ items: string[] }>(bed.server.url("/drip-once.json"));
+      await waitFor(() => bed.server.requestsFor("/drip-once.json").length === 1);
+      bed.server.serveBytes("/drip-once.json", answer);
+      try {
+        const { body } = await first;
+        expect(body.items).toHaveLength(200);
+        expect(bed.server.requestsFor("/drip-once.json").length).toBe(2);
+      } finally {
+        await http.close();
+      }
+    },
+    BOUND_MS,
+  );
+
+  it("leaves a slow but honest answer alone", async () => {
+    bed.server.serveBytes("/honest.json", answer, { trickleBytesPer100Ms: 200 });
+    const http = client(slow);
+    try {
+      const { body } = await http.getJson<{ items: string[] }>(bed.server.url("/honest.json"));
+      expect(body.items).toHaveLength(200);
+      expect(bed.server.requestsFor("/honest.json").length).toBe(1);
+    } finally {
+      await http.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
