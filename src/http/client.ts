@@ -11,7 +11,7 @@ import { createDispatcher } from "./dispatcher.js";
 import { failureOfUnexpected, normaliseHeaders, type ResponseHeaders } from "./failure.js";
 import { REDIRECT_STATUSES, exchangeFollowingRedirects, viaRedirect } from "./redirects.js";
 import { retryPolicyFrom, withRetries } from "../retry/retry.js";
-import type { Credential, HttpSettings } from "./settings.js";
+import { lowSpeedLimitOf, type Credential, type HttpSettings } from "./settings.js";
 
 /**
  * The HTTP client source adapters make their API calls with (tree listings, revision
@@ -160,7 +160,7 @@ export function createHttpClient(
       headers: normaliseHeaders(exchange.headers),
       url: exchange.url.href,
       body: bodyReader(decodeBody(raw, encoding, exchange.url), exchange.url, signal, {
-        limit: { limitBytesPerSec: settings.lowSpeedLimitBytesPerSec, timeMs: settings.lowSpeedTimeMs },
+        limit: lowSpeedLimitOf(settings),
         cut: (failure) => cut.abort(failure),
       }),
     };

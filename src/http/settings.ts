@@ -1,3 +1,5 @@
+import type { LowSpeedLimit } from "../transfer/low-speed.js";
+
 /**
  * Network behaviour shared by every request the fetcher makes, resolved from the
  * spec's `network` block (seconds there, milliseconds here).
@@ -41,6 +43,11 @@ export const defaultHttpSettings: HttpSettings = {
   concurrency: 8,
   userAgent: "nix-model-repo",
 };
+
+/** The low-speed limit of these settings, as src/transfer/low-speed.ts takes it. */
+export function lowSpeedLimitOf(settings: HttpSettings): LowSpeedLimit {
+  return { limitBytesPerSec: settings.lowSpeedLimitBytesPerSec, timeMs: settings.lowSpeedTimeMs };
+}
 
 /**
  * A credential and the only hosts it may be sent to. The HTTP client attaches it to

@@ -8,6 +8,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { TransferFailure } from "../../src/errors/failures.js";
+import { createDispatcher } from "../../src/http/dispatcher.js";
+import { lowSpeedLimitOf } from "../../src/http/settings.js";
+import { retryPolicyFrom } from "../../src/retry/retry.js";
+import { openS3 } from "../../src/sources/s3/client.js";
+import { listS3Objects } from "../../src/sources/s3/listing.js";
 import { client, quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed();
@@ -83,6 +88,48 @@ describe("the low-speed limit on API answers", () => {
         expect(bed.server.requestsFor("/drip-once.json").length).toBe(2);
       } finally {
         await http.close();
+      }
+    },
+    BOUND_MS,
+  );
+
+  it(
+    "cuts an S3 listing that drips, though the AWS SDK reads it: the same limit, retried, then said why",
+    async () => {
+      const listing = Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>drip-bucket</Name><IsTruncated>false</IsTruncated>${"<Contents><Key>tiny/a</Key><Size>1</Size></Contents>".repeat(20)}</ListBucketResult>`,
+      );
+      bed.server.serveBytes("/drip-bucket/", listing, { trickle: { bytes: 1, everyMs: 2_000 } });
+      // The SDK's credential chain reads process.env itself.
+      const keys = { AWS_ACCESS_KEY_ID: "test-key", AWS_SECRET_ACCESS_KEY: "test-secret" };
+      const previous = Object.fromEntries(Object.keys(keys).map((name) => [name, process.env[name]]));
+      Object.assign(process.env, keys);
+      const dispatcher = createDispatcher(slow, {});
+      try {
+        const access = await openS3({
+          region: "us-east-1",
+          endpoint: bed.server.origin(),
+          env: keys,
+          dispatcher,
+          lowSpeed: lowSpeedLimitOf(slow),
+        });
+        const failure = await failureOf(
+          listS3Objects(
+            access,
+            { bucket: "drip-bucket", prefix: "tiny/" },
+            retryPolicyFrom(slow),
+            AbortSignal.timeout(BOUND_MS),
+            () => undefined,
+          ),
+        );
+        expect(failure.message).toMatch(/too slow: \d+ bytes in 1 s, below the low-speed limit of 100 bytes\/s/);
+        expect(bed.server.requestsFor("/drip-bucket/").length).toBe(2);
+      } finally {
+        await dispatcher.close();
+        for (const [name, value] of Object.entries(previous)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
       }
     },
     BOUND_MS,

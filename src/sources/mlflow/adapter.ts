@@ -1,3 +1,4 @@
+import { lowSpeedLimitOf } from "../../http/settings.js";
 import type { AdapterContext, SourceAdapter } from "../adapter.js";
 import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { checkRemotePaths } from "../remote-path.js";
@@ -125,6 +126,7 @@ async function planArtifacts(
       endpointEnvVars: ["MLFLOW_S3_ENDPOINT_URL", ...DEFAULT_ENDPOINT_ENV_VARS],
       env: context.env,
       dispatcher: context.http.dispatcher,
+      lowSpeed: lowSpeedLimitOf(context.http.settings),
     });
     // From here on every failure is the bucket's.
     context.explainFailuresWith((failure) =>

@@ -1,3 +1,4 @@
+import { lowSpeedLimitOf } from "../../http/settings.js";
 import type { ResolvedModel } from "../../model/resolved-model.js";
 import type { SourceAdapter } from "../adapter.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
@@ -26,6 +27,7 @@ export const s3Adapter: SourceAdapter<S3Source> = {
       endpoint: source.endpoint,
       env: context.env,
       dispatcher: context.http.dispatcher,
+      lowSpeed: lowSpeedLimitOf(context.http.settings),
     });
     const failureContext = { source: "s3", bucket: source.bucket, prefix: source.prefix };
     context.explainFailuresWith((failure) => explainS3Failure(failure, access, failureContext));

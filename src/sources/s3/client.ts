@@ -4,6 +4,7 @@ import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { registerSecret } from "../../util/secrets.js";
 import { undiciRequestHandler } from "./undici-handler.js";
+import type { LowSpeedLimit } from "../../transfer/low-speed.js";
 
 /**
  * An S3 client configured for fetching inside a fixed-output derivation:
@@ -39,6 +40,8 @@ export interface S3AccessOptions {
   readonly endpointEnvVars?: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly dispatcher: Dispatcher;
+  /** The spec's low-speed limit, for the XML answers the SDK reads (undici-handler.ts). */
+  readonly lowSpeed?: LowSpeedLimit;
 }
 
 const DEFAULT_REGION = "us-east-1";
@@ -73,7 +76,7 @@ export async function openS3(options: S3AccessOptions): Promise<S3Access> {
     maxAttempts: 1,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: undiciRequestHandler(options.dispatcher),
+    requestHandler: undiciRequestHandler(options.dispatcher, options.lowSpeed),
   } as const;
 
   const client = new S3Client(common);

@@ -5,6 +5,7 @@ import { TransferFailure } from "../../errors/failures.js";
 import { request } from "../../http/undici.js";
 import { normaliseHeaders } from "../../http/failure.js";
 import { displayUrl } from "../../util/secrets.js";
+import { LowSpeedWatch, type LowSpeedLimit } from "../../transfer/low-speed.js";
 
 /**
  * The AWS SDK's request handler, sending through the fetcher's own undici dispatcher
@@ -22,7 +23,10 @@ import { displayUrl } from "../../util/secrets.js";
  * recursive descent parser (@aws-sdk/xml-builder's parseXML), bounded in neither size nor
  * depth: a hostile endpoint could send gigabytes, or nest elements until the stack
  * overflows. Such answers pass through `boundedXml` first: at most 32 MiB (a page of 1000
- * keys is well under 1 MiB), nested at most 64 elements deep (S3's are 3).
+ * keys is well under 1 MiB), nested at most 64 elements deep (S3's are 3). They are also
+ * held to the spec's low-speed limit (network.timeout.lowSpeedLimit, lowSpeedTime), as every
+ * other API answer is (src/http/body.ts): a listing that drips one byte every two seconds never
+ * trips the read timeout. Object contents are the transfer engine's, which has its own watch.
  */
 export interface SdkRequest {
   readonly method: string;
@@ -42,7 +46,10 @@ interface SdkResponse {
   readonly body: Readable;
 }
 
-export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3ClientConfig["requestHandler"]> {
+export function undiciRequestHandler(
+  dispatcher: Dispatcher,
+  lowSpeed?: LowSpeedLimit,
+): NonNullable<S3ClientConfig["requestHandler"]> {
   const handler = {
     metadata: { handlerProtocol: "http/1.1" },
     async handle(
@@ -66,7 +73,7 @@ export function undiciRequestHandler(dispatcher: Dispatcher): NonNullable<S3Clie
         response: {
           statusCode: response.statusCode,
           headers: { ...normaliseHeaders(response.headers) },
-          body: isXml ? pipeline(body, boundedXml(url), () => undefined) : body,
+          body: isXml ? pipeline(body, boundedXml(url, lowSpeed), () => undefined) : body,
         },
       };
     },
@@ -113,9 +120,10 @@ const MAX_XML_DEPTH = 64;
  * Passes an XML answer through unchanged while counting its bytes and how deep its elements
  * nest (an opening tag `<name` counts one level, `</` and `/>` close one; comments,
  * declarations and CDATA start with `<!` or `<?` and do not count), and fails it past either
- * bound before the SDK sees it.
+ * bound before the SDK sees it; and fails it, retryable, when it arrives slower than `lowSpeed`
+ * (the SDK reads these answers at once, so the time between chunks is the network's).
  */
-function boundedXml(url: URL): Transform {
+function boundedXml(url: URL, lowSpeed: LowSpeedLimit | undefined): Transform {
   let bytes = 0;
   let depth = 0;
   let previous = 0;
@@ -125,8 +133,23 @@ function boundedXml(url: URL): Transform {
       code: "NMR_BAD_RESPONSE",
       url: displayUrl(url),
     });
-  return new Transform({
+  const watch =
+    lowSpeed === undefined || lowSpeed.limitBytesPerSec <= 0
+      ? undefined
+      : new LowSpeedWatch(lowSpeed, (failure) =>
+          xml.destroy(
+            new TransferFailure(`${failure.message} (${displayUrl(url)})`, {
+              retryable: true,
+              code: failure.code,
+              url: displayUrl(url),
+            }),
+          ),
+        );
+  watch?.waiting();
+  const xml = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      watch?.received(chunk.byteLength);
+      watch?.waiting();
       bytes += chunk.byteLength;
       if (bytes > MAX_XML_BYTES) return done(refuse(`is longer than ${MAX_XML_BYTES / (1024 * 1024)} MiB`));
       for (const byte of chunk) {
@@ -139,7 +162,16 @@ function boundedXml(url: URL): Transform {
       }
       done(null, chunk);
     },
+    flush(done) {
+      watch?.stop();
+      done();
+    },
+    destroy(error, done) {
+      watch?.stop();
+      done(error);
+    },
   });
+  return xml;
 }
 
 function requestBody(body: unknown): string | Uint8Array | Readable | undefined {
