@@ -19,7 +19,7 @@ export interface NarSink {
  * 0.06 s more per GiB), large enough that the per-call cost vanishes; `nix-hash` reads in
  * 64 KiB. Reads are synchronous: a read through libuv's thread pool cost ≈ 25 µs of thread
  * wake-ups more, and overlapping the reads with the hash saved no wall time in interleaved
- * runs on two busy cores (docs/bench.md, "Where the time went").
+ * runs on two busy cores (docs/bench.md, "Second round").
  */
 const READ_CHUNK_BYTES = 128 * 1024;
 
