@@ -1,5 +1,6 @@
-import { lstat, open, readdir, readlink } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { closeSync, openSync, readSync, type Stats } from "node:fs";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";
 import { NAR_MAGIC, narLength, narPadding, narStrings } from "./format.js";
 
@@ -12,8 +13,18 @@ export interface NarSink {
   write(chunk: Uint8Array): void | Promise<void>;
 }
 
-/** Read size for file contents: large enough that per-call overhead vanishes next to sha256. */
-const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Read size for file contents. Small enough that the bytes a read copies out of the page cache
+ * are still in the core's L2 cache when sha256 reads them (larger reads made the copy cost
+ * 0.06 s more per GiB), large enough that the per-call cost vanishes; `nix-hash` reads in
+ * 64 KiB. Reads are synchronous: a read through libuv's thread pool cost ≈ 25 µs of thread
+ * wake-ups more, and overlapping the reads with the hash saved no wall time in interleaved
+ * runs on two busy cores (docs/bench.md, "Second round").
+ */
+const READ_CHUNK_BYTES = 128 * 1024;
+
+/** Bytes read between turns of the event loop, so signals (Ctrl-C) and timers still run. */
+const YIELD_EVERY_BYTES = 32 * 1024 * 1024;
 
 /**
  * Serialises the file system object at `path` into the sink as a NAR, exactly as
@@ -35,8 +46,9 @@ export async function dumpNar(path: string, sink: NarSink): Promise<void> {
 }
 
 class NarDumper {
-  /** Two buffers so the next read can run while the sink consumes the previous chunk. */
-  private readonly buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(0), Buffer.allocUnsafe(0)];
+  /** Reused for every read; the sink consumes each chunk before the next read. */
+  private buffer: Buffer = Buffer.allocUnsafe(0);
+  private sinceYield = 0;
 
   constructor(
     private readonly root: Buffer,
@@ -76,35 +88,29 @@ class NarDumper {
     }
   }
 
-  /** Length prefix, the bytes streamed from disk with reads overlapping the sink, padding. */
+  /** Length prefix, the bytes streamed from disk, padding. */
   private async contents(path: Buffer, size: number): Promise<void> {
     await this.sink.write(narLength(size));
-    const handle = await this.fs(path, "open", () => open(path, "r"));
-    let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
+    const fd = await this.fs(path, "open", async () => openSync(path, "r"));
     try {
       const chunk = Math.min(READ_CHUNK_BYTES, Math.max(size, 1));
-      for (const i of [0, 1] as const) if (this.buffers[i].length < chunk) this.buffers[i] = Buffer.allocUnsafe(chunk);
-      const readInto = (buffer: Buffer) => {
-        const read = this.fs(path, "read", () => handle.read(buffer, 0, chunk, null));
-        // The read may fail while the sink is busy with the previous chunk; mark it handled
-        // now so Node does not report an unhandled rejection before the loop awaits it.
-        read.catch(() => undefined);
-        return read;
-      };
-      let turn: 0 | 1 = 0;
+      if (this.buffer.length < chunk) this.buffer = Buffer.allocUnsafe(chunk);
       let total = 0;
-      pending = readInto(this.buffers[turn]);
       for (;;) {
-        const { bytesRead, buffer } = await pending;
-        pending = undefined;
+        // Read one more than is left, so a file that grew shows up without another call.
+        const bytesRead = this.readSync(path, fd, Math.min(chunk, size - total + 1));
         if (bytesRead === 0) break;
         total += bytesRead;
         // A NAR states the length before the bytes, so a file that grows or shrinks while
         // it is read would make an archive that lies about itself. Nix refuses too.
         if (total > size) break;
-        turn = turn === 0 ? 1 : 0;
-        pending = readInto(this.buffers[turn]);
-        await this.sink.write(buffer.subarray(0, bytesRead));
+        const written = this.sink.write(this.buffer.subarray(0, bytesRead));
+        if (written !== undefined) await written;
+        this.sinceYield += bytesRead;
+        if (this.sinceYield >= YIELD_EVERY_BYTES) {
+          this.sinceYield = 0;
+          await yieldToEventLoop();
+        }
       }
       if (total !== size) {
         throw new UserError({
@@ -114,11 +120,17 @@ class NarDumper {
         });
       }
     } finally {
-      // Never close the handle under a read still in flight (the sink may have thrown).
-      await pending?.catch(() => undefined);
-      await handle.close();
+      closeSync(fd);
     }
     await this.sink.write(narPadding(size));
+  }
+
+  private readSync(path: Buffer, fd: number, length: number): number {
+    try {
+      return readSync(fd, this.buffer, 0, length, null);
+    } catch (error) {
+      throw this.fsError(path, "read", error);
+    }
   }
 
   /** Runs a file system call, turning its failure into a UserError that names the file. */
@@ -126,20 +138,25 @@ class NarDumper {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof UserError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      const missingRoot = code === "ENOENT" && path.equals(this.root);
-      throw new UserError(
-        {
-          what: missingRoot
-            ? `Cannot hash ${displayPath(path)}: no such file or directory`
-            : `Cannot hash ${displayPath(this.root)}: failed to ${action} ${displayPath(path)}`,
-          cause: error instanceof Error ? error.message : String(error),
-          fix: missingRoot ? ["check the path; it must exist (a dangling symlink is fine)"] : [],
-        },
-        { cause: error },
-      );
+      throw this.fsError(path, action, error);
     }
+  }
+
+  /** A file system failure as a UserError that names the file. */
+  private fsError(path: Buffer, action: string, error: unknown): Error {
+    if (error instanceof UserError) return error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const missingRoot = code === "ENOENT" && path.equals(this.root);
+    return new UserError(
+      {
+        what: missingRoot
+          ? `Cannot hash ${displayPath(path)}: no such file or directory`
+          : `Cannot hash ${displayPath(this.root)}: failed to ${action} ${displayPath(path)}`,
+        cause: error instanceof Error ? error.message : String(error),
+        fix: missingRoot ? ["check the path; it must exist (a dangling symlink is fine)"] : [],
+      },
+      { cause: error },
+    );
   }
 }
 

@@ -37,7 +37,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
- *   hashBufferBytes (default 64 MiB): every slab, i.e. all bytes between the network
+ *   hashBufferBytes (default 4 MiB per connection, at least 16 MiB: 32 MiB for the
+ *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
  *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
@@ -47,19 +48,27 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
- * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more; with 8
- * connections, 7 parts ahead of the frontier fit in the 56 MiB of the 64 MiB pool that
- * is not kept for frontier streams, so no connection waits for the hasher when all run
- * at the same speed.
+ * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more. A part
+ * ahead of the frontier may hold about half of itself (4 MiB) before it waits for slabs:
+ * when parts run at the same speed, the frontier part is by then about half done too, and
+ * its bytes are hashed as they arrive. Interleaved against a 64 MiB pool (docs/bench.md):
+ * 1 GiB over loopback and 256 MiB through the rate-limited CDN took the same time with
+ * 32 MiB (1.00×, 0.97×); 24 MiB made the CDN case 1.07× slower, 16 MiB 1.11×.
  */
 const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
 const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-const DEFAULT_HASH_BUFFER_BYTES = 64 * 1024 * 1024;
+const HASH_BUFFER_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
  * ones on the main thread, where hashing a few KiB costs less than the messages would.
  */
 const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
+
+/** The slab pool's size: a window ahead of the hash frontier per connection (see above). */
+function defaultHashBufferBytes(concurrency: number): number {
+  return Math.max(MIN_HASH_BUFFER_BYTES, Math.max(1, concurrency) * HASH_BUFFER_BYTES_PER_CONNECTION);
+}
 
 /** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
 function defaultHashThreads(cores = availableParallelism()): number {
@@ -83,7 +92,7 @@ export async function transferAll(
     limit: pLimit(Math.max(1, settings.concurrency)),
     assemblies: pLimit(Math.max(1, settings.concurrency)),
     bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
-    pool: new SlabPool(options.hashBufferBytes ?? DEFAULT_HASH_BUFFER_BYTES),
+    pool: new SlabPool(options.hashBufferBytes ?? defaultHashBufferBytes(settings.concurrency)),
     digestsFor: (item, size) =>
       workers !== undefined && (size === undefined || size >= OFF_THREAD_HASH_MIN_BYTES)
         ? workers.digests(item.expected, size)

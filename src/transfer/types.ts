@@ -146,7 +146,7 @@ export interface TransferOptions {
   /**
    * Most bytes held in memory, across the whole fetch, between the network and the disk
    * and hash: write-behind, and parts that arrived ahead of the hash frontier. Default
-   * 64 MiB. The engine's memory bound (see engine.ts).
+   * 4 MiB per connection, at least 16 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
   /**

@@ -208,7 +208,7 @@ describe("narHash refuses what a NAR cannot hold", () => {
     const error = await dumpNar(root, {
       write(chunk) {
         // The first content chunk is the first write longer than the framing tokens.
-        if (!truncated && chunk.length > 1024 * 1024) {
+        if (!truncated && chunk.length > 4096) {
           truncated = true;
           truncateSync(file, 5 * 1024 * 1024);
         }
@@ -288,5 +288,35 @@ describe("nix-model-repo hash", () => {
       expect(result.status, args.join(" ")).toBe(2);
       expect(result.stderr).toContain("usage: nix-model-repo hash PATH");
     }
+  });
+});
+
+describe("dumpNar while it reads a large file", () => {
+  it("lets the event loop run (signal handlers, timers), though its reads are synchronous", async () => {
+    const root = join(work, "event-loop");
+    mkdirSync(root);
+    const file = join(root, "weights.bin");
+    writeFileSync(file, "");
+    truncateSync(file, 80 * 1024 * 1024); // sparse: read in full, costs no disk
+    let turns = 0;
+    let stop = false;
+    const turn = () => {
+      turns += 1;
+      if (!stop) setImmediate(turn);
+    };
+    setImmediate(turn);
+    // Turns of the event loop between the first and the last chunk of the file's contents.
+    let turnsAtFirst: number | undefined;
+    let turnsAtLast = 0;
+    await dumpNar(root, {
+      write(chunk) {
+        if (chunk.length < 4096) return; // framing tokens
+        turnsAtFirst ??= turns;
+        turnsAtLast = turns;
+      },
+    });
+    stop = true;
+    expect(turnsAtFirst).toBeDefined();
+    expect(turnsAtLast - (turnsAtFirst ?? 0)).toBeGreaterThanOrEqual(2);
   });
 });
