@@ -72,6 +72,22 @@ export function item(
   };
 }
 
+/**
+ * For the low-speed limit's tests: 100 bytes/s over 1 s of waiting, two connections at most
+ * without progress. The read timeout (5 s) alone never fires on a server that drips one
+ * byte every 2 s, so only the low-speed limit can end it.
+ */
+export function lowSpeedTestSettings(): HttpSettings {
+  return quickSettings({
+    lowSpeedLimitBytesPerSec: 100,
+    lowSpeedTimeMs: 1_000,
+    readTimeoutMs: 5_000,
+    maxAttempts: 2,
+    baseDelayMs: 10,
+    maxDelayMs: 20,
+  });
+}
+
 export function client(settings: HttpSettings = quickSettings()): HttpClient {
   return createHttpClient(settings);
 }

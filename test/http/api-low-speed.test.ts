@@ -13,18 +13,10 @@ import { lowSpeedLimitOf } from "../../src/http/settings.js";
 import { retryPolicyFrom } from "../../src/retry/retry.js";
 import { openS3 } from "../../src/sources/s3/client.js";
 import { listS3Objects } from "../../src/sources/s3/listing.js";
-import { client, quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
+import { client, lowSpeedTestSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed();
-/** 100 bytes/s over 1 s of waiting; the read timeout (5 s) alone never fires on a 2 s drip. */
-const slow = quickSettings({
-  lowSpeedLimitBytesPerSec: 100,
-  lowSpeedTimeMs: 1_000,
-  readTimeoutMs: 5_000,
-  maxAttempts: 2,
-  baseDelayMs: 10,
-  maxDelayMs: 20,
-});
+const slow = lowSpeedTestSettings();
 const BOUND_MS = 30_000;
 const answer = Buffer.from(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => `entry-${i}`) }));
 

@@ -11,18 +11,10 @@ import { describe, expect, it } from "vitest";
 import { DownloadFailure } from "../../src/errors/failures.js";
 import { transferAll } from "../../src/transfer/engine.js";
 import { generatedSha256 } from "../helpers/fault-server.js";
-import { client, filesUnder, item, quickSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
+import { client, filesUnder, item, lowSpeedTestSettings, useFaultBed } from "../helpers/transfer-fixtures.js";
 
 const bed = useFaultBed({ freshDir: true });
-/** 100 bytes/s over 1 s of waiting; two connections at most without progress. */
-const slowSettings = quickSettings({
-  lowSpeedLimitBytesPerSec: 100,
-  lowSpeedTimeMs: 1_000,
-  readTimeoutMs: 5_000,
-  maxAttempts: 2,
-  baseDelayMs: 10,
-  maxDelayMs: 20,
-});
+const slowSettings = lowSpeedTestSettings();
 const BOUND_MS = 30_000;
 
 async function failureOf(
