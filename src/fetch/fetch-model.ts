@@ -76,6 +76,9 @@ async function withAttempts<T>(
   const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
   try {
     return await attemptsOf(spec, out, { ...options, signal }, options.signal, once);
+  } catch (error) {
+    // Past the deadline, whatever a source made of the abort, the deadline is what happened.
+    throw deadline.signal.aborted ? deadline.signal.reason : error;
   } finally {
     deadline.clear();
   }

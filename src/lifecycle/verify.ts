@@ -99,7 +99,12 @@ const REVISIONED = new Set(["huggingface", "git-lfs", "git-xet", "mlflow", "olla
 
 export async function verify(
   subject: VerifySubject,
-  options: { readonly deep: boolean; readonly env: NodeJS.ProcessEnv },
+  options: {
+    readonly deep: boolean;
+    readonly env: NodeJS.ProcessEnv;
+    /** Stops the listing (Ctrl-C, SIGTERM): the verification ends with the signal's reason. */
+    readonly signal?: AbortSignal;
+  },
 ): Promise<Verification> {
   const base = {
     name: subject.name,
@@ -110,8 +115,9 @@ export async function verify(
   };
   let upstream: Omit<Verification, keyof typeof base | "local"> & { revision?: Verification["revision"] };
   try {
-    upstream = await compareUpstream(subject, options.env);
+    upstream = await compareUpstream(subject, options.env, options.signal);
   } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
     if (!(error instanceof UserError)) throw error;
     const gone = isGone(error);
     upstream = {
@@ -143,19 +149,23 @@ type UpstreamComparison = Omit<Verification, "name" | "from" | "storePath" | "ta
   readonly revision?: Verification["revision"];
 };
 
-async function compareUpstream(subject: VerifySubject, env: NodeJS.ProcessEnv): Promise<UpstreamComparison> {
+async function compareUpstream(
+  subject: VerifySubject,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal | undefined,
+): Promise<UpstreamComparison> {
   const { spec } = subject;
   const recorded = resolvedRevision(subject.resolved);
   if (spec.source.type === "url") return compareUrls(subject, spec as FetchSpec & { source: HttpSource }, env);
 
   logger.info(`${subject.name}: asking ${subject.target} for its listing…`);
   // Where the source's pointer is now (a branch, a tag, a stage, an S3 prefix's keys).
-  const current = await listing(spec, env, undefined);
+  const current = await listing(spec, env, undefined, signal);
   const upstreamRevision = resolvedRevision(current.resolved);
   const revisioned = REVISIONED.has(spec.source.type);
   const samePlace = !revisioned || upstreamRevision === recorded;
   // What the recorded revision lists now: the same answer when the pointer has not moved.
-  const atRecorded = samePlace ? current : await listing(spec, env, subject.resolved);
+  const atRecorded = samePlace ? current : await listing(spec, env, subject.resolved, signal);
   const evidence = compareFiles(subject.files, atRecorded.files, { revisioned });
   const revision = { recorded, upstream: upstreamRevision };
 
@@ -190,10 +200,16 @@ async function listing(
   spec: FetchSpec,
   env: NodeJS.ProcessEnv,
   pinned: Readonly<Record<string, string>> | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<Listing> {
   return withResolvedModel(
     spec,
-    { env, progress: silentProgress, ...(pinned === undefined ? {} : { pinned }) },
+    {
+      env,
+      progress: silentProgress,
+      ...(pinned === undefined ? {} : { pinned }),
+      ...(signal === undefined ? {} : { signal }),
+    },
     async ({ model }) => {
       if (model.unpack !== undefined) {
         throw new UserError({

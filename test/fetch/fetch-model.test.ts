@@ -2,7 +2,9 @@
  * One fetch, start to finish (src/fetch): resolve, transfer, layout; on failure no output
  * is left and the error is explained once, with what was being fetched in front.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -65,6 +67,38 @@ describe("fetchModelInto", () => {
     expect((error as UserError).details.fix?.[0]).toContain("raise network.timeout.total");
     expect(existsSync(out)).toBe(false);
   });
+
+  it("stops a git source at network.timeout.total: git and its HTTP helper end, and the deadline is what it says", async () => {
+    // A git host that accepts connections and never answers: git's own low-speed limit
+    // (1 byte/s over timeout.read, 300 s here) would keep git-remote-http waiting.
+    const held: Socket[] = [];
+    const host = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => host.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(host.address() as AddressInfo).port}/org/model.git`;
+    try {
+      const out = join(bed.dir.path, "out");
+      const error = await fetchModelInto(
+        parseSpec({
+          specVersion: SPEC_VERSION,
+          name: "git-deadline",
+          source: { type: "git-lfs", url, rev: "a".repeat(40) },
+          network: { timeout: { total: 2 } },
+        }),
+        out,
+        { ...options, env: { PATH: process.env["PATH"] } },
+      ).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).details.what).toBe("The fetch did not finish within network.timeout.total (2 s)");
+      expect(existsSync(out)).toBe(false);
+      const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+        .split("\n")
+        .filter((line) => line.includes(url));
+      expect(left).toEqual([]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      host.close();
+    }
+  }, 20_000);
 
   it("refuses an output directory that is not empty, and leaves it alone", async () => {
     const out = join(bed.dir.path, "out");

@@ -1,3 +1,4 @@
+import { handleInterrupts, interruptSignal } from "../interrupt.js";
 import { UserError } from "../../errors/user-error.js";
 import { looksLikePath, modelAtPath, modelNamed, readLock } from "../../lifecycle/catalog.js";
 import type { Inventory, StoreModel } from "../../lifecycle/inventory.js";
@@ -88,10 +89,15 @@ const command: Command = {
       tokenEnvVar: values["token-env"],
       deep: values.deep,
     });
+    // Interrupted, a listing stops, and a git source's scratch clone is removed, before the exit.
+    handleInterrupts();
     const results: Verification[] = [];
     for (const name of names) {
       const subject = await subjects.of(name);
-      const result = "state" in subject ? subject : await verify(subject, { deep: values.deep, env: process.env });
+      const result =
+        "state" in subject
+          ? subject
+          : await verify(subject, { deep: values.deep, env: process.env, signal: interruptSignal });
       results.push(result);
       if (!values.json) printLines(text(result));
     }

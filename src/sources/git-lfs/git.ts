@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { UserError } from "../../errors/user-error.js";
 import { redact } from "../../util/secrets.js";
@@ -111,17 +111,38 @@ export function gitEnvironment(options: GitRunnerOptions): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * git, spawned `detached` (a process group of its own), ended as a group when `signal` aborts
+ * (a deadline, Ctrl-C, SIGTERM): killing git alone leaves the helper it started for HTTP
+ * (git-remote-http) running, holding our pipes open and the fetcher alive until git's own
+ * low-speed timeout.
+ */
+function endedAsGroup<C extends ChildProcess>(child: C, signal: AbortSignal | undefined): C {
+  if (signal === undefined) return child;
+  const stopGroup = () => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  };
+  if (signal.aborted) stopGroup();
+  else signal.addEventListener("abort", stopGroup, { once: true });
+  child.on("close", () => signal.removeEventListener("abort", stopGroup));
+  return child;
+}
+
 export function createGitRunner(options: GitRunnerOptions): GitRunner {
   const executable = gitExecutable(options.env);
   const env = gitEnvironment(options);
   return {
     run(args, runOptions = {}) {
       return new Promise((resolve, reject) => {
-        const child = spawn(executable, args, {
-          env,
-          stdio: ["pipe", "pipe", "pipe"],
-          ...(runOptions.signal ? { signal: runOptions.signal } : {}),
-        });
+        const child = endedAsGroup(
+          spawn(executable, args, { env, stdio: ["pipe", "pipe", "pipe"], detached: true }),
+          runOptions.signal,
+        );
         const stdout: Buffer[] = [];
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -132,18 +153,23 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
         child.stdin.end(runOptions.input ?? "");
         child.on("error", (error: NodeJS.ErrnoException) => reject(spawnFailure(error, executable)));
         child.on("close", (code) => {
-          if (code === 0) resolve(Buffer.concat(stdout));
+          if (runOptions.signal?.aborted) reject(runOptions.signal.reason);
+          else if (code === 0) resolve(Buffer.concat(stdout));
           else reject(new GitFailure(args, code, stderr, options.describe));
         });
       });
     },
     stream(args, signal) {
-      const child = spawn(executable, args, { env, stdio: ["ignore", "pipe", "pipe"], signal });
+      const child = endedAsGroup(
+        spawn(executable, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true }),
+        signal,
+      );
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
       child.on("error", (error: NodeJS.ErrnoException) => child.stdout.destroy(spawnFailure(error, executable)));
       child.on("close", (code) => {
-        if (code !== 0 && !signal.aborted) {
+        if (signal.aborted) child.stdout.destroy(signal.reason);
+        else if (code !== 0) {
           child.stdout.destroy(
             new TransferFailure(`git ${args.join(" ")} failed (${code}): ${redact(stderr.trim())}`, {
               retryable: false,
