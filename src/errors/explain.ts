@@ -121,7 +121,7 @@ function notEnoughSpace(failure: InsufficientSpaceFailure, subject: string | und
   const where = isInside(directory, env["NIX_BUILD_TOP"])
     ? "It is Nix's build directory: set `build-dir` in nix.conf (older Nix: the nix-daemon's TMPDIR) to a file system with room."
     : isInside(directory, tmpdir())
-      ? "It is in the temporary directory (TMPDIR), where `nix-model-repo prefetch` downloads: point TMPDIR at a file system with room (e.g. `TMPDIR=/var/tmp`), or fetch to another --out."
+      ? "It is in the temporary directory (TMPDIR), where `nix-model-repo prefetch`, `add` and `update` download: point TMPDIR at a file system with room (e.g. `TMPDIR=/var/tmp`)."
       : isInside(directory, env["NIX_STORE_DIR"] || "/nix/store")
         ? "It is the Nix store: `nix-collect-garbage` removes what no GC root keeps; or grow the file system that holds it."
         : "Or write the output (--out) to a file system with room.";

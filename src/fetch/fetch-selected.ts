@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { UserError } from "../errors/user-error.js";
 import { outputPath } from "../layout/output-path.js";
-import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
+import type { PlannedFile } from "../model/resolved-model.js";
 import type { TransferItem } from "../transfer/types.js";
 import type { ResolvedFetch } from "./fetch-model.js";
+import { ollamaManifest } from "./ollama-manifest.js";
 import type { FetchSelection, SelectedFile } from "./selection.js";
 
 /**
@@ -51,11 +52,6 @@ export async function fetchSelected(select: FetchSelection, out: string, fetch: 
     });
   }
   if (items.length > 0) await fetch.transfer(items);
-}
-
-function ollamaManifest(model: ResolvedModel): { path: string; bytes: Uint8Array } | undefined {
-  if (model.layout?.kind !== "ollama") return undefined;
-  return { path: ["manifests", ...model.layout.manifestPath].join("/"), bytes: model.layout.manifest };
 }
 
 /** The manifest came with the resolution (fetched by the pinned digest): its bytes are the file. */

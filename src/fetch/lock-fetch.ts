@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.js";
@@ -21,6 +20,7 @@ import { narHash } from "../nar/hash.js";
 import { lockedBlobName, lockedSmallFilesName } from "../nix/names.js";
 import type { TransferItem } from "../transfer/types.js";
 import { type FetchOptions, withResolvedModel } from "./fetch-model.js";
+import { ollamaManifest } from "./ollama-manifest.js";
 import type { FetchSpec } from "./spec.js";
 
 /**
@@ -196,16 +196,6 @@ export async function lockModel(request: LockRequest, options: FetchOptions): Pr
       toAdd.push({ file: smallDir, mode: "recursive", storePath: lockedSmallFilesPath(request.name, smallNarHash) });
     return { plan, entry, toAdd };
   });
-}
-
-export function ollamaManifest(model: ResolvedModel): { path: string; bytes: Uint8Array; sha256: string } | undefined {
-  if (model.layout?.kind !== "ollama") return undefined;
-  const bytes = model.layout.manifest;
-  return {
-    path: ["manifests", ...model.layout.manifestPath].join("/"),
-    bytes,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-  };
 }
 
 /** The resolved model's files as a listing: what a lock entry's files are compared with. */

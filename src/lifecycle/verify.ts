@@ -1,7 +1,8 @@
 import { TransferFailure } from "../errors/failures.js";
 import { UserError } from "../errors/user-error.js";
 import { withResolvedModel } from "../fetch/fetch-model.js";
-import { listFiles, ollamaManifest } from "../fetch/lock-fetch.js";
+import { listFiles } from "../fetch/lock-fetch.js";
+import { ollamaManifest } from "../fetch/ollama-manifest.js";
 import type { FetchSpec } from "../fetch/spec.js";
 import { diffFiles, type ListedFile, type LockedFile, SOURCE_ID_KEYS, sameContent } from "../lockfile/index.js";
 import { silentProgress } from "../progress/silent.js";

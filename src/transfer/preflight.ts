@@ -12,9 +12,8 @@ import type { TransferItem } from "./types.js";
  *    download that fails later. The rule: at most MAX_FILE_BYTES, 64 TiB, beyond the largest
  *    object any source the fetcher speaks to stores (S3: 50 TB; the Hub and Ollama's
  *    registry: far less) and far beyond any model file (the largest single GGUF blobs are
- *    about 1.5 TB). Every source's sizes reach the engine as TransferItem.size, so the rule
- *    holds for all of them; an adapter that reads sizes itself (Xet) applies
- *    `checkListedSize` where it reads them.
+ *    about 1.5 TB). Every source's sizes reach the engine as TransferItem.size (Xet's
+ *    too), so the rule holds for all of them.
  * 2. The planned bytes fit: for each file system the files go to, the sum of their listed
  *    sizes is compared with its free space (statfs, the blocks an unprivileged writer may
  *    use). Files without a listed size count as 0: what cannot be foreseen still ends in

@@ -57,8 +57,8 @@ const BATCH_BYTES = 4 * 1024 ** 3;
 /**
  * Decoded bytes a fetch holds ahead of its writers, all Xet files together (BufferBudget):
  * one range ahead of the one being written when ranges are whole xorbs (64 MiB), more when
- * they are smaller. With the engine's 64 MiB slab pool this keeps a Xet fetch within a few
- * hundred MiB whatever the file sizes.
+ * they are smaller. With the engine's slab pool (4 MiB per connection, 32 MiB at the default
+ * 8) this keeps a Xet fetch within a few hundred MiB whatever the file sizes.
  */
 export const XET_BUFFER_BYTES = 64 * 1024 * 1024;
 
