@@ -13,12 +13,13 @@ let
     isString length listToAttrs match replaceStrings split stringLength toJSON;
   ctx = "fromLock";
 
-  # C1 controls and bidirectional overrides, as strings (Nix has no \u escape; [[:cntrl:]]
-  # covers C0 and DEL in the regex below).
+  # C1 controls, the line and paragraph separators and bidirectional overrides, as strings
+  # (Nix has no \u escape; [[:cntrl:]] covers C0 and DEL in the regex below): the same
+  # characters as src/lockfile/read.ts.
   char = code: builtins.fromJSON ''"\u${code}"'';
   hex = [ "0" "1" "2" "3" "4" "5" "6" "7" "8" "9" "a" "b" "c" "d" "e" "f" ];
   unprintableChars = map (d: char "008${d}") hex ++ map (d: char "009${d}") hex
-    ++ map char [ "202a" "202b" "202c" "202d" "202e" "2066" "2067" "2068" "2069" ];
+    ++ map char [ "2028" "2029" "202a" "202b" "202c" "202d" "202e" "2066" "2067" "2068" "2069" ];
   isPrintable = s: match ".*[[:cntrl:]].*" s == null
     && replaceStrings unprintableChars (map (_: "") unprintableChars) s == s;
 

@@ -34,11 +34,12 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Store-name characters, not starting with "." or "-": the name becomes an attribute and store path names. */
 const ENTRY_NAME = /^[A-Za-z0-9_+][A-Za-z0-9_+.=?-]{0,99}$/;
 /**
- * Characters a terminal acts on (C0, DEL, C1) and bidirectional overrides, which make a
- * printed name read differently from what it is: refused in every string of a lock, so
- * `update` and `list` can print what they read.
+ * Characters a terminal acts on (C0, DEL, C1), the Unicode line and paragraph separators, and
+ * bidirectional overrides, which make a printed name read differently from what it is: the
+ * characters src/util/printable.ts escapes (a tab included), refused in every string of a
+ * lock, so `add`, `update` and `list` can print what they read as it is.
  */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** Whether a string may go into a lock (and so be printed): no control characters, no bidi overrides. */
 export function isPrintable(text: string): boolean {

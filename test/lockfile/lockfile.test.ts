@@ -143,6 +143,11 @@ describe("the lockfile format", () => {
         'models."tiny".files[0].path must not contain control characters',
       ],
       [
+        "a line separator in a path (printed, it breaks the line)",
+        (j) => (j.models.tiny.files[0].path = "config\u2028.json"),
+        'models."tiny".files[0].path must not contain control characters',
+      ],
+      [
         "an escape in the name",
         (j) => (j.models["ti\u001bny"] = j.models.tiny),
         'models."ti\\u001bny" must be named with',

@@ -196,6 +196,11 @@ describe.skipIf(!nixAvailable)("lib.fromLock", () => {
         'models."tiny".files[0].path must be a relative path without empty, "." or ".." segments, backslashes or control characters',
       ],
       [
+        "a line separator in a path (printed, it breaks the line)",
+        (j) => (j.models.tiny.files[0].path = "config\u2028.json"),
+        'models."tiny".files[0].path must be a relative path without empty, "." or ".." segments, backslashes or control characters',
+      ],
+      [
         "a C1 control in a ref",
         (j) => (j.models.tiny.layout.refs = ["ma\u009bin"]),
         'models."tiny".layout.refs[0] must be a revision name',
