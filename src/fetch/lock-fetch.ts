@@ -17,7 +17,9 @@ import {
 } from "../lockfile/index.js";
 import type { PlannedFile, ResolvedModel } from "../model/resolved-model.js";
 import { narHash } from "../nar/hash.js";
-import { lockedBlobName, lockedSmallFilesName } from "../nix/names.js";
+import { lockedBlobName, lockedSmallFilesName, rawDerivationName } from "../nix/names.js";
+import { defaultStoreDir } from "../nix/store-path.js";
+import { checkSnapshotPaths } from "../layout/path-length.js";
 import type { TransferItem } from "../transfer/types.js";
 import { type FetchOptions, withResolvedModel } from "./fetch-model.js";
 import { ollamaManifest } from "./ollama-manifest.js";
@@ -104,6 +106,14 @@ export async function lockModel(request: LockRequest, options: FetchOptions): Pr
           fix: ["A file name a terminal would act on is not locked. Exclude it with --files patterns."],
         });
       }
+    }
+    // What the whole-model fetch checks before a byte moves: every file's place in the
+    // assembled snapshot fits the system's PATH_MAX (the assembly would fail after the download).
+    if ((model.layout?.kind ?? "huggingface") === "huggingface") {
+      checkSnapshotPaths(
+        join(defaultStoreDir(), `${"0".repeat(32)}-${rawDerivationName(request.name)}`),
+        listed.map((file) => file.listed.path),
+      );
     }
     const diff = diffFiles(
       request.previous?.files ?? [],

@@ -196,6 +196,17 @@ describe("add and update on the command line", () => {
       expect(await readFile(lock(), "utf8")).toBe(before);
     });
 
+    it("with a path too long for the system is refused before any download, as fetchModel refuses it", async () => {
+      // 17 segments of 250 bytes: each is a valid name, together past PATH_MAX under the store.
+      const deep = `${Array.from({ length: 17 }, (_, i) => `${i}`.padEnd(250, "x")).join("/")}.json`;
+      hub.clearRequests();
+      const result = await attempt([entry("config.json"), entry(deep)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/more than the \d+ the system allows/);
+      expect(hub.requests.filter((request) => request.route === "resolve")).toEqual([]);
+      expect(await readFile(lock(), "utf8")).toBe(before);
+    });
+
     it("with a listed size of 1e15 is refused before any download, by the one rule for listed sizes", async () => {
       hub.clearRequests();
       const huge = await attempt([
