@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pack } from "tar-stream";
+import { tar } from "../helpers/tar-builder.js";
 import { FaultServer } from "../helpers/fault-server.js";
 import { assertEveryFileFoundOffline } from "../helpers/hf-offline.js";
 import {
@@ -47,30 +47,6 @@ async function buildTwice(
   expect(build.stderr).not.toContain("error:");
   expect(build.ok).toBe(true);
   return { first, build, hash: hash! };
-}
-
-async function tarball(
-  entries: readonly { name: string; content?: Buffer | string; type?: "file" | "symlink"; linkname?: string }[],
-): Promise<Buffer> {
-  const packer = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve) => packer.on("end", () => resolve()));
-  packer.on("data", (chunk) => chunks.push(chunk as Buffer));
-  for (const entry of entries) {
-    const content = Buffer.from(entry.type === "symlink" ? "" : (entry.content ?? ""));
-    packer.entry(
-      {
-        name: entry.name,
-        type: entry.type ?? "file",
-        size: content.length,
-        ...(entry.linkname ? { linkname: entry.linkname } : {}),
-      },
-      content,
-    );
-  }
-  packer.finalize();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs nix-build)", () => {
@@ -123,11 +99,11 @@ describe.skipIf(!nixAvailable)("fetchModel from plain HTTP, built by Nix (needs 
     zip = await readFile(join(work, "extra.zip"));
     server.serveBytes("/archives/model.tar.gz", targz);
     server.serveBytes("/archives/extra.zip", zip);
-    evilTar = await tarball([
+    evilTar = await tar([
       { name: "ok.txt", content: "fine" },
       { name: "etc", type: "symlink", linkname: "/etc" },
     ]);
-    slipTar = await tarball([{ name: `../../../../../../tmp/nmr-http-escape-${TOKEN.slice(-8)}`, content: "escaped" }]);
+    slipTar = await tar([{ name: `../../../../../../tmp/nmr-http-escape-${TOKEN.slice(-8)}`, content: "escaped" }]);
     server.serveBytes("/archives/evil.tar", evilTar);
     server.serveBytes("/archives/slip.tar", slipTar);
   });

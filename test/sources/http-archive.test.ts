@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
+import { type TarEntry, tar } from "../helpers/tar-builder.js";
 import { blobWriterInto } from "../../src/layout/blob-writer.js";
 import { unpackArchives } from "../../src/sources/http/archive/unpack.js";
 import type { UnpackedFile } from "../../src/model/resolved-model.js";
@@ -35,39 +35,6 @@ async function unpack(name: string, bytes: Buffer): Promise<UnpackedFile[]> {
   const location = join(work, name);
   await writeFile(location, bytes);
   return unpackArchives([{ path: name, location, size: bytes.length, sha256: sha256(bytes) }], blobWriterInto(out));
-}
-
-interface TarEntry {
-  readonly name: string;
-  readonly content?: string | Buffer;
-  readonly type?: "file" | "directory" | "symlink" | "link" | "character-device" | "block-device" | "fifo";
-  readonly linkname?: string;
-}
-
-async function tar(entries: readonly TarEntry[]): Promise<Buffer> {
-  const packer = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    packer.on("data", (chunk) => chunks.push(chunk as Buffer));
-    packer.on("end", () => resolve());
-    packer.on("error", reject);
-  });
-  for (const entry of entries) {
-    const isFile = entry.type === undefined || entry.type === "file";
-    const content = Buffer.from(isFile ? (entry.content ?? "") : "");
-    packer.entry(
-      {
-        name: entry.name,
-        type: entry.type ?? "file",
-        size: content.length,
-        ...(entry.linkname ? { linkname: entry.linkname } : {}),
-      },
-      content,
-    );
-  }
-  packer.finalize();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 /** Every file under `dir` besides the output: nothing may be written there. */
