@@ -128,6 +128,28 @@ export interface BodySpeedLimit {
 }
 
 /**
+ * A low-speed watch over the answer from `url` (undefined when the limit is off): when it is
+ * too slow, `cut` gets a retryable failure that names the URL. For every API answer: the
+ * bodies read here, and the XML answers the AWS SDK reads (src/sources/s3/undici-handler.ts).
+ */
+export function answerSpeedWatch(
+  url: URL,
+  limit: LowSpeedLimit,
+  cut: (failure: TransferFailure) => void,
+): LowSpeedWatch | undefined {
+  if (limit.limitBytesPerSec <= 0) return undefined;
+  return new LowSpeedWatch(limit, (failure) =>
+    cut(
+      new TransferFailure(`${failure.message} (${displayUrl(url)})`, {
+        retryable: true,
+        code: failure.code,
+        url: displayUrl(url),
+      }),
+    ),
+  );
+}
+
+/**
  * The chunks of `stream`, held to the low-speed limit like a file body in the engine: only
  * time spent waiting for the next chunk counts (not the caller's own work between chunks),
  * and the watch starts with the first read, so a body read late or never costs no timer.
@@ -138,19 +160,11 @@ async function* watchedChunks(
   signal: AbortSignal | undefined,
   speed: BodySpeedLimit | undefined,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  if (speed === undefined || speed.limit.limitBytesPerSec <= 0) {
+  const watch = speed === undefined ? undefined : answerSpeedWatch(url, speed.limit, speed.cut);
+  if (watch === undefined) {
     yield* guardedChunks(stream, url, signal);
     return;
   }
-  const watch = new LowSpeedWatch(speed.limit, (failure) =>
-    speed.cut(
-      new TransferFailure(`${failure.message} (${displayUrl(url)})`, {
-        retryable: true,
-        code: failure.code,
-        url: displayUrl(url),
-      }),
-    ),
-  );
   const chunks = guardedChunks(stream, url, signal);
   try {
     for (;;) {

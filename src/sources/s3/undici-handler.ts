@@ -5,7 +5,8 @@ import { TransferFailure } from "../../errors/failures.js";
 import { request } from "../../http/undici.js";
 import { normaliseHeaders } from "../../http/failure.js";
 import { displayUrl } from "../../util/secrets.js";
-import { LowSpeedWatch, type LowSpeedLimit } from "../../transfer/low-speed.js";
+import type { LowSpeedLimit } from "../../transfer/low-speed.js";
+import { answerSpeedWatch } from "../../http/body.js";
 
 /**
  * The AWS SDK's request handler, sending through the fetcher's own undici dispatcher
@@ -133,18 +134,7 @@ function boundedXml(url: URL, lowSpeed: LowSpeedLimit | undefined): Transform {
       code: "NMR_BAD_RESPONSE",
       url: displayUrl(url),
     });
-  const watch =
-    lowSpeed === undefined || lowSpeed.limitBytesPerSec <= 0
-      ? undefined
-      : new LowSpeedWatch(lowSpeed, (failure) =>
-          xml.destroy(
-            new TransferFailure(`${failure.message} (${displayUrl(url)})`, {
-              retryable: true,
-              code: failure.code,
-              url: displayUrl(url),
-            }),
-          ),
-        );
+  const watch = lowSpeed === undefined ? undefined : answerSpeedWatch(url, lowSpeed, (failure) => xml.destroy(failure));
   watch?.waiting();
   const xml = new Transform({
     transform(chunk: Buffer, _encoding, done) {
