@@ -76,9 +76,6 @@ async function withAttempts<T>(
   const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), deadline.signal]);
   try {
     return await attemptsOf(spec, out, { ...options, signal }, options.signal, once);
-  } catch (error) {
-    // Past the deadline, whatever a source made of the abort, the deadline is what happened.
-    throw deadline.signal.aborted ? deadline.signal.reason : error;
   } finally {
     deadline.clear();
   }
@@ -210,8 +207,11 @@ export async function withResolvedModel<T>(
     };
     return await work({ model, subject, transfer });
   } catch (error) {
-    // The one place a failure of the fetch becomes the user's message, in the source's words first.
-    throw explainFailure(error, { context: described, subject, hook: explain });
+    // The one place a failure of the fetch becomes the user's message, in the source's words
+    // first. Stopped from outside (network.timeout.total, Ctrl-C), that is what happened,
+    // whatever a source made of the abort (git, killed, fails in its own way).
+    const cause = options.signal?.aborted ? options.signal.reason : error;
+    throw explainFailure(cause, { context: described, subject, hook: explain });
   } finally {
     controller.abort();
     await http.close();
