@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { UserError } from "../errors/user-error.js";
 import { outputPath } from "../layout/output-path.js";
@@ -34,7 +33,7 @@ export async function fetchSelected(select: FetchSelection, out: string, fetch: 
   for (const wanted of select.files) {
     const destination = select.output === "file" ? out : outputPath(out, wanted.sha256);
     if (manifest !== undefined && wanted.path === manifest.path) {
-      await writeManifest(manifest.bytes, wanted, destination, subject);
+      await writeManifest(manifest, wanted, destination, subject);
       continue;
     }
     const file = listed.get(wanted.path);
@@ -55,8 +54,12 @@ export async function fetchSelected(select: FetchSelection, out: string, fetch: 
 }
 
 /** The manifest came with the resolution (fetched by the pinned digest): its bytes are the file. */
-async function writeManifest(bytes: Uint8Array, wanted: SelectedFile, destination: string, subject: string) {
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+async function writeManifest(
+  { bytes, sha256 }: { readonly bytes: Uint8Array; readonly sha256: string },
+  wanted: SelectedFile,
+  destination: string,
+  subject: string,
+) {
   if (sha256 !== wanted.sha256 || bytes.byteLength !== wanted.size) {
     throw new UserError({
       what: `The manifest of ${subject} is not the one the lock pins`,
