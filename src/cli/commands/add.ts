@@ -1,3 +1,4 @@
+import { HUB_REPO_TYPES, type HubRepoType } from "../../sources/huggingface/spec.js";
 import { UserError } from "../../errors/user-error.js";
 import {
   DEFAULT_LARGE_FILE_BYTES,
@@ -44,8 +45,6 @@ exit status:
   1   resolving, downloading or adding to the store failed (the lockfile is unchanged)
   2   usage error, an entry NAME already locked (without --replace), or an unreadable lockfile`;
 
-const REPO_TYPES = ["model", "dataset", "space"] as const;
-
 const command: Command = {
   usage,
   async run(argv) {
@@ -68,7 +67,7 @@ const command: Command = {
       );
     }
     const repoType = values["repo-type"];
-    if (repoType !== undefined && !REPO_TYPES.includes(repoType as (typeof REPO_TYPES)[number]))
+    if (repoType !== undefined && !HUB_REPO_TYPES.includes(repoType as HubRepoType))
       throw usageError(`--repo-type must be model, dataset or space, got '${repoType}'`, usage);
     const lockPath = values.lock ?? DEFAULT_LOCK_PATH;
     // Fail before downloading when the lock cannot take the entry.
@@ -85,7 +84,7 @@ const command: Command = {
       target,
       ...(values.files && values.files.length > 0 ? { files: values.files } : {}),
       ...(endpoint === undefined ? {} : { endpoint }),
-      ...(repoType === undefined ? {} : { repoType: repoType as (typeof REPO_TYPES)[number] }),
+      ...(repoType === undefined ? {} : { repoType: repoType as HubRepoType }),
       ...(values.region === undefined ? {} : { region: values.region }),
     };
     const result = await runLock({

@@ -2,7 +2,9 @@ import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
 import { checkHttpUrl } from "../../spec/url.js";
 
-export type HubRepoType = "model" | "dataset" | "space";
+/** The kinds of Hub repository (huggingface_hub's REPO_TYPES). */
+export const HUB_REPO_TYPES = ["model", "dataset", "space"] as const;
+export type HubRepoType = (typeof HUB_REPO_TYPES)[number];
 
 export interface HuggingFaceSource {
   readonly type: "huggingface";
@@ -31,7 +33,7 @@ export function parseHuggingFaceSource(r: FieldReader): HuggingFaceSource {
   const source: HuggingFaceSource = {
     type: "huggingface",
     repo: r.string("repo"),
-    repoType: r.choice("repoType", ["model", "dataset", "space"], "model"),
+    repoType: r.choice("repoType", HUB_REPO_TYPES, "model"),
     revision: r.optionalString("revision") ?? "main",
     files: r.optionalStringList("files"),
     endpoint: r.optionalString("endpoint"),
