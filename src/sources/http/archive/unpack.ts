@@ -41,7 +41,8 @@ export async function unpackArchives(
       });
     }
     logger.info(`unpacked ${download.path}: ${unpacked.length} file${unpacked.length === 1 ? "" : "s"}`);
-    files.push(...unpacked);
+    // One by one: an archive may hold more files than a spread passes as arguments.
+    for (const file of unpacked) files.push(file);
   }
   checkUniquePaths(
     files.map((file) => file.path),
