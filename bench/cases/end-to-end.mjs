@@ -49,6 +49,46 @@ function outPathsOf(expressionFile) {
   return JSON.parse(text);
 }
 
+/**
+ * `nix-build` of fetchModel's fixed-output derivation (`.raw`) with the bundle and stand-in
+ * pkgs of the checkout at `root`; the hash it declares comes from that checkout's own
+ * prefetch (which also proves it: the build fails on any other). The fetcher package is
+ * built here, once: it is not part of what a fetch costs.
+ */
+async function fetchModelBuild({ root, cli, dir, name, repoId, hub, env, progress, label, toolName }) {
+  progress(`${label}: prefetching ${name} for the hash`);
+  const prefetched = JSON.parse(
+    nix(process.execPath, [cli, "prefetch", `hf:${repoId}`, "--endpoint", hub.url, "--name", name, "--json"]),
+  );
+  const expressionFile = join(dir, `${name}.nix`);
+  await writeFile(
+    expressionFile,
+    `let
+  pkgs = import ${root}/test/nix/pkgs.nix { };
+  nmr = import ${root}/lib { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; };
+in
+(nmr.fetchModel {
+  name = ${nixString(name)};
+  source.huggingface = { repo = ${nixString(repoId)}; endpoint = ${nixString(hub.url)}; };
+  hash = ${nixString(prefetched.hash)};
+}).raw
+`,
+  );
+  nix("nix-build", [
+    "--no-out-link",
+    "--option",
+    "substituters",
+    "",
+    "--expr",
+    `(import ${root}/test/nix/pkgs.nix { }).nix-model-repo-dev`,
+  ]);
+  const outPaths = outPathsOf(expressionFile);
+  await deleteStorePaths(outPaths);
+  return toolName
+    ? nixBuild({ name: toolName, expressionFile, outPaths, env })
+    : nixBuild({ name: "nix-build fetchModel", expressionFile, outPaths, env, ours: true });
+}
+
 async function sideBySide(context, { label, repoId, files }) {
   const { config, peers, cli, scratch, progress } = context;
   const dir = join(scratch, repoId.replace("/", "-"));
@@ -59,26 +99,7 @@ async function sideBySide(context, { label, repoId, files }) {
   try {
     const env = cleanEnv(dir);
     const name = `bench-e2e-${repoId.split("/")[1]}`;
-    // The hash the FOD declares, from our own prefetch (which also checks that it is the
-    // hash the build will produce: the build below fails otherwise).
-    progress(`${label}: prefetching for the hash`);
-    const prefetched = JSON.parse(
-      nix(process.execPath, [cli, "prefetch", `hf:${repoId}`, "--endpoint", hub.url, "--name", name, "--json"]),
-    );
-    const fetchModelFile = join(dir, "fetch-model.nix");
-    await writeFile(
-      fetchModelFile,
-      `let
-  pkgs = import ${REPO_ROOT}/test/nix/pkgs.nix { };
-  nmr = import ${REPO_ROOT}/lib { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; };
-in
-(nmr.fetchModel {
-  name = ${nixString(name)};
-  source.huggingface = { repo = ${nixString(repoId)}; endpoint = ${nixString(hub.url)}; };
-  hash = ${nixString(prefetched.hash)};
-}).raw
-`,
-    );
+    const ours = await fetchModelBuild({ root: REPO_ROOT, cli, dir, name, repoId, hub, env, progress, label });
     const fetchurlFile = join(dir, "fetchurl.nix");
     await writeFile(
       fetchurlFile,
@@ -92,22 +113,24 @@ ${repo.files
 ]
 `,
     );
-    // The fetcher package (the stand-in's wrapper around this checkout's bundle) is built
-    // once here: it is not part of what a fetch costs.
-    nix("nix-build", [
-      "--no-out-link",
-      "--option",
-      "substituters",
-      "",
-      "--expr",
-      `(import ${REPO_ROOT}/test/nix/pkgs.nix { }).nix-model-repo-dev`,
-    ]);
-    const ourPaths = outPathsOf(fetchModelFile);
     const fetchurlPaths = outPathsOf(fetchurlFile);
-    await deleteStorePaths(ourPaths);
-
+    const baseline =
+      config.baseline &&
+      (await fetchModelBuild({
+        root: config.baseline.root,
+        cli: config.baseline.cli,
+        dir,
+        name: `${name}-base`,
+        repoId,
+        hub,
+        env,
+        progress,
+        label,
+        toolName: `nix-build fetchModel at ${config.baseline.label}`,
+      }));
     const tools = [
-      nixBuild({ name: "nix-build fetchModel", expressionFile: fetchModelFile, outPaths: ourPaths, env, ours: true }),
+      ours,
+      ...(baseline ? [baseline] : []),
       {
         ...nixBuild({
           name: `nix-build <nix/fetchurl.nix> × ${repo.files.length}, --max-jobs 8`,

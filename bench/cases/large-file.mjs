@@ -8,7 +8,15 @@ import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
 import { startHubServer } from "../lib/servers.mjs";
 import { MiB } from "../lib/table.mjs";
-import { aria2cSplit, cleanEnv, curlSingle, huggingFaceHub, oursFetch, resolveUrl } from "../lib/tools.mjs";
+import {
+  aria2cSplit,
+  baselineRows,
+  cleanEnv,
+  curlSingle,
+  huggingFaceHub,
+  oursFetch,
+  resolveUrl,
+} from "../lib/tools.mjs";
 
 export const title = "one large LFS file over loopback (CPU-bound)";
 
@@ -29,6 +37,7 @@ export async function run(context) {
     const ours = oursFetch({ ...common, cli, keepRun: config.runs - 1 });
     const tools = [
       ours,
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline })),
       { ...curlSingle(common), skip: peers.curl.skip },
       { ...aria2cSplit(common), skip: peers.aria2c.skip },
       { ...huggingFaceHub({ ...common, mode: "file", path: file.path }), skip: peers.huggingFaceHub.skip },

@@ -13,6 +13,7 @@ import { once } from "node:events";
 import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { deterministicChunks } from "../lib/fixture.mjs";
 import { MiB } from "../lib/table.mjs";
+import { baselineRows } from "../lib/tools.mjs";
 
 export const title = "NAR hash of the case-1 output";
 
@@ -44,6 +45,10 @@ export async function run(context) {
       ours: true,
       prepare: () => ({ command: process.execPath, args: [cli, "hash", "--base32", input.dir] }),
     },
+    ...baselineRows(config, (baseline) => ({
+      name: `nix-model-repo hash --base32 at ${baseline.label}`,
+      prepare: () => ({ command: process.execPath, args: [baseline.cli, "hash", "--base32", input.dir] }),
+    })),
     {
       name: "nix-hash --type sha256 --base32",
       skip: peers.nixHash.skip,
@@ -58,7 +63,8 @@ export async function run(context) {
   ];
   progress("hashing");
   const summaries = await compareTools({ tools, runs: config.runs, scratch });
-  const [ours, nix] = summaries;
+  const ours = summaries.find((summary) => summary.tool.ours);
+  const nix = summaries.find((summary) => summary.tool.name.startsWith("nix-hash"));
   const lines = [
     `${(input.bytes / MiB).toFixed(0)} MiB in ${input.dir.replace(scratch, "<tmp>")}; the file is in the page cache.`,
     comparisonTable(summaries, { bytes: input.bytes }),

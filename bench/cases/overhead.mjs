@@ -9,7 +9,7 @@ import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
 import { startHubServer } from "../lib/servers.mjs";
 import { fixed } from "../lib/table.mjs";
-import { cleanEnv, curlSingle, huggingFaceHub, oursFetch, resolveUrl } from "../lib/tools.mjs";
+import { baselineRows, cleanEnv, curlSingle, huggingFaceHub, oursFetch, resolveUrl } from "../lib/tools.mjs";
 
 export const title = "fixed cost of a tiny fetch (one 200-byte file)";
 
@@ -25,6 +25,7 @@ export async function run(context) {
     const common = { scratch, env, expected: file, expectedFiles: repo.files, hubUrl: hub.url, repoId, url };
     const tools = [
       oursFetch({ ...common, cli }),
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline })),
       { ...curlSingle(common), skip: peers.curl.skip },
       { ...huggingFaceHub({ ...common, mode: "file", path: file.path }), skip: peers.huggingFaceHub.skip },
       // Floors, not peers: what starting node, and loading our bundle, cost by themselves.

@@ -10,7 +10,15 @@ import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
 import { startHubServer, startNginx } from "../lib/servers.mjs";
 import { fixed, MiB } from "../lib/table.mjs";
-import { aria2cSplit, cleanEnv, curlSingle, huggingFaceHub, oursFetch, resolveUrl } from "../lib/tools.mjs";
+import {
+  aria2cSplit,
+  baselineRows,
+  cleanEnv,
+  curlSingle,
+  huggingFaceHub,
+  oursFetch,
+  resolveUrl,
+} from "../lib/tools.mjs";
 
 export const title = "one LFS file through a rate-limited CDN (302 → nginx limit_rate per connection)";
 
@@ -39,6 +47,7 @@ export async function run(context) {
     const common = { scratch, env, expected: file, expectedFiles: repo.files, hubUrl: hub.url, repoId, url };
     const tools = [
       oursFetch({ ...common, cli }),
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline })),
       { ...curlSingle(common), skip: peers.curl.skip },
       { ...aria2cSplit(common), skip: peers.aria2c.skip },
       { ...huggingFaceHub({ ...common, mode: "file", path: file.path }), skip: peers.huggingFaceHub.skip },

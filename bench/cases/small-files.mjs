@@ -8,7 +8,7 @@ import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
 import { startHubServer } from "../lib/servers.mjs";
 import { fixed, MiB } from "../lib/table.mjs";
-import { aria2cParallel, cleanEnv, curlParallel, huggingFaceHub, oursFetch } from "../lib/tools.mjs";
+import { aria2cParallel, baselineRows, cleanEnv, curlParallel, huggingFaceHub, oursFetch } from "../lib/tools.mjs";
 
 export const title = "many small files";
 
@@ -44,6 +44,7 @@ export async function run(context) {
     const common = { scratch, env, hubUrl: hub.url, repoId, files: repo.files, expectedFiles: repo.files };
     const tools = [
       oursFetch({ ...common, cli }),
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline })),
       { ...huggingFaceHub({ ...common, mode: "snapshot" }), skip: peers.huggingFaceHub.skip },
       { ...curlParallel(common), skip: peers.curl.skip },
       { ...aria2cParallel(common), skip: peers.aria2c.skip },

@@ -43,7 +43,23 @@ export function readConfig() {
     xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
     xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
+    baseline: readBaseline(process.env.BENCH_BASELINE),
   };
+}
+
+/**
+ * BENCH_BASELINE: another checkout of nix-model-repo (an older commit, built with `npm run
+ * build`) whose bundle runs beside ours in every case that fetches or hashes, interleaved with
+ * ours, so a before/after comparison comes from one run. { root, cli, label } or undefined.
+ */
+function readBaseline(root) {
+  if (!root) return undefined;
+  const cli = join(root, "dist", "nix-model-repo.mjs");
+  if (!existsSync(cli))
+    throw new Error(`BENCH_BASELINE=${root}: ${cli} is missing (run \`npm ci && npm run build\` in that checkout)`);
+  const commit = spawnSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  const label = commit.status === 0 ? commit.stdout.trim() : root;
+  return { root, cli, label };
 }
 
 /** The first line a `--version`-like command prints (stdout or stderr), or undefined if absent. */
@@ -131,5 +147,10 @@ export function environmentLines(peers, config) {
       .map((value) => value.toFixed(2))
       .join(" ")} (other work on the machine makes the figures noisy)`,
     `median of ${config.runs} runs (overhead: ${config.overheadRuns}), interleaved; peak RSS via ${rssMethod}`,
+    ...(config.baseline
+      ? [
+          `baseline: the bundle of ${config.baseline.label} (${config.baseline.root}), rows "… at ${config.baseline.label}"`,
+        ]
+      : []),
   ];
 }

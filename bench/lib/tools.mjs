@@ -51,18 +51,28 @@ async function wrongBlob(blobs, expectedFiles) {
 }
 
 /**
- * nix-model-repo fetch --spec … --out … (the FOD builder itself). `concurrency` makes it a
+ * The tools `makeTool(baseline)` gives for the BENCH_BASELINE checkout: one row beside ours,
+ * whose ratio is baseline / ours (> 1: this checkout is faster). None without a baseline.
+ */
+export function baselineRows(config, makeTool) {
+  return config.baseline ? [makeTool(config.baseline)] : [];
+}
+
+/**
+ * nix-model-repo fetch --spec … --out … (the FOD builder itself). `baseline` runs that
+ * checkout's bundle instead (a row of its own, not "ours"). `concurrency` makes it a
  * variant (not "ours": its ratio is against the default); `xet` sets network.xet, and a
  * variant when it is "off".
  */
-export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, xet, keepRun }) {
-  const variant = `${concurrency ? `c${concurrency}-` : ""}${xet ? `xet-${xet}-` : ""}`;
+export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, xet, keepRun, baseline }) {
+  const variant = `${baseline ? "base-" : ""}${concurrency ? `c${concurrency}-` : ""}${xet ? `xet-${xet}-` : ""}`;
   const spec = join(scratch, `spec-${variant}${repoId.replace("/", "-")}.json`);
   const out = (run) => join(scratch, `ours-${variant}${run}`);
   const label = xet === "required" ? ", through Xet" : xet === "off" ? ", through the bridge (xet off)" : "";
+  const name = concurrency ? `nix-model-repo fetch, concurrency ${concurrency}` : `nix-model-repo fetch${label}`;
   return {
-    name: concurrency ? `nix-model-repo fetch, concurrency ${concurrency}` : `nix-model-repo fetch${label}`,
-    ours: !concurrency && xet !== "off",
+    name: baseline ? `${name} at ${baseline.label}` : name,
+    ours: !baseline && !concurrency && xet !== "off",
     async prepare(run) {
       const network = concurrency || xet ? { ...(concurrency && { concurrency }), ...(xet && { xet }) } : undefined;
       await writeFile(
@@ -74,7 +84,11 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
           ...(network && { network }),
         }),
       );
-      return { command: process.execPath, args: [cli, "fetch", "--spec", spec, "--out", out(run)], env };
+      return {
+        command: process.execPath,
+        args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
+        env,
+      };
     },
     // The fetcher checks sizes and digests itself; make sure every file is there.
     verify: (_result, run) => wrongBlob(join(out(run), "blobs"), expectedFiles),
