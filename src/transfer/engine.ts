@@ -41,7 +41,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
- *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
+ *   + each hashing thread (≤ 4, one on a 2-core machine; none below 64 MiB of files of
+ *     1 MiB or more): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
  *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
