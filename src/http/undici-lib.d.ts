@@ -5,6 +5,11 @@ declare module "undici/lib/dispatcher/env-http-proxy-agent.js" {
   export default EnvHttpProxyAgent;
 }
 
+declare module "undici/lib/dispatcher/agent.js" {
+  const Agent: typeof import("undici").Agent;
+  export default Agent;
+}
+
 declare module "undici/lib/dispatcher/dispatcher.js" {
   const Dispatcher: { readonly prototype: object };
   export default Dispatcher;

@@ -1,4 +1,5 @@
-import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentType } from "undici";
+import type { Agent as AgentType, Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentType } from "undici";
+import AgentClass from "undici/lib/dispatcher/agent.js";
 import api from "undici/lib/api/index.js";
 import DispatcherBase from "undici/lib/dispatcher/dispatcher.js";
 import EnvHttpProxyAgentClass from "undici/lib/dispatcher/env-http-proxy-agent.js";
@@ -17,6 +18,7 @@ import EnvHttpProxyAgentClass from "undici/lib/dispatcher/env-http-proxy-agent.j
 Object.assign(DispatcherBase.prototype, api);
 
 export const EnvHttpProxyAgent: typeof EnvHttpProxyAgentType = EnvHttpProxyAgentClass;
+export const Agent: typeof AgentType = AgentClass;
 
 export type RequestOptions = Omit<Dispatcher.RequestOptions, "origin" | "path"> & {
   readonly dispatcher: Dispatcher;

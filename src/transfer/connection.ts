@@ -14,10 +14,18 @@ export class Connection {
   readonly watch: LowSpeedWatch;
   readonly #cut = new AbortController();
   readonly #job: FileJob<FileSource>;
+  /**
+   * The job's abort, passed on to this connection by a listener that close() removes:
+   * AbortSignal.any would do the same, but costs more per connection (its dependent-signal
+   * bookkeeping and weak references) than a small file's whole write does.
+   */
+  readonly #passAbortOn = (): void => this.#cut.abort(this.#job.signal.reason);
 
   constructor(job: FileJob<FileSource>) {
     this.#job = job;
-    this.signal = AbortSignal.any([job.signal, this.#cut.signal]);
+    this.signal = this.#cut.signal;
+    if (job.signal.aborted) this.#cut.abort(job.signal.reason);
+    else job.signal.addEventListener("abort", this.#passAbortOn, { once: true });
     this.watch = new LowSpeedWatch(job.context.lowSpeed, (failure) => this.#cut.abort(failure));
   }
 
@@ -33,6 +41,7 @@ export class Connection {
 
   close(): void {
     this.watch.stop();
+    this.#job.signal.removeEventListener("abort", this.#passAbortOn);
   }
 }
 

@@ -41,7 +41,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
- *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
+ *   + each hashing thread (≤ 4, one on a 2-core machine; none below 64 MiB of files of
+ *     1 MiB or more): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
  *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
@@ -64,15 +65,28 @@ const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
  * ones on the main thread, where hashing a few KiB costs less than the messages would.
  */
 const OFF_THREAD_HASH_MIN_BYTES = 1024 * 1024;
+/**
+ * A hashing thread costs ≈ 0.05 s of CPU to start (its own isolate and node's bootstrap),
+ * about what sha256 of 64 MiB costs on the main thread: below that, in all, it is not started.
+ */
+const HASH_THREAD_MIN_TOTAL_BYTES = 64 * 1024 * 1024;
 
 /** The slab pool's size: a window ahead of the hash frontier per connection (see above). */
 function defaultHashBufferBytes(concurrency: number): number {
   return Math.max(MIN_HASH_BUFFER_BYTES, Math.max(1, concurrency) * HASH_BUFFER_BYTES_PER_CONNECTION);
 }
 
-/** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
-function defaultHashThreads(cores = availableParallelism()): number {
-  return Math.max(0, Math.min(4, cores - 1));
+/**
+ * One hashing thread per spare core, at most 4 (sha256 per file is sequential); none when
+ * the files it would hash (sizes unknown count as large) are too few bytes to pay for one.
+ */
+function defaultHashThreads(items: readonly TransferItem[], cores = availableParallelism()): number {
+  let offThreadBytes = 0;
+  for (const { size } of items) {
+    if (size === undefined) offThreadBytes = Number.POSITIVE_INFINITY;
+    else if (size >= OFF_THREAD_HASH_MIN_BYTES) offThreadBytes += size;
+  }
+  return offThreadBytes < HASH_THREAD_MIN_TOTAL_BYTES ? 0 : Math.max(0, Math.min(4, cores - 1));
 }
 
 export async function transferAll(
@@ -86,7 +100,7 @@ export async function transferAll(
   const signal = options.signal ? AbortSignal.any([options.signal, aborter.signal]) : aborter.signal;
   // Every file and part listens on it: many listeners are expected, not a leak.
   setMaxListeners(0, signal);
-  const hashThreads = options.hashThreads ?? defaultHashThreads();
+  const hashThreads = options.hashThreads ?? defaultHashThreads(items);
   const workers = hashThreads > 0 ? new HashWorkers(hashThreads) : undefined;
   const context: EngineContext = {
     limit: pLimit(Math.max(1, settings.concurrency)),

@@ -151,7 +151,8 @@ export interface TransferOptions {
   readonly hashBufferBytes?: number;
   /**
    * Threads that hash files of 1 MiB or more, off the main thread. Default: one per core
-   * beyond the first, at most 4; 0 hashes everything on the main thread.
+   * beyond the first, at most 4, and none when such files add up to less than 64 MiB;
+   * 0 hashes everything on the main thread.
    */
   readonly hashThreads?: number;
 }
