@@ -17,6 +17,44 @@ const dist = new URL("../dist/", import.meta.url).pathname;
 // never half of a file. Chunk names carry a hash of their content, so a chunk already
 // there under the same name is the same chunk.
 const staging = join(dist, `.build-${process.pid}`);
+
+// Edits to dependencies' files as esbuild reads them, each a `require` made lazy: the
+// module is still bundled and loaded the first time it is needed, not at start-up
+// (docs/bench.md, "Third round"). Each edit must match its text exactly once, or the
+// build fails: an undici upgrade that moves the line is noticed here, not at run time.
+const LAZY_REQUIRES = [
+  {
+    // HTTP/2 is negotiated only when a dispatcher sets allowH2, which ours never does;
+    // loading client-h2 at start-up loads node:http2, which loads node:tls: ~5 ms of every
+    // run, plain-http loopback included. HTTPS loads node:tls itself (lib/core/connect.js).
+    file: "node_modules/undici/lib/dispatcher/client.js",
+    from: "const connectH2 = require('./client-h2.js')",
+    to: "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
+  },
+];
+
+/** esbuild plugin applying LAZY_REQUIRES; a file it never saw fails the build too. */
+const lazyRequires = {
+  name: "lazy-requires",
+  setup(pluginBuild) {
+    const applied = new Set();
+    pluginBuild.onEnd(() => {
+      const missed = LAZY_REQUIRES.filter(({ file }) => !applied.has(file)).map(({ file }) => file);
+      if (missed.length > 0) throw new Error(`scripts/bundle.mjs: never bundled ${missed.join(", ")}`);
+    });
+    for (const { file, from, to } of LAZY_REQUIRES) {
+      const filter = new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+      pluginBuild.onLoad({ filter }, async ({ path }) => {
+        const text = await readFile(path, "utf8");
+        const at = text.indexOf(from);
+        if (at < 0 || text.indexOf(from, at + 1) >= 0)
+          throw new Error(`scripts/bundle.mjs: expected exactly one "${from}" in ${path}`);
+        applied.add(file);
+        return { contents: text.replace(from, to), loader: "js" };
+      });
+    }
+  },
+};
 // The version is inlined (src/util/version.ts) rather than package.json imported: in the Nix
 // build package.json is importNpmLock's rewrite naming a /nix/store tarball for every
 // dependency, and a bundled copy would make all of them references of the fetcher.
@@ -39,6 +77,7 @@ try {
       js: "#!/usr/bin/env node\nimport { createRequire as __nmrCreateRequire } from 'node:module';\nconst require = __nmrCreateRequire(import.meta.url);",
     },
     legalComments: "none",
+    plugins: [lazyRequires],
     logLevel: "warning",
   });
 
