@@ -67,9 +67,13 @@ const FETCH_STATIC_ADAPTERS = ["huggingface", "ollama", "http"];
  */
 const FETCH_LAZY_ADAPTERS = ["s3", "mlflow", "git-lfs", "git-xet"];
 const LAZY_ADAPTERS_MODULE = "nix-model-repo:lazy-adapters";
-const COMMANDS = (await readFile(new URL("../src/cli/commands/index.ts", import.meta.url), "utf8")).matchAll(
-  /\(await import\("\.\/([a-z-]+)\.js"\)\)\.default/g,
-);
+const COMMANDS = [
+  ...(await readFile(new URL("../src/cli/commands/index.ts", import.meta.url), "utf8")).matchAll(
+    /\(await import\("\.\/([a-z-]+)\.js"\)\)\.default/g,
+  ),
+];
+if (!COMMANDS.some(([, name]) => name === "fetch"))
+  throw new Error('scripts/bundle.mjs: no `(await import("./fetch.js")).default` in src/cli/commands/index.ts');
 
 // The fetch bundle's edits to our own sources: the fetch command imported statically and
 // every other command left out (the entry sends only `fetch` there); the adapters imported
@@ -79,7 +83,7 @@ const FETCH_BUNDLE_EDITS = [
   {
     file: "src/cli/commands/index.ts",
     prepend: 'import fetchCommand from "./fetch.js";\n',
-    edits: [...COMMANDS].map(([call, name]) => ({
+    edits: COMMANDS.map(([call, name]) => ({
       from: call,
       to:
         name === "fetch"
