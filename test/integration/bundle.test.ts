@@ -117,9 +117,9 @@ describe("the bundle (scripts/bundle.mjs)", () => {
   });
 
   // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
-  // with a lockfile (docs/bench.md, "Third round"). The built
-  // bundle is run with a module hook that records every file it loads (ESM) and node's
-  // list of the built-in modules it loaded by its exit.
+  // with a lockfile (docs/bench.md, "Third round"). The built bundle runs with a module
+  // hook that records every file it loads (ESM), and node's list of the built-in modules
+  // it loaded by its exit.
   it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading neither the AWS SDK, the scanner, serve, node:http2, node:tls nor node:child_process", async () => {
     const hubRoot = join(work, "hub");
     await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
@@ -168,8 +168,9 @@ process.on("exit", () => {
       ];
       expect(files).toContain(`file://${cliPath}`);
       // `fetch` runs from its own bundle (scripts/bundle.mjs): the entry, then dist/fetch/'s
-      // main file and the chunk it shares with the S3 and MLflow adapters, and esbuild's
-      // helpers. A chunk costs ~1 ms; the whole-CLI bundle loaded 30 for this.
+      // main file, the chunk it shares with the adapters it loads on demand (S3, MLflow,
+      // git), and esbuild's helpers. Every file costs loading; the whole CLI's bundle
+      // loaded 30 for this fetch.
       const fromBundle = files.filter((url) => url !== `file://${cliPath}`);
       expect(fromBundle.every((url) => url.startsWith(`file://${join(dirname(cliPath), "fetch")}/`))).toBe(true);
       expect(fromBundle.length, fromBundle.join("\n")).toBeLessThanOrEqual(3);
