@@ -48,8 +48,8 @@ buildNpmPackage {
 
   nativeBuildInputs = [ makeWrapper ];
 
-  # dist/ is the entry (nix-model-repo.mjs) and the chunks it loads on demand
-  # (scripts/bundle.mjs): the whole folder, nothing else.
+  # dist/ is the entry (nix-model-repo.mjs) and the two bundles it runs, dist/fetch/ and
+  # dist/cli/ (scripts/bundle.mjs): the whole folder, nothing else.
   installPhase = ''
     runHook preInstall
     mkdir -p $out/lib/nix-model-repo

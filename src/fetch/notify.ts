@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { describeError } from "../errors/explain.js";
 import { logger } from "../util/log.js";
 import { printable } from "../util/printable.js";
@@ -18,6 +17,9 @@ export async function runNotify(
   error: unknown,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
+  // Loaded here, not at start-up: only a failed fetch with a notify hook needs it, and
+  // every fetch (one per file, with a lockfile) would pay for node:child_process (~1-3 ms).
+  const { spawn } = await import("node:child_process");
   const child = spawn(executable, [], {
     env: {
       PATH: env["PATH"] ?? "/usr/bin:/bin",

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors/user-error.js";
@@ -106,5 +106,31 @@ describe("fetchModelInto", () => {
     await writeFile(join(out, "keep"), "mine");
     await expect(fetchModelInto(spec("/any", Buffer.from("x")), out, options)).rejects.toThrow("is not empty");
     expect(existsSync(join(out, "keep"))).toBe(true);
+  });
+
+  // src/fetch/notify.ts loads node:child_process only when it runs a hook.
+  it("runs onFailure.notify after the fetch failed for good, with the model's name and the error", async () => {
+    const content = Buffer.from("weights");
+    bed.server.serveBytes("/notify/model.bin", content, { statuses: [{ status: 404 }] });
+    const hook = join(bed.dir.path, "notify.sh");
+    const seen = join(bed.dir.path, "seen");
+    await writeFile(hook, `#!/bin/sh\nprintf '%s\\n%s\\n' "$NIX_MODEL_REPO_NAME" "$NIX_MODEL_REPO_ERROR" >> ${seen}\n`);
+    await chmod(hook, 0o755);
+    const failing = parseSpec({
+      specVersion: SPEC_VERSION,
+      name: "fetch-test",
+      source: {
+        type: "url",
+        urls: [{ url: bed.server.url("/notify/model.bin"), sha256: sha256(content), filename: "model.bin" }],
+      },
+      network: { retry: { maxAttempts: 1 } },
+      onFailure: { notify: hook },
+    });
+    const out = join(bed.dir.path, "out");
+    await expect(fetchModelInto(failing, out, options)).rejects.toBeInstanceOf(UserError);
+    const [name, ...error] = (await readFile(seen, "utf8")).trimEnd().split("\n");
+    expect(name).toBe("fetch-test");
+    expect(error.join("\n")).toContain("404");
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -12,6 +12,9 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { repoRoot } from "../helpers/nix.js";
+import { cliPath, fetchCommand, runCli } from "../helpers/cli.js";
+import { writeHubRepo } from "../helpers/hub-fixture.js";
+import { startHubServer } from "../../src/serve/index.js";
 
 interface PackageJson {
   version: string;
@@ -112,6 +115,81 @@ describe("the bundle (scripts/bundle.mjs)", () => {
     expect(bundle).toContain("node_modules/undici/lib/api/api-request.js");
     expect(bundle).not.toContain("node_modules/undici/index.js");
   });
+
+  // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
+  // with a lockfile (docs/bench.md, "Third round"). The built bundle runs with a module
+  // hook that records every file it loads (ESM), and node's list of the built-in modules
+  // it loaded by its exit.
+  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading neither the AWS SDK, the scanner, serve, node:http2, node:tls nor node:child_process", async () => {
+    const hubRoot = join(work, "hub");
+    await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
+    const hub = await startHubServer({ root: hubRoot });
+    try {
+      const record = join(work, "loaded");
+      const hooks = join(work, "record-hooks.mjs");
+      await writeFile(
+        hooks,
+        `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(${JSON.stringify(`${record}-files`)}, resolved.url + "\\n");
+  return resolved;
+}`,
+      );
+      const register = join(work, "record-register.mjs");
+      await writeFile(
+        register,
+        `import { writeFileSync } from "node:fs";
+import { register } from "node:module";
+register(${JSON.stringify(`file://${hooks}`)});
+process.on("exit", () => {
+  const natives = process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13));
+  writeFileSync(${JSON.stringify(`${record}-natives`)}, natives.join("\\n"));
+});`,
+      );
+      const { args, out } = await fetchCommand(join(work, "fetch"), {
+        name: "tiny",
+        source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url },
+      });
+      const result = await runCli(args, { nodeArgs: ["--import", register] });
+      expect(result.code, result.stderr).toBe(0);
+      expect(
+        await readFile(join(out, "snapshots", (await readdir(join(out, "snapshots")))[0]!, "config.json"), "utf8"),
+      ).toBe("{}");
+
+      // Resolved once per import of it: each file once.
+      const files = [
+        ...new Set(
+          (await readFile(`${record}-files`, "utf8"))
+            .trim()
+            .split("\n")
+            .filter((url) => url.startsWith("file:")),
+        ),
+      ];
+      expect(files).toContain(`file://${cliPath}`);
+      // `fetch` runs from its own bundle (scripts/bundle.mjs): the entry, then dist/fetch/'s
+      // main file, the chunk it shares with the adapters it loads on demand (S3, MLflow,
+      // git), and esbuild's helpers. Every file costs loading; the whole CLI's bundle
+      // loaded 30 for this fetch.
+      const fromBundle = files.filter((url) => url !== `file://${cliPath}`);
+      expect(fromBundle.every((url) => url.startsWith(`file://${join(dirname(cliPath), "fetch")}/`))).toBe(true);
+      expect(fromBundle.length, fromBundle.join("\n")).toBeLessThanOrEqual(3);
+      const texts = await Promise.all(files.map((url) => readFile(new URL(url), "utf8")));
+      const loaded = texts.join("\n");
+      // esbuild names each bundled module in a comment: these show what was loaded.
+      expect(loaded).toContain("src/sources/huggingface/adapter.ts");
+      expect(loaded).toContain("node_modules/undici/lib/api/api-request.js");
+      expect(loaded).not.toContain("node_modules/@aws-sdk/");
+      expect(loaded).not.toContain("src/scan/");
+      expect(loaded).not.toContain("src/serve/");
+
+      const natives = (await readFile(`${record}-natives`, "utf8")).split("\n");
+      expect(natives).toContain("http"); // the list is there: undici's HTTP/1 client loads it
+      for (const unneeded of ["http2", "tls", "child_process"]) expect(natives).not.toContain(unneeded);
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
 
   it("still knows its version: package.json's, inlined", () => {
     const printed = execFileSync(process.execPath, [join(work, "dist", "nix-model-repo.mjs"), "--version"]).toString();
