@@ -12,13 +12,13 @@
 // file costs resolving, reading, linking, and esbuild makes a chunk per set of commands and
 // adapters sharing code: a Hub fetch loaded 30 files. `fetch` runs once per model, or once
 // per file with a lockfile, so it gets a bundle of its own, the same src/cli/main.ts with
-// only the fetch command and the light adapters imported statically (FETCH_BUNDLE_EDITS): a
+// only the fetch command and the light adapters imported statically (FETCH_BUNDLE_MODULES): a
 // Hub fetch loads four files, ~0.025 s less CPU (docs/bench.md, "Third round"). It costs
 // ~2.5 MB more in dist/ (undici, the AWS SDK and our fetch code are in both bundles). A
 // run loads one bundle only: no module is ever loaded twice under two names.
 import { build } from "esbuild";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const ENTRY = "nix-model-repo";
 const CHUNKS = "chunks";
@@ -35,13 +35,13 @@ const staging = join(dist, `.build-${process.pid}`);
 const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
 
 const DISPATCH = `#!/usr/bin/env node
-// Written by scripts/bundle.mjs: \`fetch\` runs from its own bundle, every other command from
+// Written by scripts/bundle.mjs: "fetch" runs from its own bundle, every other command from
 // the whole CLI's. Both are src/cli/main.ts; a run loads one of them, never both.
 if (process.argv[2] === "fetch") await import("./fetch/${ENTRY}.mjs");
 else await import("./cli/${ENTRY}.mjs");
 `;
 
-// Edits to dependencies' files as esbuild reads them, each a \`require\` made lazy: the
+// Edits to dependencies' files as esbuild reads them, each a `require` made lazy: the
 // module is still bundled and loaded the first time it is needed, not at start-up
 // (docs/bench.md, "Third round").
 const LAZY_REQUIRES = [
@@ -59,72 +59,43 @@ const LAZY_REQUIRES = [
   },
 ];
 
-/** Source adapters the fetch bundle imports statically... */
-const FETCH_STATIC_ADAPTERS = ["huggingface", "ollama", "http"];
-/**
- * ...and those it loads together, on demand: the ones that load the AWS SDK (s3, and mlflow,
- * which reads S3 artifact stores) or run git (node:child_process).
- */
-const FETCH_LAZY_ADAPTERS = ["s3", "mlflow", "git-lfs", "git-xet"];
-const LAZY_ADAPTERS_MODULE = "nix-model-repo:lazy-adapters";
-const COMMANDS = [
-  ...(await readFile(new URL("../src/cli/commands/index.ts", import.meta.url), "utf8")).matchAll(
-    /\(await import\("\.\/([a-z-]+)\.js"\)\)\.default/g,
-  ),
-];
-if (!COMMANDS.some(([, name]) => name === "fetch"))
-  throw new Error('scripts/bundle.mjs: no `(await import("./fetch.js")).default` in src/cli/commands/index.ts');
-
-// The fetch bundle's edits to our own sources: the fetch command imported statically and
-// every other command left out (the entry sends only `fetch` there); the adapters imported
-// statically, or the heavy ones from one module, so that the bundle is one file plus the
-// chunks it shares with that module, not a chunk for each combination of adapters sharing code.
-const FETCH_BUNDLE_EDITS = [
-  {
-    file: "src/cli/commands/index.ts",
-    prepend: 'import fetchCommand from "./fetch.js";\n',
-    edits: COMMANDS.map(([call, name]) => ({
-      from: call,
-      to:
-        name === "fetch"
-          ? "fetchCommand"
-          : `(() => { throw new Error("scripts/bundle.mjs: ${name} is not in the fetch bundle"); })()`,
-    })),
-  },
-  {
-    file: "src/sources/registry.ts",
-    prepend: FETCH_STATIC_ADAPTERS.map(
-      (name, i) => `import * as staticAdapter${i} from "./${name}/adapter.js";\n`,
-    ).join(""),
-    edits: [
-      ...FETCH_STATIC_ADAPTERS.map((name, i) => ({
-        from: `(await import("./${name}/adapter.js"))`,
-        to: `staticAdapter${i}`,
-      })),
-      ...FETCH_LAZY_ADAPTERS.map((name) => ({
-        from: `(await import("./${name}/adapter.js"))`,
-        to: `(await import("${LAZY_ADAPTERS_MODULE}"))`,
-      })),
-    ],
-  },
-];
-
-/** The module FETCH_LAZY_ADAPTERS are loaded from in the fetch bundle: all their exports. */
-const lazyAdapters = {
-  name: "lazy-adapters",
-  setup(pluginBuild) {
-    const sources = new URL("../src/sources/", import.meta.url).pathname;
-    pluginBuild.onResolve({ filter: new RegExp(`^${LAZY_ADAPTERS_MODULE}$`) }, () => ({
-      path: LAZY_ADAPTERS_MODULE,
-      namespace: "lazy-adapters",
-    }));
-    pluginBuild.onLoad({ filter: /.*/, namespace: "lazy-adapters" }, () => ({
-      contents: FETCH_LAZY_ADAPTERS.map((name) => `export * from "./${name}/adapter.js";`).join("\n"),
-      resolveDir: sources,
-      loader: "js",
-    }));
-  },
+// Modules of src/ the fetch bundle is built with in place of others, each a TypeScript
+// module of its own that says why: only `fetch`, imported statically, and the adapters in
+// the main file or in one module loaded on demand, so that the bundle is a main file plus
+// the one chunk it shares with that module, not a chunk for each command and for each set
+// of adapters sharing code.
+const FETCH_BUNDLE_MODULES = {
+  "src/cli/commands/index.ts": "src/cli/commands/fetch-only.ts",
+  "src/sources/adapter-loaders.ts": "src/sources/adapter-loaders-fetch.ts",
 };
+
+/**
+ * esbuild plugin resolving each module of `replacements` (paths from the checkout's root) to
+ * its replacement. Every one must be replaced, or the build fails: a module that moved is
+ * noticed here, not by a bundle that quietly holds every command again.
+ */
+function replaceModules(name, replacements) {
+  const root = new URL("../", import.meta.url).pathname;
+  const byPath = new Map(Object.entries(replacements).map(([from, to]) => [join(root, from), join(root, to)]));
+  return {
+    name,
+    setup(pluginBuild) {
+      const replaced = new Set();
+      pluginBuild.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir }) => {
+        // Our sources import ./x.js for ./x.ts, as TypeScript's NodeNext resolution wants.
+        const source = resolve(resolveDir, path).replace(/\.js$/, ".ts");
+        const replacement = byPath.get(source);
+        if (replacement === undefined) return undefined;
+        replaced.add(source);
+        return { path: replacement };
+      });
+      pluginBuild.onEnd(() => {
+        const missed = [...byPath.keys()].filter((path) => !replaced.has(path));
+        if (missed.length > 0) throw new Error(`scripts/bundle.mjs: never imported ${missed.join(", ")}`);
+      });
+    },
+  };
+}
 
 /**
  * esbuild plugin making exact edits to files as it reads them. Each `from` must occur
@@ -140,7 +111,7 @@ function exactEdits(name, files) {
         const missed = files.filter(({ file }) => !applied.has(file)).map(({ file }) => file);
         if (missed.length > 0) throw new Error(`scripts/bundle.mjs: never bundled ${missed.join(", ")}`);
       });
-      for (const { file, edits, prepend = "" } of files) {
+      for (const { file, edits } of files) {
         const filter = new RegExp(`/${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
         pluginBuild.onLoad({ filter }, async ({ path }) => {
           let text = await readFile(path, "utf8");
@@ -151,7 +122,7 @@ function exactEdits(name, files) {
             text = text.replace(from, () => to);
           }
           applied.add(file);
-          return { contents: prepend + text, loader: path.endsWith(".ts") ? "ts" : "js" };
+          return { contents: text, loader: "js" };
         });
       }
     },
@@ -197,10 +168,7 @@ async function install(folder) {
 }
 
 try {
-  await Promise.all([
-    bundle("cli", []),
-    bundle("fetch", [exactEdits("fetch-bundle", FETCH_BUNDLE_EDITS), lazyAdapters]),
-  ]);
+  await Promise.all([bundle("cli", []), bundle("fetch", [replaceModules("fetch-bundle", FETCH_BUNDLE_MODULES)])]);
   await install("cli");
   await install("fetch");
   await writeFile(join(staging, `${ENTRY}.mjs`), DISPATCH, { mode: 0o755 });

@@ -1,5 +1,6 @@
 import type { FieldReader } from "../spec/fields.js";
 import type { SourceAdapter } from "./adapter.js";
+import { adapterLoaders } from "./adapter-loaders.js";
 import { gitLfsPrefetch } from "./git-lfs/prefetch-target.js";
 import { parseGitLfsSource, type GitLfsSource } from "./git-lfs/spec.js";
 import { gitXetPrefetch } from "./git-xet/prefetch-target.js";
@@ -18,8 +19,8 @@ import { parseS3Source, type S3Source } from "./s3/spec.js";
 
 /**
  * Every source the fetcher knows, each defined once: how its spec block is read, the
- * adapter that resolves it (loaded on demand, so a Hugging Face fetch never loads the S3
- * client), and how `prefetch` reads its targets. A new source is one entry here.
+ * adapter that resolves it (loaded on demand: adapter-loaders.ts), and how `prefetch` reads
+ * its targets. A new source is one entry here and one in each adapter-loaders*.ts.
  */
 export type SourceSpec =
   | HuggingFaceSource
@@ -70,37 +71,37 @@ function erase<T extends SourceType, S extends SourceSpec & { readonly type: T }
 const SOURCES: { readonly [T in SourceType]: ErasedSource } = {
   huggingface: erase("huggingface", {
     parse: parseHuggingFaceSource,
-    loadAdapter: async () => (await import("./huggingface/adapter.js")).huggingFaceAdapter,
+    loadAdapter: adapterLoaders.huggingface,
     prefetch: huggingFacePrefetch,
   }),
   ollama: erase("ollama", {
     parse: parseOllamaSource,
-    loadAdapter: async () => (await import("./ollama/adapter.js")).ollamaAdapter,
+    loadAdapter: adapterLoaders.ollama,
     prefetch: ollamaPrefetch,
   }),
   s3: erase("s3", {
     parse: parseS3Source,
-    loadAdapter: async () => (await import("./s3/adapter.js")).s3Adapter,
+    loadAdapter: adapterLoaders.s3,
     prefetch: s3Prefetch,
   }),
   mlflow: erase("mlflow", {
     parse: parseMlflowSource,
-    loadAdapter: async () => (await import("./mlflow/adapter.js")).mlflowAdapter,
+    loadAdapter: adapterLoaders.mlflow,
     prefetch: mlflowPrefetch,
   }),
   url: erase("url", {
     parse: parseHttpSource,
-    loadAdapter: async () => (await import("./http/adapter.js")).httpAdapter,
+    loadAdapter: adapterLoaders.url,
     prefetch: httpPrefetch,
   }),
   "git-lfs": erase("git-lfs", {
     parse: parseGitLfsSource,
-    loadAdapter: async () => (await import("./git-lfs/adapter.js")).gitLfsAdapter,
+    loadAdapter: adapterLoaders["git-lfs"],
     prefetch: gitLfsPrefetch,
   }),
   "git-xet": erase("git-xet", {
     parse: parseGitXetSource,
-    loadAdapter: async () => (await import("./git-xet/adapter.js")).gitXetAdapter,
+    loadAdapter: adapterLoaders["git-xet"],
     prefetch: gitXetPrefetch,
   }),
 };
