@@ -41,7 +41,7 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
- *   + each hashing thread (≤ 4, one on a 2-core machine): ~10 MiB, its own V8 isolate
+ *   + each hashing thread (≤ 4, none on a 2-core machine): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
  *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
@@ -70,9 +70,18 @@ function defaultHashBufferBytes(concurrency: number): number {
   return Math.max(MIN_HASH_BUFFER_BYTES, Math.max(1, concurrency) * HASH_BUFFER_BYTES_PER_CONNECTION);
 }
 
-/** One hashing thread per spare core, at most 4 (sha256 per file is sequential). */
+/**
+ * Hashing threads: none on two cores or fewer, else one per core beyond two, at most 4
+ * (sha256 per file is sequential). A thread pays only when a core is free for it: the
+ * main thread, the kernel's network and disk work (and, on a build machine, the rest of
+ * the build) already share two. There a thread added work instead: starting its V8
+ * isolate (≈ 0.09 s of CPU, ≈ 10 MiB), a message and a wake-up each way per slab, and
+ * bytes hashed on another core's cache. 1 GiB over loopback hashed on the main thread
+ * took 0.92× the CPU and 0.91× the wall time, and 256 MiB through the rate-limited CDN
+ * 0.84× / 0.90×, each 9 MiB less peak RSS (docs/bench.md, third round).
+ */
 function defaultHashThreads(cores = availableParallelism()): number {
-  return Math.max(0, Math.min(4, cores - 1));
+  return Math.max(0, Math.min(4, cores - 2));
 }
 
 export async function transferAll(
