@@ -34,10 +34,10 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
- * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.
+ * or more when there are more than two cores (hash-workers.ts) → the slab is reused. Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
- *   hashBufferBytes (default 4 MiB per connection, at least 16 MiB: 32 MiB for the
+ *   hashBufferBytes (default 3 MiB per connection, at least 16 MiB: 24 MiB for the
  *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
@@ -49,15 +49,17 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
  * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more. A part
- * ahead of the frontier may hold about half of itself (4 MiB) before it waits for slabs:
- * when parts run at the same speed, the frontier part is by then about half done too, and
- * its bytes are hashed as they arrive. Interleaved against a 64 MiB pool (docs/bench.md):
- * 1 GiB over loopback and 256 MiB through the rate-limited CDN took the same time with
- * 32 MiB (1.00×, 0.97×); 24 MiB made the CDN case 1.07× slower, 16 MiB 1.11×.
+ * ahead of the frontier may hold a third of itself (3 MiB) before it waits for slabs:
+ * when parts run at the same speed, the frontier part is by then a third done too, and
+ * its bytes are hashed as they arrive. Interleaved against 32 MiB (docs/bench.md, third
+ * round), 24 MiB took the same time through the rate-limited CDN (1.01× with the main
+ * thread hashing, 1.01× with a hashing thread) and over loopback (1.02×), with 7 MiB less
+ * peak RSS; 16 MiB made the CDN case 1.10× slower (the second round, against 64 MiB: 32 MiB
+ * 1.00× and 0.97×, 16 MiB 1.11×).
  */
 const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
 const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-const HASH_BUFFER_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+const HASH_BUFFER_BYTES_PER_CONNECTION = 3 * 1024 * 1024;
 const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller

@@ -146,12 +146,12 @@ export interface TransferOptions {
   /**
    * Most bytes held in memory, across the whole fetch, between the network and the disk
    * and hash: write-behind, and parts that arrived ahead of the hash frontier. Default
-   * 4 MiB per connection, at least 16 MiB. The engine's memory bound (see engine.ts).
+   * 3 MiB per connection, at least 16 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
   /**
    * Threads that hash files of 1 MiB or more, off the main thread. Default: one per core
-   * beyond the first, at most 4; 0 hashes everything on the main thread.
+   * beyond the second, at most 4 (none on two cores); 0 hashes everything on the main thread.
    */
   readonly hashThreads?: number;
 }
