@@ -48,17 +48,16 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
- * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more. A part
- * ahead of the frontier may hold a third of itself (3 MiB) before it waits for slabs:
- * when parts run at the same speed, the frontier part is by then a third done too, and
- * its bytes are hashed as they arrive. Interleaved against 32 MiB (docs/bench.md, third
- * round), 24 MiB took the same time through the rate-limited CDN (1.01× with the main
- * thread hashing, 1.01× with a hashing thread) and over loopback (1.02×), with 7 MiB less
- * peak RSS; 16 MiB made the CDN case 1.10× slower (the second round, against 64 MiB: 32 MiB
- * 1.00× and 0.97×, 16 MiB 1.11×).
+ * Defaults: parts of 6 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more, and a
+ * pool of 3 MiB per connection: a part ahead of the frontier may hold about half of itself
+ * before it waits for slabs; when parts run at the same speed, the frontier part is by
+ * then about half done too, and its bytes are hashed as they arrive. Interleaved
+ * (docs/bench.md, third round): through the rate-limited CDN, 24 MiB with 8 MiB parts was
+ * 1.02–1.03× slower than 32 MiB, 24 MiB with 6 MiB parts 0.89× (faster); over loopback the
+ * 6 MiB parts cost no CPU (0.99×). 16 MiB with 8 MiB parts made the CDN case 1.10× slower.
  */
 const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
-const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 6 * 1024 * 1024;
 const HASH_BUFFER_BYTES_PER_CONNECTION = 3 * 1024 * 1024;
 const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
 /**

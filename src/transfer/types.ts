@@ -141,7 +141,7 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   /** Files at least this large go in parallel ranged parts when the source allows. Default 64 MiB. */
   readonly parallelThresholdBytes?: number;
-  /** Size of one ranged part. Default 8 MiB. */
+  /** Size of one ranged part. Default 6 MiB. */
   readonly partSizeBytes?: number;
   /**
    * Most bytes held in memory, across the whole fetch, between the network and the disk
