@@ -34,7 +34,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
- * or more when there are more than two cores (hash-workers.ts) → the slab is reused. Network Buffers die young.
+ * or more when there are more than two cores (hash-workers.ts) → the slab is reused.
+ * Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
  *   hashBufferBytes (default 3 MiB per connection, at least 16 MiB: 24 MiB for the
