@@ -34,14 +34,15 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
  * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
- * or more (hash-workers.ts) → the slab is reused. Network Buffers die young.
+ * or more when there are more than two cores (hash-workers.ts) → the slab is reused.
+ * Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
- *   hashBufferBytes (default 4 MiB per connection, at least 16 MiB: 32 MiB for the
+ *   hashBufferBytes (default 3 MiB per connection, at least 16 MiB: 24 MiB for the
  *     default 8 connections): every slab, i.e. all bytes between the network
  *     and the disk and hash, parts ahead of the hash frontier included; slabs are
  *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
- *   + each hashing thread (≤ 4, one on a 2-core machine; none below 64 MiB of files of
+ *   + each hashing thread (≤ 4, none on a 2-core machine, none below 64 MiB of files of
  *     1 MiB or more): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
@@ -49,16 +50,17 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
- * Defaults: parts of 8 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more. A part
- * ahead of the frontier may hold about half of itself (4 MiB) before it waits for slabs:
- * when parts run at the same speed, the frontier part is by then about half done too, and
- * its bytes are hashed as they arrive. Interleaved against a 64 MiB pool (docs/bench.md):
- * 1 GiB over loopback and 256 MiB through the rate-limited CDN took the same time with
- * 32 MiB (1.00×, 0.97×); 24 MiB made the CDN case 1.07× slower, 16 MiB 1.11×.
+ * Defaults: parts of 6 MiB (hf_transfer uses 10 MB) for files of 64 MiB or more, and a
+ * pool of 3 MiB per connection: a part ahead of the frontier may hold about half of itself
+ * before it waits for slabs; when parts run at the same speed, the frontier part is by
+ * then about half done too, and its bytes are hashed as they arrive. Interleaved
+ * (docs/bench.md, third round): through the rate-limited CDN, 24 MiB with 8 MiB parts was
+ * 1.02–1.03× slower than 32 MiB, 24 MiB with 6 MiB parts 0.89× (faster); over loopback the
+ * 6 MiB parts cost no CPU (0.99×). 16 MiB with 8 MiB parts made the CDN case 1.10× slower.
  */
 const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
-const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
-const HASH_BUFFER_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 6 * 1024 * 1024;
+const HASH_BUFFER_BYTES_PER_CONNECTION = 3 * 1024 * 1024;
 const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
@@ -77,8 +79,16 @@ function defaultHashBufferBytes(concurrency: number): number {
 }
 
 /**
- * One hashing thread per spare core, at most 4 (sha256 per file is sequential); none when
- * the files it would hash (sizes unknown count as large) are too few bytes to pay for one.
+ * Hashing threads: none on two cores or fewer, else one per core beyond two, at most 4
+ * (sha256 per file is sequential). A thread pays only when a core is free for it: the
+ * main thread, the kernel's network and disk work (and, on a build machine, the rest of
+ * the build) already share two. There a thread added work instead: starting its V8
+ * isolate (≈ 0.05–0.09 s of CPU, ≈ 10 MiB), a message and a wake-up each way per slab, and
+ * bytes hashed on another core's cache. 1 GiB over loopback hashed on the main thread
+ * took 0.92× the CPU and 0.91× the wall time, and 256 MiB through the rate-limited CDN
+ * 0.84× / 0.90×, each 9 MiB less peak RSS (docs/bench.md, third round). For the same
+ * start-up cost, none either when the files it would hash (sizes unknown count as large)
+ * add up to less than HASH_THREAD_MIN_TOTAL_BYTES.
  */
 function defaultHashThreads(items: readonly TransferItem[], cores = availableParallelism()): number {
   let offThreadBytes = 0;
@@ -86,7 +96,7 @@ function defaultHashThreads(items: readonly TransferItem[], cores = availablePar
     if (size === undefined) offThreadBytes = Number.POSITIVE_INFINITY;
     else if (size >= OFF_THREAD_HASH_MIN_BYTES) offThreadBytes += size;
   }
-  return offThreadBytes < HASH_THREAD_MIN_TOTAL_BYTES ? 0 : Math.max(0, Math.min(4, cores - 1));
+  return offThreadBytes < HASH_THREAD_MIN_TOTAL_BYTES ? 0 : Math.max(0, Math.min(4, cores - 2));
 }
 
 export async function transferAll(

@@ -141,18 +141,18 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   /** Files at least this large go in parallel ranged parts when the source allows. Default 64 MiB. */
   readonly parallelThresholdBytes?: number;
-  /** Size of one ranged part. Default 8 MiB. */
+  /** Size of one ranged part. Default 6 MiB. */
   readonly partSizeBytes?: number;
   /**
    * Most bytes held in memory, across the whole fetch, between the network and the disk
    * and hash: write-behind, and parts that arrived ahead of the hash frontier. Default
-   * 4 MiB per connection, at least 16 MiB. The engine's memory bound (see engine.ts).
+   * 3 MiB per connection, at least 16 MiB. The engine's memory bound (see engine.ts).
    */
   readonly hashBufferBytes?: number;
   /**
    * Threads that hash files of 1 MiB or more, off the main thread. Default: one per core
-   * beyond the first, at most 4, and none when such files add up to less than 64 MiB;
-   * 0 hashes everything on the main thread.
+   * beyond the second, at most 4 (none on two cores), and none when such files add up to
+   * less than 64 MiB; 0 hashes everything on the main thread.
    */
   readonly hashThreads?: number;
 }
