@@ -63,7 +63,14 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     );
 
     const pinned = pinnedCommit(context.pinned);
-    const commit = pinned ?? (await resolveCommit(context.http, ref, source.revision, context.signal));
+    // A revision that is a full commit id needs no /revision call: huggingface_hub's
+    // snapshot_download skips its repo_info call for one too (REGEX_COMMIT_HASH). A commit
+    // the repo lacks fails at the tree listing, which the Hub answers 404.
+    const commit =
+      pinned ??
+      (GIT_SHA1.test(source.revision)
+        ? source.revision
+        : await resolveCommit(context.http, ref, source.revision, context.signal));
     const keep = compileAllowPatterns(source.files);
     const { files: selected, listed } = await listTree(context.http, ref, commit, keep, context.signal);
     if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
