@@ -41,24 +41,6 @@ if (process.argv[2] === "fetch") await import("./fetch/${ENTRY}.mjs");
 else await import("./cli/${ENTRY}.mjs");
 `;
 
-// Edits to dependencies' files as esbuild reads them, each a `require` made lazy: the
-// module is still bundled and loaded the first time it is needed, not at start-up
-// (docs/bench.md, "Third round").
-const LAZY_REQUIRES = [
-  {
-    // HTTP/2 is negotiated only when a dispatcher sets allowH2, which ours never does;
-    // loading client-h2 at start-up loads node:http2, which loads node:tls: ~5 ms of every
-    // run, plain-http loopback included. HTTPS loads node:tls itself (lib/core/connect.js).
-    file: "node_modules/undici/lib/dispatcher/client.js",
-    edits: [
-      {
-        from: "const connectH2 = require('./client-h2.js')",
-        to: "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
-      },
-    ],
-  },
-];
-
 // Modules of src/ the fetch bundle is built with in place of others, each a TypeScript
 // module of its own that says why: only `fetch`, imported statically, and the adapters in
 // the main file or in one module loaded on demand, so that the bundle is a main file plus
@@ -97,38 +79,6 @@ function replaceModules(name, replacements) {
   };
 }
 
-/**
- * esbuild plugin making exact edits to files as it reads them. Each `from` must occur
- * exactly once and each file must be bundled, or the build fails: a dependency upgrade
- * or a source change that moves the text is noticed here, not at run time.
- */
-function exactEdits(name, files) {
-  return {
-    name,
-    setup(pluginBuild) {
-      const applied = new Set();
-      pluginBuild.onEnd(() => {
-        const missed = files.filter(({ file }) => !applied.has(file)).map(({ file }) => file);
-        if (missed.length > 0) throw new Error(`scripts/bundle.mjs: never bundled ${missed.join(", ")}`);
-      });
-      for (const { file, edits } of files) {
-        const filter = new RegExp(`/${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
-        pluginBuild.onLoad({ filter }, async ({ path }) => {
-          let text = await readFile(path, "utf8");
-          for (const { from, to } of edits) {
-            const at = text.indexOf(from);
-            if (at < 0 || text.indexOf(from, at + 1) >= 0)
-              throw new Error(`scripts/bundle.mjs: expected exactly one "${from}" in ${path}`);
-            text = text.replace(from, () => to);
-          }
-          applied.add(file);
-          return { contents: text, loader: "js" };
-        });
-      }
-    },
-  };
-}
-
 /** One bundle of src/cli/main.ts into staging/<folder>/. */
 function bundle(folder, plugins) {
   return build({
@@ -147,7 +97,7 @@ function bundle(folder, plugins) {
       js: "import { createRequire as __nmrCreateRequire } from 'node:module';\nconst require = __nmrCreateRequire(import.meta.url);",
     },
     legalComments: "none",
-    plugins: [exactEdits("lazy-requires", LAZY_REQUIRES), ...plugins],
+    plugins,
     logLevel: "warning",
   });
 }
