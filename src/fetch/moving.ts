@@ -1,4 +1,5 @@
 import type { SourceSpec } from "../sources/registry.js";
+import { GIT_OID } from "../util/hex-ids.js";
 
 /**
  * Whether a source names content that can change without the name changing — a branch, a
@@ -10,7 +11,7 @@ import type { SourceSpec } from "../sources/registry.js";
 export function pinnedTo(source: SourceSpec): string | null {
   switch (source.type) {
     case "huggingface":
-      return /^[0-9a-f]{40}$/.test(source.revision) ? `commit ${source.revision}` : null;
+      return GIT_OID.test(source.revision) ? `commit ${source.revision}` : null;
     case "git-lfs":
     case "git-xet":
       return `commit ${source.rev}`;

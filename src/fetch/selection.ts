@@ -1,4 +1,5 @@
 import { type FieldReader, invalid } from "../spec/fields.js";
+import { SHA256_HEX } from "../util/hex-ids.js";
 
 /**
  * The spec's `select` block (docs/spec.md, "Per-file fetches"): instead of a whole model
@@ -29,8 +30,6 @@ export interface SelectedFile {
   /** Lowercase hex. */
   readonly sha256: string;
 }
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function parseSelection(r: FieldReader): FetchSelection {
   const output = r.choice("output", ["file", "directory"] as const);

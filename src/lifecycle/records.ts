@@ -4,6 +4,7 @@ import { type LockEntry, type LockedFile, lockedStorePaths, type SourceIds } fro
 import { validStorePaths } from "../nix/store.js";
 import type { StoreModel } from "./inventory.js";
 import type { LocalCopy } from "./verify-local.js";
+import { GIT_OID } from "../util/hex-ids.js";
 
 /**
  * What `verify` compares a listing with, and where the bytes are on this machine: a lock
@@ -61,7 +62,7 @@ export async function storeModelRecord(model: StoreModel): Promise<StoreRecord> 
 async function hubIdsOf(link: string): Promise<SourceIds> {
   try {
     const blob = basename(await readlink(link));
-    return /^[0-9a-f]{40}$/.test(blob) ? { gitOid: blob } : {};
+    return GIT_OID.test(blob) ? { gitOid: blob } : {};
   } catch {
     return {};
   }

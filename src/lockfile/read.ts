@@ -16,6 +16,7 @@ import {
   SOURCE_ID_KEYS,
   type SourceIds,
 } from "./types.js";
+import { GIT_OID, SHA256_HEX } from "../util/hex-ids.js";
 
 /**
  * Reads a lockfile as untrusted JSON: bounded parsing (src/json), then every field checked
@@ -28,8 +29,6 @@ import {
 /** A lock of 100,000 files is about 30 MiB; anything past this is not a lockfile. */
 const MAX_LOCK_BYTES = 256 * 1024 * 1024;
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const GIT_OID = /^[0-9a-f]{40}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Store-name characters, not starting with "." or "-": the name becomes an attribute and store path names. */
 const ENTRY_NAME = /^[A-Za-z0-9_+][A-Za-z0-9_+.=?-]{0,99}$/;

@@ -5,11 +5,6 @@ import { createHash } from "node:crypto";
  * the server says about a file matches what `git hash-object` and the real Hub say.
  */
 
-/** 40-hex lowercase: a git object id (sha1), as the Hub writes commit ids and blob oids. */
-export const GIT_OID = /^[0-9a-f]{40}$/;
-/** 64-hex lowercase: a sha256, the LFS object id and the Hub's etag for LFS files. */
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
-
 /** Incremental git blob sha1: sha1("blob <size>\0" + content). The size must be known up front. */
 export function gitBlobHasher(size: number) {
   const hash = createHash("sha1");

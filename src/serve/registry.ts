@@ -1,5 +1,5 @@
 import { discoverRepos } from "./discovery.js";
-import { GIT_OID } from "./git-objects.js";
+import { GIT_OID } from "../util/hex-ids.js";
 import { loadRepo } from "./repo-loader.js";
 import { parseRepoSpec, repoKey, type HubRepo, type RepoType, type Snapshot } from "./types.js";
 

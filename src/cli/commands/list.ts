@@ -7,6 +7,7 @@ import type { Command } from "../command.js";
 import { LOCK_OPTIONS, lockOptionOf } from "../lock-option.js";
 import { LOCK_OPTIONS_USAGE } from "../locking.js";
 import { printJson, printLines, table } from "../print.js";
+import { GIT_OID } from "../../util/hex-ids.js";
 
 const usage = `nix-model-repo list [options]
 
@@ -66,7 +67,7 @@ function shortRevision(revision: string | null): string {
   if (revision === null) return "-";
   const digest = /^sha256:([0-9a-f]{12})/.exec(revision);
   if (digest) return `sha256:${digest[1]}`;
-  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 12) : revision;
+  return GIT_OID.test(revision) ? revision.slice(0, 12) : revision;
 }
 
 function keptBy(model: ListedModel): string {

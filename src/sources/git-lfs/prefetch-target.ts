@@ -1,5 +1,6 @@
 import { UserError } from "../../errors/user-error.js";
 import { storeName, type PrefetchScheme } from "../prefetch-target.js";
+import { GIT_OID } from "../../util/hex-ids.js";
 
 /**
  * `git-lfs:https://host/org/repo.git@<commit>`; --files PATTERN selects LFS files
@@ -13,7 +14,7 @@ export const gitLfsPrefetch: PrefetchScheme = {
     const at = rest.lastIndexOf("@");
     const url = at === -1 ? rest : rest.slice(0, at);
     const rev = at === -1 ? "" : rest.slice(at + 1);
-    if (url === "" || !/^[0-9a-f]{40}$/.test(rev)) {
+    if (url === "" || !GIT_OID.test(rev)) {
       throw new UserError(
         {
           what: `Cannot read the git-lfs target 'git-lfs:${rest}'`,

@@ -1,6 +1,7 @@
 import type { FieldReader } from "../../spec/fields.js";
 import { invalid } from "../../spec/fields.js";
 import { checkHttpUrl } from "../../spec/url.js";
+import { GIT_OID } from "../../util/hex-ids.js";
 
 /**
  * `source.git-lfs`: one commit of a git repository whose large files live in Git LFS
@@ -21,8 +22,6 @@ export interface GitLfsSource {
   readonly lfsFiles: readonly string[] | null;
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
-
 export function parseGitLfsSource(r: FieldReader): GitLfsSource {
   const source: GitLfsSource = {
     type: "git-lfs",
@@ -38,7 +37,7 @@ export function parseGitLfsSource(r: FieldReader): GitLfsSource {
 
 /** A revision a fixed-output fetch can pin: a full commit id (git-lfs and git-xet). */
 export function checkCommit(rev: string, where: string): void {
-  if (!COMMIT.test(rev)) {
+  if (!GIT_OID.test(rev)) {
     throw invalid(
       where,
       "must be a full commit id (40 lowercase hex digits), not a branch or tag: a fixed-output fetch must name content that cannot move",

@@ -12,11 +12,9 @@ import { explainHubFailure } from "./hub-errors.js";
 import { hubXet, type HubXet } from "./xet.js";
 import { explainXetFailure } from "../xet/explain.js";
 import type { HuggingFaceSource } from "./spec.js";
+import { GIT_OID, SHA256_HEX } from "../../util/hex-ids.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
-
-const SHA256 = /^[0-9a-f]{64}$/;
-const GIT_SHA1 = /^[0-9a-f]{40}$/;
 
 /** huggingface_hub's endpoint rule: the spec, else HF_ENDPOINT, else huggingface.co; no trailing "/". */
 export function hubEndpoint(source: HuggingFaceSource, env: NodeJS.ProcessEnv): string {
@@ -68,7 +66,7 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     // the repo lacks fails at the tree listing, which the Hub answers 404.
     const commit =
       pinned ??
-      (GIT_SHA1.test(source.revision)
+      (GIT_OID.test(source.revision)
         ? source.revision
         : await resolveCommit(context.http, ref, source.revision, context.signal));
     const keep = compileAllowPatterns(source.files);
@@ -119,7 +117,7 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
 /** A lock's commit (docs/lockfile.md): the tree at that commit, wherever the revision points now. */
 function pinnedCommit(pinned: AdapterContext["pinned"]): string | undefined {
   const commit = pinned?.["commit"];
-  if (commit !== undefined && !GIT_SHA1.test(commit))
+  if (commit !== undefined && !GIT_OID.test(commit))
     throw new UserError({ what: `The pinned commit ${JSON.stringify(commit)} is not 40 lowercase hex digits` });
   return commit;
 }
@@ -135,9 +133,9 @@ function planFile(
     new UserError({ what: `The Hub's listing of ${ref.repo} gives ${entry.path} a malformed digest: ${why}` });
   // The blob name comes from the server and becomes a file name: only plain hex is accepted.
   if (entry.lfs) {
-    if (!SHA256.test(entry.lfs.oid))
+    if (!SHA256_HEX.test(entry.lfs.oid))
       throw malformed(`lfs.oid ${JSON.stringify(entry.lfs.oid)} is not 64 lowercase hex digits`);
-  } else if (!GIT_SHA1.test(entry.oid)) {
+  } else if (!GIT_OID.test(entry.oid)) {
     throw malformed(`oid ${JSON.stringify(entry.oid)} is not 40 lowercase hex digits`);
   }
   const url = resolveUrl(ref, commit, entry.path);

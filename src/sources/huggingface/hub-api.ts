@@ -5,6 +5,7 @@ import { JsonArrayStream, JsonEntryStream } from "../../json/index.js";
 import { type ListingTally, listingTally } from "../listing.js";
 import { readXetAccess, type XetAccess } from "../xet/tokens.js";
 import type { HubRepoType } from "./spec.js";
+import { GIT_OID } from "../../util/hex-ids.js";
 
 /**
  * The Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
@@ -38,7 +39,6 @@ export interface HubTreeFile {
   readonly xetHash: string | undefined;
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
 const XET_HASH = /^[0-9a-fA-F]{64}$/;
 /** A repo with more pages than this is a server that never stops paginating. */
 const MAX_TREE_PAGES = 100_000;
@@ -60,7 +60,7 @@ export async function resolveCommit(
 ): Promise<string> {
   const url = `${apiBase(ref)}/revision/${encodeURIComponent(revision)}`;
   const { body: sha } = await http.readJson(url, shaOnly, { credential: ref.credential, signal });
-  if (typeof sha !== "string" || !COMMIT.test(sha)) {
+  if (typeof sha !== "string" || !GIT_OID.test(sha)) {
     throw new UserError({
       what: `The Hub did not return a commit for revision '${revision}' of ${ref.repo}`,
       context: { endpoint: ref.endpoint },
