@@ -55,7 +55,7 @@ function outPathsOf(expressionFile) {
  * prefetch (which also proves it: the build fails on any other). The fetcher package is
  * built here, once: it is not part of what a fetch costs.
  */
-async function fetchModelBuild({ root, cli, dir, name, repoId, hub, env, progress, label, toolName }) {
+async function fetchModelBuild({ root, cli, dir, name, repoId, hub, env, progress, label, toolName, ours = false }) {
   progress(`${label}: prefetching ${name} for the hash`);
   const prefetched = JSON.parse(
     nix(process.execPath, [cli, "prefetch", `hf:${repoId}`, "--endpoint", hub.url, "--name", name, "--json"]),
@@ -84,9 +84,7 @@ in
   ]);
   const outPaths = outPathsOf(expressionFile);
   await deleteStorePaths(outPaths);
-  return toolName
-    ? nixBuild({ name: toolName, expressionFile, outPaths, env })
-    : nixBuild({ name: "nix-build fetchModel", expressionFile, outPaths, env, ours: true });
+  return nixBuild({ name: toolName, expressionFile, outPaths, env, ours });
 }
 
 async function sideBySide(context, { label, repoId, files }) {
@@ -99,7 +97,19 @@ async function sideBySide(context, { label, repoId, files }) {
   try {
     const env = cleanEnv(dir);
     const name = `bench-e2e-${repoId.split("/")[1]}`;
-    const ours = await fetchModelBuild({ root: REPO_ROOT, cli, dir, name, repoId, hub, env, progress, label });
+    const ours = await fetchModelBuild({
+      root: REPO_ROOT,
+      cli,
+      dir,
+      name,
+      repoId,
+      hub,
+      env,
+      progress,
+      label,
+      toolName: "nix-build fetchModel",
+      ours: true,
+    });
     const fetchurlFile = join(dir, "fetchurl.nix");
     await writeFile(
       fetchurlFile,
