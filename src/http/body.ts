@@ -109,6 +109,7 @@ export async function* guardedChunks(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) yield chunk;
+    await keepAliveHandBack();
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw failureFromError(error, url);
@@ -116,6 +117,17 @@ export async function* guardedChunks(
     // Stopping early (break, return or an error downstream) must release the socket.
     discard(stream);
   }
+}
+
+/**
+ * Waits until undici has put the connection of a body just read to the end back in its pool.
+ * undici does that one event-loop turn after the answer ends (client-h1.js, onMessageComplete:
+ * `setImmediate(client[kResume])`, so that a server closing the socket anyway is seen first).
+ * A request sent before that turn finds every connection busy and opens a new one: the Hub
+ * listing after the revision, or the next file, would cost a TCP and TLS handshake each.
+ */
+function keepAliveHandBack(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

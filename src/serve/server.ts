@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { handleInfo, handlePathsInfo, handleTree } from "./api-handlers.js";
@@ -78,6 +79,11 @@ export interface RecordedRequest {
    */
   readonly credential: "none" | "hub-token" | "xet-token" | "other";
   readonly range: string | undefined;
+  /**
+   * Which TCP connection the request came on, numbered from 1 in the order they were accepted
+   * (both addresses count together): tests check that clients keep connections alive.
+   */
+  readonly connection: number;
   /** The status answered (set when the answer is decided; undefined while a fault delays it). */
   status: number | undefined;
   /** Whether a fault hook returned a fault for this request. */
@@ -181,6 +187,16 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     return xet.tokens.issued(authorization) ? "xet-token" : "other";
   };
   const seen = new Map<string, number>();
+  const connections = new WeakMap<Socket, number>();
+  let accepted = 0;
+  const connectionNumber = (socket: Socket): number => {
+    let number = connections.get(socket);
+    if (number === undefined) {
+      number = ++accepted;
+      connections.set(socket, number);
+    }
+    return number;
+  };
   let cdn: CdnSigner | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -200,6 +216,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       hasAuthorization: req.headers.authorization !== undefined,
       credential: credentialKind(req.headers.authorization),
       range: req.headers.range,
+      connection: connectionNumber(req.socket),
       status: undefined,
       faulted: false,
     };
