@@ -20,7 +20,7 @@ export async function unpackTar(
   },
 ): Promise<UnpackedFile[]> {
   const { archive, names, writeBlob } = options;
-  // Loaded here: only archive sources unpack, and tar-stream with streamx (~90 KB) and
+  // Loaded here: only archive sources unpack, and tar-stream with streamx (~80 KB) and
   // node:zlib would be compiled on every fetch otherwise (docs/bench.md, "Fourth round").
   // tar-stream is CommonJS: its exports are `default`, in node and in the bundle alike.
   const [{ default: tarStream }, { createGunzip }] = await Promise.all([import("tar-stream"), import("node:zlib")]);
