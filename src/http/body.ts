@@ -1,9 +1,9 @@
 import { PassThrough, Transform, pipeline, type Readable } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { TransferFailure } from "../errors/failures.js";
 import { displayUrl } from "../util/secrets.js";
 import { failureFromError } from "../errors/classify.js";
 import { LowSpeedWatch, type LowSpeedLimit } from "../transfer/low-speed.js";
+import { zlib } from "../util/builtins-on-demand.js";
 
 /**
  * Response bodies: content decoding and bounded reads.
@@ -51,11 +51,11 @@ export function decodeBody(body: Readable, encoding: string | undefined, url: UR
   if (encoding === undefined) return body;
   const decoder =
     encoding === "gzip" || encoding === "x-gzip"
-      ? createGunzip()
+      ? zlib().createGunzip()
       : encoding === "deflate"
-        ? createInflate()
+        ? zlib().createInflate()
         : encoding === "br"
-          ? createBrotliDecompress()
+          ? zlib().createBrotliDecompress()
           : undefined;
   if (decoder === undefined) {
     discard(body);

@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { workerThreads } from "../util/builtins-on-demand.js";
 import {
   StreamingDigests,
   hashSpecs,
@@ -74,7 +75,7 @@ class HashThread {
   #failure: Error | undefined;
 
   constructor() {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.#worker = new (workerThreads().Worker)(WORKER_SOURCE, { eval: true });
     this.#worker.on("message", (message: FromWorker) => this.#receive(message));
     this.#worker.on("error", (error) => this.#fail(error));
     this.#worker.on("exit", (code) => this.#fail(new Error(`the hashing thread exited (code ${code})`)));

@@ -1,5 +1,8 @@
 import type { IHasher } from "hash-wasm";
 import blake3Module from "hash-wasm/dist/blake3.umd.min.js";
+import { HASH_BYTES, hashToHex } from "./hash-hex.js";
+
+export { HASH_BYTES, hashToHex, hexToHash, isXetHashHex } from "./hash-hex.js";
 
 /**
  * Xet's hashes (xet-core spec/hashing.md): 32-byte BLAKE3 keyed hashes of chunks, a Merkle
@@ -9,8 +12,6 @@ import blake3Module from "hash-wasm/dist/blake3.umd.min.js";
  * the pure-JS @noble/hashes managed 7-20 MB/s, and serve hashes every byte it offers through
  * Xet. A hash function is not something to port by hand either way.
  */
-
-export const HASH_BYTES = 32;
 
 /** Key for chunk (leaf) hashes. */
 const DATA_KEY = Uint8Array.from([
@@ -43,41 +44,9 @@ function keyedHash(hasher: IHasher, data: Uint8Array): Uint8Array {
 const MEAN_BRANCHING = 4;
 const MAX_CHILDREN = 2 * MEAN_BRANCHING + 1;
 
-const HASH_HEX = /^[0-9a-f]{64}$/;
-
 export interface SizedHash {
   readonly hash: Uint8Array;
   readonly size: number;
-}
-
-/**
- * The string form used in URLs, tree listings and `X-Xet-Hash` (spec/api.md): each 8-byte
- * group is read as a little-endian u64 and printed as 16 hex digits, so the bytes of each
- * group appear reversed compared to a plain hex dump.
- */
-export function hashToHex(hash: Uint8Array): string {
-  if (hash.length !== HASH_BYTES) throw new RangeError(`a Xet hash has ${HASH_BYTES} bytes, got ${hash.length}`);
-  let out = "";
-  for (let group = 0; group < HASH_BYTES; group += 8) {
-    for (let index = group + 7; index >= group; index--) out += hash[index]!.toString(16).padStart(2, "0");
-  }
-  return out;
-}
-
-/** The inverse of hashToHex; throws on anything but 64 lowercase hex digits. */
-export function hexToHash(hex: string): Uint8Array {
-  if (!isXetHashHex(hex)) throw new RangeError(`not a Xet hash (64 lowercase hex digits): ${JSON.stringify(hex)}`);
-  const hash = new Uint8Array(HASH_BYTES);
-  for (let group = 0; group < HASH_BYTES; group += 8) {
-    for (let offset = 0; offset < 8; offset++) {
-      hash[group + 7 - offset] = Number.parseInt(hex.slice((group + offset) * 2, (group + offset) * 2 + 2), 16);
-    }
-  }
-  return hash;
-}
-
-export function isXetHashHex(value: unknown): value is string {
-  return typeof value === "string" && HASH_HEX.test(value);
 }
 
 export function chunkHash(data: Uint8Array): Uint8Array {

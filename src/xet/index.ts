@@ -1,6 +1,7 @@
 /**
- * Xet storage (huggingface.co's chunk store): the format, hashing and download planning that
- * both the fetcher and `serve` use. A leaf module: it imports nothing from the rest of src/.
+ * Xet storage (huggingface.co's chunk store): the format, hashes as text and download
+ * planning that both the fetcher and `serve` use; computing hashes (BLAKE3) is ./hash.ts,
+ * which only `serve` needs. A leaf module: it imports nothing from the rest of src/.
  *
  *     const reconstruction = parseReconstructionV2(await response.json());   // or V1
  *     const plan = planDownload(reconstruction, { length: fileSize, exact: true });
@@ -26,7 +27,7 @@ export { ChunkStreamDecoder } from "./chunk-stream.js";
 export { Chunker, chunkBytes, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "./chunking.js";
 export { XetFormatError } from "./errors.js";
 export type { XetErrorCode } from "./errors.js";
-export { chunkHash, fileHash, hashToHex, hexToHash, isXetHashHex, xorbHash } from "./hash.js";
+export { hashToHex, hexToHash, isXetHashHex } from "./hash-hex.js";
 export type { SizedHash } from "./hash.js";
 export { planDownload } from "./planner.js";
 export type { DownloadPlan, ExpectedLength, PlannedFetch, PlannedTerm } from "./planner.js";

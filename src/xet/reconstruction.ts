@@ -2,7 +2,7 @@ import { JsonError, parseJson } from "../json/index.js";
 import { CHUNK_HEADER_BYTES } from "./chunk-format.js";
 import { MAX_CHUNK_SIZE } from "./chunking.js";
 import { XetFormatError } from "./errors.js";
-import { isXetHashHex } from "./hash.js";
+import { isXetHashHex } from "./hash-hex.js";
 
 /**
  * The CAS reconstruction reply (xet-core spec/download_protocol.md; V2 in

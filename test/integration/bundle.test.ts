@@ -8,12 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { dirname, join, relative, resolve } from "node:path";
 import { repoRoot } from "../helpers/nix.js";
 import { cliPath, fetchCommand, runCli } from "../helpers/cli.js";
 import { writeHubRepo } from "../helpers/hub-fixture.js";
+import { tar } from "../helpers/tar-builder.js";
 import { startHubServer } from "../../src/serve/index.js";
 
 interface PackageJson {
@@ -116,56 +119,74 @@ describe("the bundle (scripts/bundle.mjs)", () => {
     expect(bundle).not.toContain("node_modules/undici/index.js");
   });
 
-  // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
-  // with a lockfile (docs/bench.md, "Third round"). The built bundle runs with a module
-  // hook that records every file it loads (ESM), and node's list of the built-in modules
-  // it loaded by its exit.
-  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading neither the AWS SDK, the scanner, serve, node:http2, node:tls nor node:child_process", async () => {
-    const hubRoot = join(work, "hub");
-    await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
-    const hub = await startHubServer({ root: hubRoot });
-    try {
-      const record = join(work, "loaded");
-      const hooks = join(work, "record-hooks.mjs");
-      await writeFile(
-        hooks,
-        `import { appendFileSync } from "node:fs";
+  /**
+   * Runs the built CLI twice on one spec: with a module hook that records every file it loads
+   * (ESM), then with a preload that records node's list of the built-in modules it loaded
+   * by its exit. Two runs, because the hook runs on a thread of its own, which loads
+   * node:worker_threads and more into the process it watches.
+   */
+  async function runRecorded(name: string, spec: Readonly<Record<string, unknown>>) {
+    const record = join(work, `loaded-${name}`);
+    const hooks = join(work, `record-hooks-${name}.mjs`);
+    await writeFile(
+      hooks,
+      `import { appendFileSync } from "node:fs";
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context);
   appendFileSync(${JSON.stringify(`${record}-files`)}, resolved.url + "\\n");
   return resolved;
 }`,
-      );
-      const register = join(work, "record-register.mjs");
-      await writeFile(
-        register,
-        `import { writeFileSync } from "node:fs";
-import { register } from "node:module";
-register(${JSON.stringify(`file://${hooks}`)});
-process.on("exit", () => {
+    );
+    const register = join(work, `record-register-${name}.mjs`);
+    await writeFile(
+      register,
+      `import { register } from "node:module";
+register(${JSON.stringify(`file://${hooks}`)});`,
+    );
+    const recordNatives = join(work, `record-natives-${name}.cjs`);
+    await writeFile(
+      recordNatives,
+      `process.on("exit", () => {
   const natives = process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13));
-  writeFileSync(${JSON.stringify(`${record}-natives`)}, natives.join("\\n"));
+  require("node:fs").writeFileSync(${JSON.stringify(`${record}-natives`)}, natives.join("\\n"));
 });`,
-      );
-      const { args, out } = await fetchCommand(join(work, "fetch"), {
+    );
+    const hooked = await fetchCommand(join(work, `${name}-hooked`), spec);
+    const result = await runCli(hooked.args, { nodeArgs: ["--import", register] });
+    const plain = await fetchCommand(join(work, name), spec);
+    const plainResult = await runCli(plain.args, { nodeArgs: ["--require", recordNatives] });
+    expect(plainResult.code, plainResult.stderr).toBe(result.code);
+    // Resolved once per import of it: each file once.
+    const files = [
+      ...new Set(
+        (await readFile(`${record}-files`, "utf8"))
+          .trim()
+          .split("\n")
+          .filter((url) => url.startsWith("file:")),
+      ),
+    ];
+    const texts = await Promise.all(files.map((url) => readFile(new URL(url), "utf8")));
+    const natives = (await readFile(`${record}-natives`, "utf8")).split("\n");
+    // esbuild names each bundled module in a comment: `loaded` shows what was loaded.
+    return { result, out: plain.out, files, loaded: texts.join("\n"), natives };
+  }
+
+  // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
+  // with a lockfile (docs/bench.md, "Third round" and "Fourth round").
+  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing only other sources, serve, a failure or a large file need", async () => {
+    const hubRoot = join(work, "hub");
+    await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
+    const hub = await startHubServer({ root: hubRoot });
+    try {
+      const { result, out, files, loaded, natives } = await runRecorded("hub", {
         name: "tiny",
         source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url },
       });
-      const result = await runCli(args, { nodeArgs: ["--import", register] });
       expect(result.code, result.stderr).toBe(0);
       expect(
         await readFile(join(out, "snapshots", (await readdir(join(out, "snapshots")))[0]!, "config.json"), "utf8"),
       ).toBe("{}");
 
-      // Resolved once per import of it: each file once.
-      const files = [
-        ...new Set(
-          (await readFile(`${record}-files`, "utf8"))
-            .trim()
-            .split("\n")
-            .filter((url) => url.startsWith("file:")),
-        ),
-      ];
       expect(files).toContain(`file://${cliPath}`);
       // `fetch` runs from its own bundle (scripts/bundle.mjs): the entry, then dist/fetch/'s
       // main file, the chunk it shares with the adapters it loads on demand (S3, MLflow,
@@ -174,18 +195,52 @@ process.on("exit", () => {
       const fromBundle = files.filter((url) => url !== `file://${cliPath}`);
       expect(fromBundle.every((url) => url.startsWith(`file://${join(dirname(cliPath), "fetch")}/`))).toBe(true);
       expect(fromBundle.length, fromBundle.join("\n")).toBeLessThanOrEqual(3);
-      const texts = await Promise.all(files.map((url) => readFile(new URL(url), "utf8")));
-      const loaded = texts.join("\n");
-      // esbuild names each bundled module in a comment: these show what was loaded.
       expect(loaded).toContain("src/sources/huggingface/adapter.ts");
       expect(loaded).toContain("node_modules/undici/lib/api/api-request.js");
       expect(loaded).not.toContain("node_modules/@aws-sdk/");
       expect(loaded).not.toContain("src/scan/");
       expect(loaded).not.toContain("src/serve/");
+      // Only `serve` computes Xet hashes: src/xet/hash.ts compiles BLAKE3's WebAssembly as it loads.
+      expect(loaded).not.toContain("node_modules/hash-wasm/");
+      // Only archive sources unpack (the test below shows these are loaded then).
+      for (const archiveReader of ["node_modules/tar-stream/", "node_modules/streamx/"])
+        expect(loaded).not.toContain(archiveReader);
 
-      const natives = (await readFile(`${record}-natives`, "utf8")).split("\n");
       expect(natives).toContain("http"); // the list is there: undici's HTTP/1 client loads it
-      for (const unneeded of ["http2", "tls", "child_process"]) expect(natives).not.toContain(unneeded);
+      // http2 and tls: HTTPS or HTTP/2 only; child_process: a notify hook or git; zlib: a
+      // compressed body or an archive; worker_threads: a hashing thread (large files, > 2 cores).
+      for (const unneeded of ["http2", "tls", "child_process", "zlib", "worker_threads"])
+        expect(natives, unneeded).not.toContain(unneeded);
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
+
+  it("unpacks a tar.gz from a url source with the archive reader and node:zlib loaded on demand", async () => {
+    const archive = gzipSync(await tar([{ name: "weights/config.json", content: '{"unpacked":true}' }]));
+    const hubRoot = join(work, "hub-archive");
+    await writeHubRepo(hubRoot, { repoId: "acme/archive", files: { "model.tar.gz": archive } });
+    const hub = await startHubServer({ root: hubRoot });
+    try {
+      const { result, out, loaded, natives } = await runRecorded("archive", {
+        name: "archive",
+        source: {
+          type: "url",
+          urls: [
+            {
+              url: `${hub.url}/acme/archive/resolve/main/model.tar.gz`,
+              sha256: createHash("sha256").update(archive).digest("hex"),
+            },
+          ],
+          unpack: true,
+        },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const written = (await readdir(out, { recursive: true })).filter((path) => path.endsWith("config.json"));
+      expect(written.length, written.join(", ")).toBe(1);
+      expect(await readFile(join(out, written[0]!), "utf8")).toBe('{"unpacked":true}');
+      expect(loaded).toContain("node_modules/tar-stream/");
+      expect(natives).toContain("zlib");
     } finally {
       await hub.close();
     }

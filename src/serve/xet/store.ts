@@ -2,18 +2,16 @@ import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chunkHash, fileHash, xorbHash } from "../../xet/hash.js";
 import {
   Chunker,
   CompressionScheme,
-  chunkHash,
   encodeChunkSmallest,
-  fileHash,
   hashToHex,
   MAX_SERIALIZED_XORB_BYTES,
   MAX_XORB_BYTES,
   MAX_XORB_CHUNKS,
   type SizedHash,
-  xorbHash,
 } from "../../xet/index.js";
 
 /**

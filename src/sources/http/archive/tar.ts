@@ -1,7 +1,5 @@
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
-import { extract } from "tar-stream";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
 import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
@@ -22,7 +20,11 @@ export async function unpackTar(
   },
 ): Promise<UnpackedFile[]> {
   const { archive, names, writeBlob } = options;
-  const parser = extract();
+  // Loaded here: only archive sources unpack, and tar-stream with streamx (~80 KB) and
+  // node:zlib would be compiled on every fetch otherwise (docs/bench.md, "Fourth round").
+  // tar-stream is CommonJS: its exports are `default`, in node and in the bundle alike.
+  const [{ default: tarStream }, { createGunzip }] = await Promise.all([import("tar-stream"), import("node:zlib")]);
+  const parser = tarStream.extract();
   const input = createReadStream(file);
   const feeding = (options.gzip ? pipeline(input, createGunzip(), parser) : pipeline(input, parser)).catch(
     (error: unknown) => {

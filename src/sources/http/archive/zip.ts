@@ -1,7 +1,6 @@
 import { createReadStream } from "node:fs";
 import { Readable, pipeline } from "node:stream";
 import { open, type FileHandle } from "node:fs/promises";
-import { createInflateRaw, crc32 } from "node:zlib";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
 import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
@@ -303,6 +302,8 @@ async function* entryBytes(
   dataOffset: number,
   archive: string,
 ): AsyncGenerator<Uint8Array> {
+  // Loaded here: a fetch with nothing to unpack does not need node:zlib.
+  const { createInflateRaw, crc32 } = await import("node:zlib");
   const raw =
     entry.compressedSize === 0
       ? Readable.from([])
