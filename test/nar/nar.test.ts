@@ -1,5 +1,14 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,6 +166,21 @@ describe("narHash agrees with nix hash path", () => {
   });
 });
 
+describe("narHash of files read in turn and read ahead", () => {
+  // Small files are read synchronously, files of 8 MiB and more ahead, 1 MiB at a time into
+  // two buffers (src/nar/dump.ts): sizes either side of both edges, none a multiple of 8.
+  it("agrees with nix hash path either side of the read-ahead size and chunk", async () => {
+    const root = join(work, "read-ahead-edges");
+    mkdirSync(root);
+    const MiB = 1024 * 1024;
+    for (const size of [8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 9 * MiB + 13]) {
+      const bytes = randomish(size);
+      writeFileSync(join(root, `file-${size}`), bytes);
+    }
+    expect((await narHash(root)).sri).toBe(await nixHashPath(root));
+  });
+});
+
 describe("narHash refuses what a NAR cannot hold", () => {
   async function userError(path: string): Promise<UserError> {
     const error = await narHash(path).then(
@@ -199,28 +223,55 @@ describe("narHash refuses what a NAR cannot hold", () => {
     expect(error.message).toContain("/dev/null is a character device");
   });
 
-  it("a file that shrinks while it is read", async () => {
-    const root = join(work, "shrinking");
-    mkdirSync(root);
-    const file = join(root, "big");
-    writeFileSync(file, Buffer.alloc(10 * 1024 * 1024, 1));
-    let truncated = false;
-    const error = await dumpNar(root, {
-      write(chunk) {
-        // The first content chunk is the first write longer than the framing tokens.
-        if (!truncated && chunk.length > 4096) {
-          truncated = true;
-          truncateSync(file, 5 * 1024 * 1024);
-        }
-      },
-    }).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toMatch(/changed size while it was read/);
-  });
+  // 10 MiB is read ahead; 1 MiB is read in turn (src/nar/dump.ts).
+  for (const [kind, mib] of [
+    ["read ahead", 10],
+    ["read in turn", 1],
+  ] as const) {
+    it(`a file that shrinks while it is read (${kind})`, async () => {
+      const error = await changeWhileHashing(`shrinking-${mib}`, mib, (file) =>
+        truncateSync(file, (mib * MEBIBYTE) / 2),
+      );
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).message).toMatch(/changed size while it was read/);
+      const message = (error as UserError).message;
+      expect(message).toContain(`expected ${mib * MEBIBYTE} bytes, read ${(mib * MEBIBYTE) / 2}`);
+      expect(message).not.toContain("or more");
+    });
+
+    it(`a file that grows while it is read (${kind})`, async () => {
+      const error = await changeWhileHashing(`growing-${mib}`, mib, (file) => appendFileSync(file, "more"));
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).message).toMatch(/changed size while it was read/);
+      expect((error as UserError).message).toContain(
+        `expected ${mib * MEBIBYTE} bytes, read ${mib * MEBIBYTE + 1} or more`,
+      );
+    });
+  }
 });
+
+const MEBIBYTE = 1024 * 1024;
+
+/** Hashes a tree of one `mib` MiB file, changing the file when its first bytes arrive; the error. */
+async function changeWhileHashing(name: string, mib: number, change: (file: string) => void): Promise<unknown> {
+  const root = join(work, name);
+  mkdirSync(root);
+  const file = join(root, "big");
+  writeFileSync(file, Buffer.alloc(mib * MEBIBYTE, 1));
+  let changed = false;
+  return dumpNar(root, {
+    write(chunk) {
+      // The first content chunk is the first write longer than the framing tokens.
+      if (!changed && chunk.length > 4096) {
+        changed = true;
+        change(file);
+      }
+    },
+  }).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+}
 
 describe("nix-model-repo hash", () => {
   let cli: string;
@@ -291,32 +342,41 @@ describe("nix-model-repo hash", () => {
   });
 });
 
-describe("dumpNar while it reads a large file", () => {
-  it("lets the event loop run (signal handlers, timers), though its reads are synchronous", async () => {
-    const root = join(work, "event-loop");
-    mkdirSync(root);
-    const file = join(root, "weights.bin");
-    writeFileSync(file, "");
-    truncateSync(file, 80 * 1024 * 1024); // sparse: read in full, costs no disk
-    let turns = 0;
-    let stop = false;
-    const turn = () => {
-      turns += 1;
-      if (!stop) setImmediate(turn);
-    };
-    setImmediate(turn);
-    // Turns of the event loop between the first and the last chunk of the file's contents.
-    let turnsAtFirst: number | undefined;
-    let turnsAtLast = 0;
-    await dumpNar(root, {
-      write(chunk) {
-        if (chunk.length < 4096) return; // framing tokens
-        turnsAtFirst ??= turns;
-        turnsAtLast = turns;
-      },
+describe("dumpNar while it reads a large tree", () => {
+  // One 80 MiB file is read ahead, each read a turn of the event loop; six 7 MiB files are
+  // read synchronously, with a turn every 32 MiB (src/nar/dump.ts). Sparse: costs no disk.
+  for (const [kind, sizes] of [
+    ["one big file, read ahead", [80]],
+    ["files read synchronously", [7, 7, 7, 7, 7, 7]],
+  ] as const) {
+    it(`lets the event loop run (signal handlers, timers): ${kind}`, async () => {
+      const root = join(work, `event-loop-${sizes.length}`);
+      mkdirSync(root);
+      sizes.forEach((mib, index) => {
+        const file = join(root, `weights-${index}.bin`);
+        writeFileSync(file, "");
+        truncateSync(file, mib * 1024 * 1024);
+      });
+      let turns = 0;
+      let stop = false;
+      const turn = () => {
+        turns += 1;
+        if (!stop) setImmediate(turn);
+      };
+      setImmediate(turn);
+      // Turns of the event loop between the first and the last chunk of the files' contents.
+      let turnsAtFirst: number | undefined;
+      let turnsAtLast = 0;
+      await dumpNar(root, {
+        write(chunk) {
+          if (chunk.length < 4096) return; // framing tokens
+          turnsAtFirst ??= turns;
+          turnsAtLast = turns;
+        },
+      });
+      stop = true;
+      expect(turnsAtFirst).toBeDefined();
+      expect(turnsAtLast - (turnsAtFirst ?? 0)).toBeGreaterThanOrEqual(2);
     });
-    stop = true;
-    expect(turnsAtFirst).toBeDefined();
-    expect(turnsAtLast - (turnsAtFirst ?? 0)).toBeGreaterThanOrEqual(2);
-  });
+  }
 });
