@@ -124,23 +124,26 @@ ${repo.files
 `,
     );
     const fetchurlPaths = outPathsOf(fetchurlFile);
-    const baseline =
-      config.baseline &&
-      (await fetchModelBuild({
-        root: config.baseline.root,
-        cli: config.baseline.cli,
-        dir,
-        name: `${name}-base`,
-        repoId,
-        hub,
-        env,
-        progress,
-        label,
-        toolName: `nix-build fetchModel at ${config.baseline.label}`,
-      }));
+    const baselines = [];
+    for (const baseline of config.baselines) {
+      baselines.push(
+        await fetchModelBuild({
+          root: baseline.root,
+          cli: baseline.cli,
+          dir,
+          name: `${name}-${baseline.id}`,
+          repoId,
+          hub,
+          env,
+          progress,
+          label,
+          toolName: `nix-build fetchModel at ${baseline.label}`,
+        }),
+      );
+    }
     const tools = [
       ours,
-      ...(baseline ? [baseline] : []),
+      ...baselines,
       {
         ...nixBuild({
           name: `nix-build <nix/fetchurl.nix> × ${repo.files.length}, --max-jobs 8`,

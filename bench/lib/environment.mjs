@@ -43,17 +43,24 @@ export function readConfig() {
     xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
     xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
-    baseline: readBaseline(process.env.BENCH_BASELINE),
+    baselines: readBaselines(process.env.BENCH_BASELINE),
   };
 }
 
 /**
- * BENCH_BASELINE: another checkout of nix-model-repo (an older commit, built with `npm run
- * build`) whose bundle runs beside ours in every case that fetches or hashes, interleaved with
- * ours, so a before/after comparison comes from one run. { root, cli, label } or undefined.
+ * BENCH_BASELINE: other checkouts of nix-model-repo (older commits, each built with `npm run
+ * build`), separated by ":" like PATH, whose bundles run beside ours in every case that fetches
+ * or hashes, interleaved with ours, so a before/after comparison comes from one run. A list of
+ * { root, cli, label, id } (id: a name for its scratch files), empty without the variable.
  */
+function readBaselines(value) {
+  return (value ?? "")
+    .split(":")
+    .filter(Boolean)
+    .map((root, index) => ({ ...readBaseline(root), id: `base${index + 1}` }));
+}
+
 function readBaseline(root) {
-  if (!root) return undefined;
   const cli = join(root, "dist", "nix-model-repo.mjs");
   if (!existsSync(cli))
     throw new Error(`BENCH_BASELINE=${root}: ${cli} is missing (run \`npm ci && npm run build\` in that checkout)`);
@@ -147,10 +154,8 @@ export function environmentLines(peers, config) {
       .map((value) => value.toFixed(2))
       .join(" ")} (other work on the machine makes the figures noisy)`,
     `median of ${config.runs} runs (overhead: ${config.overheadRuns}), interleaved; peak RSS via ${rssMethod}`,
-    ...(config.baseline
-      ? [
-          `baseline: the bundle of ${config.baseline.label} (${config.baseline.root}), rows "… at ${config.baseline.label}"`,
-        ]
-      : []),
+    ...config.baselines.map(
+      (baseline) => `baseline: the bundle of ${baseline.label} (${baseline.root}), rows "… at ${baseline.label}"`,
+    ),
   ];
 }

@@ -51,11 +51,11 @@ async function wrongBlob(blobs, expectedFiles) {
 }
 
 /**
- * The tools `makeTool(baseline)` gives for the BENCH_BASELINE checkout: one row beside ours,
- * whose ratio is baseline / ours (> 1: this checkout is faster). None without a baseline.
+ * The tools `makeTool(baseline)` gives for the BENCH_BASELINE checkouts: one row beside ours
+ * for each, whose ratio is baseline / ours (> 1: this checkout is faster). None without one.
  */
 export function baselineRows(config, makeTool) {
-  return config.baseline ? [makeTool(config.baseline)] : [];
+  return config.baselines.map(makeTool);
 }
 
 /**
@@ -65,7 +65,7 @@ export function baselineRows(config, makeTool) {
  * variant when it is "off".
  */
 export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, concurrency, xet, keepRun, baseline }) {
-  const variant = `${baseline ? "base-" : ""}${concurrency ? `c${concurrency}-` : ""}${xet ? `xet-${xet}-` : ""}`;
+  const variant = `${baseline ? `${baseline.id}-` : ""}${concurrency ? `c${concurrency}-` : ""}${xet ? `xet-${xet}-` : ""}`;
   const spec = join(scratch, `spec-${variant}${repoId.replace("/", "-")}.json`);
   const out = (run) => join(scratch, `ours-${variant}${run}`);
   const label = xet === "required" ? ", through Xet" : xet === "off" ? ", through the bridge (xet off)" : "";
