@@ -24,10 +24,12 @@ const READ_CHUNK_BYTES = 128 * 1024;
 /**
  * From this size on, a file is read ahead: the next chunk is read on libuv's thread pool
  * while the sink (sha256) digests the one before, so the system time of copying out of the
- * page cache (≈ 0.17 s per GiB) overlaps the hash instead of adding to it. For 1 GiB on two
- * quiet cores: 0.83× the wall time of reading in turn (1.13× the CPU), on par with nix-hash;
- * with the other core busy, 1.03× the wall time. A read handed to the pool costs ≈ 25 µs of
- * thread wake-ups, so the chunks are large and small files stay synchronous.
+ * page cache (≈ 0.17 s per GiB) overlaps the hash instead of adding to it. For 1 GiB, against
+ * reading in turn: 0.83× the wall time with a core free, 0.89–0.97× right after the file was
+ * written (the kernel writing it back on the other core, as after a fetch), 1.03× with the
+ * other core busy; 1.13–1.25× the CPU (docs/bench.md, "Fourth round"). A read handed to the
+ * pool costs ≈ 25 µs of thread wake-ups, so the chunks are large and small files stay
+ * synchronous.
  */
 const READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024;
 const READ_AHEAD_CHUNK_BYTES = 1024 * 1024;
