@@ -173,7 +173,7 @@ register(${JSON.stringify(`file://${hooks}`)});`,
 
   // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
   // with a lockfile (docs/bench.md, "Third round" and "Fourth round").
-  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing only other sources, serve, a failure or a large file need", async () => {
+  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing that only other sources, serve, a failure or a large file need", async () => {
     const hubRoot = join(work, "hub");
     await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
     const hub = await startHubServer({ root: hubRoot });
