@@ -42,7 +42,7 @@ in
         https = proxyUrl "https";
         noProxy = utils.expect ctx "network.proxy.noProxy" "null or a comma-separated host list" "\"localhost,.internal\"" utils.isStringOrNull (p.noProxy or null);
       };
-  concurrency = utils.expect ctx "network.concurrency" "a positive integer (simultaneous connections)" "8" utils.isPositiveInt (n.concurrency or 8);
+  concurrency = utils.expect ctx "network.concurrency" "a positive integer (simultaneous connections)" "16" utils.isPositiveInt (n.concurrency or 16);
   # Xet storage (huggingface and git-xet sources): "auto" uses it where a file has Xet data,
   # "off" never, "required" fails a file that cannot come through Xet. docs/sources/xet.md.
   xet = utils.expect ctx "network.xet" ''one of "auto", "off", "required"'' ''"off"'' (v: builtins.elem v [ "auto" "off" "required" ]) (n.xet or "auto");

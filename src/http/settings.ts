@@ -40,7 +40,7 @@ export const defaultHttpSettings: HttpSettings = {
   bandwidthLimitBytesPerSec: null,
   lowSpeedLimitBytesPerSec: 1024,
   lowSpeedTimeMs: 60_000,
-  concurrency: 8,
+  concurrency: 16,
   userAgent: "nix-model-repo",
 };
 

@@ -44,7 +44,7 @@ const defaultNetwork: NetworkSpec = {
   retry: { maxAttempts: 3, baseDelay: 2 },
   bandwidth: { limit: null },
   proxy: null,
-  concurrency: 8,
+  concurrency: 16,
   xet: "auto",
 };
 

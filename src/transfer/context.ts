@@ -12,8 +12,13 @@ import type { SlabPool } from "./slab-pool.js";
 
 /** What every transfer of one transferAll call shares. */
 export interface EngineContext {
-  /** One slot per connection: files and parts together. */
+  /**
+   * One slot per connection: files and parts together. Its concurrency grows during the
+   * transfer (connection-governor.ts), up to maxConnections.
+   */
   readonly limit: LimitFunction;
+  /** The most connection slots `limit` will ever have (`network.concurrency`). */
+  readonly maxConnections: number;
   /**
    * Assembled files (AssembledSource) being received at once: their pieces take connection
    * slots, so the files themselves take none; this bounds how many plan and buffer at a time.

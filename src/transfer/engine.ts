@@ -1,10 +1,11 @@
 import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { isAbsolute, normalize } from "node:path";
-import pLimit from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import { retryPolicyFrom } from "../retry/retry.js";
 import { silentProgress } from "../progress/silent.js";
-import { bandwidthFor } from "./bandwidth.js";
+import { type Bandwidth, bandwidthFor } from "./bandwidth.js";
+import { ConnectionGovernor } from "./connection-governor.js";
 import type { EngineContext } from "./context.js";
 import { StreamingDigests } from "./digests.js";
 import { HashWorkers } from "./hash-workers.js";
@@ -20,7 +21,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * through `transferAll`.
  *
  * - Files in parallel, large files (>= parallelThresholdBytes, source supports ranges)
- *   in parallel ranged parts; `settings.concurrency` connections in total.
+ *   in parallel ranged parts; at most `settings.concurrency` connections in total, starting
+ *   with STARTING_CONNECTIONS and raised while more pay (connection-governor.ts).
  * - Each stream resumes with Range after a cut; retries follow the shared policy
  *   (src/retry/retry.ts), honouring Retry-After; failures that made progress do not count.
  * - Hashes are computed while writing: sha256 always, plus every expected digest.
@@ -38,15 +40,18 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * Network Buffers die young.
  *
  * Memory bound, whatever the file sizes:
- *   hashBufferBytes (default 3 MiB per connection, at least 16 MiB: 24 MiB for the
- *     default 8 connections): every slab, i.e. all bytes between the network
- *     and the disk and hash, parts ahead of the hash frontier included; slabs are
- *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB)
+ *   hashBufferBytes (default 3 MiB per starting connection, at least 16 MiB: 24 MiB for
+ *     8, whatever the governor later adds): every slab, i.e. all bytes between the
+ *     network and the disk and hash, parts ahead of the hash frontier included; slabs are
+ *     allocated on first need, and a stream at the frontier holds ≤ 5 (5 MiB). More
+ *     connections than the pool was sized for make parts ahead of the frontier wait for
+ *     slabs sooner, not hold more (16 connections on 24 MiB: docs/bench.md, fourth round)
  *   + each hashing thread (≤ 4, none on a 2-core machine, none below 64 MiB of files of
  *     1 MiB or more): ~10 MiB, its own V8 isolate
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
  *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
+ *   + per large file, a planned part (two numbers) for each connection slot up to the cap.
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
  *
@@ -62,6 +67,18 @@ const DEFAULT_PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024;
 const DEFAULT_PART_SIZE_BYTES = 6 * 1024 * 1024;
 const HASH_BUFFER_BYTES_PER_CONNECTION = 3 * 1024 * 1024;
 const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
+/**
+ * Connections at the start; the governor adds CONNECTION_STEP at a time, up to
+ * `network.concurrency`, while each step brings CONNECTION_GAIN times the throughput.
+ * Through a CDN capping each connection at 25 MiB/s, 256 MiB took 1.35 s on 8, 1.06 s on
+ * 12 and 1.02 s on 16; over loopback, which the CPU bounds, 16 cost 3 % (docs/bench.md,
+ * fourth round). A window is ≈ 250 ms: about 0.1 s of CPU-bound loopback transfer is
+ * ≈ 100 MiB, enough that a 20 % difference is not noise.
+ */
+const STARTING_CONNECTIONS = 8;
+const CONNECTION_STEP = 4;
+const CONNECTION_GAIN = 1.2;
+const GOVERNOR_WINDOW_MS = 250;
 /**
  * Files at least this large are hashed on a hashing thread (hash-workers.ts); smaller
  * ones on the main thread, where hashing a few KiB costs less than the messages would.
@@ -112,11 +129,19 @@ export async function transferAll(
   setMaxListeners(0, signal);
   const hashThreads = options.hashThreads ?? defaultHashThreads(items);
   const workers = hashThreads > 0 ? new HashWorkers(hashThreads) : undefined;
+  const maxConnections = Math.max(1, settings.concurrency);
+  const startingConnections = Math.min(STARTING_CONNECTIONS, maxConnections);
+  const limit = pLimit(startingConnections);
+  const governor = new ConnectionGovernor(
+    { start: startingConnections, max: maxConnections, step: CONNECTION_STEP, gain: CONNECTION_GAIN },
+    performance.now(),
+  );
   const context: EngineContext = {
-    limit: pLimit(Math.max(1, settings.concurrency)),
-    assemblies: pLimit(Math.max(1, settings.concurrency)),
-    bandwidth: bandwidthFor(settings.bandwidthLimitBytesPerSec),
-    pool: new SlabPool(options.hashBufferBytes ?? defaultHashBufferBytes(settings.concurrency)),
+    limit,
+    maxConnections,
+    assemblies: pLimit(startingConnections),
+    bandwidth: counted(bandwidthFor(settings.bandwidthLimitBytesPerSec), governor),
+    pool: new SlabPool(options.hashBufferBytes ?? defaultHashBufferBytes(startingConnections)),
     digestsFor: (item, size) =>
       workers !== undefined && (size === undefined || size >= OFF_THREAD_HASH_MIN_BYTES)
         ? workers.digests(item.expected, size)
@@ -133,6 +158,7 @@ export async function transferAll(
   let failed = false;
   let settled: PromiseSettledResult<TransferredFile>[];
   const transfers: Promise<TransferredFile>[] = new Array(items.length);
+  const stopGoverning = governConnections(limit, governor);
   try {
     // Connection slots are taken in call order: largest files first, so the few long
     // transfers run beside the many short ones instead of after them (500 small files and
@@ -150,6 +176,7 @@ export async function transferAll(
     }
     settled = await Promise.allSettled(transfers);
   } finally {
+    stopGoverning();
     await workers?.close();
   }
   if (failed) throw firstError;
@@ -157,6 +184,34 @@ export async function transferAll(
     if (result.status === "rejected") throw result.reason;
     return result.value;
   });
+}
+
+/** The shared bandwidth cap, also counting every received byte for the governor. */
+function counted(bandwidth: Bandwidth, governor: ConnectionGovernor): Bandwidth {
+  if (governor.settled) return bandwidth;
+  return {
+    take: (bytes, signal) => {
+      governor.received(bytes);
+      return bandwidth.take(bytes, signal);
+    },
+  };
+}
+
+/**
+ * Ticks the governor every window and applies its slot count to `limit` (p-limit starts
+ * queued work at once when its concurrency grows). Returns the function that stops it;
+ * the timer is unref'd and stops itself when the governor settles.
+ */
+function governConnections(limit: LimitFunction, governor: ConnectionGovernor): () => void {
+  if (governor.settled) return () => undefined;
+  const timer = setInterval(() => {
+    const saturated = limit.activeCount >= limit.concurrency && limit.pendingCount > 0;
+    const slots = governor.tick(performance.now(), saturated);
+    if (slots !== undefined) limit.concurrency = slots;
+    if (governor.settled) clearInterval(timer);
+  }, GOVERNOR_WINDOW_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Indices of `items` by size, largest first; unknown sizes last; equal sizes in listing order. */

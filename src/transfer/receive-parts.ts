@@ -13,9 +13,12 @@ import { SlabWriter } from "./slab-writer.js";
  * hashed in file order through an InOrderHasher (bounded memory: see there and
  * slab-pool.ts).
  *
- * Parts are planned lazily: a few workers (no more than connections) take the next part
- * when they finish one, so a file's memory does not grow with its size (a listing that
- * claims 10^15 bytes once cost a pending promise per 8 MiB part, and gigabytes). The first
+ * Parts are planned lazily: a few workers take the next part when they finish one, so a
+ * file's memory does not grow with its size (a listing that claims 10^15 bytes once cost a
+ * pending promise per 8 MiB part, and gigabytes). There are as many workers as the most
+ * connection slots there may ever be (`maxConnections`), so slots the governor adds later
+ * are used by a file already under way; a worker without a slot waits in the slot queue
+ * holding one planned part (two numbers), no bytes: a slab is taken once it runs. The first
  * part goes alone, and no other is asked for until its answer is checked: a server whose
  * Content-Range total differs from the listed size, or that ignores Range, is found with
  * one request, not `concurrency` of them.
@@ -95,7 +98,7 @@ export async function receiveParts(job: FileJob, size: number): Promise<Received
       .then(() => worker())
       .catch(failed);
     await Promise.race([checked, leader]);
-    const others = Array.from({ length: Math.min(parts.count, context.limit.concurrency) - 1 }, () =>
+    const others = Array.from({ length: Math.min(parts.count, context.maxConnections) - 1 }, () =>
       worker().catch(failed),
     );
     const results = await Promise.allSettled([leader, ...others]);

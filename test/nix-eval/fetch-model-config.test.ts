@@ -26,7 +26,7 @@ describe.skipIf(!nixAvailable)("fetchModel configuration checks (nix-instantiate
         retry: { maxAttempts: 3, baseDelay: 2 },
         bandwidth: { limit: null },
         proxy: null,
-        concurrency: 8,
+        concurrency: 16,
         xet: "auto",
       },
       auth: { tokenEnvVar: null, tokenFile: null },

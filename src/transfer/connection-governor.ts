@@ -1,0 +1,109 @@
+/**
+ * How many connections a fetch uses, between a starting count and `network.concurrency`.
+ *
+ * A CDN that caps each connection's rate (nginx `limit_rate`, long-distance TCP) rewards
+ * more connections; a link the CPU already saturates (loopback, a LAN at 10 Gbit) does
+ * not, and each connection costs memory and CPU there. So the engine starts with a few
+ * and probes: throughput over one window at the current count, then `step` more slots,
+ * one window skipped (new connections ramp up), one window measured. The step is kept if
+ * it brought at least `gain` times the throughput, and the next one is tried; otherwise
+ * the previous count comes back and the probing stops for the rest of the transfer.
+ *
+ * A window is only measured while every slot is busy and work is waiting for one: more
+ * slots cannot pay otherwise (the last parts of a file, a handful of small files), and a
+ * window in which that was not so throughout is skipped.
+ *
+ * A pure state machine: the caller counts bytes with `received` and calls `tick` with its
+ * own clock; each tick closes a window.
+ */
+export interface GovernorLimits {
+  /** Slots at the start; never fewer. */
+  readonly start: number;
+  /** Never more slots than this (`network.concurrency`). */
+  readonly max: number;
+  /** Slots added per probe. */
+  readonly step: number;
+  /** A probe is kept when throughput grew by at least this factor. */
+  readonly gain: number;
+}
+
+type Phase =
+  /** The window now open is not measured: slots just changed, or they were not all busy. */
+  | "warming-up"
+  /** The window now open is measured at the current count. */
+  | "measuring"
+  /** Probing is over for this transfer. */
+  | "settled";
+
+export class ConnectionGovernor {
+  readonly #limits: GovernorLimits;
+  #slots: number;
+  #phase: Phase;
+  /** The count before the last raise, while that raise is not yet judged. */
+  #before: number | undefined;
+  /** Bytes per ms measured at `#before` (when judging) or at `#slots`. */
+  #baseline = 0;
+  #windowStart: number;
+  #windowBytes = 0;
+
+  constructor(limits: GovernorLimits, nowMs: number) {
+    if (!(limits.start >= 1 && limits.max >= limits.start && limits.step >= 1 && limits.gain > 1)) {
+      throw new RangeError(`unusable connection limits: ${JSON.stringify(limits)}`);
+    }
+    this.#limits = limits;
+    this.#slots = limits.start;
+    this.#phase = limits.max > limits.start ? "warming-up" : "settled";
+    this.#windowStart = nowMs;
+  }
+
+  get slots(): number {
+    return this.#slots;
+  }
+
+  get settled(): boolean {
+    return this.#phase === "settled";
+  }
+
+  /** Bytes that arrived on any connection. */
+  received(bytes: number): void {
+    this.#windowBytes += bytes;
+  }
+
+  /**
+   * Closes the window open since the last tick. `saturated`: every slot is busy and work is
+   * waiting for one, now. Returns the new slot count when it changes.
+   */
+  tick(nowMs: number, saturated: boolean): number | undefined {
+    const elapsed = nowMs - this.#windowStart;
+    const rate = elapsed > 0 ? this.#windowBytes / elapsed : 0;
+    this.#windowStart = nowMs;
+    this.#windowBytes = 0;
+    if (this.#phase === "settled") return undefined;
+    if (!saturated || elapsed <= 0) {
+      // The window that follows starts with idle slots: it cannot be measured either.
+      this.#phase = "warming-up";
+      return undefined;
+    }
+    if (this.#phase === "warming-up") {
+      this.#phase = "measuring";
+      return undefined;
+    }
+    if (this.#before !== undefined && rate < this.#limits.gain * this.#baseline) {
+      this.#slots = this.#before;
+      this.#before = undefined;
+      this.#phase = "settled";
+      return this.#slots;
+    }
+    // The first measurement, or a raise that paid: the next step starts from here.
+    this.#baseline = rate;
+    if (this.#slots >= this.#limits.max) {
+      this.#before = undefined;
+      this.#phase = "settled";
+      return undefined;
+    }
+    this.#before = this.#slots;
+    this.#slots = Math.min(this.#limits.max, this.#slots + this.#limits.step);
+    this.#phase = "warming-up";
+    return this.#slots;
+  }
+}
