@@ -1,21 +1,11 @@
-/**
- * How many connections a fetch uses, between a starting count and `network.concurrency`.
- *
- * A CDN that caps each connection's rate (nginx `limit_rate`, long-distance TCP) rewards
- * more connections; a link the CPU already saturates (loopback, a LAN at 10 Gbit) does
- * not, and each connection costs memory and CPU there. So the engine starts with a few
- * and probes: throughput over one window at the current count, then `step` more slots,
- * one window skipped (new connections ramp up), one window measured. The step is kept if
- * it brought at least `gain` times the throughput, and the next one is tried; otherwise
- * the previous count comes back and the probing stops for the rest of the transfer.
- *
- * A window is only measured while every slot is busy and work is waiting for one: more
- * slots cannot pay otherwise (the last parts of a file, a handful of small files), and a
- * window in which that was not so throughout is skipped.
- *
- * A pure state machine: the caller counts bytes with `received` and calls `tick` with its
- * own clock; each tick closes a window.
- */
+/** How the slots are used at a tick. */
+export interface SlotUse {
+  /** Every slot has a connection. */
+  readonly allBusy: boolean;
+  /** Work is queued for a slot. */
+  readonly waiting: boolean;
+}
+
 export interface GovernorLimits {
   /** Slots at the start; never fewer. */
   readonly start: number;
@@ -28,13 +18,32 @@ export interface GovernorLimits {
 }
 
 type Phase =
-  /** The window now open is not measured: slots just changed, or they were not all busy. */
+  /** The window now open is not measured: slots just changed, or some were idle. */
   | "warming-up"
   /** The window now open is measured at the current count. */
   | "measuring"
   /** Probing is over for this transfer. */
   | "settled";
 
+/**
+ * How many connections a fetch uses, between a starting count and `network.concurrency`.
+ *
+ * A CDN that caps each connection's rate (nginx `limit_rate`, long-distance TCP) rewards
+ * more connections; a link the CPU already saturates (loopback, a LAN at 10 Gbit) does
+ * not, and each connection costs memory and CPU there. So the engine starts with a few
+ * and probes: throughput over one window at the current count, then `step` more slots,
+ * one window skipped (new connections ramp up), one window measured. The step is kept if
+ * it brought at least `gain` times the throughput, and the next one is tried; otherwise
+ * the previous count comes back and the probing stops for the rest of the transfer.
+ *
+ * A window is only measured while every slot is busy (at both of its ends; the last parts
+ * of a file, a handful of small files leave slots idle: the throughput then says nothing
+ * about the count), and slots are only added while work waits for one: more slots could
+ * not pay otherwise.
+ *
+ * A pure state machine: the caller counts bytes with `received` and calls `tick` with its
+ * own clock; each tick closes a window.
+ */
 export class ConnectionGovernor {
   readonly #limits: GovernorLimits;
   #slots: number;
@@ -69,17 +78,14 @@ export class ConnectionGovernor {
     this.#windowBytes += bytes;
   }
 
-  /**
-   * Closes the window open since the last tick. `saturated`: every slot is busy and work is
-   * waiting for one, now. Returns the new slot count when it changes.
-   */
-  tick(nowMs: number, saturated: boolean): number | undefined {
+  /** Closes the window open since the last tick. Returns the new slot count when it changes. */
+  tick(nowMs: number, use: SlotUse): number | undefined {
     const elapsed = nowMs - this.#windowStart;
     const rate = elapsed > 0 ? this.#windowBytes / elapsed : 0;
     this.#windowStart = nowMs;
     this.#windowBytes = 0;
     if (this.#phase === "settled") return undefined;
-    if (!saturated || elapsed <= 0) {
+    if (!use.allBusy || elapsed <= 0) {
       // The window that follows starts with idle slots: it cannot be measured either.
       this.#phase = "warming-up";
       return undefined;
@@ -94,13 +100,15 @@ export class ConnectionGovernor {
       this.#phase = "settled";
       return this.#slots;
     }
-    // The first measurement, or a raise that paid: the next step starts from here.
+    // The first measurement, or a step that paid: the next step is judged against this.
     this.#baseline = rate;
+    this.#before = undefined;
     if (this.#slots >= this.#limits.max) {
-      this.#before = undefined;
       this.#phase = "settled";
       return undefined;
     }
+    // Nothing for more slots to do: measure again next window.
+    if (!use.waiting) return undefined;
     this.#before = this.#slots;
     this.#slots = Math.min(this.#limits.max, this.#slots + this.#limits.step);
     this.#phase = "warming-up";

@@ -205,8 +205,8 @@ function counted(bandwidth: Bandwidth, governor: ConnectionGovernor): Bandwidth 
 function governConnections(limit: LimitFunction, governor: ConnectionGovernor): () => void {
   if (governor.settled) return () => undefined;
   const timer = setInterval(() => {
-    const saturated = limit.activeCount >= limit.concurrency && limit.pendingCount > 0;
-    const slots = governor.tick(performance.now(), saturated);
+    const use = { allBusy: limit.activeCount >= limit.concurrency, waiting: limit.pendingCount > 0 };
+    const slots = governor.tick(performance.now(), use);
     if (slots !== undefined) limit.concurrency = slots;
     if (governor.settled) clearInterval(timer);
   }, GOVERNOR_WINDOW_MS);
