@@ -69,6 +69,11 @@ export class ConnectionGovernor {
     return this.#slots;
   }
 
+  /** The throughput the current count is judged against, bytes per ms (0 before the first measurement). */
+  get baselineBytesPerMs(): number {
+    return this.#baseline;
+  }
+
   get settled(): boolean {
     return this.#phase === "settled";
   }

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, normalize } from "node:path";
 import pLimit, { type LimitFunction } from "p-limit";
 import { retryPolicyFrom } from "../retry/retry.js";
+import { logger } from "../util/log.js";
 import { silentProgress } from "../progress/silent.js";
 import { type Bandwidth, bandwidthFor } from "./bandwidth.js";
 import { ConnectionGovernor } from "./connection-governor.js";
@@ -206,8 +207,13 @@ function governConnections(limit: LimitFunction, governor: ConnectionGovernor): 
   if (governor.settled) return () => undefined;
   const timer = setInterval(() => {
     const use = { allBusy: limit.activeCount >= limit.concurrency, waiting: limit.pendingCount > 0 };
+    const before = limit.concurrency;
     const slots = governor.tick(performance.now(), use);
-    if (slots !== undefined) limit.concurrency = slots;
+    if (slots !== undefined) {
+      limit.concurrency = slots;
+      const mibPerSec = (governor.baselineBytesPerMs * 1000) / 2 ** 20;
+      logger.debug(`connections: ${before} → ${slots} (measured ${mibPerSec.toFixed(0)} MiB/s before)`);
+    }
     if (governor.settled) clearInterval(timer);
   }, GOVERNOR_WINDOW_MS);
   timer.unref();
