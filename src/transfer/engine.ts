@@ -73,8 +73,10 @@ const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
  * `network.concurrency`, while each step brings CONNECTION_GAIN times the throughput.
  * Through a CDN capping each connection at 25 MiB/s, 256 MiB took 1.35 s on 8, 1.06 s on
  * 12 and 1.02 s on 16; over loopback, which the CPU bounds, 16 cost 3 % (docs/bench.md,
- * fourth round). A window is ≈ 250 ms: about 0.1 s of CPU-bound loopback transfer is
- * ≈ 100 MiB, enough that a 20 % difference is not noise.
+ * fourth round). A window is 250 ms (≈ 100 MiB over loopback). Over loopback the
+ * throughput still climbs for about a second after the start (≈ 170 → 430 MiB/s in
+ * 125 ms windows), so windows of 125 ms took that climb for a gain and kept 12 or 16
+ * connections there; 250 ms windows rarely do.
  */
 const STARTING_CONNECTIONS = 8;
 const CONNECTION_STEP = 4;
