@@ -76,8 +76,9 @@ describe("an adaptive connection count", () => {
     expect((await readFile(destination)).equals(generatedBytes(21, 0, size))).toBe(true);
     expect(counts.requests).toBe(size / parts.partSizeBytes);
     // It starts on 8: the 9th request is the next part of a connection that finished one
-    // (150 ms of sending), not a 9th connection (two windows of 250 ms at the least).
-    expect(counts.openAtArrival.slice(0, 9)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 8]);
+    // (150 ms of sending), not a 9th connection (two windows of 250 ms at the least). With
+    // a fixed 12 the 9th request comes at once, while 8 are still open.
+    expect(Math.max(...counts.openAtArrival.slice(0, 9))).toBeLessThanOrEqual(8);
     expect(counts.peak).toBeGreaterThan(8);
     expect(counts.peak).toBeLessThanOrEqual(12);
   });
