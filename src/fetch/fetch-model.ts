@@ -55,8 +55,10 @@ export async function runFetchSpec(spec: FetchSpec, out: string, options: FetchO
     return;
   }
   await withAttempts(spec, out, options, (attemptOptions) =>
-    withResolvedModel(spec, { ...attemptOptions, pinned: select.resolved }, (fetch) =>
-      fetchSelected(select, out, fetch),
+    withResolvedModel(
+      spec,
+      { ...attemptOptions, pinned: select.resolved, wanted: select.files.map((file) => file.path) },
+      (fetch) => fetchSelected(select, out, fetch),
     ),
   );
 }
@@ -151,6 +153,8 @@ export interface ResolvedFetch {
 export interface ResolveOptions extends FetchOptions {
   /** A lock's `resolved`: the adapter resolves to exactly that (AdapterContext.pinned). */
   readonly pinned?: Readonly<Record<string, string>>;
+  /** The paths a per-file fetch needs (AdapterContext.wanted). */
+  readonly wanted?: readonly string[];
 }
 
 /**
@@ -182,6 +186,7 @@ export async function withResolvedModel<T>(
       env: options.env,
       signal,
       ...(options.pinned === undefined ? {} : { pinned: options.pinned }),
+      ...(options.wanted === undefined ? {} : { wanted: options.wanted }),
       xet: spec.network.xet,
       explainFailuresWith: (hook) => {
         explain = hook;

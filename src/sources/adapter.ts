@@ -27,6 +27,13 @@ export interface AdapterContext {
    */
   readonly pinned?: Readonly<Record<string, string>>;
   /**
+   * The paths a per-file fetch needs (a lock's `select`, src/fetch/fetch-selected.ts): an
+   * adapter whose source can answer for these paths alone may ask for them instead of
+   * listing everything. It returns those it finds; the fetch refuses a missing one.
+   * Absent: the whole listing.
+   */
+  readonly wanted?: readonly string[];
+  /**
    * Gives the fetch the source's words for the failures it recognises (a gated repo, an
    * expired credential), for every failure from now on, while resolving and while
    * downloading: src/errors/explain.ts asks this hook first. Called again, the newer

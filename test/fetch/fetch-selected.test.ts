@@ -8,11 +8,11 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runFetchSpec } from "../../src/fetch/fetch-model.js";
 import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
 import { silentProgress } from "../../src/progress/silent.js";
-import { type HubServer, startHubServer } from "../../src/serve/index.js";
+import { faults, type HubServer, startHubServer } from "../../src/serve/index.js";
 import { type FixtureFile, writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
 
 const options = { env: {}, progress: silentProgress };
@@ -22,6 +22,7 @@ describe("fetching the files a lock names", () => {
   let work: string;
   let hub: HubServer;
   let old: WrittenHubRepo;
+  let wide: WrittenHubRepo;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "nmr-select-hub-"));
@@ -33,7 +34,17 @@ describe("fetching the files a lock names", () => {
       refs: {},
       extraCommits: [{ files: { "config.json": '{"v":2}' }, refs: ["main"] }],
     });
+    // More files than one paths-info question asks about (1000).
+    wide = await writeHubRepo(root, {
+      repoId: "acme/wide",
+      files: Object.fromEntries(Array.from({ length: 1001 }, (_, index) => [`rows/${index}.json`, `{"row":${index}}`])),
+    });
     hub = await startHubServer({ root });
+  });
+
+  afterEach(() => {
+    hub.setFaults(undefined);
+    hub.clearRequests();
   });
 
   afterAll(async () => {
@@ -43,25 +54,31 @@ describe("fetching the files a lock names", () => {
   });
 
   const file = (path: string): FixtureFile => old.files.find((f) => f.path === path)!;
-  const spec = (output: "file" | "directory", files: readonly { path: string; size: number; sha256: string }[]) =>
+  const spec = (
+    output: "file" | "directory",
+    files: readonly { path: string; size: number; sha256: string }[],
+    { repo = "acme/tiny", commit = old.commit } = {},
+  ) =>
     parseSpec({
       specVersion: SPEC_VERSION,
       name: "tiny",
-      source: { type: "huggingface", repo: "acme/tiny", revision: "main", endpoint: hub.url },
-      select: { output, resolved: { commit: old.commit }, files },
+      source: { type: "huggingface", repo, revision: "main", endpoint: hub.url },
+      select: { output, resolved: { commit }, files },
     });
   const pick = (path: string) => ({ path, size: file(path).size, sha256: file(path).sha256 });
 
   it("fetches one file as the output itself, from the pinned commit, not where main points now", async () => {
     const out = join(work, "one");
-    hub.clearRequests();
     await runFetchSpec(spec("file", [pick("config.json")]), out, options);
     expect(await readFile(out, "utf8")).toBe('{"v":1}');
-    // Pinned: no question about where the branch points, one listing, one download.
-    expect(hub.requests.some((request) => request.route === "info")).toBe(false);
-    expect(hub.requests.filter((request) => request.route === "resolve").map((r) => r.url)).toEqual([
-      `/acme/tiny/resolve/${old.commit}/config.json`,
+    // Pinned: no question about where the branch points, no listing of the repo: the Hub is
+    // asked about the one path, then it is downloaded.
+    expect(hub.requests.map((request) => `${request.method} ${request.route}`)).toEqual([
+      "POST paths-info",
+      "GET resolve",
     ]);
+    expect(hub.requests[0]?.url).toBe(`/api/models/acme/tiny/paths-info/${old.commit}`);
+    expect(hub.requests[1]?.url).toBe(`/acme/tiny/resolve/${old.commit}/config.json`);
   });
 
   it("fetches the small files into a folder named by content, each content once", async () => {
@@ -117,5 +134,65 @@ describe("fetching the files a lock names", () => {
         select: { output: "file", resolved: {}, files: [{ path: "x", size: 1, sha256: "XYZ" }] },
       }),
     ).toThrow("spec.select.files[0].sha256 must be 64 lowercase hex digits");
+  });
+
+  describe("asks the Hub about the locked paths only, and trusts its answer no further", () => {
+    const answering = (body: object) =>
+      hub.setFaults(faults.always({ respond: { status: 200, body } }, (request) => request.route === "paths-info"));
+    const realEntry = (path: string) => {
+      const listed = file(path);
+      return { type: "file", path, size: listed.size, oid: listed.gitOid };
+    };
+
+    it("asks once per thousand paths, and never lists the tree", async () => {
+      const out = join(work, "wide");
+      const rows = wide.files.map((row) => ({ path: row.path, size: row.size, sha256: row.sha256 }));
+      await runFetchSpec(spec("directory", rows, { repo: "acme/wide", commit: wide.commit }), out, options);
+      expect((await readdir(out)).length).toBe(new Set(rows.map((row) => row.sha256)).size);
+      expect(hub.requests.filter((request) => request.route === "paths-info")).toHaveLength(2);
+      expect(hub.requests.filter((request) => request.route === "tree")).toHaveLength(0);
+    });
+
+    it("ignores entries for paths it did not ask about, hostile ones included", async () => {
+      const out = join(work, "extra-entries");
+      answering([
+        { type: "file", path: "../../escaped.bin", size: 1, oid: "1".repeat(40) },
+        { type: "directory", path: "rows", oid: "2".repeat(40) },
+        realEntry("config.json"),
+        { ...realEntry("config.json"), size: 1 },
+      ]);
+      await runFetchSpec(spec("file", [pick("config.json")]), out, options);
+      expect(await readFile(out, "utf8")).toBe('{"v":1}');
+      expect(existsSync(join(work, "..", "escaped.bin"))).toBe(false);
+      expect(hub.requests.map((request) => request.route)).toEqual(["paths-info", "resolve"]);
+    });
+
+    it("refuses a malformed entry for a locked path, naming it, with no output", async () => {
+      const out = join(work, "malformed");
+      answering([{ ...realEntry("config.json"), size: -1 }]);
+      await expect(runFetchSpec(spec("file", [pick("config.json")]), out, options)).rejects.toThrow(
+        "The Hub's paths-info answer for acme/tiny has a malformed entry: size is not a non-negative integer",
+      );
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it("refuses an answer that is not a list, with no output", async () => {
+      const out = join(work, "not-a-list");
+      answering({ paths: [realEntry("config.json")] });
+      await expect(runFetchSpec(spec("file", [pick("config.json")]), out, options)).rejects.toThrow(
+        "The Hub's paths-info answer for acme/tiny is not a list",
+      );
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it("refuses a locked path the answer leaves out, before downloading anything", async () => {
+      const out = join(work, "left-out");
+      answering([realEntry("vocab.txt")]);
+      await expect(runFetchSpec(spec("file", [pick("config.json")]), out, options)).rejects.toThrow(
+        "config.json is locked, but acme/tiny @ main does not list it at the locked revision",
+      );
+      expect(hub.requests.filter((request) => request.route === "resolve")).toHaveLength(0);
+      expect(existsSync(out)).toBe(false);
+    });
   });
 });

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { UserError } from "../../src/errors/user-error.js";
-import { fetchModelInto } from "../../src/fetch/fetch-model.js";
+import { fetchModelInto, runFetchSpec } from "../../src/fetch/fetch-model.js";
 import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
 import { narHash } from "../../src/nar/hash.js";
 import { silentProgress } from "../../src/progress/silent.js";
@@ -208,6 +208,30 @@ describe("choosing Xet", () => {
     expect(required.error).toBeInstanceOf(UserError);
     expect((required.error as Error).message).toContain('network.xet = "required", but the Hub lists no Xet data');
     expect(existsSync(required.out)).toBe(false);
+  });
+});
+
+describe("a locked file, fetched on its own", () => {
+  it("learns its Xet hash from paths-info, not from the tree, and comes through Xet", async () => {
+    const target = repo.files.find((file) => file.path === "model.safetensors")!;
+    const out = join(scratch, `out-${++outputs}`);
+    const perFile = parseSpec({
+      specVersion: SPEC_VERSION,
+      name: "xet-test",
+      source: { type: "huggingface", repo: REPO, endpoint: hub.url },
+      network: { xet: "required" },
+      select: {
+        output: "file",
+        resolved: { commit: repo.commit },
+        files: [{ path: target.path, size: target.size, sha256: target.sha256 }],
+      },
+    });
+    await runFetchSpec(perFile, out, { env: { HF_TOKEN: TOKEN }, progress: silentProgress });
+    expect((await readFile(out)).equals(target.content)).toBe(true);
+    expect(routes()).not.toContain("tree");
+    expect(routes().filter((route) => route === "paths-info")).toHaveLength(1);
+    expect(routes().filter((route) => route === "xet-reconstruction")).toHaveLength(1);
+    expect(contentFromResolve()).toHaveLength(0);
   });
 });
 

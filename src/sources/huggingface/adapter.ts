@@ -7,7 +7,7 @@ import { checkRemotePaths } from "../remote-path.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
-import { listTree, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
+import { listTree, pathsInfo, resolveCommit, resolveUrl, type HubRepoRef, type HubTreeFile } from "./hub-api.js";
 import { explainHubFailure } from "./hub-errors.js";
 import { hubXet, type HubXet } from "./xet.js";
 import { explainXetFailure } from "../xet/explain.js";
@@ -63,34 +63,23 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     const pinned = pinnedCommit(context.pinned);
     // A revision that is a full commit id needs no /revision call: huggingface_hub's
     // snapshot_download skips its repo_info call for one too (REGEX_COMMIT_HASH). A commit
-    // the repo lacks fails at the tree listing, which the Hub answers 404.
+    // the repo lacks fails at the tree listing (or paths-info), which the Hub answers 404.
     const commit =
       pinned ??
       (GIT_OID.test(source.revision)
         ? source.revision
         : await resolveCommit(context.http, ref, source.revision, context.signal));
     const keep = compileAllowPatterns(source.files);
-    const { files: selected, listed } = await listTree(context.http, ref, commit, keep, context.signal);
+    // A per-file fetch asks about its own paths only; it refuses one the Hub does not answer for.
+    const selected =
+      context.wanted === undefined
+        ? await listSelected(context, ref, commit, keep, source, token?.origin)
+        : (await pathsInfo(context.http, ref, commit, context.wanted, context.signal)).filter((entry) =>
+            keep(entry.path),
+          );
     if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
     else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
-    if (selected.length === 0) {
-      throw nothingSelected({
-        noun: "file",
-        where: `of ${source.repo} at revision ${source.revision}`,
-        context: {
-          source: "huggingface",
-          repo: source.repo,
-          revision: source.revision,
-          files: JSON.stringify(source.files),
-          token: token ? `from ${token.origin}` : "none (anonymous)",
-        },
-        patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
-        available: listed.sample,
-        availableCount: listed.count,
-        whenEmpty: [],
-      });
-    }
     // Only what will be written is checked: a hostile entry the patterns exclude is never used.
     checkRemotePaths(
       selected.map((entry) => entry.path),
@@ -113,6 +102,34 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     } satisfies ResolvedModel;
   },
 };
+
+/** The files of the tree at `commit` that the spec's `files` patterns select; at least one. */
+async function listSelected(
+  context: AdapterContext,
+  ref: HubRepoRef,
+  commit: string,
+  keep: (path: string) => boolean,
+  source: HuggingFaceSource,
+  tokenOrigin: string | undefined,
+): Promise<readonly HubTreeFile[]> {
+  const { files, listed } = await listTree(context.http, ref, commit, keep, context.signal);
+  if (files.length > 0) return files;
+  throw nothingSelected({
+    noun: "file",
+    where: `of ${source.repo} at revision ${source.revision}`,
+    context: {
+      source: "huggingface",
+      repo: source.repo,
+      revision: source.revision,
+      files: JSON.stringify(source.files),
+      token: tokenOrigin ? `from ${tokenOrigin}` : "none (anonymous)",
+    },
+    patternRule: `Patterns are matched like huggingface_hub's allow_patterns (fnmatch; "*" also matches "/").`,
+    available: listed.sample,
+    availableCount: listed.count,
+    whenEmpty: [],
+  });
+}
 
 /** A lock's commit (docs/lockfile.md): the tree at that commit, wherever the revision points now. */
 function pinnedCommit(pinned: AdapterContext["pinned"]): string | undefined {

@@ -10,7 +10,8 @@ import { GIT_OID } from "../../util/hex-ids.js";
 /**
  * The Hub API calls a download needs (huggingface_hub hf_api.py: repo_info at a revision, and
  * list_repo_tree): revision → commit, and the recursive tree at that commit, following
- * `Link` pages; and for files stored in Xet, a Xet read token.
+ * `Link` pages, or for a per-file fetch the entries of the paths it names (get_paths_info);
+ * and for files stored in Xet, a Xet read token.
  * Responses are checked for shape here; paths and digests are checked by the adapter.
  *
  * Both are read as they arrive (src/json), keeping only what is used: of the revision info
@@ -136,11 +137,12 @@ interface TreePage {
 
 function treePage(ref: HubRepoRef, keep: (path: string) => boolean, listed: ListingTally): JsonReader<TreePage> {
   const page = { files: [] as HubTreeFile[], paths: [] as string[] };
+  const answerName = `The Hub's tree listing of ${ref.repo}`;
   let entries = 0;
   const stream = new JsonArrayStream({
     onElement: (entry) => {
       listed.check(++entries);
-      const file = readTreeEntry(entry, ref.repo);
+      const file = readTreeEntry(entry, answerName);
       if (file === undefined) return;
       if (page.paths.length < SAMPLE_PATHS) page.paths.push(file.path);
       if (keep(file.path)) page.files.push(file);
@@ -157,10 +159,47 @@ function treePage(ref: HubRepoRef, keep: (path: string) => boolean, listed: List
 
 const SAMPLE_PATHS = 12;
 
-function readTreeEntry(entry: unknown, repo: string): HubTreeFile | undefined {
+/** Paths per paths-info request: the Hub takes up to 2000; a smaller body retries cheaper. */
+const PATHS_PER_REQUEST = 1000;
+
+/**
+ * The entries of exactly `paths` at `commit` (POST paths-info with `{ paths, expand: false }`,
+ * as @huggingface/hub sends it): what a per-file fetch of a locked model needs, in one small
+ * answer per thousand paths, where the tree of a large repo is a page per thousand files,
+ * each counted against the Hub's API quota. A path the commit lacks is absent from the
+ * answer; an entry for a path not asked for is ignored, and so is a second one for a path.
+ */
+export async function pathsInfo(
+  http: HttpClient,
+  ref: HubRepoRef,
+  commit: string,
+  paths: readonly string[],
+  signal: AbortSignal,
+): Promise<HubTreeFile[]> {
+  const answerName = `The Hub's paths-info answer for ${ref.repo}`;
+  const asked = new Set(paths);
+  const found = new Map<string, HubTreeFile>();
+  for (let start = 0; start < paths.length; start += PATHS_PER_REQUEST) {
+    const { body } = await http.postJson<unknown>(
+      `${apiBase(ref)}/paths-info/${commit}`,
+      { paths: paths.slice(start, start + PATHS_PER_REQUEST), expand: false },
+      { credential: ref.credential, signal },
+    );
+    if (!Array.isArray(body))
+      throw new UserError({ what: `${answerName} is not a list`, context: { endpoint: ref.endpoint } });
+    for (const entry of body) {
+      const file = readTreeEntry(entry, answerName);
+      if (file !== undefined && asked.has(file.path) && !found.has(file.path)) found.set(file.path, file);
+    }
+  }
+  return [...found.values()];
+}
+
+/** One entry of a tree listing or of a paths-info answer (the same shape); undefined for a directory. */
+function readTreeEntry(entry: unknown, answerName: string): HubTreeFile | undefined {
   const bad = (why: string) =>
     new UserError({
-      what: `The Hub's tree listing of ${repo} has a malformed entry: ${why}`,
+      what: `${answerName} has a malformed entry: ${why}`,
       context: { entry: JSON.stringify(entry)?.slice(0, 200) },
     });
   if (typeof entry !== "object" || entry === null) throw bad("not an object");
