@@ -3,13 +3,25 @@
  * loading the bundle, resolving the revision, listing, one download, writing the layout.
  * "first file request" is measured by the server: from spawning the client to the server
  * receiving the request for the file's bytes (time to first byte, less one loopback trip).
+ *
+ * Then the same tiny file as a lock's per-file derivation fetches it (`select`, pinned to
+ * the commit), out of a repo of BENCH_WIDE_FILES files: what every large file of a locked
+ * model costs before its bytes, where a listing of the whole tree grows with the repo.
  */
 import { join } from "node:path";
 import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
 import { startHubServer } from "../lib/servers.mjs";
 import { fixed } from "../lib/table.mjs";
-import { baselineRows, cleanEnv, curlSingle, huggingFaceHub, oursFetch, resolveUrl } from "../lib/tools.mjs";
+import {
+  baselineRows,
+  cleanEnv,
+  curlSingle,
+  huggingFaceHub,
+  oursFetch,
+  oursFetchLocked,
+  resolveUrl,
+} from "../lib/tools.mjs";
 
 export const title = "fixed cost of a tiny fetch (one 200-byte file)";
 
@@ -18,6 +30,10 @@ export async function run(context) {
   const repoId = "bench/tiny";
   const repo = await writeHubRepo(join(scratch, "hub"), repoId, [{ path: "config.json", size: 200, seed: "tiny" }]);
   const [file] = repo.files;
+  const wideId = "bench/wide";
+  progress(`writing a repo of ${config.wideRepoFiles} files`);
+  const wide = await writeHubRepo(join(scratch, "hub"), wideId, wideRepoFiles(config.wideRepoFiles));
+  const locked = wide.files.find((candidate) => candidate.path === "config.json");
   const hub = await startHubServer(cli, join(scratch, "hub"));
   try {
     const env = cleanEnv(scratch);
@@ -44,15 +60,50 @@ export async function run(context) {
       counters: [{ count: () => hub.requests.length }],
       hub,
     });
-    return comparisonTable(summaries, {}, [
+    const columns = [
       {
         header: "first file request ms",
         value: (summary) =>
           summary.firstFileRequestMs === undefined ? undefined : fixed(summary.firstFileRequestMs, 0),
       },
       { header: "requests", value: (summary) => summary.requests },
-    ]);
+    ];
+
+    progress("fetching one locked file of the wide repo");
+    const lockedCommon = { ...common, repoId: wideId, commit: wide.commit, file: locked, expectedFiles: [locked] };
+    const lockedSummaries = await compareTools({
+      tools: [
+        oursFetchLocked({ ...lockedCommon, cli }),
+        ...baselineRows(config, (baseline) => oursFetchLocked({ ...lockedCommon, cli, baseline })),
+        {
+          ...huggingFaceHub({ ...lockedCommon, mode: "file", path: locked.path }),
+          skip: peers.huggingFaceHub.skip,
+        },
+      ],
+      runs: config.overheadRuns,
+      scratch,
+      counters: [{ count: () => hub.requests.length }],
+      hub,
+    });
+    return [
+      comparisonTable(summaries, {}, columns),
+      "",
+      `one locked 200-byte file of a repo of ${wide.files.length} files (a lock's per-file derivation)`,
+      comparisonTable(lockedSummaries, {}, columns),
+    ].join("\n");
   } finally {
     await hub.close();
   }
+}
+
+/** A 200-byte config.json among `count` - 1 other tiny files, 500 to a folder. */
+function wideRepoFiles(count) {
+  return [
+    { path: "config.json", size: 200, seed: "wide-config" },
+    ...Array.from({ length: count - 1 }, (_, index) => ({
+      path: `data/${String(Math.floor(index / 500)).padStart(3, "0")}/row-${String(index).padStart(6, "0")}.json`,
+      size: 100,
+      seed: `wide-${index}`,
+    })),
+  ];
 }

@@ -32,6 +32,7 @@ export function readConfig() {
     cases,
     runs: Math.round(positiveNumber("BENCH_RUNS", 3)),
     overheadRuns: Math.round(positiveNumber("BENCH_OVERHEAD_RUNS", 5)),
+    wideRepoFiles: Math.round(positiveNumber("BENCH_WIDE_FILES", 5000)),
     largeMiB: positiveNumber("BENCH_LARGE_MIB", 1024),
     limitedMiB: positiveNumber("BENCH_LIMITED_MIB", 256),
     rateMiB: positiveNumber("BENCH_RATE_MIB", 25),

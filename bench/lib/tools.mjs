@@ -98,6 +98,45 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
   };
 }
 
+/**
+ * nix-model-repo fetch of one file as a lock's per-file derivation runs it: a spec with
+ * `select` (output "file", pinned to `commit`), so $out is the file itself. `baseline` runs
+ * that checkout's bundle instead, as in oursFetch.
+ */
+export function oursFetchLocked({ cli, hubUrl, repoId, commit, file, scratch, env, baseline }) {
+  const variant = baseline ? `${baseline.id}-` : "";
+  const spec = join(scratch, `spec-locked-${variant}${repoId.replace("/", "-")}.json`);
+  const out = (run) => join(scratch, `ours-locked-${variant}${run}`);
+  const name = "nix-model-repo fetch, one locked file (select)";
+  return {
+    name: baseline ? `${name} at ${baseline.label}` : name,
+    ours: !baseline,
+    async prepare(run) {
+      await writeFile(
+        spec,
+        JSON.stringify({
+          specVersion: 1,
+          name: "bench",
+          source: { type: "huggingface", repo: repoId, endpoint: hubUrl },
+          select: {
+            output: "file",
+            resolved: { commit },
+            files: [{ path: file.path, size: file.size, sha256: file.sha256 }],
+          },
+        }),
+      );
+      return {
+        command: process.execPath,
+        args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
+        env,
+      };
+    },
+    // The fetcher checks the sha256 itself; the size says the file is there.
+    verify: async (_result, run) => ((await sizeOf(out(run))) === file.size ? undefined : "wrong size"),
+    cleanup: (run) => rm(out(run), { force: true }),
+  };
+}
+
 /** curl -L -o: one stream, following the Hub's redirect as `curl -L` users do. */
 export function curlSingle({ url, scratch, env, expected }) {
   const out = (run) => join(scratch, `curl-${run}`);
