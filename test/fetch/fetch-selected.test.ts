@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { explainForUser } from "../../src/errors/explain.js";
 import { runFetchSpec } from "../../src/fetch/fetch-model.js";
 import { parseSpec, SPEC_VERSION } from "../../src/fetch/spec.js";
 import { silentProgress } from "../../src/progress/silent.js";
@@ -182,6 +183,37 @@ describe("fetching the files a lock names", () => {
       await expect(runFetchSpec(spec("file", [pick("config.json")]), out, options)).rejects.toThrow(
         "The Hub's paths-info answer for acme/tiny is not a list",
       );
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it("lists the tree instead when the endpoint has no paths-info route (a mirror, a proxy)", async () => {
+      for (const status of [404, 405]) {
+        hub.clearRequests();
+        const out = join(work, `no-paths-info-${status}`);
+        hub.setFaults(
+          faults.always({ respond: { status, body: "Not Found" } }, (request) => request.route === "paths-info"),
+        );
+        await runFetchSpec(spec("file", [pick("config.json")]), out, options);
+        expect(await readFile(out, "utf8")).toBe('{"v":1}');
+        expect(hub.requests.map((request) => `${request.status} ${request.route}`)).toEqual([
+          `${status} paths-info`,
+          "200 tree",
+          "200 resolve",
+        ]);
+      }
+    });
+
+    it("takes the Hub's own not-found at face value: no listing, the Hub's reason", async () => {
+      const out = join(work, "no-revision");
+      const error = await runFetchSpec(
+        spec("file", [pick("config.json")], { commit: "0".repeat(40) }),
+        out,
+        options,
+      ).catch((caught: unknown) => caught);
+      expect(explainForUser(error).message).toContain(
+        `acme/tiny no longer has commit ${"0".repeat(40)}, which the lockfile pins`,
+      );
+      expect(hub.requests.map((request) => request.route)).toEqual(["paths-info"]);
       expect(existsSync(out)).toBe(false);
     });
 

@@ -4,6 +4,7 @@ import type { PlannedFile, ResolvedModel } from "../../model/resolved-model.js";
 import { findToken, homePath } from "../../auth/token.js";
 import { nothingSelected } from "../nothing-selected.js";
 import { checkRemotePaths } from "../remote-path.js";
+import { TransferFailure } from "../../errors/failures.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
 import { compileAllowPatterns } from "../../util/fnmatch.js";
@@ -51,7 +52,8 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
       // The token goes to the Hub's own host only: LFS files redirect to CDNs with signed URLs.
       credential: token ? { authorization: `Bearer ${token.token}`, hosts: [new URL(endpoint).host] } : undefined,
     };
-    const hub = { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, token };
+    const pinned = pinnedCommit(context.pinned);
+    const hub = { endpoint, repo: source.repo, repoType: source.repoType, revision: source.revision, pinned, token };
     // Every failure of a Hub call is explained; of a download only a refusal (gated repos
     // list their files to anyone and refuse the first download): a missing file is the file's.
     context.explainFailuresWith(
@@ -60,7 +62,6 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
         (scope.file === undefined || failure.code === "NMR_AUTH" ? explainHubFailure(failure, hub) : undefined),
     );
 
-    const pinned = pinnedCommit(context.pinned);
     // A revision that is a full commit id needs no /revision call: huggingface_hub's
     // snapshot_download skips its repo_info call for one too (REGEX_COMMIT_HASH). A commit
     // the repo lacks fails at the tree listing (or paths-info), which the Hub answers 404.
@@ -74,9 +75,7 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
     const selected =
       context.wanted === undefined
         ? await listSelected(context, ref, commit, keep, source, token?.origin)
-        : (await pathsInfo(context.http, ref, commit, context.wanted, context.signal)).filter((entry) =>
-            keep(entry.path),
-          );
+        : await wantedFiles(context, context.wanted, ref, commit, keep);
     if (pinned !== undefined) logger.info(`${source.repo}: commit ${commit}, as the lockfile pins it`);
     else if (source.revision !== commit) logger.info(`${source.repo}: revision ${source.revision} is commit ${commit}`);
 
@@ -129,6 +128,38 @@ async function listSelected(
     availableCount: listed.count,
     whenEmpty: [],
   });
+}
+
+/**
+ * The entries of the paths a per-file fetch needs (AdapterContext.wanted), from paths-info;
+ * from the tree listing when the endpoint has no paths-info route (a mirror or a proxy that
+ * implements only what downloads used to need).
+ */
+async function wantedFiles(
+  context: AdapterContext,
+  wanted: readonly string[],
+  ref: HubRepoRef,
+  commit: string,
+  keep: (path: string) => boolean,
+): Promise<readonly HubTreeFile[]> {
+  try {
+    return (await pathsInfo(context.http, ref, commit, wanted, context.signal)).filter((entry) => keep(entry.path));
+  } catch (error) {
+    if (!lacksPathsInfo(error)) throw error;
+    logger.info(
+      `${ref.endpoint} does not answer paths-info (HTTP ${error.status}): listing the tree of ${ref.repo} instead`,
+    );
+    return (await listTree(context.http, ref, commit, keep, context.signal)).files;
+  }
+}
+
+/** No such route: 404, 405 or 501 without the Hub's own X-Error-Code (RepoNotFound, RevisionNotFound...). */
+function lacksPathsInfo(error: unknown): error is TransferFailure {
+  return (
+    error instanceof TransferFailure &&
+    (error.status === 404 || error.status === 405 || error.status === 501) &&
+    error.headers["x-error-code"] === undefined
+  );
 }
 
 /** A lock's commit (docs/lockfile.md): the tree at that commit, wherever the revision points now. */

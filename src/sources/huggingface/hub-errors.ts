@@ -13,6 +13,8 @@ export interface HubFailureContext {
   readonly repo: string;
   readonly repoType: string;
   readonly revision: string;
+  /** The commit a lockfile pins, asked for instead of the revision (AdapterContext.pinned). */
+  readonly pinned?: string | undefined;
   readonly token: FoundToken | null;
 }
 
@@ -52,6 +54,17 @@ export function explainHubFailure(failure: Failure, context: HubFailureContext):
           ]
         : [`Open ${page}, log in and accept the licence.`, ...tokenSteps],
       help: AUTH_DOCS,
+    };
+  }
+  if (code === "RevisionNotFound" && context.pinned !== undefined) {
+    return {
+      what: `${context.repo} no longer has commit ${context.pinned}, which the lockfile pins`,
+      context: { ...where, commit: context.pinned },
+      cause,
+      fix: [
+        "The repo's history was rewritten upstream (a force-push), or the repo was replaced by another of the same name.",
+        "`nix-model-repo verify` tells what changed; `nix-model-repo update NAME` locks what the source has now.",
+      ],
     };
   }
   if (code === "RevisionNotFound") {
