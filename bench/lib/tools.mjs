@@ -58,6 +58,16 @@ export function baselineRows(config, makeTool) {
   return config.baselines.map(makeTool);
 }
 
+/** The fetch spec of Hub repo `repoId` at `hubUrl`, with `blocks` (network, select) beside its source. */
+function hubSpecJson(hubUrl, repoId, blocks) {
+  return JSON.stringify({
+    specVersion: 1,
+    name: "bench",
+    source: { type: "huggingface", repo: repoId, endpoint: hubUrl },
+    ...blocks,
+  });
+}
+
 /**
  * nix-model-repo fetch --spec … --out … (the FOD builder itself). `baseline` runs that
  * checkout's bundle instead (a row of its own, not "ours"). `concurrency` makes it a
@@ -75,15 +85,7 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
     ours: !baseline && !concurrency && xet !== "off",
     async prepare(run) {
       const network = concurrency || xet ? { ...(concurrency && { concurrency }), ...(xet && { xet }) } : undefined;
-      await writeFile(
-        spec,
-        JSON.stringify({
-          specVersion: 1,
-          name: "bench",
-          source: { type: "huggingface", repo: repoId, endpoint: hubUrl },
-          ...(network && { network }),
-        }),
-      );
+      await writeFile(spec, hubSpecJson(hubUrl, repoId, network && { network }));
       return {
         command: process.execPath,
         args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
@@ -112,19 +114,8 @@ export function oursFetchLocked({ cli, hubUrl, repoId, commit, file, scratch, en
     name: baseline ? `${name} at ${baseline.label}` : name,
     ours: !baseline,
     async prepare(run) {
-      await writeFile(
-        spec,
-        JSON.stringify({
-          specVersion: 1,
-          name: "bench",
-          source: { type: "huggingface", repo: repoId, endpoint: hubUrl },
-          select: {
-            output: "file",
-            resolved: { commit },
-            files: [{ path: file.path, size: file.size, sha256: file.sha256 }],
-          },
-        }),
-      );
+      const files = [{ path: file.path, size: file.size, sha256: file.sha256 }];
+      await writeFile(spec, hubSpecJson(hubUrl, repoId, { select: { output: "file", resolved: { commit }, files } }));
       return {
         command: process.execPath,
         args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
