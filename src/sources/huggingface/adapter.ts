@@ -71,7 +71,7 @@ export const huggingFaceAdapter: SourceAdapter<HuggingFaceSource> = {
         ? source.revision
         : await resolveCommit(context.http, ref, source.revision, context.signal));
     const keep = compileAllowPatterns(source.files);
-    // A per-file fetch asks about its own paths only; it refuses one the Hub does not answer for.
+    // A per-file fetch asks about its own paths only; fetchSelected refuses one the answer leaves out.
     const selected =
       context.wanted === undefined
         ? await listSelected(context, ref, commit, keep, source, token?.origin)
