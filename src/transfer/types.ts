@@ -85,6 +85,10 @@ export type PieceFetcher = (
 export interface AssembledSource {
   /** Where the bytes come from, safe to print (no query string, no credentials). */
   readonly description: string;
+  /**
+   * The file's bytes in order. Each array is read before the next is asked for, and not kept:
+   * the source may reuse its memory then (Xet reads ranges kept on disk into one buffer).
+   */
   assemble(fetchPiece: PieceFetcher, signal: AbortSignal): AsyncIterable<Uint8Array>;
 }
 

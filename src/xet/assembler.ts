@@ -21,7 +21,14 @@ import type { XorbFetch } from "./reconstruction.js";
  * one piece from `fetchRange`. A range never waits for the writer: one that holds a connection
  * always finishes, so ranges of several files sharing connection slots cannot deadlock.
  *
- * The yielded arrays may be views of chunks a later term reads again: treat them as read-only.
+ * With a `spill` store, a range that does not fit in memory keeps its chunks there instead (a
+ * scratch file), within `spillBudget`, and they are read back when the writer gets to them.
+ * Ranges are signed whole and a real xorb's is up to 64 MiB, so without it a 64 MiB budget
+ * downloads one range at a time: on a link that limits each connection, one connection's speed.
+ *
+ * The yielded arrays may be views of chunks a later term reads again, or of a buffer a spilled
+ * range reads the next chunk into: treat them as read-only, and done with when asking for the
+ * next one (AssembledSource's contract, src/transfer/types.ts).
  */
 
 export type RangeFetcher = (
@@ -38,7 +45,30 @@ export interface AssembleOptions {
   readonly maxBufferedBytes?: number;
   /** A budget shared with other files assembled at the same time (see BufferBudget). */
   readonly budget?: BufferBudget;
+  /** Where ranges the memory budget has no room for keep their chunks; none: they wait. */
+  readonly spill?: SpillStore;
+  /** Bytes reserved for ranges in `spill` (each its `keptBytesBound`), shared like `budget`. */
+  readonly spillBudget?: BufferBudget;
   readonly signal?: AbortSignal;
+}
+
+/** Decoded chunks kept outside memory, one place per range (src/sources/xet/spill-file.ts). */
+export interface SpillStore {
+  open(): SpilledRange;
+}
+
+/** One range's chunks outside memory: written as they decode, read when the writer needs them. */
+export interface SpilledRange {
+  /** Keeps `data`; what it returns reads it back. */
+  write(data: Uint8Array): SpilledChunk;
+  read(chunk: SpilledChunk): Uint8Array;
+  /** Gives the place back; the range's chunks are gone. */
+  close(): void;
+}
+
+export interface SpilledChunk {
+  readonly offset: number;
+  readonly length: number;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -80,7 +110,9 @@ export class BufferBudget {
 }
 
 class FetchState {
-  readonly chunks = new Map<number, Uint8Array>();
+  readonly chunks = new Map<number, Uint8Array | SpilledChunk>();
+  /** Where the range's chunks go when it has no room in memory. */
+  spilled: SpilledRange | undefined;
   done: Promise<void> | undefined;
   settled = false;
   #wake: (() => void) | undefined;
@@ -125,7 +157,7 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
           `${label}: the chunks its terms read decode to more than their ${fetch.keptBytesBound} bytes of unpacked_length`,
         );
       }
-      state.chunks.set(chunk.index, chunk.data);
+      state.chunks.set(chunk.index, state.spilled === undefined ? chunk.data : state.spilled.write(chunk.data));
       arrived = true;
     }
     if (arrived) state.changed();
@@ -153,6 +185,7 @@ function lastReaders(plan: DownloadPlan): Int32Array[] {
 export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions): AsyncGenerator<Uint8Array> {
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const budget = options.budget ?? new BufferBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const spillBudget = options.spill === undefined ? undefined : options.spillBudget;
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -164,13 +197,15 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   }
   let nextToStart = 0;
   let running = 0;
-  /** Bytes this file holds reserved in the budget, given back however it ends. */
-  let reserved = 0;
   let firstError: unknown;
 
-  const start = (index: number) => {
+  /** For each range started and not released, the budget its bound is reserved in: given back however the file ends. */
+  const reservedIn = new Map<number, BufferBudget>();
+  const start = (index: number, reservation: BufferBudget) => {
     const fetch = plan.fetches[index]!;
     const state = states[index]!;
+    reservedIn.set(index, reservation);
+    if (reservation !== budget) state.spilled = options.spill!.open();
     running += 1;
     const done = downloadRange(fetch, state, options, controller.signal).finally(() => {
       running -= 1;
@@ -184,20 +219,40 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     });
     state.done = done;
   };
-  const pump = (needed: number | undefined) => {
+  /**
+   * Starts the ranges memory has room for, in order; with `toDisk`, also one that memory has no
+   * room for. That is asked only when the writer waits for bytes: while it is busy (a fast
+   * link, the CPU the limit) a range more would cost copies to disk and back and gain nothing.
+   */
+  const pump = (needed: number | undefined, toDisk = false) => {
+    let diskStarts = toDisk ? 1 : 0;
     while (nextToStart < plan.fetches.length && running < concurrency && !controller.signal.aborted) {
       const bound = plan.fetches[nextToStart]!.keptBytesBound;
-      if (!budget.tryReserve(bound, nextToStart === needed)) break;
-      reserved += bound;
-      start(nextToStart++);
+      if (budget.tryReserve(bound, nextToStart === needed)) start(nextToStart++, budget);
+      else if (diskStarts > 0 && spillBudget?.tryReserve(bound, false)) {
+        diskStarts -= 1;
+        start(nextToStart++, spillBudget);
+      } else break;
     }
   };
   const stopWaking = budget.onRelease(() => pump(undefined));
+  /** Releases range `index`: its chunks, its place outside memory, its reservation. */
+  const release = (index: number) => {
+    const reservation = reservedIn.get(index);
+    if (reservation === undefined) return;
+    reservedIn.delete(index);
+    const state = states[index]!;
+    state.chunks.clear();
+    state.spilled?.close();
+    state.spilled = undefined;
+    reservation.release(plan.fetches[index]!.keptBytesBound);
+  };
   /** Chunk `index` of the fetch, once it has arrived; the fetch's own failure (or the first) if it never does. */
   const chunkOf = async (state: FetchState, index: number): Promise<Uint8Array> => {
     for (;;) {
       const data = state.chunks.get(index);
-      if (data !== undefined) return data;
+      if (data instanceof Uint8Array) return data;
+      if (data !== undefined) return state.spilled!.read(data);
       if (state.settled) {
         // A range aborted because another failed reports that other failure, the real cause.
         await state.done!.catch((error: unknown) => {
@@ -205,6 +260,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         });
         throw new Error(`internal error: chunk ${index} was decoded but not kept`);
       }
+      pump(undefined, true);
       await state.nextChange();
     }
   };
@@ -219,10 +275,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
         if (state.done === undefined) {
-          const bound = plan.fetches[nextToStart]!.keptBytesBound;
-          budget.tryReserve(bound, true);
-          reserved += bound;
-          start(nextToStart++);
+          budget.tryReserve(plan.fetches[nextToStart]!.keptBytesBound, true);
+          start(nextToStart++, budget);
         }
       }
       pump(undefined);
@@ -250,11 +304,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
           `terms[${index}] (chunks ${term.chunks.start}-${term.chunks.end - 1} of xorb ${term.xorb.slice(0, 12)}…) decodes to ${length > term.unpackedLength ? "more than" : length} bytes, but its unpacked_length is ${term.unpackedLength}`,
         );
       }
-      for (const fetchIndex of releaseAfter.get(index) ?? []) {
-        states[fetchIndex]!.chunks.clear();
-        reserved -= plan.fetches[fetchIndex]!.keptBytesBound;
-        budget.release(plan.fetches[fetchIndex]!.keptBytesBound);
-      }
+      for (const fetchIndex of releaseAfter.get(index) ?? []) release(fetchIndex);
     }
     // The terms may be written before a range's last bytes arrive: a range that then turns out
     // short, long or ragged still fails the file.
@@ -268,7 +318,6 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));
-    for (const state of states) state.chunks.clear();
-    if (reserved > 0) budget.release(reserved);
+    for (const index of [...reservedIn.keys()]) release(index);
   }
 }

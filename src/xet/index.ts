@@ -12,7 +12,7 @@
  * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
  */
 export { assembleFile, BufferBudget, describeFetch } from "./assembler.js";
-export type { AssembleOptions, RangeFetcher } from "./assembler.js";
+export type { AssembleOptions, RangeFetcher, SpilledChunk, SpilledRange, SpillStore } from "./assembler.js";
 export {
   CHUNK_HEADER_BYTES,
   CompressionScheme,

@@ -3,7 +3,8 @@
  * ranges delivered in small pieces, dedup, hostile bytes, and the memory bound.
  */
 import { describe, expect, it } from "vitest";
-import { assembleFile, BufferBudget, type RangeFetcher } from "../../src/xet/assembler.js";
+import { SpillFolder } from "../../src/sources/xet/spill-folder.js";
+import { assembleFile, BufferBudget, type RangeFetcher, type SpillStore } from "../../src/xet/assembler.js";
 import { CompressionScheme, encodeChunk, encodeChunkHeader, parseChunkHeader } from "../../src/xet/chunk-format.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { planDownload, type DownloadPlan } from "../../src/xet/planner.js";
@@ -19,9 +20,10 @@ import {
   type TestXorb,
 } from "./xorb-fixture.js";
 
+/** The bytes, each part copied as it comes: a yielded array is valid only until the next is asked for. */
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const part of stream) parts.push(part);
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(Buffer.from(part));
   return Buffer.concat(parts);
 }
 
@@ -236,5 +238,117 @@ describe("the memory bound", () => {
   it("with room for all, starts up to `concurrency` ranges at once", async () => {
     const seen = await consumedAtEachRequest(1 << 30);
     expect(seen.slice(0, 4)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("ranges kept on disk (a spill store)", () => {
+  const xorbs = [11, 12, 13, 14, 15, 16].map((seed) => buildXorb(chunkBytes(sampleContent(150_000, seed))));
+  const reply = {
+    terms: [...xorbs.map((x) => term(x, 0, x.chunks.length)), term(xorbs[1]!, 0, 2)],
+    fetch_info: Object.fromEntries(xorbs.map((x) => [x.hash, [fetchEntry(x, 0, x.chunks.length)]])),
+  };
+  const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+  const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+  const expected = Buffer.concat([...xorbs.map((x) => Buffer.concat(x.chunks)), ...xorbs[1]!.chunks.slice(0, 2)]);
+
+  /** A SpillFolder that counts what it is asked to do. */
+  function countingSpill() {
+    const folder = new SpillFolder();
+    const counts = { opened: 0, closed: 0, written: 0, read: 0 };
+    const spill: SpillStore = {
+      open() {
+        counts.opened += 1;
+        const range = folder.open();
+        return {
+          write(data) {
+            counts.written += 1;
+            return range.write(data);
+          },
+          read(chunk) {
+            counts.read += 1;
+            return range.read(chunk);
+          },
+          close() {
+            counts.closed += 1;
+            range.close();
+          },
+        };
+      },
+    };
+    return { folder, spill, counts };
+  }
+
+  it("starts the ranges memory has no room for at once, and gives the same bytes", async () => {
+    const { folder, spill, counts } = countingSpill();
+    const budget = new BufferBudget(1);
+    const spillBudget = new BufferBudget(1 << 30);
+    let inFlight = 0;
+    let most = 0;
+    const { fetchRange } = memoryFetcher(xorbs);
+    const counting: RangeFetcher = async (fetch, receive, signal) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await fetchRange(fetch, receive, signal);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    try {
+      const bytes = await collect(
+        assembleFile(plan, { fetchRange: counting, concurrency: 4, budget, spill, spillBudget }),
+      );
+      expect(bytes.equals(expected)).toBe(true);
+    } finally {
+      folder.dispose();
+    }
+    expect(most).toBe(4);
+    // Ranges started while the writer waited went to disk; every chunk kept there was read back.
+    expect(counts.opened).toBeGreaterThanOrEqual(3);
+    expect(counts.closed).toBe(counts.opened);
+    expect(counts.read).toBeGreaterThanOrEqual(counts.written);
+    expect(budget.reserved).toBe(0);
+    expect(spillBudget.reserved).toBe(0);
+  });
+
+  it("with the disk budget spent, a range waits as it would for memory", async () => {
+    const { folder, spill } = countingSpill();
+    const seen: number[] = [];
+    let consumed = 0;
+    const { fetchRange } = memoryFetcher(xorbs);
+    const recording: RangeFetcher = (fetch, receive, signal) => {
+      seen.push(consumed);
+      return fetchRange(fetch, receive, signal);
+    };
+    const spillBudget = new BufferBudget(1);
+    try {
+      const options = { fetchRange: recording, concurrency: 4, maxBufferedBytes: 1, spill, spillBudget };
+      for await (const piece of assembleFile(plan, options)) consumed += piece.length;
+    } finally {
+      folder.dispose();
+    }
+    // One range in memory (the one being written) and one on disk: the third starts only after a release.
+    expect(seen.slice(0, 2)).toEqual([0, 0]);
+    expect(seen[2]).toBeGreaterThan(0);
+    expect(spillBudget.reserved).toBe(0);
+  });
+
+  it("gives every place back when a range fails", async () => {
+    const { folder, spill, counts } = countingSpill();
+    const spillBudget = new BufferBudget(1 << 30);
+    const { fetchRange } = memoryFetcher(xorbs);
+    const failing: RangeFetcher = async (fetch, receive, signal) => {
+      if (fetch.xorb === xorbs[3]!.hash) throw new Error("the connection broke");
+      await fetchRange(fetch, receive, signal);
+    };
+    try {
+      await expect(
+        collect(assembleFile(plan, { fetchRange: failing, concurrency: 4, maxBufferedBytes: 1, spill, spillBudget })),
+      ).rejects.toThrow("the connection broke");
+    } finally {
+      folder.dispose();
+    }
+    expect(counts.opened).toBeGreaterThan(0);
+    expect(counts.closed).toBe(counts.opened);
+    expect(spillBudget.reserved).toBe(0);
   });
 });

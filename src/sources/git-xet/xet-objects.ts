@@ -7,7 +7,7 @@ import type { BasicBatch, LfsTransfers } from "../git-lfs/adapter.js";
 import type { DownloadAction } from "../git-lfs/batch.js";
 import { CasClient } from "../xet/cas.js";
 import { readXetAccess, XetTokens, type XetAccess } from "../xet/tokens.js";
-import { XET_BUFFER_BYTES, xetFileSource, type XetDownloads, type XetMode } from "../xet/xet-file.js";
+import { XET_BUFFER_BYTES, XET_SPILL_BYTES, xetFileSource, type XetDownloads, type XetMode } from "../xet/xet-file.js";
 
 /**
  * LFS objects the Batch API answered with the `xet` transfer, as Xet files. What a server
@@ -85,6 +85,7 @@ export function xetObjects(options: XetObjectsOptions): Omit<LfsTransfers, "expl
         ),
         mode: options.mode,
         budget: new BufferBudget(XET_BUFFER_BYTES),
+        spillBudget: new BufferBudget(XET_SPILL_BYTES),
         concurrency: options.http.settings.concurrency,
       };
       const shared = downloads;

@@ -6,7 +6,7 @@ import { BufferBudget } from "../../xet/index.js";
 import { CasClient } from "../xet/cas.js";
 import { chooseXet } from "../xet/mode.js";
 import { XetTokens } from "../xet/tokens.js";
-import { XET_BUFFER_BYTES, xetFileSource } from "../xet/xet-file.js";
+import { XET_BUFFER_BYTES, XET_SPILL_BYTES, xetFileSource } from "../xet/xet-file.js";
 import type { XetSetting } from "../../spec/network.js";
 import { type HubRepoRef, type HubTreeFile, xetReadToken } from "./hub-api.js";
 
@@ -69,6 +69,7 @@ export function hubXet(
     cas: new CasClient(context.http, new XetTokens((signal) => xetReadToken(context.http, ref, commit, signal))),
     mode,
     budget: new BufferBudget(XET_BUFFER_BYTES),
+    spillBudget: new BufferBudget(XET_SPILL_BYTES),
     concurrency: context.http.settings.concurrency,
   };
   return {

@@ -12,6 +12,7 @@ import {
   XetFormatError,
 } from "../../xet/index.js";
 import type { CasClient } from "./cas.js";
+import { SpillFolder } from "./spill-folder.js";
 import { streamPiece } from "./stream-piece.js";
 import { xorbRangeSource } from "./xorb-range.js";
 
@@ -36,6 +37,8 @@ export interface XetDownloads {
   readonly mode: XetMode;
   /** Decoded bytes held ahead of the writers, all files together. */
   readonly budget: BufferBudget;
+  /** Decoded bytes kept on disk for ranges the memory budget has no room for, all files together. */
+  readonly spillBudget: BufferBudget;
   /** Ranges of one file in flight at once (the engine's slots bound all of them). */
   readonly concurrency: number;
 }
@@ -55,12 +58,21 @@ export interface XetFile {
 const BATCH_BYTES = 4 * 1024 ** 3;
 
 /**
- * Decoded bytes a fetch holds ahead of its writers, all Xet files together (BufferBudget):
- * one range ahead of the one being written when ranges are whole xorbs (64 MiB), more when
- * they are smaller. With the engine's slab pool (4 MiB per connection, 32 MiB at the default
- * 8) this keeps a Xet fetch within a few hundred MiB whatever the file sizes.
+ * Decoded bytes a fetch holds in memory ahead of its writers, all Xet files together
+ * (BufferBudget): the range being written when ranges are whole xorbs (64 MiB), more when
+ * they are smaller. With the engine's slab pool (24 MiB) this bounds a Xet fetch's memory
+ * whatever the file sizes; ranges beyond it wait on disk (XET_SPILL_BYTES).
  */
 export const XET_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Decoded bytes a fetch keeps on disk (in $TMPDIR) for ranges ahead of its writers
+ * (SpillFolder), all Xet files together: 8 of xet-core's 64 MiB xorbs, as many ranges as the
+ * connections a fetch starts with. A range is signed whole, so each takes one connection;
+ * without this, the memory budget above lets one such range download at a time. A range kept
+ * here is written and read back once through the page cache (docs/sources/xet.md).
+ */
+export const XET_SPILL_BYTES = 512 * 1024 * 1024;
 
 interface Batch {
   /** Inclusive, as a Range header; undefined asks for the whole file. */
@@ -153,18 +165,25 @@ async function* assembleBatch(
     return fresh;
   };
   const plan = planDownload(latest, { length: batch.length, exact: batch.range === undefined });
-  yield* assembleFile(plan, {
-    fetchRange: (fetch, receive, rangeSignal) =>
-      fetchPiece(
-        xorbRangeSource(http, fetch, renew),
-        { start: fetch.bytes.start, end: fetch.bytes.end + 1 },
-        receive,
-        rangeSignal,
-      ),
-    concurrency: downloads.concurrency,
-    budget: downloads.budget,
-    signal,
-  });
+  const spill = new SpillFolder();
+  try {
+    yield* assembleFile(plan, {
+      fetchRange: (fetch, receive, rangeSignal) =>
+        fetchPiece(
+          xorbRangeSource(http, fetch, renew),
+          { start: fetch.bytes.start, end: fetch.bytes.end + 1 },
+          receive,
+          rangeSignal,
+        ),
+      concurrency: downloads.concurrency,
+      budget: downloads.budget,
+      spill,
+      spillBudget: downloads.spillBudget,
+      signal,
+    });
+  } finally {
+    spill.dispose();
+  }
 }
 
 /** A Xet data error as a typed failure naming the file; HTTP failures are already typed. */

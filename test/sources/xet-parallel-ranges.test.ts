@@ -1,0 +1,78 @@
+/**
+ * Xet ranges in parallel: a real xorb is up to 64 MiB and its URL is signed for the whole
+ * range, so each range is one connection. Ranges the memory budget has no room for wait on
+ * disk (src/sources/xet/spill-folder.ts) instead of waiting to start. Against serve, in a child
+ * process as the builder runs: several ranges are asked for at once (held at serve until three
+ * are waiting), the bytes are right, memory stays bounded and nothing is left in $TMPDIR.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startHubServer, type FaultHook, type HubServer } from "../../src/serve/index.js";
+import { fetchCommand } from "../helpers/cli.js";
+import { writeHubRepo, type WrittenHubRepo } from "../helpers/hub-fixture.js";
+import { runCliMeasured } from "../helpers/peak-rss.js";
+
+const MiB = 1024 * 1024;
+/** Four ranges of 40 MiB: two of them do not fit the fetcher's 64 MiB memory budget together. */
+const XORB_BYTES = 40 * MiB;
+
+let root: string;
+let repo: WrittenHubRepo;
+let hub: HubServer;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "nmr-xet-parallel-"));
+  repo = await writeHubRepo(root, {
+    repoId: "acme/big",
+    files: { "model.safetensors": randomBytes(4 * XORB_BYTES - 4096) },
+  });
+  await writeFile(join(repo.folder, ".xet"), "");
+  hub = await startHubServer({ root, xet: { xorbMaxBytes: XORB_BYTES } });
+}, 120_000);
+
+afterAll(async () => {
+  await hub?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Holds each xorb request until `count` are waiting together (or 5 s pass); the most that ever waited together. */
+function barrier(count: number): { hook: FaultHook; most: () => number } {
+  let waiting = 0;
+  let most = 0;
+  let open = false;
+  const held: Array<() => void> = [];
+  const hook: FaultHook = async (request) => {
+    if (request.route !== "xet-xorb" || open) return undefined;
+    most = Math.max(most, ++waiting);
+    if (waiting >= count) open = true;
+    if (open) for (const go of held.splice(0)) go();
+    else await new Promise<void>((resolve) => held.push(resolve) && setTimeout(resolve, 5000));
+    waiting -= 1;
+    return undefined;
+  };
+  return { hook, most: () => most };
+}
+
+it("asks for several ranges at once, keeps them on disk, and leaves nothing behind", async () => {
+  const scratch = await mkdtemp(join(root, "tmp-"));
+  const { args, out } = await fetchCommand(await mkdtemp(join(root, "run-")), {
+    name: "big",
+    source: { type: "huggingface", repo: "acme/big", endpoint: hub.url },
+    network: { xet: "required" },
+  });
+  const { hook, most } = barrier(3);
+  hub.setFaults(hook);
+  const result = await runCliMeasured(args, { TMPDIR: scratch });
+  expect(result.code, result.stderr).toBe(0);
+  expect(most()).toBeGreaterThanOrEqual(3);
+  const file = repo.files[0]!;
+  const bytes = await readFile(join(out, "snapshots", repo.commit, file.path));
+  expect(bytes.equals(file.content)).toBe(true);
+  expect(hub.requests.filter((request) => request.route === "xet-xorb").length).toBeGreaterThanOrEqual(4);
+  // Ranges ahead wait on disk: the process holds about one range, not all of them.
+  expect(result.peakRss).toBeLessThan(200 * MiB);
+  expect(await readdir(scratch)).toEqual([]);
+}, 120_000);
