@@ -7,6 +7,11 @@
  * runs before anything is timed. A counting relay in front of serve measures the bytes each
  * client received on the wire.
  *
+ * Then a third repo (BENCH_XET_LIMITED_MIB, 256) through a CDN that limits each connection
+ * (nginx, BENCH_RATE_MIB per connection as in the rate-limited case), serving the xorbs (serve
+ * --xet-dir --cdn-url) and the bridge's 302 alike: a Xet range is signed whole, so each is one
+ * connection, and how many a client fetches at once decides its speed there.
+ *
  * The contents are incompressible (the bench's AES stream), as trained weights nearly are:
  * Xet's compression has little to find; what it saves is repeated chunks within a file. Neither
  * client keeps a chunk cache across files, so runs shared between files are downloaded per file.
@@ -15,9 +20,9 @@ import { join } from "node:path";
 import { startCountingProxy } from "../lib/counting-proxy.mjs";
 import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
-import { startHubServer } from "../lib/servers.mjs";
+import { startHubServer, startNginx } from "../lib/servers.mjs";
 import { fixed, MiB } from "../lib/table.mjs";
-import { cleanEnv, huggingFaceHub, oursFetch } from "../lib/tools.mjs";
+import { baselineRows, cleanEnv, huggingFaceHub, oursFetch } from "../lib/tools.mjs";
 
 export const title = "Xet: through Xet vs the bridge (resolve) vs @huggingface/hub's Xet download";
 
@@ -115,9 +120,63 @@ export async function run(context) {
         ]),
       );
     }
+    if (peers.nginx.skip) sections.push(`-- through a rate-limited CDN: skipped: nginx ${peers.nginx.skip}`);
+    else sections.push(await throughLimitedCdn(context));
     return sections.join("\n");
   } finally {
     await relay.close();
     await hub.close();
+  }
+}
+
+/** One file through Xet, the bridge and @huggingface/hub, every byte from an nginx that limits each connection. */
+async function throughLimitedCdn({ config, peers, cli, scratch, progress }) {
+  const root = join(scratch, "limited-hub");
+  const repoId = "bench/xet-limited";
+  const bytes = Math.round(config.xetLimitedMiB * MiB);
+  const rate = Math.round(config.rateMiB * MiB);
+  progress(`writing a ${config.xetLimitedMiB} MiB file for the rate-limited CDN`);
+  const repo = await writeHubRepo(root, repoId, [{ path: "model.safetensors", size: bytes, seed: "xet-limited" }]);
+  const xorbs = join(scratch, "limited-xorbs");
+  // serve signs xorb URLs as <cdn>/xorbs/default/<hash>?… and redirects resolve to
+  // <cdn>/cdn-lfs/models/<org>/<name>/<sha256>?…; nginx maps both onto files named so, ignoring the query.
+  const nginx = await startNginx(
+    scratch,
+    [
+      { prefix: "/xorbs/default/", directory: xorbs },
+      { prefix: `/cdn-lfs/models/${repoId}/`, directory: join(repo.folder, "blobs") },
+    ],
+    rate,
+  );
+  const hub = await startHubServer(cli, root, ["--xet", repoId, "--xet-dir", xorbs, "--cdn-url", nginx.url]);
+  try {
+    progress(`serve chunks ${repoId} for Xet (not timed)`);
+    const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
+    if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
+    const [file] = repo.files;
+    const common = { scratch, env: cleanEnv(scratch), hubUrl: hub.url, repoId, expectedFiles: repo.files };
+    const tools = [
+      oursFetch({ ...common, cli, xet: "required" }),
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" })),
+      oursFetch({ ...common, cli, xet: "off" }),
+      {
+        ...huggingFaceHub({ ...common, mode: "file", path: file.path, expected: file }),
+        skip: peers.huggingFaceHub.skip,
+      },
+    ];
+    progress("downloading through the rate-limited CDN");
+    const summaries = await compareTools({
+      tools,
+      runs: config.runs,
+      scratch,
+      counters: [{ count: nginx.countRequests }],
+    });
+    return [
+      `-- through a CDN that limits each connection to ${fixed(config.rateMiB, 0)} MiB/s: ${fixed(bytes / MiB, 0)} MiB in 1 file`,
+      comparisonTable(summaries, { bytes }, [{ header: "CDN requests", value: (summary) => summary.requests }]),
+    ].join("\n");
+  } finally {
+    await hub.close();
+    await nginx.close();
   }
 }

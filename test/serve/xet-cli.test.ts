@@ -1,5 +1,5 @@
 /** `nix-model-repo serve --xet REPO` and the `.xet` marker, through the command itself. */
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,5 +61,16 @@ describe("serve --xet", () => {
       expect(await xetHash("acme/marked")).toMatch(/^[0-9a-f]{64}$/);
       expect(await xetHash("acme/plain")).toBeNull();
     });
+  });
+
+  it("writes the xorbs into --xet-dir, named by hash, and keeps them when it stops", async () => {
+    const xorbs = join(root, "xorbs");
+    await withServe([root, "--port", "0", "--xet", "acme/flagged", "--xet-dir", xorbs], async (server) => {
+      const head = await fetch(`${server.url}/acme/flagged/resolve/main/model.safetensors`, { method: "HEAD" });
+      expect(head.headers.get("x-xet-hash")).toMatch(/^[0-9a-f]{64}$/);
+    });
+    const names = await readdir(xorbs);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(name).toMatch(/^[0-9a-f]{64}$/);
   });
 });

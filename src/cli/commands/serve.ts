@@ -11,7 +11,7 @@ import { startHubServer, type HubServer, type HubServerOptions } from "../../ser
 const DEFAULT_PORT = 8080;
 
 const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--gated REPO]... [--private REPO]...
-                            [--xet REPO]... [--cdn-url URL | --cdn-host H] [--page-size N]
+                            [--xet REPO]... [--xet-dir DIR] [--cdn-url URL | --cdn-host H] [--page-size N]
 
 Serves the Hugging Face repos found in DIR over the part of the Hub API that downloads use,
 so huggingface_hub, transformers, @huggingface/hub and nix-model-repo itself can download
@@ -33,6 +33,9 @@ options:
   --private REPO    treat REPO as private
   --xet REPO        also serve REPO's LFS files through Xet, as huggingface.co does (a file
                     named .xet in a repo folder does the same); see docs/serve.md
+  --xet-dir DIR     write the xorbs, named by hash, into DIR (kept when the server stops)
+                    instead of a temporary folder: for a CDN of your own to serve them at
+                    <cdn-url>/xorbs/default/<hash>
   --cdn-url URL     answer LFS files with a 302 to URL/cdn-lfs/… (a name that reaches this
                     server), as huggingface.co redirects to its CDN
   --cdn-host H      like --cdn-url, but also listen on address H (same port), e.g. 127.0.0.2
@@ -124,6 +127,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     gated: { type: "string", multiple: true },
     private: { type: "string", multiple: true },
     xet: { type: "string", multiple: true },
+    "xet-dir": { type: "string" },
   });
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
@@ -151,7 +155,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       tokens,
       gated: values.gated ?? [],
       private: values.private ?? [],
-      xet: { repos: values.xet ?? [] },
+      xet: { repos: values.xet ?? [], ...(values["xet-dir"] === undefined ? {} : { directory: values["xet-dir"] }) },
       cdn: cdnOption(values),
       recordRequests: false,
       onWarning: (message) => logger.warn(message),
