@@ -181,6 +181,22 @@ describe("assembling a file", () => {
   });
 });
 
+/** A fetcher of `xorbs`' ranges that counts how many are in flight at once; `most()` the highest. */
+function countingInFlight(xorbs: TestXorb[]): { counting: RangeFetcher; most: () => number } {
+  let inFlight = 0;
+  let most = 0;
+  const { fetchRange } = memoryFetcher(xorbs);
+  const counting: RangeFetcher = async (fetch, receive, signal) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      await fetchRange(fetch, receive, signal);
+    } finally {
+      inFlight -= 1;
+    }
+  };
+  return { counting, most: () => most };
+}
+
 describe("the memory bound", () => {
   const xorbs = [1, 2, 3, 4, 5, 6].map((seed) => buildXorb(chunkBytes(sampleContent(150_000, seed))));
   const reply = {
@@ -215,23 +231,13 @@ describe("the memory bound", () => {
 
   it("a budget shared by two files holds each to its needed range when the budget is spent", async () => {
     const budget = new BufferBudget(1);
-    let inFlight = 0;
-    let most = 0;
-    const { fetchRange } = memoryFetcher(xorbs);
-    const counting: RangeFetcher = async (fetch, receive, signal) => {
-      most = Math.max(most, ++inFlight);
-      try {
-        await fetchRange(fetch, receive, signal);
-      } finally {
-        inFlight -= 1;
-      }
-    };
+    const { counting, most } = countingInFlight(xorbs);
     const [a, b] = await Promise.all(
       [1, 2].map(() => collect(assembleFile(plan, { fetchRange: counting, concurrency: 4, budget }))),
     );
     expect(a!.length).toBe(length);
     expect(b!.equals(a!)).toBe(true);
-    expect(most).toBe(2);
+    expect(most()).toBe(2);
     expect(budget.reserved).toBe(0);
   });
 
@@ -282,17 +288,7 @@ describe("ranges kept on disk (a spill store)", () => {
     const { folder, spill, counts } = countingSpill();
     const budget = new BufferBudget(1);
     const spillBudget = new BufferBudget(1 << 30);
-    let inFlight = 0;
-    let most = 0;
-    const { fetchRange } = memoryFetcher(xorbs);
-    const counting: RangeFetcher = async (fetch, receive, signal) => {
-      most = Math.max(most, ++inFlight);
-      try {
-        await fetchRange(fetch, receive, signal);
-      } finally {
-        inFlight -= 1;
-      }
-    };
+    const { counting, most } = countingInFlight(xorbs);
     try {
       const bytes = await collect(
         assembleFile(plan, { fetchRange: counting, concurrency: 4, budget, spill, spillBudget }),
@@ -301,7 +297,7 @@ describe("ranges kept on disk (a spill store)", () => {
     } finally {
       folder.dispose();
     }
-    expect(most).toBe(4);
+    expect(most()).toBe(4);
     // Ranges started while the writer waited went to disk; every chunk kept there was read back.
     expect(counts.opened).toBeGreaterThanOrEqual(3);
     expect(counts.closed).toBe(counts.opened);
