@@ -52,7 +52,7 @@ export interface AssembleOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Decoded chunks kept outside memory, one place per range (src/sources/xet/spill-file.ts). */
+/** Decoded chunks kept outside memory, one place per range (src/sources/xet/spill-folder.ts). */
 export interface SpillStore {
   open(): SpilledRange;
 }
