@@ -291,7 +291,7 @@ describe("ranges kept on disk (a spill store)", () => {
     const { counting, most } = countingInFlight(xorbs);
     try {
       const bytes = await collect(
-        assembleFile(plan, { fetchRange: counting, concurrency: 4, budget, spill, spillBudget }),
+        assembleFile(plan, { fetchRange: counting, concurrency: 4, budget, spill, spillBudget, starvationWindowMs: 0 }),
       );
       expect(bytes.equals(expected)).toBe(true);
     } finally {
@@ -306,6 +306,24 @@ describe("ranges kept on disk (a spill store)", () => {
     expect(spillBudget.reserved).toBe(0);
   });
 
+  it("sends no range to disk while the writer is not kept waiting most of the time", async () => {
+    const { folder, spill, counts } = countingSpill();
+    const { fetchRange } = memoryFetcher(xorbs);
+    try {
+      const options = {
+        fetchRange,
+        concurrency: 4,
+        maxBufferedBytes: 1,
+        spill,
+        spillBudget: new BufferBudget(1 << 30),
+      };
+      expect((await collect(assembleFile(plan, options))).equals(expected)).toBe(true);
+    } finally {
+      folder.dispose();
+    }
+    expect(counts.opened).toBe(0);
+  });
+
   it("with the disk budget spent, a range waits as it would for memory", async () => {
     const { folder, spill } = countingSpill();
     const seen: number[] = [];
@@ -317,7 +335,14 @@ describe("ranges kept on disk (a spill store)", () => {
     };
     const spillBudget = new BufferBudget(1);
     try {
-      const options = { fetchRange: recording, concurrency: 4, maxBufferedBytes: 1, spill, spillBudget };
+      const options = {
+        fetchRange: recording,
+        concurrency: 4,
+        maxBufferedBytes: 1,
+        spill,
+        spillBudget,
+        starvationWindowMs: 0,
+      };
       for await (const piece of assembleFile(plan, options)) consumed += piece.length;
     } finally {
       folder.dispose();
@@ -338,7 +363,16 @@ describe("ranges kept on disk (a spill store)", () => {
     };
     try {
       await expect(
-        collect(assembleFile(plan, { fetchRange: failing, concurrency: 4, maxBufferedBytes: 1, spill, spillBudget })),
+        collect(
+          assembleFile(plan, {
+            fetchRange: failing,
+            concurrency: 4,
+            maxBufferedBytes: 1,
+            spill,
+            spillBudget,
+            starvationWindowMs: 0,
+          }),
+        ),
       ).rejects.toThrow("the connection broke");
     } finally {
       folder.dispose();
