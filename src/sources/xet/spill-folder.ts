@@ -1,7 +1,37 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { DiskFailure } from "../../errors/failures.js";
 import type { SpilledChunk, SpilledRange, SpillStore } from "../../xet/index.js";
+
+/**
+ * Keeping a Xet range on disk failed: no room in $TMPDIR, no permission there. Only with
+ * network.xet = "required" does the file fail (src/sources/xet/explain.ts says what to do);
+ * with "auto" it continues through its plain URL.
+ */
+export class XetSpillFailure extends DiskFailure {
+  /** The folder the ranges were kept in. */
+  readonly folder: string;
+
+  constructor(path: string, cause: NodeJS.ErrnoException) {
+    super(path, cause);
+    this.name = "XetSpillFailure";
+    this.folder = dirname(path);
+    this.message = `cannot keep Xet ranges in ${this.folder}: ${cause.message}`;
+  }
+}
+
+/** A system call's errno error as an XetSpillFailure naming `path`; anything else as it is. */
+function spillCall<T>(path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (error instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code))
+      throw new XetSpillFailure(path, error as NodeJS.ErrnoException);
+    throw error;
+  }
+}
 
 /**
  * Xet ranges ahead of the writer, kept on disk instead of in memory (src/xet/assembler.ts): a
@@ -29,7 +59,8 @@ export class SpillFolder implements SpillStore {
 
   #folderMade(): string {
     if (this.#disposed) throw new Error("internal error: a Xet spill folder used after it was removed");
-    this.#folder ??= mkdtempSync(join(tmpdir(), "nix-model-repo-xet-"));
+    const prefix = join(tmpdir(), "nix-model-repo-xet-");
+    this.#folder ??= spillCall(`${prefix}XXXXXX`, () => mkdtempSync(prefix));
     return this.#folder;
   }
 }
@@ -79,7 +110,8 @@ class SpillFile implements SpilledRange {
       this.#readBuffer = Buffer.allocUnsafe(Math.max(length, BLOCK_BYTES));
     const size = Math.min(this.#readBuffer.byteLength, this.#flushed - offset);
     for (let got = 0; got < size; ) {
-      const count = readSync(this.#fd!, this.#readBuffer, got, size - got, offset + got);
+      const buffer = this.#readBuffer;
+      const count = spillCall(this.#path!, () => readSync(this.#fd!, buffer, got, size - got, offset + got));
       if (count === 0)
         throw new Error(`internal error: the Xet spill file ${this.#path} ends before byte ${offset + size}`);
       got += count;
@@ -107,11 +139,15 @@ class SpillFile implements SpilledRange {
   /** Writes `data` at `offset`, which is the end of the file. */
   #writeAt(data: Uint8Array, offset: number): void {
     if (this.#fd === undefined) {
-      this.#path = this.pathFor();
-      this.#fd = openSync(this.#path, "wx+", 0o600);
+      const path = this.pathFor();
+      this.#path = path;
+      this.#fd = spillCall(path, () => openSync(path, "wx+", 0o600));
     }
+    const fd = this.#fd;
     for (let written = 0; written < data.byteLength; )
-      written += writeSync(this.#fd, data, written, data.byteLength - written, offset + written);
+      written += spillCall(this.#path!, () =>
+        writeSync(fd, data, written, data.byteLength - written, offset + written),
+      );
     this.#flushed = offset + data.byteLength;
   }
 }
