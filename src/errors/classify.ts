@@ -122,6 +122,15 @@ const DISK_ERROR_CODES: ReadonlySet<string> = new Set([
   "ENAMETOOLONG",
 ]);
 
+/**
+ * A Node system error, whatever call made it: its code is an errno name (ENOSPC, EACCES...).
+ * Errors of calls on a descriptor (write, read) carry no path; the caller names the file.
+ */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return error instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code);
+}
+
 /** A file system error (it has a path and a disk error code) as a DiskFailure; undefined for anything else. */
 export function diskFailureFrom(error: unknown): DiskFailure | undefined {
   if (error instanceof DiskFailure) return error;

@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, openSync, renameSync, writeSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { isSystemError } from "../errors/classify.js";
 import { DiskFailure } from "../errors/failures.js";
 
 /**
@@ -81,11 +82,8 @@ export class IncompleteFile {
   }
 
   #fail(error: unknown): never {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
     // An errno of the file system (ENOSPC, EACCES...), named after the file; anything else as it is.
-    if (error instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code)) {
-      throw new DiskFailure(this.path, error as NodeJS.ErrnoException);
-    }
+    if (isSystemError(error)) throw new DiskFailure(this.path, error);
     throw error;
   }
 }

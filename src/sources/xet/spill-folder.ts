@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { isSystemError } from "../../errors/classify.js";
 import { DiskFailure } from "../../errors/failures.js";
 import type { SpilledChunk, SpilledRange, SpillStore } from "../../xet/index.js";
 
@@ -26,9 +27,7 @@ function spillCall<T>(path: string, call: () => T): T {
   try {
     return call();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (error instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code))
-      throw new XetSpillFailure(path, error as NodeJS.ErrnoException);
+    if (isSystemError(error)) throw new XetSpillFailure(path, error);
     throw error;
   }
 }
