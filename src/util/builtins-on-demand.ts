@@ -1,14 +1,15 @@
 import { createRequire } from "node:module";
 
 /**
- * Built-in modules that only some fetches need, loaded by the first call that needs them
- * where that call cannot wait for `await import()`: every fetch (one per file with a
- * lockfile) would otherwise compile them at start (docs/bench.md, "Fourth round").
+ * Built-in modules that only some fetches need, loaded by the first call that needs them,
+ * synchronously (a body decoder and the hashing thread cannot wait for `await import()`, and
+ * one loader serves every caller): every fetch (one per file with a lockfile) would otherwise
+ * compile them at start (docs/bench.md, "Fourth round").
  * test/integration/bundle.test.ts checks that a plain Hub fetch loads none of them.
  */
 const requireBuiltin = createRequire(import.meta.url);
 
-/** node:zlib: a compressed response body (we ask for identity), or an archive to unpack. */
+/** node:zlib: a compressed response body (we ask for identity), or an archive to unpack (tar.gz, zip). */
 export function zlib(): typeof import("node:zlib") {
   return requireBuiltin("node:zlib") as typeof import("node:zlib");
 }

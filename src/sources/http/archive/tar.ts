@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
+import { zlib } from "../../../util/builtins-on-demand.js";
 import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
@@ -20,13 +21,13 @@ export async function unpackTar(
   },
 ): Promise<UnpackedFile[]> {
   const { archive, names, writeBlob } = options;
-  // Loaded here: only archive sources unpack, and tar-stream with streamx (~80 KB) and
-  // node:zlib would be compiled on every fetch otherwise (docs/bench.md, "Fourth round").
+  // Loaded here: only archive sources unpack, and tar-stream with streamx (~80 KB) would be
+  // compiled on every fetch otherwise (docs/bench.md, "Fourth round"); node:zlib likewise.
   // tar-stream is CommonJS: its exports are `default`, in node and in the bundle alike.
-  const [{ default: tarStream }, { createGunzip }] = await Promise.all([import("tar-stream"), import("node:zlib")]);
+  const { default: tarStream } = await import("tar-stream");
   const parser = tarStream.extract();
   const input = createReadStream(file);
-  const feeding = (options.gzip ? pipeline(input, createGunzip(), parser) : pipeline(input, parser)).catch(
+  const feeding = (options.gzip ? pipeline(input, zlib().createGunzip(), parser) : pipeline(input, parser)).catch(
     (error: unknown) => {
       parser.destroy(error as Error);
     },

@@ -3,6 +3,7 @@ import { Readable, pipeline } from "node:stream";
 import { open, type FileHandle } from "node:fs/promises";
 import type { BlobWriter, UnpackedFile } from "../../../model/resolved-model.js";
 import { UserError } from "../../../errors/user-error.js";
+import { zlib } from "../../../util/builtins-on-demand.js";
 import { type EntryNames, checkDirectoryName, entryPath, refuseEntry } from "./entry-name.js";
 
 /**
@@ -302,8 +303,8 @@ async function* entryBytes(
   dataOffset: number,
   archive: string,
 ): AsyncGenerator<Uint8Array> {
-  // Loaded here: a fetch with nothing to unpack does not need node:zlib.
-  const { createInflateRaw, crc32 } = await import("node:zlib");
+  // Loaded on first use: a fetch with nothing to unpack does not need node:zlib.
+  const { createInflateRaw, crc32 } = zlib();
   const raw =
     entry.compressedSize === 0
       ? Readable.from([])
