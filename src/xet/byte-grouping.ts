@@ -1,3 +1,5 @@
+import { unzeroed } from "./unzeroed.js";
+
 /**
  * Xet's ByteGrouping4 transform (xet-core spec/xorb.md): byte k of every 4-byte group goes to
  * plane k, planes concatenated, so the similar high bytes of floats sit together and LZ4
@@ -22,11 +24,31 @@ export function splitBytePlanes(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Whether a Uint32Array puts its low byte first, as on every platform Node and Nix run on but s390x. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 export function joinBytePlanes(planes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(planes.length);
+  const out = unzeroed(planes.length); // every byte is written below
   const starts = planeStarts(planes.length);
-  for (let plane = 0; plane < 4; plane++) {
-    for (let to = plane, from = starts[plane]!; to < planes.length; to += 4) out[to] = planes[from++]!;
+  if (!LITTLE_ENDIAN) {
+    for (let plane = 0; plane < 4; plane++) {
+      for (let to = plane, from = starts[plane]!; to < planes.length; to += 4) out[to] = planes[from++]!;
+    }
+    return out;
   }
+  // A group at a time, one 32-bit store instead of four byte stores: 2-2.5x as fast, and this
+  // runs over every byte of a byte-grouped chunk (docs/bench.md, "Sixth round").
+  const groups = planes.length >>> 2;
+  const [, second, third, fourth] = starts;
+  const words = new Uint32Array(out.buffer, 0, groups);
+  for (let group = 0; group < groups; group++) {
+    words[group] =
+      planes[group]! |
+      (planes[second + group]! << 8) |
+      (planes[third + group]! << 16) |
+      (planes[fourth + group]! << 24);
+  }
+  // The last bytes, fewer than four: one more in each of the first planes.
+  for (let plane = 0; plane < planes.length % 4; plane++) out[4 * groups + plane] = planes[starts[plane]! + groups]!;
   return out;
 }

@@ -1,4 +1,5 @@
 import { XetFormatError } from "./errors.js";
+import { unzeroed } from "./unzeroed.js";
 import { xxhash32 } from "./xxhash32.js";
 
 /**
@@ -50,45 +51,75 @@ class Reader {
   }
 }
 
+/**
+ * Runs of at most this many bytes are copied one by one: a `subarray` for `set` or a call of
+ * `copyWithin` costs more than the loop, and in byte-grouped floats (Xet's BG4 scheme) most
+ * literals and matches are a few bytes long. Decoding such chunks with `set` for every
+ * literal run went at ~130 MB/s, the allocations most of it (docs/bench.md, "Sixth round").
+ */
+const SHORT_RUN = 32;
+
 /** Decodes one LZ4 block into `output` at `position`; returns the new position. */
 function decodeBlock(block: Uint8Array, output: Uint8Array, position: number): number {
+  const end = block.length;
+  const limit = output.length;
   let input = 0;
   let out = position;
-  const readLength = (base: number, what: string): number => {
-    let length = base;
-    if (base === 15) {
+  // Lengths are read inline, not by a helper: a closure over `input` would keep it in a
+  // context slot instead of a register, in the loop every byte goes through.
+  while (true) {
+    if (input >= end) fail("LZ4 block ends where a sequence should start");
+    const token = block[input++]!;
+    let literals = token >>> 4;
+    if (literals === 15) {
       let byte: number;
       do {
-        if (input >= block.length) fail(`LZ4 block ends inside a ${what} length`);
+        if (input >= end) fail("LZ4 block ends inside a literal length");
         byte = block[input++]!;
-        length += byte;
+        literals += byte;
       } while (byte === 255);
     }
-    return length;
-  };
-  const overflow = (): never =>
-    fail(`LZ4 data decodes to more than the ${output.length} bytes the chunk header declares`);
-
-  while (true) {
-    if (input >= block.length) fail("LZ4 block ends where a sequence should start");
-    const token = block[input++]!;
-    const literals = readLength(token >>> 4, "literal");
-    if (input + literals > block.length) fail("LZ4 block ends inside its literals");
-    if (out + literals > output.length) overflow();
-    output.set(block.subarray(input, input + literals), out);
-    input += literals;
-    out += literals;
-    if (input === block.length) return out; // the last sequence has literals only
-    if (input + 2 > block.length) fail("LZ4 block ends inside a match offset");
+    if (input + literals > end) fail("LZ4 block ends inside its literals");
+    if (out + literals > limit) overflow(limit);
+    if (literals > SHORT_RUN) {
+      output.set(block.subarray(input, input + literals), out);
+      input += literals;
+      out += literals;
+    } else {
+      for (const stop = input + literals; input < stop; ) output[out++] = block[input++]!;
+    }
+    if (input === end) return out; // the last sequence has literals only
+    if (input + 2 > end) fail("LZ4 block ends inside a match offset");
     const distance = block[input]! | (block[input + 1]! << 8);
     input += 2;
     if (distance === 0 || distance > out) fail(`LZ4 match refers ${distance} bytes back, before the start of the data`);
-    const matchLength = readLength(token & 15, "match") + MIN_MATCH;
-    if (out + matchLength > output.length) overflow();
-    // Byte by byte: a match may overlap the bytes it produces (a run).
-    for (let from = out - distance, end = out + matchLength; out < end; ) output[out++] = output[from++]!;
+    let matchLength = token & 15;
+    if (matchLength === 15) {
+      let byte: number;
+      do {
+        if (input >= end) fail("LZ4 block ends inside a match length");
+        byte = block[input++]!;
+        matchLength += byte;
+      } while (byte === 255);
+    }
+    matchLength += MIN_MATCH;
+    if (out + matchLength > limit) overflow(limit);
+    let from = out - distance;
+    if (matchLength > SHORT_RUN && distance >= matchLength) {
+      output.copyWithin(out, from, from + matchLength); // no overlap: a plain copy
+      out += matchLength;
+    } else if (matchLength > SHORT_RUN && distance === 1) {
+      output.fill(output[from]!, out, out + matchLength); // a run of one byte
+      out += matchLength;
+    } else {
+      // Byte by byte: a match may overlap the bytes it produces (a run).
+      for (const stop = out + matchLength; out < stop; ) output[out++] = output[from++]!;
+    }
   }
 }
+
+const overflow = (limit: number): never =>
+  fail(`LZ4 data decodes to more than the ${limit} bytes the chunk header declares`);
 
 /**
  * Decodes one LZ4 frame that must produce exactly `expectedSize` bytes. Checks the header
@@ -120,7 +151,7 @@ export function decodeLz4Frame(frame: Uint8Array, expectedSize: number): Uint8Ar
   if (reader.u8("header checksum") !== ((xxhash32(descriptor) >>> 8) & 0xff))
     fail("LZ4 frame header checksum mismatch");
 
-  const output = new Uint8Array(expectedSize);
+  const output = unzeroed(expectedSize); // only returned once every byte is written
   let position = 0;
   while (true) {
     const header = reader.u32("block size");

@@ -81,6 +81,18 @@ describe("decoding a range cut into pieces", () => {
     expect(decoder.push(xorb.bytes.subarray(end0 - 1, end0 + 3)).map((chunk) => chunk.index)).toEqual([0]);
   });
 
+  it("gives each chunk a buffer of its own, never a view of a piece", () => {
+    // A kept chunk must not pin the piece it came in, whose other bytes may be chunks nobody
+    // keeps; one gathered across pieces is its own buffer, whatever the scheme.
+    const cuts = [[], [xorb.offsets[1]! + 100], xorb.offsets.slice(1, -1).map((offset) => offset + 3)];
+    for (const cut of cuts) {
+      for (const chunk of decodeInPieces(xorb.bytes, cut)) {
+        expect(chunk.data.byteOffset).toBe(0);
+        expect(chunk.data.buffer.byteLength).toBe(chunk.data.length);
+      }
+    }
+  });
+
   it("decodes a range that starts at a later chunk of the xorb", () => {
     const bytes = xorb.bytes.subarray(xorb.offsets[2]!);
     for (let cut = 0; cut <= bytes.length; cut += 7) expectChunks(decodeInPieces(bytes, [cut], 2), 2);

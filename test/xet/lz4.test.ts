@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lz4js from "lz4js";
 import { afterAll, describe, expect, it } from "vitest";
+import { splitBytePlanes } from "../../src/xet/byte-grouping.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { decodeLz4Frame } from "../../src/xet/lz4-decode.js";
 import { encodeLz4Frame } from "../../src/xet/lz4-encode.js";
@@ -30,10 +31,17 @@ function lz4Cli(args: string[], input: Uint8Array): Uint8Array {
 
 const text = Buffer.from("The quick brown fox jumps over the lazy dog. ".repeat(4000)); // 180 KB, compressible
 const floats = Buffer.from(Float32Array.from({ length: 40_000 }, (_, index) => Math.sin(index / 50)).buffer);
+// bf16 weights around zero, byte-grouped as Xet stores them: sequences of a few bytes each,
+// the decoder's short-run path, where real model chunks spend their time.
+const noise = pseudoRandomBytes(60_000, 11);
+const weights = splitBytePlanes(
+  Uint8Array.from(noise, (byte, index) => (index % 2 === 0 ? byte : 0x3c + (byte % 3) + (byte >> 7) * 0x80)),
+);
 const mixed = Buffer.concat([pseudoRandomBytes(70_000, 5), text.subarray(0, 90_000), Buffer.alloc(5000)]);
 const samples: Array<[string, Uint8Array]> = [
   ["text", text],
   ["floats", floats],
+  ["byte-grouped bf16", weights],
   ["random and text", mixed],
   ["one byte", Uint8Array.of(7)],
   ["empty", new Uint8Array(0)],
