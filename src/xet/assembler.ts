@@ -31,9 +31,10 @@ import type { XorbFetch } from "./reconstruction.js";
  * next one (AssembledSource's contract, src/transfer/types.ts).
  */
 
+/** `receive` may return a promise: the next piece is handed over once it resolves (back-pressure). */
 export type RangeFetcher = (
   fetch: PlannedFetch,
-  receive: (piece: Uint8Array) => void,
+  receive: (piece: Uint8Array) => Promise<void> | undefined,
   signal: AbortSignal,
 ) => Promise<void>;
 
@@ -51,6 +52,8 @@ export interface AssembleOptions {
   readonly spillBudget?: BufferBudget;
   /** The window in which the writer's waits are weighed before a range may go to `spill` (Starvation); default 100 ms, 0 every wait. */
   readonly starvationWindowMs?: number;
+  /** Decoded bytes the range the writer is on may hold in memory before its download waits; default 8 MiB. */
+  readonly leadBytes?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -75,6 +78,17 @@ export interface SpilledChunk {
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+
+/**
+ * How far the range the writer is on may run ahead of it in memory. That range always starts
+ * (it is the one the writer needs), so without a bound it held up to a whole xorb (64 MiB)
+ * whenever the network outran the writer, as over loopback: 30 MiB more peak memory, and
+ * chunks gone cold in the cache by the time they were copied (docs/bench.md, "Sixth round").
+ * Its download waits only while the writer is busy with what it holds, so the writer never
+ * waits on it, and it never waits on anything but the writer; ranges the writer is not on do
+ * not wait (see assembleFile), so connection slots cannot deadlock.
+ */
+const DEFAULT_LEAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * Decoded bytes reserved for ranges not yet released, for one file or shared by several
@@ -141,12 +155,74 @@ class Starvation {
 }
 
 class FetchState {
-  readonly chunks = new Map<number, Uint8Array | SpilledChunk>();
+  readonly #chunks = new Map<number, Uint8Array | SpilledChunk>();
+  /** Bytes of the chunks above that are held in memory. */
+  #heldBytes = 0;
   /** Where the range's chunks go when it has no room in memory. */
   spilled: SpilledRange | undefined;
   done: Promise<void> | undefined;
   settled = false;
   #wake: (() => void) | undefined;
+  /** The writer is on this range: reading its chunks, or waiting for one. */
+  #writerOn = false;
+  #writerWaits = false;
+  #resumeDownload: (() => void) | undefined;
+
+  constructor(private readonly leadBytes: number) {}
+
+  get(index: number): Uint8Array | SpilledChunk | undefined {
+    return this.#chunks.get(index);
+  }
+
+  keep(index: number, chunk: Uint8Array | SpilledChunk): void {
+    this.#chunks.set(index, chunk);
+    if (chunk instanceof Uint8Array) this.#heldBytes += chunk.length;
+  }
+
+  drop(index: number): void {
+    const chunk = this.#chunks.get(index);
+    if (!this.#chunks.delete(index)) return;
+    if (chunk instanceof Uint8Array) this.#heldBytes -= chunk.length;
+    this.#mayResume();
+  }
+
+  clear(): void {
+    this.#chunks.clear();
+    this.#heldBytes = 0;
+    this.#mayResume();
+  }
+
+  /** The writer moved onto this range (true) or off it. */
+  writerOn(on: boolean): void {
+    this.#writerOn = on;
+    this.#mayResume();
+  }
+
+  /** The writer waits for a chunk of this range (true), or got it. */
+  writerWaits(waits: boolean): void {
+    this.#writerWaits = waits;
+    this.#mayResume();
+  }
+
+  /** For the download, after each piece: a promise while it should let the writer catch up. */
+  caughtUp(): Promise<void> | undefined {
+    if (!this.#mustWait()) return undefined;
+    return new Promise((resolve) => {
+      this.#resumeDownload = resolve;
+    });
+  }
+
+  /** Only while the writer is busy with this range's chunks: then it will drop some, or wait, or move on. */
+  #mustWait(): boolean {
+    return this.#writerOn && !this.#writerWaits && this.#heldBytes > this.leadBytes;
+  }
+
+  #mayResume(): void {
+    if (this.#resumeDownload === undefined || this.#mustWait()) return;
+    const resume = this.#resumeDownload;
+    this.#resumeDownload = undefined;
+    resume();
+  }
 
   /** Called by the download whenever chunks arrived or it ended. */
   changed(): void {
@@ -188,10 +264,12 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
           `${label}: the chunks its terms read decode to more than their ${fetch.keptBytesBound} bytes of unpacked_length`,
         );
       }
-      state.chunks.set(chunk.index, state.spilled === undefined ? chunk.data : state.spilled.write(chunk.data));
+      state.keep(chunk.index, state.spilled === undefined ? chunk.data : state.spilled.write(chunk.data));
       arrived = true;
     }
-    if (arrived) state.changed();
+    if (!arrived) return undefined;
+    state.changed();
+    return state.caughtUp();
   };
   await options.fetchRange(fetch, receive, signal);
   if (received !== expected) {
@@ -220,7 +298,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const states = plan.fetches.map(() => new FetchState());
+  const leadBytes = options.leadBytes ?? DEFAULT_LEAD_BYTES;
+  const states = plan.fetches.map(() => new FetchState(leadBytes));
   const lastReader = lastReaders(plan);
   const releaseAfter = new Map<number, number[]>();
   for (const [index, fetch] of plan.fetches.entries()) {
@@ -275,7 +354,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     if (reservation === undefined) return;
     reservedIn.delete(index);
     const state = states[index]!;
-    state.chunks.clear();
+    state.clear();
     state.spilled?.close();
     state.spilled = undefined;
     reservation.release(plan.fetches[index]!.keptBytesBound);
@@ -283,7 +362,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   /** Chunk `index` of the fetch, once it has arrived; the fetch's own failure (or the first) if it never does. */
   const chunkOf = async (state: FetchState, index: number): Promise<Uint8Array> => {
     for (;;) {
-      const data = state.chunks.get(index);
+      const data = state.get(index);
       if (data instanceof Uint8Array) return data;
       if (data !== undefined) return state.spilled!.read(data);
       if (state.settled) {
@@ -294,17 +373,25 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         throw new Error(`internal error: chunk ${index} was decoded but not kept`);
       }
       const waitFrom = performance.now();
+      state.writerWaits(true);
       await state.nextChange();
+      state.writerWaits(false);
       if (starved.waited(performance.now() - waitFrom)) pump(undefined, true);
     }
   };
 
   let skip = plan.skip;
   let remaining = plan.length;
+  let writerOn: FetchState | undefined;
   try {
     for (let index = 0; index < plan.terms.length && remaining > 0; index++) {
       const term = plan.terms[index]!;
       const state = states[term.fetch]!;
+      if (state !== writerOn) {
+        writerOn?.writerOn(false);
+        writerOn = state;
+        state.writerOn(true);
+      }
       if (state.done === undefined) {
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
@@ -318,7 +405,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       let length = 0;
       for (let chunk = term.chunks.start; chunk < term.chunks.end; chunk++) {
         let piece = await chunkOf(state, chunk);
-        if (lastReader[term.fetch]![chunk - fetchStart] === index) state.chunks.delete(chunk);
+        if (lastReader[term.fetch]![chunk - fetchStart] === index) state.drop(chunk);
         length += piece.length;
         if (length > term.unpackedLength) break;
         if (skip > 0) {
@@ -340,6 +427,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       }
       for (const fetchIndex of releaseAfter.get(index) ?? []) release(fetchIndex);
     }
+    // Off the last range, so that its download (if it has chunks the file ends before) runs out.
+    writerOn?.writerOn(false);
     // The terms may be written before a range's last bytes arrive: a range that then turns out
     // short, long or ragged still fails the file.
     for (const state of states) {
@@ -349,6 +438,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
   } finally {
     stopWaking();
+    writerOn?.writerOn(false); // a download waiting for the writer would never see the abort
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));

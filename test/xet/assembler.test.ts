@@ -2,6 +2,7 @@
  * The chunk decoder and the in-order assembler: real xorbs in memory with all three schemes,
  * ranges delivered in small pieces, dedup, hostile bytes, and the memory bound.
  */
+import pLimit from "p-limit";
 import { describe, expect, it } from "vitest";
 import { SpillFolder } from "../../src/sources/xet/spill-folder.js";
 import { assembleFile, BufferBudget, type RangeFetcher, type SpillStore } from "../../src/xet/assembler.js";
@@ -244,6 +245,86 @@ describe("the memory bound", () => {
   it("with room for all, starts up to `concurrency` ranges at once", async () => {
     const seen = await consumedAtEachRequest(1 << 30);
     expect(seen.slice(0, 4)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("the range the writer is on waits for the writer", () => {
+  const noise = buildXorb(chunkBytes(sampleContent(900_000, 7)), [CompressionScheme.None]);
+  const whole = (x: TestXorb) =>
+    planDownload(
+      parseReconstructionV1({
+        terms: [term(x, 0, x.chunks.length)],
+        fetch_info: { [x.hash]: [fetchEntry(x, 0, x.chunks.length)] },
+      }),
+      { length: x.chunks.reduce((sum, chunk) => sum + chunk.length, 0), exact: true },
+    );
+
+  it("holds at most `leadBytes` and the chunks in hand ahead of a slow writer", async () => {
+    const leadBytes = 50_000;
+    let received = 0;
+    const { fetchRange } = memoryFetcher([noise]);
+    const counting: RangeFetcher = (fetch, receive, signal) =>
+      fetchRange(
+        fetch,
+        (piece) => {
+          received += piece.length;
+          return receive(piece);
+        },
+        signal,
+      );
+    let written = 0;
+    let mostAhead = 0;
+    for await (const piece of assembleFile(whole(noise), { fetchRange: counting, leadBytes })) {
+      mostAhead = Math.max(mostAhead, received - written);
+      written += piece.length;
+      await new Promise((resolve) => setImmediate(resolve)); // a writer slower than the network
+    }
+    expect(written).toBe(noise.bytes.length - 8 * noise.chunks.length);
+    // The lead, the chunk just yielded, the one being gathered and one piece (3000 bytes).
+    const largestChunk = Math.max(...noise.chunks.map((chunk) => chunk.length + 8));
+    expect(mostAhead).toBeLessThanOrEqual(leadBytes + 2 * largestChunk + 3000);
+    expect(mostAhead).toBeLessThan(noise.bytes.length / 2);
+  });
+
+  it("goes on while the writer waits, though chunks kept for a later term are over the lead", async () => {
+    const { fetchRange } = memoryFetcher([xorb]);
+    const bytes = await collect(assembleFile(dedupPlan(), { fetchRange, leadBytes: 1 }));
+    expect(bytes.equals(dedupExpected)).toBe(true);
+  });
+
+  it("goes on once the writer moves to another range, which may need its connection", async () => {
+    const other = buildXorb(chunkBytes(sampleContent(200_000, 8)));
+    const half = Math.floor(noise.chunks.length / 2);
+    const reply = {
+      terms: [term(noise, 0, half), term(other, 0, other.chunks.length), term(noise, half, noise.chunks.length)],
+      fetch_info: {
+        [noise.hash]: [fetchEntry(noise, 0, noise.chunks.length)],
+        [other.hash]: [fetchEntry(other, 0, other.chunks.length)],
+      },
+    };
+    const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+    const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+    const { fetchRange } = memoryFetcher([noise, other]);
+    // One connection, as the engine's limit gives slots (src/transfer/receive-assembled.ts):
+    // the second range gets it only when the first, waiting for the writer, lets go of it.
+    const oneConnection = pLimit(1);
+    const limited: RangeFetcher = (fetch, receive, signal) => oneConnection(() => fetchRange(fetch, receive, signal));
+    const bytes = await collect(assembleFile(plan, { fetchRange: limited, leadBytes: 1 }));
+    const chunks = (x: TestXorb, start: number, end: number) => Buffer.concat(x.chunks.slice(start, end));
+    expect(
+      bytes.equals(
+        Buffer.concat([
+          chunks(noise, 0, half),
+          chunks(other, 0, other.chunks.length),
+          chunks(noise, half, noise.chunks.length),
+        ]),
+      ),
+    ).toBe(true);
+  });
+
+  it("ends when the writer stops early with the download waiting for it", async () => {
+    const { fetchRange } = memoryFetcher([noise]);
+    for await (const _piece of assembleFile(whole(noise), { fetchRange, leadBytes: 1 })) break;
   });
 });
 

@@ -51,7 +51,8 @@ export function piecewise(
   pieces: (fetch: PlannedFetch, signal: AbortSignal) => AsyncIterable<Uint8Array>,
 ): RangeFetcher {
   return async (fetch, receive, signal) => {
-    for await (const piece of pieces(fetch, signal)) receive(piece);
+    // As the engine does (src/transfer/receive-assembled.ts): the next piece once the last is taken.
+    for await (const piece of pieces(fetch, signal)) await receive(piece);
   };
 }
 
