@@ -12,9 +12,12 @@
  * --xet-dir --cdn-url) and the bridge's 302 alike: a Xet range is signed whole, so each is one
  * connection, and how many a client fetches at once decides its speed there.
  *
- * The contents are incompressible (the bench's AES stream), as trained weights nearly are:
- * Xet's compression has little to find; what it saves is repeated chunks within a file. Neither
- * client keeps a chunk cache across files, so runs shared between files are downloaded per file.
+ * The contents of those two are incompressible (the bench's AES stream): every chunk is stored
+ * raw, and what Xet saves is repeated chunks within a file. Neither client keeps a chunk cache
+ * across files, so runs shared between files are downloaded per file. A third repo
+ * (BENCH_XET_WEIGHTS_MIB, 256) holds one file that looks like bf16 weights (fixture.mjs,
+ * `weights`): serve stores its chunks byte-grouped and LZ4-compressed, as the Hub stores real
+ * bf16 safetensors, so decoding is timed too; it has BENCH_BASELINE rows.
  */
 import { join } from "node:path";
 import { startCountingProxy } from "../lib/counting-proxy.mjs";
@@ -68,12 +71,22 @@ export async function run(context) {
     { path: "model.safetensors", size: largeBytes, seed: "xet-large" },
   ]);
   const model = await writeHubRepo(root, "bench/xet-model", modelFiles(Math.round(config.xetModelMiB * MiB)));
-  const hub = await startHubServer(cli, root, ["--xet", "bench/xet-large", "--xet", "bench/xet-model"]);
+  progress(`writing ${config.xetWeightsMiB} MiB of bf16-like weights`);
+  const weightsBytes = Math.round(config.xetWeightsMiB * MiB);
+  const weights = await writeHubRepo(root, "bench/xet-weights", [
+    { path: "model.safetensors", size: weightsBytes, seed: "xet-weights", weights: true },
+  ]);
+  const repoIds = ["bench/xet-large", "bench/xet-model", "bench/xet-weights"];
+  const hub = await startHubServer(
+    cli,
+    root,
+    repoIds.flatMap((repoId) => ["--xet", repoId]),
+  );
   const relay = await startCountingProxy(hub.url);
   try {
     // The first listing of a Xet repo chunks its files: done here, before any timing.
     const preparing = performance.now();
-    for (const repoId of ["bench/xet-large", "bench/xet-model"]) {
+    for (const repoId of repoIds) {
       progress(`serve chunks ${repoId} for Xet (not timed)`);
       const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
       if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
@@ -84,9 +97,9 @@ export async function run(context) {
 
     const env = cleanEnv(scratch);
     const sections = [
-      `serve's Xet preparation of ${fixed(config.xetLargeMiB + config.xetModelMiB, 0)} MiB took ${fixed(prepareSeconds, 1)} s (not timed below).`,
+      `serve's Xet preparation of ${fixed(config.xetLargeMiB + config.xetModelMiB + config.xetWeightsMiB, 0)} MiB took ${fixed(prepareSeconds, 1)} s (not timed below).`,
     ];
-    for (const { name, repo, repoId, mode, bytes } of [
+    for (const { name, repo, repoId, mode, bytes, baselines } of [
       { name: "one large file", repo: large, repoId: "bench/xet-large", mode: "file", bytes: largeBytes },
       {
         name: "a 3-file model with shared chunks",
@@ -95,10 +108,21 @@ export async function run(context) {
         mode: "snapshot",
         bytes: model.files.reduce((sum, file) => sum + file.size, 0),
       },
+      {
+        name: "one file of bf16-like weights (byte-grouped, LZ4)",
+        repo: weights,
+        repoId: "bench/xet-weights",
+        mode: "file",
+        bytes: weightsBytes,
+        baselines: true,
+      },
     ]) {
       const common = { scratch, env, hubUrl: relay.url, repoId, expectedFiles: repo.files, expected: repo.files[0] };
       const tools = [
         oursFetch({ ...common, cli, xet: "required" }),
+        ...(baselines
+          ? baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" }))
+          : []),
         oursFetch({ ...common, cli, xet: "off" }),
         {
           ...huggingFaceHub({ ...common, mode, path: repo.files.find((file) => file.lfs).path }),

@@ -43,6 +43,7 @@ export function readConfig() {
     e2eLargeMiB: positiveNumber("BENCH_E2E_LARGE_MIB", positiveNumber("BENCH_LARGE_MIB", 1024)),
     xetLargeMiB: positiveNumber("BENCH_XET_LARGE_MIB", 1024),
     xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
+    xetWeightsMiB: positiveNumber("BENCH_XET_WEIGHTS_MIB", 256),
     xetLimitedMiB: positiveNumber("BENCH_XET_LIMITED_MIB", 256),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
     baselines: readBaselines(process.env.BENCH_BASELINE),

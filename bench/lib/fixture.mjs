@@ -66,10 +66,38 @@ export function* deterministicChunks(size, seed) {
   }
 }
 
-/** A file's bytes: one seeded run, or `parts` ([{ size, seed }]) one after another (equal parts, equal bytes). */
+/**
+ * The top byte of a bf16 weight (sign and the exponent's high bits) for each value of a random
+ * byte's low 7 bits: trained weights sit near zero at a spread of ~0.02, so four top bytes
+ * (0x3a-0x3d, ~2 bits of entropy) take nearly all of them, the sign is a coin.
+ */
+const BF16_TOP = Uint8Array.from({ length: 128 }, (_, index) =>
+  index < 64 ? 0x3c : index < 96 ? 0x3b : index < 122 ? 0x3d : 0x3a,
+);
+
+/**
+ * The same stream made to look like bf16 weights: each even byte (the low byte: the lowest
+ * exponent bit and the mantissa) stays random, each odd byte becomes a top byte as above. Xet
+ * stores such chunks byte-grouped and LZ4-compressed (~0.87 of their size), as it does real
+ * bf16 safetensors, where the incompressible stream is stored raw.
+ */
+function* weightChunks(size, seed) {
+  for (const chunk of deterministicChunks(size, seed)) {
+    for (let index = 1; index < chunk.length; index += 2) {
+      const random = chunk[index];
+      chunk[index] = (random & 0x80) | BF16_TOP[random & 0x7f];
+    }
+    yield chunk;
+  }
+}
+
+/**
+ * A file's bytes: one seeded run, or `parts` ([{ size, seed }]) one after another (equal parts,
+ * equal bytes); `weights: true` on the file or a part makes its bytes look like bf16 weights.
+ */
 function* fileChunks(file) {
-  for (const part of file.parts ?? [{ size: file.size, seed: file.seed }])
-    yield* deterministicChunks(part.size, part.seed);
+  for (const part of file.parts ?? [{ size: file.size, seed: file.seed, weights: file.weights }])
+    yield* part.weights ? weightChunks(part.size, part.seed) : deterministicChunks(part.size, part.seed);
 }
 
 async function writeBlob(blobsDir, file) {
@@ -100,7 +128,7 @@ async function writeBlob(blobsDir, file) {
 
 /**
  * Writes `models--org--name` under cacheRoot.
- * files: [{ path, size, seed }] (seed: any string; equal seeds and sizes give equal bytes), or
+ * files: [{ path, size, seed, weights? }] (seed: any string; equal seeds and sizes give equal bytes), or
  * [{ path, size, parts: [{ size, seed }] }] for files that share runs of bytes.
  * Returns { folder, commit, files: [{ path, size, sha256, gitOid, etag, lfs }] }.
  */
