@@ -97,6 +97,8 @@ function bundle(folder, plugins) {
       js: "import { createRequire as __nmrCreateRequire } from 'node:module';\nconst require = __nmrCreateRequire(import.meta.url);",
     },
     legalComments: "none",
+    // lz4_flex's WebAssembly (src/xet/lz4-wasm.ts), inlined: dist/ is all the fetcher ships.
+    loader: { ".wasm": "binary" },
     plugins,
     logLevel: "warning",
   });
