@@ -36,17 +36,28 @@ export function joinBytePlanes(planes: Uint8Array): Uint8Array {
     }
     return out;
   }
-  // A group at a time, one 32-bit store instead of four byte stores: 2-2.5x as fast, and this
-  // runs over every byte of a byte-grouped chunk (docs/bench.md, "Sixth round").
+  // Four groups at a time: one 32-bit read from each plane, four 32-bit stores, each word
+  // gathering byte j of the four reads. 1.4x as fast as a group at a time, which was 2-2.5x
+  // the byte loop, and this runs over every byte of a byte-grouped chunk (docs/bench.md,
+  // "Sixth round").
   const groups = planes.length >>> 2;
   const [, second, third, fourth] = starts;
-  const words = new Uint32Array(out.buffer, 0, groups);
-  for (let group = 0; group < groups; group++) {
+  const words = new Uint32Array(out.buffer, out.byteOffset, groups);
+  const read = new DataView(planes.buffer, planes.byteOffset, planes.byteLength);
+  const whole = groups - (groups % 4);
+  for (let group = 0; group < whole; group += 4) {
+    const a = read.getUint32(group, true);
+    const b = read.getUint32(second + group, true);
+    const c = read.getUint32(third + group, true);
+    const d = read.getUint32(fourth + group, true);
+    words[group] = (a & 0xff) | ((b & 0xff) << 8) | ((c & 0xff) << 16) | (d << 24);
+    words[group + 1] = ((a >>> 8) & 0xff) | (b & 0xff00) | ((c & 0xff00) << 8) | ((d & 0xff00) << 16);
+    words[group + 2] = ((a >>> 16) & 0xff) | ((b >>> 8) & 0xff00) | (c & 0xff0000) | ((d & 0xff0000) << 8);
+    words[group + 3] = (a >>> 24) | ((b >>> 16) & 0xff00) | ((c >>> 8) & 0xff0000) | (d & 0xff000000);
+  }
+  for (let group = whole; group < groups; group++) {
     words[group] =
-      planes[group]! |
-      (planes[second + group]! << 8) |
-      (planes[third + group]! << 16) |
-      (planes[fourth + group]! << 24);
+      planes[group]! | (planes[second + group]! << 8) | (planes[third + group]! << 16) | (planes[fourth + group]! << 24);
   }
   // The last bytes, fewer than four: one more in each of the first planes.
   for (let plane = 0; plane < planes.length % 4; plane++) out[4 * groups + plane] = planes[starts[plane]! + groups]!;
