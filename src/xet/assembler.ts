@@ -80,15 +80,40 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 /**
- * How far the range the writer is on may run ahead of it in memory. That range always starts
- * (it is the one the writer needs), so without a bound it held up to a whole xorb (64 MiB)
- * whenever the network outran the writer, as over loopback: 30 MiB more peak memory, and
- * chunks gone cold in the cache by the time they were copied (docs/bench.md, "Sixth round").
- * Its download waits only while the writer is busy with what it holds, so the writer never
- * waits on it, and it never waits on anything but the writer; ranges the writer is not on do
- * not wait (see assembleFile), so connection slots cannot deadlock.
+ * How many decoded bytes a range may hold in memory ahead of the writer before its download
+ * waits for the writer. The budget alone let a range hold a whole xorb (64 MiB) whenever the
+ * network outran the writer, as over loopback: the range the writer needs always starts, and
+ * the next one starts whenever nothing else is reserved, such as while the writer reads a
+ * range back from disk. Up to 60 MiB more peak memory, and chunks cold in the cache by the
+ * time they were copied (docs/bench.md, "Sixth round").
+ *
+ * A download waits only while the writer is busy, and every waiting download goes on the
+ * moment the writer waits for a chunk, whichever range it is in. So a waiting download never
+ * holds a connection slot the writer is waiting for: while the writer waits, nothing waits for
+ * it. When the writer is busy it is copying chunks it has, which needs no connection.
  */
 const DEFAULT_LEAD_BYTES = 8 * 1024 * 1024;
+
+/** Whether one file's writer is waiting for a chunk; the downloads waiting for it while it is not. */
+class Writer {
+  #waiting = false;
+  readonly #holding = new Set<FetchState>();
+
+  get waiting(): boolean {
+    return this.#waiting;
+  }
+
+  /** The writer waits for a chunk (true), got it (false), or has stopped reading (true: nothing may wait for it). */
+  waits(waiting: boolean): void {
+    this.#waiting = waiting;
+    if (waiting) for (const state of [...this.#holding]) state.mayResume();
+  }
+
+  holding(state: FetchState, held: boolean): void {
+    if (held) this.#holding.add(state);
+    else this.#holding.delete(state);
+  }
+}
 
 /**
  * Decoded bytes reserved for ranges not yet released, for one file or shared by several
@@ -163,12 +188,12 @@ class FetchState {
   done: Promise<void> | undefined;
   settled = false;
   #wake: (() => void) | undefined;
-  /** The writer is on this range: reading its chunks, or waiting for one. */
-  #writerOn = false;
-  #writerWaits = false;
   #resumeDownload: (() => void) | undefined;
 
-  constructor(private readonly leadBytes: number) {}
+  constructor(
+    private readonly writer: Writer,
+    private readonly leadBytes: number,
+  ) {}
 
   get(index: number): Uint8Array | SpilledChunk | undefined {
     return this.#chunks.get(index);
@@ -183,44 +208,34 @@ class FetchState {
     const chunk = this.#chunks.get(index);
     if (!this.#chunks.delete(index)) return;
     if (chunk instanceof Uint8Array) this.#heldBytes -= chunk.length;
-    this.#mayResume();
+    this.mayResume();
   }
 
   clear(): void {
     this.#chunks.clear();
     this.#heldBytes = 0;
-    this.#mayResume();
-  }
-
-  /** The writer moved onto this range (true) or off it. */
-  writerOn(on: boolean): void {
-    this.#writerOn = on;
-    this.#mayResume();
-  }
-
-  /** The writer waits for a chunk of this range (true), or got it. */
-  writerWaits(waits: boolean): void {
-    this.#writerWaits = waits;
-    this.#mayResume();
+    this.mayResume();
   }
 
   /** For the download, after each piece: a promise while it should let the writer catch up. */
   caughtUp(): Promise<void> | undefined {
     if (!this.#mustWait()) return undefined;
+    this.writer.holding(this, true);
     return new Promise((resolve) => {
       this.#resumeDownload = resolve;
     });
   }
 
-  /** Only while the writer is busy with this range's chunks: then it will drop some, or wait, or move on. */
+  /** Only while the writer is busy: it copies chunks it has, or waits and lets every download go on. */
   #mustWait(): boolean {
-    return this.#writerOn && !this.#writerWaits && this.#heldBytes > this.leadBytes;
+    return !this.writer.waiting && this.#heldBytes > this.leadBytes;
   }
 
-  #mayResume(): void {
+  mayResume(): void {
     if (this.#resumeDownload === undefined || this.#mustWait()) return;
     const resume = this.#resumeDownload;
     this.#resumeDownload = undefined;
+    this.writer.holding(this, false);
     resume();
   }
 
@@ -298,8 +313,9 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  const writer = new Writer();
   const leadBytes = options.leadBytes ?? DEFAULT_LEAD_BYTES;
-  const states = plan.fetches.map(() => new FetchState(leadBytes));
+  const states = plan.fetches.map(() => new FetchState(writer, leadBytes));
   const lastReader = lastReaders(plan);
   const releaseAfter = new Map<number, number[]>();
   for (const [index, fetch] of plan.fetches.entries()) {
@@ -373,25 +389,19 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         throw new Error(`internal error: chunk ${index} was decoded but not kept`);
       }
       const waitFrom = performance.now();
-      state.writerWaits(true);
+      writer.waits(true);
       await state.nextChange();
-      state.writerWaits(false);
+      writer.waits(false);
       if (starved.waited(performance.now() - waitFrom)) pump(undefined, true);
     }
   };
 
   let skip = plan.skip;
   let remaining = plan.length;
-  let writerOn: FetchState | undefined;
   try {
     for (let index = 0; index < plan.terms.length && remaining > 0; index++) {
       const term = plan.terms[index]!;
       const state = states[term.fetch]!;
-      if (state !== writerOn) {
-        writerOn?.writerOn(false);
-        writerOn = state;
-        state.writerOn(true);
-      }
       if (state.done === undefined) {
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
@@ -427,8 +437,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       }
       for (const fetchIndex of releaseAfter.get(index) ?? []) release(fetchIndex);
     }
-    // Off the last range, so that its download (if it has chunks the file ends before) runs out.
-    writerOn?.writerOn(false);
+    // Done reading: a range with chunks past the file's end runs out.
+    writer.waits(true);
     // The terms may be written before a range's last bytes arrive: a range that then turns out
     // short, long or ragged still fails the file.
     for (const state of states) {
@@ -438,7 +448,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
   } finally {
     stopWaking();
-    writerOn?.writerOn(false); // a download waiting for the writer would never see the abort
+    writer.waits(true); // a download waiting for the writer would never see the abort
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));
