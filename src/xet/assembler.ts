@@ -16,10 +16,12 @@ import type { XorbFetch } from "./reconstruction.js";
  * the last term that reads it. A range is started only while the bytes reserved for ranges not
  * yet released (each range reserves its `keptBytesBound`) stay within `maxBufferedBytes`, except
  * the range the next term needs, which always starts. So at most max(maxBufferedBytes, the
- * largest single range's bound) of decoded data is held — a range's bound is at most a xorb's
- * 64 MiB of data (planner.ts) — plus, per range in flight, one partial chunk (≤ 264 KiB) and
- * one piece from `fetchRange`. A range never waits for the writer: one that holds a connection
- * always finishes, so ranges of several files sharing connection slots cannot deadlock.
+ * largest single range's bound) of decoded data is reserved — a range's bound is at most a
+ * xorb's 64 MiB of data (planner.ts) — plus, per range in flight, one partial chunk (≤ 264 KiB)
+ * and one piece from `fetchRange`. What a range holds in memory is smaller still while the
+ * writer is busy: past `leadBytes` its download waits (DEFAULT_LEAD_BYTES), and goes on as soon
+ * as the writer waits for any chunk. A busy writer needs no connection, and a waiting one lets
+ * every range go on, so ranges of several files sharing connection slots cannot deadlock.
  *
  * With a `spill` store, a range that does not fit in memory keeps its chunks there instead (a
  * scratch file), within `spillBudget`, and they are read back when the writer gets to them.
@@ -52,7 +54,7 @@ export interface AssembleOptions {
   readonly spillBudget?: BufferBudget;
   /** The window in which the writer's waits are weighed before a range may go to `spill` (Starvation); default 100 ms, 0 every wait. */
   readonly starvationWindowMs?: number;
-  /** Decoded bytes the range the writer is on may hold in memory before its download waits; default 8 MiB. */
+  /** Decoded bytes a range may hold in memory ahead of a busy writer before its download waits; default 8 MiB. */
   readonly leadBytes?: number;
   readonly signal?: AbortSignal;
 }

@@ -18,8 +18,8 @@ import { unzeroed } from "./unzeroed.js";
  * gathered into a buffer of its own, made when its header is known; a stored (uncompressed)
  * chunk is then that buffer, not a second copy. One inside a piece is copied out of it, so a
  * kept chunk never pins the piece (whose other bytes may be chunks nobody keeps). Over 1 GiB
- * of stored chunks, gathering by concatenation and then copying cost 0.35 s more CPU
- * (docs/bench.md, "Sixth round").
+ * of stored chunks, gathering by concatenation and then copying took 0.35 s of CPU in a
+ * profile (0.22 + 0.13 s; docs/bench.md, "Sixth round").
  */
 
 export interface DecodedChunk {
