@@ -260,14 +260,17 @@ async function collectSlowly(stream: AsyncIterable<Uint8Array>): Promise<Buffer>
 
 describe("a range ahead of a busy writer waits for it", () => {
   const noise = buildXorb(chunkBytes(sampleContent(900_000, 7)), [CompressionScheme.None]);
-  const whole = (x: TestXorb) =>
-    planDownload(
-      parseReconstructionV1({
-        terms: [term(x, 0, x.chunks.length)],
-        fetch_info: { [x.hash]: [fetchEntry(x, 0, x.chunks.length)] },
-      }),
-      { length: x.chunks.reduce((sum, chunk) => sum + chunk.length, 0), exact: true },
-    );
+  /** The plan of a file of `terms` ([xorb, first chunk, end chunk]), each xorb fetched whole once. */
+  function planOf(terms: Array<[TestXorb, number, number]>): DownloadPlan {
+    const xorbs = [...new Set(terms.map(([x]) => x))];
+    const reply = {
+      terms: terms.map(([x, start, end]) => term(x, start, end)),
+      fetch_info: Object.fromEntries(xorbs.map((x) => [x.hash, [fetchEntry(x, 0, x.chunks.length)]])),
+    };
+    const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+    return planDownload(parseReconstructionV1(reply), { length, exact: true });
+  }
+  const whole = (x: TestXorb) => planOf([[x, 0, x.chunks.length]]);
 
   it("holds at most `leadBytes` and the chunks in hand ahead of a slow writer", async () => {
     const leadBytes = 50_000;
@@ -298,15 +301,10 @@ describe("a range ahead of a busy writer waits for it", () => {
 
   it("holds a range the writer is not on yet to the lead too", async () => {
     const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
-    const reply = {
-      terms: [term(noise, 0, noise.chunks.length), term(later, 0, later.chunks.length)],
-      fetch_info: {
-        [noise.hash]: [fetchEntry(noise, 0, noise.chunks.length)],
-        [later.hash]: [fetchEntry(later, 0, later.chunks.length)],
-      },
-    };
-    const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
-    const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+    const plan = planOf([
+      [noise, 0, noise.chunks.length],
+      [later, 0, later.chunks.length],
+    ]);
     const { fetchRange } = memoryFetcher([noise, later]);
     let laterReceived = 0;
     const counting: RangeFetcher = (fetch, receive, signal) =>
@@ -327,7 +325,7 @@ describe("a range ahead of a busy writer waits for it", () => {
       if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(written).toBe(length);
+    expect(written).toBe(plan.length);
     // Both ranges started at once; while the writer was busy with the first, the second
     // stopped at the lead (plus the chunk being gathered and a piece), not at its 600 KB.
     const largestChunk = Math.max(...later.chunks.map((chunk) => chunk.length + 8));
@@ -344,15 +342,11 @@ describe("a range ahead of a busy writer waits for it", () => {
   it("goes on once the writer waits for another range, which needs its connection", async () => {
     const other = buildXorb(chunkBytes(sampleContent(200_000, 8)));
     const half = Math.floor(noise.chunks.length / 2);
-    const reply = {
-      terms: [term(noise, 0, half), term(other, 0, other.chunks.length), term(noise, half, noise.chunks.length)],
-      fetch_info: {
-        [noise.hash]: [fetchEntry(noise, 0, noise.chunks.length)],
-        [other.hash]: [fetchEntry(other, 0, other.chunks.length)],
-      },
-    };
-    const length = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
-    const plan = planDownload(parseReconstructionV1(reply), { length, exact: true });
+    const plan = planOf([
+      [noise, 0, half],
+      [other, 0, other.chunks.length],
+      [noise, half, noise.chunks.length],
+    ]);
     const { fetchRange } = memoryFetcher([noise, other]);
     // One connection, as the engine's limit gives slots (src/transfer/receive-assembled.ts):
     // the second range gets it only when the first, waiting for the writer, lets go of it.
