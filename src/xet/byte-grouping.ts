@@ -57,7 +57,10 @@ export function joinBytePlanes(planes: Uint8Array): Uint8Array {
   }
   for (let group = whole; group < groups; group++) {
     words[group] =
-      planes[group]! | (planes[second + group]! << 8) | (planes[third + group]! << 16) | (planes[fourth + group]! << 24);
+      planes[group]! |
+      (planes[second + group]! << 8) |
+      (planes[third + group]! << 16) |
+      (planes[fourth + group]! << 24);
   }
   // The last bytes, fewer than four: one more in each of the first planes.
   for (let plane = 0; plane < planes.length % 4; plane++) out[4 * groups + plane] = planes[starts[plane]! + groups]!;
