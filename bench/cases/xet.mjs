@@ -1,7 +1,7 @@
 /**
- * Case: Xet. `serve` keeps two repos in Xet (--xet): one large file, and a 3-file model whose
+ * Case: Xet. `serve` keeps three repos in Xet (--xet): one large file, a 3-file model whose
  * files share runs of bytes (file 2 starts with file 1's first quarter of the model; file 3
- * is one block twice). nix-model-repo downloads them through Xet (network.xet = "required") and
+ * is one block twice), and one file of bf16-like weights (below). nix-model-repo downloads them through Xet (network.xet = "required") and
  * through the bridge (`resolve`, network.xet = "off"); @huggingface/hub downloads them through
  * its own Xet client (XetBlob). Serve's Xet preparation (content-defined chunking, ~27 MiB/s)
  * runs before anything is timed. A counting relay in front of serve measures the bytes each
@@ -12,7 +12,7 @@
  * --xet-dir --cdn-url) and the bridge's 302 alike: a Xet range is signed whole, so each is one
  * connection, and how many a client fetches at once decides its speed there.
  *
- * The contents of those two are incompressible (the bench's AES stream): every chunk is stored
+ * The contents of the first two are incompressible (the bench's AES stream): every chunk is stored
  * raw, and what Xet saves is repeated chunks within a file. Neither client keeps a chunk cache
  * across files, so runs shared between files are downloaded per file. A third repo
  * (BENCH_XET_WEIGHTS_MIB, 256) holds one file that looks like bf16 weights (fixture.mjs,
