@@ -191,6 +191,8 @@ class FetchState {
   settled = false;
   #wake: (() => void) | undefined;
   #resumeDownload: (() => void) | undefined;
+  /** Closed while the range was started ahead of need (see lookAhead in assembleFile): its download waits at its first piece. */
+  #gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
 
   constructor(
     private readonly writer: Writer,
@@ -199,6 +201,29 @@ class FetchState {
 
   get(index: number): Uint8Array | SpilledChunk | undefined {
     return this.#chunks.get(index);
+  }
+
+  /** Holds the download at its first piece until `openGate`. */
+  closeGate(): void {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    this.#gate = { opened, open };
+  }
+
+  get gated(): boolean {
+    return this.#gate !== undefined;
+  }
+
+  /** Resolves once the gate is open; undefined when it is. */
+  get gateOpened(): Promise<void> | undefined {
+    return this.#gate?.opened;
+  }
+
+  openGate(): void {
+    this.#gate?.open();
+    this.#gate = undefined;
   }
 
   keep(index: number, chunk: Uint8Array | SpilledChunk): void {
@@ -266,7 +291,7 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
   const kept = (index: number) => fetch.keep.some((range) => range.start <= index && index < range.end);
   let received = 0;
   let keptBytes = 0;
-  const receive = (piece: Uint8Array) => {
+  const take = (piece: Uint8Array): Promise<void> | undefined => {
     received += piece.length;
     if (received > expected) {
       throw new XetFormatError("chunk-stream", `${label}: the server sent more than the ${expected} bytes asked for`);
@@ -288,6 +313,8 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
     state.changed();
     return state.caughtUp();
   };
+  // A range started ahead of need holds its first piece; the rest waits in the connection.
+  const receive = (piece: Uint8Array) => state.gateOpened?.then(() => take(piece)) ?? take(piece);
   await options.fetchRange(fetch, receive, signal);
   if (received !== expected) {
     throw new XetFormatError(
@@ -354,7 +381,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
    * copies to disk and back and gain nothing.
    */
   const pump = (needed: number | undefined, toDisk = false) => {
-    let diskStarts = toDisk ? 1 : 0;
+    let diskStarts = toDisk && !goAhead() ? 1 : 0;
     while (nextToStart < plan.fetches.length && running < concurrency && !controller.signal.aborted) {
       const bound = plan.fetches[nextToStart]!.keptBytesBound;
       if (budget.tryReserve(bound, nextToStart === needed)) start(nextToStart++, budget);
@@ -363,6 +390,42 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         start(nextToStart++, spillBudget);
       } else break;
     }
+  };
+  /** The range started ahead of need (lookAhead), while it holds at its first piece. */
+  let lookingAhead: number | undefined;
+  /**
+   * Starts the next range when the writer begins the last term of the range it is on, so that
+   * its request and first bytes are on their way before the writer needs it: each range costs
+   * a round trip and the server's time to the first byte (50 ms of it per xorb request made 1
+   * GiB through Xet take 1.24x as long; docs/bench.md, "Sixth round"). It holds at its first
+   * piece, the rest waiting in the connection, not in memory, until the writer gets to it, or
+   * until the writer starves (goAhead).
+   */
+  const lookAhead = () => {
+    if (lookingAhead !== undefined || nextToStart >= plan.fetches.length) return;
+    if (running >= concurrency || controller.signal.aborted) return;
+    lookingAhead = nextToStart;
+    states[nextToStart]!.closeGate();
+    budget.tryReserve(plan.fetches[nextToStart]!.keptBytesBound, true);
+    start(nextToStart++, budget);
+  };
+  /**
+   * The writer starves: the range started ahead goes on now (it is the next one the writer
+   * needs), keeping its chunks on disk if memory has no room. False if there is none.
+   */
+  const goAhead = (): boolean => {
+    const index = lookingAhead;
+    if (index === undefined) return false;
+    lookingAhead = undefined;
+    const bound = plan.fetches[index]!.keptBytesBound;
+    const state = states[index]!;
+    if (budget.reserved > budget.limit && spillBudget?.tryReserve(bound, false)) {
+      reservedIn.set(index, spillBudget);
+      state.spilled = options.spill!.open();
+      budget.release(bound);
+    }
+    state.openGate();
+    return true;
   };
   const stopWaking = budget.onRelease(() => pump(undefined));
   const starved = new Starvation(options.starvationWindowMs ?? DEFAULT_STARVATION_WINDOW_MS);
@@ -404,6 +467,10 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     for (let index = 0; index < plan.terms.length && remaining > 0; index++) {
       const term = plan.terms[index]!;
       const state = states[term.fetch]!;
+      if (term.fetch === lookingAhead) {
+        lookingAhead = undefined;
+        state.openGate();
+      }
       if (state.done === undefined) {
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
@@ -413,6 +480,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         }
       }
       pump(undefined);
+      if (index === plan.fetches[term.fetch]!.lastTerm) lookAhead();
       const fetchStart = plan.fetches[term.fetch]!.chunks.start;
       let length = 0;
       for (let chunk = term.chunks.start; chunk < term.chunks.end; chunk++) {
@@ -441,6 +509,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
     // Done reading: a range with chunks past the file's end runs out.
     writer.waits(true);
+    for (const state of states) state.openGate();
     // The terms may be written before a range's last bytes arrive: a range that then turns out
     // short, long or ragged still fails the file.
     for (const state of states) {
@@ -450,7 +519,9 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
   } finally {
     stopWaking();
-    writer.waits(true); // a download waiting for the writer would never see the abort
+    // A download waiting for the writer, or at its gate, would never see the abort.
+    writer.waits(true);
+    for (const state of states) state.openGate();
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));
