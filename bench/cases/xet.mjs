@@ -7,10 +7,13 @@
  * runs before anything is timed. A counting relay in front of serve measures the bytes each
  * client received on the wire.
  *
- * Then a third repo (BENCH_XET_LIMITED_MIB, 256) through a CDN that limits each connection
+ * Then a repo (BENCH_XET_LIMITED_MIB, 256) through a CDN that limits each connection
  * (nginx, BENCH_RATE_MIB per connection as in the rate-limited case), serving the xorbs (serve
  * --xet-dir --cdn-url) and the bridge's 302 alike: a Xet range is signed whole, so each is one
- * connection, and how many a client fetches at once decides its speed there.
+ * connection, and how many a client fetches at once decides its speed there. And the same
+ * size from a serve that answers each xorb request BENCH_XET_DELAY_MS (50) late (serve
+ * --xorb-delay-ms), as a CDN far away takes to its first byte: a client that asks for a range
+ * only when it needs it waits that long once per xorb.
  *
  * The contents of the first two are incompressible (the bench's AES stream): every chunk is stored
  * raw, and what Xet saves is repeated chunks within a file. Neither client keeps a chunk cache
@@ -146,9 +149,44 @@ export async function run(context) {
     }
     if (peers.nginx.skip) sections.push(`-- through a rate-limited CDN: skipped: nginx ${peers.nginx.skip}`);
     else sections.push(await throughLimitedCdn(context));
+    sections.push(await withXorbDelay(context));
     return sections.join("\n");
   } finally {
     await relay.close();
+    await hub.close();
+  }
+}
+
+/** One file through Xet (with BENCH_BASELINE rows) and @huggingface/hub, from a serve that answers each xorb request late. */
+async function withXorbDelay({ config, peers, cli, scratch, progress }) {
+  const root = join(scratch, "delayed-hub");
+  const repoId = "bench/xet-delayed";
+  const bytes = Math.round(config.xetLimitedMiB * MiB);
+  progress(`writing a ${config.xetLimitedMiB} MiB file for xorbs answered ${config.xetDelayMs} ms late`);
+  const repo = await writeHubRepo(root, repoId, [{ path: "model.safetensors", size: bytes, seed: "xet-delayed" }]);
+  const delay = ["--xorb-delay-ms", String(Math.round(config.xetDelayMs))];
+  const hub = await startHubServer(cli, root, ["--xet", repoId, ...delay]);
+  try {
+    progress(`serve chunks ${repoId} for Xet (not timed)`);
+    const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
+    if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
+    const [file] = repo.files;
+    const common = { scratch, env: cleanEnv(scratch), hubUrl: hub.url, repoId, expectedFiles: repo.files };
+    const tools = [
+      oursFetch({ ...common, cli, xet: "required" }),
+      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" })),
+      {
+        ...huggingFaceHub({ ...common, mode: "file", path: file.path, expected: file }),
+        skip: peers.huggingFaceHub.skip,
+      },
+    ];
+    progress(`downloading with xorbs answered ${config.xetDelayMs} ms late`);
+    const summaries = await compareTools({ tools, runs: config.runs, scratch });
+    return [
+      `-- xorbs answered ${fixed(config.xetDelayMs, 0)} ms late (a CDN far away), over loopback: ${fixed(bytes / MiB, 0)} MiB in 1 file`,
+      comparisonTable(summaries, { bytes }),
+    ].join("\n");
+  } finally {
     await hub.close();
   }
 }

@@ -45,6 +45,7 @@ export function readConfig() {
     xetModelMiB: positiveNumber("BENCH_XET_MODEL_MIB", 256),
     xetWeightsMiB: positiveNumber("BENCH_XET_WEIGHTS_MIB", 256),
     xetLimitedMiB: positiveNumber("BENCH_XET_LIMITED_MIB", 256),
+    xetDelayMs: positiveNumber("BENCH_XET_DELAY_MS", 50),
     tmp: process.env.BENCH_TMPDIR || tmpdir(),
     baselines: readBaselines(process.env.BENCH_BASELINE),
   };

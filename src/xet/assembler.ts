@@ -21,7 +21,9 @@ import type { XorbFetch } from "./reconstruction.js";
  * and one piece from `fetchRange`. What a range holds in memory is smaller still while the
  * writer is busy: past `leadBytes` its download waits (DEFAULT_LEAD_BYTES), and goes on as soon
  * as the writer waits for any chunk. A busy writer needs no connection, and a waiting one lets
- * every range go on, so ranges of several files sharing connection slots cannot deadlock.
+ * every range go on, so ranges of several files sharing connection slots cannot deadlock. One
+ * range more is asked for ahead of need and holds at its first piece (lookAhead below): the
+ * writer never needs a range behind it while it holds.
  *
  * With a `spill` store, a range that does not fit in memory keeps its chunks there instead (a
  * scratch file), within `spillBudget`, and they are read back when the writer gets to them.

@@ -73,4 +73,45 @@ describe("serve --xet", () => {
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(name).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it("answers each xorb request --xorb-delay-ms late, and nothing else", async () => {
+    const delayMs = 400;
+    await withServe(
+      [root, "--port", "0", "--xet", "acme/flagged", "--xorb-delay-ms", String(delayMs)],
+      async (server) => {
+        const timed = async (url: string, init?: RequestInit) => {
+          const started = performance.now();
+          const response = await fetch(url, init);
+          await response.arrayBuffer();
+          return { response, ms: performance.now() - started };
+        };
+        const head = await timed(`${server.url}/acme/flagged/resolve/main/model.safetensors`, { method: "HEAD" });
+        expect(head.ms).toBeLessThan(delayMs);
+        const tokenUrl = /<([^>]+)>; rel="xet-auth"/.exec(head.response.headers.get("link") ?? "")![1]!;
+        const { accessToken, casUrl } = (await (await fetch(tokenUrl)).json()) as {
+          accessToken: string;
+          casUrl: string;
+        };
+        const hash = head.response.headers.get("x-xet-hash")!;
+        const reconstruction = (await (
+          await fetch(`${casUrl}/v1/reconstructions/${hash}`, { headers: { Authorization: `Bearer ${accessToken}` } })
+        ).json()) as { fetch_info: Record<string, Array<{ url: string; url_range: { start: number; end: number } }>> };
+        const [entry] = Object.values(reconstruction.fetch_info)[0]!;
+        const xorb = await timed(entry!.url, {
+          headers: { Range: `bytes=${entry!.url_range.start}-${entry!.url_range.end}` },
+        });
+        expect(xorb.response.status).toBe(206);
+        expect(xorb.ms).toBeGreaterThanOrEqual(delayMs - 5);
+      },
+    );
+  });
+
+  it("refuses a --xorb-delay-ms that is not a whole number of milliseconds", async () => {
+    await expect(
+      runServe([root, "--port", "0", "--xorb-delay-ms", "0.5"], {
+        stdout: new PassThrough(),
+        stop: new AbortController().signal,
+      }),
+    ).rejects.toThrow(/--xorb-delay-ms must be a non-negative integer, got '0.5'/);
+  });
 });

@@ -11,7 +11,8 @@ import { startHubServer, type HubServer, type HubServerOptions } from "../../ser
 const DEFAULT_PORT = 8080;
 
 const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--gated REPO]... [--private REPO]...
-                            [--xet REPO]... [--xet-dir DIR] [--cdn-url URL | --cdn-host H] [--page-size N]
+                            [--xet REPO]... [--xet-dir DIR] [--xorb-delay-ms N] [--cdn-url URL | --cdn-host H]
+                            [--page-size N]
 
 Serves the Hugging Face repos found in DIR over the part of the Hub API that downloads use,
 so huggingface_hub, transformers, @huggingface/hub and nix-model-repo itself can download
@@ -36,6 +37,8 @@ options:
   --xet-dir DIR     write the xorbs, named by hash, into DIR (kept when the server stops)
                     instead of a temporary folder: for a CDN of your own to serve them at
                     <cdn-url>/xorbs/default/<hash>
+  --xorb-delay-ms N wait N ms before answering each xorb request, as a CDN far away takes
+                    to its first byte (for benchmarks; npm run bench, case 6)
   --cdn-url URL     answer LFS files with a 302 to URL/cdn-lfs/… (a name that reaches this
                     server), as huggingface.co redirects to its CDN
   --cdn-host H      like --cdn-url, but also listen on address H (same port), e.g. 127.0.0.2
@@ -128,6 +131,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     private: { type: "string", multiple: true },
     xet: { type: "string", multiple: true },
     "xet-dir": { type: "string" },
+    "xorb-delay-ms": { type: "string" },
   });
   const [dir, ...extra] = positionals;
   if (dir === undefined || extra.length > 0) {
@@ -135,6 +139,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   }
   const port = integerFlag("port", values.port, DEFAULT_PORT);
   const pageSize = integerFlag("page-size", values["page-size"], 1000);
+  const xorbDelayMs = integerFlag("xorb-delay-ms", values["xorb-delay-ms"], 0);
   if (port > 65535 || pageSize < 1) {
     throw new UserError(
       { what: port > 65535 ? `--port must be at most 65535` : `--page-size must be at least 1` },
@@ -157,6 +162,9 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       private: values.private ?? [],
       xet: { repos: values.xet ?? [], ...(values["xet-dir"] === undefined ? {} : { directory: values["xet-dir"] }) },
       cdn: cdnOption(values),
+      ...(xorbDelayMs > 0 && {
+        faults: (request) => (request.route === "xet-xorb" ? { delayMs: xorbDelayMs } : undefined),
+      }),
       recordRequests: false,
       onWarning: (message) => logger.warn(message),
       // An access log at debug level (NIX_MODEL_REPO_LOG=debug); queries may hold CDN signatures.
