@@ -89,13 +89,7 @@ export async function run(context) {
   try {
     // The first listing of a Xet repo chunks its files: done here, before any timing.
     const preparing = performance.now();
-    for (const repoId of repoIds) {
-      progress(`serve chunks ${repoId} for Xet (not timed)`);
-      const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
-      if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
-      const listing = await answer.json();
-      if (!listing.some((entry) => entry.xetHash)) throw new Error(`serve lists no xetHash for ${repoId}`);
-    }
+    for (const repoId of repoIds) await chunkForXet(hub, repoId, progress);
     const prepareSeconds = (performance.now() - preparing) / 1000;
 
     const env = cleanEnv(scratch);
@@ -157,8 +151,33 @@ export async function run(context) {
   }
 }
 
+/** Lists `repoId` once, so that serve chunks it for Xet before anything is timed. */
+async function chunkForXet(hub, repoId, progress) {
+  progress(`serve chunks ${repoId} for Xet (not timed)`);
+  const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
+  if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
+  const listing = await answer.json();
+  if (!listing.some((entry) => entry.xetHash)) throw new Error(`serve lists no xetHash for ${repoId}`);
+}
+
+/** The one file of `repo`: ours through Xet with BENCH_BASELINE rows, the bridge if asked, @huggingface/hub. */
+function oneFileTools({ config, peers, cli, scratch }, hub, repoId, repo, { bridge }) {
+  const [file] = repo.files;
+  const common = { scratch, env: cleanEnv(scratch), hubUrl: hub.url, repoId, expectedFiles: repo.files };
+  return [
+    oursFetch({ ...common, cli, xet: "required" }),
+    ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" })),
+    ...(bridge ? [oursFetch({ ...common, cli, xet: "off" })] : []),
+    {
+      ...huggingFaceHub({ ...common, mode: "file", path: file.path, expected: file }),
+      skip: peers.huggingFaceHub.skip,
+    },
+  ];
+}
+
 /** One file through Xet (with BENCH_BASELINE rows) and @huggingface/hub, from a serve that answers each xorb request late. */
-async function withXorbDelay({ config, peers, cli, scratch, progress }) {
+async function withXorbDelay(context) {
+  const { config, cli, scratch, progress } = context;
   const root = join(scratch, "delayed-hub");
   const repoId = "bench/xet-delayed";
   const bytes = Math.round(config.xetLimitedMiB * MiB);
@@ -167,19 +186,8 @@ async function withXorbDelay({ config, peers, cli, scratch, progress }) {
   const delay = ["--xorb-delay-ms", String(Math.round(config.xetDelayMs))];
   const hub = await startHubServer(cli, root, ["--xet", repoId, ...delay]);
   try {
-    progress(`serve chunks ${repoId} for Xet (not timed)`);
-    const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
-    if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
-    const [file] = repo.files;
-    const common = { scratch, env: cleanEnv(scratch), hubUrl: hub.url, repoId, expectedFiles: repo.files };
-    const tools = [
-      oursFetch({ ...common, cli, xet: "required" }),
-      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" })),
-      {
-        ...huggingFaceHub({ ...common, mode: "file", path: file.path, expected: file }),
-        skip: peers.huggingFaceHub.skip,
-      },
-    ];
+    await chunkForXet(hub, repoId, progress);
+    const tools = oneFileTools(context, hub, repoId, repo, { bridge: false });
     progress(`downloading with xorbs answered ${config.xetDelayMs} ms late`);
     const summaries = await compareTools({ tools, runs: config.runs, scratch });
     return [
@@ -192,7 +200,8 @@ async function withXorbDelay({ config, peers, cli, scratch, progress }) {
 }
 
 /** One file through Xet, the bridge and @huggingface/hub, every byte from an nginx that limits each connection. */
-async function throughLimitedCdn({ config, peers, cli, scratch, progress }) {
+async function throughLimitedCdn(context) {
+  const { config, cli, scratch, progress } = context;
   const root = join(scratch, "limited-hub");
   const repoId = "bench/xet-limited";
   const bytes = Math.round(config.xetLimitedMiB * MiB);
@@ -212,20 +221,8 @@ async function throughLimitedCdn({ config, peers, cli, scratch, progress }) {
   );
   const hub = await startHubServer(cli, root, ["--xet", repoId, "--xet-dir", xorbs, "--cdn-url", nginx.url]);
   try {
-    progress(`serve chunks ${repoId} for Xet (not timed)`);
-    const answer = await fetch(`${hub.url}/api/models/${repoId}/tree/main?recursive=true`);
-    if (!answer.ok) throw new Error(`serve could not list ${repoId}: HTTP ${answer.status}`);
-    const [file] = repo.files;
-    const common = { scratch, env: cleanEnv(scratch), hubUrl: hub.url, repoId, expectedFiles: repo.files };
-    const tools = [
-      oursFetch({ ...common, cli, xet: "required" }),
-      ...baselineRows(config, (baseline) => oursFetch({ ...common, cli, baseline, xet: "required" })),
-      oursFetch({ ...common, cli, xet: "off" }),
-      {
-        ...huggingFaceHub({ ...common, mode: "file", path: file.path, expected: file }),
-        skip: peers.huggingFaceHub.skip,
-      },
-    ];
+    await chunkForXet(hub, repoId, progress);
+    const tools = oneFileTools(context, hub, repoId, repo, { bridge: true });
     progress("downloading through the rate-limited CDN");
     const summaries = await compareTools({
       tools,
