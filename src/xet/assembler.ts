@@ -167,7 +167,7 @@ class Starvation {
   #windowStart = performance.now();
   #waited = 0;
 
-  constructor(private readonly windowMs: number) {}
+  constructor(readonly windowMs: number) {}
 
   /** Counts a wait of `ms`; true once per window in which waits took more than half of it (a window of 0: every wait). */
   waited(ms: number): boolean {
@@ -181,6 +181,17 @@ class Starvation {
     this.#waited = 0;
     return starved;
   }
+}
+
+/** True once `change` resolves, false if `ms` pass first. */
+function changedWithin(change: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void change.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 class FetchState {
@@ -455,11 +466,19 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         });
         throw new Error(`internal error: chunk ${index} was decoded but not kept`);
       }
-      const waitFrom = performance.now();
       writer.waits(true);
-      await state.nextChange();
+      const changed = state.nextChange();
+      let weighedFrom = performance.now();
+      // A wait longer than a window is weighed while it lasts, not only when it ends: a server
+      // slow to send a range's first byte starves the writer as much as a slow connection.
+      while (starved.windowMs > 0 && !(await changedWithin(changed, starved.windowMs))) {
+        const now = performance.now();
+        if (starved.waited(now - weighedFrom)) pump(undefined, true);
+        weighedFrom = now;
+      }
+      await changed;
       writer.waits(false);
-      if (starved.waited(performance.now() - waitFrom)) pump(undefined, true);
+      if (starved.waited(performance.now() - weighedFrom)) pump(undefined, true);
     }
   };
 
