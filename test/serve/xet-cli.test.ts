@@ -106,12 +106,18 @@ describe("serve --xet", () => {
     );
   });
 
-  it("refuses a --xorb-delay-ms that is not a whole number of milliseconds", async () => {
+  it("refuses a --xorb-delay-ms that is not a whole number of milliseconds, or over a minute", async () => {
     await expect(
       runServe([root, "--port", "0", "--xorb-delay-ms", "0.5"], {
         stdout: new PassThrough(),
         stop: new AbortController().signal,
       }),
     ).rejects.toThrow(/--xorb-delay-ms must be a non-negative integer, got '0.5'/);
+    await expect(
+      runServe([root, "--port", "0", "--xorb-delay-ms", "3000000000"], {
+        stdout: new PassThrough(),
+        stop: new AbortController().signal,
+      }),
+    ).rejects.toThrow(/--xorb-delay-ms must be at most 60000/);
   });
 });

@@ -9,6 +9,8 @@ import { registerSecret } from "../../util/secrets.js";
 import { startHubServer, type HubServer, type HubServerOptions } from "../../serve/index.js";
 
 const DEFAULT_PORT = 8080;
+/** A minute: longer is no CDN's first byte, and node cuts timers past 2^31 ms to 1 ms. */
+const MAX_XORB_DELAY_MS = 60_000;
 
 const usage = `usage: nix-model-repo serve DIR [--port N] [--host H] [--token-file F] [--gated REPO]... [--private REPO]...
                             [--xet REPO]... [--xet-dir DIR] [--xorb-delay-ms N] [--cdn-url URL | --cdn-host H]
@@ -140,6 +142,9 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   const port = integerFlag("port", values.port, DEFAULT_PORT);
   const pageSize = integerFlag("page-size", values["page-size"], 1000);
   const xorbDelayMs = integerFlag("xorb-delay-ms", values["xorb-delay-ms"], 0);
+  if (xorbDelayMs > MAX_XORB_DELAY_MS) {
+    throw new UserError({ what: `--xorb-delay-ms must be at most ${MAX_XORB_DELAY_MS} (a minute)` }, { exitCode: 2 });
+  }
   if (port > 65535 || pageSize < 1) {
     throw new UserError(
       { what: port > 65535 ? `--port must be at most 65535` : `--page-size must be at least 1` },
