@@ -225,10 +225,6 @@ class FetchState {
     this.#gate = { opened, open };
   }
 
-  get gated(): boolean {
-    return this.#gate !== undefined;
-  }
-
   /** Resolves once the gate is open; undefined when it is. */
   get gateOpened(): Promise<void> | undefined {
     return this.#gate?.opened;
@@ -387,6 +383,11 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     });
     state.done = done;
   };
+  /** Starts the next range in memory whether the budget has room or not: the writer needs it, or soon will. */
+  const startNextAnyway = () => {
+    budget.tryReserve(plan.fetches[nextToStart]!.keptBytesBound, true);
+    start(nextToStart++, budget);
+  };
   /**
    * Starts the ranges memory has room for, in order; with `toDisk`, also one that memory has no
    * room for. That is asked only when the writer spends most of its time waiting for bytes
@@ -419,8 +420,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     if (running >= concurrency || controller.signal.aborted) return;
     lookingAhead = nextToStart;
     states[nextToStart]!.closeGate();
-    budget.tryReserve(plan.fetches[nextToStart]!.keptBytesBound, true);
-    start(nextToStart++, budget);
+    startNextAnyway();
   };
   /**
    * The writer starves: the range started ahead goes on now (it is the next one the writer
@@ -439,6 +439,11 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
     state.openGate();
     return true;
+  };
+  /** The writer reads no more: no download may wait for it, at its lead or at its gate. */
+  const letEveryDownloadRun = () => {
+    writer.waits(true);
+    for (const state of states) state.openGate();
   };
   const stopWaking = budget.onRelease(() => pump(undefined));
   const starved = new Starvation(options.starvationWindowMs ?? DEFAULT_STARVATION_WINDOW_MS);
@@ -495,10 +500,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       if (state.done === undefined) {
         // Ranges start in order of first use, so the one this term needs is the next one.
         pump(term.fetch);
-        if (state.done === undefined) {
-          budget.tryReserve(plan.fetches[nextToStart]!.keptBytesBound, true);
-          start(nextToStart++, budget);
-        }
+        if (state.done === undefined) startNextAnyway();
       }
       pump(undefined);
       if (index === plan.fetches[term.fetch]!.lastTerm) lookAhead();
@@ -529,8 +531,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       for (const fetchIndex of releaseAfter.get(index) ?? []) release(fetchIndex);
     }
     // Done reading: a range with chunks past the file's end runs out.
-    writer.waits(true);
-    for (const state of states) state.openGate();
+    letEveryDownloadRun();
     // The terms may be written before a range's last bytes arrive: a range that then turns out
     // short, long or ragged still fails the file.
     for (const state of states) {
@@ -540,9 +541,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     }
   } finally {
     stopWaking();
-    // A download waiting for the writer, or at its gate, would never see the abort.
-    writer.waits(true);
-    for (const state of states) state.openGate();
+    letEveryDownloadRun(); // a download waiting for the writer would never see the abort
     controller.abort();
     options.signal?.removeEventListener("abort", onAbort);
     await Promise.allSettled(states.map((state) => state.done));
