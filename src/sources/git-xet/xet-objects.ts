@@ -2,12 +2,11 @@ import type { HttpClient } from "../../http/client.js";
 import type { FileSource } from "../../transfer/types.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
-import { BufferBudget } from "../../xet/index.js";
 import type { BasicBatch, LfsTransfers } from "../git-lfs/adapter.js";
 import type { DownloadAction } from "../git-lfs/batch.js";
 import { CasClient } from "../xet/cas.js";
 import { readXetAccess, XetTokens, type XetAccess } from "../xet/tokens.js";
-import { XET_BUFFER_BYTES, XET_SPILL_BYTES, xetFileSource, type XetDownloads, type XetMode } from "../xet/xet-file.js";
+import { xetBudgets, xetFileSource, type XetDownloads, type XetMode } from "../xet/xet-file.js";
 
 /**
  * LFS objects the Batch API answered with the `xet` transfer, as Xet files. What a server
@@ -84,8 +83,7 @@ export function xetObjects(options: XetObjectsOptions): Omit<LfsTransfers, "expl
           new XetTokens((signal) => refreshed(options.http, action, batch, signal).then(onCas), access),
         ),
         mode: options.mode,
-        budget: new BufferBudget(XET_BUFFER_BYTES),
-        spillBudget: new BufferBudget(XET_SPILL_BYTES),
+        ...xetBudgets(),
         concurrency: options.http.settings.concurrency,
       };
       const shared = downloads;

@@ -2,11 +2,10 @@ import type { HttpClient } from "../../http/client.js";
 import type { ByteSource, FileSource } from "../../transfer/types.js";
 import { UserError } from "../../errors/user-error.js";
 import { logger } from "../../util/log.js";
-import { BufferBudget } from "../../xet/index.js";
 import { CasClient } from "../xet/cas.js";
 import { chooseXet } from "../xet/mode.js";
 import { XetTokens } from "../xet/tokens.js";
-import { XET_BUFFER_BYTES, XET_SPILL_BYTES, xetFileSource } from "../xet/xet-file.js";
+import { xetBudgets, xetFileSource } from "../xet/xet-file.js";
 import type { XetSetting } from "../../spec/network.js";
 import { type HubRepoRef, type HubTreeFile, xetReadToken } from "./hub-api.js";
 
@@ -68,8 +67,7 @@ export function hubXet(
     http: context.http,
     cas: new CasClient(context.http, new XetTokens((signal) => xetReadToken(context.http, ref, commit, signal))),
     mode,
-    budget: new BufferBudget(XET_BUFFER_BYTES),
-    spillBudget: new BufferBudget(XET_SPILL_BYTES),
+    ...xetBudgets(),
     concurrency: context.http.settings.concurrency,
   };
   return {

@@ -4,7 +4,7 @@ import type { AssembledSource, ByteSource, PieceFetcher } from "../../transfer/t
 import { logger } from "../../util/log.js";
 import {
   assembleFile,
-  type BufferBudget,
+  BufferBudget,
   describeFetch,
   planDownload,
   type Reconstruction,
@@ -63,7 +63,7 @@ const BATCH_BYTES = 4 * 1024 ** 3;
  * they are smaller. With the engine's slab pool (24 MiB) this bounds a Xet fetch's memory
  * whatever the file sizes; ranges beyond it wait on disk (XET_SPILL_BYTES).
  */
-export const XET_BUFFER_BYTES = 64 * 1024 * 1024;
+const XET_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /**
  * Decoded bytes a fetch keeps on disk (in $TMPDIR) for ranges ahead of its writers
@@ -72,7 +72,12 @@ export const XET_BUFFER_BYTES = 64 * 1024 * 1024;
  * without this, the memory budget above lets one such range download at a time. A range kept
  * here is written and read back once through the page cache (docs/sources/xet.md).
  */
-export const XET_SPILL_BYTES = 512 * 1024 * 1024;
+const XET_SPILL_BYTES = 512 * 1024 * 1024;
+
+/** A fetch's two budgets, in memory and on disk, shared by all its Xet files (XetDownloads). */
+export function xetBudgets(): Pick<XetDownloads, "budget" | "spillBudget"> {
+  return { budget: new BufferBudget(XET_BUFFER_BYTES), spillBudget: new BufferBudget(XET_SPILL_BYTES) };
+}
 
 interface Batch {
   /** Inclusive, as a Range header; undefined asks for the whole file. */
