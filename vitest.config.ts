@@ -4,13 +4,13 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   plugins: [
     {
-      // A .wasm import is its bytes, as esbuild's `binary` loader makes it in the bundle
+      // A .wasm import is its base64, as esbuild's `base64` loader makes it in the bundle
       // (scripts/bundle.mjs; src/xet/lz4-wasm-bytes.d.ts).
       name: "wasm-as-bytes",
       enforce: "pre",
       load(id) {
         if (!id.endsWith(".wasm")) return undefined;
-        return `export default new Uint8Array(Buffer.from("${readFileSync(id).toString("base64")}", "base64"));`;
+        return `export default ${JSON.stringify(readFileSync(id).toString("base64"))};`;
       },
     },
   ],

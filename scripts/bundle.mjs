@@ -97,8 +97,9 @@ function bundle(folder, plugins) {
       js: "import { createRequire as __nmrCreateRequire } from 'node:module';\nconst require = __nmrCreateRequire(import.meta.url);",
     },
     legalComments: "none",
-    // lz4_flex's WebAssembly (src/xet/lz4-wasm.ts), inlined: dist/ is all the fetcher ships.
-    loader: { ".wasm": "binary" },
+    // lz4_flex's WebAssembly (src/xet/lz4-wasm.ts), inlined as base64 and decoded on first
+    // use (the `binary` loader decodes as the bundle loads): dist/ is all the fetcher ships.
+    loader: { ".wasm": "base64" },
     plugins,
     logLevel: "warning",
   });

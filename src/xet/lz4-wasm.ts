@@ -1,4 +1,4 @@
-import wasmBytes from "lz4-wasm-nodejs/lz4_wasm_nodejs_bg.wasm";
+import wasmBase64 from "lz4-wasm-nodejs/lz4_wasm_nodejs_bg.wasm";
 
 /**
  * LZ4 blocks decoded by lz4_flex (the Rust LZ4 xet-core itself uses), compiled to WebAssembly by
@@ -7,7 +7,7 @@ import wasmBytes from "lz4-wasm-nodejs/lz4_wasm_nodejs_bg.wasm";
  * round"), and decoding is what a Xet download of weights spends most of its CPU on.
  *
  * The package's own glue reads the .wasm file beside it, which the bundle does not have, so
- * this module instantiates the inlined bytes itself and speaks wasm-bindgen's calling
+ * this module instantiates the inlined module (base64) itself and speaks wasm-bindgen's calling
  * convention for `decompress(input: &[u8]) -> Result<Vec<u8>, JsValue>`: the input is the block
  * with its uncompressed size prepended (u32 LE), which lz4_flex takes as the output's capacity,
  * never writes past, and requires the block to fill exactly. Only blocks: the frame, its
@@ -38,7 +38,8 @@ function instantiate(): Lz4Exports {
     __wbindgen_placeholder__: { __wbindgen_string_new: () => 0 },
   };
   const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-  return new Instance(new Module(wasmBytes), imports).exports as Lz4Exports;
+  // Decoded here, not as the bundle loads: a fetch with no LZ4 block never pays for it.
+  return new Instance(new Module(Buffer.from(wasmBase64, "base64")), imports).exports as Lz4Exports;
 }
 
 /** Decodes `block`, which must decode to exactly `size` bytes, into `output` at `at`; false if it did not. */
