@@ -79,6 +79,54 @@ function replaceModules(name, replacements) {
   };
 }
 
+/**
+ * esbuild plugin rewriting, in every file it writes, each ES import of a built-in module into a
+ * require(), the way the CommonJS dependencies (undici) load theirs. An ES import makes node
+ * build the module's facade, which reads every export, lazy getters too: on Node 22 and later
+ * (nixpkgs' nodejs-slim, which runs every fixed-output derivation, is 24) `import {
+ * STATUS_CODES } from "node:http"` alone loaded node's own undici, http2, tls, zlib and
+ * worker_threads into every fetch, ~0.02 s (docs/bench.md, "Seventh round"). A destructuring
+ * require reads only the names imported. esbuild writes these imports in two shapes, `{ a, b
+ * as c }` and `* as d`; any other fails the build, so that a new one is seen and handled.
+ */
+function builtinsThroughRequire() {
+  const builtinImport = /^import\s+([^;]*?)\s+from\s+"(node:[^"]+)";/gms;
+  const rewrite = (file, clause, specifier) => {
+    const namespace = /^\*\s+as\s+([\w$]+)$/.exec(clause);
+    if (namespace) return `const ${namespace[1]} = require("${specifier}");`;
+    const named = /^\{([^}]*)\}$/.exec(clause);
+    if (!named) throw new Error(`scripts/bundle.mjs: ${file}: cannot rewrite import ${clause} from "${specifier}"`);
+    const bindings = named[1]
+      .split(",")
+      .map((binding) => binding.trim())
+      .filter((binding) => binding !== "")
+      .map((binding) => {
+        const [name, local] = binding.split(/\s+as\s+/);
+        // `default` of a facade is the whole module, which a destructuring would not give.
+        if (name === "default" || !/^[\w$]+$/.test(name) || (local !== undefined && !/^[\w$]+$/.test(local)))
+          throw new Error(`scripts/bundle.mjs: ${file}: cannot rewrite import { ${binding} } from "${specifier}"`);
+        return local === undefined ? name : `${name}: ${local}`;
+      });
+    return `const { ${bindings.join(", ")} } = require("${specifier}");`;
+  };
+  return {
+    name: "builtins-through-require",
+    setup(pluginBuild) {
+      pluginBuild.initialOptions.metafile = true;
+      pluginBuild.onEnd(async (result) => {
+        if (result.errors.length > 0) return;
+        for (const file of Object.keys(result.metafile.outputs)) {
+          const text = await readFile(file, "utf8");
+          await writeFile(
+            file,
+            text.replace(builtinImport, (_, clause, specifier) => rewrite(file, clause, specifier)),
+          );
+        }
+      });
+    },
+  };
+}
+
 /** One bundle of src/cli/main.ts into staging/<folder>/. */
 function bundle(folder, plugins) {
   return build({
@@ -100,7 +148,7 @@ function bundle(folder, plugins) {
     // lz4_flex's WebAssembly (src/xet/lz4-wasm.ts), inlined as base64 and decoded on first
     // use (the `binary` loader decodes as the bundle loads): dist/ is all the fetcher ships.
     loader: { ".wasm": "base64" },
-    plugins,
+    plugins: [builtinsThroughRequire(), ...plugins],
     logLevel: "warning",
   });
 }

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { dirname, join, relative, resolve } from "node:path";
 import { repoRoot } from "../helpers/nix.js";
-import { cliPath, fetchCommand, runCli } from "../helpers/cli.js";
+import { cliNodes, cliPath, fetchCommand, runCli } from "../helpers/cli.js";
 import { writeHubRepo } from "../helpers/hub-fixture.js";
 import { tar } from "../helpers/tar-builder.js";
 import { startHubServer } from "../../src/serve/index.js";
@@ -125,7 +125,7 @@ describe("the bundle (scripts/bundle.mjs)", () => {
    * by its exit. Two runs, because the hook runs on a thread of its own, which loads
    * node:worker_threads and more into the process it watches.
    */
-  async function runRecorded(name: string, spec: Readonly<Record<string, unknown>>) {
+  async function runRecorded(name: string, spec: Readonly<Record<string, unknown>>, node?: string) {
     const record = join(work, `loaded-${name}`);
     const hooks = join(work, `record-hooks-${name}.mjs`);
     await writeFile(
@@ -152,9 +152,9 @@ register(${JSON.stringify(`file://${hooks}`)});`,
 });`,
     );
     const hooked = await fetchCommand(join(work, `${name}-hooked`), spec);
-    const result = await runCli(hooked.args, { nodeArgs: ["--import", register] });
+    const result = await runCli(hooked.args, { nodeArgs: ["--import", register], node });
     const plain = await fetchCommand(join(work, name), spec);
-    const plainResult = await runCli(plain.args, { nodeArgs: ["--require", recordNatives] });
+    const plainResult = await runCli(plain.args, { nodeArgs: ["--require", recordNatives], node });
     expect(plainResult.code, plainResult.stderr).toBe(result.code);
     // Resolved once per import of it: each file once.
     const files = [
@@ -172,49 +172,66 @@ register(${JSON.stringify(`file://${hooks}`)});`,
   }
 
   // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
-  // with a lockfile (docs/bench.md, "Third round" and "Fourth round").
-  it("fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing that only other sources, serve, a failure or a large file need", async () => {
-    const hubRoot = join(work, "hub");
-    await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
-    const hub = await startHubServer({ root: hubRoot });
-    try {
-      const { result, out, files, loaded, natives } = await runRecorded("hub", {
-        name: "tiny",
-        source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url },
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(
-        await readFile(join(out, "snapshots", (await readdir(join(out, "snapshots")))[0]!, "config.json"), "utf8"),
-      ).toBe("{}");
+  // with a lockfile (docs/bench.md, "Third round" and "Fourth round"). On nixpkgs' Node (24),
+  // which runs it in every fixed-output derivation, an ES import of node:http alone loaded
+  // http2, tls, zlib and worker_threads (scripts/bundle.mjs, builtinsThroughRequire).
+  for (const { label, path: node } of cliNodes)
+    it.skipIf(node === undefined)(
+      `fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing that only other sources, serve, a failure or a large file need, on ${label}`,
+      async () => {
+        const tag = `hub-${createHash("sha1").update(node!).digest("hex").slice(0, 8)}`;
+        const hubRoot = join(work, tag);
+        await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
+        const hub = await startHubServer({ root: hubRoot });
+        try {
+          const { result, out, files, loaded, natives } = await runRecorded(
+            tag,
+            { name: "tiny", source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url } },
+            node,
+          );
+          expect(result.code, result.stderr).toBe(0);
+          expect(
+            await readFile(join(out, "snapshots", (await readdir(join(out, "snapshots")))[0]!, "config.json"), "utf8"),
+          ).toBe("{}");
 
-      expect(files).toContain(`file://${cliPath}`);
-      // `fetch` runs from its own bundle (scripts/bundle.mjs): the entry, then dist/fetch/'s
-      // main file, the chunk it shares with the adapters it loads on demand (S3, MLflow,
-      // git), and esbuild's helpers. Every file costs loading; the whole CLI's bundle
-      // loaded 30 for this fetch.
-      const fromBundle = files.filter((url) => url !== `file://${cliPath}`);
-      expect(fromBundle.every((url) => url.startsWith(`file://${join(dirname(cliPath), "fetch")}/`))).toBe(true);
-      expect(fromBundle.length, fromBundle.join("\n")).toBeLessThanOrEqual(3);
-      expect(loaded).toContain("src/sources/huggingface/adapter.ts");
-      expect(loaded).toContain("node_modules/undici/lib/api/api-request.js");
-      expect(loaded).not.toContain("node_modules/@aws-sdk/");
-      expect(loaded).not.toContain("src/scan/");
-      expect(loaded).not.toContain("src/serve/");
-      // Only `serve` computes Xet hashes: src/xet/hash.ts compiles BLAKE3's WebAssembly as it loads.
-      expect(loaded).not.toContain("node_modules/hash-wasm/");
-      // Only archive sources unpack (the test below shows these are loaded then).
-      for (const archiveReader of ["node_modules/tar-stream/", "node_modules/streamx/"])
-        expect(loaded).not.toContain(archiveReader);
+          expect(files).toContain(`file://${cliPath}`);
+          // `fetch` runs from its own bundle (scripts/bundle.mjs): the entry, then dist/fetch/'s
+          // main file, the chunk it shares with the adapters it loads on demand (S3, MLflow,
+          // git), and esbuild's helpers. Every file costs loading; the whole CLI's bundle
+          // loaded 30 for this fetch.
+          const fromBundle = files.filter((url) => url !== `file://${cliPath}`);
+          expect(fromBundle.every((url) => url.startsWith(`file://${join(dirname(cliPath), "fetch")}/`))).toBe(true);
+          expect(fromBundle.length, fromBundle.join("\n")).toBeLessThanOrEqual(3);
+          expect(loaded).toContain("src/sources/huggingface/adapter.ts");
+          expect(loaded).toContain("node_modules/undici/lib/api/api-request.js");
+          expect(loaded).not.toContain("node_modules/@aws-sdk/");
+          expect(loaded).not.toContain("src/scan/");
+          expect(loaded).not.toContain("src/serve/");
+          // Only `serve` computes Xet hashes: src/xet/hash.ts compiles BLAKE3's WebAssembly as it loads.
+          expect(loaded).not.toContain("node_modules/hash-wasm/");
+          // Only archive sources unpack (the test below shows these are loaded then).
+          for (const archiveReader of ["node_modules/tar-stream/", "node_modules/streamx/"])
+            expect(loaded).not.toContain(archiveReader);
 
-      expect(natives).toContain("http"); // the list is there: undici's HTTP/1 client loads it
-      // http2 and tls: HTTPS or HTTP/2 only; child_process: a notify hook or git; zlib: a
-      // compressed body or an archive; worker_threads: a hashing thread (large files, > 2 cores).
-      for (const unneeded of ["http2", "tls", "child_process", "zlib", "worker_threads"])
-        expect(natives, unneeded).not.toContain(unneeded);
-    } finally {
-      await hub.close();
-    }
-  }, 60_000);
+          expect(natives).toContain("http"); // the list is there: undici's HTTP/1 client loads it
+          // http2 and tls: HTTPS or HTTP/2 only; child_process: a notify hook or git; zlib: a
+          // compressed body or an archive; worker_threads: a hashing thread (large files, > 2 cores).
+          // internal/deps/undici/undici: node's own fetch(), not the undici bundled here.
+          for (const unneeded of [
+            "http2",
+            "tls",
+            "child_process",
+            "zlib",
+            "worker_threads",
+            "internal/deps/undici/undici",
+          ])
+            expect(natives, unneeded).not.toContain(unneeded);
+        } finally {
+          await hub.close();
+        }
+      },
+      60_000,
+    );
 
   it("unpacks a tar.gz from a url source with the archive reader and node:zlib loaded on demand", async () => {
     const archive = gzipSync(await tar([{ name: "weights/config.json", content: '{"unpacked":true}' }]));
