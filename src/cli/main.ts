@@ -50,12 +50,18 @@ async function main(argv: readonly string[]): Promise<number> {
 //   TurboFan on a background thread, and node waits for that job before it exits: ~0.13 s
 //   of CPU and of wall time at the end of every fetch, for a parser that spends O(1) per
 //   body chunk. Baseline (Liftoff) code is plenty; undici compiles it at the first connection.
+//   V8 derives the tiering flags from --liftoff-only only when it starts (flag-definitions.h:
+//   NEG_IMPLICATION to wasm_tier_up and wasm_dynamic_tiering), and since Node 22 not when it
+//   is set here: on Node 24, nixpkgs' nodejs-slim, every fetch still waited ~0.05 s for
+//   TurboFan at its exit (docs/bench.md, "Seventh round"). So they are set too.
 // - Incremental marking starts a full collection whenever the old generation's headroom
 //   is below the young generation's size. With a heap of ~10 MB that is always: a 1 GiB
 //   download ran ~50 back-to-back full collections (~1 s of CPU on other cores) to free
 //   ~2 MB each. Without it, V8 collects the old generation when it is full: 0-1 times per
 //   GiB, each a pause of a few milliseconds on a heap this small.
 setFlagsFromString("--liftoff-only");
+setFlagsFromString("--no-wasm-tier-up");
+setFlagsFromString("--no-wasm-dynamic-tiering");
 setFlagsFromString("--no-incremental-marking");
 
 main(process.argv.slice(2)).then(

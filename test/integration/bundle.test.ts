@@ -233,6 +233,36 @@ register(${JSON.stringify(`file://${hooks}`)});`,
       60_000,
     );
 
+  // V8 recompiles hot WebAssembly with TurboFan on a background thread, and node waits for
+  // that job at exit: 0.11-0.17 s at the end of a tiny fetch for undici's HTTP parser, unless
+  // src/cli/main.ts's V8 flags keep every function on Liftoff (on Node 24 only with the flags
+  // --liftoff-only implies when given at start-up; docs/bench.md, "Seventh round").
+  for (const { label, path: node } of cliNodes)
+    it.skipIf(node === undefined)(
+      `compiles undici's HTTP parser with Liftoff only, never TurboFan, on ${label}`,
+      async () => {
+        const tag = `liftoff-${createHash("sha1").update(node!).digest("hex").slice(0, 8)}`;
+        const hubRoot = join(work, tag);
+        await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
+        const hub = await startHubServer({ root: hubRoot });
+        try {
+          const fetch = await fetchCommand(join(work, tag), {
+            name: "tiny",
+            source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url },
+          });
+          const result = await runCli([...fetch.args, "-q"], { nodeArgs: ["--trace-wasm-compilation-times"], node });
+          expect(result.code, result.stderr).toBe(0);
+          // V8 prints a line per compiled function: "Compiled function … using Liftoff, took …".
+          const compiled = result.stdout.split("\n").filter((line) => line.startsWith("Compiled function"));
+          expect(compiled.filter((line) => line.includes("using Liftoff")).length).toBeGreaterThan(0);
+          expect(compiled.filter((line) => !line.includes("using Liftoff"))).toEqual([]);
+        } finally {
+          await hub.close();
+        }
+      },
+      60_000,
+    );
+
   it("unpacks a tar.gz from a url source with the archive reader and node:zlib loaded on demand", async () => {
     const archive = gzipSync(await tar([{ name: "weights/config.json", content: '{"unpacked":true}' }]));
     const hubRoot = join(work, "hub-archive");
