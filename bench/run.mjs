@@ -9,7 +9,8 @@
  * tests: nothing here passes or fails on speed, but a tool that downloads wrong bytes, or
  * a NAR hash that disagrees with Nix's, makes the run exit non-zero.
  */
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -50,7 +51,23 @@ function section(number, title, text) {
   process.stdout.write(`\n== ${number}. ${title}\n${text}\n`);
 }
 
+/**
+ * BENCH_NODE: the whole run under another node binary, so that ours, the floors and the Node
+ * peers alike run on it. Every fixed-output derivation runs the fetcher on nixpkgs'
+ * nodejs-slim (Node 24), not on the Node that builds and tests it here (docs/bench.md,
+ * "Seventh round"). The bench starts itself again under it; null when it runs under it already.
+ */
+function runUnderBenchNode() {
+  const wanted = process.env.BENCH_NODE;
+  if (!wanted || realpathSync(wanted) === realpathSync(process.execPath)) return null;
+  const run = spawnSync(wanted, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  if (run.error) throw new Error(`BENCH_NODE=${wanted}: ${run.error.message}`);
+  return run.status ?? 1;
+}
+
 async function main() {
+  const underBenchNode = runUnderBenchNode();
+  if (underBenchNode !== null) return underBenchNode;
   installCleanupHandlers();
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm run bench does) first`);
   const config = readConfig();
