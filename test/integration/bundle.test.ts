@@ -171,6 +171,27 @@ register(${JSON.stringify(`file://${hooks}`)});`,
     return { result, out: plain.out, files, loaded: texts.join("\n"), natives };
   }
 
+  /**
+   * A Hub serving acme/tiny (one config.json) from a folder of its own, named after `prefix`
+   * and the node binary; `use` gets the folder's name (a tag for files the run writes) and
+   * the tiny repo's spec.
+   */
+  async function withTinyHub(
+    prefix: string,
+    node: string,
+    use: (tag: string, spec: Record<string, unknown>) => Promise<void>,
+  ) {
+    const tag = `${prefix}-${createHash("sha1").update(node).digest("hex").slice(0, 8)}`;
+    const root = join(work, tag);
+    await writeHubRepo(root, { repoId: "acme/tiny", files: { "config.json": "{}" } });
+    const hub = await startHubServer({ root });
+    try {
+      await use(tag, { name: "tiny", source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url } });
+    } finally {
+      await hub.close();
+    }
+  }
+
   // What a fetch from the Hub loads is the fixed cost every fetch pays, once per file
   // with a lockfile (docs/bench.md, "Third round" and "Fourth round"). On nixpkgs' Node (24),
   // which runs it in every fixed-output derivation, an ES import of node:http alone loaded
@@ -178,17 +199,9 @@ register(${JSON.stringify(`file://${hooks}`)});`,
   for (const { label, path: node } of cliNodes)
     it.skipIf(node === undefined)(
       `fetches from a Hub over plain HTTP from three files of the fetch bundle, loading nothing that only other sources, serve, a failure or a large file need, on ${label}`,
-      async () => {
-        const tag = `hub-${createHash("sha1").update(node!).digest("hex").slice(0, 8)}`;
-        const hubRoot = join(work, tag);
-        await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
-        const hub = await startHubServer({ root: hubRoot });
-        try {
-          const { result, out, files, loaded, natives } = await runRecorded(
-            tag,
-            { name: "tiny", source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url } },
-            node,
-          );
+      () =>
+        withTinyHub("hub", node!, async (tag, spec) => {
+          const { result, out, files, loaded, natives } = await runRecorded(tag, spec, node);
           expect(result.code, result.stderr).toBe(0);
           expect(
             await readFile(join(out, "snapshots", (await readdir(join(out, "snapshots")))[0]!, "config.json"), "utf8"),
@@ -226,10 +239,7 @@ register(${JSON.stringify(`file://${hooks}`)});`,
             "internal/deps/undici/undici",
           ])
             expect(natives, unneeded).not.toContain(unneeded);
-        } finally {
-          await hub.close();
-        }
-      },
+        }),
       60_000,
     );
 
@@ -240,26 +250,16 @@ register(${JSON.stringify(`file://${hooks}`)});`,
   for (const { label, path: node } of cliNodes)
     it.skipIf(node === undefined)(
       `compiles undici's HTTP parser with Liftoff only, never TurboFan, on ${label}`,
-      async () => {
-        const tag = `liftoff-${createHash("sha1").update(node!).digest("hex").slice(0, 8)}`;
-        const hubRoot = join(work, tag);
-        await writeHubRepo(hubRoot, { repoId: "acme/tiny", files: { "config.json": "{}" } });
-        const hub = await startHubServer({ root: hubRoot });
-        try {
-          const fetch = await fetchCommand(join(work, tag), {
-            name: "tiny",
-            source: { type: "huggingface", repo: "acme/tiny", endpoint: hub.url },
-          });
+      () =>
+        withTinyHub("liftoff", node!, async (tag, spec) => {
+          const fetch = await fetchCommand(join(work, tag), spec);
           const result = await runCli([...fetch.args, "-q"], { nodeArgs: ["--trace-wasm-compilation-times"], node });
           expect(result.code, result.stderr).toBe(0);
           // V8 prints a line per compiled function: "Compiled function … using Liftoff, took …".
           const compiled = result.stdout.split("\n").filter((line) => line.startsWith("Compiled function"));
           expect(compiled.filter((line) => line.includes("using Liftoff")).length).toBeGreaterThan(0);
           expect(compiled.filter((line) => !line.includes("using Liftoff"))).toEqual([]);
-        } finally {
-          await hub.close();
-        }
-      },
+        }),
       60_000,
     );
 
