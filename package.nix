@@ -17,6 +17,14 @@
 }:
 let
   packageJson = lib.importJSON ./package.json;
+  # Options for node itself, given on its command line by the wrapper: V8 sizes the young
+  # generation when it starts, so src/cli/main.ts cannot set this as it sets its other V8
+  # flags. A download leaves every socket read behind as a 64 KiB buffer, freed only when
+  # the young generation is collected; with a semi-space of 1 MiB that is after every MiB of
+  # JavaScript allocation, and peak RSS for 1 GiB was 119 instead of 152 MiB on Node 24, at
+  # the same speed (docs/bench.md, "Seventh round"). In package.json so that the bench and
+  # the tests' stand-in fetcher run with the same options.
+  nodeOptions = packageJson.config.nodeOptions;
 in
 buildNpmPackage {
   pname = "nix-model-repo";
@@ -55,7 +63,7 @@ buildNpmPackage {
     mkdir -p $out/lib/nix-model-repo
     cp -r dist/. $out/lib/nix-model-repo/
     makeWrapper ${lib.getExe nodejs-slim} $out/bin/nix-model-repo \
-      --add-flags $out/lib/nix-model-repo/nix-model-repo.mjs
+      --add-flags "${nodeOptions} $out/lib/nix-model-repo/nix-model-repo.mjs"
     runHook postInstall
   '';
 

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { measure, median } from "./lib/measure.mjs";
+import { oursCommand } from "./lib/ours-command.mjs";
 
 export const title = "`list` on a store of 2,000 paths, every one kept by a GC root";
 
@@ -95,12 +96,11 @@ export async function bench({ cli, scratch, runs, progress }) {
   const small = makeStore(scratch, "store-200", 200);
 
   const tools = [
-    { name: "nix-model-repo list --json", store: big, command: process.execPath, args: [cli, "list", "--json"] },
+    { name: "nix-model-repo list --json", store: big, ...oursCommand(cli, ["list", "--json"]) },
     {
       name: "nix-model-repo list --json, 200 paths",
       store: small,
-      command: process.execPath,
-      args: [cli, "list", "--json"],
+      ...oursCommand(cli, ["list", "--json"]),
     },
     { name: "find + nix-store -q --roots/--size per model", store: big, command: "bash", args: ["-c", WALK_AND_ASK] },
     {
@@ -110,7 +110,7 @@ export async function bench({ cli, scratch, runs, progress }) {
       args: [big.storeDir, "-mindepth", "2", "-maxdepth", "2", "-name", ".nix-model-repo-meta.json"],
     },
     { name: "floor: nix-store --gc --print-roots", store: big, command: "nix-store", args: ["--gc", "--print-roots"] },
-    { name: "floor: nix-model-repo --help", store: big, command: process.execPath, args: [cli, "--help"] },
+    { name: "floor: nix-model-repo --help", store: big, ...oursCommand(cli, ["--help"]) },
   ];
   const times = new Map(tools.map((tool) => [tool.name, []]));
   for (let run = 0; run < runs; run++) {

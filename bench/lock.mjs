@@ -25,6 +25,7 @@ import { measure, median } from "./lib/measure.mjs";
 import { startHubServer } from "./lib/servers.mjs";
 import { fixed, MiB } from "./lib/table.mjs";
 import { cleanEnv } from "./lib/tools.mjs";
+import { oursCommand } from "./lib/ours-command.mjs";
 
 export const title = "lockfile: update of one small file, and the fixed cost of a per-file fetch";
 
@@ -116,7 +117,7 @@ async function updateCase({ cli, scratch, runs, progress }) {
   try {
     progress("lock: add (untimed)");
     const added = await measure(
-      { command: process.execPath, args: [cli, "add", "sharded", "hf:bench/sharded", "--lock", lock, "--json"], env },
+      { ...oursCommand(cli, ["add", "sharded", "hf:bench/sharded", "--lock", lock, "--json"]), env },
       scratch,
     );
     if (added.code !== 0) throw new Error(`add failed: ${added.stderrTail}`);
@@ -132,10 +133,7 @@ async function updateCase({ cli, scratch, runs, progress }) {
       proxy.take();
 
       progress(`lock: update, run ${index} of ${runs}`);
-      const update = await measure(
-        { command: process.execPath, args: [cli, "update", "--lock", lock, "--json"], env },
-        scratch,
-      );
+      const update = await measure({ ...oursCommand(cli, ["update", "--lock", lock, "--json"]), env }, scratch);
       if (update.code !== 0) throw new Error(`update failed: ${update.stderrTail}`);
       ours.ms.push(update.ms);
       ours.rssKiB.push(update.rssKiB);
@@ -144,7 +142,7 @@ async function updateCase({ cli, scratch, runs, progress }) {
 
       progress(`lock: prefetch (fetchModel's re-fetch), run ${index} of ${runs}`);
       const prefetch = await measure(
-        { command: process.execPath, args: [cli, "prefetch", "hf:bench/sharded", "--name", "sharded", "--json"], env },
+        { ...oursCommand(cli, ["prefetch", "hf:bench/sharded", "--name", "sharded", "--json"]), env },
         scratch,
       );
       if (prefetch.code !== 0) throw new Error(`prefetch failed: ${prefetch.stderrTail}`);
@@ -184,9 +182,8 @@ async function tinyLock({ cli, scratch, hubUrl, name, largeFrom }) {
   const lock = join(scratch, `${name}.lock.json`);
   const result = await measure(
     {
-      command: process.execPath,
       // Without nix-store on PATH nothing is added: the Nix build must fetch every file.
-      args: [cli, "add", name, `hf:bench/${name}`, "--lock", lock, "--large-from", largeFrom],
+      ...oursCommand(cli, ["add", name, `hf:bench/${name}`, "--lock", lock, "--large-from", largeFrom]),
       env: { ...cleanEnv(scratch), PATH: "/nonexistent", HF_ENDPOINT: hubUrl, NIX_MODEL_REPO_PROGRESS: "none" },
     },
     scratch,
@@ -233,17 +230,13 @@ async function fixedCostCase({ cli, scratch, runs, progress }) {
       progress(`per-file fetch outside Nix, run ${index + 1} of ${runs * 2}`);
       const out = join(scratch, `one-${index}`);
       const perFile = await measure(
-        { command: process.execPath, args: [cli, "fetch", "--spec", join(scratch, "select.json"), "--out", out], env },
+        { ...oursCommand(cli, ["fetch", "--spec", join(scratch, "select.json"), "--out", out]), env },
         scratch,
       );
       if (perFile.code !== 0) throw new Error(`per-file fetch failed: ${perFile.stderrTail}`);
       timings.select.push(perFile.ms);
       const whole = await measure(
-        {
-          command: process.execPath,
-          args: [cli, "fetch", "--spec", join(scratch, "whole.json"), "--out", `${out}-whole`],
-          env,
-        },
+        { ...oursCommand(cli, ["fetch", "--spec", join(scratch, "whole.json"), "--out", `${out}-whole`]), env },
         scratch,
       );
       timings.whole.push(whole.ms);

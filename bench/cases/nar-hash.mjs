@@ -14,6 +14,7 @@ import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { deterministicChunks } from "../lib/fixture.mjs";
 import { MiB } from "../lib/table.mjs";
 import { baselineRows } from "../lib/tools.mjs";
+import { oursCommand } from "../lib/ours-command.mjs";
 
 export const title = "NAR hash of the case-1 output";
 
@@ -43,11 +44,11 @@ export async function run(context) {
     {
       name: "nix-model-repo hash --base32",
       ours: true,
-      prepare: () => ({ command: process.execPath, args: [cli, "hash", "--base32", input.dir] }),
+      prepare: () => oursCommand(cli, ["hash", "--base32", input.dir]),
     },
     ...baselineRows(config, (baseline) => ({
       name: `nix-model-repo hash --base32 at ${baseline.label}`,
-      prepare: () => ({ command: process.execPath, args: [baseline.cli, "hash", "--base32", input.dir] }),
+      prepare: () => oursCommand(baseline.cli, ["hash", "--base32", input.dir]),
     })),
     {
       name: "nix-hash --type sha256 --base32",

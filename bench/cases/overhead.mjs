@@ -22,6 +22,7 @@ import {
   oursFetchLocked,
   resolveUrl,
 } from "../lib/tools.mjs";
+import { oursCommand } from "../lib/ours-command.mjs";
 
 export const title = "fixed cost of a tiny fetch (one 200-byte file)";
 
@@ -49,7 +50,7 @@ export async function run(context) {
       {
         name: "floor: nix-model-repo --help",
         floor: true,
-        prepare: () => ({ command: process.execPath, args: [cli, "--help"] }),
+        prepare: () => oursCommand(cli, ["--help"]),
       },
     ];
     progress("fetching");

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { oursCommand } from "./ours-command.mjs";
 
 const HF_HUB_CLIENT = fileURLToPath(new URL("../clients/hf-hub.mjs", import.meta.url));
 
@@ -86,11 +87,7 @@ export function oursFetch({ cli, hubUrl, repoId, scratch, env, expectedFiles, co
     async prepare(run) {
       const network = concurrency || xet ? { ...(concurrency && { concurrency }), ...(xet && { xet }) } : undefined;
       await writeFile(spec, hubSpecJson(hubUrl, repoId, network && { network }));
-      return {
-        command: process.execPath,
-        args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
-        env,
-      };
+      return { ...oursCommand(baseline?.cli ?? cli, ["fetch", "--spec", spec, "--out", out(run)]), env };
     },
     // The fetcher checks sizes and digests itself; make sure every file is there.
     verify: (_result, run) => wrongBlob(join(out(run), "blobs"), expectedFiles),
@@ -116,11 +113,7 @@ export function oursFetchLocked({ cli, hubUrl, repoId, commit, file, scratch, en
     async prepare(run) {
       const files = [{ path: file.path, size: file.size, sha256: file.sha256 }];
       await writeFile(spec, hubSpecJson(hubUrl, repoId, { select: { output: "file", resolved: { commit }, files } }));
-      return {
-        command: process.execPath,
-        args: [baseline?.cli ?? cli, "fetch", "--spec", spec, "--out", out(run)],
-        env,
-      };
+      return { ...oursCommand(baseline?.cli ?? cli, ["fetch", "--spec", spec, "--out", out(run)]), env };
     },
     // The fetcher checks the sha256 itself; the size says the file is there.
     verify: async (_result, run) => ((await sizeOf(out(run))) === file.size ? undefined : "wrong size"),

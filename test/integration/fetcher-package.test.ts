@@ -10,7 +10,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nixAvailable, nixBuild, nixEval, repoRoot, nixStderrWithoutBusyRetries } from "../helpers/nix.js";
 
-const packageJson = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { version: string };
+const packageJson = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
+  version: string;
+  config: { nodeOptions: string };
+};
 
 describe.skipIf(!nixAvailable)("package.nix (stand-in nixpkgs, where nodejs_20 is insecure)", () => {
   const callPackage = `let pkgs = import ${repoRoot}/test/nix/pkgs.nix { }; in pkgs.callPackage ${repoRoot}/package.nix { }`;
@@ -42,6 +45,10 @@ describe.skipIf(!nixAvailable)("package.nix (stand-in nixpkgs, where nodejs_20 i
     expect(execFileSync(join(out, "bin", "nix-model-repo"), ["hash", "--base32", lib]).toString()).toBe(
       execFileSync("nix-hash", ["--type", "sha256", "--base32", lib]).toString(),
     );
+    // node's own options (a young generation V8 sizes only at start-up) are on its command
+    // line, before the entry, as makeWrapper's --add-flags puts them.
+    const wrapper = await readFile(join(out, "bin", "nix-model-repo"), "utf8");
+    expect(wrapper).toContain(`${packageJson.config.nodeOptions} ${join(lib, "nix-model-repo.mjs")}`);
     const closure = execFileSync("nix-store", ["--query", "--requisites", out]).toString().trim().split("\n");
     const names = closure.map((path) => path.replace(/^\/nix\/store\/[a-z0-9]{32}-/, ""));
     expect(names).toContain("nodejs-slim-24-host");

@@ -374,13 +374,15 @@ let
       [ "$issues" -eq 0 ] || exit 1
     '';
 
-    # The fetcher from this checkout's bundle (`npm run build`), run by the host's node:
-    # what the tests build models with (quicker to rebuild than package.nix's package).
+    # The fetcher from this checkout's bundle (`npm run build`), run by the host's node with
+    # the options package.nix's wrapper gives it (package.json's config.nodeOptions): what
+    # the tests build models with (quicker to rebuild than package.nix's package).
     nix-model-repo-dev = runCommand "nix-model-repo-dev" {
       bundle = builtins.path { path = repoRoot + "/dist"; name = "nix-model-repo-dist"; };
+      nodeOptions = (builtins.fromJSON (builtins.readFile (repoRoot + "/package.json"))).config.nodeOptions;
     } ''
       mkdir -p $out/bin
-      printf '#!/bin/sh\nexec /usr/bin/node %s "$@"\n' "$bundle/nix-model-repo.mjs" > $out/bin/nix-model-repo
+      printf '#!/bin/sh\nexec /usr/bin/node %s %s "$@"\n' "$nodeOptions" "$bundle/nix-model-repo.mjs" > $out/bin/nix-model-repo
       chmod +x $out/bin/nix-model-repo
     '';
   };
