@@ -245,9 +245,10 @@ register(${JSON.stringify(`file://${hooks}`)});`,
     );
 
   // V8 recompiles hot WebAssembly with TurboFan on a background thread, and node waits for
-  // that job at exit: 0.11-0.17 s at the end of a tiny fetch for undici's HTTP parser, unless
-  // src/cli/main.ts's V8 flags keep every function on Liftoff (on Node 24 only with the flags
-  // --liftoff-only implies when given at start-up; docs/bench.md, "Seventh round").
+  // that job at exit: 0.11-0.17 s of compiling for the main function of undici's HTTP parser
+  // in a tiny fetch, unless src/cli/main.ts's V8 flags keep every function on Liftoff (on
+  // Node 24 only with the flags --liftoff-only implies when given at start-up; docs/bench.md,
+  // "Seventh round").
   for (const { label, path: node } of cliNodes)
     it.skipIf(node === undefined)(
       `compiles undici's HTTP parser with Liftoff only, never TurboFan, on ${label}`,
