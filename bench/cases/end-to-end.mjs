@@ -50,6 +50,15 @@ function outPathsOf(expressionFile) {
 }
 
 /**
+ * The stand-in pkgs of the checkout at `root`, its fetcher run by the node this bench runs
+ * under (BENCH_NODE's: nixpkgs' is 24) where that checkout's pkgs.nix takes `fetcherNode`;
+ * an older one runs it on its own choice, /usr/bin/node.
+ */
+function standInPkgs(root) {
+  return `let standIn = import ${root}/test/nix/pkgs.nix; in standIn (builtins.intersectAttrs (builtins.functionArgs standIn) { fetcherNode = ${nixString(process.execPath)}; })`;
+}
+
+/**
  * `nix-build` of fetchModel's fixed-output derivation (`.raw`) with the bundle and stand-in
  * pkgs of the checkout at `root`; the hash it declares comes from that checkout's own
  * prefetch (which also proves it: the build fails on any other). The fetcher package is
@@ -64,7 +73,7 @@ async function fetchModelBuild({ root, cli, dir, name, repoId, hub, env, progres
   await writeFile(
     expressionFile,
     `let
-  pkgs = import ${root}/test/nix/pkgs.nix { };
+  pkgs = ${standInPkgs(root)};
   nmr = import ${root}/lib { inherit pkgs; fetcher = pkgs.nix-model-repo-dev; };
 in
 (nmr.fetchModel {
@@ -80,7 +89,7 @@ in
     "substituters",
     "",
     "--expr",
-    `(import ${root}/test/nix/pkgs.nix { }).nix-model-repo-dev`,
+    `(${standInPkgs(root)}).nix-model-repo-dev`,
   ]);
   const outPaths = outPathsOf(expressionFile);
   await deleteStorePaths(outPaths);

@@ -9,7 +9,10 @@
 # refuses to evaluate), builds see only the tools they declare, runtimeShell is a store
 # path, nodejs_20 is marked insecure. test/nix/README.md lists every attribute, the real
 # file it imitates and what it leaves out.
-{ system ? builtins.currentSystem, config ? { } }:
+#
+# `fetcherNode`: the node binary nix-model-repo-dev runs the bundle on (this machine's
+# unless given; the bench's end-to-end case passes the one it runs under, BENCH_NODE).
+{ system ? builtins.currentSystem, config ? { }, fetcherNode ? "/usr/bin/node" }:
 let
   inherit (builtins) attrNames concatStringsSep elem filter head isFunction length map removeAttrs;
 
@@ -374,15 +377,16 @@ let
       [ "$issues" -eq 0 ] || exit 1
     '';
 
-    # The fetcher from this checkout's bundle (`npm run build`), run by the host's node with
+    # The fetcher from this checkout's bundle (`npm run build`), run by `fetcherNode` with
     # the options package.nix's wrapper gives it (package.json's config.nodeOptions): what
     # the tests build models with (quicker to rebuild than package.nix's package).
     nix-model-repo-dev = runCommand "nix-model-repo-dev" {
       bundle = builtins.path { path = repoRoot + "/dist"; name = "nix-model-repo-dist"; };
       nodeOptions = (builtins.fromJSON (builtins.readFile (repoRoot + "/package.json"))).config.nodeOptions;
+      inherit fetcherNode;
     } ''
       mkdir -p $out/bin
-      printf '#!/bin/sh\nexec /usr/bin/node %s %s "$@"\n' "$nodeOptions" "$bundle/nix-model-repo.mjs" > $out/bin/nix-model-repo
+      printf '#!/bin/sh\nexec %s %s %s "$@"\n' "$fetcherNode" "$nodeOptions" "$bundle/nix-model-repo.mjs" > $out/bin/nix-model-repo
       chmod +x $out/bin/nix-model-repo
     '';
   };
