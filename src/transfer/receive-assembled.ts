@@ -50,8 +50,9 @@ async function receive(job: FileJob<AssembledSource>): Promise<Received> {
 /** The engine's PieceFetcher for one file's pieces. */
 function pieceFetcher(job: FileJob<AssembledSource>): PieceFetcher {
   const { bandwidth, limit } = job.context;
-  return (source, range, receive, signal) =>
+  return (source, range, receive, signal, onSlot) =>
     limit(async () => {
+      onSlot?.();
       let position = range.start;
       let attemptStart = position;
       let connection: Connection | undefined;

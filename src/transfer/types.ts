@@ -66,13 +66,15 @@ export interface ByteSource {
  * slot, retries with resume after a cut, the bandwidth cap — handing each piece to `receive`
  * in order, every byte once. Resolves when the range has arrived. A promise `receive` returns
  * is awaited before the next read (back-pressure); an error it throws ends the download at
- * once, without a retry.
+ * once, without a retry. `onSlot` is called once the piece has its connection slot, which it
+ * keeps until it has arrived or failed, across its retries.
  */
 export type PieceFetcher = (
   source: ByteSource,
   range: { readonly start: number; readonly end: number },
   receive: (bytes: Uint8Array) => void | Promise<void>,
   signal: AbortSignal,
+  onSlot?: () => void,
 ) => Promise<void>;
 
 /**

@@ -1,3 +1,4 @@
+import { ChunkPool } from "./chunk-pool.js";
 import { ChunkStreamDecoder } from "./chunk-stream.js";
 import { XetFormatError } from "./errors.js";
 import type { DownloadPlan, PlannedFetch } from "./planner.js";
@@ -20,8 +21,10 @@ import type { XorbFetch } from "./reconstruction.js";
  * xorb's 64 MiB of data (planner.ts) — plus, per range in flight, one partial chunk (≤ 264 KiB)
  * and one piece from `fetchRange`. What a range holds in memory is smaller still while the
  * writer is busy: past `leadBytes` its download waits (DEFAULT_LEAD_BYTES), and goes on as soon
- * as the writer waits for any chunk. A busy writer needs no connection, and a waiting one lets
- * every range go on, so ranges of several files sharing connection slots cannot deadlock. One
+ * as the writer waits for one of its chunks, or for a range that has no connection yet (one
+ * waiting for a slot). A busy writer needs no connection, and a waiting one lets every range go
+ * on that could stand between it and its bytes, so ranges of several files sharing connection
+ * slots cannot deadlock. One
  * range more is asked for ahead of need and holds at its first piece (lookAhead below): the
  * writer never needs a range behind it while it holds.
  *
@@ -31,15 +34,23 @@ import type { XorbFetch } from "./reconstruction.js";
  * downloads one range at a time: on a link that limits each connection, one connection's speed.
  *
  * The yielded arrays may be views of chunks a later term reads again, or of a buffer a spilled
- * range reads the next chunk into: treat them as read-only, and done with when asking for the
- * next one (AssembledSource's contract, src/transfer/types.ts).
+ * range reads the next chunk into, or of one the pool lends the next decoded chunk: treat them
+ * as read-only, and done with when asking for the next one (AssembledSource's contract,
+ * src/transfer/types.ts). A decoded chunk goes back to the pool when the writer asks for what
+ * follows its last term's read, when its range is released unread, or once it is on disk.
  */
 
-/** `receive` may return a promise: the next piece is handed over once it resolves (back-pressure). */
+/**
+ * `receive` may return a promise: the next piece is handed over once it resolves (back-pressure).
+ * `onSlot` is to be called once the range holds the connection it keeps until it ends (the
+ * engine's slot), if connections are shared; a range that has not called it by its first piece
+ * is taken to hold one from then.
+ */
 export type RangeFetcher = (
   fetch: PlannedFetch,
   receive: (piece: Uint8Array) => Promise<void> | undefined,
   signal: AbortSignal,
+  onSlot?: () => void,
 ) => Promise<void>;
 
 export interface AssembleOptions {
@@ -54,6 +65,8 @@ export interface AssembleOptions {
   readonly spill?: SpillStore;
   /** Bytes reserved for ranges in `spill` (each its `keptBytesBound`), shared like `budget`. */
   readonly spillBudget?: BufferBudget;
+  /** Where decoded chunks come from and go back to, shared like `budget`; default: one for this file (DEFAULT_POOL_FREE_BYTES). */
+  readonly pool?: ChunkPool;
   /** The window in which the writer's waits are weighed before a range may go to `spill` (Starvation); default 100 ms, 0 every wait. */
   readonly starvationWindowMs?: number;
   /** Decoded bytes a range may hold in memory ahead of a busy writer before its download waits; default 8 MiB. */
@@ -82,6 +95,8 @@ export interface SpilledChunk {
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+/** Free buffers a file's own pool keeps: the chunks a writer goes through while ranges decode ahead of it. */
+export const DEFAULT_POOL_FREE_BYTES = 16 * 1024 * 1024;
 
 /**
  * How many decoded bytes a range may hold in memory ahead of the writer before its download
@@ -91,26 +106,42 @@ const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
  * range back from disk. Up to 60 MiB more peak memory, and chunks cold in the cache by the
  * time they were copied (docs/bench.md, "Sixth round").
  *
- * A download waits only while the writer is busy, and every waiting download goes on the
- * moment the writer waits for a chunk, whichever range it is in. So a waiting download never
- * holds a connection slot the writer is waiting for: while the writer waits, nothing waits for
- * it. When the writer is busy it is copying chunks it has, which needs no connection.
+ * A download waits only while the writer is busy, or while the writer waits for another range
+ * that holds its connection slot (RangeFetcher's `onSlot`; the engine keeps a piece's slot
+ * across its retries). When the writer waits for a range with no slot yet, every waiting
+ * download goes on. So a waiting download never holds a connection slot the writer is
+ * waiting for. When the writer is busy it is copying chunks it has, which needs
+ * no connection. Letting every download go on whenever the writer waited let one range hold a
+ * whole xorb (64 MiB) while the writer waited for a slower one, read back from disk
+ * (docs/bench.md, "Eighth round").
  */
 const DEFAULT_LEAD_BYTES = 8 * 1024 * 1024;
 
-/** Whether one file's writer is waiting for a chunk; the downloads waiting for it while it is not. */
+/** Whether one file's writer is waiting for a chunk, and of which range; the downloads waiting for it. */
 class Writer {
   #waiting = false;
+  /** The range the writer waits for; undefined while it waits for none in particular (it has stopped reading). */
+  #awaited: FetchState | undefined;
   readonly #holding = new Set<FetchState>();
 
-  get waiting(): boolean {
-    return this.#waiting;
+  /** Whether `range`'s download must go on now rather than wait for the writer (see DEFAULT_LEAD_BYTES). */
+  needs(range: FetchState): boolean {
+    if (!this.#waiting) return false;
+    const awaited = this.#awaited;
+    return awaited === undefined || awaited === range || !awaited.hasSlot;
   }
 
-  /** The writer waits for a chunk (true), got it (false), or has stopped reading (true: nothing may wait for it). */
-  waits(waiting: boolean): void {
-    this.#waiting = waiting;
-    if (waiting) for (const state of [...this.#holding]) state.mayResume();
+  /** The writer waits for a chunk of `range`, or has stopped reading (undefined: nothing may wait for it). */
+  waitsFor(range: FetchState | undefined): void {
+    this.#waiting = true;
+    this.#awaited = range;
+    for (const state of [...this.#holding]) state.mayResume();
+  }
+
+  /** The writer has the chunk it waited for. */
+  busy(): void {
+    this.#waiting = false;
+    this.#awaited = undefined;
   }
 
   holding(state: FetchState, held: boolean): void {
@@ -198,6 +229,8 @@ class FetchState {
   readonly #chunks = new Map<number, Uint8Array | SpilledChunk>();
   /** Bytes of the chunks above that are held in memory. */
   #heldBytes = 0;
+  /** Whether the range's download holds its connection (RangeFetcher's `onSlot`, or a first piece). */
+  hasSlot = false;
   /** Where the range's chunks go when it has no room in memory. */
   spilled: SpilledRange | undefined;
   done: Promise<void> | undefined;
@@ -210,6 +243,7 @@ class FetchState {
   constructor(
     private readonly writer: Writer,
     private readonly leadBytes: number,
+    readonly pool: ChunkPool,
   ) {}
 
   get(index: number): Uint8Array | SpilledChunk | undefined {
@@ -247,7 +281,9 @@ class FetchState {
     this.mayResume();
   }
 
+  /** Drops every chunk left, unread: the ones in memory go back to the pool. */
   clear(): void {
+    for (const chunk of this.#chunks.values()) if (chunk instanceof Uint8Array) this.pool.give(chunk);
     this.#chunks.clear();
     this.#heldBytes = 0;
     this.mayResume();
@@ -264,7 +300,7 @@ class FetchState {
 
   /** Only while the writer is busy: it copies chunks it has, or waits and lets every download go on. */
   #mustWait(): boolean {
-    return !this.writer.waiting && this.#heldBytes > this.leadBytes;
+    return this.#heldBytes > this.leadBytes && !this.writer.needs(this);
   }
 
   mayResume(): void {
@@ -295,19 +331,23 @@ export const describeFetch = (fetch: XorbFetch) =>
 
 async function downloadRange(fetch: PlannedFetch, state: FetchState, options: AssembleOptions, signal: AbortSignal) {
   const label = describeFetch(fetch);
-  const decoder = new ChunkStreamDecoder(label, fetch.chunks.start, fetch.chunks.end);
+  const decoder = new ChunkStreamDecoder(label, fetch.chunks.start, fetch.chunks.end, state.pool);
   const expected = fetch.bytes.end - fetch.bytes.start + 1;
   const kept = (index: number) => fetch.keep.some((range) => range.start <= index && index < range.end);
   let received = 0;
   let keptBytes = 0;
   const take = (piece: Uint8Array): Promise<void> | undefined => {
+    state.hasSlot = true;
     received += piece.length;
     if (received > expected) {
       throw new XetFormatError("chunk-stream", `${label}: the server sent more than the ${expected} bytes asked for`);
     }
     let arrived = false;
     for (const chunk of decoder.push(piece)) {
-      if (!kept(chunk.index)) continue;
+      if (!kept(chunk.index)) {
+        state.pool.give(chunk.data);
+        continue;
+      }
       keptBytes += chunk.data.length;
       if (keptBytes > fetch.keptBytesBound) {
         throw new XetFormatError(
@@ -315,7 +355,11 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
           `${label}: the chunks its terms read decode to more than their ${fetch.keptBytesBound} bytes of unpacked_length`,
         );
       }
-      state.keep(chunk.index, state.spilled === undefined ? chunk.data : state.spilled.write(chunk.data));
+      if (state.spilled === undefined) state.keep(chunk.index, chunk.data);
+      else {
+        state.keep(chunk.index, state.spilled.write(chunk.data));
+        state.pool.give(chunk.data);
+      }
       arrived = true;
     }
     if (!arrived) return undefined;
@@ -324,7 +368,10 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
   };
   // A range started ahead of need holds its first piece; the rest waits in the connection.
   const receive = (piece: Uint8Array) => state.gateOpened?.then(() => take(piece)) ?? take(piece);
-  await options.fetchRange(fetch, receive, signal);
+  const onSlot = () => {
+    state.hasSlot = true;
+  };
+  await options.fetchRange(fetch, receive, signal, onSlot);
   if (received !== expected) {
     throw new XetFormatError(
       "chunk-stream",
@@ -353,7 +400,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const writer = new Writer();
   const leadBytes = options.leadBytes ?? DEFAULT_LEAD_BYTES;
-  const states = plan.fetches.map(() => new FetchState(writer, leadBytes));
+  const pool = options.pool ?? new ChunkPool(DEFAULT_POOL_FREE_BYTES);
+  const states = plan.fetches.map(() => new FetchState(writer, leadBytes, pool));
   const lastReader = lastReaders(plan);
   const releaseAfter = new Map<number, number[]>();
   for (const [index, fetch] of plan.fetches.entries()) {
@@ -442,7 +490,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   };
   /** The writer reads no more: no download may wait for it, at its lead or at its gate. */
   const letEveryDownloadRun = () => {
-    writer.waits(true);
+    writer.waitsFor(undefined);
     for (const state of states) state.openGate();
   };
   const stopWaking = budget.onRelease(() => pump(undefined));
@@ -471,7 +519,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         });
         throw new Error(`internal error: chunk ${index} was decoded but not kept`);
       }
-      writer.waits(true);
+      writer.waitsFor(state);
       const changed = state.nextChange();
       let weighedFrom = performance.now();
       // A wait longer than a window is weighed while it lasts, not only when it ends: a server
@@ -482,7 +530,7 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
         weighedFrom = now;
       }
       await changed;
-      writer.waits(false);
+      writer.busy();
       if (starved.waited(performance.now() - weighedFrom)) pump(undefined, true);
     }
   };
@@ -507,20 +555,27 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       const fetchStart = plan.fetches[term.fetch]!.chunks.start;
       let length = 0;
       for (let chunk = term.chunks.start; chunk < term.chunks.end; chunk++) {
-        let piece = await chunkOf(state, chunk);
-        if (lastReader[term.fetch]![chunk - fetchStart] === index) state.drop(chunk);
-        length += piece.length;
-        if (length > term.unpackedLength) break;
-        if (skip > 0) {
-          const dropped = Math.min(skip, piece.length);
-          piece = piece.subarray(dropped);
-          skip -= dropped;
+        const data = await chunkOf(state, chunk);
+        const lastRead = lastReader[term.fetch]![chunk - fetchStart] === index;
+        if (lastRead) state.drop(chunk);
+        try {
+          length += data.length;
+          if (length > term.unpackedLength) break;
+          let piece = data;
+          if (skip > 0) {
+            const dropped = Math.min(skip, piece.length);
+            piece = piece.subarray(dropped);
+            skip -= dropped;
+          }
+          if (piece.length > remaining) piece = piece.subarray(0, remaining);
+          if (piece.length === 0) continue;
+          remaining -= piece.length;
+          yield piece;
+          if (remaining === 0) break;
+        } finally {
+          // The writer has asked for the next piece (or stopped reading): it is done with this one.
+          if (lastRead) pool.give(data);
         }
-        if (piece.length > remaining) piece = piece.subarray(0, remaining);
-        if (piece.length === 0) continue;
-        remaining -= piece.length;
-        yield piece;
-        if (remaining === 0) break;
       }
       if (remaining > 0 && length !== term.unpackedLength) {
         throw new XetFormatError(

@@ -27,8 +27,11 @@ export function splitBytePlanes(data: Uint8Array): Uint8Array {
 /** Whether a Uint32Array puts its low byte first, as on every platform Node and Nix run on but s390x. */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-export function joinBytePlanes(planes: Uint8Array): Uint8Array {
-  const out = unzeroed(planes.length); // every byte is written below
+/** The bytes of `planes` in their groups again, into `out` (as long as `planes`, every byte written). */
+export function joinBytePlanes(planes: Uint8Array, out: Uint8Array = unzeroed(planes.length)): Uint8Array {
+  if (out.length !== planes.length) {
+    throw new RangeError(`joinBytePlanes: ${out.length} bytes of output for ${planes.length}`);
+  }
   const starts = planeStarts(planes.length);
   if (!LITTLE_ENDIAN) {
     for (let plane = 0; plane < 4; plane++) {

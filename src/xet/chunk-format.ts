@@ -1,4 +1,5 @@
 import { joinBytePlanes, splitBytePlanes } from "./byte-grouping.js";
+import { type ChunkPool, UNPOOLED } from "./chunk-pool.js";
 import { MAX_CHUNK_SIZE } from "./chunking.js";
 import { XetFormatError } from "./errors.js";
 import { decodeLz4Frame } from "./lz4-decode.js";
@@ -61,15 +62,26 @@ export function parseChunkHeader(bytes: Uint8Array, at: string): ChunkHeader {
   return { scheme: scheme as CompressionScheme, compressedSize, uncompressedSize };
 }
 
-/** The chunk's data; its length is the header's uncompressed size or this throws. */
-export function decodeChunkPayload(header: ChunkHeader, payload: Uint8Array): Uint8Array {
+/**
+ * The chunk's data, in a buffer from `pool` (the caller gives it back); its length is the
+ * header's uncompressed size or this throws.
+ */
+export function decodeChunkPayload(header: ChunkHeader, payload: Uint8Array, pool: ChunkPool = UNPOOLED): Uint8Array {
   switch (header.scheme) {
-    case CompressionScheme.None:
-      return payload.slice(); // a copy: do not pin the (larger) fetched buffer
+    case CompressionScheme.None: {
+      // A copy: do not pin the (larger) fetched buffer.
+      const data = pool.take(payload.length);
+      data.set(payload);
+      return data;
+    }
     case CompressionScheme.LZ4:
-      return decodeLz4Frame(payload, header.uncompressedSize);
-    case CompressionScheme.ByteGrouping4LZ4:
-      return joinBytePlanes(decodeLz4Frame(payload, header.uncompressedSize));
+      return decodeLz4Frame(payload, header.uncompressedSize, pool);
+    case CompressionScheme.ByteGrouping4LZ4: {
+      const planes = decodeLz4Frame(payload, header.uncompressedSize, pool);
+      const data = joinBytePlanes(planes, pool.take(planes.length));
+      pool.give(planes);
+      return data;
+    }
   }
 }
 

@@ -5,8 +5,8 @@ import {
   decodeChunkPayload,
   parseChunkHeader,
 } from "./chunk-format.js";
+import { type ChunkPool, UNPOOLED } from "./chunk-pool.js";
 import { XetFormatError } from "./errors.js";
-import { unzeroed } from "./unzeroed.js";
 
 /**
  * Splits the bytes of one fetched xorb range into its chunks and decodes them, piece by piece
@@ -20,6 +20,10 @@ import { unzeroed } from "./unzeroed.js";
  * kept chunk never pins the piece (whose other bytes may be chunks nobody keeps). Over 1 GiB
  * of stored chunks, gathering by concatenation and then copying took 0.35 s of CPU in a
  * profile (0.22 + 0.13 s; docs/bench.md, "Sixth round").
+ *
+ * Decoded chunks, and the buffers chunks are gathered in, come from `pool`: the one who reads
+ * a decoded chunk last gives it back (src/xet/assembler.ts); a gathering buffer the decoder
+ * gives back itself, once the chunk it held is decoded into another.
  */
 
 export interface DecodedChunk {
@@ -47,6 +51,7 @@ export class ChunkStreamDecoder {
     private readonly label: string,
     firstIndex: number,
     private readonly endIndex: number,
+    private readonly pool: ChunkPool = UNPOOLED,
   ) {
     this.nextIndex = firstIndex;
   }
@@ -87,7 +92,7 @@ export class ChunkStreamDecoder {
         offset = end;
       } else {
         // Decoded once every byte has arrived; a range cut short throws it away.
-        this.#gathering = { header, payload: unzeroed(header.compressedSize), filled: 0 };
+        this.#gathering = { header, payload: this.pool.take(header.compressedSize), filled: 0 };
       }
     }
     return decoded;
@@ -95,15 +100,16 @@ export class ChunkStreamDecoder {
 
   /** `owned`: the payload is a buffer of the decoder's own, which a stored chunk may keep. */
   #decode(header: ChunkHeader, payload: Uint8Array, owned: boolean): DecodedChunk {
-    const at = this.#at();
+    if (header.scheme === CompressionScheme.None && owned) return { index: this.nextIndex++, data: payload };
     let data: Uint8Array;
     try {
       // decodeChunkPayload copies a stored payload, which is right for one inside a piece.
-      data = header.scheme === CompressionScheme.None && owned ? payload : decodeChunkPayload(header, payload);
+      data = decodeChunkPayload(header, payload, this.pool);
     } catch (error) {
-      if (error instanceof XetFormatError) throw new XetFormatError(error.code, `${at}: ${error.message}`);
+      if (error instanceof XetFormatError) throw new XetFormatError(error.code, `${this.#at()}: ${error.message}`);
       throw error;
     }
+    if (owned) this.pool.give(payload);
     return { index: this.nextIndex++, data };
   }
 

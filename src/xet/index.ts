@@ -11,7 +11,7 @@
  * `Range: bytes=<fetch.bytes.start>-<fetch.bytes.end>` and no credentials (the URL is
  * pre-signed). Every failure in the server's data is a XetFormatError with a stable `code`.
  */
-export { assembleFile, BufferBudget, describeFetch } from "./assembler.js";
+export { assembleFile, BufferBudget, DEFAULT_POOL_FREE_BYTES, describeFetch } from "./assembler.js";
 export type { AssembleOptions, RangeFetcher, SpilledChunk, SpilledRange, SpillStore } from "./assembler.js";
 export {
   CHUNK_HEADER_BYTES,
@@ -23,6 +23,7 @@ export {
   parseChunkHeader,
 } from "./chunk-format.js";
 export type { ChunkHeader } from "./chunk-format.js";
+export { ChunkPool } from "./chunk-pool.js";
 export { ChunkStreamDecoder } from "./chunk-stream.js";
 export { Chunker, chunkBytes, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from "./chunking.js";
 export { XetFormatError } from "./errors.js";

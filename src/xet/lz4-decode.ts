@@ -1,6 +1,6 @@
 import { XetFormatError } from "./errors.js";
+import { type ChunkPool, UNPOOLED } from "./chunk-pool.js";
 import { decodeBlockWasm } from "./lz4-wasm.js";
-import { unzeroed } from "./unzeroed.js";
 import { xxhash32 } from "./xxhash32.js";
 
 /**
@@ -124,11 +124,11 @@ const overflow = (limit: number): never =>
   fail(`LZ4 data decodes to more than the ${limit} bytes the chunk header declares`);
 
 /**
- * Decodes one LZ4 frame that must produce exactly `expectedSize` bytes. Checks the header
- * checksum, block and content checksums when present, the frame's own content size when
- * present, and that nothing follows the frame.
+ * Decodes one LZ4 frame that must produce exactly `expectedSize` bytes, into a buffer from
+ * `pool` (the caller gives it back). Checks the header checksum, block and content checksums
+ * when present, the frame's own content size when present, and that nothing follows the frame.
  */
-export function decodeLz4Frame(frame: Uint8Array, expectedSize: number): Uint8Array {
+export function decodeLz4Frame(frame: Uint8Array, expectedSize: number, pool: ChunkPool = UNPOOLED): Uint8Array {
   const reader = new Reader(frame);
   if (reader.u32("magic number") !== FRAME_MAGIC) fail("not an LZ4 frame (wrong magic number)");
   const descriptorStart = reader.offset;
@@ -156,7 +156,7 @@ export function decodeLz4Frame(frame: Uint8Array, expectedSize: number): Uint8Ar
   if (reader.u8("header checksum") !== ((xxhash32(descriptor) >>> 8) & 0xff))
     fail("LZ4 frame header checksum mismatch");
 
-  const output = unzeroed(expectedSize); // only returned once every byte is written
+  const output = pool.take(expectedSize); // only returned once every byte is written
   let position = 0;
   while (true) {
     const header = reader.u32("block size");

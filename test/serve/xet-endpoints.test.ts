@@ -85,7 +85,8 @@ async function xetDownload(
   const length = range ? range[1] - range[0] + 1 : file.size;
   const plan = planDownload(reconstruction, { length, exact: range === undefined });
   const parts: Uint8Array[] = [];
-  for await (const part of assembleFile(plan, { fetchRange })) parts.push(part);
+  // Copied: a yielded array is valid only until the next is asked for (its buffer is lent again).
+  for await (const part of assembleFile(plan, { fetchRange })) parts.push(Buffer.from(part));
   return Buffer.concat(parts);
 }
 

@@ -77,8 +77,9 @@ it("asks for several ranges at once, keeps them on disk, and leaves nothing behi
   const bytes = await readFile(join(out, "snapshots", repo.commit, file.path));
   expect(bytes.equals(file.content)).toBe(true);
   expect(hub.requests.filter((request) => request.route === "xet-xorb").length).toBeGreaterThanOrEqual(4);
-  // Ranges ahead wait on disk: the process holds about one range, not all of them.
-  expect(result.peakRss).toBeLessThan(200 * MiB);
+  // Ranges ahead wait on disk, and decoded chunks are used again: the process holds less than
+  // one range, let alone all of them (issue 13's bound; 116-140 MiB before the chunk pool).
+  expect(result.peakRss).toBeLessThan(128 * MiB);
   expect(await readdir(scratch)).toEqual([]);
 }, 120_000);
 

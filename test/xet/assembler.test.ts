@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { SpillFolder } from "../../src/sources/xet/spill-folder.js";
 import { assembleFile, BufferBudget, type RangeFetcher, type SpillStore } from "../../src/xet/assembler.js";
 import { CompressionScheme, encodeChunk, encodeChunkHeader, parseChunkHeader } from "../../src/xet/chunk-format.js";
+import { ChunkPool } from "../../src/xet/chunk-pool.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { planDownload, type DownloadPlan } from "../../src/xet/planner.js";
 import { parseReconstructionV1 } from "../../src/xet/reconstruction.js";
@@ -361,6 +362,47 @@ describe("a range ahead of a busy writer waits for it", () => {
     expect(laterAtSwitch).toBeLessThanOrEqual(leadBytes + 2 * largestChunk + 3000);
   });
 
+  it("holds a range ahead to the lead while the writer waits for another that is receiving", async () => {
+    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
+    const plan = planOf([
+      [noise, 0, noise.chunks.length],
+      [later, 0, later.chunks.length],
+    ]);
+    const fast = memoryFetcher([later]).fetchRange;
+    let laterReceived = 0;
+    // The range the writer is on comes slowly, a timer per piece; the one after it at once.
+    const slowFirst: RangeFetcher = (fetch, receive, signal, onSlot) =>
+      fetch.xorb === noise.hash
+        ? piecewise(async function* () {
+            for (let offset = 0; offset < noise.bytes.length; offset += 3000) {
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              yield noise.bytes.subarray(offset, offset + 3000);
+            }
+          })(fetch, receive, signal, onSlot)
+        : fast(
+            fetch,
+            (piece) => {
+              laterReceived += piece.length;
+              return receive(piece);
+            },
+            signal,
+          );
+    const leadBytes = 50_000;
+    const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    let written = 0;
+    let laterAtSwitch = -1;
+    for await (const piece of assembleFile(plan, { fetchRange: slowFirst, leadBytes, maxBufferedBytes: 1 << 30 })) {
+      written += piece.length;
+      if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
+    }
+    expect(written).toBe(plan.length);
+    // The writer waited for the first range nearly all the time; the second still stopped at
+    // the lead, not at its 600 KB: the first had its connection and needed nothing of it.
+    const largestChunk = Math.max(...later.chunks.map((chunk) => chunk.length + 8));
+    expect(laterAtSwitch).toBeGreaterThan(0);
+    expect(laterAtSwitch).toBeLessThanOrEqual(leadBytes + 2 * largestChunk + 3000);
+  });
+
   it("goes on while the writer waits, though chunks kept for a later term are over the lead", async () => {
     const { fetchRange } = memoryFetcher([xorb]);
     const bytes = await collectSlowly(assembleFile(dedupPlan(), { fetchRange, leadBytes: 1 }));
@@ -379,7 +421,8 @@ describe("a range ahead of a busy writer waits for it", () => {
     // One connection, as the engine's limit gives slots (src/transfer/receive-assembled.ts):
     // the second range gets it only when the first, waiting for the writer, lets go of it.
     const oneConnection = pLimit(1);
-    const limited: RangeFetcher = (fetch, receive, signal) => oneConnection(() => fetchRange(fetch, receive, signal));
+    const limited: RangeFetcher = (fetch, receive, signal, onSlot) =>
+      oneConnection(() => fetchRange(fetch, receive, signal, onSlot));
     const bytes = await collectSlowly(assembleFile(plan, { fetchRange: limited, leadBytes: 1 }));
     const chunks = (x: TestXorb, start: number, end: number) => Buffer.concat(x.chunks.slice(start, end));
     expect(
@@ -396,6 +439,60 @@ describe("a range ahead of a busy writer waits for it", () => {
   it("ends when the writer stops early with the download waiting for it", async () => {
     const { fetchRange } = memoryFetcher([noise]);
     for await (const _piece of assembleFile(whole(noise), { fetchRange, leadBytes: 1 })) break;
+  });
+});
+
+describe("decoded chunks in a pool", () => {
+  const xorbs = [21, 22, 23].map((seed) => buildXorb(chunkBytes(sampleContent(300_000, seed))));
+  const reply = {
+    offset_into_first_range: 1000,
+    terms: [...xorbs.map((x) => term(x, 0, x.chunks.length)), term(xorbs[0]!, 1, 3), term(xorbs[2]!, 0, 2)],
+    fetch_info: Object.fromEntries(xorbs.map((x) => [x.hash, [fetchEntry(x, 0, x.chunks.length)]])),
+  };
+  const whole = reply.terms.reduce((sum, t) => sum + t.unpacked_length, 0);
+  const plan = planDownload(parseReconstructionV1(reply), { length: whole - 1000 - 500, exact: false });
+  const expected = Buffer.concat([
+    ...xorbs.map((x) => Buffer.concat(x.chunks)),
+    ...xorbs[0]!.chunks.slice(1, 3),
+    ...xorbs[2]!.chunks.slice(0, 2),
+  ]).subarray(1000, whole - 500);
+
+  it("never reuses a chunk the writer holds, and gets every chunk back by the end", async () => {
+    const pool = new ChunkPool(1 << 30);
+    const { fetchRange } = memoryFetcher(xorbs, 1000);
+    const parts: Buffer[] = [];
+    for await (const piece of assembleFile(plan, { fetchRange, concurrency: 3, leadBytes: 1, pool })) {
+      const copy = Buffer.from(piece);
+      // While the writer holds the piece, the downloads go on and decode into the pool's buffers.
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(Buffer.from(piece).equals(copy)).toBe(true);
+      parts.push(copy);
+    }
+    expect(Buffer.concat(parts).equals(expected)).toBe(true);
+    expect(pool.lentBytes).toBe(0);
+  });
+
+  it("gets back the chunks of ranges kept on disk, and of a file the writer stops reading", async () => {
+    const folder = new SpillFolder();
+    const pool = new ChunkPool(1 << 30);
+    try {
+      const options = {
+        fetchRange: memoryFetcher(xorbs).fetchRange,
+        concurrency: 3,
+        budget: new BufferBudget(1),
+        spill: folder,
+        spillBudget: new BufferBudget(1 << 30),
+        starvationWindowMs: 0,
+        pool,
+      };
+      expect((await collect(assembleFile(plan, options))).equals(expected)).toBe(true);
+      expect(pool.lentBytes).toBe(0);
+      let pieces = 0;
+      for await (const _piece of assembleFile(plan, { ...options, spill: undefined })) if (++pieces === 5) break;
+      expect(pool.lentBytes).toBe(0);
+    } finally {
+      folder.dispose();
+    }
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CHUNK_HEADER_BYTES, CompressionScheme } from "../../src/xet/chunk-format.js";
+import { ChunkPool } from "../../src/xet/chunk-pool.js";
 import { ChunkStreamDecoder, type DecodedChunk } from "../../src/xet/chunk-stream.js";
 import { XetFormatError } from "../../src/xet/errors.js";
 import { buildXorb, sampleContent } from "./xorb-fixture.js";
@@ -86,11 +87,27 @@ describe("decoding a range cut into pieces", () => {
     // keeps; one gathered across pieces is its own buffer, whatever the scheme.
     const cuts = [[], [xorb.offsets[1]! + 100], xorb.offsets.slice(1, -1).map((offset) => offset + 3)];
     for (const cut of cuts) {
+      const buffers = new Set<ArrayBufferLike>();
       for (const chunk of decodeInPieces(xorb.bytes, cut)) {
         expect(chunk.data.byteOffset).toBe(0);
-        expect(chunk.data.buffer.byteLength).toBe(chunk.data.length);
+        expect(chunk.data.buffer).not.toBe(xorb.bytes.buffer);
+        buffers.add(chunk.data.buffer);
       }
+      expect(buffers.size).toBe(chunks.length);
     }
+  });
+
+  it("decodes into the pool's buffers and gives back those it gathered compressed chunks in", () => {
+    const pool = new ChunkPool(1 << 20);
+    const decoder = new ChunkStreamDecoder("r", 0, chunks.length, pool);
+    // One-byte pieces: every chunk is gathered, in a buffer from the pool.
+    const decoded = Array.from(xorb.bytes, (_, at) => decoder.push(xorb.bytes.subarray(at, at + 1))).flat();
+    decoder.finish();
+    expectChunks(decoded);
+    // What is lent is the decoded chunks: the gathering buffers of compressed ones came back.
+    expect(pool.lentBytes).toBe(decoded.reduce((sum, chunk) => sum + chunk.data.buffer.byteLength, 0));
+    for (const chunk of decoded) pool.give(chunk.data);
+    expect(pool.lentBytes).toBe(0);
   });
 
   it("decodes a range that starts at a later chunk of the xorb", () => {

@@ -50,8 +50,10 @@ export function fetchEntry(xorb: TestXorb, start: number, end: number) {
 export function piecewise(
   pieces: (fetch: PlannedFetch, signal: AbortSignal) => AsyncIterable<Uint8Array>,
 ): RangeFetcher {
-  return async (fetch, receive, signal) => {
-    // As the engine does (src/transfer/receive-assembled.ts): the next piece once the last is taken.
+  return async (fetch, receive, signal, onSlot) => {
+    // As the engine does (src/transfer/receive-assembled.ts): a connection of its own at once,
+    // and the next piece once the last is taken.
+    onSlot?.();
     for await (const piece of pieces(fetch, signal)) await receive(piece);
   };
 }

@@ -5,6 +5,8 @@ import { logger } from "../../util/log.js";
 import {
   assembleFile,
   BufferBudget,
+  ChunkPool,
+  DEFAULT_POOL_FREE_BYTES,
   describeFetch,
   planDownload,
   type Reconstruction,
@@ -39,6 +41,8 @@ export interface XetDownloads {
   readonly budget: BufferBudget;
   /** Decoded bytes kept on disk for ranges the memory budget has no room for, all files together. */
   readonly spillBudget: BufferBudget;
+  /** Buffers for decoded chunks, used again by all files once their writers are done with them. */
+  readonly pool: ChunkPool;
   /** Ranges of one file in flight at once (the engine's slots bound all of them). */
   readonly concurrency: number;
 }
@@ -74,9 +78,13 @@ const XET_BUFFER_BYTES = 64 * 1024 * 1024;
  */
 const XET_SPILL_BYTES = 512 * 1024 * 1024;
 
-/** A fetch's two budgets, in memory and on disk, shared by all its Xet files (XetDownloads). */
-export function xetBudgets(): Pick<XetDownloads, "budget" | "spillBudget"> {
-  return { budget: new BufferBudget(XET_BUFFER_BYTES), spillBudget: new BufferBudget(XET_SPILL_BYTES) };
+/** A fetch's two budgets, in memory and on disk, and its chunk buffers, shared by all its Xet files (XetDownloads). */
+export function xetBudgets(): Pick<XetDownloads, "budget" | "spillBudget" | "pool"> {
+  return {
+    budget: new BufferBudget(XET_BUFFER_BYTES),
+    spillBudget: new BufferBudget(XET_SPILL_BYTES),
+    pool: new ChunkPool(DEFAULT_POOL_FREE_BYTES),
+  };
 }
 
 interface Batch {
@@ -173,17 +181,19 @@ async function* assembleBatch(
   const spill = new SpillFolder();
   try {
     yield* assembleFile(plan, {
-      fetchRange: (fetch, receive, rangeSignal) =>
+      fetchRange: (fetch, receive, rangeSignal, onSlot) =>
         fetchPiece(
           xorbRangeSource(http, fetch, renew),
           { start: fetch.bytes.start, end: fetch.bytes.end + 1 },
           receive,
           rangeSignal,
+          onSlot,
         ),
       concurrency: downloads.concurrency,
       budget: downloads.budget,
       spill,
       spillBudget: downloads.spillBudget,
+      pool: downloads.pool,
       signal,
     });
   } finally {
