@@ -1,10 +1,13 @@
 import { unzeroed } from "./unzeroed.js";
 
 /**
- * Xet chunks are 8-128 KiB, 64 KiB on average (chunking.ts), so classes of 16 KiB waste at most
- * 16 KiB of a buffer, a quarter of an average chunk.
+ * Xet chunks are 8-128 KiB, 64 KiB on average (chunking.ts). A chunk gets a buffer of its own
+ * class or the one above (see `take`), so a buffer is less than 32 KiB larger than its chunk,
+ * half an average chunk.
  */
 const CLASS_BYTES = 16 * 1024;
+/** How many classes above its own a chunk may take a free buffer from (see `take`). */
+const CLASSES_UP = 1;
 
 /**
  * Buffers for decoded Xet chunks, used again once nobody reads them. A chunk in a buffer of
@@ -14,15 +17,17 @@ const CLASS_BYTES = 16 * 1024;
  * memory was that garbage: 150 MiB for 256 MiB of weights, while the chunks alive at any
  * moment were ≈ 8 MiB (docs/bench.md, "Eighth round").
  *
- * Buffers come in classes of CLASS_BYTES; a chunk takes the smallest free buffer that holds
- * it, or a new one of its class. A buffer given back goes on a free list while the lists hold
+ * Buffers come in classes of CLASS_BYTES; a chunk takes a free buffer of its class or the next
+ * one up, or a new one of its class. Not any larger one: a small chunk kept in a 128 KiB buffer
+ * would hold 16 times its size, and the budgets count chunks, not buffers. A buffer given back goes on a free list while the lists hold
  * at most `maxFreeBytes`, and to the garbage collector otherwise. What is never given back
  * (a download cut short, a failure) is simply collected: giving back is how memory is saved,
  * not how it is kept correct.
  *
- * The one rule: give a chunk back only when nothing will read it again. The pool tracks which
- * buffers it has lent, so giving back something it did not lend, or the same buffer twice,
- * does nothing.
+ * The one rule: give a chunk back once, and only when nothing will read it again. The pool
+ * ignores a buffer it did not lend, and a second give while the buffer is still free; it cannot
+ * tell a stale give after the buffer was lent again from the new borrower's, so that one would
+ * hand the buffer to two chunks at once.
  */
 export class ChunkPool {
   /** Free buffers by class: `free[n]` holds buffers of n × CLASS_BYTES. */
@@ -41,7 +46,8 @@ export class ChunkPool {
   /** `size` bytes, not zeroed, of a buffer of the pool's; the caller writes them all before anyone reads them. */
   take(size: number): Uint8Array {
     const wanted = Math.max(1, Math.ceil(size / CLASS_BYTES));
-    for (let sizeClass = wanted; sizeClass < this.#free.length; sizeClass++) {
+    const highest = Math.min(wanted + CLASSES_UP, this.#free.length - 1);
+    for (let sizeClass = wanted; sizeClass <= highest; sizeClass++) {
       const buffer = this.#free[sizeClass]?.pop();
       if (buffer === undefined) continue;
       this.#freeBytes -= buffer.length;

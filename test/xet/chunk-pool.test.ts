@@ -1,7 +1,7 @@
 /**
- * The pool of buffers for decoded Xet chunks: a buffer given back is lent again, the smallest
- * free one that fits; what it did not lend, or a second give of the same buffer, changes
- * nothing; and it keeps no more free buffers than it is allowed.
+ * The pool of buffers for decoded Xet chunks: a buffer given back is lent again, to a chunk of
+ * its class or the one below, never to a much smaller chunk; what it did not lend, or a second
+ * give of a free buffer, changes nothing; and it keeps no more free buffers than it is allowed.
  */
 import { describe, expect, it } from "vitest";
 import { ChunkPool } from "../../src/xet/chunk-pool.js";
@@ -21,16 +21,17 @@ describe("ChunkPool", () => {
     expect(again.length).toBe(60 * KiB);
   });
 
-  it("lends the smallest free buffer that holds the size, or a new one", () => {
+  it("lends a free buffer of the size's class or the next, never a much larger one", () => {
     const pool = new ChunkPool(1 << 20);
-    const small = pool.take(20 * KiB);
-    const large = pool.take(120 * KiB);
+    const small = pool.take(20 * KiB); // class of 32 KiB
+    const large = pool.take(120 * KiB); // class of 128 KiB
     pool.give(large);
     pool.give(small);
-    expect(pool.take(10 * KiB).buffer).toBe(small.buffer);
-    expect(pool.take(10 * KiB).buffer).toBe(large.buffer);
+    expect(pool.take(10 * KiB).buffer).toBe(small.buffer); // one class up
     const fresh = pool.take(10 * KiB);
-    expect([small.buffer, large.buffer]).not.toContain(fresh.buffer);
+    expect(fresh.buffer).not.toBe(large.buffer); // a 10 KiB chunk does not pin 128 KiB
+    expect(pool.lentBytes).toBe(32 * KiB + 16 * KiB);
+    expect(pool.take(100 * KiB).buffer).toBe(large.buffer); // 112 KiB class, one below
   });
 
   it("ignores what it did not lend, and a buffer given back twice", () => {
