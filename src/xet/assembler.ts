@@ -42,9 +42,10 @@ import type { XorbFetch } from "./reconstruction.js";
 
 /**
  * `receive` may return a promise: the next piece is handed over once it resolves (back-pressure).
- * `onSlot` is to be called once the range holds the connection it keeps until it ends (the
- * engine's slot), if connections are shared; a range that has not called it by its first piece
- * is taken to hold one from then.
+ * `onSlot` is to be called once the range holds the connection it keeps until it ends, across
+ * its retries (the engine's slot), if connections are shared. A fetcher that never calls it
+ * gets what there was before it: while the writer waits, every download goes on (see
+ * DEFAULT_LEAD_BYTES). A first piece is no sign of a slot: a fetcher may take one per try.
  */
 export type RangeFetcher = (
   fetch: PlannedFetch,
@@ -113,7 +114,9 @@ export const DEFAULT_POOL_FREE_BYTES = 16 * 1024 * 1024;
  * waiting for. When the writer is busy it is copying chunks it has, which needs
  * no connection. Letting every download go on whenever the writer waited let one range hold a
  * whole xorb (64 MiB) while the writer waited for a slower one, read back from disk
- * (docs/bench.md, "Eighth round").
+ * (docs/bench.md, "Eighth round"). A range held at its lead while the writer starves (a link
+ * that limits each connection) goes on with its chunks on disk, if there is a spill store
+ * (spillHeld in assembleFile).
  */
 const DEFAULT_LEAD_BYTES = 8 * 1024 * 1024;
 
@@ -229,7 +232,7 @@ class FetchState {
   readonly #chunks = new Map<number, Uint8Array | SpilledChunk>();
   /** Bytes of the chunks above that are held in memory. */
   #heldBytes = 0;
-  /** Whether the range's download holds its connection (RangeFetcher's `onSlot`, or a first piece). */
+  /** Whether the range's download holds its connection until it ends (RangeFetcher's `onSlot`). */
   hasSlot = false;
   /** Where the range's chunks go when it has no room in memory. */
   spilled: SpilledRange | undefined;
@@ -289,6 +292,11 @@ class FetchState {
     this.mayResume();
   }
 
+  /** Whether the download waits for the writer, at its lead (caughtUp). */
+  get holdsAtLead(): boolean {
+    return this.#resumeDownload !== undefined;
+  }
+
   /** For the download, after each piece: a promise while it should let the writer catch up. */
   caughtUp(): Promise<void> | undefined {
     if (!this.#mustWait()) return undefined;
@@ -298,9 +306,13 @@ class FetchState {
     });
   }
 
-  /** Only while the writer is busy: it copies chunks it has, or waits and lets every download go on. */
+  /**
+   * Over its lead, a download waits while the writer is busy copying chunks it has, or waits
+   * for another range that holds its connection (Writer.needs). One whose chunks go to disk
+   * now holds no more memory: it never waits.
+   */
   #mustWait(): boolean {
-    return this.#heldBytes > this.leadBytes && !this.writer.needs(this);
+    return this.spilled === undefined && this.#heldBytes > this.leadBytes && !this.writer.needs(this);
   }
 
   mayResume(): void {
@@ -337,7 +349,6 @@ async function downloadRange(fetch: PlannedFetch, state: FetchState, options: As
   let received = 0;
   let keptBytes = 0;
   const take = (piece: Uint8Array): Promise<void> | undefined => {
-    state.hasSlot = true;
     received += piece.length;
     if (received > expected) {
       throw new XetFormatError("chunk-stream", `${label}: the server sent more than the ${expected} bytes asked for`);
@@ -411,12 +422,12 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   let running = 0;
   let firstError: unknown;
 
-  /** For each range started and not released, the budget its bound is reserved in: given back however the file ends. */
-  const reservedIn = new Map<number, BufferBudget>();
+  /** For each range started and not released, the budgets its bound is reserved in: given back however the file ends. */
+  const reservedIn = new Map<number, BufferBudget[]>();
   const start = (index: number, reservation: BufferBudget) => {
     const fetch = plan.fetches[index]!;
     const state = states[index]!;
-    reservedIn.set(index, reservation);
+    reservedIn.set(index, [reservation]);
     if (reservation !== budget) state.spilled = options.spill!.open();
     running += 1;
     const done = downloadRange(fetch, state, options, controller.signal).finally(() => {
@@ -481,12 +492,35 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     const bound = plan.fetches[index]!.keptBytesBound;
     const state = states[index]!;
     if (budget.reserved > budget.limit && spillBudget?.tryReserve(bound, false)) {
-      reservedIn.set(index, spillBudget);
+      reservedIn.set(index, [spillBudget]);
       state.spilled = options.spill!.open();
       budget.release(bound);
     }
     state.openGate();
     return true;
+  };
+  /**
+   * The writer starves while ranges in memory hold at their lead for it, their connections
+   * idle: on a link that limits each connection, bandwidth lost while the writer waits for a
+   * slow range that has its slot, and the held range is slow in its turn once the writer gets
+   * to it. Each goes on with its next chunks on disk while the spill budget has room for it;
+   * what it holds stays in memory, within its reservation there.
+   */
+  const spillHeld = () => {
+    if (spillBudget === undefined) return;
+    for (const [index, reservations] of reservedIn) {
+      const state = states[index]!;
+      if (state.spilled !== undefined || !state.holdsAtLead) continue;
+      if (!spillBudget.tryReserve(plan.fetches[index]!.keptBytesBound, false)) return;
+      reservations.push(spillBudget);
+      state.spilled = options.spill!.open();
+      state.mayResume();
+    }
+  };
+  /** The writer starves: ranges held at their lead go on on disk, and a range more may start. */
+  const onStarved = () => {
+    spillHeld();
+    pump(undefined, true);
   };
   /** The writer reads no more: no download may wait for it, at its lead or at its gate. */
   const letEveryDownloadRun = () => {
@@ -495,16 +529,16 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
   };
   const stopWaking = budget.onRelease(() => pump(undefined));
   const starved = new Starvation(options.starvationWindowMs ?? DEFAULT_STARVATION_WINDOW_MS);
-  /** Releases range `index`: its chunks, its place outside memory, its reservation. */
+  /** Releases range `index`: its chunks, its place outside memory, its reservations. */
   const release = (index: number) => {
-    const reservation = reservedIn.get(index);
-    if (reservation === undefined) return;
+    const reservations = reservedIn.get(index);
+    if (reservations === undefined) return;
     reservedIn.delete(index);
     const state = states[index]!;
     state.clear();
     state.spilled?.close();
     state.spilled = undefined;
-    reservation.release(plan.fetches[index]!.keptBytesBound);
+    for (const reservation of reservations) reservation.release(plan.fetches[index]!.keptBytesBound);
   };
   /** Chunk `index` of the fetch, once it has arrived; the fetch's own failure (or the first) if it never does. */
   const chunkOf = async (state: FetchState, index: number): Promise<Uint8Array> => {
@@ -526,12 +560,12 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
       // slow to send a range's first byte starves the writer as much as a slow connection.
       while (starved.windowMs > 0 && !(await changedWithin(changed, starved.windowMs))) {
         const now = performance.now();
-        if (starved.waited(now - weighedFrom)) pump(undefined, true);
+        if (starved.waited(now - weighedFrom)) onStarved();
         weighedFrom = now;
       }
       await changed;
       writer.busy();
-      if (starved.waited(performance.now() - weighedFrom)) pump(undefined, true);
+      if (starved.waited(performance.now() - weighedFrom)) onStarved();
     }
   };
 

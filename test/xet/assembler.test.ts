@@ -403,6 +403,66 @@ describe("a range ahead of a busy writer waits for it", () => {
     expect(laterAtSwitch).toBeLessThanOrEqual(leadBytes + 2 * largestChunk + 3000);
   });
 
+  it("lets a range held at its lead go on, on disk, once the writer starves for one that is receiving", async () => {
+    const later = buildXorb(chunkBytes(sampleContent(1_500_000, 9)), [CompressionScheme.None]);
+    const plan = planOf([
+      [noise, 0, noise.chunks.length],
+      [later, 0, later.chunks.length],
+    ]);
+    const fast = memoryFetcher([later]).fetchRange;
+    const pool = new ChunkPool(1 << 30);
+    let laterReceived = 0;
+    let mostLent = 0;
+    // As above: the range the writer is on comes slowly, the one after it at once.
+    const slowFirst: RangeFetcher = (fetch, receive, signal, onSlot) =>
+      fetch.xorb === noise.hash
+        ? piecewise(async function* () {
+            for (let offset = 0; offset < noise.bytes.length; offset += 3000) {
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              yield noise.bytes.subarray(offset, offset + 3000);
+            }
+          })(fetch, receive, signal, onSlot)
+        : fast(
+            fetch,
+            (piece) => {
+              laterReceived += piece.length;
+              const held = receive(piece);
+              mostLent = Math.max(mostLent, pool.lentBytes);
+              return held;
+            },
+            signal,
+          );
+    const leadBytes = 50_000;
+    const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const folder = new SpillFolder();
+    const parts: Buffer[] = [];
+    let laterAtSwitch = -1;
+    try {
+      const options = {
+        fetchRange: slowFirst,
+        leadBytes,
+        maxBufferedBytes: 1 << 30,
+        pool,
+        spill: folder,
+        spillBudget: new BufferBudget(1 << 30),
+        starvationWindowMs: 0,
+      };
+      for await (const piece of assembleFile(plan, options)) {
+        parts.push(Buffer.from(piece));
+        if (Buffer.concat(parts).length >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
+      }
+    } finally {
+      folder.dispose();
+    }
+    expect(Buffer.concat(parts).equals(Buffer.concat([...noise.chunks, ...later.chunks]))).toBe(true);
+    // The second range was whole by the time the writer got to it, and what it kept in memory
+    // stayed near the lead: its chunks past the lead went to disk (plus a chunk of each range
+    // being decoded or written, in buffers of up to 160 KiB).
+    expect(laterAtSwitch).toBe(later.bytes.length);
+    expect(mostLent).toBeGreaterThan(0);
+    expect(mostLent).toBeLessThanOrEqual(leadBytes + 4 * 160 * 1024);
+  });
+
   it("goes on while the writer waits, though chunks kept for a later term are over the lead", async () => {
     const { fetchRange } = memoryFetcher([xorb]);
     const bytes = await collectSlowly(assembleFile(dedupPlan(), { fetchRange, leadBytes: 1 }));
@@ -434,6 +494,39 @@ describe("a range ahead of a busy writer waits for it", () => {
         ]),
       ),
     ).toBe(true);
+  });
+
+  it("lets a range ahead go on while the writer waits for one whose fetcher takes a connection per try", async () => {
+    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
+    const plan = planOf([
+      [noise, 0, noise.chunks.length],
+      [later, 0, later.chunks.length],
+    ]);
+    const oneConnection = pLimit(1);
+    const pieces = (bytes: Uint8Array) =>
+      (async function* () {
+        for (let offset = 0; offset < bytes.length; offset += 3000) yield bytes.subarray(offset, offset + 3000);
+      })();
+    const handOver = async (bytes: Uint8Array, receive: Parameters<RangeFetcher>[1]) => {
+      for await (const piece of pieces(bytes)) await receive(piece);
+    };
+    // No onSlot: the first range's first try ends after a piece, and its second try queues for
+    // the one connection behind the second range, which took it in between. Had that first
+    // piece been taken as a sign of a slot, the second range would wait for the writer at its
+    // lead, holding the connection the writer waits for.
+    const perTry: RangeFetcher = async (fetch, receive) => {
+      if (fetch.xorb === later.hash) return oneConnection(() => handOver(later.bytes, receive));
+      await oneConnection(() => handOver(noise.bytes.subarray(0, 3000), receive));
+      await oneConnection(() => handOver(noise.bytes.subarray(3000), receive));
+    };
+    const stuck = new Promise<never>((_, reject) => {
+      setTimeout(() => reject(new Error("the writer and the second range waited for each other")), 5000).unref();
+    });
+    const bytes = await Promise.race([
+      collect(assembleFile(plan, { fetchRange: perTry, leadBytes: 50_000, maxBufferedBytes: 1 << 30 })),
+      stuck,
+    ]);
+    expect(bytes.equals(Buffer.concat([...noise.chunks, ...later.chunks]))).toBe(true);
   });
 
   it("ends when the writer stops early with the download waiting for it", async () => {
