@@ -301,6 +301,34 @@ describe("a range ahead of a busy writer waits for it", () => {
   }
   const whole = (x: TestXorb) => planOf([[x, 0, x.chunks.length]]);
 
+  /**
+   * The range of `noise` comes slowly, a timer per piece, with its slot; `later`'s at once.
+   * `afterLaterPiece` runs after each piece of `later` is handed over.
+   */
+  function slowThenFast(later: TestXorb, afterLaterPiece: () => void = () => {}) {
+    const fast = memoryFetcher([later]).fetchRange;
+    let laterReceived = 0;
+    const fetchRange: RangeFetcher = (fetch, receive, signal, onSlot) =>
+      fetch.xorb === noise.hash
+        ? piecewise(async function* () {
+            for (let offset = 0; offset < noise.bytes.length; offset += 3000) {
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              yield noise.bytes.subarray(offset, offset + 3000);
+            }
+          })(fetch, receive, signal, onSlot)
+        : fast(
+            fetch,
+            (piece) => {
+              laterReceived += piece.length;
+              const held = receive(piece);
+              afterLaterPiece();
+              return held;
+            },
+            signal,
+          );
+    return { fetchRange, laterReceived: () => laterReceived };
+  }
+
   it("holds at most `leadBytes` and the chunks in hand ahead of a slow writer", async () => {
     const leadBytes = 50_000;
     let received = 0;
@@ -368,32 +396,15 @@ describe("a range ahead of a busy writer waits for it", () => {
       [noise, 0, noise.chunks.length],
       [later, 0, later.chunks.length],
     ]);
-    const fast = memoryFetcher([later]).fetchRange;
-    let laterReceived = 0;
-    // The range the writer is on comes slowly, a timer per piece; the one after it at once.
-    const slowFirst: RangeFetcher = (fetch, receive, signal, onSlot) =>
-      fetch.xorb === noise.hash
-        ? piecewise(async function* () {
-            for (let offset = 0; offset < noise.bytes.length; offset += 3000) {
-              await new Promise((resolve) => setTimeout(resolve, 1));
-              yield noise.bytes.subarray(offset, offset + 3000);
-            }
-          })(fetch, receive, signal, onSlot)
-        : fast(
-            fetch,
-            (piece) => {
-              laterReceived += piece.length;
-              return receive(piece);
-            },
-            signal,
-          );
+    const slowFirst = slowThenFast(later);
     const leadBytes = 50_000;
     const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     let written = 0;
     let laterAtSwitch = -1;
-    for await (const piece of assembleFile(plan, { fetchRange: slowFirst, leadBytes, maxBufferedBytes: 1 << 30 })) {
+    const options = { fetchRange: slowFirst.fetchRange, leadBytes, maxBufferedBytes: 1 << 30 };
+    for await (const piece of assembleFile(plan, options)) {
       written += piece.length;
-      if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
+      if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
     }
     expect(written).toBe(plan.length);
     // The writer waited for the first range nearly all the time; the second still stopped at
@@ -409,37 +420,20 @@ describe("a range ahead of a busy writer waits for it", () => {
       [noise, 0, noise.chunks.length],
       [later, 0, later.chunks.length],
     ]);
-    const fast = memoryFetcher([later]).fetchRange;
     const pool = new ChunkPool(1 << 30);
-    let laterReceived = 0;
     let mostLent = 0;
-    // As above: the range the writer is on comes slowly, the one after it at once.
-    const slowFirst: RangeFetcher = (fetch, receive, signal, onSlot) =>
-      fetch.xorb === noise.hash
-        ? piecewise(async function* () {
-            for (let offset = 0; offset < noise.bytes.length; offset += 3000) {
-              await new Promise((resolve) => setTimeout(resolve, 1));
-              yield noise.bytes.subarray(offset, offset + 3000);
-            }
-          })(fetch, receive, signal, onSlot)
-        : fast(
-            fetch,
-            (piece) => {
-              laterReceived += piece.length;
-              const held = receive(piece);
-              mostLent = Math.max(mostLent, pool.lentBytes);
-              return held;
-            },
-            signal,
-          );
+    const slowFirst = slowThenFast(later, () => {
+      mostLent = Math.max(mostLent, pool.lentBytes);
+    });
     const leadBytes = 50_000;
     const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     const folder = new SpillFolder();
     const parts: Buffer[] = [];
+    let written = 0;
     let laterAtSwitch = -1;
     try {
       const options = {
-        fetchRange: slowFirst,
+        fetchRange: slowFirst.fetchRange,
         leadBytes,
         maxBufferedBytes: 1 << 30,
         pool,
@@ -449,7 +443,8 @@ describe("a range ahead of a busy writer waits for it", () => {
       };
       for await (const piece of assembleFile(plan, options)) {
         parts.push(Buffer.from(piece));
-        if (Buffer.concat(parts).length >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
+        written += piece.length;
+        if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
       }
     } finally {
       folder.dispose();
