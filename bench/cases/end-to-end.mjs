@@ -15,8 +15,9 @@
  * many small files.
  */
 import { spawnSync } from "node:child_process";
+import { realpathSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compareTools, comparisonTable } from "../lib/compare.mjs";
 import { writeHubRepo } from "../lib/fixture.mjs";
@@ -189,9 +190,28 @@ ${repo.files
   }
 }
 
+/**
+ * Why Nix's build users (nixbld*, not this user) cannot run `node`, or undefined when they
+ * can: every folder on its way must be open to others. .ci/run keeps Node 24 under
+ * ~/.cache, which under /root is not, and every build of ours then failed with "Permission
+ * denied" from the fetcher's wrapper.
+ */
+function closedToBuildUsers(node) {
+  const real = realpathSync(node);
+  if ((statSync(real).mode & 0o005) !== 0o005) return `${real} is not readable and executable by others`;
+  for (let folder = dirname(real); ; folder = dirname(folder)) {
+    if ((statSync(folder).mode & 0o001) === 0) return `${folder} is not open to others (o+x)`;
+    if (folder === dirname(folder)) return undefined;
+  }
+}
+
 export async function run(context) {
   const { config, peers } = context;
   if (peers.nixBuild.skip) return `skipped: nix-build ${peers.nixBuild.skip}`;
+  const closed = closedToBuildUsers(process.execPath);
+  if (closed !== undefined) {
+    return `skipped: Nix's build users cannot run this node (${process.execPath}): ${closed}; copy its folder where they can, e.g. cp -r "${dirname(dirname(process.execPath))}" /tmp/node && chmod -R a+rX /tmp/node, and set BENCH_NODE=/tmp/node/bin/node`;
+  }
   const bytes = Math.round(config.e2eLargeMiB * MiB);
   const large = await sideBySide(context, {
     label: `one ${config.e2eLargeMiB} MiB file`,
