@@ -43,8 +43,8 @@ import type { XorbFetch } from "./reconstruction.js";
 /**
  * `receive` may return a promise: the next piece is handed over once it resolves (back-pressure).
  * `onSlot` is to be called once the range holds the connection it keeps until it ends, across
- * its retries (the engine's slot), if connections are shared. A fetcher that never calls it
- * gets what there was before it: while the writer waits, every download goes on (see
+ * its retries (the engine's slot), if connections are shared. With a fetcher that never calls
+ * it, every download goes on while the writer waits, as before the hold rule (see
  * DEFAULT_LEAD_BYTES). A first piece is no sign of a slot: a fetcher may take one per try.
  */
 export type RangeFetcher = (
@@ -309,7 +309,7 @@ class FetchState {
   /**
    * Over its lead, a download waits while the writer is busy copying chunks it has, or waits
    * for another range that holds its connection (Writer.needs). One whose chunks go to disk
-   * now holds no more memory: it never waits.
+   * keeps what it holds in memory and adds nothing to it: it never waits.
    */
   #mustWait(): boolean {
     return this.spilled === undefined && this.#heldBytes > this.leadBytes && !this.writer.needs(this);
@@ -492,7 +492,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
     const bound = plan.fetches[index]!.keptBytesBound;
     const state = states[index]!;
     if (budget.reserved > budget.limit && spillBudget?.tryReserve(bound, false)) {
-      reservedIn.set(index, [spillBudget]);
+      const reservations = reservedIn.get(index)!;
+      reservations[reservations.indexOf(budget)] = spillBudget;
       state.spilled = options.spill!.open();
       budget.release(bound);
     }
@@ -504,7 +505,8 @@ export async function* assembleFile(plan: DownloadPlan, options: AssembleOptions
    * idle: on a link that limits each connection, bandwidth lost while the writer waits for a
    * slow range that has its slot, and the held range is slow in its turn once the writer gets
    * to it. Each goes on with its next chunks on disk while the spill budget has room for it;
-   * what it holds stays in memory, within its reservation there.
+   * what it holds stays in memory. It keeps its reservation in memory and takes its whole
+   * bound on disk too, more than it can use in both: simple, and the budgets stay bounds.
    */
   const spillHeld = () => {
     if (spillBudget === undefined) return;

@@ -19,8 +19,10 @@ const CLASSES_UP = 1;
  *
  * Buffers come in classes of CLASS_BYTES; a chunk takes a free buffer of its class or the next
  * one up, or a new one of its class. Not any larger one: a small chunk kept in a 128 KiB buffer
- * would hold 16 times its size, and the budgets count chunks, not buffers. A buffer given back goes on a free list while the lists hold
- * at most `maxFreeBytes`, and to the garbage collector otherwise. What is never given back
+ * would hold 16 times its size, and the budgets count chunks, not buffers. A buffer given back
+ * goes on a free list while the lists hold at most `maxFreeBytes`, and to the garbage
+ * collector otherwise. Free buffers of a class nobody takes are not evicted for others: the
+ * sizes a file decodes are much the same from one range to the next. What is never given back
  * (a download cut short, a failure) is simply collected: giving back is how memory is saved,
  * not how it is kept correct.
  *
