@@ -300,6 +300,17 @@ describe("a range ahead of a busy writer waits for it", () => {
     return planDownload(parseReconstructionV1(reply), { length, exact: true });
   }
   const whole = (x: TestXorb) => planOf([[x, 0, x.chunks.length]]);
+  /** The bytes of `noise`, decoded. */
+  const noiseLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  /** A file of all of `noise`, then all of a stored xorb of `laterBytes` (one range each). */
+  function noiseThenLater(laterBytes: number) {
+    const later = buildXorb(chunkBytes(sampleContent(laterBytes, 9)), [CompressionScheme.None]);
+    const plan = planOf([
+      [noise, 0, noise.chunks.length],
+      [later, 0, later.chunks.length],
+    ]);
+    return { later, plan };
+  }
 
   const aTimerTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
@@ -366,11 +377,7 @@ describe("a range ahead of a busy writer waits for it", () => {
   });
 
   it("holds a range the writer is not on yet to the lead too", async () => {
-    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
-    const plan = planOf([
-      [noise, 0, noise.chunks.length],
-      [later, 0, later.chunks.length],
-    ]);
+    const { later, plan } = noiseThenLater(600_000);
     const { fetchRange } = memoryFetcher([noise, later]);
     let laterReceived = 0;
     const counting: RangeFetcher = (fetch, receive, signal) =>
@@ -383,12 +390,11 @@ describe("a range ahead of a busy writer waits for it", () => {
         signal,
       );
     const leadBytes = 50_000;
-    const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     let written = 0;
     let laterAtSwitch = -1;
     for await (const piece of assembleFile(plan, { fetchRange: counting, leadBytes, maxBufferedBytes: 1 << 30 })) {
       written += piece.length;
-      if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
+      if (written >= noiseLength && laterAtSwitch < 0) laterAtSwitch = laterReceived;
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(written).toBe(plan.length);
@@ -400,20 +406,15 @@ describe("a range ahead of a busy writer waits for it", () => {
   });
 
   it("holds a range ahead to the lead while the writer waits for another that is receiving", async () => {
-    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
-    const plan = planOf([
-      [noise, 0, noise.chunks.length],
-      [later, 0, later.chunks.length],
-    ]);
+    const { later, plan } = noiseThenLater(600_000);
     const slowFirst = slowThenFast(later);
     const leadBytes = 50_000;
-    const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     let written = 0;
     let laterAtSwitch = -1;
     const options = { fetchRange: slowFirst.fetchRange, leadBytes, maxBufferedBytes: 1 << 30 };
     for await (const piece of assembleFile(plan, options)) {
       written += piece.length;
-      if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
+      if (written >= noiseLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
     }
     expect(written).toBe(plan.length);
     // The writer waited for the first range nearly all the time; the second still stopped at
@@ -424,11 +425,7 @@ describe("a range ahead of a busy writer waits for it", () => {
   });
 
   it("lets a range held at its lead go on, on disk, once the writer starves for one that is receiving", async () => {
-    const later = buildXorb(chunkBytes(sampleContent(1_500_000, 9)), [CompressionScheme.None]);
-    const plan = planOf([
-      [noise, 0, noise.chunks.length],
-      [later, 0, later.chunks.length],
-    ]);
+    const { later, plan } = noiseThenLater(1_500_000);
     const pool = new ChunkPool(1 << 30);
     let mostLent = 0;
     const slowFirst = slowThenFast(later, {
@@ -437,7 +434,6 @@ describe("a range ahead of a busy writer waits for it", () => {
       },
     });
     const leadBytes = 50_000;
-    const firstLength = noise.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     const folder = new SpillFolder();
     const parts: Buffer[] = [];
     let written = 0;
@@ -455,7 +451,7 @@ describe("a range ahead of a busy writer waits for it", () => {
       for await (const piece of assembleFile(plan, options)) {
         parts.push(Buffer.from(piece));
         written += piece.length;
-        if (written >= firstLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
+        if (written >= noiseLength && laterAtSwitch < 0) laterAtSwitch = slowFirst.laterReceived();
       }
     } finally {
       folder.dispose();
@@ -471,11 +467,7 @@ describe("a range ahead of a busy writer waits for it", () => {
   });
 
   it("lets a held range go on to disk during one long wait of the writer, not only at the next", async () => {
-    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
-    const plan = planOf([
-      [noise, 0, noise.chunks.length],
-      [later, 0, later.chunks.length],
-    ]);
+    const { later, plan } = noiseThenLater(600_000);
     // The first range comes at once but for one stall of 300 ms, 15 starvation windows.
     let laterAtStallEnd = -1;
     const slowFirst = slowThenFast(later, {
@@ -537,11 +529,7 @@ describe("a range ahead of a busy writer waits for it", () => {
   });
 
   it("lets a range ahead go on while the writer waits for one whose fetcher takes a connection per try", async () => {
-    const later = buildXorb(chunkBytes(sampleContent(600_000, 9)), [CompressionScheme.None]);
-    const plan = planOf([
-      [noise, 0, noise.chunks.length],
-      [later, 0, later.chunks.length],
-    ]);
+    const { later, plan } = noiseThenLater(600_000);
     const oneConnection = pLimit(1);
     const pieces = (bytes: Uint8Array) =>
       (async function* () {
