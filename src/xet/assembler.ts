@@ -24,9 +24,8 @@ import type { XorbFetch } from "./reconstruction.js";
  * as the writer waits for one of its chunks, or for a range that has no connection yet (one
  * waiting for a slot). A busy writer needs no connection, and a waiting one lets every range go
  * on that could stand between it and its bytes, so ranges of several files sharing connection
- * slots cannot deadlock. One
- * range more is asked for ahead of need and holds at its first piece (lookAhead below): the
- * writer never needs a range behind it while it holds.
+ * slots cannot deadlock. One range more is asked for ahead of need and holds at its first
+ * piece (lookAhead below): the writer never needs a range behind it while it holds.
  *
  * With a `spill` store, a range that does not fit in memory keeps its chunks there instead (a
  * scratch file), within `spillBudget`, and they are read back when the writer gets to them.
@@ -110,11 +109,11 @@ export const DEFAULT_POOL_FREE_BYTES = 16 * 1024 * 1024;
  * A download waits only while the writer is busy, or while the writer waits for another range
  * that holds its connection slot (RangeFetcher's `onSlot`; the engine keeps a piece's slot
  * across its retries). When the writer waits for a range with no slot yet, every waiting
- * download goes on. So a waiting download never holds a connection slot the writer is
- * waiting for. When the writer is busy it is copying chunks it has, which needs
- * no connection. Letting every download go on whenever the writer waited let one range hold a
- * whole xorb (64 MiB) while the writer waited for a slower one, read back from disk
- * (docs/bench.md, "Eighth round"). A range held at its lead while the writer starves (a link
+ * download goes on. So a waiting download never holds a connection slot the writer is waiting
+ * for. When the writer is busy it is copying chunks it has, which needs no connection. Letting
+ * every download go on whenever the writer waited let one range hold a whole xorb (64 MiB)
+ * while the writer waited for a slower one, read back from disk (docs/bench.md, "Eighth
+ * round"). A range held at its lead while the writer starves (a link
  * that limits each connection) goes on with its chunks on disk, if there is a spill store
  * (spillHeld in assembleFile).
  */
