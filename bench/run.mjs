@@ -19,6 +19,7 @@ import { cleanupNow, installCleanupHandlers, makeTempDir } from "./lib/cleanup.m
 import { detectPeers, environmentLines, readConfig } from "./lib/environment.mjs";
 import * as largeFile from "./cases/large-file.mjs";
 import * as rateLimited from "./cases/rate-limited.mjs";
+import * as https from "./cases/https.mjs";
 import * as smallFiles from "./cases/small-files.mjs";
 import * as narHash from "./cases/nar-hash.mjs";
 import * as overhead from "./cases/overhead.mjs";
@@ -35,6 +36,7 @@ const CASES = {
   overhead,
   xet,
   e2e: endToEnd,
+  https,
 };
 
 function progress(message) {

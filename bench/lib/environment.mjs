@@ -18,7 +18,7 @@ function positiveNumber(name, fallback) {
   return value;
 }
 
-export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "e2e", "modules"];
+export const ALL_CASES = ["large", "limited", "small", "hash", "overhead", "xet", "e2e", "https", "modules"];
 
 export function readConfig() {
   const cases = (process.env.BENCH_CASES ?? ALL_CASES.join(","))

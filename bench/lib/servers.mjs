@@ -3,7 +3,7 @@
  * - the Hub: `nix-model-repo serve` from the bundle, with its debug access log on, which
  *   the bench reads to count the requests each client makes and to time-stamp them;
  * - the CDN: nginx serving the blob files at the paths `serve --cdn-url` redirects to,
- *   with a per-connection `limit_rate` like a real CDN edge.
+ *   with a per-connection `limit_rate` like a real CDN edge, or over HTTPS.
  */
 import { spawn } from "node:child_process";
 import { createServer, connect } from "node:net";
@@ -91,9 +91,11 @@ export async function startHubServer(cli, root, extraArgs = []) {
 
 /**
  * nginx as the CDN: `location` maps each prefix to a directory (alias), every response
- * limited to `rateBytesPerSec` per connection. Returns { url, countRequests(), close() }.
+ * limited to `rateBytesPerSec` per connection (0: no limit, as in nginx). With `tls` ({
+ * certificate, key }: PEM files, see tls.mjs) it answers HTTPS. Returns { url,
+ * countRequests(), close() }.
  */
-export async function startNginx(scratch, locations, rateBytesPerSec) {
+export async function startNginx(scratch, locations, rateBytesPerSec, { tls } = {}) {
   const port = await freePort();
   const accessLog = join(scratch, "nginx-access.log");
   const config = join(scratch, "nginx.conf");
@@ -118,7 +120,7 @@ http {
   sendfile on;
   tcp_nopush on;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${tls === undefined ? "" : ` ssl;\n    ssl_certificate ${tls.certificate};\n    ssl_certificate_key ${tls.key}`};
 ${locations.map(({ prefix, directory }) => `    location ${prefix} { alias ${directory}/; limit_rate ${rateBytesPerSec}; }`).join("\n")}
   }
 }
@@ -139,7 +141,7 @@ ${locations.map(({ prefix, directory }) => `    location ${prefix} { alias ${dir
     throw new Error(`${error.message}\n${stderr}`);
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
     countRequests: async () => (await readFile(accessLog, "utf8").catch(() => "")).split("\n").filter(Boolean).length,
     close: () => stopChild(child),
   };

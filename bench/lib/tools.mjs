@@ -134,7 +134,7 @@ export function curlSingle({ url, scratch, env, expected }) {
 }
 
 /** aria2c -x8 -s8: the usual "fast parallel download" command. */
-export function aria2cSplit({ url, scratch, env, expected, connections = 8 }) {
+export function aria2cSplit({ url, scratch, env, expected, connections = 8, extraArgs = [] }) {
   const dir = (run) => join(scratch, `aria2c-${run}`);
   return {
     name: `aria2c -x${connections} -s${connections}`,
@@ -150,6 +150,7 @@ export function aria2cSplit({ url, scratch, env, expected, connections = 8 }) {
         "--summary-interval=0",
         "--download-result=hide",
         "-q",
+        ...extraArgs,
         "-d",
         dir(run),
         "-o",
