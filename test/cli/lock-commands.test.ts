@@ -255,9 +255,14 @@ describe("add and update on the command line", () => {
     await writeHubRepo(root, { repoId: "acme/slow", files: { "model.safetensors": randomBytes(200_000) } });
     await hub.reload();
     hub.setFaults(() => ({ stallAfterBytes: 1000 }));
+    // SIGKILL leaves the process no chance to remove its scratch folder: give it one under
+    // `dir`, not the machine's temp dir, where it outlived every run and tests that look for
+    // leftovers there (git-lfs-fetch, http-fetch) would count it.
+    const scratch = join(dir, "tmp-killed");
+    await mkdir(scratch);
     try {
       const child = spawn(process.execPath, [cliPath, "add", "slow", "hf:acme/slow", "--lock", lock], {
-        env: { ...process.env, ...env(), NIX_MODEL_REPO_PROGRESS: "plain" },
+        env: { ...process.env, ...env(), TMPDIR: scratch, NIX_MODEL_REPO_PROGRESS: "plain" },
         stdio: ["ignore", "ignore", "pipe"],
       });
       await new Promise<void>((resolve) => {
