@@ -31,10 +31,19 @@ type Phase =
  * A CDN that caps each connection's rate (nginx `limit_rate`, long-distance TCP) rewards
  * more connections; a link the CPU already saturates (loopback, a LAN at 10 Gbit) does
  * not, and each connection costs memory and CPU there. So the engine starts with a few
- * and probes: throughput over one window at the current count, then `step` more slots,
- * one window skipped (new connections ramp up), one window measured. The step is kept if
- * it brought at least `gain` times the throughput, and the next one is tried; otherwise
- * the previous count comes back and the probing stops for the rest of the transfer.
+ * and probes: throughput at the current count, then `step` more slots, one window skipped
+ * (new connections ramp up), one window measured. The step is kept if it brought at least
+ * `gain` times the throughput, and the next one is tried; otherwise the previous count
+ * comes back and the probing stops for the rest of the transfer.
+ *
+ * A count is only probed from once its throughput is steady: a measured window under
+ * `gain` times the one before it at the same count. A transfer speeds up for a second or
+ * so by itself (handshakes, parts starting together, the JIT): 1 GiB over TLS on loopback
+ * ran 342, 460, 516, 505 MiB/s in its first windows on a fixed 8 connections. Judged
+ * against the 342, a step to 12 looked like a 1.35× gain and was kept (and 16 tried),
+ * though the link gives no more: waiting for the plateau made that fetch 0.90× the wall
+ * time and 0.86× the CPU. Each probe starts one window later: 256 MiB through the
+ * rate-limited CDN, where 12 do pay, took 1.06× as long (docs/bench.md, "Tenth round").
  *
  * A window is only measured while every slot is busy (at both of its ends; the last parts
  * of a file, a handful of small files leave slots idle: the throughput then says nothing
@@ -52,6 +61,8 @@ export class ConnectionGovernor {
   #before: number | undefined;
   /** Bytes per ms measured at `#before` (when judging) or at `#slots`. */
   #baseline = 0;
+  /** The window before the one now open was measured at the current count (its rate is `#baseline`). */
+  #measuredBefore = false;
   #windowStart: number;
   #windowBytes = 0;
 
@@ -93,30 +104,40 @@ export class ConnectionGovernor {
     if (!use.allBusy || elapsed <= 0) {
       // The window that follows starts with idle slots: it cannot be measured either.
       this.#phase = "warming-up";
+      this.#measuredBefore = false;
       return undefined;
     }
     if (this.#phase === "warming-up") {
       this.#phase = "measuring";
       return undefined;
     }
-    if (this.#before !== undefined && rate < this.#limits.gain * this.#baseline) {
-      this.#slots = this.#before;
-      this.#before = undefined;
-      this.#phase = "settled";
-      return this.#slots;
-    }
-    // The first measurement, or a step that paid: the next step is judged against this.
+    if (this.#before !== undefined) return this.#judge(rate, this.#before);
+    // Still speeding up by itself (or the first measurement): measure again before a step.
+    const steady = this.#measuredBefore && rate < this.#limits.gain * this.#baseline;
     this.#baseline = rate;
-    this.#before = undefined;
-    if (this.#slots >= this.#limits.max) {
-      this.#phase = "settled";
-      return undefined;
-    }
+    this.#measuredBefore = true;
+    if (!steady) return undefined;
     // Nothing for more slots to do: measure again next window.
     if (!use.waiting) return undefined;
     this.#before = this.#slots;
     this.#slots = Math.min(this.#limits.max, this.#slots + this.#limits.step);
     this.#phase = "warming-up";
+    this.#measuredBefore = false;
     return this.#slots;
+  }
+
+  /** The first measured window after a raise: keep the step if it paid, else go back and stop. */
+  #judge(rate: number, before: number): number | undefined {
+    if (rate < this.#limits.gain * this.#baseline) {
+      this.#slots = before;
+      this.#before = undefined;
+      this.#phase = "settled";
+      return this.#slots;
+    }
+    this.#before = undefined;
+    this.#baseline = rate;
+    this.#measuredBefore = true;
+    if (this.#slots >= this.#limits.max) this.#phase = "settled";
+    return undefined;
   }
 }

@@ -76,7 +76,8 @@ const MIN_HASH_BUFFER_BYTES = 16 * 1024 * 1024;
  * fourth round). A window is 250 ms (≈ 100 MiB over loopback). Over loopback the
  * throughput still climbs for about a second after the start (≈ 170 → 430 MiB/s in
  * 125 ms windows), so windows of 125 ms took that climb for a gain and kept 12 or 16
- * connections there; 250 ms windows rarely do.
+ * connections there; 250 ms windows did less often, and since the governor only steps
+ * from a steady rate, not at all (connection-governor.ts).
  */
 const STARTING_CONNECTIONS = 8;
 const CONNECTION_STEP = 4;
