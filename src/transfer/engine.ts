@@ -6,6 +6,7 @@ import { retryPolicyFrom } from "../retry/retry.js";
 import { logger } from "../util/log.js";
 import { silentProgress } from "../progress/silent.js";
 import { type Bandwidth, bandwidthFor } from "./bandwidth.js";
+import { reclaimBuffers } from "./buffer-reclaimer.js";
 import { ConnectionGovernor } from "./connection-governor.js";
 import type { EngineContext } from "./context.js";
 import { StreamingDigests } from "./digests.js";
@@ -52,6 +53,9 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  *   + what undici and the socket buffer (≤ 64 KiB per connection in undici)
  *   + young garbage: network chunks, freed by scavenges (no full GC needed: 1 GiB in
  *     8 parts ran 1 mark-compact, down from ~51 when parts held the chunks themselves).
+ *   + chunks that waited long enough to be promoted (a part waiting for a slab keeps what
+ *     undici and its socket had read): at most ≈ 8 MiB before buffer-reclaimer.ts has V8
+ *     collect them.
  *   + per large file, a planned part (two numbers) for each connection slot up to the cap.
  * Measured (test/transfer/memory-bound.test.ts, 512 MiB over loopback): RSS grows by
  * about hashBufferBytes + 70 MiB with parts, 60–70 MiB in one stream.
@@ -163,6 +167,7 @@ export async function transferAll(
   let settled: PromiseSettledResult<TransferredFile>[];
   const transfers: Promise<TransferredFile>[] = new Array(items.length);
   const stopGoverning = governConnections(limit, governor);
+  const stopReclaiming = reclaimBuffers(() => context.pool.allocatedBytes);
   try {
     // Connection slots are taken in call order: largest files first, so the few long
     // transfers run beside the many short ones instead of after them (500 small files and
@@ -181,6 +186,7 @@ export async function transferAll(
     settled = await Promise.allSettled(transfers);
   } finally {
     stopGoverning();
+    stopReclaiming();
     await workers?.close();
   }
   if (failed) throw firstError;

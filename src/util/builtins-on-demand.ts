@@ -18,3 +18,8 @@ export function zlib(): typeof import("node:zlib") {
 export function workerThreads(): typeof import("node:worker_threads") {
   return requireBuiltin("node:worker_threads") as typeof import("node:worker_threads");
 }
+
+/** node:vm: only to reach V8's full collection (full-collection.ts), when a fetch first needs one. */
+export function vm(): typeof import("node:vm") {
+  return requireBuiltin("node:vm") as typeof import("node:vm");
+}
