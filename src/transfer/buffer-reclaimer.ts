@@ -18,7 +18,7 @@ import { logger } from "../util/log.js";
  *
  * So every CHECK_INTERVAL_MS this looks at the bytes in ArrayBuffers outside the slab
  * pool, and when they have grown COLLECT_AFTER_GROWTH_BYTES above the lowest seen since
- * the last collection, asks V8 for one (5–15 ms on a heap this size, 1–4 per GiB over
+ * the last collection, asks V8 for one (5–15 ms on a heap this size, 1–5 per GiB over
  * TLS). That fetch then peaked at 117–124 MiB (median 120, against 129 without), in the
  * same CPU time (docs/bench.md, "Tenth round").
  */
