@@ -6,15 +6,14 @@
  * over plain HTTP, so this shows what the per-read path costs where users fetch from.
  */
 import { runCdnCase } from "../lib/cdn-case.mjs";
-import { opensslMissing, selfSignedCertificate } from "../lib/tls.mjs";
+import { selfSignedCertificate } from "../lib/tls.mjs";
 
 export const title = "one large LFS file from a CDN over HTTPS (302 → nginx with TLS, loopback, no rate limit)";
 
 export async function run(context) {
   const { config, peers, scratch } = context;
   if (peers.nginx.skip) return `skipped: nginx ${peers.nginx.skip}`;
-  const noOpenssl = opensslMissing();
-  if (noOpenssl !== undefined) return `skipped: ${noOpenssl}`;
+  if (peers.openssl.skip) return `skipped: openssl ${peers.openssl.skip}`;
   return runCdnCase(context, {
     repoId: "bench/https",
     mib: config.largeMiB,

@@ -6,12 +6,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-/** openssl's reason when it cannot run, else undefined. */
-export function opensslMissing() {
-  const result = spawnSync("openssl", ["version"], { encoding: "utf8" });
-  return result.status === 0 ? undefined : "openssl is not installed (apt-get install openssl)";
-}
-
 /** Writes `dir`/tls-cert.pem and `dir`/tls-key.pem; returns { certificate, key } (their paths). */
 export function selfSignedCertificate(dir) {
   const certificate = join(dir, "tls-cert.pem");
