@@ -39,17 +39,11 @@ export class BufferReclaimer {
   readonly #growthBytes: number;
   /** The fewest bytes outside the pool since the last collection (or the start). */
   #floor: number;
-  #collections = 0;
 
   constructor(probes: MemoryProbes, growthBytes = COLLECT_AFTER_GROWTH_BYTES) {
     this.#probes = probes;
     this.#growthBytes = growthBytes;
     this.#floor = this.#outsidePool();
-  }
-
-  /** Collections asked for so far. */
-  get collections(): number {
-    return this.#collections;
   }
 
   /** One look; collects when the bytes outside the pool grew enough. Returns the bytes freed, or undefined. */
@@ -60,7 +54,6 @@ export class BufferReclaimer {
       return undefined;
     }
     this.#probes.collect();
-    this.#collections += 1;
     this.#floor = this.#outsidePool();
     return outside - this.#floor;
   }
