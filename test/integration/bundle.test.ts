@@ -120,6 +120,14 @@ describe("the bundle (scripts/bundle.mjs)", () => {
     expect(bundle).not.toContain("node_modules/undici/index.js");
   });
 
+  // node decodes a module holding any character beyond ASCII into a two-byte string, slowly:
+  // one `→` in a comment esbuild kept cost every fetch ~5 ms (scripts/bundle.mjs, asciiOnly).
+  it("is ASCII only, comments and regular expressions too", () => {
+    const beyond = /[^\x00-\x7f]/.exec(bundle);
+    expect(beyond?.[0], beyond ? bundle.slice(beyond.index - 60, beyond.index + 20) : "").toBeUndefined();
+    expect(bundle).toContain("\\u2192"); // the comment of src/sources/http/prefetch-target.ts, escaped
+  });
+
   /**
    * Runs the built CLI twice on one spec: with a module hook that records every file it loads
    * (ESM), then with a preload that records node's list of the built-in modules it loaded
