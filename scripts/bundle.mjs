@@ -17,6 +17,7 @@
 // ~2.5 MB more in dist/ (undici, the AWS SDK and our fetch code are in both bundles). A
 // run loads one bundle only: no module is ever loaded twice under two names.
 import { build } from "esbuild";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
@@ -128,6 +129,31 @@ function builtinsThroughRequire() {
 }
 
 /**
+ * esbuild plugin giving undici src/http/undici-assert.cjs for node:assert: a function that
+ * loads node:assert only when a check fails (~4 ms of every fetch on Node 24 otherwise;
+ * docs/bench.md, "Eleventh round"). undici calls only `assert(value[, message])`; a file of
+ * undici using any other part of node:assert (`assert.equal`, …) fails the build, so that an
+ * upgrade of undici that starts to is seen here, not as a TypeError in a fetch.
+ */
+function undiciAssertOnFailure() {
+  const replacement = new URL("../src/http/undici-assert.cjs", import.meta.url).pathname;
+  return {
+    name: "undici-assert-on-failure",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^(node:)?assert$/ }, ({ importer }) => {
+        if (!importer.includes("/node_modules/undici/")) return undefined;
+        const other = /\bassert\.[\w$]+/.exec(readFileSync(importer, "utf8"));
+        if (other)
+          throw new Error(
+            `scripts/bundle.mjs: ${importer} uses ${other[0]}; src/http/undici-assert.cjs has only assert()`,
+          );
+        return { path: replacement };
+      });
+    },
+  };
+}
+
+/**
  * esbuild plugin escaping every character beyond ASCII in the files it writes, as `\uXXXX`.
  * esbuild escapes them in strings, but not in the comments it keeps or in regular
  * expressions; one `→` in a comment made node decode the whole file as UTF-8 into a
@@ -176,7 +202,7 @@ function bundle(folder, plugins) {
     // lz4_flex's WebAssembly (src/xet/lz4-wasm.ts), inlined as base64 and decoded on first
     // use (the `binary` loader decodes as the bundle loads): dist/ is all the fetcher ships.
     loader: { ".wasm": "base64" },
-    plugins: [builtinsThroughRequire(), asciiOnly(), ...plugins],
+    plugins: [undiciAssertOnFailure(), builtinsThroughRequire(), asciiOnly(), ...plugins],
     logLevel: "warning",
   });
 }

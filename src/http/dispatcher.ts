@@ -5,6 +5,9 @@ import { logger } from "../util/log.js";
 import { registerSecret } from "../util/secrets.js";
 import type { HttpSettings } from "./settings.js";
 
+/** The limit on a response's headers node applies by default: 16 KiB. */
+const NODE_MAX_HEADER_BYTES = 16 * 1024;
+
 /**
  * The one undici dispatcher every request goes through: connection pooling, timeouts,
  * proxies and the trusted CAs live here and nowhere else.
@@ -20,7 +23,13 @@ export function createDispatcher(settings: HttpSettings, env: NodeJS.ProcessEnv 
   // Both the direct connection and the TLS session through a proxy tunnel use these.
   const tls = { timeout: settings.connectTimeoutMs, ...(ca === undefined ? {} : { ca }) };
   const proxy = resolveProxies(settings, env);
-  const timeouts = { headersTimeout: settings.readTimeoutMs, bodyTimeout: settings.readTimeoutMs };
+  const timeouts = {
+    headersTimeout: settings.readTimeoutMs,
+    bodyTimeout: settings.readTimeoutMs,
+    // node's own default (--max-http-header-size), given here because undici would read it
+    // from node:http, which nothing else of a fetch loads (patches/undici+7.30.2.patch).
+    maxHeaderSize: NODE_MAX_HEADER_BYTES,
+  };
   // No proxy at all: the Agent EnvHttpProxyAgent would route every request to, without the
   // routing (a URL parsed and a dispatcher more per request, which a small file notices).
   if (proxy.httpProxy === "" && proxy.httpsProxy === "") return new Agent({ connect: tls, ...timeouts });

@@ -1,6 +1,6 @@
-import { STATUS_CODES } from "node:http";
 import type { Readable } from "node:stream";
 import { TransferFailure } from "../errors/failures.js";
+import { http } from "../util/builtins-on-demand.js";
 import { displayUrl, redact } from "../util/secrets.js";
 import { decodeBody, readExcerpt } from "./body.js";
 import type { Exchange } from "./redirects.js";
@@ -34,7 +34,7 @@ export function normaliseHeaders(raw: Readonly<Record<string, string | string[] 
 }
 
 export function statusText(status: number): string {
-  const reason = STATUS_CODES[status];
+  const reason = http().STATUS_CODES[status];
   return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
 }
 

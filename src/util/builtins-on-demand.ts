@@ -19,6 +19,11 @@ export function workerThreads(): typeof import("node:worker_threads") {
   return requireBuiltin("node:worker_threads") as typeof import("node:worker_threads");
 }
 
+/** node:http: only for a failed response's status text (undici's HTTP/1 client no longer loads it). */
+export function http(): typeof import("node:http") {
+  return requireBuiltin("node:http") as typeof import("node:http");
+}
+
 /** node:vm: only to reach V8's full collection (full-collection.ts), when a fetch first needs one. */
 export function vm(): typeof import("node:vm") {
   return requireBuiltin("node:vm") as typeof import("node:vm");

@@ -235,11 +235,16 @@ register(${JSON.stringify(`file://${hooks}`)});`,
           for (const archiveReader of ["node_modules/tar-stream/", "node_modules/streamx/"])
             expect(loaded).not.toContain(archiveReader);
 
-          expect(natives).toContain("http"); // the list is there: undici's HTTP/1 client loads it
+          expect(natives).toContain("net"); // the list is there: undici's HTTP/1 client connects with it
           // http2 and tls: HTTPS or HTTP/2 only; child_process: a notify hook or git; zlib: a
           // compressed body or an archive; worker_threads: a hashing thread (large files, > 2 cores).
-          // internal/deps/undici/undici: node's own fetch(), not the undici bundled here.
+          // http: a failed response's status text, `serve`, or undici's default header limit
+          // (src/http/dispatcher.ts gives its own); assert: one of undici's checks failing
+          // (src/http/undici-assert.cjs). internal/deps/undici/undici: node's own fetch(), not
+          // the undici bundled here.
           for (const unneeded of [
+            "http",
+            "assert",
             "http2",
             "tls",
             "child_process",
