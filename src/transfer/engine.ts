@@ -13,7 +13,7 @@ import { StreamingDigests } from "./digests.js";
 import { HashWorkers } from "./hash-workers.js";
 import { Directories } from "./incomplete-file.js";
 import { preflight } from "./preflight.js";
-import { SlabPool } from "./slab-pool.js";
+import { SlabPool, slabBytesFor } from "./slab-pool.js";
 import { transferFile } from "./transfer-file.js";
 import type { TransferItem, TransferOptions, TransferredFile } from "./types.js";
 
@@ -36,7 +36,8 @@ import type { TransferItem, TransferOptions, TransferredFile } from "./types.js"
  * - The first fatal error aborts everything else; no `.incomplete` file is left behind.
  *
  * The byte path: undici's chunk → one copy into a ~1 MiB slab of a SlabPool
- * (slab-pool.ts) → a sealed slab is written at its offset and hashed in file order
+ * (slab-pool.ts; ~256 KiB for a fetch under 64 MiB, slabBytesFor) → a sealed slab is
+ * written at its offset and hashed in file order
  * (slab-writer.ts, in-order-hasher.ts), the hash on a hashing thread for files of 1 MiB
  * or more when there are more than two cores (hash-workers.ts) → the slab is reused.
  * Network Buffers die young.
@@ -124,6 +125,16 @@ function defaultHashThreads(items: readonly TransferItem[], cores = availablePar
   return offThreadBytes < HASH_THREAD_MIN_TOTAL_BYTES ? 0 : Math.max(0, Math.min(4, cores - 2));
 }
 
+/** The bytes of all the files, or undefined when the size of any is not known. */
+function totalBytes(items: readonly TransferItem[]): number | undefined {
+  let total = 0;
+  for (const { size } of items) {
+    if (size === undefined) return undefined;
+    total += size;
+  }
+  return total;
+}
+
 export async function transferAll(
   items: readonly TransferItem[],
   options: TransferOptions,
@@ -140,6 +151,7 @@ export async function transferAll(
   const maxConnections = Math.max(1, settings.concurrency);
   const startingConnections = Math.min(STARTING_CONNECTIONS, maxConnections);
   const limit = pLimit(startingConnections);
+  const hashBufferBytes = options.hashBufferBytes ?? defaultHashBufferBytes(startingConnections);
   const governor = new ConnectionGovernor(
     { start: startingConnections, max: maxConnections, step: CONNECTION_STEP, gain: CONNECTION_GAIN },
     performance.now(),
@@ -149,7 +161,7 @@ export async function transferAll(
     maxConnections,
     assemblies: pLimit(startingConnections),
     bandwidth: counted(bandwidthFor(settings.bandwidthLimitBytesPerSec), governor),
-    pool: new SlabPool(options.hashBufferBytes ?? defaultHashBufferBytes(startingConnections)),
+    pool: new SlabPool(hashBufferBytes, slabBytesFor(hashBufferBytes, totalBytes(items))),
     digestsFor: (item, size) =>
       workers !== undefined && (size === undefined || size >= OFF_THREAD_HASH_MIN_BYTES)
         ? workers.digests(item.expected, size)

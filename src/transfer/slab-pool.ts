@@ -43,6 +43,30 @@ interface Waiter {
  */
 const DEFAULT_SLAB_BYTES = 1024 * 1024 - 1;
 
+/**
+ * A fetch whose files add up to less than this gets slabs of SMALL_FETCH_SLAB_BYTES. Every
+ * slab's memory is new to the process the first time it is filled, and each of its pages
+ * then costs a page fault: ≈ 3 ms per MiB on the bench VM, whose host has taken back the
+ * free memory (24 MiB touched for the first time: 75 ms; again: 1.4 ms). A fetch of 504
+ * small files and four of 4 MiB filled 10–12 slabs, ≈ 11 MiB, for 20 MiB of files. Smaller
+ * slabs mean fewer bytes in flight to fault in, at the cost of a write and a hash call
+ * per 256 KiB instead of per 1 MiB, which only a large fetch notices (docs/bench.md,
+ * "Eleventh round"). Still one byte short of a power of two, for the reason above.
+ */
+const SMALL_FETCH_BYTES = 64 * 1024 * 1024;
+const SMALL_FETCH_SLAB_BYTES = 256 * 1024 - 1;
+
+/**
+ * The slab size for a pool of `capacityBytes` serving a fetch of `fetchBytes` in all
+ * (undefined: some size is not known, so the fetch may be large): DEFAULT_SLAB_BYTES, or
+ * SMALL_FETCH_SLAB_BYTES for a small fetch, and never more than a 16th of the capacity.
+ */
+export function slabBytesFor(capacityBytes: number, fetchBytes: number | undefined): number {
+  const largest =
+    fetchBytes !== undefined && fetchBytes < SMALL_FETCH_BYTES ? SMALL_FETCH_SLAB_BYTES : DEFAULT_SLAB_BYTES;
+  return Math.min(largest, Math.max(4096, Math.floor(capacityBytes / 16)));
+}
+
 export class SlabPool {
   readonly slabBytes: number;
   /** Most slabs that ever exist at once. */
@@ -55,11 +79,8 @@ export class SlabPool {
   #peak = 0;
   readonly #waiters: Waiter[] = [];
 
-  /** Slabs are `slabBytes` (default just under 1 MiB, less when the capacity is small). */
-  constructor(
-    capacityBytes: number,
-    slabBytes = Math.min(DEFAULT_SLAB_BYTES, Math.max(4096, Math.floor(capacityBytes / 16))),
-  ) {
+  /** Slabs are `slabBytes` (default just under 1 MiB, less when the capacity is small: slabBytesFor). */
+  constructor(capacityBytes: number, slabBytes = slabBytesFor(capacityBytes, undefined)) {
     if (!(capacityBytes > 0)) throw new RangeError(`slab pool capacity must be positive, got ${capacityBytes}`);
     if (!(slabBytes > 0)) throw new RangeError(`slab size must be positive, got ${slabBytes}`);
     this.slabBytes = slabBytes;
