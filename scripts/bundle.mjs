@@ -110,22 +110,9 @@ function builtinsThroughRequire() {
       });
     return `const { ${bindings.join(", ")} } = require("${specifier}");`;
   };
-  return {
-    name: "builtins-through-require",
-    setup(pluginBuild) {
-      pluginBuild.initialOptions.metafile = true;
-      pluginBuild.onEnd(async (result) => {
-        if (result.errors.length > 0) return;
-        for (const file of Object.keys(result.metafile.outputs)) {
-          const text = await readFile(file, "utf8");
-          await writeFile(
-            file,
-            text.replace(builtinImport, (_, clause, specifier) => rewrite(file, clause, specifier)),
-          );
-        }
-      });
-    },
-  };
+  return rewritingOutputs("builtins-through-require", (text, file) =>
+    text.replace(builtinImport, (_, clause, specifier) => rewrite(file, clause, specifier)),
+  );
 }
 
 /**
@@ -162,19 +149,26 @@ function undiciAssertOnFailure() {
  * comment it is only text.
  */
 function asciiOnly() {
+  return rewritingOutputs("ascii-only", (text) =>
+    text.replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`),
+  );
+}
+
+/**
+ * esbuild plugin that, once a build has succeeded, replaces the text of every file it wrote
+ * with `transform(text, file)` (esbuild runs the plugins' end callbacks one after another).
+ */
+function rewritingOutputs(name, transform) {
   return {
-    name: "ascii-only",
+    name,
     setup(pluginBuild) {
       pluginBuild.initialOptions.metafile = true;
       pluginBuild.onEnd(async (result) => {
         if (result.errors.length > 0) return;
         for (const file of Object.keys(result.metafile.outputs)) {
           const text = await readFile(file, "utf8");
-          const escaped = text.replace(
-            /[^\x00-\x7f]/g,
-            (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`,
-          );
-          if (escaped !== text) await writeFile(file, escaped);
+          const rewritten = transform(text, file);
+          if (rewritten !== text) await writeFile(file, rewritten);
         }
       });
     },
