@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.js";
 import { describeError, explainFailure, type ExplainHook } from "../errors/explain.js";
 import { logger } from "../util/log.js";
+import { totalBytes } from "../util/units.js";
 import { runNotify } from "./notify.js";
 import { version } from "../util/version.js";
 
@@ -197,9 +198,7 @@ export async function withResolvedModel<T>(
       options.progress.begin({
         label: subject,
         files: items.length,
-        bytes: items.every((item) => item.size !== undefined)
-          ? items.reduce((sum, item) => sum + (item.size ?? 0), 0)
-          : undefined,
+        bytes: totalBytes(items.map((item) => item.size)),
       });
       let ok = false;
       try {

@@ -24,6 +24,7 @@ import type { TransferItem } from "../transfer/types.js";
 import { type FetchOptions, withResolvedModel } from "./fetch-model.js";
 import { ollamaManifest } from "./ollama-manifest.js";
 import type { FetchSpec } from "./spec.js";
+import { totalBytes } from "../util/units.js";
 
 /**
  * Locking a model (`nix-model-repo add` and `update`, docs/lockfile.md): resolve the
@@ -129,9 +130,7 @@ export async function lockModel(request: LockRequest, options: FetchOptions): Pr
       diff,
       download: {
         files: toDownload.length,
-        bytes: toDownload.every((file) => file.listed.size !== undefined)
-          ? toDownload.reduce((sum, file) => sum + (file.listed.size ?? 0), 0)
-          : undefined,
+        bytes: totalBytes(toDownload.map((file) => file.listed.size)),
       },
     };
     if (request.dryRun) return { plan };

@@ -1,4 +1,5 @@
 import { compareBytes } from "../util/canonical-json.js";
+import { totalBytes } from "../util/units.js";
 import { type LockedFile, SOURCE_ID_KEYS, type SourceIds } from "./types.js";
 
 /**
@@ -59,10 +60,5 @@ export function diffFiles(before: readonly LockedFile[], after: readonly ListedF
 
 /** Bytes a diff makes one download: what was added or changed (undefined when a size is unknown). */
 export function bytesToDownload(diff: FileDiff): number | undefined {
-  let total = 0;
-  for (const file of [...diff.added, ...diff.changed.map((change) => change.after)]) {
-    if (file.size === undefined) return undefined;
-    total += file.size;
-  }
-  return total;
+  return totalBytes([...diff.added, ...diff.changed.map((change) => change.after)].map((file) => file.size));
 }

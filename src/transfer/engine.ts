@@ -4,6 +4,7 @@ import { isAbsolute, normalize } from "node:path";
 import pLimit, { type LimitFunction } from "p-limit";
 import { retryPolicyFrom } from "../retry/retry.js";
 import { logger } from "../util/log.js";
+import { totalBytes } from "../util/units.js";
 import { silentProgress } from "../progress/silent.js";
 import { type Bandwidth, bandwidthFor } from "./bandwidth.js";
 import { reclaimBuffers } from "./buffer-reclaimer.js";
@@ -125,16 +126,6 @@ function defaultHashThreads(items: readonly TransferItem[], cores = availablePar
   return offThreadBytes < HASH_THREAD_MIN_TOTAL_BYTES ? 0 : Math.max(0, Math.min(4, cores - 2));
 }
 
-/** The bytes of all the files, or undefined when the size of any is not known. */
-function totalBytes(items: readonly TransferItem[]): number | undefined {
-  let total = 0;
-  for (const { size } of items) {
-    if (size === undefined) return undefined;
-    total += size;
-  }
-  return total;
-}
-
 export async function transferAll(
   items: readonly TransferItem[],
   options: TransferOptions,
@@ -161,7 +152,7 @@ export async function transferAll(
     maxConnections,
     assemblies: pLimit(startingConnections),
     bandwidth: counted(bandwidthFor(settings.bandwidthLimitBytesPerSec), governor),
-    pool: new SlabPool(hashBufferBytes, slabBytesFor(hashBufferBytes, totalBytes(items))),
+    pool: new SlabPool(hashBufferBytes, slabBytesFor(hashBufferBytes, totalBytes(items.map((item) => item.size)))),
     digestsFor: (item, size) =>
       workers !== undefined && (size === undefined || size >= OFF_THREAD_HASH_MIN_BYTES)
         ? workers.digests(item.expected, size)

@@ -1,4 +1,4 @@
-/** Human units for messages and progress lines. */
+/** Byte counts: their total, and human units for messages and progress lines. */
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
 /** 1536 → "1.5 KiB". */
@@ -10,4 +10,14 @@ export function humanBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** The sum of `sizes`, or undefined when any of them is not known. */
+export function totalBytes(sizes: Iterable<number | undefined>): number | undefined {
+  let total = 0;
+  for (const size of sizes) {
+    if (size === undefined) return undefined;
+    total += size;
+  }
+  return total;
 }
