@@ -103,8 +103,7 @@ export class ConnectionGovernor {
     if (this.#phase === "settled") return undefined;
     if (!use.allBusy || elapsed <= 0) {
       // The window that follows starts with idle slots: it cannot be measured either.
-      this.#phase = "warming-up";
-      this.#measuredBefore = false;
+      this.#warmUp();
       return undefined;
     }
     if (this.#phase === "warming-up") {
@@ -114,30 +113,38 @@ export class ConnectionGovernor {
     if (this.#before !== undefined) return this.#judge(rate, this.#before);
     // Still speeding up by itself (or the first measurement): measure again before a step.
     const steady = this.#measuredBefore && rate < this.#limits.gain * this.#baseline;
-    this.#baseline = rate;
-    this.#measuredBefore = true;
+    this.#measured(rate);
     if (!steady) return undefined;
     // Nothing for more slots to do: measure again next window.
     if (!use.waiting) return undefined;
     this.#before = this.#slots;
     this.#slots = Math.min(this.#limits.max, this.#slots + this.#limits.step);
-    this.#phase = "warming-up";
-    this.#measuredBefore = false;
+    this.#warmUp();
     return this.#slots;
   }
 
   /** The first measured window after a raise: keep the step if it paid, else go back and stop. */
   #judge(rate: number, before: number): number | undefined {
+    this.#before = undefined;
     if (rate < this.#limits.gain * this.#baseline) {
       this.#slots = before;
-      this.#before = undefined;
       this.#phase = "settled";
       return this.#slots;
     }
-    this.#before = undefined;
-    this.#baseline = rate;
-    this.#measuredBefore = true;
+    this.#measured(rate);
     if (this.#slots >= this.#limits.max) this.#phase = "settled";
     return undefined;
+  }
+
+  /** The next window is skipped (connections ramp up), and the one after it has no measured window before it. */
+  #warmUp(): void {
+    this.#phase = "warming-up";
+    this.#measuredBefore = false;
+  }
+
+  /** The window just closed was measured at the current count: the next is compared with it. */
+  #measured(rate: number): void {
+    this.#baseline = rate;
+    this.#measuredBefore = true;
   }
 }
